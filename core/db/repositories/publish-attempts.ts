@@ -1,0 +1,64 @@
+/**
+ * The publish journal. An attempt is written (outcome `pending`) before a platform is called,
+ * so after a crash the worker can tell "never tried" from "tried, result unknown" and look
+ * the post up instead of publishing blindly.
+ */
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import { publishAttempts } from '../schema.js';
+import { mapConstraintErrors } from '../pg-errors.js';
+
+export type PublishAttempt = typeof publishAttempts.$inferSelect;
+export type AttemptOutcome = PublishAttempt['outcome'];
+
+/** Records a new attempt numbered after the last one. `conflict` if the key was used before. */
+export function startAttempt(
+  db: Db,
+  workspaceId: string,
+  targetId: string,
+  idempotencyKey: string,
+): Promise<PublishAttempt> {
+  return mapConstraintErrors(async () => {
+    const [row] = await db
+      .insert(publishAttempts)
+      .values({
+        workspaceId,
+        targetId,
+        idempotencyKey,
+        attemptNo: sql`(select coalesce(max(${publishAttempts.attemptNo}), 0) + 1 from ${publishAttempts} where ${publishAttempts.targetId} = ${targetId})`,
+      })
+      .returning();
+    return row!;
+  }, `Publish attempt ${idempotencyKey}`);
+}
+
+export async function finishAttempt(
+  db: Db,
+  workspaceId: string,
+  attemptId: string,
+  result: {
+    outcome: Exclude<AttemptOutcome, 'pending'>;
+    platformPostId?: string;
+    error?: { kind: string; message: string };
+  },
+): Promise<PublishAttempt | undefined> {
+  const [row] = await db
+    .update(publishAttempts)
+    .set({
+      outcome: result.outcome,
+      platformPostId: result.platformPostId ?? null,
+      error: result.error ?? null,
+      finishedAt: new Date(),
+    })
+    .where(and(eq(publishAttempts.workspaceId, workspaceId), eq(publishAttempts.id, attemptId)))
+    .returning();
+  return row;
+}
+
+export function listAttempts(db: Db, workspaceId: string, targetId: string): Promise<PublishAttempt[]> {
+  return db
+    .select()
+    .from(publishAttempts)
+    .where(and(eq(publishAttempts.workspaceId, workspaceId), eq(publishAttempts.targetId, targetId)))
+    .orderBy(desc(publishAttempts.attemptNo));
+}

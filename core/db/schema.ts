@@ -1,0 +1,289 @@
+/**
+ * Herald's relational schema (Drizzle). Every table that holds workspace data carries
+ * `workspace_id`, and child rows reference their parents through composite keys
+ * `(workspace_id, id)`, so the database itself refuses a post target that points at another
+ * workspace's post or social account. Timestamps are `timestamptz` in UTC.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const id = () => uuid('id').primaryKey().defaultRandom();
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+const workspaceRef = () =>
+  uuid('workspace_id')
+    .notNull()
+    .references(() => workspaces.id, { onDelete: 'cascade' });
+
+export const roleEnum = pgEnum('member_role', ['owner', 'admin', 'editor', 'viewer']);
+export const accountStatusEnum = pgEnum('social_account_status', ['active', 'needs_reconnect', 'disconnected']);
+export const targetStatusEnum = pgEnum('target_status', [
+  'draft',
+  'pending_approval',
+  'scheduled',
+  'publishing',
+  'published',
+  'failed',
+  'unconfirmed',
+  'cancelled',
+]);
+export const attemptOutcomeEnum = pgEnum('attempt_outcome', ['pending', 'succeeded', 'failed', 'unknown']);
+export const actorKindEnum = pgEnum('actor_kind', ['user', 'api_key', 'agent', 'system']);
+
+export const workspaces = pgTable('workspaces', {
+  id: id(),
+  name: text('name').notNull(),
+  slug: text('slug').notNull().unique(),
+  timeZone: text('time_zone').notNull().default('UTC'),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    /** Stored lower-cased; unique. */
+    email: text('email').notNull(),
+    passwordHash: text('password_hash'),
+    displayName: text('display_name'),
+    timeZone: text('time_zone').notNull().default('UTC'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('users_email_lower').on(sql`lower(${t.email})`)],
+);
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: roleEnum('role').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user').on(t.userId)],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    name: text('name').notNull(),
+    /** The visible start of the key (e.g. `hk_3f9a1c`), to tell keys apart in lists. */
+    prefix: text('prefix').notNull(),
+    /** SHA-256 of the whole key, hex. Keys are 256-bit random, so a fast hash is enough. */
+    keyHash: text('key_hash').notNull().unique(),
+    scopes: text('scopes')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('api_keys_workspace').on(t.workspaceId)],
+);
+
+export const socialAccounts = pgTable(
+  'social_accounts',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    platform: text('platform').notNull(),
+    /** The platform's own id for the account (DID, numeric id, URN...). */
+    externalId: text('external_id').notNull(),
+    handle: text('handle').notNull(),
+    displayName: text('display_name'),
+    avatarUrl: text('avatar_url'),
+    status: accountStatusEnum('status').notNull().default('active'),
+    /** AES-256-GCM sealed JSON of every credential (tokens, app passwords). */
+    credentialsCiphertext: text('credentials_ciphertext').notNull(),
+    credentialsKeyId: text('credentials_key_id').notNull(),
+    tokenExpiresAt: timestamp('token_expires_at', { withTimezone: true }),
+    scopes: text('scopes')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** Non-secret platform facts: instance URL, limits read from the platform, account tier. */
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('social_accounts_ws_id').on(t.workspaceId, t.id),
+    unique('social_accounts_ws_platform_external').on(t.workspaceId, t.platform, t.externalId),
+    index('social_accounts_key_id').on(t.credentialsKeyId),
+  ],
+);
+
+export const posts = pgTable(
+  'posts',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+    /** The idea or master text; each target holds its own platform variant. */
+    content: text('content').notNull().default(''),
+    tags: text('tags')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique('posts_ws_id').on(t.workspaceId, t.id), index('posts_ws_created').on(t.workspaceId, t.createdAt)],
+);
+
+export interface TargetMedia {
+  mediaId: string;
+  altText?: string;
+}
+
+export const postTargets = pgTable(
+  'post_targets',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    postId: uuid('post_id').notNull(),
+    socialAccountId: uuid('social_account_id').notNull(),
+    /** Denormalised from the account so limits and queues can be chosen without a join. */
+    platform: text('platform').notNull(),
+    content: text('content').notNull(),
+    /** Further parts when the target is a thread; `content` is the first part. */
+    threadParts: jsonb('thread_parts').$type<string[]>().notNull().default([]),
+    media: jsonb('media').$type<TargetMedia[]>().notNull().default([]),
+    /** Platform-specific options (visibility, content warning, first comment...). */
+    options: jsonb('options').$type<Record<string, unknown>>().notNull().default({}),
+    status: targetStatusEnum('status').notNull().default('draft'),
+    scheduledAt: timestamp('scheduled_at', { withTimezone: true }),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    platformPostId: text('platform_post_id'),
+    platformUrl: text('platform_url'),
+    lastError: jsonb('last_error').$type<{ kind: string; message: string; [k: string]: unknown }>(),
+    /** Bumped on every change; writers compare it to avoid lost updates. */
+    version: integer('version').notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('post_targets_ws_id').on(t.workspaceId, t.id),
+    unique('post_targets_post_account').on(t.postId, t.socialAccountId),
+    foreignKey({ columns: [t.workspaceId, t.postId], foreignColumns: [posts.workspaceId, posts.id] }).onDelete(
+      'cascade',
+    ),
+    foreignKey({
+      columns: [t.workspaceId, t.socialAccountId],
+      foreignColumns: [socialAccounts.workspaceId, socialAccounts.id],
+    }).onDelete('cascade'),
+    index('post_targets_due').on(t.status, t.scheduledAt),
+    index('post_targets_ws_scheduled').on(t.workspaceId, t.scheduledAt),
+  ],
+);
+
+export const publishAttempts = pgTable(
+  'publish_attempts',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    targetId: uuid('target_id').notNull(),
+    /** Sent to platforms that support it; the same key is reused when a call is retried safely. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    attemptNo: integer('attempt_no').notNull(),
+    outcome: attemptOutcomeEnum('outcome').notNull().default('pending'),
+    platformPostId: text('platform_post_id'),
+    error: jsonb('error').$type<{ kind: string; message: string; [k: string]: unknown }>(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    unique('publish_attempts_target_no').on(t.targetId, t.attemptNo),
+    foreignKey({
+      columns: [t.workspaceId, t.targetId],
+      foreignColumns: [postTargets.workspaceId, postTargets.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+export const media = pgTable(
+  'media',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    uploadedBy: uuid('uploaded_by').references(() => users.id, { onDelete: 'set null' }),
+    /** Key in the configured storage (local path under DATA_DIR/media, or an S3 object key). */
+    storageKey: text('storage_key').notNull(),
+    mimeType: text('mime_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    width: integer('width'),
+    height: integer('height'),
+    durationMs: integer('duration_ms'),
+    sha256: text('sha256').notNull(),
+    altText: text('alt_text'),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('media_ws_id').on(t.workspaceId, t.id), index('media_ws_sha').on(t.workspaceId, t.sha256)],
+);
+
+export const usageLedger = pgTable(
+  'usage_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    /** What the call was for: intent, short_draft, long_draft, planning, summary, coaching, embedding... */
+    taskKind: text('task_kind').notNull(),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    local: boolean('local').notNull(),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    /** US dollars, exact decimal (returned as a string by the driver). */
+    costUsd: numeric('cost_usd', { precision: 14, scale: 8 }).notNull().default('0'),
+    latencyMs: integer('latency_ms'),
+    routeReason: text('route_reason'),
+  },
+  (t) => [index('usage_ws_time').on(t.workspaceId, t.occurredAt)],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: workspaceRef(),
+    actorKind: actorKindEnum('actor_kind').notNull(),
+    /** User id, API key id or null for the system. */
+    actorId: uuid('actor_id'),
+    /** rest | ws | voice | slack | telegram | mcp | worker */
+    channel: text('channel'),
+    action: text('action').notNull(),
+    subjectType: text('subject_type'),
+    subjectId: text('subject_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_ws_time').on(t.workspaceId, t.createdAt)],
+);

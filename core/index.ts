@@ -1,0 +1,20 @@
+/**
+ * Public surface of `core/`: config, errors, logging, crypto, database, queue and child
+ * processes. Other folders import from here, never from files inside core.
+ */
+export {
+  loadConfig,
+  redactedConfig,
+  VARIABLES,
+  DEFAULTS,
+  type Config,
+  type LoadConfigOptions,
+  type VariableDoc,
+} from './config/index.js';
+export { HeraldError, isHeraldError, ERROR_CATALOGUE, type ErrorCode, type ErrorSpec } from './errors.js';
+export { createLogger, REDACT_PATHS, type Logger } from './logger.js';
+export { SecretCipher, type Sealed } from './crypto/secret-cipher.js';
+export { loadOrCreateKeyFile } from './crypto/key-file.js';
+export * from './db/index.js';
+export * from './queue/index.js';
+export { startManagedChild, reapStale, type ManagedChild, type ManagedChildOptions } from './process/managed-child.js';

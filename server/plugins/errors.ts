@@ -1,0 +1,49 @@
+/**
+ * One error shape on every route: `{ error: { code, message, details? } }`. Herald errors
+ * keep their catalogue code; Fastify's own errors (bad JSON, oversize bodies, schema
+ * validation, unknown routes) are translated to catalogue codes; anything else is logged and
+ * answered as `internal` without leaking its message.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { HeraldError } from '../../core/index.js';
+
+function translate(err: FastifyError): HeraldError | undefined {
+  if (err instanceof HeraldError) return err;
+  if (err.validation) {
+    return new HeraldError('validation_failed', {
+      message: err.message,
+      details: err.validation.map((v) => ({ path: v.instancePath || v.params?.missingProperty, message: v.message })),
+    });
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new HeraldError('malformed_json', { message: `The request body is not valid JSON: ${err.message}` });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HeraldError('payload_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new HeraldError('unsupported_media_type', { message: err.message });
+  }
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new HeraldError('validation_failed', { message: err.message });
+  }
+  return undefined;
+}
+
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const herald = translate(err);
+    if (!herald || herald.status >= 500) request.log.error({ err }, 'request failed');
+    const out = herald ?? new HeraldError('internal');
+    return reply.status(out.status).send(out.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send(
+        new HeraldError('not_found', { message: `No route ${request.method} ${request.url.split('?')[0]}` }).toJSON(),
+      ),
+  );
+});
