@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from '../core/index.js';
+import { HeraldError, type Logger } from '../core/index.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 
@@ -34,6 +34,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // While draining, new work is refused with a retryable error; probes still answer.
+  app.addHook('onRequest', async (request) => {
+    if (opts.isDraining() && request.url !== '/health' && request.url !== '/ready') {
+      throw new HeraldError('shutting_down');
+    }
   });
   await app.register(errorsPlugin);
   await app.register(healthRoutes, { checks: opts.checks, isDraining: opts.isDraining });

@@ -88,6 +88,7 @@ export async function reapStale(pidFile: string, expect: string, logger: Logger)
   if (Number.isInteger(pid) && pid > 1 && alive(pid) && (await commandLine(pid)).includes(expect)) {
     logger.warn({ pid, pidFile }, 'stopping a child left behind by an earlier run');
     killGroup(pid, 'SIGTERM');
+    killGroup(pid, 'SIGCONT'); // a stopped process only acts on SIGTERM once continued
     if (!(await waitForExit(pid, 5_000))) killGroup(pid, 'SIGKILL');
   }
   await rm(pidFile, { force: true });

@@ -1,7 +1,7 @@
 /**
  * Redis connections for BullMQ. Workers need `maxRetriesPerRequest: null` (BullMQ blocks on
- * Redis and must not have commands fail during a reconnect); producers and health checks get
- * a bounded retry so a dead Redis surfaces as an error instead of a hang.
+ * Redis and must not have commands fail during a reconnect); other connections retry a
+ * command twice, so a dead Redis surfaces as an error instead of a hang.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
@@ -18,7 +18,6 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
     connectionName: options.connectionName ?? `herald-${purpose}`,
     lazyConnect: options.lazyConnect ?? false,
     maxRetriesPerRequest: purpose === 'worker' ? null : 2,
-    enableOfflineQueue: purpose === 'worker',
     connectTimeout: 5_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   };

@@ -4,7 +4,7 @@
  * Reconnecting the same platform account updates the existing row instead of adding another.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, getTableColumns, ne, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, gt, ne, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { socialAccounts } from '../schema.js';
 import type { SecretCipher } from '../../crypto/secret-cipher.js';
@@ -164,33 +164,61 @@ export async function setSocialAccountStatus(
   return rows.length > 0;
 }
 
+export interface RotationReport {
+  rotated: number;
+  /** Rows that could not be decrypted (unknown key, tampered): left as they are. */
+  failed: Array<{ workspaceId: string; accountId: string; code: string }>;
+}
+
 /**
- * Re-encrypts, with the active key, up to `batch` accounts sealed with an older key (across
- * all workspaces: this is the operator's key rotation, not a tenant action). Returns how many
- * were rewritten; call until it returns 0.
+ * Re-encrypts with the active key every account sealed with an older key, `batch` rows per
+ * transaction, walking ids in order so an unreadable row is reported once and never blocks
+ * the rest. This is the operator's key rotation, so it spans all workspaces.
  */
-export async function rotateCredentialKeys(db: Db, cipher: SecretCipher, batch = 100): Promise<number> {
-  return db.transaction(async (tx) => {
-    const rows = await tx
-      .select({
-        id: socialAccounts.id,
-        workspaceId: socialAccounts.workspaceId,
-        ciphertext: socialAccounts.credentialsCiphertext,
-        keyId: socialAccounts.credentialsKeyId,
-      })
-      .from(socialAccounts)
-      .where(ne(socialAccounts.credentialsKeyId, cipher.activeKeyId))
-      .limit(batch)
-      .for('update', { skipLocked: true });
-    for (const row of rows) {
-      const sealed = cipher.reseal({ keyId: row.keyId, ciphertext: row.ciphertext }, aad(row.workspaceId, row.id));
-      await tx
-        .update(socialAccounts)
-        .set({ credentialsCiphertext: sealed.ciphertext, credentialsKeyId: sealed.keyId })
-        .where(eq(socialAccounts.id, row.id));
-    }
-    return rows.length;
-  });
+export async function rotateCredentialKeys(
+  db: Db,
+  cipher: SecretCipher,
+  opts: { batch?: number } = {},
+): Promise<RotationReport> {
+  const report: RotationReport = { rotated: 0, failed: [] };
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const rows = await db.transaction(async (tx) => {
+      const batch = await tx
+        .select({
+          id: socialAccounts.id,
+          workspaceId: socialAccounts.workspaceId,
+          ciphertext: socialAccounts.credentialsCiphertext,
+          keyId: socialAccounts.credentialsKeyId,
+        })
+        .from(socialAccounts)
+        .where(and(ne(socialAccounts.credentialsKeyId, cipher.activeKeyId), gt(socialAccounts.id, after)))
+        .orderBy(socialAccounts.id)
+        .limit(opts.batch ?? 100)
+        .for('update', { skipLocked: true });
+      for (const row of batch) {
+        let sealed;
+        try {
+          sealed = cipher.reseal({ keyId: row.keyId, ciphertext: row.ciphertext }, aad(row.workspaceId, row.id));
+        } catch (err) {
+          report.failed.push({
+            workspaceId: row.workspaceId,
+            accountId: row.id,
+            code: (err as { code?: string }).code ?? 'internal',
+          });
+          continue;
+        }
+        await tx
+          .update(socialAccounts)
+          .set({ credentialsCiphertext: sealed.ciphertext, credentialsKeyId: sealed.keyId })
+          .where(eq(socialAccounts.id, row.id));
+        report.rotated++;
+      }
+      return batch;
+    });
+    if (rows.length === 0) return report;
+    after = rows[rows.length - 1]!.id;
+  }
 }
 
 export async function countByKeyId(db: Db): Promise<Record<string, number>> {

@@ -1,0 +1,72 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, isAlive, waitFor } from '../helpers/processes.js';
+import { startHerald } from '../helpers/herald-process.js';
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-boot-'));
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+describe('the herald process', () => {
+  it('boots on embedded defaults (PGlite, its own Redis, spawned Chroma), is ready, and exits 0 on SIGTERM leaving no child', async () => {
+    const port = await freePort();
+    const redisPort = await freePort();
+    const herald = startHerald({
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const ready = await waitFor(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/ready`);
+          return res.status === 200
+            ? ((await res.json()) as { status: string; checks: Record<string, { ok: boolean }> })
+            : undefined;
+        },
+        45_000,
+        '/ready to answer 200',
+      );
+      expect(ready.status).toBe('ok');
+      expect(Object.fromEntries(Object.entries(ready.checks).map(([k, v]) => [k, v.ok]))).toEqual({
+        db: true,
+        redis: true,
+        chroma: true,
+      });
+
+      const health = await fetch(`http://127.0.0.1:${port}/health`, { headers: { 'x-request-id': 'boot-test-1' } });
+      expect(health.status).toBe(200);
+      expect(health.headers.get('x-request-id')).toBe('boot-test-1');
+
+      const children = herald.logs
+        .filter((l) => l.msg === 'started' && typeof l.pid === 'number')
+        .map((l) => [l.child, l.pid as number]);
+      expect(children.map(([name]) => name).sort()).toEqual(['chroma', 'redis']);
+      for (const [, pid] of children) expect(isAlive(pid as number)).toBe(true);
+
+      herald.child.kill('SIGTERM');
+      const exit = await herald.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      for (const [, pid] of children) expect(isAlive(pid as number)).toBe(false);
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+
+      // The key generated for stored tokens is never logged.
+      const keys = JSON.parse(await readFile(path.join(dataDir, 'keys.json'), 'utf8')) as {
+        keys: Record<string, string>;
+      };
+      for (const key of Object.values(keys.keys)) expect(herald.stdout()).not.toContain(key);
+    } finally {
+      if (herald.child.exitCode === null) herald.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start on bad configuration, naming every bad variable', async () => {
+    const herald = startHerald({ PORT: 'abc', LOG_LEVEL: 'chatty', DATA_DIR: dataDir });
+    const exit = await herald.exited;
+    expect(exit.code).toBe(78);
+    expect(herald.stderr()).toMatch(/PORT: .*expects integer 1-65535/);
+    expect(herald.stderr()).toMatch(/LOG_LEVEL: .*expects fatal \| error/);
+  });
+});
