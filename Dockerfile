@@ -24,17 +24,9 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev \
  && npm cache clean --force
 
-# Source stays root-owned (read-only for the app user); test/ and bench/ are
-# deliberately left out.
-COPY tsconfig.json ./
-COPY core ./core
-COPY connectors ./connectors
-COPY tools ./tools
-COPY coach ./coach
-COPY knowledge ./knowledge
-COPY agent ./agent
-COPY voice ./voice
-COPY server ./server
+# Source stays root-owned (read-only for the app user). .dockerignore keeps test/, bench/,
+# node_modules, data and .env out, so this copies the application folders and config files.
+COPY . .
 
 # Created before VOLUME so a fresh named volume inherits node ownership.
 RUN mkdir -p /app/data && chown node:node /app/data
