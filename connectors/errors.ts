@@ -1,0 +1,131 @@
+/**
+ * Typed connector errors. Each platform's `errors.ts` classifies its responses into these
+ * kinds; the publishing worker decides retries from the kind alone:
+ * - `rate_limited`: wait until `retryAt`, then retry (the post was not created);
+ * - `auth_expired`: refresh credentials once and retry; `reconnect` means refreshing cannot help;
+ * - `invalid_content`: the platform refused the content; `platformMessage` says why, readably;
+ * - `transient`: retry with backoff; `mayHaveSucceeded` when the request may have been applied
+ *   (timeout, connection lost or 5xx after sending), so the worker looks the post up first;
+ * - `permanent`: do not retry.
+ */
+
+export type ConnectorErrorKind = 'rate_limited' | 'auth_expired' | 'invalid_content' | 'transient' | 'permanent';
+
+export interface ConnectorErrorOptions {
+  platform: string;
+  status?: number;
+  platformMessage?: string;
+  /** Thread part that failed. */
+  part?: number;
+  /** Parts published before the failure. */
+  publishedParts?: Array<{ index: number; platformPostId: string; url: string | null }>;
+  mayHaveSucceeded?: boolean;
+  cause?: unknown;
+}
+
+export class ConnectorError extends Error {
+  readonly kind: ConnectorErrorKind;
+  readonly platform: string;
+  readonly status: number | undefined;
+  readonly platformMessage: string | undefined;
+  readonly part: number | undefined;
+  readonly publishedParts: ConnectorErrorOptions['publishedParts'];
+  readonly mayHaveSucceeded: boolean;
+
+  constructor(kind: ConnectorErrorKind, message: string, opts: ConnectorErrorOptions) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.kind = kind;
+    this.platform = opts.platform;
+    this.status = opts.status;
+    this.platformMessage = opts.platformMessage;
+    this.part = opts.part;
+    this.publishedParts = opts.publishedParts;
+    this.mayHaveSucceeded = opts.mayHaveSucceeded ?? false;
+  }
+
+  /** A copy that says which thread part failed and what was already published. */
+  inPart(part: number, publishedParts: NonNullable<ConnectorErrorOptions['publishedParts']>): ConnectorError {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as ConnectorError;
+    Object.assign(copy, this, { part, publishedParts, message: `part ${part + 1}: ${this.message}` });
+    return copy;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      kind: this.kind,
+      message: this.message,
+      platform: this.platform,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.platformMessage === undefined ? {} : { platformMessage: this.platformMessage }),
+      ...(this.part === undefined ? {} : { part: this.part }),
+      ...(this instanceof RateLimited ? { retryAt: this.retryAt.toISOString() } : {}),
+    };
+  }
+}
+
+export class RateLimited extends ConnectorError {
+  readonly retryAt: Date;
+  constructor(message: string, retryAt: Date, opts: ConnectorErrorOptions) {
+    super('rate_limited', message, opts);
+    this.retryAt = retryAt;
+  }
+}
+
+export class AuthExpired extends ConnectorError {
+  /** True when refreshing cannot help: the user must reconnect the account. */
+  readonly reconnect: boolean;
+  constructor(message: string, opts: ConnectorErrorOptions & { reconnect?: boolean }) {
+    super('auth_expired', message, opts);
+    this.reconnect = opts.reconnect ?? false;
+  }
+}
+
+export class InvalidContent extends ConnectorError {
+  constructor(message: string, opts: ConnectorErrorOptions) {
+    super('invalid_content', message, opts);
+  }
+}
+
+export class TransientError extends ConnectorError {
+  constructor(message: string, opts: ConnectorErrorOptions) {
+    super('transient', message, opts);
+  }
+}
+
+export class PermanentError extends ConnectorError {
+  constructor(message: string, opts: ConnectorErrorOptions) {
+    super('permanent', message, opts);
+  }
+}
+
+export function isConnectorError(err: unknown): err is ConnectorError {
+  return err instanceof ConnectorError;
+}
+
+/**
+ * Reads a retry instant from rate-limit headers: `Retry-After` (seconds or HTTP date), or a
+ * reset header holding epoch seconds or an ISO date (`x-ratelimit-reset`, `ratelimit-reset`,
+ * `x-rate-limit-reset`). Falls back to `fallbackMs` from now.
+ */
+export function retryAtFromHeaders(headers: Headers, now = Date.now(), fallbackMs = 60_000): Date {
+  const retryAfter = headers.get('retry-after');
+  if (retryAfter) {
+    const secs = Number(retryAfter);
+    if (Number.isFinite(secs)) return new Date(now + secs * 1000);
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return new Date(date);
+  }
+  for (const name of ['x-ratelimit-reset', 'ratelimit-reset', 'x-rate-limit-reset']) {
+    const v = headers.get(name);
+    if (!v) continue;
+    const n = Number(v);
+    if (Number.isFinite(n)) {
+      // Epoch seconds are large; small numbers are "seconds from now" (IETF RateLimit draft).
+      return new Date(n > 1e9 ? n * 1000 : now + n * 1000);
+    }
+    const date = Date.parse(v);
+    if (!Number.isNaN(date)) return new Date(date);
+  }
+  return new Date(now + fallbackMs);
+}
