@@ -33,6 +33,16 @@ export const ERROR_CATALOGUE = {
     message: 'A stored secret failed authentication: wrong key or tampered data',
     retryable: false,
   },
+  invalid_time: { status: 400, message: 'The time is not valid', retryable: false },
+  target_invalid: {
+    status: 422,
+    message: 'One or more targets cannot be published as they are',
+    retryable: false,
+  },
+  quota_exceeded: { status: 422, message: "The account's posting cap would be exceeded", retryable: false },
+  invalid_state: { status: 409, message: 'The post is not in a state that allows this', retryable: false },
+  csv_invalid: { status: 400, message: 'The CSV file cannot be read', retryable: false },
+  account_unavailable: { status: 409, message: 'The social account cannot publish', retryable: false },
   shutting_down: { status: 503, message: 'The server is shutting down', retryable: true },
 } as const satisfies Record<string, ErrorSpec>;
 

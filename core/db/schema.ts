@@ -151,10 +151,18 @@ export const posts = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'::text[]`),
+    /** Set when the post is one occurrence of a recurring series. */
+    seriesId: uuid('series_id'),
+    occurrenceAt: timestamp('occurrence_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [unique('posts_ws_id').on(t.workspaceId, t.id), index('posts_ws_created').on(t.workspaceId, t.createdAt)],
+  (t) => [
+    unique('posts_ws_id').on(t.workspaceId, t.id),
+    index('posts_ws_created').on(t.workspaceId, t.createdAt),
+    // Materialising an occurrence twice is a no-op.
+    unique('posts_series_occurrence').on(t.seriesId, t.occurrenceAt),
+  ],
 );
 
 export interface TargetMedia {
@@ -209,8 +217,11 @@ export const publishAttempts = pgTable(
     id: id(),
     workspaceId: workspaceRef(),
     targetId: uuid('target_id').notNull(),
-    /** Sent to platforms that support it; the same key is reused when a call is retried safely. */
-    idempotencyKey: text('idempotency_key').notNull().unique(),
+    /**
+     * The key sent to the platform. Stable per target (every attempt of one target sends the
+     * same key), so a platform with idempotency support never creates a second post.
+     */
+    idempotencyKey: text('idempotency_key').notNull(),
     attemptNo: integer('attempt_no').notNull(),
     outcome: attemptOutcomeEnum('outcome').notNull().default('pending'),
     platformPostId: text('platform_post_id'),
@@ -220,6 +231,7 @@ export const publishAttempts = pgTable(
   },
   (t) => [
     unique('publish_attempts_target_no').on(t.targetId, t.attemptNo),
+    index('publish_attempts_key').on(t.idempotencyKey),
     foreignKey({
       columns: [t.workspaceId, t.targetId],
       foreignColumns: [postTargets.workspaceId, postTargets.id],
@@ -286,4 +298,59 @@ export const auditLog = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('audit_ws_time').on(t.workspaceId, t.createdAt)],
+);
+
+/** Weekly posting slots per account: "add to queue" takes the next free one. */
+export const postingSlots = pgTable(
+  'posting_slots',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    socialAccountId: uuid('social_account_id').notNull(),
+    /** ISO weekday, 1 = Monday ... 7 = Sunday. */
+    weekday: integer('weekday').notNull(),
+    /** Local wall-clock time, `HH:MM`. */
+    localTime: text('local_time').notNull(),
+    /** IANA zone the slot is read in. */
+    timeZone: text('time_zone').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('posting_slots_account_slot').on(t.socialAccountId, t.weekday, t.localTime),
+    foreignKey({
+      columns: [t.workspaceId, t.socialAccountId],
+      foreignColumns: [socialAccounts.workspaceId, socialAccounts.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+export interface SeriesTemplateTarget {
+  socialAccountId: string;
+  content: string;
+  threadParts?: string[];
+  media?: TargetMedia[];
+  options?: Record<string, unknown>;
+}
+
+/** A recurring post: an RFC 5545 rule read in a time zone, and the post it repeats. */
+export const recurringSeries = pgTable(
+  'recurring_series',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+    /** RRULE text without DTSTART, e.g. `FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10`. */
+    rrule: text('rrule').notNull(),
+    /** First occurrence as local wall-clock time `YYYY-MM-DDTHH:MM`, read in `timeZone`. */
+    startLocal: text('start_local').notNull(),
+    timeZone: text('time_zone').notNull(),
+    content: text('content').notNull(),
+    targets: jsonb('targets').$type<SeriesTemplateTarget[]>().notNull(),
+    active: boolean('active').notNull().default(true),
+    /** Occurrences up to here have been created as posts. */
+    materializedUntil: timestamp('materialized_until', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique('recurring_series_ws_id').on(t.workspaceId, t.id), index('recurring_series_active').on(t.active)],
 );

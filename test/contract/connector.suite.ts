@@ -79,7 +79,12 @@ export function connectorContract(name: string, setup: () => Promise<ConnectorFi
       expect(fx.connector.validate(account, text(atLimit))).toEqual([]);
       const issues = fx.connector.validate(account, text(atLimit + 'a'));
       expect(issues).toHaveLength(1);
-      expect(issues[0]).toMatchObject({ code: 'text_too_long', part: 0, limit: caps.text.max, actual: caps.text.max + 1 });
+      expect(issues[0]).toMatchObject({
+        code: 'text_too_long',
+        part: 0,
+        limit: caps.text.max,
+        actual: caps.text.max + 1,
+      });
       expect(issues[0]!.message).toContain(String(caps.text.max));
     });
 
@@ -87,12 +92,15 @@ export function connectorContract(name: string, setup: () => Promise<ConnectorFi
       const caps = fx.connector.capabilities(account);
       const img = fx.image();
       const many = Array.from({ length: caps.media.maxCount + 1 }, () => img);
-      expect(fx.connector.validate(account, { parts: [{ text: 'x', media: many }], options: {} }).map((i) => i.code)).toContain(
-        'too_many_media',
-      );
+      expect(
+        fx.connector.validate(account, { parts: [{ text: 'x', media: many }], options: {} }).map((i) => i.code),
+      ).toContain('too_many_media');
       expect(
         fx.connector
-          .validate(account, { parts: [{ text: 'x', media: [{ ...img, mimeType: 'application/x-msdownload' }] }], options: {} })
+          .validate(account, {
+            parts: [{ text: 'x', media: [{ ...img, mimeType: 'application/x-msdownload' }] }],
+            options: {},
+          })
           .map((i) => i.code),
       ).toContain('media_type');
       expect(fx.connector.validate(account, text('   ')).map((i) => i.code)).toContain('empty');
@@ -114,9 +122,9 @@ export function connectorContract(name: string, setup: () => Promise<ConnectorFi
       const first = await fx.connector.publish(account, text('only once'), k);
       if (caps.idempotency.kind === 'none') {
         // Without platform idempotency the connector must at least find the earlier post.
-        expect((await fx.connector.lookup(account, text('only once'), k, new Date(Date.now() - 60_000)))?.platformPostId).toBe(
-          first.platformPostId,
-        );
+        expect(
+          (await fx.connector.lookup(account, text('only once'), k, new Date(Date.now() - 60_000)))?.platformPostId,
+        ).toBe(first.platformPostId);
         return;
       }
       const second = await fx.connector.publish(account, text('only once'), k);
@@ -147,7 +155,9 @@ export function connectorContract(name: string, setup: () => Promise<ConnectorFi
       const k = key();
       const since = new Date(Date.now() - 5_000);
       const published = await fx.connector.publish(account, text('find me'), k);
-      expect((await fx.connector.lookup(account, text('find me'), k, since))?.platformPostId).toBe(published.platformPostId);
+      expect((await fx.connector.lookup(account, text('find me'), k, since))?.platformPostId).toBe(
+        published.platformPostId,
+      );
       expect(await fx.connector.lookup(account, text('never posted'), key(), since)).toBeNull();
     });
 

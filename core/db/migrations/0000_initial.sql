@@ -78,15 +78,29 @@ CREATE TABLE "post_targets" (
 	CONSTRAINT "post_targets_post_account" UNIQUE("post_id","social_account_id")
 );
 --> statement-breakpoint
+CREATE TABLE "posting_slots" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"workspace_id" uuid NOT NULL,
+	"social_account_id" uuid NOT NULL,
+	"weekday" integer NOT NULL,
+	"local_time" text NOT NULL,
+	"time_zone" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "posting_slots_account_slot" UNIQUE("social_account_id","weekday","local_time")
+);
+--> statement-breakpoint
 CREATE TABLE "posts" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"workspace_id" uuid NOT NULL,
 	"author_id" uuid,
 	"content" text DEFAULT '' NOT NULL,
 	"tags" text[] DEFAULT '{}'::text[] NOT NULL,
+	"series_id" uuid,
+	"occurrence_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "posts_ws_id" UNIQUE("workspace_id","id")
+	CONSTRAINT "posts_ws_id" UNIQUE("workspace_id","id"),
+	CONSTRAINT "posts_series_occurrence" UNIQUE("series_id","occurrence_at")
 );
 --> statement-breakpoint
 CREATE TABLE "publish_attempts" (
@@ -100,8 +114,23 @@ CREATE TABLE "publish_attempts" (
 	"error" jsonb,
 	"started_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"finished_at" timestamp with time zone,
-	CONSTRAINT "publish_attempts_idempotency_key_unique" UNIQUE("idempotency_key"),
 	CONSTRAINT "publish_attempts_target_no" UNIQUE("target_id","attempt_no")
+);
+--> statement-breakpoint
+CREATE TABLE "recurring_series" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"workspace_id" uuid NOT NULL,
+	"author_id" uuid,
+	"rrule" text NOT NULL,
+	"start_local" text NOT NULL,
+	"time_zone" text NOT NULL,
+	"content" text NOT NULL,
+	"targets" jsonb NOT NULL,
+	"active" boolean DEFAULT true NOT NULL,
+	"materialized_until" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "recurring_series_ws_id" UNIQUE("workspace_id","id")
 );
 --> statement-breakpoint
 CREATE TABLE "social_accounts" (
@@ -171,10 +200,14 @@ ALTER TABLE "memberships" ADD CONSTRAINT "memberships_user_id_users_id_fk" FOREI
 ALTER TABLE "post_targets" ADD CONSTRAINT "post_targets_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "post_targets" ADD CONSTRAINT "post_targets_workspace_id_post_id_posts_workspace_id_id_fk" FOREIGN KEY ("workspace_id","post_id") REFERENCES "public"."posts"("workspace_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "post_targets" ADD CONSTRAINT "post_targets_workspace_id_social_account_id_social_accounts_workspace_id_id_fk" FOREIGN KEY ("workspace_id","social_account_id") REFERENCES "public"."social_accounts"("workspace_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "posting_slots" ADD CONSTRAINT "posting_slots_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "posting_slots" ADD CONSTRAINT "posting_slots_workspace_id_social_account_id_social_accounts_workspace_id_id_fk" FOREIGN KEY ("workspace_id","social_account_id") REFERENCES "public"."social_accounts"("workspace_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "posts" ADD CONSTRAINT "posts_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "posts" ADD CONSTRAINT "posts_author_id_users_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "publish_attempts" ADD CONSTRAINT "publish_attempts_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "publish_attempts" ADD CONSTRAINT "publish_attempts_workspace_id_target_id_post_targets_workspace_id_id_fk" FOREIGN KEY ("workspace_id","target_id") REFERENCES "public"."post_targets"("workspace_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "recurring_series" ADD CONSTRAINT "recurring_series_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "recurring_series" ADD CONSTRAINT "recurring_series_author_id_users_id_fk" FOREIGN KEY ("author_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "social_accounts" ADD CONSTRAINT "social_accounts_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "usage_ledger" ADD CONSTRAINT "usage_ledger_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "usage_ledger" ADD CONSTRAINT "usage_ledger_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
@@ -185,6 +218,8 @@ CREATE INDEX "memberships_user" ON "memberships" USING btree ("user_id");--> sta
 CREATE INDEX "post_targets_due" ON "post_targets" USING btree ("status","scheduled_at");--> statement-breakpoint
 CREATE INDEX "post_targets_ws_scheduled" ON "post_targets" USING btree ("workspace_id","scheduled_at");--> statement-breakpoint
 CREATE INDEX "posts_ws_created" ON "posts" USING btree ("workspace_id","created_at");--> statement-breakpoint
+CREATE INDEX "publish_attempts_key" ON "publish_attempts" USING btree ("idempotency_key");--> statement-breakpoint
+CREATE INDEX "recurring_series_active" ON "recurring_series" USING btree ("active");--> statement-breakpoint
 CREATE INDEX "social_accounts_key_id" ON "social_accounts" USING btree ("credentials_key_id");--> statement-breakpoint
 CREATE INDEX "usage_ws_time" ON "usage_ledger" USING btree ("workspace_id","occurred_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_lower" ON "users" USING btree (lower("email"));

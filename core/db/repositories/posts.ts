@@ -27,14 +27,28 @@ export interface NewTarget {
 export async function createPost(
   db: Db,
   workspaceId: string,
-  input: { authorId?: string | null; content: string; tags?: string[]; targets: NewTarget[] },
+  input: {
+    authorId?: string | null;
+    content: string;
+    tags?: string[];
+    seriesId?: string | null;
+    occurrenceAt?: Date | null;
+    targets: NewTarget[];
+  },
 ): Promise<{ post: Post; targets: PostTarget[] }> {
   return mapConstraintErrors(
     () =>
       db.transaction(async (tx) => {
         const [post] = await tx
           .insert(posts)
-          .values({ workspaceId, authorId: input.authorId ?? null, content: input.content, tags: input.tags ?? [] })
+          .values({
+            workspaceId,
+            authorId: input.authorId ?? null,
+            content: input.content,
+            tags: input.tags ?? [],
+            seriesId: input.seriesId ?? null,
+            occurrenceAt: input.occurrenceAt ?? null,
+          })
           .returning();
         const targets =
           input.targets.length === 0

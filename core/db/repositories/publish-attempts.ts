@@ -11,7 +11,7 @@ import { mapConstraintErrors } from '../pg-errors.js';
 export type PublishAttempt = typeof publishAttempts.$inferSelect;
 export type AttemptOutcome = PublishAttempt['outcome'];
 
-/** Records a new attempt numbered after the last one. `conflict` if the key was used before. */
+/** Records a new attempt, numbered after the target's last one; `conflict` if another writer took that number first. */
 export function startAttempt(
   db: Db,
   workspaceId: string,

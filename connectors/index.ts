@@ -1,0 +1,5 @@
+/** Public surface of `connectors/`: the contract, typed errors, shared validation, the registry. */
+export type * from './contract.js';
+export * from './errors.js';
+export { countGraphemes, textLength, validateAgainstCapabilities, formatBytes } from './text-length.js';
+export { ConnectorRegistry } from './registry.js';

@@ -1,0 +1,108 @@
+/**
+ * Herald's event bus: every status change other parts care about (the WebSocket session,
+ * notifications, analytics) is published on Redis, so subscribers in any process — API
+ * nodes, workers — see it. Channel per workspace: `herald:events:<workspaceId>`.
+ */
+import type { Redis } from 'ioredis';
+
+export type TargetStatusName =
+  | 'draft'
+  | 'pending_approval'
+  | 'scheduled'
+  | 'publishing'
+  | 'published'
+  | 'failed'
+  | 'unconfirmed'
+  | 'cancelled';
+
+export interface TargetStatusEvent {
+  type: 'target.status';
+  workspaceId: string;
+  postId: string;
+  targetId: string;
+  socialAccountId: string;
+  platform: string;
+  from: TargetStatusName | null;
+  to: TargetStatusName;
+  /** ISO instant of the change. */
+  at: string;
+  scheduledAt?: string | null;
+  platformPostId?: string | null;
+  url?: string | null;
+  error?: { kind: string; message: string; part?: number } | null;
+}
+
+export interface AccountStatusEvent {
+  type: 'account.status';
+  workspaceId: string;
+  socialAccountId: string;
+  platform: string;
+  status: 'active' | 'needs_reconnect' | 'disconnected';
+  reason: string;
+  at: string;
+}
+
+export type HeraldEvent = TargetStatusEvent | AccountStatusEvent;
+
+const PREFIX = 'herald:events:';
+
+export class EventBus {
+  readonly #publisher: Redis;
+  readonly #makeSubscriber: () => Redis;
+  #subscriber: Redis | undefined;
+  readonly #handlers = new Map<string, Set<(e: HeraldEvent) => void>>();
+
+  /**
+   * @param publisher a normal command connection
+   * @param makeSubscriber creates the dedicated connection a Redis subscriber needs (lazily)
+   */
+  constructor(publisher: Redis, makeSubscriber: () => Redis) {
+    this.#publisher = publisher;
+    this.#makeSubscriber = makeSubscriber;
+  }
+
+  async publish(event: HeraldEvent): Promise<void> {
+    await this.#publisher.publish(PREFIX + event.workspaceId, JSON.stringify(event));
+  }
+
+  /** Calls `handler` for every event of the workspace (`'*'` for all). Resolves once subscribed. */
+  async subscribe(workspaceId: string | '*', handler: (e: HeraldEvent) => void): Promise<() => Promise<void>> {
+    const sub = this.#ensureSubscriber();
+    const pattern = PREFIX + workspaceId;
+    let set = this.#handlers.get(pattern);
+    if (!set) {
+      set = new Set();
+      this.#handlers.set(pattern, set);
+      await sub.psubscribe(pattern);
+    }
+    set.add(handler);
+    return async () => {
+      set.delete(handler);
+      if (set.size === 0 && this.#handlers.get(pattern) === set) {
+        this.#handlers.delete(pattern);
+        await sub.punsubscribe(pattern);
+      }
+    };
+  }
+
+  #ensureSubscriber(): Redis {
+    if (!this.#subscriber) {
+      this.#subscriber = this.#makeSubscriber();
+      this.#subscriber.on('pmessage', (pattern: string, _channel: string, message: string) => {
+        let event: HeraldEvent;
+        try {
+          event = JSON.parse(message) as HeraldEvent;
+        } catch {
+          return;
+        }
+        for (const handler of this.#handlers.get(pattern) ?? []) handler(event);
+      });
+    }
+    return this.#subscriber;
+  }
+
+  async close(): Promise<void> {
+    this.#handlers.clear();
+    if (this.#subscriber) await this.#subscriber.quit().catch(() => this.#subscriber?.disconnect());
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * Publishing one target, exactly once. The steps, each safe to repeat after a crash:
+ *
+ * 1. Re-read the target. Only `scheduled` (moved to `publishing` by compare-and-set) or
+ *    `publishing` (a retry or a recovery after a crash) go on; anything else is a no-op.
+ * 2. If an earlier attempt's outcome is unknown (the process died mid-call, or the call timed
+ *    out after sending), never retry blindly: repeat with the same idempotency key only when
+ *    the platform deduplicates it (always, or still within its window); otherwise look the
+ *    post up — found means published, not found on an authoritative lookup means retry,
+ *    anything else means `unconfirmed` and the user is told.
+ * 3. Journal the attempt (`pending`) before calling the platform, then record its outcome.
+ *
+ * The idempotency key sent to platforms is the target id: the same on every attempt.
+ */
+import {
+  finishAttempt,
+  getSocialAccount,
+  getTarget,
+  listAttempts,
+  readCredentials,
+  setSocialAccountStatus,
+  startAttempt,
+  transitionTarget,
+  writeCredentials,
+  type PostTarget,
+  type PublishAttempt,
+  type SocialAccount,
+} from '../../core/index.js';
+import {
+  AuthExpired,
+  isConnectorError,
+  type AccountContext,
+  type Connector,
+  type ConnectorError,
+  type PublishResult,
+} from '../../connectors/index.js';
+import { emitStatus } from '../scheduling/context.js';
+import { publishInputFor } from './draft.js';
+import type { PublishWorkerDeps } from './worker-deps.js';
+
+/** What the job runner should do next with the job. */
+export type Outcome =
+  | { kind: 'done'; status: PostTarget['status'] | 'noop' }
+  | { kind: 'defer'; until: number; reason: string }
+  | { kind: 'retry'; error: Error };
+
+/** Stay this far inside a platform's idempotency window before trusting it. */
+const WINDOW_MARGIN_MS = 5 * 60_000;
+/** How often a post that the platform is still processing is checked. */
+export const STATUS_POLL_MS = 5_000;
+/** Give up waiting for asynchronous processing after this long. */
+export const STATUS_POLL_LIMIT_MS = 30 * 60_000;
+
+type Failure = { kind: string; message: string; part?: number; platformMessage?: string; retryAt?: string };
+
+const describe = (err: ConnectorError): Failure => {
+  const j = err.toJSON();
+  return {
+    kind: err.kind,
+    message: err.message,
+    ...(err.part === undefined ? {} : { part: err.part }),
+    ...(err.platformMessage ? { platformMessage: err.platformMessage } : {}),
+    ...(typeof j.retryAt === 'string' ? { retryAt: j.retryAt } : {}),
+  };
+};
+
+async function move(
+  deps: PublishWorkerDeps,
+  target: PostTarget,
+  to: PostTarget['status'],
+  patch: Parameters<typeof transitionTarget>[5] = {},
+  error?: Failure,
+): Promise<Outcome> {
+  const moved = await transitionTarget(deps.db, target.workspaceId, target.id, ['publishing'], to, {
+    ...patch,
+    ...(error ? { lastError: error } : to === 'published' ? { lastError: null } : {}),
+  });
+  if (moved) await emitStatus(deps.events, moved, 'publishing', { error: error ?? null });
+  return { kind: 'done', status: moved ? to : 'noop' };
+}
+
+const published = (
+  deps: PublishWorkerDeps,
+  target: PostTarget,
+  result: Pick<PublishResult, 'platformPostId' | 'url'>,
+) =>
+  move(deps, target, 'published', {
+    publishedAt: new Date(),
+    platformPostId: result.platformPostId,
+    platformUrl: result.url,
+  });
+
+export interface RunInfo {
+  /** This is the job's last try: a transient failure becomes final. */
+  lastTry: boolean;
+  /** Identifies the holder of account slots (the job id + run). */
+  holder: string;
+}
+
+export async function publishTarget(
+  deps: PublishWorkerDeps,
+  workspaceId: string,
+  targetId: string,
+  run: RunInfo,
+): Promise<Outcome> {
+  let target = await getTarget(deps.db, workspaceId, targetId);
+  if (!target) return { kind: 'done', status: 'noop' };
+  if (target.status === 'scheduled') {
+    // A job that fires early (the post was moved later while its job was being picked up) waits.
+    if (target.scheduledAt && target.scheduledAt.getTime() > Date.now() + 1_000) {
+      return { kind: 'defer', until: target.scheduledAt.getTime(), reason: 'rescheduled later' };
+    }
+    const moved = await transitionTarget(deps.db, workspaceId, targetId, ['scheduled'], 'publishing');
+    if (!moved) return { kind: 'done', status: 'noop' };
+    await emitStatus(deps.events, moved, 'scheduled');
+    target = moved;
+  } else if (target.status !== 'publishing') {
+    return { kind: 'done', status: 'noop' };
+  }
+
+  const account = await getSocialAccount(deps.db, workspaceId, target.socialAccountId);
+  if (!account || account.status !== 'active') {
+    return move(
+      deps,
+      target,
+      'failed',
+      {},
+      {
+        kind: 'account_unavailable',
+        message: account
+          ? `@${account.handle} ${account.status === 'needs_reconnect' ? 'needs reconnecting' : 'is disconnected'}`
+          : 'The account was removed',
+      },
+    );
+  }
+  const connector = deps.connectors.get(account.platform);
+  const caps = connector.capabilities(account);
+
+  const pausedUntil = await deps.gate.pausedUntil(account.id);
+  if (pausedUntil)
+    return { kind: 'defer', until: pausedUntil + Math.floor(Math.random() * 500), reason: 'account rate-limited' };
+  const release = await deps.gate.acquire(account.id, caps.concurrencyPerAccount, run.holder);
+  if (!release)
+    return { kind: 'defer', until: Date.now() + 50 + Math.floor(Math.random() * 200), reason: 'account busy' };
+  try {
+    return await publishHoldingSlot(deps, target, account, connector, run);
+  } finally {
+    await release();
+  }
+}
+
+async function publishHoldingSlot(
+  deps: PublishWorkerDeps,
+  target: PostTarget,
+  account: SocialAccount,
+  connector: Connector,
+  run: RunInfo,
+): Promise<Outcome> {
+  const ws = target.workspaceId;
+  const key = target.id;
+  const caps = connector.capabilities(account);
+  const credentials = await readCredentials(deps.db, deps.cipher, ws, account.id);
+  let ctx: AccountContext = {
+    accountId: account.id,
+    externalId: account.externalId,
+    handle: account.handle,
+    credentials: credentials ?? {},
+    metadata: account.metadata,
+  };
+  const attempts = await listAttempts(deps.db, ws, target.id); // newest first
+  const input = await publishInputFor(deps.db, deps.mediaStore, ws, target);
+
+  // Asynchronous publishing in progress: settle it instead of publishing again.
+  const last = attempts[0];
+  if (last?.outcome === 'succeeded' && last.platformPostId) {
+    const state = await connector.checkStatus(ctx, last.platformPostId);
+    if (state === 'published')
+      return published(deps, target, { platformPostId: last.platformPostId, url: target.platformUrl });
+    if (state === 'failed')
+      return move(
+        deps,
+        target,
+        'failed',
+        {},
+        { kind: 'permanent', message: `${account.platform} could not process the post` },
+      );
+    if (Date.now() - last.startedAt.getTime() > STATUS_POLL_LIMIT_MS) {
+      return move(
+        deps,
+        target,
+        'unconfirmed',
+        {},
+        { kind: 'unconfirmed', message: `${account.platform} is still processing the post after 30 minutes` },
+      );
+    }
+    return { kind: 'defer', until: Date.now() + STATUS_POLL_MS, reason: 'platform still processing' };
+  }
+
+  // An earlier attempt may have reached the platform.
+  const uncertain = attempts.filter((a) => a.outcome === 'pending' || a.outcome === 'unknown');
+  if (uncertain.length > 0) {
+    const oldest = uncertain[uncertain.length - 1]!;
+    for (const a of uncertain.filter((x) => x.outcome === 'pending'))
+      await finishAttempt(deps.db, ws, a.id, { outcome: 'unknown' });
+    const idem = caps.idempotency;
+    const repeatIsSafe =
+      idem.kind === 'permanent' ||
+      (idem.kind === 'window' && Date.now() - oldest.startedAt.getTime() < idem.ms - WINDOW_MARGIN_MS);
+    if (!repeatIsSafe) {
+      const found = await connector.lookup(ctx, input, key, new Date(oldest.startedAt.getTime() - 60_000));
+      if (found) {
+        await finishAttempt(deps.db, ws, oldest.id, { outcome: 'succeeded', platformPostId: found.platformPostId });
+        return published(deps, target, found);
+      }
+      if (!caps.lookupIsAuthoritative) {
+        return move(
+          deps,
+          target,
+          'unconfirmed',
+          {},
+          {
+            kind: 'unconfirmed',
+            message: `An earlier attempt may have reached ${account.platform} and Herald cannot confirm it; check @${account.handle} before posting again`,
+          },
+        );
+      }
+    }
+  }
+
+  let refreshed = false;
+  for (;;) {
+    const attempt = await startAttempt(deps.db, ws, target.id, key);
+    try {
+      const result = await connector.publish(ctx, input, key);
+      await finishAttempt(deps.db, ws, attempt.id, { outcome: 'succeeded', platformPostId: result.platformPostId });
+      if (result.status === 'processing') {
+        await transitionTarget(deps.db, ws, target.id, ['publishing'], 'publishing', {
+          platformPostId: result.platformPostId,
+          platformUrl: result.url,
+        });
+        return { kind: 'defer', until: Date.now() + STATUS_POLL_MS, reason: 'platform processing' };
+      }
+      return published(deps, target, result);
+    } catch (err) {
+      if (!isConnectorError(err)) throw err; // database or programming error: the attempt stays pending, the job retries
+      await finishAttempt(deps.db, ws, attempt.id, {
+        outcome: err.mayHaveSucceeded ? 'unknown' : 'failed',
+        error: describe(err),
+      });
+      if (err instanceof AuthExpired && !err.reconnect && !refreshed) {
+        refreshed = true;
+        try {
+          const fresh = await connector.refresh(ctx);
+          await writeCredentials(deps.db, deps.cipher, ws, account.id, fresh.credentials, fresh.expiresAt);
+          ctx = { ...ctx, credentials: fresh.credentials };
+          continue;
+        } catch (refreshErr) {
+          return needsReconnect(deps, target, account, refreshErr);
+        }
+      }
+      return handleFailure(deps, target, account, connector, ctx, err, run, attempt);
+    }
+  }
+}
+
+async function needsReconnect(
+  deps: PublishWorkerDeps,
+  target: PostTarget,
+  account: SocialAccount,
+  err: unknown,
+): Promise<Outcome> {
+  const reason = isConnectorError(err) ? err.message : 'the token could not be refreshed';
+  await setSocialAccountStatus(deps.db, target.workspaceId, account.id, 'needs_reconnect');
+  await deps.events?.publish({
+    type: 'account.status',
+    workspaceId: target.workspaceId,
+    socialAccountId: account.id,
+    platform: account.platform,
+    status: 'needs_reconnect',
+    reason,
+    at: new Date().toISOString(),
+  });
+  return move(
+    deps,
+    target,
+    'failed',
+    {},
+    { kind: 'auth_expired', message: `@${account.handle} needs reconnecting: ${reason}` },
+  );
+}
+
+async function handleFailure(
+  deps: PublishWorkerDeps,
+  target: PostTarget,
+  account: SocialAccount,
+  connector: Connector,
+  ctx: AccountContext,
+  err: ConnectorError,
+  run: RunInfo,
+  attempt: PublishAttempt,
+): Promise<Outcome> {
+  switch (err.kind) {
+    case 'rate_limited': {
+      const retryAt = 'retryAt' in err ? (err.retryAt as Date) : new Date(Date.now() + 60_000);
+      await deps.gate.pause(account.id, retryAt);
+      return {
+        kind: 'defer',
+        until: retryAt.getTime() + Math.floor(Math.random() * 1_000),
+        reason: 'platform rate limit',
+      };
+    }
+    case 'auth_expired':
+      return needsReconnect(deps, target, account, err);
+    case 'invalid_content':
+    case 'permanent':
+      return move(deps, target, 'failed', {}, describe(err));
+    case 'transient': {
+      if (!run.lastTry) return { kind: 'retry', error: err };
+      if (err.mayHaveSucceeded) {
+        const found = await connector.lookup(
+          ctx,
+          await publishInputFor(deps.db, deps.mediaStore, target.workspaceId, target),
+          target.id,
+          new Date(attempt.startedAt.getTime() - 60_000),
+        );
+        if (found) {
+          await finishAttempt(deps.db, target.workspaceId, attempt.id, {
+            outcome: 'succeeded',
+            platformPostId: found.platformPostId,
+          });
+          return published(deps, target, found);
+        }
+        if (!connector.capabilities(account).lookupIsAuthoritative) {
+          return move(
+            deps,
+            target,
+            'unconfirmed',
+            {},
+            {
+              ...describe(err),
+              kind: 'unconfirmed',
+              message: `Gave up after repeated errors; the last one may have reached ${account.platform}: ${err.message}`,
+            },
+          );
+        }
+      }
+      return move(
+        deps,
+        target,
+        'failed',
+        {},
+        { ...describe(err), message: `Gave up after repeated errors: ${err.message}` },
+      );
+    }
+  }
+}
