@@ -30,6 +30,17 @@ export interface Config {
   readonly encryption: { readonly keys: ReadonlyMap<string, Buffer>; readonly activeKeyId: string } | undefined;
   readonly shutdownTimeoutMs: number;
   readonly childStartTimeoutMs: number;
+  readonly queuePrefix: string;
+  readonly publish: {
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly backoffMs: number;
+    readonly jobLockMs: number;
+    readonly stalledIntervalMs: number;
+    readonly accountLeaseMs: number;
+    readonly reconcileIntervalMs: number;
+    readonly connectorTimeoutMs: number;
+  };
 }
 
 export interface LoadConfigOptions {
@@ -135,6 +146,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     encryption,
     shutdownTimeoutMs: pick('SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
     childStartTimeoutMs: pick('CHILD_START_TIMEOUT_MS', DEFAULTS.childStartTimeoutMs),
+    queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),
+    publish: Object.freeze({
+      concurrency: pick('PUBLISH_CONCURRENCY', DEFAULTS.publishConcurrency),
+      maxAttempts: pick('PUBLISH_MAX_ATTEMPTS', DEFAULTS.publishMaxAttempts),
+      backoffMs: pick('PUBLISH_BACKOFF_MS', DEFAULTS.publishBackoffMs),
+      jobLockMs: pick('JOB_LOCK_MS', DEFAULTS.jobLockMs),
+      stalledIntervalMs: pick('JOB_STALLED_INTERVAL_MS', DEFAULTS.jobStalledIntervalMs),
+      accountLeaseMs: pick('ACCOUNT_LEASE_MS', DEFAULTS.accountLeaseMs),
+      reconcileIntervalMs: pick('RECONCILE_INTERVAL_MS', DEFAULTS.reconcileIntervalMs),
+      connectorTimeoutMs: pick('CONNECTOR_TIMEOUT_MS', DEFAULTS.connectorTimeoutMs),
+    }),
   });
 }
 
