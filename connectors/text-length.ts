@@ -37,14 +37,24 @@ const platformName = (p: string) => p.charAt(0).toUpperCase() + p.slice(1);
  * The checks every platform shares, driven by its capabilities: empty parts, text length,
  * thread support and length, media count, type, size and alt text.
  */
-export function validateAgainstCapabilities(caps: Capabilities, draft: Draft, weighted?: (text: string) => number): ValidationIssue[] {
+export function validateAgainstCapabilities(
+  caps: Capabilities,
+  draft: Draft,
+  weighted?: (text: string) => number,
+): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const name = platformName(caps.platform);
   if (draft.parts.length === 0) {
     return [{ code: 'empty', part: 0, message: 'There is nothing to publish.' }];
   }
   if (draft.parts.length > 1 && !caps.threads.supported) {
-    issues.push({ code: 'thread_unsupported', part: 1, message: `${name} does not support threads.`, limit: 1, actual: draft.parts.length });
+    issues.push({
+      code: 'thread_unsupported',
+      part: 1,
+      message: `${name} does not support threads.`,
+      limit: 1,
+      actual: draft.parts.length,
+    });
   } else if (draft.parts.length > caps.threads.maxParts) {
     issues.push({
       code: 'too_many_parts',

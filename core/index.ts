@@ -18,5 +18,11 @@ export { loadOrCreateKeyFile } from './crypto/key-file.js';
 export * from './db/index.js';
 export * from './queue/index.js';
 export { startManagedChild, reapStale, type ManagedChild, type ManagedChildOptions } from './process/managed-child.js';
-export { EventBus, type HeraldEvent, type TargetStatusEvent, type AccountStatusEvent, type TargetStatusName } from './events/index.js';
+export {
+  EventBus,
+  type HeraldEvent,
+  type TargetStatusEvent,
+  type AccountStatusEvent,
+  type TargetStatusName,
+} from './events/index.js';
 export { LocalMediaStore, type MediaStore } from './storage/media-store.js';

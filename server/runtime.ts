@@ -8,6 +8,9 @@ import type { Redis } from 'ioredis';
 import {
   createRedisConnection,
   ensureRedis,
+  EventBus,
+  LocalMediaStore,
+  type MediaStore,
   loadOrCreateKeyFile,
   openDatabase,
   SecretCipher,
@@ -17,6 +20,9 @@ import {
   type RedisHandle,
 } from '../core/index.js';
 import { startChroma, type ChromaHandle } from '../knowledge/index.js';
+import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
+import type { SchedulingDeps } from '../tools/scheduling/index.js';
+import { createConnectors } from './connectors.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -27,11 +33,77 @@ export interface Runtime {
   /** General-purpose client connection (commands fail fast when Redis is down). */
   readonly redis: Redis;
   readonly chroma: ChromaHandle;
+  /** What the scheduling service functions need; every channel passes this to them. */
+  readonly scheduling: SchedulingDeps;
+  readonly mediaStore: MediaStore;
+  readonly events: EventBus;
   close(): Promise<void>;
 }
 
+type Closer = { name: string; close: () => Promise<unknown> };
+
+/**
+ * The publish queue and event bus for every role, and — for `all` and `worker` — the publish
+ * worker and the maintenance jobs (reconciler, recurring posts).
+ */
+async function startPublishing(
+  config: Config,
+  logger: Logger,
+  database: Database,
+  cipher: SecretCipher,
+  redisUrl: string,
+  redis: Redis,
+  closers: Closer[],
+): Promise<Pick<Runtime, 'scheduling' | 'mediaStore' | 'events'>> {
+  const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-bullmq' });
+  closers.push({ name: 'bullmq-connection', close: () => bull.quit().catch(() => bull.disconnect()) });
+  const events = new EventBus(redis, () =>
+    createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-events' }),
+  );
+  closers.push({ name: 'events', close: () => events.close() });
+  const queue = new PublishQueue({
+    connection: bull,
+    prefix: config.queuePrefix,
+    maxAttempts: config.publish.maxAttempts,
+    backoffMs: config.publish.backoffMs,
+  });
+  closers.push({ name: 'publish-queue', close: () => queue.close() });
+  const mediaStore = new LocalMediaStore(path.join(config.dataDir, 'media'));
+  const connectors = createConnectors({ timeoutMs: config.publish.connectorTimeoutMs });
+  const scheduling: SchedulingDeps = { db: database.db, connectors, queue, events };
+
+  if (config.role !== 'api') {
+    const worker = startPublishWorker(
+      {
+        db: database.db,
+        cipher,
+        connectors,
+        mediaStore,
+        events,
+        logger,
+        gate: new AccountGate(redis, config.publish.accountLeaseMs, config.queuePrefix),
+      },
+      {
+        connection: bull,
+        prefix: config.queuePrefix,
+        concurrency: config.publish.concurrency,
+        lockDurationMs: config.publish.jobLockMs,
+        stalledIntervalMs: config.publish.stalledIntervalMs,
+      },
+    );
+    // Closed first (closers run in reverse): in-flight publishes finish before connections go.
+    const maintenance = await startMaintenance(
+      { ...scheduling, logger },
+      { connection: bull, prefix: config.queuePrefix, reconcileEveryMs: config.publish.reconcileIntervalMs },
+    );
+    closers.push({ name: 'maintenance', close: () => maintenance.close() });
+    closers.push({ name: 'publish-worker', close: () => worker.close() });
+  }
+  return { scheduling, mediaStore, events };
+}
+
 export async function startRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
+  const closers: Closer[] = [];
   const close = async () => {
     for (const { name, close: fn } of closers.splice(0).reverse()) {
       try {
@@ -100,7 +172,10 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     const redis = createRedisConnection(redisHandle.url, { connectionName: 'herald-client' });
     closers.push({ name: 'redis-client', close: () => redis.quit().catch(() => redis.disconnect()) });
 
-    return { config, logger, cipher, database, redisHandle, redis, chroma, close };
+    const publishing = await step('publishing', () =>
+      startPublishing(config, logger, database, cipher, redisHandle.url, redis, closers),
+    );
+    return { config, logger, cipher, database, redisHandle, redis, chroma, ...publishing, close };
   } catch (err) {
     await close();
     throw err;

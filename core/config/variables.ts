@@ -26,7 +26,7 @@ export const DEFAULTS = {
   publishBackoffMs: 2_000,
   jobLockMs: 30_000,
   jobStalledIntervalMs: 15_000,
-  accountLeaseMs: 60_000,
+  accountLeaseMs: 10_000,
   reconcileIntervalMs: 30_000,
   connectorTimeoutMs: 15_000,
 } as const;
@@ -212,7 +212,8 @@ export const VARIABLES: readonly VariableDoc[] = [
     name: 'PUBLISH_MAX_ATTEMPTS',
     expects: 'positive integer',
     default: String(DEFAULTS.publishMaxAttempts),
-    description: 'Tries per post for transient errors (rate-limit waits do not count) before it is failed or unconfirmed.',
+    description:
+      'Tries per post for transient errors (rate-limit waits do not count) before it is failed or unconfirmed.',
     schema: positiveInt('a positive integer'),
   },
   {
@@ -226,7 +227,8 @@ export const VARIABLES: readonly VariableDoc[] = [
     name: 'JOB_LOCK_MS',
     expects: 'positive integer (ms)',
     default: String(DEFAULTS.jobLockMs),
-    description: 'How long a job stays locked to a worker without renewal; after it, a dead worker\'s job is taken over.',
+    description:
+      "How long a job stays locked to a worker without renewal; after it, a dead worker's job is taken over.",
     schema: positiveInt('a positive integer of milliseconds'),
   },
   {
@@ -240,7 +242,8 @@ export const VARIABLES: readonly VariableDoc[] = [
     name: 'ACCOUNT_LEASE_MS',
     expects: 'positive integer (ms)',
     default: String(DEFAULTS.accountLeaseMs),
-    description: "Lease on an account's publishing slot; bounds how long a killed worker can block an account.",
+    description:
+      "Lease on an account's publishing slot, renewed while a call runs; bounds how long a killed worker can block an account.",
     schema: positiveInt('a positive integer of milliseconds'),
   },
   {

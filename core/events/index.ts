@@ -6,14 +6,7 @@
 import type { Redis } from 'ioredis';
 
 export type TargetStatusName =
-  | 'draft'
-  | 'pending_approval'
-  | 'scheduled'
-  | 'publishing'
-  | 'published'
-  | 'failed'
-  | 'unconfirmed'
-  | 'cancelled';
+  'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'unconfirmed' | 'cancelled';
 
 export interface TargetStatusEvent {
   type: 'target.status';

@@ -20,7 +20,12 @@ export class LocalMediaStore implements MediaStore {
 
   async put(bytes: Buffer, extension: string): Promise<{ key: string; sha256: string; sizeBytes: number }> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const key = `${sha256.slice(0, 2)}/${sha256}.${extension.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8) || 'bin'}`;
+    const key = `${sha256.slice(0, 2)}/${sha256}.${
+      extension
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '')
+        .slice(0, 8) || 'bin'
+    }`;
     const file = path.join(this.dir, key);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

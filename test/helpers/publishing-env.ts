@@ -47,20 +47,46 @@ export interface PublishingEnv {
   close(): Promise<void>;
 }
 
-export async function startPublishingEnv(opts: { connectors: Connector[]; database?: Database; maxAttempts?: number; backoffMs?: number }): Promise<PublishingEnv> {
+export interface PublishingEnvOptions {
+  connectors: Connector[];
+  /** Defaults to a new in-memory PGlite (closed with the env). */
+  database?: Database;
+  maxAttempts?: number;
+  backoffMs?: number;
+  /** Defaults to REDIS_URL. */
+  redisUrl?: string;
+  /** Defaults to a random key, id `t1`. */
+  encryptionKey?: Buffer;
+}
+
+export async function startPublishingEnv(opts: PublishingEnvOptions): Promise<PublishingEnv> {
   const database = opts.database ?? (await openDatabase({ kind: 'pglite' }));
-  const cipher = new SecretCipher(new Map([['t1', randomBytes(32)]]), 't1');
+  const cipher = new SecretCipher(new Map([['t1', opts.encryptionKey ?? randomBytes(32)]]), 't1');
   const prefix = `htest-${randomUUID().slice(0, 8)}`;
-  const redis = createRedisConnection(REDIS_URL);
-  const bull = createRedisConnection(REDIS_URL, { purpose: 'worker' });
-  const events = new EventBus(redis, () => createRedisConnection(REDIS_URL, { purpose: 'worker' }));
-  const queue = new PublishQueue({ connection: bull, prefix, maxAttempts: opts.maxAttempts ?? 4, backoffMs: opts.backoffMs ?? 200 });
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
+  const redis = createRedisConnection(redisUrl);
+  const bull = createRedisConnection(redisUrl, { purpose: 'worker' });
+  const events = new EventBus(redis, () => createRedisConnection(redisUrl, { purpose: 'worker' }));
+  const queue = new PublishQueue({
+    connection: bull,
+    prefix,
+    maxAttempts: opts.maxAttempts ?? 4,
+    backoffMs: opts.backoffMs ?? 200,
+  });
   const mediaDir = await mkdtemp(path.join(os.tmpdir(), 'herald-media-'));
   const mediaStore = new LocalMediaStore(mediaDir);
   const connectors = new ConnectorRegistry(opts.connectors);
   const logger = createLogger({ level: 'silent' });
   const deps: SchedulingDeps = { db: database.db, connectors, queue, events };
-  const workerDeps: PublishWorkerDeps = { db: database.db, cipher, connectors, mediaStore, events, logger, gate: new AccountGate(redis, 5_000, prefix) };
+  const workerDeps: PublishWorkerDeps = {
+    db: database.db,
+    cipher,
+    connectors,
+    mediaStore,
+    events,
+    logger,
+    gate: new AccountGate(redis, 5_000, prefix),
+  };
   const workers: Worker[] = [];
   const unsubscribers: Array<() => Promise<void>> = [];
 
@@ -74,7 +100,13 @@ export async function startPublishingEnv(opts: { connectors: Connector[]; databa
     mediaStore,
     prefix,
     startWorker(o = {}) {
-      const w = startPublishWorker(workerDeps, { connection: bull, prefix, concurrency: o.concurrency ?? 8, lockDurationMs: 5_000, stalledIntervalMs: 2_000 });
+      const w = startPublishWorker(workerDeps, {
+        connection: bull,
+        prefix,
+        concurrency: o.concurrency ?? 8,
+        lockDurationMs: 5_000,
+        stalledIntervalMs: 2_000,
+      });
       workers.push(w);
       return w;
     },
@@ -82,7 +114,11 @@ export async function startPublishingEnv(opts: { connectors: Connector[]; databa
       const ws = await createWorkspace(database.db, { name: 'Test', slug: `t-${randomUUID().slice(0, 12)}`, timeZone });
       const user = await createUser(database.db, { email: `${randomUUID()}@example.com`, timeZone });
       await addMember(database.db, ws.id, user.id, 'owner');
-      return { workspaceId: ws.id, userId: user.id, ctx: { workspaceId: ws.id, userId: user.id, timeZone, channel: 'rest' } };
+      return {
+        workspaceId: ws.id,
+        userId: user.id,
+        ctx: { workspaceId: ws.id, userId: user.id, timeZone, channel: 'rest' },
+      };
     },
     async addAccount(workspaceId, account) {
       return (await upsertSocialAccount(database.db, cipher, workspaceId, account)).id;
@@ -107,7 +143,11 @@ export async function startPublishingEnv(opts: { connectors: Connector[]; databa
 }
 
 /** Polls until `fn` returns a value that is not undefined/false. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -73,13 +73,21 @@ describe('posting slots and "add to queue"', () => {
 
   it('without slots, explains what to do; bad slots are refused', async () => {
     const { ctx, accountId } = await setup();
-    await expect(addToQueue(env.deps, ctx, { content: 'x', targets: [{ socialAccountId: accountId }] })).rejects.toMatchObject({
+    await expect(
+      addToQueue(env.deps, ctx, { content: 'x', targets: [{ socialAccountId: accountId }] }),
+    ).rejects.toMatchObject({
       code: 'validation_failed',
       message: expect.stringContaining('no posting slots'),
     });
-    await expect(setSlots(env.deps, ctx, accountId, [{ weekday: 8, time: '09:00' }])).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(setSlots(env.deps, ctx, accountId, [{ weekday: 1, time: '9am' }])).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(setSlots(env.deps, ctx, accountId, [{ weekday: 1, time: '09:00' }], 'Nowhere/Land')).rejects.toMatchObject({ code: 'invalid_time' });
+    await expect(setSlots(env.deps, ctx, accountId, [{ weekday: 8, time: '09:00' }])).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(setSlots(env.deps, ctx, accountId, [{ weekday: 1, time: '9am' }])).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    await expect(
+      setSlots(env.deps, ctx, accountId, [{ weekday: 1, time: '09:00' }], 'Nowhere/Land'),
+    ).rejects.toMatchObject({ code: 'invalid_time' });
   });
 });
 
@@ -87,9 +95,17 @@ describe('recurring posts', () => {
   it('creates occurrences within the horizon as scheduled posts, at 09:00 local, never twice', async () => {
     const { ctx, accountId, workspaceId } = await setup('Europe/Paris');
     const start = DateTime.now().setZone('Europe/Paris').plus({ days: 1 }).toFormat("yyyy-MM-dd'T'09:00");
-    const { series, created } = await createSeries(env.deps, ctx, { rrule: 'FREQ=DAILY;COUNT=5', start, content: 'daily tip', targets: [{ socialAccountId: accountId }] });
+    const { series, created } = await createSeries(env.deps, ctx, {
+      rrule: 'FREQ=DAILY;COUNT=5',
+      start,
+      content: 'daily tip',
+      targets: [{ socialAccountId: accountId }],
+    });
     expect(created).toBe(5);
-    const upcoming = await listScheduled(env.deps, ctx, { from: new Date(), to: new Date(Date.now() + 30 * 86_400_000) });
+    const upcoming = await listScheduled(env.deps, ctx, {
+      from: new Date(),
+      to: new Date(Date.now() + 30 * 86_400_000),
+    });
     expect(upcoming).toHaveLength(5);
     for (const t of upcoming) expect(showInZone(t.scheduledAt!, 'Europe/Paris')).toMatch(/T09:00:00\.000\+0[12]:00$/);
     const post = await getPost(env.deps.db, workspaceId, upcoming[0]!.postId);
@@ -101,8 +117,22 @@ describe('recurring posts', () => {
 
   it('refuses a bad rule or start', async () => {
     const { ctx, accountId } = await setup();
-    await expect(createSeries(env.deps, ctx, { rrule: 'FREQ=OFTEN', start: '2027-01-01T09:00', content: 'x', targets: [{ socialAccountId: accountId }] })).rejects.toMatchObject({ code: 'validation_failed' });
-    await expect(createSeries(env.deps, ctx, { rrule: 'FREQ=DAILY', start: 'tomorrow 9am', content: 'x', targets: [{ socialAccountId: accountId }] })).rejects.toMatchObject({ code: 'invalid_time' });
+    await expect(
+      createSeries(env.deps, ctx, {
+        rrule: 'FREQ=OFTEN',
+        start: '2027-01-01T09:00',
+        content: 'x',
+        targets: [{ socialAccountId: accountId }],
+      }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(
+      createSeries(env.deps, ctx, {
+        rrule: 'FREQ=DAILY',
+        start: 'tomorrow 9am',
+        content: 'x',
+        targets: [{ socialAccountId: accountId }],
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_time' });
   });
 });
 
@@ -145,9 +175,14 @@ describe('CSV import', () => {
       [Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x01]), 'binary'],
       [`account,text,scheduled_at\n${handle},a,${day} 10:00,extra`, 'not valid CSV'],
     ] as const) {
-      await expect(importCsv(env.deps, ctx, file as string)).rejects.toMatchObject({ code: 'csv_invalid', message: expect.stringContaining(message) });
+      await expect(importCsv(env.deps, ctx, file as string)).rejects.toMatchObject({
+        code: 'csv_invalid',
+        message: expect.stringContaining(message),
+      });
     }
-    expect(await listScheduled(env.deps, ctx, { from: new Date(), to: new Date(Date.now() + 10 * 86_400_000) })).toEqual([]);
+    expect(
+      await listScheduled(env.deps, ctx, { from: new Date(), to: new Date(Date.now() + 10 * 86_400_000) }),
+    ).toEqual([]);
   });
 });
 
@@ -155,13 +190,31 @@ describe('posting caps', () => {
   it('refuses a post that would exceed the cap in a rolling 24 hours', async () => {
     const { ctx, accountId } = await setup('UTC', 'capped');
     const base = Date.now() + 3_600_000;
-    await schedulePost(env.deps, ctx, { content: 'one', targets: [{ socialAccountId: accountId }], at: new Date(base) });
-    await schedulePost(env.deps, ctx, { content: 'two', targets: [{ socialAccountId: accountId }], at: new Date(base + 3_600_000) });
-    await expect(schedulePost(env.deps, ctx, { content: 'three', targets: [{ socialAccountId: accountId }], at: new Date(base + 7_200_000) })).rejects.toMatchObject({
+    await schedulePost(env.deps, ctx, {
+      content: 'one',
+      targets: [{ socialAccountId: accountId }],
+      at: new Date(base),
+    });
+    await schedulePost(env.deps, ctx, {
+      content: 'two',
+      targets: [{ socialAccountId: accountId }],
+      at: new Date(base + 3_600_000),
+    });
+    await expect(
+      schedulePost(env.deps, ctx, {
+        content: 'three',
+        targets: [{ socialAccountId: accountId }],
+        at: new Date(base + 7_200_000),
+      }),
+    ).rejects.toMatchObject({
       code: 'quota_exceeded',
       details: { accounts: [expect.objectContaining({ cap: 2, count: 3 })] },
     });
     // A day later there is room again.
-    await schedulePost(env.deps, ctx, { content: 'later', targets: [{ socialAccountId: accountId }], at: new Date(base + 26 * 3_600_000) });
+    await schedulePost(env.deps, ctx, {
+      content: 'later',
+      targets: [{ socialAccountId: accountId }],
+      at: new Date(base + 26 * 3_600_000),
+    });
   });
 });

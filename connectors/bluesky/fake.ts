@@ -1,0 +1,289 @@
+/**
+ * The Bluesky testbed: a real PDS and PLC directory from `@atproto/dev-env`, running in this
+ * process, behind the fault-injecting proxy (`fake-proxy.ts`). Bluesky's tests talk to the real
+ * server; the proxy only adds the failures tests ask for. Given a PostgreSQL URL it also runs a
+ * real AppView that indexes the PDS, fronted by a proxy that lets the indexer catch up before
+ * each request, so reads see every write made before them (what a live AppView does within
+ * about a second). Accounts get an app-password session, as Herald stores them.
+ */
+import { randomBytes } from 'node:crypto';
+import { AtpAgent } from '@atproto/api';
+import { TestBsky, TestNetworkNoAppView, TestPds, TestPlc, mockNetworkUtilities } from '@atproto/dev-env';
+import getPort from 'get-port';
+import pg from 'pg';
+import type { AccountContext } from '../contract.js';
+import type { BlueskyCredentials } from './client.js';
+import { FaultProxy, type FaultOptions, type ProxyFault } from './fake-proxy.js';
+
+export type { ProxyFault, FaultOptions } from './fake-proxy.js';
+
+export interface BlueskyTestbedOptions {
+  /**
+   * PostgreSQL server for an AppView (`@atproto/bsky`), which then indexes the PDS and serves
+   * `app.bsky.*` reads at `appViewUrl`. It works in a schema of its own, dropped on `close()`.
+   * Without it there is no AppView and `appViewUrl` is null.
+   */
+  postgresUrl?: string;
+}
+
+export interface TestAccount {
+  did: string;
+  handle: string;
+  /** The account password (full access: the testbed uses it to act as other people would). */
+  password: string;
+  /** An app password; `credentials` come from a session started with it. */
+  appPassword: string;
+  credentials: BlueskyCredentials;
+  /** Ready to pass to a connector. */
+  context: AccountContext;
+}
+
+/** A post as the PDS holds it. */
+export interface TestbedPost {
+  uri: string;
+  cid: string;
+  rkey: string;
+  text: string;
+  createdAt: string;
+  replyRoot: { uri: string; cid: string } | null;
+  replyParent: { uri: string; cid: string } | null;
+  altTexts: string[];
+  aspectRatios: Array<{ width: number; height: number } | null>;
+  facets: unknown[];
+  record: Record<string, unknown>;
+}
+
+export interface BlueskyTestbed {
+  /** The real PDS, bypassing the proxy. */
+  readonly pdsUrl: string;
+  /** The proxy in front of the PDS: account credentials point here. */
+  readonly serviceUrl: string;
+  /** The AppView front (reads see all writes made before them), or null without PostgreSQL. */
+  readonly appViewUrl: string | null;
+  createAccount(): Promise<TestAccount>;
+  /** The account's posts, read from the PDS, oldest first. */
+  listPosts(did: string): Promise<TestbedPost[]>;
+  failNext(did: string, fault: ProxyFault, options?: FaultOptions): void;
+  expireAccessToken(did: string): void;
+  /** Revokes the refresh token on the PDS (`deleteSession`), as a logout elsewhere or its expiry would. */
+  revokeRefreshToken(credentials: BlueskyCredentials): Promise<void>;
+  /** An agent logged in with the account password, directly on the PDS. */
+  agentFor(account: TestAccount): Promise<AtpAgent>;
+  /** The account seen as the connector contract suite's peer (`test/contract/connector.suite.ts`). */
+  peerFor(did: string): TestbedPeer;
+  close(): Promise<void>;
+}
+
+/** Structurally the contract suite's `ConnectorPeer` (connectors do not import from `test/`). */
+export interface TestbedPeer {
+  posts(): Promise<Array<{ id: string; text: string; replyToId: string | null; altTexts: string[] }>>;
+  failNext(fault: ProxyFault): Promise<void>;
+  expireAccessToken(): Promise<void>;
+}
+
+const POST_COLLECTION = 'app.bsky.feed.post';
+/** Accounts kept in the making ahead of `createAccount` calls. */
+const PREPARED_ACCOUNTS = 2;
+
+export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): Promise<BlueskyTestbed> {
+  const network = options.postgresUrl ? await startWithAppView(options.postgresUrl) : await startWithoutAppView();
+  const proxy = await FaultProxy.start({ upstream: network.pds.url });
+  const appViewProxy = network.appView
+    ? await FaultProxy.start({ upstream: network.appView.url, beforeForward: network.appView.catchUp })
+    : null;
+  const direct = new AtpAgent({ service: network.pds.url });
+  let counter = 0;
+  const prepared: Array<Promise<TestAccount>> = [];
+
+  async function makeAccount(): Promise<TestAccount> {
+    const handle = `u${++counter}${randomBytes(3).toString('hex')}.test`;
+    const password = randomBytes(12).toString('base64url');
+    const agent = new AtpAgent({ service: network.pds.url });
+    await agent.createAccount({ handle, email: `${handle}@herald.test`, password });
+    const { data: app } = await agent.com.atproto.server.createAppPassword({ name: 'herald' });
+    const { data: session } = await direct.com.atproto.server.createSession({
+      identifier: handle,
+      password: app.password,
+    });
+    proxy.trackSession(session.did, session.accessJwt);
+    const credentials: BlueskyCredentials = {
+      service: proxy.url,
+      did: session.did,
+      handle: session.handle,
+      accessJwt: session.accessJwt,
+      refreshJwt: session.refreshJwt,
+      appPassword: app.password,
+    };
+    return {
+      did: session.did,
+      handle: session.handle,
+      password,
+      appPassword: app.password,
+      credentials,
+      context: { accountId: session.did, externalId: session.did, handle: session.handle, credentials, metadata: {} },
+    };
+  }
+
+  async function listPosts(did: string): Promise<TestbedPost[]> {
+    const records: Array<{ uri: string; cid: string; value: Record<string, unknown> }> = [];
+    let cursor: string | undefined;
+    do {
+      const { data } = await direct.com.atproto.repo.listRecords({
+        repo: did,
+        collection: POST_COLLECTION,
+        limit: 100,
+        cursor,
+      });
+      records.push(...data.records);
+      cursor = data.records.length > 0 ? data.cursor : undefined;
+    } while (cursor);
+    // Record keys are derived from idempotency keys, not from time: order by createdAt.
+    return records
+      .map(toTestbedPost)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.rkey.localeCompare(b.rkey));
+  }
+
+  return {
+    pdsUrl: network.pds.url,
+    serviceUrl: proxy.url,
+    appViewUrl: appViewProxy?.url ?? null,
+
+    createAccount() {
+      // The PDS holds every login for at least 350 ms (timing-attack mitigation), so the next
+      // accounts are already being made while a test uses this one.
+      while (prepared.length < PREPARED_ACCOUNTS + 1) {
+        const account = makeAccount();
+        account.catch(() => {}); // its failure reaches the test that takes it, not the process
+        prepared.push(account);
+      }
+      return prepared.shift()!;
+    },
+
+    listPosts,
+
+    failNext: (did, fault, faultOptions) => proxy.failNext(did, fault, faultOptions),
+    expireAccessToken: (did) => proxy.expireAccessToken(did),
+
+    async revokeRefreshToken(credentials) {
+      await direct.com.atproto.server.deleteSession(undefined, {
+        headers: { authorization: `Bearer ${credentials.refreshJwt}` },
+      });
+    },
+
+    async agentFor(account) {
+      const agent = new AtpAgent({ service: network.pds.url });
+      await agent.login({ identifier: account.did, password: account.password });
+      return agent;
+    },
+
+    peerFor(did) {
+      return {
+        posts: async () =>
+          (await listPosts(did)).map((p) => ({
+            id: p.uri,
+            text: p.text,
+            replyToId: p.replyParent?.uri ?? null,
+            altTexts: p.altTexts,
+          })),
+        failNext: async (fault) => proxy.failNext(did, fault),
+        expireAccessToken: async () => proxy.expireAccessToken(did),
+      };
+    },
+
+    async close() {
+      await Promise.allSettled(prepared);
+      await appViewProxy?.close();
+      await proxy.close();
+      await network.close();
+    },
+  };
+}
+
+interface RunningNetwork {
+  pds: { url: string };
+  appView: { url: string; catchUp: () => Promise<void> } | null;
+  close(): Promise<void>;
+}
+
+async function startWithoutAppView(): Promise<RunningNetwork> {
+  const net = await TestNetworkNoAppView.create({});
+  return { pds: net.pds, appView: null, close: () => net.close() };
+}
+
+/** PLC + AppView + PDS wired as dev-env's `TestNetwork` does, without its Ozone moderation service. */
+async function startWithAppView(postgresUrl: string): Promise<RunningNetwork> {
+  // The AppView allows only letters and underscores in its schema name.
+  const schema = `herald_appview_${[...randomBytes(8)].map((b) => String.fromCharCode(97 + (b % 26))).join('')}`;
+  const plc = await TestPlc.create({});
+  const pdsPort = await getPort();
+  const bsky = await TestBsky.create({
+    plcUrl: plc.url,
+    pdsPort,
+    repoProvider: `ws://localhost:${pdsPort}`,
+    dbPostgresUrl: postgresUrl,
+    dbPostgresSchema: schema,
+    redisHost: '',
+  });
+  const pds = await TestPds.create({
+    port: pdsPort,
+    didPlcUrl: plc.url,
+    bskyAppViewUrl: bsky.url,
+    bskyAppViewDid: bsky.ctx.cfg.serverDid,
+  });
+  mockNetworkUtilities(pds, bsky);
+
+  /** Waits until the AppView has indexed every event the PDS has emitted so far. */
+  const catchUp = async () => {
+    await pds.processAll();
+    const last = await pds.ctx.sequencer.curr();
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      await bsky.sub.processAll();
+      const cursor = await bsky.sub.runner.getCursor();
+      if (last === null || (cursor !== undefined && cursor >= last)) return;
+      if (Date.now() > deadline) throw new Error(`the AppView did not index up to event ${last} within 10 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  return {
+    pds,
+    appView: { url: bsky.url, catchUp },
+    async close() {
+      await pds.close();
+      await bsky.close();
+      await plc.close();
+      const admin = new pg.Client({ connectionString: postgresUrl });
+      await admin.connect();
+      try {
+        await admin.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+function toTestbedPost(r: { uri: string; cid: string; value: Record<string, unknown> }): TestbedPost {
+  const value = r.value as {
+    text?: string;
+    createdAt?: string;
+    reply?: { root: { uri: string; cid: string }; parent: { uri: string; cid: string } };
+    embed?: { $type?: string; images?: Array<{ alt?: string; aspectRatio?: { width: number; height: number } }> };
+    facets?: unknown[];
+  };
+  const images = value.embed?.$type === 'app.bsky.embed.images' ? (value.embed.images ?? []) : [];
+  return {
+    uri: r.uri,
+    cid: r.cid,
+    rkey: r.uri.split('/').pop()!,
+    text: value.text ?? '',
+    createdAt: value.createdAt ?? '',
+    replyRoot: value.reply ? { uri: value.reply.root.uri, cid: value.reply.root.cid } : null,
+    replyParent: value.reply ? { uri: value.reply.parent.uri, cid: value.reply.parent.cid } : null,
+    altTexts: images.map((i) => i.alt ?? ''),
+    aspectRatios: images.map((i) => i.aspectRatio ?? null),
+    facets: value.facets ?? [],
+    record: r.value,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * The Bluesky connector: publishes posts and threads to an account's PDS as
+ * `app.bsky.feed.post` records, exactly once per idempotency key (each part's record key is
+ * derived from it), looks them up, deletes them, renews app-password sessions and reads
+ * engagement counts from an AppView. Stateless: every call brings the account's credentials
+ * (`BlueskyCredentials` in `client.ts`).
+ */
+import { HeraldError } from '../../core/index.js';
+import type { AccountContext, Connector, Draft, PostMetrics, ValidationIssue } from '../contract.js';
+import { InvalidContent, PermanentError, TransientError } from '../errors.js';
+import { validateAgainstCapabilities } from '../text-length.js';
+import { BlueskyClient, getPostCounts, readCredentials, renewSession, type TransportOptions } from './client.js';
+import { PLATFORM } from './errors.js';
+import { blueskyCapabilities, IMAGE_MAX_BYTES, TEXT_MAX_BYTES } from './limits.js';
+import { findThread, ownPostKey, postKey, publishThread, readPostOptions } from './publish.js';
+
+export type { BlueskyCredentials } from './client.js';
+export type { PostOptions as BlueskyPostOptions } from './publish.js';
+
+/** Milliseconds before a request is abandoned, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+/** Bluesky's public AppView; `app.bsky.feed.getPosts` answers there without auth. */
+export const DEFAULT_APPVIEW_URL = 'https://api.bsky.app';
+
+export interface BlueskyConnectorOptions {
+  /**
+   * Milliseconds after which a request to a PDS or AppView is abandoned, reading its answer
+   * included. An abandoned write is reported as transient and `mayHaveSucceeded`.
+   * Default {@link DEFAULT_TIMEOUT_MS} (15,000).
+   */
+  timeoutMs?: number;
+  /**
+   * Base URL of the AppView that `fetchMetrics` reads like, repost, reply and quote counts from
+   * (`app.bsky.feed.getPosts`, unauthenticated, so metrics do not depend on a live session).
+   * Nothing else uses it. Default {@link DEFAULT_APPVIEW_URL}.
+   */
+  appViewUrl?: string;
+  /**
+   * Largest image accepted by `validate`, in bytes. Default `IMAGE_MAX_BYTES` (1,000,000), what
+   * every PDS accepts; raise it to 2,000,000 only when all connected accounts live on PDSes whose
+   * lexicon allows it (see `limits.ts`).
+   */
+  imageMaxBytes?: number;
+  /** The `fetch` every request goes through. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+interface ResolvedOptions {
+  timeoutMs: number;
+  appViewUrl: string;
+  imageMaxBytes: number;
+  fetch: typeof globalThis.fetch;
+}
+
+function resolveOptions(options: BlueskyConnectorOptions): Readonly<ResolvedOptions> {
+  const resolved: ResolvedOptions = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    appViewUrl: options.appViewUrl ?? DEFAULT_APPVIEW_URL,
+    imageMaxBytes: options.imageMaxBytes ?? IMAGE_MAX_BYTES,
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+  const problems: string[] = [];
+  if (!Number.isInteger(resolved.timeoutMs) || resolved.timeoutMs <= 0)
+    problems.push('timeoutMs must be a positive integer');
+  if (!Number.isInteger(resolved.imageMaxBytes) || resolved.imageMaxBytes <= 0) {
+    problems.push('imageMaxBytes must be a positive integer');
+  }
+  if (!URL.canParse(resolved.appViewUrl) || !/^https?:$/.test(new URL(resolved.appViewUrl).protocol)) {
+    problems.push('appViewUrl must be an http(s) URL');
+  }
+  if (problems.length > 0) {
+    throw new HeraldError('config_invalid', { message: `Bluesky connector options: ${problems.join('; ')}` });
+  }
+  return Object.freeze(resolved);
+}
+
+export function createBlueskyConnector(options: BlueskyConnectorOptions = {}): Connector {
+  const config = resolveOptions(options);
+  const caps = Object.freeze(blueskyCapabilities({ imageMaxBytes: config.imageMaxBytes }));
+  const transport: TransportOptions = { timeoutMs: config.timeoutMs, fetch: config.fetch };
+  const clientFor = (account: AccountContext) => new BlueskyClient(readCredentials(account.credentials), transport);
+
+  function validate(_account: Pick<AccountContext, 'metadata'>, draft: Draft): ValidationIssue[] {
+    const issues = validateAgainstCapabilities(caps, draft);
+    draft.parts.forEach((part, i) => {
+      const bytes = Buffer.byteLength(part.text, 'utf8');
+      if (bytes > TEXT_MAX_BYTES) {
+        const where = draft.parts.length > 1 ? ` (part ${i + 1})` : '';
+        issues.push({
+          code: 'text_too_long',
+          part: i,
+          message: `Bluesky allows ${TEXT_MAX_BYTES} bytes of text (UTF-8; emoji take up to 25 each); this text${where} has ${bytes}.`,
+          limit: TEXT_MAX_BYTES,
+          actual: bytes,
+        });
+      }
+    });
+    issues.push(...readPostOptions(draft.options).issues);
+    return issues;
+  }
+
+  return {
+    platform: PLATFORM,
+
+    capabilities: () => caps,
+
+    validate,
+
+    async publish(account, input, idempotencyKey) {
+      if (!idempotencyKey) {
+        throw new PermanentError('Publishing to Bluesky needs an idempotency key', { platform: PLATFORM });
+      }
+      const issues = validate(account, input);
+      if (issues.length > 0) {
+        throw new InvalidContent(issues.map((i) => i.message).join(' '), { platform: PLATFORM, part: issues[0]!.part });
+      }
+      const client = clientFor(account);
+      return publishThread(client, input, idempotencyKey, readPostOptions(input.options).value);
+    },
+
+    // `since` is not needed: record keys are derived from the idempotency key alone, and a
+    // post under one of them was made by a publish with this key, whenever that was.
+    async lookup(account, draft, idempotencyKey) {
+      return findThread(clientFor(account), draft.parts.length, idempotencyKey);
+    },
+
+    // Publishing is synchronous: a post exists once createRecord answers.
+    async checkStatus(account, platformPostId) {
+      const client = clientFor(account);
+      return (await client.getPost(ownPostKey(client, platformPostId))) ? 'published' : 'failed';
+    },
+
+    /**
+     * Deletes the one post `platformPostId` names; the other parts of a thread stay (delete
+     * each part's id from `PublishResult.parts` to remove a whole thread). Deleting a post that
+     * is already gone succeeds.
+     */
+    async delete(account, platformPostId) {
+      const client = clientFor(account);
+      await client.deletePost(ownPostKey(client, platformPostId));
+    },
+
+    async refresh(account) {
+      return renewSession(readCredentials(account.credentials), transport);
+    },
+
+    async fetchMetrics(account, platformPostId): Promise<PostMetrics> {
+      const client = clientFor(account);
+      const { repo, rkey } = postKey(platformPostId);
+      const counts = await getPostCounts(config.appViewUrl, platformPostId, transport);
+      if (counts) {
+        return {
+          likes: counts.likeCount ?? 0,
+          reposts: counts.repostCount ?? 0,
+          replies: counts.replyCount ?? 0,
+          quotes: counts.quoteCount ?? 0,
+          fetchedAt: new Date(),
+        };
+      }
+      // The AppView does not show the post: not indexed yet (ask again later) or gone for good.
+      if (await client.getPost(rkey, repo)) {
+        throw new TransientError(`The Bluesky AppView has not indexed ${platformPostId} yet`, { platform: PLATFORM });
+      }
+      throw new PermanentError(`${platformPostId} no longer exists on Bluesky`, { platform: PLATFORM, status: 404 });
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Mastodon's answers turned into Herald's typed connector errors. `classify` reads an HTTP
+ * answer (status, JSON body, headers); `classifyNetworkError` reads a call that got no answer
+ * (timeout, refused or lost connection). Messages name the call and Mastodon's own words,
+ * never a token.
+ */
+import {
+  AuthExpired,
+  InvalidContent,
+  PermanentError,
+  RateLimited,
+  TransientError,
+  retryAtFromHeaders,
+  type ConnectorError,
+} from '../errors.js';
+
+export const PLATFORM = 'mastodon';
+
+/** A retry instant never earlier than this far ahead, whatever the server's clock says. */
+const MIN_RETRY_DELAY_MS = 1_000;
+
+export interface ClassifyContext {
+  /** HTTP method of the call: a failed write (not GET) may have been applied. */
+  method?: string;
+  /** What was called, for the message, e.g. `POST /api/v1/statuses`. */
+  what?: string;
+  /** The account holds a refresh token, so a 401 is worth one refresh before reconnecting. */
+  canRefresh?: boolean;
+  now?: number;
+}
+
+const isWrite = (method: string | undefined) => method !== undefined && method !== 'GET' && method !== 'HEAD';
+
+/** Mastodon's error text: `{"error": "..."}`, with Doorkeeper's `error_description` when present. */
+export function platformMessageOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim() === '' || body.length > 300 ? undefined : body.trim();
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { error, error_description: description } = body as Record<string, unknown>;
+  if (typeof error !== 'string' || error === '') return undefined;
+  return typeof description === 'string' && description !== '' ? `${error}: ${description}` : error;
+}
+
+/** Doorkeeper says why a token failed in `WWW-Authenticate` (`error_description="..."`). */
+function tokenProblem(headers: Headers): string | undefined {
+  const header = headers.get('www-authenticate');
+  return header ? /error_description="([^"]*)"/.exec(header)?.[1] : undefined;
+}
+
+/** The typed error for a Mastodon answer that is not a success. */
+export function classify(status: number, body: unknown, headers: Headers, ctx: ClassifyContext = {}): ConnectorError {
+  const what = ctx.what ?? 'the call';
+  const platformMessage = platformMessageOf(body);
+  const base = { platform: PLATFORM, status, ...(platformMessage ? { platformMessage } : {}) };
+  const said = platformMessage ? `: ${platformMessage}` : '';
+
+  if (status === 429) {
+    const now = ctx.now ?? Date.now();
+    const parsed = retryAtFromHeaders(headers, now);
+    const retryAt = new Date(Math.max(parsed.getTime(), now + MIN_RETRY_DELAY_MS));
+    const limit = headers.get('x-ratelimit-limit');
+    const budget = limit ? ` (${limit} calls per period)` : '';
+    return new RateLimited(
+      `Mastodon rate limit reached${budget} on ${what}; retry after ${retryAt.toISOString()}`,
+      retryAt,
+      base,
+    );
+  }
+  if (status === 401) {
+    // Stock Mastodon answers every token failure with "The access token is invalid"; only a
+    // refresh attempt can tell an expired token from a revoked one, so reconnecting is
+    // demanded only when there is nothing to refresh with.
+    const why = tokenProblem(headers) ?? platformMessage ?? 'unauthorized';
+    const reconnect = !ctx.canRefresh;
+    return new AuthExpired(
+      `Mastodon refused the access token on ${what} (${why}); ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
+      { ...base, reconnect },
+    );
+  }
+  if (status === 422) {
+    return new InvalidContent(`Mastodon refused the content${said}`, base);
+  }
+  if (status >= 500) {
+    return new TransientError(`Mastodon answered ${status} to ${what}${said}`, {
+      ...base,
+      // A server error after the request arrived may come after the write was committed.
+      mayHaveSucceeded: isWrite(ctx.method),
+    });
+  }
+  if (status === 408) {
+    // The server gave up reading the request: nothing was applied, and trying again is fine.
+    return new TransientError(`Mastodon timed out reading ${what}`, base);
+  }
+  return new PermanentError(`Mastodon answered ${status} to ${what}${said}`, base);
+}
+
+export interface NetworkContext {
+  method: string;
+  what: string;
+  timeoutMs: number;
+}
+
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** The typed error for a call that got no (complete) answer. */
+export function classifyNetworkError(err: unknown, ctx: NetworkContext): ConnectorError {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new TransientError(`Mastodon did not answer ${ctx.what} within ${ctx.timeoutMs} ms`, {
+      platform: PLATFORM,
+      mayHaveSucceeded: isWrite(ctx.method),
+      cause: err,
+    });
+  }
+  const code = errorCode(err);
+  if (code && NOT_CONNECTED.has(code)) {
+    // No connection was made, so the request never reached Mastodon.
+    return new TransientError(`Could not connect to Mastodon for ${ctx.what} (${code})`, {
+      platform: PLATFORM,
+      mayHaveSucceeded: false,
+      cause: err,
+    });
+  }
+  return new TransientError(`The connection to Mastodon was lost during ${ctx.what}${code ? ` (${code})` : ''}`, {
+    platform: PLATFORM,
+    mayHaveSucceeded: isWrite(ctx.method),
+    cause: err,
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * The crash test: 500 posts due now across 20 accounts — on the real Bluesky PDS and the
+ * Mastodon fake — published by Herald worker processes that are SIGKILLed every few hundred
+ * milliseconds and restarted; a second round also restarts Redis (AOF on) in the middle.
+ * Afterwards every target must be published exactly once on the platform side, none lost,
+ * none left in `publishing`.
+ *
+ * Needs PostgreSQL (workers in several processes share it): runs when TEST_DATABASE_URL is set.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, ensureRedis, type RedisHandle, type UpsertSocialAccount } from '../../core/index.js';
+import { startChroma, type ChromaHandle } from '../../knowledge/index.js';
+import { openPostgresForTest, TEST_DATABASE_URL } from '../helpers/databases.js';
+import { startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
+import { freePort } from '../helpers/processes.js';
+import { schedulePost, type ServiceContext } from '../../tools/scheduling/index.js';
+import { platformFixtures, type CrashPlatform } from './platforms.js';
+import { workerFleet } from './worker-chaos.js';
+
+const POSTS = 500;
+const ACCOUNTS_PER_PLATFORM = 10;
+const logger = createLogger({ level: 'silent' });
+
+describe.runIf(!!TEST_DATABASE_URL)('crash test: exactly once under SIGKILL and Redis restarts', () => {
+  let scratch: Awaited<ReturnType<typeof openPostgresForTest>>;
+  let redisDir: string;
+  let redis: RedisHandle;
+  let redisUrl: string;
+  let chroma: ChromaHandle;
+  let platforms: CrashPlatform[];
+  const key = randomBytes(32);
+
+  beforeAll(async () => {
+    scratch = await openPostgresForTest(TEST_DATABASE_URL!);
+    redisDir = await mkdtemp(path.join(os.tmpdir(), 'herald-crash-redis-'));
+    redisUrl = `redis://127.0.0.1:${await freePort()}`;
+    redis = await ensureRedis({ url: redisUrl, autostart: true, dataDir: redisDir, startTimeoutMs: 10_000, logger });
+    chroma = await startChroma({ url: undefined, dataDir: redisDir, startTimeoutMs: 20_000, logger });
+    platforms = await platformFixtures(ACCOUNTS_PER_PLATFORM);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const p of platforms ?? []) await p.close();
+    await chroma?.stop();
+    await redis?.stop();
+    await scratch?.dispose();
+    if (redisDir) await rm(redisDir, { recursive: true, force: true });
+  });
+
+  async function round(name: string, restartRedis: boolean) {
+    const env: PublishingEnv = await startPublishingEnv({
+      connectors: platforms.map((p) => p.connector),
+      database: scratch.database,
+      redisUrl,
+      encryptionKey: key,
+      maxAttempts: 20,
+    });
+    const { ctx, workspaceId } = await env.newWorkspace('UTC');
+    const accounts: Array<{ id: string; platform: CrashPlatform; account: UpsertSocialAccount }> = [];
+    for (const p of platforms) {
+      for (const account of await p.newAccounts())
+        accounts.push({ id: await env.addAccount(workspaceId, account), platform: p, account });
+    }
+
+    // 500 posts due now, spread over the 20 accounts, each with a unique text.
+    const texts = new Map<string, { accountIndex: number; text: string }>();
+    const schedule = async (i: number, c: ServiceContext) => {
+      const a = accounts[i % accounts.length]!;
+      const text = `${name} #${i} ${randomUUID().slice(0, 8)}`;
+      const { targets } = await schedulePost(env.deps, c, {
+        content: text,
+        targets: [{ socialAccountId: a.id }],
+        at: new Date(),
+      });
+      texts.set(targets[0]!.id, { accountIndex: i % accounts.length, text });
+    };
+    for (let i = 0; i < POSTS; i += 25)
+      await Promise.all(Array.from({ length: Math.min(25, POSTS - i) }, (_, j) => schedule(i + j, ctx)));
+
+    const fleet = workerFleet({
+      HERALD_ROLE: 'worker',
+      DATA_DIR: redisDir,
+      DATABASE_URL: scratch.url,
+      DATABASE_POOL_MAX: '4',
+      REDIS_URL: redisUrl,
+      REDIS_AUTOSTART: 'false',
+      CHROMA_URL: chroma.url,
+      ENCRYPTION_KEYS: `t1:${key.toString('base64')}`,
+      QUEUE_PREFIX: env.prefix,
+      PUBLISH_CONCURRENCY: '8',
+      PUBLISH_MAX_ATTEMPTS: '20',
+      PUBLISH_BACKOFF_MS: '200',
+      JOB_LOCK_MS: '2000',
+      JOB_STALLED_INTERVAL_MS: '1000',
+      ACCOUNT_LEASE_MS: '1500',
+      RECONCILE_INTERVAL_MS: '2000',
+      CONNECTOR_TIMEOUT_MS: '3000',
+      LOG_LEVEL: 'error',
+    });
+
+    const counts = async () => {
+      const rows = (await env.deps.db.execute(
+        sql`select status, count(*)::int as n from post_targets where workspace_id = ${workspaceId} group by status`,
+      )) as unknown as { rows: Array<{ status: string; n: number }> };
+      return Object.fromEntries(rows.rows.map((r) => [r.status, r.n])) as Record<string, number>;
+    };
+    const terminal = (c: Record<string, number>) => (c.published ?? 0) + (c.failed ?? 0) + (c.unconfirmed ?? 0);
+
+    // Kills that landed while publishing was under way (some posts done, some not).
+    let killsMidRun = 0;
+    let doneAtRedisRestart = -1;
+    try {
+      await fleet.start(4);
+      const chaosUntil = Date.now() + 45_000;
+      for (
+        let done = terminal(await counts());
+        done < POSTS && Date.now() < chaosUntil;
+        done = terminal(await counts())
+      ) {
+        await new Promise((r) => setTimeout(r, 300 + Math.random() * 400));
+        if ((await fleet.killOneAndReplace()) && done > 0) killsMidRun++;
+        if (restartRedis && doneAtRedisRestart < 0 && done >= POSTS / 5) {
+          doneAtRedisRestart = done;
+          await redis.stop(); // graceful: AOF is flushed, as in a deploy or `systemctl restart`
+          redis = await ensureRedis({
+            url: redisUrl,
+            autostart: true,
+            dataDir: redisDir,
+            startTimeoutMs: 10_000,
+            logger,
+          });
+        }
+      }
+      // Chaos over: let the survivors (and the reconciler) finish.
+      const deadline = Date.now() + 90_000;
+      while (terminal(await counts()) < POSTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    } finally {
+      await fleet.stopAll();
+    }
+
+    console.log(
+      `${name}: ${fleet.kills} workers SIGKILLed, ${killsMidRun} while posts were being published; Redis restarted at ${doneAtRedisRestart} of ${POSTS}`,
+    );
+    expect(killsMidRun).toBeGreaterThanOrEqual(5);
+    if (restartRedis) {
+      expect(doneAtRedisRestart).toBeGreaterThan(0);
+      expect(doneAtRedisRestart).toBeLessThan(POSTS);
+    }
+    const final = await counts();
+    expect(fleet.unexpectedExits).toEqual([]);
+    expect(final).toEqual({ published: POSTS });
+
+    // The platform side: every text exactly once on its account, nothing else posted.
+    for (const [i, a] of accounts.entries()) {
+      const onPlatform = await a.platform.textsOf(a.account);
+      const expected = [...texts.values()]
+        .filter((t) => t.accountIndex === i)
+        .map((t) => t.text)
+        .sort();
+      expect(onPlatform.sort(), `${a.platform.name} account ${a.account.handle}`).toEqual(expected);
+    }
+    await env.close();
+  }
+
+  it('workers SIGKILLed every few hundred ms: every post published exactly once', async () => {
+    await round('kill', false);
+  }, 240_000);
+
+  it('and again with a Redis restart in the middle', async () => {
+    await round('redis', true);
+  }, 240_000);
+});
