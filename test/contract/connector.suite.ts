@@ -7,7 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountContext, Connector, MediaInput, PublishInput } from '../../connectors/contract.js';
-import { AuthExpired, type ConnectorError, InvalidContent, RateLimited, TransientError } from '../../connectors/errors.js';
+import {
+  AuthExpired,
+  type ConnectorError,
+  InvalidContent,
+  RateLimited,
+  TransientError,
+} from '../../connectors/errors.js';
 
 export interface PeerPost {
   id: string;
