@@ -1,0 +1,232 @@
+/**
+ * bench:publish — publishing throughput and lateness, against the Mastodon fake on loopback,
+ * PostgreSQL and a Redis of its own (AOF on, as in production), in one run:
+ *
+ * (a) baseline: raw BullMQ — 10,000 no-op jobs due at the same instant through one worker
+ *     process on the same Redis, with the same concurrency → jobs/s;
+ * (b) Herald — 10,000 targets due at the same instant through one Herald worker process
+ *     (`server/main.ts`, HERALD_ROLE=worker) → posts/s, lateness p50/p99/max
+ *     (published_at − scheduled_at);
+ * (c) lone posts — one at a time, due 1 s after scheduling → lateness p50/p99.
+ *
+ * Needs PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/test); a scratch database is created and dropped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { sql } from 'drizzle-orm';
+import getPort from 'get-port';
+import pg from 'pg';
+import {
+  createLogger,
+  createPost,
+  createRedisConnection,
+  createUser,
+  createWorkspace,
+  ensureRedis,
+  openDatabase,
+  SecretCipher,
+  upsertSocialAccount,
+} from '../core/index.js';
+import { ConnectorRegistry } from '../connectors/index.js';
+import { createMastodonConnector } from '../connectors/mastodon/index.js';
+import { startMastodonFake } from '../connectors/mastodon/fake.js';
+import { startChroma } from '../knowledge/index.js';
+import { PublishQueue } from '../tools/publishing/index.js';
+import { schedulePost } from '../tools/scheduling/index.js';
+import { percentile, printResult, printTable, round } from './lib.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const N = Number(process.env.BENCH_POSTS ?? 10_000);
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const LONE = Number(process.env.BENCH_LONE ?? 30);
+const LEAD_MS = 4_000;
+const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const logger = createLogger({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// --- infrastructure -------------------------------------------------------------------------
+const dir = await mkdtemp(path.join(os.tmpdir(), 'herald-bench-publish-'));
+const redisUrl = `redis://127.0.0.1:${await getPort({ host: '127.0.0.1' })}`;
+const redis = await ensureRedis({ url: redisUrl, autostart: true, dataDir: dir, startTimeoutMs: 10_000, logger });
+const chroma = await startChroma({ url: undefined, dataDir: dir, startTimeoutMs: 20_000, logger });
+const dbName = `herald_bench_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`create database ${dbName}`);
+const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: 8 });
+const fake = await startMastodonFake({ rateLimit: { limit: 1_000_000, windowMs: 300_000 } });
+const children: ChildProcess[] = [];
+
+function spawnChild(script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
+}
+async function stopChild(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000)]);
+  child.kill('SIGKILL');
+}
+
+try {
+  // --- (a) baseline: raw BullMQ ------------------------------------------------------------
+  const bull = createRedisConnection(redisUrl, { purpose: 'worker' });
+  const noop = new Queue('bench-noop', { connection: bull, prefix: 'bench' });
+  const worker0 = spawnChild('bench/fixtures/noop-worker.ts', { REDIS_URL: redisUrl, QUEUE_NAME: 'bench-noop', QUEUE_PREFIX: 'bench', PUBLISH_CONCURRENCY: String(CONCURRENCY) });
+  const t0a = Date.now() + LEAD_MS;
+  for (let i = 0; i < N; i += 1_000) {
+    await noop.addBulk(Array.from({ length: Math.min(1_000, N - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { delay: t0a - Date.now(), removeOnComplete: false } })));
+  }
+  while ((await noop.getJobCounts('completed')).completed! < N) await sleep(100);
+  const finishedA = (await noop.getJobs(['completed'], 0, N)).map((j) => j.finishedOn!);
+  const lastA = Math.max(...finishedA);
+  const baselineJobsPerS = N / ((lastA - t0a) / 1000);
+  await stopChild(worker0);
+  await noop.close();
+
+  // --- (b) Herald burst ---------------------------------------------------------------------
+  const key = randomBytes(32);
+  const cipher = new SecretCipher(new Map([['b1', key]]), 'b1');
+  const ws = await createWorkspace(database.db, { name: 'Bench', slug: `bench-${dbName}`, timeZone: 'UTC' });
+  const user = await createUser(database.db, { email: `bench@${dbName}.test` });
+  const accounts: string[] = [];
+  for (let i = 0; i < ACCOUNTS; i++) {
+    const a = fake.createAccount();
+    accounts.push(
+      (
+        await upsertSocialAccount(database.db, cipher, ws.id, {
+          platform: 'mastodon',
+          externalId: a.accountId,
+          handle: a.username,
+          credentials: { accessToken: a.accessToken, refreshToken: a.refreshToken, clientId: a.clientId, clientSecret: a.clientSecret },
+          metadata: { instanceUrl: fake.url },
+        })
+      ).id,
+    );
+  }
+  const prefix = 'hbench';
+  const queue = new PublishQueue({ connection: bull, prefix });
+  const workerEnv = {
+    HERALD_ROLE: 'worker',
+    PORT: String(await getPort({ host: '127.0.0.1' })),
+    DATA_DIR: dir,
+    DATABASE_URL: dbUrl,
+    DATABASE_POOL_MAX: '16',
+    REDIS_URL: redisUrl,
+    CHROMA_URL: chroma.url,
+    ENCRYPTION_KEYS: `b1:${key.toString('base64')}`,
+    QUEUE_PREFIX: prefix,
+    PUBLISH_CONCURRENCY: String(CONCURRENCY),
+    LOG_LEVEL: 'warn',
+  };
+  const worker1 = spawnChild('server/main.ts', workerEnv);
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${workerEnv.PORT}/health`)).ok) break;
+    } catch {
+      await sleep(100);
+    }
+  }
+  const seedStart = Date.now();
+  // Seeded far in the future, then all moved to one instant just before enqueuing.
+  const t0b = new Date(Date.now() + 3_600_000);
+  const perPost = ACCOUNTS;
+  const targets: Array<{ workspaceId: string; id: string; scheduledAt: Date | null }> = [];
+  for (let p = 0; p < N / perPost; p++) {
+    const { targets: rows } = await createPost(database.db, ws.id, {
+      authorId: user.id,
+      content: `burst ${p}`,
+      targets: accounts.map((accountId, i) => ({ socialAccountId: accountId, platform: 'mastodon', content: `burst post ${p} on ${i}`, status: 'scheduled' as const, scheduledAt: t0b })),
+    });
+    targets.push(...rows);
+  }
+  // Due at one instant a few seconds after seeding, so every job is waiting in Redis.
+  const due = new Date(Date.now() + LEAD_MS);
+  await database.db.execute(sql`update post_targets set scheduled_at = ${due} where workspace_id = ${ws.id}`);
+  await queue.enqueueMany(targets.map((t) => ({ ...t, scheduledAt: due })));
+  const seedMs = Date.now() - seedStart;
+
+  const count = async (status: string) =>
+    ((await database.db.execute(sql`select count(*)::int as n from post_targets where workspace_id = ${ws.id} and status = ${status}`)) as unknown as { rows: Array<{ n: number }> }).rows[0]!.n;
+  const burstDeadline = Date.now() + LEAD_MS + 300_000;
+  while ((await count('published')) < N && Date.now() < burstDeadline) await sleep(250);
+  const lateness = (
+    (await database.db.execute(
+      sql`select extract(epoch from (published_at - scheduled_at)) * 1000 as ms from post_targets where workspace_id = ${ws.id} and status = 'published'`,
+    )) as unknown as { rows: Array<{ ms: string }> }
+  ).rows
+    .map((r) => Number(r.ms))
+    .sort((a, b) => a - b);
+  const published = lateness.length;
+  const heraldPostsPerS = published / (lateness[lateness.length - 1]! / 1000);
+
+  // --- (c) lone posts -----------------------------------------------------------------------
+  const ctx = { workspaceId: ws.id, userId: user.id, timeZone: 'UTC', channel: 'bench' };
+  const deps = { db: database.db, connectors: new ConnectorRegistry([createMastodonConnector()]), queue, events: null };
+  const lone: number[] = [];
+  for (let i = 0; i < LONE; i++) {
+    const { targets: [t] } = await schedulePost(deps, ctx, { content: `lone ${i}`, targets: [{ socialAccountId: accounts[i % accounts.length]! }], at: new Date(Date.now() + 1_000) });
+    for (;;) {
+      const r = (
+        (await database.db.execute(sql`select status, extract(epoch from (published_at - scheduled_at)) * 1000 as ms from post_targets where id = ${t!.id}`)) as unknown as {
+          rows: Array<{ status: string; ms: string | null }>;
+        }
+      ).rows[0]!;
+      if (r.status === 'published') {
+        lone.push(Number(r.ms));
+        break;
+      }
+      await sleep(20);
+    }
+  }
+  lone.sort((a, b) => a - b);
+  await stopChild(worker1);
+  await queue.close();
+  await bull.quit();
+
+  const ratio = heraldPostsPerS / baselineJobsPerS;
+  printTable(`bench:publish — ${N} due at one instant, ${ACCOUNTS} Mastodon-fake accounts, worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`, [
+    { run: '(a) raw BullMQ no-op jobs', 'per s': round(baselineJobsPerS), done: N, 'p50 ms': '', 'p99 ms': '', 'max ms': round(lastA - t0a) },
+    {
+      run: '(b) Herald burst publish',
+      'per s': round(heraldPostsPerS),
+      done: published,
+      'p50 ms': round(percentile(lateness, 50)),
+      'p99 ms': round(percentile(lateness, 99)),
+      'max ms': round(lateness[lateness.length - 1]!),
+    },
+    { run: `(c) Herald lone post ×${LONE}`, 'per s': '', done: lone.length, 'p50 ms': round(percentile(lone, 50)), 'p99 ms': round(percentile(lone, 99)), 'max ms': round(lone[lone.length - 1]!) },
+  ]);
+  console.log(`ratio (b)/(a) = ${round(ratio, 3)}; seeding ${N} targets took ${seedMs} ms (not measured)`);
+  printResult({
+    bench: 'publish',
+    posts_per_s: round(heraldPostsPerS),
+    baseline_jobs_per_s: round(baselineJobsPerS),
+    ratio: round(ratio, 3),
+    burst_p50_ms: round(percentile(lateness, 50)),
+    burst_p99_ms: round(percentile(lateness, 99)),
+    burst_max_ms: round(lateness[lateness.length - 1]!),
+    lone_p50_ms: round(percentile(lone, 50)),
+    lone_p99_ms: round(percentile(lone, 99)),
+    published,
+    posts: N,
+  });
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await fake.close();
+  await database.close();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.end();
+  await chroma.stop();
+  await redis.stop();
+  await rm(dir, { recursive: true, force: true });
+}
