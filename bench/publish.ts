@@ -47,7 +47,8 @@ const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const LONE = Number(process.env.BENCH_LONE ?? 30);
 const LEAD_MS = 4_000;
-const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const adminUrl =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const logger = createLogger({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,8 +66,12 @@ const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: 8 }
 const fake = await startMastodonFake({ rateLimit: { limit: 1_000_000, windowMs: 300_000 } });
 const children: ChildProcess[] = [];
 
-function spawnChild(script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+function spawnChild(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(child);
   return child;
 }
@@ -81,10 +86,21 @@ try {
   // --- (a) baseline: raw BullMQ ------------------------------------------------------------
   const bull = createRedisConnection(redisUrl, { purpose: 'worker' });
   const noop = new Queue('bench-noop', { connection: bull, prefix: 'bench' });
-  const worker0 = spawnChild('bench/fixtures/noop-worker.ts', { REDIS_URL: redisUrl, QUEUE_NAME: 'bench-noop', QUEUE_PREFIX: 'bench', PUBLISH_CONCURRENCY: String(CONCURRENCY) });
+  const worker0 = spawnChild('bench/fixtures/noop-worker.ts', {
+    REDIS_URL: redisUrl,
+    QUEUE_NAME: 'bench-noop',
+    QUEUE_PREFIX: 'bench',
+    PUBLISH_CONCURRENCY: String(CONCURRENCY),
+  });
   const t0a = Date.now() + LEAD_MS;
   for (let i = 0; i < N; i += 1_000) {
-    await noop.addBulk(Array.from({ length: Math.min(1_000, N - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { delay: t0a - Date.now(), removeOnComplete: false } })));
+    await noop.addBulk(
+      Array.from({ length: Math.min(1_000, N - i) }, (_, j) => ({
+        name: 'noop',
+        data: { i: i + j },
+        opts: { delay: t0a - Date.now(), removeOnComplete: false },
+      })),
+    );
   }
   while ((await noop.getJobCounts('completed')).completed! < N) await sleep(100);
   const finishedA = (await noop.getJobs(['completed'], 0, N)).map((j) => j.finishedOn!);
@@ -107,7 +123,12 @@ try {
           platform: 'mastodon',
           externalId: a.accountId,
           handle: a.username,
-          credentials: { accessToken: a.accessToken, refreshToken: a.refreshToken, clientId: a.clientId, clientSecret: a.clientSecret },
+          credentials: {
+            accessToken: a.accessToken,
+            refreshToken: a.refreshToken,
+            clientId: a.clientId,
+            clientSecret: a.clientSecret,
+          },
           metadata: { instanceUrl: fake.url },
         })
       ).id,
@@ -128,7 +149,11 @@ try {
     PUBLISH_CONCURRENCY: String(CONCURRENCY),
     LOG_LEVEL: 'warn',
   };
-  const worker1 = spawnChild('server/main.ts', workerEnv);
+  // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the Herald worker there.
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  const worker1 = spawnChild('server/main.ts', workerEnv, profile);
   for (;;) {
     try {
       if ((await fetch(`http://127.0.0.1:${workerEnv.PORT}/health`)).ok) break;
@@ -145,7 +170,13 @@ try {
     const { targets: rows } = await createPost(database.db, ws.id, {
       authorId: user.id,
       content: `burst ${p}`,
-      targets: accounts.map((accountId, i) => ({ socialAccountId: accountId, platform: 'mastodon', content: `burst post ${p} on ${i}`, status: 'scheduled' as const, scheduledAt: t0b })),
+      targets: accounts.map((accountId, i) => ({
+        socialAccountId: accountId,
+        platform: 'mastodon',
+        content: `burst post ${p} on ${i}`,
+        status: 'scheduled' as const,
+        scheduledAt: t0b,
+      })),
     });
     targets.push(...rows);
   }
@@ -156,7 +187,11 @@ try {
   const seedMs = Date.now() - seedStart;
 
   const count = async (status: string) =>
-    ((await database.db.execute(sql`select count(*)::int as n from post_targets where workspace_id = ${ws.id} and status = ${status}`)) as unknown as { rows: Array<{ n: number }> }).rows[0]!.n;
+    (
+      (await database.db.execute(
+        sql`select count(*)::int as n from post_targets where workspace_id = ${ws.id} and status = ${status}`,
+      )) as unknown as { rows: Array<{ n: number }> }
+    ).rows[0]!.n;
   const burstDeadline = Date.now() + LEAD_MS + 300_000;
   while ((await count('published')) < N && Date.now() < burstDeadline) await sleep(250);
   const lateness = (
@@ -174,10 +209,18 @@ try {
   const deps = { db: database.db, connectors: new ConnectorRegistry([createMastodonConnector()]), queue, events: null };
   const lone: number[] = [];
   for (let i = 0; i < LONE; i++) {
-    const { targets: [t] } = await schedulePost(deps, ctx, { content: `lone ${i}`, targets: [{ socialAccountId: accounts[i % accounts.length]! }], at: new Date(Date.now() + 1_000) });
+    const {
+      targets: [t],
+    } = await schedulePost(deps, ctx, {
+      content: `lone ${i}`,
+      targets: [{ socialAccountId: accounts[i % accounts.length]! }],
+      at: new Date(Date.now() + 1_000),
+    });
     for (;;) {
       const r = (
-        (await database.db.execute(sql`select status, extract(epoch from (published_at - scheduled_at)) * 1000 as ms from post_targets where id = ${t!.id}`)) as unknown as {
+        (await database.db.execute(
+          sql`select status, extract(epoch from (published_at - scheduled_at)) * 1000 as ms from post_targets where id = ${t!.id}`,
+        )) as unknown as {
           rows: Array<{ status: string; ms: string | null }>;
         }
       ).rows[0]!;
@@ -194,18 +237,35 @@ try {
   await bull.quit();
 
   const ratio = heraldPostsPerS / baselineJobsPerS;
-  printTable(`bench:publish — ${N} due at one instant, ${ACCOUNTS} Mastodon-fake accounts, worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`, [
-    { run: '(a) raw BullMQ no-op jobs', 'per s': round(baselineJobsPerS), done: N, 'p50 ms': '', 'p99 ms': '', 'max ms': round(lastA - t0a) },
-    {
-      run: '(b) Herald burst publish',
-      'per s': round(heraldPostsPerS),
-      done: published,
-      'p50 ms': round(percentile(lateness, 50)),
-      'p99 ms': round(percentile(lateness, 99)),
-      'max ms': round(lateness[lateness.length - 1]!),
-    },
-    { run: `(c) Herald lone post ×${LONE}`, 'per s': '', done: lone.length, 'p50 ms': round(percentile(lone, 50)), 'p99 ms': round(percentile(lone, 99)), 'max ms': round(lone[lone.length - 1]!) },
-  ]);
+  printTable(
+    `bench:publish — ${N} due at one instant, ${ACCOUNTS} Mastodon-fake accounts, worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`,
+    [
+      {
+        run: '(a) raw BullMQ no-op jobs',
+        'per s': round(baselineJobsPerS),
+        done: N,
+        'p50 ms': '',
+        'p99 ms': '',
+        'max ms': round(lastA - t0a),
+      },
+      {
+        run: '(b) Herald burst publish',
+        'per s': round(heraldPostsPerS),
+        done: published,
+        'p50 ms': round(percentile(lateness, 50)),
+        'p99 ms': round(percentile(lateness, 99)),
+        'max ms': round(lateness[lateness.length - 1]!),
+      },
+      {
+        run: `(c) Herald lone post ×${LONE}`,
+        'per s': '',
+        done: lone.length,
+        'p50 ms': round(percentile(lone, 50)),
+        'p99 ms': round(percentile(lone, 99)),
+        'max ms': round(lone[lone.length - 1]!),
+      },
+    ],
+  );
   console.log(`ratio (b)/(a) = ${round(ratio, 3)}; seeding ${N} targets took ${seedMs} ms (not measured)`);
   printResult({
     bench: 'publish',

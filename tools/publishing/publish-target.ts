@@ -13,11 +13,12 @@
  * The idempotency key sent to platforms is the target id: the same on every attempt.
  */
 import {
+  claimDueTarget,
+  completePublished,
   finishAttempt,
-  getSocialAccount,
+  getAccountWithCredentials,
   getTarget,
   listAttempts,
-  readCredentials,
   setSocialAccountStatus,
   startAttempt,
   transitionTarget,
@@ -31,6 +32,7 @@ import {
   isConnectorError,
   type AccountContext,
   type Connector,
+  type Credentials,
   type ConnectorError,
   type PublishResult,
 } from '../../connectors/index.js';
@@ -103,23 +105,25 @@ export async function publishTarget(
   targetId: string,
   run: RunInfo,
 ): Promise<Outcome> {
-  let target = await getTarget(deps.db, workspaceId, targetId);
-  if (!target) return { kind: 'done', status: 'noop' };
-  if (target.status === 'scheduled') {
-    // A job that fires early (the post was moved later while its job was being picked up) waits.
-    if (target.scheduledAt && target.scheduledAt.getTime() > Date.now() + 1_000) {
+  // The common case in one round trip: a due `scheduled` target becomes `publishing`.
+  let target = await claimDueTarget(deps.db, workspaceId, targetId);
+  // Claimed just now: a target only reaches `scheduled` with no attempt left open.
+  const fresh = !!target;
+  if (target) {
+    await emitStatus(deps.events, target, 'scheduled');
+  } else {
+    target = await getTarget(deps.db, workspaceId, targetId);
+    if (!target) return { kind: 'done', status: 'noop' };
+    // Not due yet: the post was moved later while its job was being picked up.
+    if (target.status === 'scheduled' && target.scheduledAt) {
       return { kind: 'defer', until: target.scheduledAt.getTime(), reason: 'rescheduled later' };
     }
-    const moved = await transitionTarget(deps.db, workspaceId, targetId, ['scheduled'], 'publishing');
-    if (!moved) return { kind: 'done', status: 'noop' };
-    await emitStatus(deps.events, moved, 'scheduled');
-    target = moved;
-  } else if (target.status !== 'publishing') {
-    return { kind: 'done', status: 'noop' };
+    if (target.status !== 'publishing') return { kind: 'done', status: 'noop' };
   }
 
-  const account = await getSocialAccount(deps.db, workspaceId, target.socialAccountId);
-  if (!account || account.status !== 'active') {
+  const found = await getAccountWithCredentials(deps.db, deps.cipher, workspaceId, target.socialAccountId);
+  if (!found || found.account.status !== 'active') {
+    const account = found?.account;
     return move(
       deps,
       target,
@@ -133,6 +137,7 @@ export async function publishTarget(
       },
     );
   }
+  const { account, credentials } = found;
   const connector = deps.connectors.get(account.platform);
   const caps = connector.capabilities(account);
 
@@ -143,7 +148,7 @@ export async function publishTarget(
   if (!release)
     return { kind: 'defer', until: Date.now() + 50 + Math.floor(Math.random() * 200), reason: 'account busy' };
   try {
-    return await publishHoldingSlot(deps, target, account, connector, run);
+    return await publishHoldingSlot(deps, target, account, credentials, connector, run, fresh);
   } finally {
     await release();
   }
@@ -153,23 +158,23 @@ async function publishHoldingSlot(
   deps: PublishWorkerDeps,
   target: PostTarget,
   account: SocialAccount,
+  credentials: Credentials,
   connector: Connector,
   run: RunInfo,
+  fresh: boolean,
 ): Promise<Outcome> {
   const ws = target.workspaceId;
   const key = target.id;
   const caps = connector.capabilities(account);
-  const credentials = await readCredentials(deps.db, deps.cipher, ws, account.id);
   let ctx: AccountContext = {
     accountId: account.id,
     externalId: account.externalId,
     handle: account.handle,
-    credentials: credentials ?? {},
+    credentials,
     metadata: account.metadata,
   };
-  const attempts = await listAttempts(deps.db, ws, target.id); // newest first
+  const attempts = fresh ? [] : await listAttempts(deps.db, ws, target.id); // newest first
   const input = await publishInputFor(deps.db, deps.mediaStore, ws, target);
-
   // Asynchronous publishing in progress: settle it instead of publishing again.
   const last = attempts[0];
   if (last?.outcome === 'succeeded' && last.platformPostId) {

@@ -4,7 +4,7 @@
  * another workspace's account fail as `not_found`. Status moves are compare-and-set on the
  * current status, so two writers can never both move the same target.
  */
-import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { postTargets, posts, type TargetMedia } from '../schema.js';
 import { mapConstraintErrors } from '../pg-errors.js';
@@ -138,4 +138,29 @@ export async function deletePost(db: Db, workspaceId: string, postId: string): P
     .where(and(eq(posts.workspaceId, workspaceId), eq(posts.id, postId)))
     .returning({ id: posts.id });
   return rows.length > 0;
+}
+
+/**
+ * The publishing worker's claim: moves the target `scheduled → publishing` if it is due
+ * (within `earlyMs`), in one round trip. Undefined when the target is not scheduled or not due.
+ */
+export async function claimDueTarget(
+  db: Db,
+  workspaceId: string,
+  targetId: string,
+  earlyMs = 1_000,
+): Promise<PostTarget | undefined> {
+  const [row] = await db
+    .update(postTargets)
+    .set({ status: 'publishing', updatedAt: new Date(), version: sql`${postTargets.version} + 1` })
+    .where(
+      and(
+        eq(postTargets.workspaceId, workspaceId),
+        eq(postTargets.id, targetId),
+        eq(postTargets.status, 'scheduled'),
+        lte(postTargets.scheduledAt, new Date(Date.now() + earlyMs)),
+      ),
+    )
+    .returning();
+  return row;
 }

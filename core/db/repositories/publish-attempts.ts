@@ -5,7 +5,8 @@
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { publishAttempts } from '../schema.js';
+import { postTargets, publishAttempts } from '../schema.js';
+import type { PostTarget } from './posts.js';
 import { mapConstraintErrors } from '../pg-errors.js';
 
 export type PublishAttempt = typeof publishAttempts.$inferSelect;
@@ -61,4 +62,42 @@ export function listAttempts(db: Db, workspaceId: string, targetId: string): Pro
     .from(publishAttempts)
     .where(and(eq(publishAttempts.workspaceId, workspaceId), eq(publishAttempts.targetId, targetId)))
     .orderBy(desc(publishAttempts.attemptNo));
+}
+
+/**
+ * Records a successful publish in one round trip: the attempt becomes `succeeded` and the
+ * target moves `publishing → published` with the platform's ids. Undefined if the target was
+ * no longer `publishing`.
+ */
+export async function completePublished(
+  db: Db,
+  workspaceId: string,
+  attemptId: string,
+  targetId: string,
+  result: { platformPostId: string; url: string | null },
+): Promise<PostTarget | undefined> {
+  const attempt = db.$with('attempt').as(
+    db
+      .update(publishAttempts)
+      .set({ outcome: 'succeeded', platformPostId: result.platformPostId, error: null, finishedAt: new Date() })
+      .where(and(eq(publishAttempts.workspaceId, workspaceId), eq(publishAttempts.id, attemptId)))
+      .returning({ id: publishAttempts.id }),
+  );
+  const [row] = await db
+    .with(attempt)
+    .update(postTargets)
+    .set({
+      status: 'published',
+      publishedAt: new Date(),
+      platformPostId: result.platformPostId,
+      platformUrl: result.url,
+      lastError: null,
+      updatedAt: new Date(),
+      version: sql`${postTargets.version} + 1`,
+    })
+    .where(
+      and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.id, targetId), eq(postTargets.status, 'publishing')),
+    )
+    .returning();
+  return row;
 }

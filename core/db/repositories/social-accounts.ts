@@ -228,3 +228,22 @@ export async function countByKeyId(db: Db): Promise<Record<string, number>> {
     .groupBy(socialAccounts.credentialsKeyId);
   return Object.fromEntries(rows.map((r) => [r.keyId, r.n]));
 }
+
+/** The account and its decrypted credentials in one round trip (the publishing worker's read). */
+export async function getAccountWithCredentials(
+  db: Db,
+  cipher: SecretCipher,
+  workspaceId: string,
+  accountId: string,
+): Promise<{ account: SocialAccount; credentials: Credentials } | undefined> {
+  const [row] = await db
+    .select()
+    .from(socialAccounts)
+    .where(and(eq(socialAccounts.workspaceId, workspaceId), eq(socialAccounts.id, accountId)));
+  if (!row) return undefined;
+  const { credentialsCiphertext, ...account } = row;
+  const credentials = JSON.parse(
+    cipher.open({ keyId: row.credentialsKeyId, ciphertext: credentialsCiphertext }, aad(workspaceId, accountId)),
+  ) as Credentials;
+  return { account, credentials };
+}
