@@ -237,15 +237,18 @@ async function publishHoldingSlot(
     const attempt = await startAttempt(deps.db, ws, target.id, key);
     try {
       const result = await connector.publish(ctx, input, key);
-      await finishAttempt(deps.db, ws, attempt.id, { outcome: 'succeeded', platformPostId: result.platformPostId });
       if (result.status === 'processing') {
+        await finishAttempt(deps.db, ws, attempt.id, { outcome: 'succeeded', platformPostId: result.platformPostId });
         await transitionTarget(deps.db, ws, target.id, ['publishing'], 'publishing', {
           platformPostId: result.platformPostId,
           platformUrl: result.url,
         });
         return { kind: 'defer', until: Date.now() + STATUS_POLL_MS, reason: 'platform processing' };
       }
-      return published(deps, target, result);
+      // Attempt and target recorded together, in one round trip.
+      const done = await completePublished(deps.db, ws, attempt.id, target.id, result);
+      if (done) await emitStatus(deps.events, done, 'publishing');
+      return { kind: 'done', status: done ? 'published' : 'noop' };
     } catch (err) {
       if (!isConnectorError(err)) throw err; // database or programming error: the attempt stays pending, the job retries
       await finishAttempt(deps.db, ws, attempt.id, {
