@@ -133,12 +133,20 @@ export interface Connector {
    * failure in part n > 0 carries `part: n` and the parts already published.
    */
   publish(account: AccountContext, input: PublishInput, idempotencyKey: string): Promise<PublishResult>;
-  /** Finds a post made by an earlier `publish` with this key (at or after `since`), or null. */
+  /**
+   * Finds a post made by an earlier `publish` with this key (at or after `since`), or null.
+   * A thread found only in part has fewer `parts` than the draft: the caller treats it as not
+   * (fully) published and, where the platform deduplicates the key, publishes again.
+   */
   lookup(account: AccountContext, input: Draft, idempotencyKey: string, since: Date): Promise<PublishResult | null>;
   /** For asynchronous publishing: has the post settled? */
   checkStatus(account: AccountContext, platformPostId: string): Promise<'published' | 'processing' | 'failed'>;
   delete(account: AccountContext, platformPostId: string): Promise<void>;
-  /** New credentials from the refresh token or session; throws `AuthExpired` with `reconnect: true` when the account must reconnect. */
+  /**
+   * New credentials from the refresh token or session (`expiresAt`: when the new access token
+   * expires); throws `AuthExpired` with `reconnect: true` when the account must reconnect.
+   * Refresh tokens may rotate: the caller stores the result at once.
+   */
   refresh(account: AccountContext): Promise<{ credentials: Credentials; expiresAt: Date | null }>;
   fetchMetrics(account: AccountContext, platformPostId: string): Promise<PostMetrics>;
 }

@@ -37,7 +37,7 @@ export interface ConnectorPeer {
   posts(): Promise<PeerPost[]>;
   /** The next post-creating call fails this way. */
   failNext(fault: Fault): Promise<void>;
-  /** The account's current access token stops working (401); its refresh credential still works. */
+  /** The account's current access token stops working (the platform's expired-token answer); its refresh credential still works. */
   expireAccessToken(): Promise<void>;
 }
 

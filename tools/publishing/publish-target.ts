@@ -33,6 +33,7 @@ import {
   type AccountContext,
   type Connector,
   type Credentials,
+  type PublishInput,
   type ConnectorError,
   type PublishResult,
 } from '../../connectors/index.js';
@@ -213,7 +214,7 @@ async function publishHoldingSlot(
       (idem.kind === 'window' && Date.now() - oldest.startedAt.getTime() < idem.ms - WINDOW_MARGIN_MS);
     if (!repeatIsSafe) {
       const found = await connector.lookup(ctx, input, key, new Date(oldest.startedAt.getTime() - 60_000));
-      if (found) {
+      if (found && found.parts.length >= input.parts.length) {
         await finishAttempt(deps.db, ws, oldest.id, { outcome: 'succeeded', platformPostId: found.platformPostId });
         return published(deps, target, found);
       }
@@ -266,7 +267,7 @@ async function publishHoldingSlot(
           return needsReconnect(deps, target, account, refreshErr);
         }
       }
-      return handleFailure(deps, target, account, connector, ctx, err, run, attempt);
+      return handleFailure(deps, target, account, connector, ctx, err, run, attempt, input);
     }
   }
 }
@@ -306,6 +307,7 @@ async function handleFailure(
   err: ConnectorError,
   run: RunInfo,
   attempt: PublishAttempt,
+  input: PublishInput,
 ): Promise<Outcome> {
   switch (err.kind) {
     case 'rate_limited': {
@@ -325,13 +327,8 @@ async function handleFailure(
     case 'transient': {
       if (!run.lastTry) return { kind: 'retry', error: err };
       if (err.mayHaveSucceeded) {
-        const found = await connector.lookup(
-          ctx,
-          await publishInputFor(deps.db, deps.mediaStore, target.workspaceId, target),
-          target.id,
-          new Date(attempt.startedAt.getTime() - 60_000),
-        );
-        if (found) {
+        const found = await connector.lookup(ctx, input, target.id, new Date(attempt.startedAt.getTime() - 60_000));
+        if (found && found.parts.length >= input.parts.length) {
           await finishAttempt(deps.db, target.workspaceId, attempt.id, {
             outcome: 'succeeded',
             platformPostId: found.platformPostId,
