@@ -169,7 +169,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       RedisHandle,
       ChromaHandle,
     ];
-    const redis = createRedisConnection(redisHandle.url, { connectionName: 'herald-client' });
+    const redis = createRedisConnection(redisHandle.url, { connectionName: 'herald-client', autoPipelining: true });
     closers.push({ name: 'redis-client', close: () => redis.quit().catch(() => redis.disconnect()) });
 
     const publishing = await step('publishing', () =>
