@@ -3,3 +3,4 @@ export type * from './contract.js';
 export * from './errors.js';
 export { countGraphemes, textLength, validateAgainstCapabilities, formatBytes } from './text-length.js';
 export { ConnectorRegistry } from './registry.js';
+export type * from './connect.js';

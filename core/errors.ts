@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   db_unavailable: { status: 503, message: 'The database is not answering', retryable: true },
   redis_unavailable: { status: 503, message: 'Redis is not answering', retryable: true },
   chroma_unavailable: { status: 503, message: 'Chroma is not answering', retryable: true },
+  storage_unavailable: { status: 503, message: 'Media storage is not answering', retryable: true },
   crypto_key_unknown: {
     status: 500,
     message: 'A stored secret was encrypted with a key that is not configured',
@@ -44,6 +45,58 @@ export const ERROR_CATALOGUE = {
   csv_invalid: { status: 400, message: 'The CSV file cannot be read', retryable: false },
   account_unavailable: { status: 409, message: 'The social account cannot publish', retryable: false },
   shutting_down: { status: 503, message: 'The server is shutting down', retryable: true },
+  unauthorized: { status: 401, message: 'Sign in, or send a valid access token or API key', retryable: false },
+  token_expired: { status: 401, message: 'The access token has expired; refresh it', retryable: false },
+  invalid_credentials: { status: 401, message: 'The email or password is wrong', retryable: false },
+  refresh_reused: {
+    status: 401,
+    message: 'This refresh token was already used; the session has been revoked',
+    retryable: false,
+  },
+  forbidden: { status: 403, message: 'Your role does not allow this', retryable: false },
+  rate_limited: { status: 429, message: 'Too many requests; slow down', retryable: true },
+  media_invalid: { status: 422, message: 'The file is not a media type Herald can use', retryable: false },
+  media_in_use: { status: 409, message: 'The media is attached to a post that is not published yet', retryable: false },
+  range_not_satisfiable: { status: 416, message: 'The requested byte range is outside the file', retryable: false },
+  unsupported_frame: { status: 400, message: 'This kind of WebSocket frame is not accepted', retryable: false },
+  unknown_message_type: { status: 400, message: 'This WebSocket message type is not known here', retryable: false },
+  model_unavailable: { status: 503, message: 'No model can take this request now', retryable: true },
+  model_context_overflow: {
+    status: 422,
+    message: 'The request does not fit the context window of any model allowed here',
+    retryable: false,
+  },
+  model_cost_cap_reached: {
+    status: 402,
+    message: 'The workspace reached its daily model cost cap and no local model can serve',
+    retryable: false,
+  },
+  model_stream_interrupted: { status: 502, message: 'The model stopped in the middle of its reply', retryable: true },
+  model_not_found: { status: 404, message: 'No such model', retryable: false },
+  ollama_unavailable: { status: 503, message: 'Ollama is not running', retryable: true },
+  platform_not_configured: {
+    status: 409,
+    message: 'Herald has no app credentials for this platform',
+    retryable: false,
+  },
+  oauth_state_invalid: {
+    status: 400,
+    message: 'This connect link is unknown, already used or expired; start connecting again',
+    retryable: false,
+  },
+  oauth_failed: { status: 502, message: 'The platform refused to connect the account', retryable: false },
+  knowledge_input_invalid: {
+    status: 422,
+    message: 'The knowledge source has no usable text',
+    retryable: false,
+  },
+  knowledge_input_too_large: { status: 413, message: 'The knowledge source is larger than allowed', retryable: false },
+  knowledge_fetch_failed: { status: 502, message: 'The knowledge source could not be fetched', retryable: true },
+  knowledge_embedding_mismatch: {
+    status: 409,
+    message: "The workspace's knowledge was embedded with another vector dimension",
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

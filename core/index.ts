@@ -12,6 +12,7 @@ export {
   type VariableDoc,
 } from './config/index.js';
 export { HeraldError, isHeraldError, ERROR_CATALOGUE, type ErrorCode, type ErrorSpec } from './errors.js';
+export { ROLE_ORDER, roleAtLeast, requireRole } from './access.js';
 export { createLogger, REDACT_PATHS, type Logger } from './logger.js';
 export { SecretCipher, type Sealed } from './crypto/secret-cipher.js';
 export { loadOrCreateKeyFile } from './crypto/key-file.js';
@@ -23,6 +24,18 @@ export {
   type HeraldEvent,
   type TargetStatusEvent,
   type AccountStatusEvent,
+  type ModelPullEvent,
+  type KnowledgeIngestEvent,
   type TargetStatusName,
 } from './events/index.js';
-export { LocalMediaStore, type MediaStore } from './storage/media-store.js';
+export {
+  LocalMediaStore,
+  createMediaStore,
+  digestOf,
+  type ByteRange,
+  type MediaSource,
+  type MediaStore,
+  type PutOptions,
+  type StoredMedia,
+  type S3MediaStoreOptions,
+} from './storage/index.js';

@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HeraldError, type Logger } from '../core/index.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import { registerApi, type ApiDeps } from './api.js';
 
 /** Largest JSON body accepted by default (media uploads have their own limit). */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -16,6 +18,10 @@ export interface AppOptions {
   checks: ReadinessCheck[];
   isDraining: () => boolean;
   bodyLimitBytes?: number;
+  /** The `/v1` API; absent, only the probes are served. */
+  api?: ApiDeps;
+  /** `/metrics` (Prometheus); absent, not served. */
+  metrics?: MetricsOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -23,13 +29,23 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
-    bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    bodyLimit: opts.bodyLimitBytes ?? opts.api?.limits.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     // Accept a caller's request id when it is sane, so logs line up across services.
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    // Errors the router raises before any route runs (a malformed URL, an over-long path
+    // parameter) get the same error shape as everything else.
+    frameworkErrors: (err, _request, res) => {
+      const reply = res as unknown as { status(code: number): { send(body: unknown): unknown } };
+      void reply.status(400).send(
+        new HeraldError('validation_failed', {
+          message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is malformed',
+        }).toJSON(),
+      );
+    },
   }) as unknown as FastifyInstance;
 
   app.addHook('onSend', async (request, reply) => {
@@ -42,6 +58,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
   });
   await app.register(errorsPlugin);
+  // First, so its timing hook sees every route registered after it.
+  if (opts.metrics) await app.register(metricsPlugin, opts.metrics);
   await app.register(healthRoutes, { checks: opts.checks, isDraining: opts.isDraining });
+  if (opts.api) await registerApi(app, opts.api);
   return app;
 }

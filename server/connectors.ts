@@ -1,11 +1,67 @@
-/** The platform connectors this build of Herald publishes with. */
-import { ConnectorRegistry } from '../connectors/index.js';
+/** The platform connectors this build of Herald publishes with, and the platforms accounts can be connected to. */
+import { ConnectorRegistry, type AccountLinker } from '../connectors/index.js';
 import { createBlueskyConnector } from '../connectors/bluesky/index.js';
 import { createMastodonConnector } from '../connectors/mastodon/index.js';
+import { createMastodonLinker } from '../connectors/mastodon/link.js';
+import { createXConnector, createXLinker, DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL } from '../connectors/x/index.js';
+import type { Config } from '../core/index.js';
+import type { PlatformSetup } from '../tools/accounts/index.js';
+import type { AccountsApiDeps } from './api.js';
 
-export function createConnectors(opts: { timeoutMs: number }): ConnectorRegistry {
-  return new ConnectorRegistry([
+export function createConnectors(opts: {
+  timeoutMs: number;
+  connect?: Config['connect'] | undefined;
+}): ConnectorRegistry {
+  const registry = new ConnectorRegistry([
     createBlueskyConnector({ timeoutMs: opts.timeoutMs }),
     createMastodonConnector({ timeoutMs: opts.timeoutMs }),
   ]);
+  const x = opts.connect?.x;
+  // X refreshes tokens with the app's credentials, so its connector exists only when they are set.
+  if (x) {
+    registry.register(
+      createXConnector({
+        clientId: x.clientId,
+        clientSecret: x.clientSecret,
+        timeoutMs: opts.timeoutMs,
+        ...(opts.connect?.xApiUrl ? { apiUrl: opts.connect.xApiUrl } : {}),
+      }),
+    );
+  }
+  return registry;
+}
+
+/** Linkers for the platforms whose app credentials are configured, and what the others need. */
+export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number): AccountsApiDeps {
+  const linkers = new Map<string, AccountLinker>();
+  const platforms: PlatformSetup[] = [];
+  if (connect.x) {
+    const apiUrl = connect.xApiUrl ?? DEFAULT_API_URL;
+    linkers.set(
+      'x',
+      createXLinker({
+        ...connect.x,
+        apiUrl,
+        authorizeUrl: connect.xApiUrl
+          ? `${connect.xApiUrl.replace(/\/+$/, '')}/i/oauth2/authorize`
+          : DEFAULT_AUTHORIZE_URL,
+        timeoutMs,
+      }),
+    );
+  }
+  platforms.push({
+    platform: 'x',
+    configured: !!connect.x,
+    set: connect.x ? [] : ['X_CLIENT_ID', 'X_CLIENT_SECRET', 'X_REDIRECT_URI'],
+    needsInstanceUrl: false,
+  });
+  if (connect.mastodon)
+    linkers.set('mastodon', createMastodonLinker({ redirectUri: connect.mastodon.redirectUri, timeoutMs }));
+  platforms.push({
+    platform: 'mastodon',
+    configured: !!connect.mastodon,
+    set: connect.mastodon ? [] : ['MASTODON_REDIRECT_URI'],
+    needsInstanceUrl: true,
+  });
+  return { linkers, platforms, doneUrl: connect.doneUrl };
 }

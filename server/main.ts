@@ -6,7 +6,7 @@
 import { createLogger, isHeraldError, loadConfig, redactedConfig, type Config } from '../core/index.js';
 import { buildApp } from './app.js';
 import type { FastifyInstance } from 'fastify';
-import { startRuntime, type Runtime } from './runtime.js';
+import { apiDepsOf, metricsOptionsOf, startRuntime, type Runtime } from './runtime.js';
 import type { ReadinessCheck } from './routes/health.js';
 
 async function main(): Promise<void> {
@@ -75,7 +75,13 @@ async function main(): Promise<void> {
       },
     });
   }
-  const app = await buildApp({ logger, checks, isDraining: () => draining });
+  const app = await buildApp({
+    logger,
+    checks,
+    isDraining: () => draining,
+    ...(config.role === 'worker' ? {} : { api: apiDepsOf(rt) }),
+    metrics: metricsOptionsOf(rt),
+  });
   started.app = app;
   await app.listen({ host: config.host, port: config.port });
   logger.info({ role: config.role, database: rt.database.kind }, 'herald is up');

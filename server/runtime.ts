@@ -9,7 +9,7 @@ import {
   createRedisConnection,
   ensureRedis,
   EventBus,
-  LocalMediaStore,
+  createMediaStore,
   type MediaStore,
   loadOrCreateKeyFile,
   openDatabase,
@@ -19,10 +19,29 @@ import {
   type Logger,
   type RedisHandle,
 } from '../core/index.js';
-import { startChroma, type ChromaHandle } from '../knowledge/index.js';
+import { AgentChatHandler, DbCheckpointSaver } from '../agent/index.js';
+import {
+  configuredProviders,
+  createModelLayer,
+  type ModelLayer,
+  type ProviderSettings,
+} from '../agent/models/index.js';
+import {
+  embedderFromSpec,
+  KnowledgeQueue,
+  loadSeedDocuments,
+  KnowledgeStore,
+  startChroma,
+  startKnowledgeWorker,
+  type ChromaHandle,
+  type KnowledgeDeps,
+} from '../knowledge/index.js';
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
-import { createConnectors } from './connectors.js';
+import { accountsApiDepsOf, createConnectors } from './connectors.js';
+import type { ApiDeps } from './api.js';
+import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
+import { TokenSigner } from './auth/tokens.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -37,6 +56,11 @@ export interface Runtime {
   readonly scheduling: SchedulingDeps;
   readonly mediaStore: MediaStore;
   readonly events: EventBus;
+  /** Providers, registry, router and Ollama management (docs/models.md). */
+  readonly models: ModelLayer;
+  readonly modelProviders: ProviderSettings;
+  /** The knowledge base: store, ingestion queue, limits (docs/knowledge.md). */
+  readonly knowledge: KnowledgeDeps;
   close(): Promise<void>;
 }
 
@@ -68,8 +92,10 @@ async function startPublishing(
     backoffMs: config.publish.backoffMs,
   });
   closers.push({ name: 'publish-queue', close: () => queue.close() });
-  const mediaStore = new LocalMediaStore(path.join(config.dataDir, 'media'));
-  const connectors = createConnectors({ timeoutMs: config.publish.connectorTimeoutMs });
+  // Local disk under DATA_DIR/media, or the S3 bucket when S3_BUCKET is set.
+  const mediaStore = await createMediaStore(config);
+  closers.push({ name: 'media-store', close: async () => mediaStore.close?.() });
+  const connectors = createConnectors({ timeoutMs: config.publish.connectorTimeoutMs, connect: config.connect });
   const scheduling: SchedulingDeps = { db: database.db, connectors, queue, events };
 
   if (config.role !== 'api') {
@@ -93,13 +119,40 @@ async function startPublishing(
     );
     // Closed first (closers run in reverse): in-flight publishes finish before connections go.
     const maintenance = await startMaintenance(
-      { ...scheduling, logger },
+      { ...scheduling, logger, cipher },
       { connection: bull, prefix: config.queuePrefix, reconcileEveryMs: config.publish.reconcileIntervalMs },
     );
     closers.push({ name: 'maintenance', close: () => maintenance.close() });
     closers.push({ name: 'publish-worker', close: () => worker.close() });
   }
   return { scheduling, mediaStore, events };
+}
+
+/** The knowledge base's store and ingestion queue, and — for `all` and `worker` — its ingestion worker. */
+async function startKnowledge(
+  config: Config,
+  logger: Logger,
+  database: Database,
+  chroma: ChromaHandle,
+  events: EventBus,
+  redisUrl: string,
+  closers: Closer[],
+): Promise<KnowledgeDeps> {
+  const store = new KnowledgeStore(chroma.client, embedderFromSpec(config.knowledge.embedder, config.ollamaUrl));
+  const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-knowledge' });
+  closers.push({ name: 'knowledge-connection', close: () => bull.quit().catch(() => bull.disconnect()) });
+  const queue = new KnowledgeQueue({ connection: bull, prefix: config.queuePrefix });
+  closers.push({ name: 'knowledge-queue', close: () => queue.close() });
+  const limits = { maxBytes: config.knowledge.maxBytes, fetchTimeoutMs: config.knowledge.fetchTimeoutMs };
+  const knowledge: KnowledgeDeps = { db: database.db, store, queue, events, limits, seed: await loadSeedDocuments() };
+  if (config.role !== 'api') {
+    const worker = startKnowledgeWorker(
+      { ...knowledge, logger: logger.child({ component: 'knowledge' }) },
+      { connection: bull, prefix: config.queuePrefix },
+    );
+    closers.push({ name: 'knowledge-worker', close: () => worker.close() });
+  }
+  return knowledge;
 }
 
 export async function startRuntime(config: Config, logger: Logger): Promise<Runtime> {
@@ -175,9 +228,97 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     const publishing = await step('publishing', () =>
       startPublishing(config, logger, database, cipher, redisHandle.url, redis, closers),
     );
-    return { config, logger, cipher, database, redisHandle, redis, chroma, ...publishing, close };
+    const modelProviders = providerSettingsOf(config);
+    const models = await step('models', () =>
+      createModelLayer({
+        providers: modelProviders,
+        modelsFile: config.models.file,
+        firstTokenTimeoutMs: config.models.firstTokenTimeoutMs,
+        breaker: { failureThreshold: config.models.breakerFailures, cooldownMs: config.models.breakerCooldownMs },
+        db: database.db,
+        logger: logger.child({ component: 'models' }),
+      }),
+    );
+    const knowledge = await startKnowledge(
+      config,
+      logger,
+      database,
+      chroma,
+      publishing.events,
+      redisHandle.url,
+      closers,
+    );
+    return {
+      config,
+      logger,
+      cipher,
+      database,
+      redisHandle,
+      redis,
+      chroma,
+      ...publishing,
+      models,
+      modelProviders,
+      knowledge,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** Provider settings from config: only the providers whose credentials or URL are set. */
+export function providerSettingsOf(config: Config): ProviderSettings {
+  const m = config.models;
+  const withBase = <T extends object>(o: T, baseUrl: string | undefined) => (baseUrl ? { ...o, baseUrl } : o);
+  return {
+    ...(config.ollamaUrl ? { ollama: { baseUrl: config.ollamaUrl } } : {}),
+    ...(m.groq ? { groq: withBase({ apiKey: m.groq.apiKey }, m.groq.baseUrl) } : {}),
+    ...(m.anthropic ? { anthropic: withBase({ apiKey: m.anthropic.apiKey }, m.anthropic.baseUrl) } : {}),
+    ...(m.openai ? { openai: withBase(m.openai.apiKey ? { apiKey: m.openai.apiKey } : {}, m.openai.baseUrl) } : {}),
+  };
+}
+
+/** `/metrics` options: the configured token and the publish queue's depth, read from Redis. */
+export function metricsOptionsOf(rt: Runtime): MetricsOptions {
+  return { token: rt.config.metricsToken, queueDepth: queueDepthOf(rt.scheduling.queue.queue) };
+}
+
+/** What the `/v1` API needs, built from a started runtime. */
+export function apiDepsOf(rt: Runtime): ApiDeps {
+  const key = rt.config.api.jwtSecret ? new TextEncoder().encode(rt.config.api.jwtSecret) : rt.cipher.deriveKey('jwt');
+  return {
+    db: rt.database.db,
+    redis: rt.redis,
+    auth: {
+      db: rt.database.db,
+      signer: new TokenSigner(key, rt.config.api.accessTokenTtlS),
+      refreshTtlS: rt.config.api.refreshTokenTtlS,
+    },
+    scheduling: rt.scheduling,
+    mediaStore: rt.mediaStore,
+    events: rt.events,
+    cipher: rt.cipher,
+    limits: rt.config.api,
+    keyPrefix: rt.config.queuePrefix,
+    models: { layer: rt.models, providers: rt.modelProviders, events: rt.events },
+    accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
+    chat: chatHandlerOf(rt),
+    knowledge: rt.knowledge,
+  };
+}
+
+/**
+ * The agent answers chat when any model provider is configured (docs/agent.md); without one
+ * the WebSocket keeps its echo handler, so the protocol can still be tried.
+ */
+export function chatHandlerOf(rt: Runtime): AgentChatHandler | undefined {
+  if (configuredProviders(rt.modelProviders).size === 0) return undefined;
+  return new AgentChatHandler({
+    deps: rt.scheduling,
+    knowledge: rt.knowledge,
+    router: rt.models.router,
+    checkpointer: new DbCheckpointSaver(rt.database.db),
+  });
 }

@@ -26,11 +26,52 @@ export interface Config {
   readonly redisAutostart: boolean;
   readonly chromaUrl: string | undefined;
   readonly ollamaUrl: string | undefined;
+  /** The knowledge base (docs/knowledge.md). */
+  readonly knowledge: {
+    /** `lexical` or `ollama:<model>`. */
+    readonly embedder: string;
+    readonly maxBytes: number;
+    readonly fetchTimeoutMs: number;
+  };
+  /** Model providers and routing (see docs/models.md). */
+  readonly models: {
+    readonly groq: { readonly apiKey: string; readonly baseUrl: string | undefined } | undefined;
+    readonly anthropic: { readonly apiKey: string; readonly baseUrl: string | undefined } | undefined;
+    /** Set when OPENAI_API_KEY or OPENAI_BASE_URL is. */
+    readonly openai: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+    readonly file: string | undefined;
+    readonly firstTokenTimeoutMs: number;
+    readonly breakerFailures: number;
+    readonly breakerCooldownMs: number;
+  };
   /** Parsed keys, or undefined when the data-dir key file should be used. */
   readonly encryption: { readonly keys: ReadonlyMap<string, Buffer>; readonly activeKeyId: string } | undefined;
   readonly shutdownTimeoutMs: number;
   readonly childStartTimeoutMs: number;
   readonly queuePrefix: string;
+  /** Bearer token for `/metrics`; undefined: loopback scrapes only. */
+  readonly metricsToken: string | undefined;
+  /** S3-compatible media storage; undefined: media on local disk under `DATA_DIR/media`. */
+  readonly s3:
+    | {
+        readonly bucket: string;
+        readonly region: string;
+        readonly endpoint: string | undefined;
+        /** Both or neither; undefined: the AWS SDK's default credential chain. */
+        readonly accessKeyId: string | undefined;
+        readonly secretAccessKey: string | undefined;
+        readonly forcePathStyle: boolean;
+      }
+    | undefined;
+  /** App credentials for connecting accounts (docs/connectors.md); a platform left undefined cannot be connected. */
+  readonly connect: {
+    readonly x: { readonly clientId: string; readonly clientSecret: string; readonly redirectUri: string } | undefined;
+    /** Unset: https://api.x.com. */
+    readonly xApiUrl: string | undefined;
+    readonly mastodon: { readonly redirectUri: string } | undefined;
+    /** Where the browser goes after the OAuth callback; unset, the callback answers JSON. */
+    readonly doneUrl: string | undefined;
+  };
   readonly publish: {
     readonly concurrency: number;
     readonly maxAttempts: number;
@@ -40,6 +81,21 @@ export interface Config {
     readonly accountLeaseMs: number;
     readonly reconcileIntervalMs: number;
     readonly connectorTimeoutMs: number;
+  };
+  readonly api: {
+    /** Undefined: derive from the encryption key. */
+    readonly jwtSecret: string | undefined;
+    readonly accessTokenTtlS: number;
+    readonly refreshTokenTtlS: number;
+    readonly bodyLimitBytes: number;
+    readonly rateLimitPerMinute: number;
+    readonly wsMaxConnectionsPerUser: number;
+    readonly wsMaxFrameBytes: number;
+    readonly wsMaxBufferedBytes: number;
+    readonly wsHeartbeatMs: number;
+    readonly mediaMaxBytes: number;
+    /** Empty: no cross-origin access; ['*']: any origin. */
+    readonly corsOrigins: readonly string[];
   };
 }
 
@@ -86,7 +142,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const parsed = v.schema.safeParse(input);
     if (parsed.success) values[v.name] = parsed.data;
     else {
-      const secret = v.name === 'ENCRYPTION_KEYS' || v.name.endsWith('_URL');
+      const secret =
+        v.name === 'ENCRYPTION_KEYS' ||
+        v.name === 'JWT_SECRET' ||
+        v.name === 'METRICS_TOKEN' ||
+        v.name === 'S3_SECRET_ACCESS_KEY' ||
+        v.name.endsWith('_API_KEY') ||
+        v.name.endsWith('_URL');
       problems.push({
         variable: v.name,
         expects: v.expects,
@@ -129,6 +191,32 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     });
   }
 
+  // S3 settings mean nothing without a bucket, and access keys come in pairs.
+  const s3Bucket = values.S3_BUCKET as string | undefined;
+  const s3KeyId = values.S3_ACCESS_KEY_ID as string | undefined;
+  const s3Secret = values.S3_SECRET_ACCESS_KEY as string | undefined;
+  const s3Orphans = [
+    'S3_REGION',
+    'S3_ENDPOINT',
+    'S3_ACCESS_KEY_ID',
+    'S3_SECRET_ACCESS_KEY',
+    'S3_FORCE_PATH_STYLE',
+  ].filter((name) => values[name] !== undefined);
+  if (!s3Bucket && s3Orphans.length > 0) {
+    problems.push({
+      variable: 'S3_BUCKET',
+      expects: 'a bucket name whenever another S3_* variable is set',
+      problem: `unset, but ${s3Orphans.join(', ')} ${s3Orphans.length === 1 ? 'is' : 'are'} set`,
+    });
+  }
+  if (!!s3KeyId !== !!s3Secret) {
+    problems.push({
+      variable: s3KeyId ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
+      expects: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY together, or neither',
+      problem: `unset, but ${s3KeyId ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY'} is set`,
+    });
+  }
+
   if (problems.length > 0) throw configError(problems);
 
   return Object.freeze({
@@ -143,10 +231,58 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     redisAutostart: pick('REDIS_AUTOSTART', DEFAULTS.redisAutostart),
     chromaUrl: values.CHROMA_URL as string | undefined,
     ollamaUrl: values.OLLAMA_URL as string | undefined,
+    knowledge: Object.freeze({
+      embedder: pick('KNOWLEDGE_EMBEDDER', DEFAULTS.knowledgeEmbedder),
+      maxBytes: pick('KNOWLEDGE_MAX_BYTES', DEFAULTS.knowledgeMaxBytes),
+      fetchTimeoutMs: pick('KNOWLEDGE_FETCH_TIMEOUT_MS', DEFAULTS.knowledgeFetchTimeoutMs),
+    }),
+    models: Object.freeze({
+      groq: values.GROQ_API_KEY
+        ? { apiKey: values.GROQ_API_KEY as string, baseUrl: values.GROQ_BASE_URL as string | undefined }
+        : undefined,
+      anthropic: values.ANTHROPIC_API_KEY
+        ? { apiKey: values.ANTHROPIC_API_KEY as string, baseUrl: values.ANTHROPIC_BASE_URL as string | undefined }
+        : undefined,
+      openai:
+        values.OPENAI_API_KEY || values.OPENAI_BASE_URL
+          ? {
+              apiKey: values.OPENAI_API_KEY as string | undefined,
+              baseUrl: values.OPENAI_BASE_URL as string | undefined,
+            }
+          : undefined,
+      file: values.MODELS_FILE === undefined ? undefined : path.resolve(cwd, values.MODELS_FILE as string),
+      firstTokenTimeoutMs: pick('MODEL_FIRST_TOKEN_TIMEOUT_MS', DEFAULTS.modelFirstTokenTimeoutMs),
+      breakerFailures: pick('MODEL_BREAKER_FAILURES', DEFAULTS.modelBreakerFailures),
+      breakerCooldownMs: pick('MODEL_BREAKER_COOLDOWN_MS', DEFAULTS.modelBreakerCooldownMs),
+    }),
     encryption,
     shutdownTimeoutMs: pick('SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
     childStartTimeoutMs: pick('CHILD_START_TIMEOUT_MS', DEFAULTS.childStartTimeoutMs),
     queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),
+    metricsToken: values.METRICS_TOKEN as string | undefined,
+    s3: s3Bucket
+      ? Object.freeze({
+          bucket: s3Bucket,
+          region: pick('S3_REGION', DEFAULTS.s3Region),
+          endpoint: values.S3_ENDPOINT as string | undefined,
+          accessKeyId: s3KeyId,
+          secretAccessKey: s3Secret,
+          forcePathStyle: pick<boolean>('S3_FORCE_PATH_STYLE', DEFAULTS.s3ForcePathStyle),
+        })
+      : undefined,
+    connect: Object.freeze({
+      x:
+        values.X_CLIENT_ID && values.X_CLIENT_SECRET && values.X_REDIRECT_URI
+          ? {
+              clientId: values.X_CLIENT_ID as string,
+              clientSecret: values.X_CLIENT_SECRET as string,
+              redirectUri: values.X_REDIRECT_URI as string,
+            }
+          : undefined,
+      xApiUrl: values.X_API_URL as string | undefined,
+      mastodon: values.MASTODON_REDIRECT_URI ? { redirectUri: values.MASTODON_REDIRECT_URI as string } : undefined,
+      doneUrl: values.CONNECT_DONE_URL as string | undefined,
+    }),
     publish: Object.freeze({
       concurrency: pick('PUBLISH_CONCURRENCY', DEFAULTS.publishConcurrency),
       maxAttempts: pick('PUBLISH_MAX_ATTEMPTS', DEFAULTS.publishMaxAttempts),
@@ -156,6 +292,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       accountLeaseMs: pick('ACCOUNT_LEASE_MS', DEFAULTS.accountLeaseMs),
       reconcileIntervalMs: pick('RECONCILE_INTERVAL_MS', DEFAULTS.reconcileIntervalMs),
       connectorTimeoutMs: pick('CONNECTOR_TIMEOUT_MS', DEFAULTS.connectorTimeoutMs),
+    }),
+    api: Object.freeze({
+      jwtSecret: values.JWT_SECRET as string | undefined,
+      accessTokenTtlS: pick('ACCESS_TOKEN_TTL_S', DEFAULTS.accessTokenTtlS),
+      refreshTokenTtlS: pick('REFRESH_TOKEN_TTL_S', DEFAULTS.refreshTokenTtlS),
+      bodyLimitBytes: pick('BODY_LIMIT_BYTES', DEFAULTS.bodyLimitBytes),
+      rateLimitPerMinute: pick('RATE_LIMIT_PER_MINUTE', DEFAULTS.rateLimitPerMinute),
+      wsMaxConnectionsPerUser: pick('WS_MAX_CONNECTIONS_PER_USER', DEFAULTS.wsMaxConnectionsPerUser),
+      wsMaxFrameBytes: pick('WS_MAX_FRAME_BYTES', DEFAULTS.wsMaxFrameBytes),
+      wsMaxBufferedBytes: pick('WS_MAX_BUFFERED_BYTES', DEFAULTS.wsMaxBufferedBytes),
+      wsHeartbeatMs: pick('WS_HEARTBEAT_MS', DEFAULTS.wsHeartbeatMs),
+      mediaMaxBytes: pick('MEDIA_MAX_BYTES', DEFAULTS.mediaMaxBytes),
+      corsOrigins: Object.freeze(
+        pick<string>('CORS_ORIGINS', DEFAULTS.corsOrigins)
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
     }),
   });
 }
@@ -181,6 +335,27 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     databaseUrl: stripCredentials(config.databaseUrl),
     redisUrl: stripCredentials(config.redisUrl),
     chromaUrl: stripCredentials(config.chromaUrl),
+    models: {
+      ...config.models,
+      groq: config.models.groq ? { ...config.models.groq, apiKey: '***' } : 'unset',
+      anthropic: config.models.anthropic ? { ...config.models.anthropic, apiKey: '***' } : 'unset',
+      openai: config.models.openai
+        ? { ...config.models.openai, apiKey: config.models.openai.apiKey ? '***' : 'unset' }
+        : 'unset',
+    },
+    api: { ...config.api, jwtSecret: config.api.jwtSecret ? '***' : 'derived' },
+    metricsToken: config.metricsToken ? '***' : 'unset',
+    connect: {
+      ...config.connect,
+      x: config.connect.x ? { ...config.connect.x, clientSecret: '***' } : 'unset',
+    },
+    s3: config.s3
+      ? {
+          ...config.s3,
+          endpoint: stripCredentials(config.s3.endpoint),
+          secretAccessKey: config.s3.secretAccessKey ? '***' : 'unset',
+        }
+      : 'unset (media on local disk)',
     encryption: config.encryption
       ? { keyIds: [...config.encryption.keys.keys()], activeKeyId: config.encryption.activeKeyId }
       : 'data-dir key file',

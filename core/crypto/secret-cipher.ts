@@ -5,7 +5,7 @@
  * Callers pass associated data (e.g. `workspace:<id>/account:<id>`) that binds a ciphertext to
  * the row it belongs to, so a value copied into another row or workspace fails to decrypt.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { HeraldError } from '../errors.js';
 
 const IV_BYTES = 12;
@@ -28,6 +28,14 @@ export class SecretCipher {
     if (!keys.has(activeKeyId)) throw new TypeError(`active key "${activeKeyId}" is not in the key ring`);
     this.#keys = keys;
     this.activeKeyId = activeKeyId;
+  }
+
+  /**
+   * A separate key for another purpose (e.g. signing access tokens), derived with HKDF from
+   * the active key so every node of one install agrees without another secret to manage.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#keys.get(this.activeKeyId)!, Buffer.alloc(0), `herald:${purpose}`, 32));
   }
 
   get keyIds(): string[] {

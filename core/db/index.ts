@@ -10,3 +10,4 @@ export * from './repositories/publish-attempts.js';
 export * from './repositories/media.js';
 export * from './repositories/usage.js';
 export * from './repositories/audit.js';
+export * from './repositories/auth.js';

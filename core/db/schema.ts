@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  customType,
   foreignKey,
   index,
   integer,
@@ -256,7 +257,12 @@ export const media = pgTable(
     altText: text('alt_text'),
     createdAt: createdAt(),
   },
-  (t) => [unique('media_ws_id').on(t.workspaceId, t.id), index('media_ws_sha').on(t.workspaceId, t.sha256)],
+  (t) => [
+    unique('media_ws_id').on(t.workspaceId, t.id),
+    index('media_ws_sha').on(t.workspaceId, t.sha256),
+    // "Does any workspace still use these bytes?" when a record is deleted.
+    index('media_storage_key').on(t.storageKey),
+  ],
 );
 
 export const usageLedger = pgTable(
@@ -353,4 +359,171 @@ export const recurringSeries = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [unique('recurring_series_ws_id').on(t.workspaceId, t.id), index('recurring_series_active').on(t.active)],
+);
+
+/** A signed-in session: one refresh-token family. Revoking it ends every token of the family. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userAgent: text('user_agent'),
+    /** Set on logout, on refresh-token reuse, or when the user is removed. */
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revokedReason: text('revoked_reason'),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sessions_user').on(t.userId)],
+);
+
+/**
+ * Refresh tokens, stored as SHA-256 hashes. Each use marks the token used and issues its
+ * successor in the same session; presenting a used token again revokes the session.
+ */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: id(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    /** The workspace the access tokens minted from this token act in. */
+    workspaceId: workspaceRef(),
+    tokenHash: text('token_hash').notNull().unique(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('refresh_tokens_session').on(t.sessionId)],
+);
+
+/** An invitation to join a workspace with a role; the token is shown once and stored hashed. */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    email: text('email').notNull(),
+    role: roleEnum('role').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    acceptedBy: uuid('accepted_by').references(() => users.id, { onDelete: 'set null' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [unique('invitations_ws_id').on(t.workspaceId, t.id), index('invitations_ws').on(t.workspaceId)],
+);
+
+export const reviewDecisionEnum = pgEnum('review_decision', ['submitted', 'approved', 'rejected']);
+
+/** The approval trail of a post: who submitted, approved or rejected it, and why. */
+export const postReviews = pgTable(
+  'post_reviews',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    postId: uuid('post_id').notNull(),
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    decision: reviewDecisionEnum('decision').notNull(),
+    comment: text('comment'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('post_reviews_post').on(t.workspaceId, t.postId),
+    foreignKey({ columns: [t.workspaceId, t.postId], foreignColumns: [posts.workspaceId, posts.id] }).onDelete(
+      'cascade',
+    ),
+  ],
+);
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
+/**
+ * The agent's conversation checkpoints (LangGraph): one row per checkpoint of a thread. The
+ * thread id carries the workspace and the person, so one workspace never reads another's.
+ */
+export const agentCheckpoints = pgTable(
+  'agent_checkpoints',
+  {
+    workspaceId: workspaceRef(),
+    threadId: text('thread_id').notNull(),
+    checkpointNs: text('checkpoint_ns').notNull().default(''),
+    checkpointId: text('checkpoint_id').notNull(),
+    parentCheckpointId: text('parent_checkpoint_id'),
+    type: text('type').notNull(),
+    checkpoint: bytea('checkpoint').notNull(),
+    metadataType: text('metadata_type').notNull(),
+    metadata: bytea('metadata').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.threadId, t.checkpointNs, t.checkpointId] }),
+    index('agent_checkpoints_ws').on(t.workspaceId),
+  ],
+);
+
+/** Writes of a checkpoint's tasks not yet folded into the next checkpoint (LangGraph pending writes). */
+export const agentCheckpointWrites = pgTable(
+  'agent_checkpoint_writes',
+  {
+    workspaceId: workspaceRef(),
+    threadId: text('thread_id').notNull(),
+    checkpointNs: text('checkpoint_ns').notNull().default(''),
+    checkpointId: text('checkpoint_id').notNull(),
+    taskId: text('task_id').notNull(),
+    idx: integer('idx').notNull(),
+    channel: text('channel').notNull(),
+    type: text('type').notNull(),
+    value: bytea('value').notNull(),
+    taskPath: text('task_path').notNull().default(''),
+  },
+  (t) => [
+    primaryKey({ columns: [t.threadId, t.checkpointNs, t.checkpointId, t.taskId, t.idx] }),
+    index('agent_checkpoint_writes_ws').on(t.workspaceId),
+  ],
+);
+
+/**
+ * A knowledge source: one document the workspace's knowledge base was fed (text, Markdown, a
+ * URL). The text lives here; its chunks and vectors live in the workspace's Chroma collection,
+ * tagged with `generation`, so a re-ingest can replace them and search can ignore leftovers.
+ */
+export const knowledgeSources = pgTable(
+  'knowledge_sources',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    /** brand_guide | past_post | product | best_practice | note | web_page | feed_item */
+    docType: text('doc_type').notNull(),
+    /** text | markdown | url */
+    format: text('format').notNull(),
+    title: text('title').notNull(),
+    url: text('url'),
+    /** The text as given (text, Markdown) or as extracted from the URL once fetched. */
+    content: text('content'),
+    contentSha256: text('content_sha256'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** pending | ingesting | ready | failed */
+    status: text('status').notNull().default('pending'),
+    error: jsonb('error').$type<{ code: string; message: string } | null>(),
+    /** Bumped on every (re-)ingest request: the generation the next ingest writes. */
+    generation: integer('generation').notNull().default(1),
+    /** The generation whose chunks search uses; null until one ingest succeeded. */
+    readyGeneration: integer('ready_generation'),
+    chunkCount: integer('chunk_count').notNull().default(0),
+    embeddingModel: text('embedding_model'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    ingestedAt: timestamp('ingested_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('knowledge_sources_ws_id').on(t.workspaceId, t.id),
+    index('knowledge_sources_ws_created').on(t.workspaceId, t.createdAt),
+  ],
 );

@@ -35,7 +35,37 @@ export interface AccountStatusEvent {
   at: string;
 }
 
-export type HeraldEvent = TargetStatusEvent | AccountStatusEvent;
+/** Progress of an Ollama model pull started by someone in the workspace (see docs/models.md). */
+export interface ModelPullEvent {
+  type: 'model.pull';
+  workspaceId: string;
+  /** Ollama model name, e.g. `qwen2.5:7b`. */
+  model: string;
+  /** Ollama's status line (`pulling manifest`, `pulling <digest>`, `success`), or `failed`. */
+  status: string;
+  completedBytes: number | null;
+  totalBytes: number | null;
+  /** 0-100 over the download, null before sizes are known. */
+  percent: number | null;
+  error: string | null;
+  at: string;
+}
+
+/** Progress of a knowledge source's ingestion (see docs/knowledge.md). */
+export interface KnowledgeIngestEvent {
+  type: 'knowledge.ingest';
+  workspaceId: string;
+  sourceId: string;
+  generation: number;
+  /** `ingesting` (with chunk counts as embedding proceeds), then `ready` or `failed`. */
+  status: 'ingesting' | 'ready' | 'failed';
+  chunksDone: number;
+  chunksTotal: number | null;
+  error: { code: string; message: string } | null;
+  at: string;
+}
+
+export type HeraldEvent = TargetStatusEvent | AccountStatusEvent | ModelPullEvent | KnowledgeIngestEvent;
 
 const PREFIX = 'herald:events:';
 

@@ -8,12 +8,25 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { HeraldError } from '../../core/index.js';
 
+/** `/targets/0/content` → `targets.0.content`; the whole body or query is `""`. */
+function fieldOf(instancePath: string | undefined, missing: unknown): string {
+  const parts = (instancePath ?? '').split('/').filter(Boolean);
+  if (typeof missing === 'string') parts.push(missing);
+  return parts.join('.');
+}
+
 function translate(err: FastifyError): HeraldError | undefined {
   if (err instanceof HeraldError) return err;
   if (err.validation) {
     return new HeraldError('validation_failed', {
       message: err.message,
-      details: err.validation.map((v) => ({ path: v.instancePath || v.params?.missingProperty, message: v.message })),
+      details: {
+        issues: err.validation.map((v) => ({
+          in: err.validationContext ?? 'body',
+          field: fieldOf(v.instancePath, v.params?.missingProperty),
+          message: v.message ?? 'invalid',
+        })),
+      },
     });
   }
   switch (err.code) {

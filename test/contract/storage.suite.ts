@@ -48,15 +48,22 @@ import {
 } from '../../core/index.js';
 
 export const EXPECTED_TABLES = [
+  'agent_checkpoint_writes',
+  'agent_checkpoints',
   'api_keys',
   'audit_log',
+  'invitations',
+  'knowledge_sources',
   'media',
   'memberships',
+  'post_reviews',
   'post_targets',
   'posting_slots',
   'posts',
   'publish_attempts',
   'recurring_series',
+  'refresh_tokens',
+  'sessions',
   'social_accounts',
   'usage_ledger',
   'users',
@@ -333,6 +340,7 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
         expect(totals).toEqual([
           {
             day: '2026-11-20',
+            provider: 'anthropic',
             model: 'claude-sonnet',
             calls: 2,
             inputTokens: 200,
@@ -341,6 +349,7 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
           },
           {
             day: '2026-11-20',
+            provider: 'ollama',
             model: 'llama3.1:8b',
             calls: 1,
             inputTokens: 100,

@@ -102,5 +102,16 @@ describe('config', () => {
     const section = readme.slice(readme.indexOf('## Configuration'));
     const documented = [...section.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);
     expect(documented).toEqual(VARIABLES.map((v) => v.name));
+    // Defaults shown in the README are the defaults in the code (`npm run docs:config` rewrites the table).
+    const defaults = section
+      .split('\n')
+      .filter((line) => /^\|\s*`[A-Z][A-Z0-9_]+`/.test(line))
+      .map((line) =>
+        line
+          .split(/(?<!\\)\|/)[3]!
+          .trim()
+          .replace(/\\\|/g, '|'),
+      );
+    expect(defaults).toEqual(VARIABLES.map((v) => v.default));
   });
 });

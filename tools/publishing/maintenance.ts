@@ -1,11 +1,13 @@
 /**
  * Repeatable background jobs on their own queue: the reconciler (every
- * `reconcileEveryMs`) and the materialisation of recurring posts (every
- * `recurrenceEveryMs`). Job schedulers are upserted by id, so every process may register
+ * `reconcileEveryMs`), the materialisation of recurring posts (every
+ * `recurrenceEveryMs`) and, given the cipher, refreshing platform tokens ahead of expiry
+ * (every `tokenRefreshEveryMs`). Job schedulers are upserted by id, so every process may register
  * them and each still runs once per interval.
  */
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import type { Logger } from '../../core/index.js';
+import type { Logger, SecretCipher } from '../../core/index.js';
+import { DEFAULT_REFRESH_EVERY_MS, refreshExpiringTokens } from '../accounts/index.js';
 import { materializeAllSeries, type SchedulingDeps } from '../scheduling/index.js';
 import { reconcile } from './reconciler.js';
 
@@ -18,10 +20,12 @@ export interface MaintenanceOptions {
   reconcileEveryMs?: number;
   /** Default 10 minutes. */
   recurrenceEveryMs?: number;
+  /** Default {@link DEFAULT_REFRESH_EVERY_MS} (5 minutes). */
+  tokenRefreshEveryMs?: number;
 }
 
 export async function startMaintenance(
-  deps: SchedulingDeps & { logger: Logger },
+  deps: SchedulingDeps & { logger: Logger; cipher?: SecretCipher },
   opts: MaintenanceOptions,
 ): Promise<{ close(): Promise<void> }> {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
@@ -31,11 +35,19 @@ export async function startMaintenance(
     { every: opts.recurrenceEveryMs ?? 10 * 60_000 },
     { name: 'recurrence' },
   );
+  if (deps.cipher) {
+    await queue.upsertJobScheduler(
+      'token-refresh',
+      { every: opts.tokenRefreshEveryMs ?? DEFAULT_REFRESH_EVERY_MS },
+      { name: 'token-refresh' },
+    );
+  }
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
       if (job.name === 'reconcile') return reconcile({ db: deps.db, queue: deps.queue, logger: deps.logger });
       if (job.name === 'recurrence') return materializeAllSeries(deps);
+      if (job.name === 'token-refresh' && deps.cipher) return refreshExpiringTokens({ ...deps, cipher: deps.cipher });
       return undefined;
     },
     { connection: opts.connection, prefix: opts.prefix, concurrency: 1 },

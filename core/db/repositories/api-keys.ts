@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { apiKeys } from '../schema.js';
+import { apiKeys, workspaces } from '../schema.js';
 
 export type ApiKey = Omit<typeof apiKeys.$inferSelect, 'keyHash'>;
 
@@ -43,10 +43,15 @@ export async function createApiKey(
 }
 
 /** The active (not revoked, not expired) key with this secret, with its workspace. */
-export async function resolveApiKey(db: Db, secret: string, now = new Date()): Promise<ApiKey | undefined> {
+export async function resolveApiKey(
+  db: Db,
+  secret: string,
+  now = new Date(),
+): Promise<(ApiKey & { workspaceTimeZone: string }) | undefined> {
   const [key] = await db
-    .select(publicColumns)
+    .select({ ...publicColumns, workspaceTimeZone: workspaces.timeZone })
     .from(apiKeys)
+    .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
     .where(
       and(
         eq(apiKeys.keyHash, hashApiKey(secret)),

@@ -4,9 +4,9 @@
  * another workspace's account fail as `not_found`. Status moves are compare-and-set on the
  * current status, so two writers can never both move the same target.
  */
-import { and, asc, eq, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { postTargets, posts, type TargetMedia } from '../schema.js';
+import { postReviews, postTargets, posts, type TargetMedia } from '../schema.js';
 import { mapConstraintErrors } from '../pg-errors.js';
 
 export type Post = typeof posts.$inferSelect;
@@ -163,4 +163,148 @@ export async function claimDueTarget(
     )
     .returning();
   return row;
+}
+
+/** Where the next page starts: the last row's exact `created_at` (text, microseconds) and id. */
+export interface PostCursor {
+  createdAt: string;
+  id: string;
+}
+
+export async function updatePostFields(
+  db: Db,
+  workspaceId: string,
+  postId: string,
+  patch: { content?: string; tags?: string[] },
+): Promise<Post | undefined> {
+  const [row] = await db
+    .update(posts)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(posts.workspaceId, workspaceId), eq(posts.id, postId)))
+    .returning();
+  return row;
+}
+
+/**
+ * Replaces a target's variant (text, thread, media, options, time) if it is still in one of
+ * `from` and, when `version` is given, still at that version. Undefined otherwise.
+ */
+export async function updateTargetVariant(
+  db: Db,
+  workspaceId: string,
+  targetId: string,
+  from: TargetStatus[],
+  patch: Pick<NewTarget, 'content' | 'threadParts' | 'media' | 'options'> & {
+    scheduledAt?: Date | null;
+    status?: TargetStatus;
+  },
+  version?: number,
+): Promise<PostTarget | undefined> {
+  const [row] = await db
+    .update(postTargets)
+    .set({ ...patch, updatedAt: new Date(), version: sql`${postTargets.version} + 1` })
+    .where(
+      and(
+        eq(postTargets.workspaceId, workspaceId),
+        eq(postTargets.id, targetId),
+        inArray(postTargets.status, from),
+        version === undefined ? undefined : eq(postTargets.version, version),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+export type PostReview = typeof postReviews.$inferSelect;
+
+export async function addReview(
+  db: Db,
+  workspaceId: string,
+  input: { postId: string; actorId: string | null; decision: PostReview['decision']; comment?: string | null },
+): Promise<PostReview> {
+  const [row] = await db
+    .insert(postReviews)
+    .values({ ...input, comment: input.comment ?? null, workspaceId })
+    .returning();
+  return row!;
+}
+
+export function listReviews(db: Db, workspaceId: string, postId: string): Promise<PostReview[]> {
+  return db
+    .select()
+    .from(postReviews)
+    .where(and(eq(postReviews.workspaceId, workspaceId), eq(postReviews.postId, postId)))
+    .orderBy(asc(postReviews.createdAt), asc(postReviews.id));
+}
+
+/**
+ * One page of posts, newest first (keyset on `created_at, id`, so pages stay stable while posts
+ * are added), built as JSON text by PostgreSQL in one query: posts with
+ * a summary of each target (no variant text, media or options — `getPost` has those), times
+ * as ISO instants plus `scheduledAtLocal` in `timeZone`. Nothing is mapped or re-serialised
+ * in JavaScript, which is what makes the busiest list route cheap.
+ */
+export async function listPostsPageJson(
+  db: Db,
+  workspaceId: string,
+  opts: { limit: number; after?: PostCursor; statuses?: TargetStatus[]; timeZone: string },
+): Promise<{ items: string; next: PostCursor | null }> {
+  const iso = (col: SQL) => sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  // Luxon's rendering: `Z` for the UTC zone itself, otherwise the zone's offset as ±HH:MM.
+  const utcZone = /^(utc|gmt)$/i.test(opts.timeZone);
+  const local = (col: SQL) =>
+    utcZone
+      ? iso(col)
+      : sql`to_char(${col} at time zone ${opts.timeZone}, 'YYYY-MM-DD"T"HH24:MI:SS.MS') || (
+          select case when o < interval '0' then '-' || to_char(-o, 'HH24:MI') else '+' || to_char(o, 'HH24:MI') end
+          from (select (${col} at time zone ${opts.timeZone}) - (${col} at time zone 'UTC') as o) off)`;
+  const t = sql`t`;
+  type Row = { items: string | null; n: number; last_at: string | null; last_id: string | null };
+  // Both drivers (node-postgres, PGlite) answer raw queries with `{ rows }`.
+  const result = (await db.execute(sql`
+    with page as (
+      select p.*, p.created_at::text as cursor_at,
+             row_number() over (order by p.created_at desc, p.id desc) as rn
+      from ${posts} p
+      where p.workspace_id = ${workspaceId}
+        ${opts.after ? sql`and (p.created_at, p.id) < (${opts.after.createdAt}::timestamptz, ${opts.after.id}::uuid)` : sql``}
+        ${
+          opts.statuses
+            ? sql`and exists (select 1 from ${postTargets} s where s.workspace_id = ${workspaceId} and s.post_id = p.id and s.status in (${sql.join(
+                opts.statuses.map((x) => sql`${x}`),
+                sql`, `,
+              )}))`
+            : sql``
+        }
+      order by p.created_at desc, p.id desc
+      limit ${opts.limit + 1}
+    )
+    select
+      (select json_agg(json_build_object(
+         'id', p.id, 'workspaceId', p.workspace_id, 'authorId', p.author_id, 'content', p.content,
+         'tags', p.tags, 'seriesId', p.series_id,
+         'occurrenceAt', ${iso(sql`p.occurrence_at`)},
+         'createdAt', ${iso(sql`p.created_at`)}, 'updatedAt', ${iso(sql`p.updated_at`)},
+         'targets', coalesce((
+           select json_agg(json_build_object(
+             'id', t.id, 'socialAccountId', t.social_account_id, 'platform', t.platform,
+             'status', t.status, 'scheduledAt', ${iso(sql`${t}.scheduled_at`)},
+             'scheduledAtLocal', ${local(sql`${t}.scheduled_at`)},
+             'publishedAt', ${iso(sql`${t}.published_at`)}, 'platformPostId', t.platform_post_id,
+             'platformUrl', t.platform_url, 'error', t.last_error->>'message', 'version', t.version
+           ) order by t.created_at, t.id)
+           from ${postTargets} t
+           where t.workspace_id = ${workspaceId} and t.post_id = p.id
+         ), '[]'::json)
+       ) order by p.created_at desc, p.id desc)
+       from page p where p.rn <= ${opts.limit})::text as items,
+      (select count(*)::int from page) as n,
+      (select cursor_at from page where rn = ${opts.limit}) as last_at,
+      (select id::text from page where rn = ${opts.limit}) as last_id
+  `)) as unknown as { rows: Row[] };
+  const row = result.rows[0]!;
+  return {
+    items: row.items ?? '[]',
+    next: row.n > opts.limit && row.last_at && row.last_id ? { createdAt: row.last_at, id: row.last_id } : null,
+  };
 }

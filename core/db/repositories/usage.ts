@@ -12,6 +12,7 @@ export async function recordUsage(db: Db, workspaceId: string, entry: NewUsageEn
 
 export interface UsageTotals {
   day: string;
+  provider: string;
   model: string;
   calls: number;
   inputTokens: number;
@@ -20,12 +21,13 @@ export interface UsageTotals {
   costUsd: string;
 }
 
-/** Totals per UTC day and model in [from, to). */
+/** Totals per UTC day, provider and model in [from, to). */
 export function summarizeUsage(db: Db, workspaceId: string, range: { from: Date; to: Date }): Promise<UsageTotals[]> {
   const day = sql<string>`to_char(${usageLedger.occurredAt} at time zone 'UTC', 'YYYY-MM-DD')`;
   return db
     .select({
       day,
+      provider: usageLedger.provider,
       model: usageLedger.model,
       calls: sql<number>`count(*)::int`,
       inputTokens: sql<number>`coalesce(sum(${usageLedger.inputTokens}), 0)::int`,
@@ -40,6 +42,15 @@ export function summarizeUsage(db: Db, workspaceId: string, range: { from: Date;
         lt(usageLedger.occurredAt, range.to),
       ),
     )
-    .groupBy(day, usageLedger.model)
-    .orderBy(day, usageLedger.model);
+    .groupBy(day, usageLedger.provider, usageLedger.model)
+    .orderBy(day, usageLedger.provider, usageLedger.model);
+}
+
+/** US dollars spent by the workspace since `since` (for the daily cost cap). */
+export async function spentSince(db: Db, workspaceId: string, since: Date): Promise<number> {
+  const [row] = await db
+    .select({ cost: sql<string>`coalesce(sum(${usageLedger.costUsd}), 0)::text` })
+    .from(usageLedger)
+    .where(and(eq(usageLedger.workspaceId, workspaceId), gte(usageLedger.occurredAt, since)));
+  return Number(row?.cost ?? 0);
 }

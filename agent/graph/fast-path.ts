@@ -1,0 +1,135 @@
+/**
+ * The fast path: common commands answered without any model — "what's scheduled this week",
+ * "cancel the 9am Mastodon post", "move it to Friday 3pm", "publish the draft now". Times are
+ * read with chrono-node in the user's zone. It either answers (reads) or proposes one tool
+ * call, which goes through the same confirmation step as the model's. Anything it is not
+ * sure of — no match, no single post that fits — returns null and goes to the model.
+ */
+import { and, desc, eq } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import { schema } from '../../core/index.js';
+import { listScheduled } from '../../tools/scheduling/index.js';
+import { findTime, rangeOf, showTime, type RangeName } from '../time.js';
+import { workspaceAccounts } from '../tools/accounts.js';
+import type { ToolEnv } from '../tools/index.js';
+
+export type FastResult =
+  { kind: 'answer'; text: string } | { kind: 'call'; name: string; args: Record<string, unknown> };
+
+const LIST =
+  /^\s*(?:what(?:'s| is| do i have)|show(?: me)?|list)\b.*\b(?:scheduled|planned|queued|coming up|going out)\b(.*)$/i;
+const CANCEL = /^\s*(?:please\s+)?cancel\s+(?:the|my)\s+(.+?)\s+post\s*[.!]?\s*$/i;
+const MOVE = /^\s*(?:please\s+)?(?:move|reschedule)\s+(it|that|that post|the\s+.+?\s+post)\s+to\s+(.+?)\s*[.!]?\s*$/i;
+const PUBLISH =
+  /^\s*(?:please\s+)?publish\s+(?:the|my|that)\s+(?:latest\s+|last\s+)?draft\s+(?:right\s+)?now\s*[.!]?\s*$/i;
+
+const PERIODS: Array<[RegExp, RangeName]> = [
+  [/\btoday\b/i, 'today'],
+  [/\btomorrow\b/i, 'tomorrow'],
+  [/\bthis week\b/i, 'this week'],
+  [/\bnext week\b/i, 'next week'],
+];
+
+export async function fastPath(
+  text: string,
+  env: ToolEnv,
+  focus: { postId?: string | undefined; targetId?: string | undefined },
+): Promise<FastResult | null> {
+  const zone = env.session.timeZone;
+  const list = LIST.exec(text);
+  if (list) {
+    const rest = list[1] ?? '';
+    const named = PERIODS.find(([re]) => re.test(rest));
+    // Some other period ("in March", "after the launch"): the model knows better.
+    if (!named && rest.replace(/[?.!\s]/g, '') !== '') return null;
+    const period: RangeName = named?.[1] ?? 'next 7 days';
+    const range = rangeOf(period, zone, env.now());
+    const rows = await listScheduled(env.deps, ctxOf(env), { ...range, statuses: ['scheduled', 'pending_approval'] });
+    if (rows.length === 0)
+      return {
+        kind: 'answer',
+        text: `Nothing is scheduled ${period === 'next 7 days' ? 'in the next 7 days' : period}.`,
+      };
+    const lines = rows.map(
+      (t) =>
+        `- ${showTime(t.scheduledAt!, zone)} · ${t.platform} · "${t.content.length > 80 ? `${t.content.slice(0, 79)}…` : t.content}"`,
+    );
+    return {
+      kind: 'answer',
+      text: `Scheduled ${period === 'next 7 days' ? 'in the next 7 days' : period} (${zone}):\n${lines.join('\n')}`,
+    };
+  }
+
+  const cancel = CANCEL.exec(text);
+  if (cancel) {
+    const targetId = await findOne(env, cancel[1]!);
+    return targetId ? { kind: 'call', name: 'cancel', args: { targetId } } : null;
+  }
+
+  const move = MOVE.exec(text);
+  if (move) {
+    const which = move[1]!;
+    const when = findTime(move[2]!, zone, env.now());
+    if (!when?.hasHour && !when?.hasDay) return null;
+    const targetId = /^(it|that|that post)$/i.test(which)
+      ? focus.targetId
+      : await findOne(env, which.replace(/^the\s+|\s+post$/gi, ''));
+    if (!targetId) return null;
+    const at = DateTime.fromJSDate(when.instant, { zone }).toFormat("yyyy-MM-dd'T'HH:mm");
+    return { kind: 'call', name: 'reschedule', args: { targetId, at } };
+  }
+
+  if (PUBLISH.test(text)) {
+    const postId = focus.postId ?? (await onlyDraft(env));
+    return postId ? { kind: 'call', name: 'publish_now', args: { postId } } : null;
+  }
+  return null;
+}
+
+const ctxOf = (env: ToolEnv) => ({
+  workspaceId: env.session.workspaceId,
+  userId: env.session.userId,
+  timeZone: env.session.timeZone,
+  channel: 'agent',
+});
+
+/**
+ * The one scheduled target that a description like "9am mastodon" or "friday 3pm" names,
+ * in the next 14 days; null when none or several fit.
+ */
+async function findOne(env: ToolEnv, description: string): Promise<string | null> {
+  const zone = env.session.timeZone;
+  const now = env.now();
+  const when = findTime(description, zone, now);
+  const platforms = new Set((await workspaceAccounts(env)).map((a) => a.platform));
+  const platform = [...platforms].find((p) => new RegExp(`\\b${p}\\b`, 'i').test(description));
+  if (!when?.hasHour && !platform) return null;
+  const rows = await listScheduled(env.deps, ctxOf(env), {
+    from: now,
+    to: DateTime.fromJSDate(now).plus({ days: 14 }).toJSDate(),
+    statuses: ['scheduled'],
+  });
+  const wanted = when ? DateTime.fromJSDate(when.instant, { zone }) : null;
+  const fits = rows.filter((t) => {
+    if (platform && t.platform !== platform) return false;
+    if (!wanted) return true;
+    const at = DateTime.fromJSDate(t.scheduledAt!, { zone });
+    if (when!.hasHour && (at.hour !== wanted.hour || at.minute !== wanted.minute)) return false;
+    if (when!.hasDay && !at.hasSame(wanted, 'day')) return false;
+    return true;
+  });
+  return fits.length === 1 ? fits[0]!.id : null;
+}
+
+/** The workspace's only post with draft targets, else null. */
+async function onlyDraft(env: ToolEnv): Promise<string | null> {
+  const t = schema.postTargets;
+  const rows = await env.deps.db
+    .selectDistinct({ postId: t.postId, createdAt: t.createdAt })
+    .from(t)
+    .where(and(eq(t.workspaceId, env.session.workspaceId), eq(t.status, 'draft')))
+    .orderBy(desc(t.createdAt))
+    .limit(10);
+  const posts = new Set(rows.map((r) => r.postId));
+  return posts.size === 1 ? rows[0]!.postId : null;
+}

@@ -1,0 +1,252 @@
+/**
+ * Herald's agent graph (LangGraph StateGraph):
+ *
+ *   START → fast_path ─┬→ END              (answered without a model)
+ *                      ├→ confirm           (a command it understood: one tool call)
+ *                      └→ model ─┬→ END     (a reply)
+ *                                └→ confirm → tools ─┬→ model (model calls)
+ *                                                    └→ END   (fast-path calls)
+ *
+ * `confirm` pauses with `interrupt()` once per side-effect call, carrying the exact action;
+ * the graph is resumed with the user's answer. `tools` runs what was approved, and every
+ * failure becomes a tool message the model can read.
+ */
+import {
+  AIMessage,
+  type AIMessageChunk,
+  HumanMessage,
+  SystemMessage,
+  ToolMessage,
+  type BaseMessage,
+} from '@langchain/core/messages';
+import {
+  END,
+  interrupt,
+  START,
+  StateGraph,
+  type BaseCheckpointSaver,
+  type LangGraphRunnableConfig,
+} from '@langchain/langgraph';
+import { randomUUID } from 'node:crypto';
+import { systemPrompt, toolResultText } from '../prompt.js';
+import { showTime } from '../time.js';
+import { workspaceAccounts } from '../tools/accounts.js';
+import { errorOf, modelTools, parseArgs, runTool, TOOLS, type ProposedAction } from '../tools/index.js';
+import { fastPath } from './fast-path.js';
+import {
+  AgentState,
+  runContextOf,
+  type ConfirmAnswer,
+  type ConfirmInterrupt,
+  type Decision,
+  type State,
+} from './state.js';
+
+const FAST = 'herald_fast_path';
+
+function lastAi(state: State): AIMessage | undefined {
+  const last = state.messages.at(-1);
+  return last instanceof AIMessage ? last : undefined;
+}
+
+function textOf(chunk: AIMessageChunk): string {
+  if (typeof chunk.content === 'string') return chunk.content;
+  return chunk.content.map((p) => (p.type === 'text' ? ((p as { text?: string }).text ?? '') : '')).join('');
+}
+
+async function fastPathNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const run = runContextOf(config);
+  const last = state.messages.at(-1);
+  if (!(last instanceof HumanMessage) || typeof last.content !== 'string') return { fast: false };
+  const result = await fastPath(last.content, run.env, state.focus);
+  if (!result) return { fast: false };
+  if (result.kind === 'answer') {
+    run.out.token(result.text);
+    return { fast: true, messages: [new AIMessage({ content: result.text, name: FAST })] };
+  }
+  const call = { id: `fast_${randomUUID()}`, name: result.name, args: result.args, type: 'tool_call' as const };
+  return { fast: true, messages: [new AIMessage({ content: '', name: FAST, tool_calls: [call] })] };
+}
+
+async function modelNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const run = runContextOf(config);
+  const { env } = run;
+  const messages: BaseMessage[] = [
+    new SystemMessage(systemPrompt(env.session, env.now(), await workspaceAccounts(env))),
+    ...state.messages,
+  ];
+  const stream = await run.router.stream(
+    { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy },
+    { taskKind: 'short_draft', messages, tools: modelTools(), signal: run.signal },
+  );
+  let acc: AIMessageChunk | undefined;
+  for await (const chunk of stream) {
+    const text = textOf(chunk);
+    if (text) run.out.token(text);
+    acc = acc ? acc.concat(chunk) : chunk;
+  }
+  const calls = (acc?.tool_calls ?? []).map((c) => ({ ...c, id: c.id || `call_${randomUUID()}` }));
+  const content = acc ? (typeof acc.content === 'string' ? acc.content : textOf(acc)) : '';
+  return { fast: false, messages: [new AIMessage({ content, tool_calls: calls })] };
+}
+
+/**
+ * Decides each tool call of the last AI message. Side effects are described (read-only work,
+ * safe to repeat when the node re-runs on resume) and then wait in `interrupt()`.
+ */
+function confirmNode(state: State, config: LangGraphRunnableConfig): Partial<State> | Promise<Partial<State>> {
+  return (async () => {
+    const run = runContextOf(config);
+    const decisions: Record<string, Decision> = {};
+    for (const call of lastAi(state)?.tool_calls ?? []) {
+      const id = call.id!;
+      const tool = TOOLS.get(call.name);
+      if (!tool?.sideEffect) {
+        decisions[id] = { kind: 'run', args: call.args };
+        continue;
+      }
+      const parsed = parseArgs(tool, call.args);
+      if (!parsed.ok) {
+        decisions[id] = { kind: 'failed', error: parsed.error };
+        continue;
+      }
+      let action: ProposedAction;
+      try {
+        action = await tool.describe!(run.env, parsed.args as never);
+      } catch (err) {
+        // Nothing to confirm: the id is not in this workspace, the draft is gone, the time is unreadable.
+        decisions[id] = { kind: 'failed', error: errorOf(err) };
+        continue;
+      }
+      const payload: ConfirmInterrupt = { toolCallId: id, name: call.name, action };
+      // Outside any try: interrupt() pauses the graph by throwing.
+      const answer = interrupt<ConfirmInterrupt, ConfirmAnswer>(payload);
+      if (!answer.confirmed) {
+        decisions[id] = {
+          kind: 'rejected',
+          why:
+            answer.reason === 'expired'
+              ? 'nobody answered in time'
+              : answer.message
+                ? `the user said: ${answer.message}`
+                : 'the user said no',
+        };
+        continue;
+      }
+      // Run exactly what was shown: the time as it was read when the user saw it.
+      let args = parsed.args as Record<string, unknown>;
+      const shownAt = action.details.at;
+      if (typeof shownAt === 'string' && 'at' in args) args = { ...args, at: shownAt };
+      if (answer.edit && tool.applyEdit) {
+        const edited = parseArgs(tool, tool.applyEdit(args as never, answer.edit));
+        decisions[id] = edited.ok
+          ? { kind: 'run', args: edited.args, edited: true }
+          : { kind: 'failed', error: edited.error };
+      } else decisions[id] = { kind: 'run', args };
+    }
+    return { decisions };
+  })();
+}
+
+function focusOf(output: unknown): State['focus'] {
+  const o = output as { postId?: unknown; targetId?: unknown; targets?: Array<{ targetId?: unknown }> } | null;
+  if (!o || typeof o !== 'object') return {};
+  const focus: State['focus'] = {};
+  if (typeof o.postId === 'string') focus.postId = o.postId;
+  if (typeof o.targetId === 'string') focus.targetId = o.targetId;
+  else if (Array.isArray(o.targets) && o.targets.length === 1 && typeof o.targets[0]?.targetId === 'string')
+    focus.targetId = o.targets[0].targetId;
+  return focus;
+}
+
+async function toolsNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
+  const run = runContextOf(config);
+  const messages: ToolMessage[] = [];
+  const replies: string[] = [];
+  let focus: State['focus'] = {};
+  for (const call of lastAi(state)?.tool_calls ?? []) {
+    const id = call.id!;
+    const decision = state.decisions[id] ?? { kind: 'failed', error: { code: 'internal', message: 'not decided' } };
+    const tool = TOOLS.get(call.name);
+    if (decision.kind === 'rejected') {
+      messages.push(
+        new ToolMessage({ tool_call_id: id, name: call.name, status: 'error', content: `Not done: ${decision.why}.` }),
+      );
+      replies.push('OK, I left it as it was.');
+      continue;
+    }
+    run.out.toolStart({ toolCallId: id, name: call.name, input: decision.kind === 'run' ? decision.args : call.args });
+    const outcome =
+      decision.kind === 'run'
+        ? await runTool(run.env, call.name, decision.args)
+        : ({ ok: false, error: decision.error } as const);
+    run.out.toolEnd({
+      toolCallId: id,
+      name: call.name,
+      ok: outcome.ok,
+      ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+    });
+    if (outcome.ok) {
+      focus = { ...focus, ...focusOf(outcome.output) };
+      const note = decision.kind === 'run' && decision.edited ? "Done with the user's edit. " : '';
+      messages.push(
+        new ToolMessage({
+          tool_call_id: id,
+          name: call.name,
+          content: note + toolResultText(outcome.output, !!tool?.untrustedOutput),
+        }),
+      );
+      replies.push(fastReply(call.name, outcome.output, run.env.session.timeZone));
+    } else {
+      messages.push(
+        new ToolMessage({
+          tool_call_id: id,
+          name: call.name,
+          status: 'error',
+          content: `Error ${outcome.error.code}: ${outcome.error.message}`,
+        }),
+      );
+      replies.push(`That did not work: ${outcome.error.message}`);
+    }
+  }
+  if (!state.fast) return { messages, focus, decisions: {} };
+  // A fast-path command: say what happened without a model.
+  const text = replies.join('\n');
+  run.out.token(text);
+  return { messages: [...messages, new AIMessage({ content: text, name: FAST })], focus, decisions: {} };
+}
+
+function fastReply(name: string, output: unknown, zone: string): string {
+  const o = output as { platform?: string; at?: string | null; targets?: Array<{ platform?: string }> };
+  const where = o.platform ?? o.targets?.map((t) => t.platform).join(', ') ?? '';
+  switch (name) {
+    case 'cancel':
+      return `Cancelled the ${where} post.`;
+    case 'reschedule':
+      return `Moved the ${where} post to ${o.at ? showTime(new Date(o.at), zone) : 'its new time'} (${zone}).`;
+    case 'publish_now':
+      return `Publishing now on ${where}.`;
+    default:
+      return 'Done.';
+  }
+}
+
+export function buildAgentGraph(checkpointer: BaseCheckpointSaver) {
+  return new StateGraph(AgentState)
+    .addNode('fast_path', fastPathNode)
+    .addNode('model', modelNode)
+    .addNode('confirm', confirmNode)
+    .addNode('tools', toolsNode)
+    .addEdge(START, 'fast_path')
+    .addConditionalEdges('fast_path', (s) => (!s.fast ? 'model' : lastAi(s)?.tool_calls?.length ? 'confirm' : END), [
+      'model',
+      'confirm',
+      END,
+    ])
+    .addConditionalEdges('model', (s) => (lastAi(s)?.tool_calls?.length ? 'confirm' : END), ['confirm', END])
+    .addEdge('confirm', 'tools')
+    .addConditionalEdges('tools', (s) => (s.fast ? END : 'model'), ['model', END])
+    .compile({ checkpointer });
+}
+
+export type AgentGraph = ReturnType<typeof buildAgentGraph>;

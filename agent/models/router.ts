@@ -1,0 +1,328 @@
+/**
+ * The model router: picks a model for each call (see `decide.ts`), streams the reply through
+ * the provider's LangChain chat model, fails over to the next candidate on an error or a
+ * timeout *before the first token*, and never switches once tokens have reached the caller
+ * (the stream then errors with `model_stream_interrupted`). It keeps a circuit breaker per
+ * provider and a moving average of time to first token per model, and writes every call to
+ * the usage ledger with the reason it was routed where it went.
+ */
+import type { BaseChatModel, BindToolsInput } from '@langchain/core/language_models/chat_models';
+import type { AIMessageChunk, BaseMessageLike } from '@langchain/core/messages';
+import { HeraldError, type Logger } from '../../core/index.js';
+import type { UsageSink } from './accounting.js';
+import { CircuitBreaker, MovingAverage, type BreakerOptions } from './breaker.js';
+import { decide, TASK_PROFILES, type RouteDecision, type TaskKind } from './decide.js';
+import type { ModelPolicy } from './policy.js';
+import { abortChatModel, configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
+import { costUsd, type ModelRegistry, type ModelSpec, type ProviderName } from './registry.js';
+import { chunkCarriesToken, estimateTokens, usageOfChunks } from './tokens.js';
+
+export const ROUTER_DEFAULTS = { firstTokenTimeoutMs: 20_000, idleTimeoutMs: 60_000 } as const;
+
+export interface RouterOptions {
+  registry: ModelRegistry;
+  providers: ProviderSettings;
+  usage: UsageSink;
+  logger?: Logger | undefined;
+  /** A candidate that sends no token within this time is abandoned for the next one. */
+  firstTokenTimeoutMs?: number;
+  /** After the first token, a stream silent this long fails with `model_stream_interrupted`. */
+  idleTimeoutMs?: number;
+  breaker?: BreakerOptions;
+}
+
+export interface CallContext {
+  workspaceId: string;
+  userId?: string | null;
+  policy: ModelPolicy;
+}
+
+export interface ChatRequest {
+  taskKind: TaskKind;
+  messages: BaseMessageLike[];
+  tools?: BindToolsInput[];
+  /** Default: the task kind's usual reply length. */
+  maxOutputTokens?: number;
+  temperature?: number;
+  signal?: AbortSignal;
+}
+
+export interface Attempt {
+  model: string;
+  outcome: 'error' | 'timeout' | 'skipped';
+  error: string;
+}
+
+export interface CallResult {
+  model: string;
+  provider: ProviderName;
+  local: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** Time to first token, ms. */
+  ttftMs: number;
+  totalMs: number;
+  /** The decision's reason, plus any fallback taken. */
+  reason: string;
+  attempts: Attempt[];
+  /** Set when the stream failed after the first token or the caller stopped early. */
+  error?: string;
+}
+
+export interface RoutedStream extends AsyncIterable<AIMessageChunk> {
+  readonly decision: RouteDecision;
+  /** Settles after the stream ends and the call is in the ledger; never rejects. */
+  readonly result: Promise<CallResult | undefined>;
+}
+
+class FirstTokenTimeout extends Error {
+  constructor(ms: number) {
+    super(`no token within ${ms} ms`);
+  }
+}
+
+function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => undefined); // a late rejection after the timeout is expected, not unhandled
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new FirstTokenTimeout(ms));
+    }, ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** An SDK error in a few safe words: status and message, never headers or keys. */
+function describeError(err: unknown): string {
+  const e = err as { status?: number; name?: string; message?: string };
+  const text = `${e.status ? `${e.status} ` : ''}${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+export class ModelRouter {
+  readonly #options: RouterOptions;
+  readonly #breakers = new Map<ProviderName, CircuitBreaker>();
+  readonly #ttft = new MovingAverage();
+  readonly #configured: Set<ProviderName>;
+
+  constructor(options: RouterOptions) {
+    this.#options = options;
+    this.#configured = configuredProviders(options.providers);
+  }
+
+  breaker(provider: ProviderName): CircuitBreaker {
+    let b = this.#breakers.get(provider);
+    if (!b) this.#breakers.set(provider, (b = new CircuitBreaker(this.#options.breaker)));
+    return b;
+  }
+
+  /** Observed time to first token of a model, ms (moving average). */
+  latencyOf(modelId: string): number | undefined {
+    return this.#ttft.get(modelId);
+  }
+
+  /** The models of configured providers. */
+  availableModels(): ModelSpec[] {
+    return this.#options.registry.list().filter((m) => this.#configured.has(m.provider));
+  }
+
+  /** Decides without calling anything; throws the refusal (`model_*` errors) when none fits. */
+  async route(ctx: CallContext, req: Omit<ChatRequest, 'signal'>): Promise<RouteDecision> {
+    const spentTodayUsd =
+      ctx.policy.dailyCostCapUsd === null ? 0 : await this.#options.usage.spentTodayUsd(ctx.workspaceId);
+    return decide({
+      taskKind: req.taskKind,
+      policy: ctx.policy,
+      models: this.availableModels(),
+      promptTokens: estimateTokens(req.messages, req.tools),
+      maxOutputTokens: req.maxOutputTokens ?? TASK_PROFILES[req.taskKind].maxOutputTokens,
+      needsTools: (req.tools?.length ?? 0) > 0,
+      spentTodayUsd,
+      health: (m) => this.breaker(m.provider).peek(),
+      latencyMs: (m) => this.#ttft.get(m.id),
+    });
+  }
+
+  /** Routes and streams one call. Refusals throw here, before any stream exists. */
+  async stream(ctx: CallContext, req: ChatRequest): Promise<RoutedStream> {
+    const decision = await this.route(ctx, req);
+    this.#options.logger?.info(
+      { workspaceId: ctx.workspaceId, taskKind: req.taskKind, model: decision.order[0]!.id, reason: decision.reason },
+      'model routed',
+    );
+    let settle!: (r: CallResult | undefined) => void;
+    const result = new Promise<CallResult | undefined>((r) => (settle = r));
+    const run = this.#run(ctx, req, decision, settle);
+    return { decision, result, [Symbol.asyncIterator]: () => run };
+  }
+
+  async *#run(
+    ctx: CallContext,
+    req: ChatRequest,
+    decision: RouteDecision,
+    settle: (r: CallResult | undefined) => void,
+  ): AsyncGenerator<AIMessageChunk, void, undefined> {
+    const firstTokenMs = this.#options.firstTokenTimeoutMs ?? ROUTER_DEFAULTS.firstTokenTimeoutMs;
+    const idleMs = this.#options.idleTimeoutMs ?? ROUTER_DEFAULTS.idleTimeoutMs;
+    const attempts: Attempt[] = [];
+    let settled = false;
+    try {
+      for (const spec of decision.order) {
+        const breaker = this.breaker(spec.provider);
+        if (!breaker.acquire()) {
+          attempts.push({ model: spec.id, outcome: 'skipped', error: breaker.peek().why });
+          continue;
+        }
+        const controller = new AbortController();
+        const signal = req.signal ? AbortSignal.any([controller.signal, req.signal]) : controller.signal;
+        const model = createChatModel(spec, this.#options.providers, {
+          maxOutputTokens: decision.maxOutputTokens,
+          ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
+        });
+        const stop = () => {
+          controller.abort();
+          abortChatModel(model);
+        };
+        const started = performance.now();
+        const chunks: AIMessageChunk[] = [];
+        let iterator: AsyncIterator<AIMessageChunk> | undefined;
+
+        // Phase 1: until the first token nothing has reached the caller; failing over is safe.
+        let ended = false;
+        try {
+          ended = await deadline(
+            (async () => {
+              const runnable = req.tools?.length ? bindTools(model, req.tools) : model;
+              iterator = (await runnable.stream(req.messages, { signal }))[Symbol.asyncIterator]();
+              for (;;) {
+                const next = await iterator.next();
+                if (next.done) return true;
+                chunks.push(next.value);
+                if (chunkCarriesToken(next.value)) return false;
+              }
+            })(),
+            firstTokenMs,
+            stop,
+          );
+        } catch (err) {
+          stop();
+          breaker.failure();
+          if (req.signal?.aborted) throw err;
+          const timedOut = err instanceof FirstTokenTimeout;
+          attempts.push({ model: spec.id, outcome: timedOut ? 'timeout' : 'error', error: describeError(err) });
+          this.#options.logger?.warn(
+            { workspaceId: ctx.workspaceId, model: spec.id, error: describeError(err) },
+            'model failed before its first token; trying the next',
+          );
+          continue;
+        }
+
+        // Phase 2: committed to this model. Errors now go to the caller, never to a fallback.
+        const ttftMs = performance.now() - started;
+        this.#ttft.observe(spec.id, ttftMs);
+        let failure: string | undefined;
+        let finished = ended;
+        try {
+          for (const c of chunks) yield c;
+          while (!finished) {
+            const next = await deadline(iterator!.next(), idleMs, stop);
+            if (next.done) finished = true;
+            else {
+              chunks.push(next.value);
+              yield next.value;
+            }
+          }
+          breaker.success();
+        } catch (err) {
+          failure = describeError(err);
+          if (!req.signal?.aborted) breaker.failure();
+          throw new HeraldError('model_stream_interrupted', {
+            message: `${spec.id} stopped in the middle of its reply (${failure})`,
+            details: { model: spec.id, error: failure },
+            cause: err,
+          });
+        } finally {
+          if (!finished) {
+            stop();
+            failure ??= 'the caller stopped reading';
+          }
+          settled = true;
+          void this.#account(
+            ctx,
+            req,
+            decision,
+            spec,
+            chunks,
+            attempts,
+            ttftMs,
+            performance.now() - started,
+            failure,
+          ).then(settle);
+        }
+        return;
+      }
+      throw new HeraldError('model_unavailable', {
+        message: `Every model failed before answering: ${attempts.map((a) => `${a.model} (${a.error})`).join('; ')}`,
+        details: { taskKind: decision.taskKind, attempts },
+      });
+    } finally {
+      if (!settled) settle(undefined);
+    }
+  }
+
+  async #account(
+    ctx: CallContext,
+    req: ChatRequest,
+    decision: RouteDecision,
+    spec: ModelSpec,
+    chunks: AIMessageChunk[],
+    attempts: Attempt[],
+    ttftMs: number,
+    totalMs: number,
+    error: string | undefined,
+  ): Promise<CallResult> {
+    const usage = usageOfChunks(chunks, decision.promptTokens);
+    const reason =
+      decision.reason +
+      (attempts.length > 0
+        ? `; served by ${spec.id} after ${attempts.map((a) => `${a.model} ${a.outcome}: ${a.error}`).join(', ')}`
+        : '');
+    const result: CallResult = {
+      model: spec.id,
+      provider: spec.provider,
+      local: spec.local,
+      inputTokens: usage.input,
+      outputTokens: usage.output,
+      costUsd: costUsd(spec, usage.input, usage.output),
+      ttftMs,
+      totalMs,
+      reason,
+      attempts,
+      ...(error ? { error } : {}),
+    };
+    try {
+      await this.#options.usage.record(ctx.workspaceId, {
+        userId: ctx.userId ?? null,
+        taskKind: req.taskKind,
+        provider: spec.provider,
+        model: spec.model,
+        local: spec.local,
+        inputTokens: usage.input,
+        outputTokens: usage.output,
+        costUsd: result.costUsd,
+        latencyMs: Math.round(ttftMs),
+        routeReason: reason.slice(0, 2_000),
+      });
+    } catch (err) {
+      this.#options.logger?.error({ err, workspaceId: ctx.workspaceId, model: spec.id }, 'usage not recorded');
+    }
+    return result;
+  }
+}
+
+function bindTools(model: BaseChatModel, tools: BindToolsInput[]) {
+  if (!model.bindTools) throw new Error(`${model.getName()} cannot bind tools`);
+  return model.bindTools(tools);
+}

@@ -1,0 +1,70 @@
+/**
+ * Public surface of the agent's tools: the registry, their JSON schemas for the model, and
+ * `runTool`, which validates the model's arguments and turns every failure into data the
+ * model (and the user) can read instead of an exception.
+ */
+import { z } from 'zod';
+import { isHeraldError } from '../../core/index.js';
+import { knowledgeTools } from './knowledge.js';
+import { postTools } from './posts.js';
+import type { HeraldTool, ToolEnv } from './types.js';
+
+export type { ActionEdit, AgentSession, HeraldTool, ProposedAction, ToolEnv } from './types.js';
+
+export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
+  [...postTools, ...knowledgeTools].map((t) => [t.name, t]),
+);
+
+/** The tools in the OpenAI function format every provider's `bindTools` accepts. */
+export function modelTools() {
+  return [...TOOLS.values()].map((t) => ({
+    type: 'function' as const,
+    function: {
+      name: t.name,
+      description: t.sideEffect ? `${t.description} (Asks the user to confirm.)` : t.description,
+      parameters: z.toJSONSchema(t.schema, { target: 'draft-7' }) as Record<string, unknown>,
+    },
+  }));
+}
+
+export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: { code: string; message: string } };
+
+/** Validated arguments, or the readable reason they are not. */
+export function parseArgs(
+  tool: HeraldTool,
+  args: unknown,
+): { ok: true; args: unknown } | { ok: false; error: { code: string; message: string } } {
+  const parsed = tool.schema.safeParse(args);
+  if (parsed.success) return { ok: true, args: parsed.data };
+  return {
+    ok: false,
+    error: {
+      code: 'validation_failed',
+      message: parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; '),
+    },
+  };
+}
+
+export function errorOf(err: unknown): { code: string; message: string } {
+  if (isHeraldError(err)) {
+    const issues = (err.details as { targets?: unknown } | undefined)?.targets;
+    return { code: err.code, message: issues ? `${err.message}: ${JSON.stringify(issues)}` : err.message };
+  }
+  return { code: 'internal', message: 'The tool failed unexpectedly' };
+}
+
+export async function runTool(env: ToolEnv, name: string, args: unknown): Promise<ToolOutcome> {
+  const tool = TOOLS.get(name);
+  if (!tool)
+    return {
+      ok: false,
+      error: { code: 'not_found', message: `There is no tool ${name}; use one of ${[...TOOLS.keys()].join(', ')}` },
+    };
+  const parsed = parseArgs(tool, args);
+  if (!parsed.ok) return parsed;
+  try {
+    return { ok: true, output: await tool.run(env, parsed.args) };
+  } catch (err) {
+    return { ok: false, error: errorOf(err) };
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * The agent's post tools: thin zod-typed wrappers over `tools/posts` and `tools/scheduling`.
+ * Reads run at once; schedule, publish, reschedule and cancel describe their exact action
+ * (accounts, text, time in the user's zone) for the confirmation step before they run.
+ */
+import { z } from 'zod';
+import { getTarget, HeraldError } from '../../core/index.js';
+import {
+  createPost,
+  getPostView,
+  schedulePostDraft,
+  updateTarget,
+  type PostsContext,
+} from '../../tools/posts/index.js';
+import {
+  addToQueue,
+  cancel,
+  checkTargets,
+  getPostStatus,
+  listScheduled,
+  nextFreeSlot,
+  reschedule,
+} from '../../tools/scheduling/index.js';
+import { rangeOf, readTime, showTime } from '../time.js';
+import { label, resolveAccounts, workspaceAccounts } from './accounts.js';
+import { defineTool, type ProposedAction, type ToolEnv } from './types.js';
+
+const ctxOf = (env: ToolEnv): PostsContext => ({
+  workspaceId: env.session.workspaceId,
+  userId: env.session.userId,
+  role: env.session.role,
+  timeZone: env.session.timeZone,
+  channel: 'agent',
+});
+
+const Id = z.guid().describe('An id from an earlier tool result');
+const Text = z.string().min(1).max(20_000);
+const At = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('When: words in the user\'s zone ("tomorrow at 9"), YYYY-MM-DDTHH:MM in their zone, or an ISO instant');
+const Accounts = z
+  .array(z.string().min(1).max(200))
+  .min(1)
+  .max(20)
+  .describe('Account ids, or platform names ("mastodon") when the workspace has one account there');
+
+const clip = (s: string, n = 280) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+function whenOf(env: ToolEnv, at: string) {
+  const instant = readTime(at, env.session.timeZone, env.now());
+  return {
+    instant,
+    iso: instant.toISOString(),
+    shown: `${showTime(instant, env.session.timeZone)} (${env.session.timeZone})`,
+  };
+}
+
+/** The accounts and text a post (or new text) would go out with. */
+async function postShape(
+  env: ToolEnv,
+  args: { postId?: string | undefined; text?: string | undefined; accounts?: string[] | undefined },
+) {
+  if (args.postId) {
+    const post = await getPostView(env.deps, ctxOf(env), args.postId);
+    const drafts = post.targets.filter((t) => t.status === 'draft');
+    if (drafts.length === 0)
+      throw new HeraldError('invalid_state', { message: `Post ${args.postId} has no draft left to send` });
+    const accounts = await workspaceAccounts(env);
+    return drafts.map((t) => ({
+      account: accounts.find((a) => a.id === t.socialAccountId) ?? {
+        id: t.socialAccountId,
+        platform: t.platform,
+        handle: '?',
+      },
+      text: args.text ?? t.content,
+    }));
+  }
+  if (!args.text || !args.accounts?.length)
+    throw new HeraldError('validation_failed', { message: 'Give a postId (a draft), or text and accounts' });
+  return (await resolveAccounts(env, args.accounts)).map((account) => ({ account, text: args.text! }));
+}
+
+function describeShape(
+  verb: string,
+  shape: Awaited<ReturnType<typeof postShape>>,
+  when: string | null,
+  extra: Record<string, unknown>,
+): ProposedAction {
+  const lines = shape.map((s) => `${label(s.account)}: "${clip(s.text)}"`);
+  return {
+    summary: `${verb} ${when ? `at ${when} ` : ''}on ${lines.join('; ')}`,
+    details: {
+      ...extra,
+      targets: shape.map((s) => ({
+        socialAccountId: s.account.id,
+        platform: s.account.platform,
+        handle: s.account.handle,
+        text: s.text,
+      })),
+    },
+  };
+}
+
+/** Replaces a draft's text on every draft target before it is sent (the user's edit). */
+async function applyDraftText(env: ToolEnv, postId: string, text: string | undefined) {
+  if (!text) return;
+  const post = await getPostView(env.deps, ctxOf(env), postId);
+  for (const t of post.targets.filter((x) => x.status === 'draft'))
+    await updateTarget(env.deps, ctxOf(env), postId, t.id, { content: text });
+}
+
+interface PostLike {
+  id: string;
+  targets: Array<{ id: string; platform: string; status: string; scheduledAtLocal: string | null; content: string }>;
+}
+
+const compactPost = (p: PostLike) => ({
+  postId: p.id,
+  targets: p.targets.map((t) => ({
+    targetId: t.id,
+    platform: t.platform,
+    status: t.status,
+    at: t.scheduledAtLocal,
+    text: t.content,
+  })),
+});
+
+const SendArgs = z.object({
+  postId: Id.optional().describe('A draft to send (from draft_post)'),
+  text: Text.optional().describe('Text of a new post, when there is no draft'),
+  accounts: Accounts.optional(),
+});
+
+export const postTools = [
+  defineTool({
+    name: 'list_accounts',
+    description: 'The social accounts connected to this workspace (id, platform, handle).',
+    schema: z.object({}),
+    sideEffect: false,
+    run: (env) => workspaceAccounts(env),
+  }),
+  defineTool({
+    name: 'draft_post',
+    description:
+      "Saves a draft post: one variant per account, each checked against that platform's limits. Write each variant within the platform's length. Returns the postId to schedule or publish.",
+    schema: z.object({
+      text: Text.describe('The main text; used for every account without a variant'),
+      accounts: Accounts,
+      variants: z
+        .array(z.object({ account: z.string().min(1), text: Text }))
+        .max(20)
+        .optional()
+        .describe('Per-account text, where a platform needs its own wording or length'),
+    }),
+    sideEffect: false,
+    run: async (env, args) => {
+      const accounts = await resolveAccounts(env, args.accounts);
+      const variantOf = new Map<string, string>();
+      for (const v of args.variants ?? []) {
+        const [a] = await resolveAccounts(env, [v.account]);
+        variantOf.set(a!.id, v.text);
+      }
+      const targets = accounts.map((a) => ({ socialAccountId: a.id, content: variantOf.get(a.id) ?? args.text }));
+      // Drafts are not validated by the service; the agent's drafts must already fit.
+      await checkTargets(
+        env.deps.db,
+        env.deps.connectors,
+        env.session.workspaceId,
+        targets.map((t) => ({ ...t, threadParts: [], media: [], options: {}, at: null })),
+      );
+      const post = await createPost(env.deps, ctxOf(env), { content: args.text, targets, mode: 'draft' });
+      return compactPost(post);
+    },
+  }),
+  defineTool({
+    name: 'schedule_post',
+    description: 'Schedules a draft (postId) or new text on accounts at a time. The user confirms first.',
+    schema: SendArgs.extend({ at: At }),
+    sideEffect: true,
+    describe: async (env, args) => {
+      const when = whenOf(env, args.at);
+      return describeShape('Schedule', await postShape(env, args), when.shown, {
+        tool: 'schedule_post',
+        at: when.iso,
+        atLocal: when.shown,
+        postId: args.postId ?? null,
+      });
+    },
+    applyEdit: (args, edit) => ({
+      ...args,
+      ...(edit.text ? { text: edit.text } : {}),
+      ...(edit.at ? { at: edit.at } : {}),
+    }),
+    run: async (env, args) => {
+      const when = whenOf(env, args.at);
+      if (args.postId) {
+        await applyDraftText(env, args.postId, args.text);
+        return compactPost(await schedulePostDraft(env.deps, ctxOf(env), args.postId, { at: when.iso }));
+      }
+      const shape = await postShape(env, args);
+      const post = await createPost(env.deps, ctxOf(env), {
+        content: args.text!,
+        targets: shape.map((s) => ({ socialAccountId: s.account.id })),
+        mode: 'schedule',
+        at: when.iso,
+      });
+      return compactPost(post);
+    },
+  }),
+  defineTool({
+    name: 'publish_now',
+    description: 'Publishes a draft (postId) or new text on accounts right away. The user confirms first.',
+    schema: SendArgs,
+    sideEffect: true,
+    describe: async (env, args) =>
+      describeShape('Publish now', await postShape(env, args), null, {
+        tool: 'publish_now',
+        postId: args.postId ?? null,
+      }),
+    applyEdit: (args, edit) => ({ ...args, ...(edit.text ? { text: edit.text } : {}) }),
+    run: async (env, args) => {
+      if (args.postId) {
+        await applyDraftText(env, args.postId, args.text);
+        return compactPost(await schedulePostDraft(env.deps, ctxOf(env), args.postId, { now: true }));
+      }
+      const shape = await postShape(env, args);
+      const post = await createPost(env.deps, ctxOf(env), {
+        content: args.text!,
+        targets: shape.map((s) => ({ socialAccountId: s.account.id })),
+        mode: 'now',
+      });
+      return compactPost(post);
+    },
+  }),
+  defineTool({
+    name: 'add_to_queue',
+    description: "Schedules new text in each account's next free posting slot. The user confirms first.",
+    schema: z.object({ text: Text, accounts: Accounts }),
+    sideEffect: true,
+    describe: async (env, args) => {
+      const shape = await postShape(env, args);
+      const slots = await Promise.all(shape.map((s) => nextFreeSlot(env.deps, ctxOf(env), s.account.id, env.now())));
+      const action = describeShape('Queue', shape, null, { tool: 'add_to_queue' });
+      action.summary += ` — next free slots: ${slots.map((d) => showTime(d, env.session.timeZone)).join(', ')} (${env.session.timeZone})`;
+      return action;
+    },
+    applyEdit: (args, edit) => ({ ...args, ...(edit.text ? { text: edit.text } : {}) }),
+    run: async (env, args) => {
+      const accounts = await resolveAccounts(env, args.accounts);
+      const { postId, targets } = await addToQueue(env.deps, ctxOf(env), {
+        content: args.text,
+        targets: accounts.map((a) => ({ socialAccountId: a.id })),
+      });
+      return {
+        postId,
+        targets: targets.map((t) => ({
+          targetId: t.id,
+          platform: t.platform,
+          status: t.status,
+          at: t.scheduledAtLocal,
+        })),
+      };
+    },
+  }),
+  defineTool({
+    name: 'list_scheduled',
+    description: "Posts scheduled or sent in a period (default: the next 7 days), times in the user's zone.",
+    schema: z.object({ from: At.optional(), to: At.optional() }),
+    sideEffect: false,
+    untrustedOutput: true,
+    run: async (env, args) => {
+      const def = rangeOf('next 7 days', env.session.timeZone, env.now());
+      const from = args.from ? readTime(args.from, env.session.timeZone, env.now()) : def.from;
+      const to = args.to ? readTime(args.to, env.session.timeZone, env.now()) : def.to;
+      const rows = await listScheduled(env.deps, ctxOf(env), { from, to });
+      return rows.map((t) => ({
+        targetId: t.id,
+        postId: t.postId,
+        platform: t.platform,
+        status: t.status,
+        at: t.scheduledAtLocal,
+        text: clip(t.content, 200),
+      }));
+    },
+  }),
+  defineTool({
+    name: 'get_post_status',
+    description: "A post with each account's status, time, attempts and last error.",
+    schema: z.object({ postId: Id }),
+    sideEffect: false,
+    untrustedOutput: true,
+    run: async (env, args) => {
+      const s = await getPostStatus(env.deps, ctxOf(env), args.postId);
+      return {
+        postId: s.post.id,
+        targets: s.targets.map((t) => ({
+          targetId: t.id,
+          platform: t.platform,
+          status: t.status,
+          at: t.scheduledAtLocal,
+          text: t.content,
+          url: t.platformUrl,
+          lastError: t.lastError,
+          attempts: t.attempts.length,
+        })),
+      };
+    },
+  }),
+  defineTool({
+    name: 'reschedule',
+    description: 'Moves one scheduled post (targetId) to a new time. The user confirms first.',
+    schema: z.object({ targetId: Id, at: At }),
+    sideEffect: true,
+    describe: async (env, args) => {
+      const target = await requireTarget(env, args.targetId);
+      const when = whenOf(env, args.at);
+      const from = target.scheduledAt ? `${showTime(target.scheduledAt, env.session.timeZone)}` : 'unscheduled';
+      return {
+        summary: `Move the ${target.platform} post "${clip(target.content, 120)}" from ${from} to ${when.shown}`,
+        details: {
+          tool: 'reschedule',
+          targetId: target.id,
+          platform: target.platform,
+          text: target.content,
+          at: when.iso,
+          atLocal: when.shown,
+        },
+      };
+    },
+    applyEdit: (args, edit) => ({ ...args, ...(edit.at ? { at: edit.at } : {}) }),
+    run: async (env, args) => {
+      const t = await reschedule(env.deps, ctxOf(env), args.targetId, whenOf(env, args.at).iso);
+      return { targetId: t.id, platform: t.platform, status: t.status, at: t.scheduledAtLocal };
+    },
+  }),
+  defineTool({
+    name: 'cancel',
+    description: 'Cancels one scheduled post (targetId); it will not be published. The user confirms first.',
+    schema: z.object({ targetId: Id }),
+    sideEffect: true,
+    describe: async (env, args) => {
+      const target = await requireTarget(env, args.targetId);
+      const at = target.scheduledAt
+        ? ` (${showTime(target.scheduledAt, env.session.timeZone)} ${env.session.timeZone})`
+        : '';
+      return {
+        summary: `Cancel the ${target.platform} post${at}: "${clip(target.content, 160)}"`,
+        details: {
+          tool: 'cancel',
+          targetId: target.id,
+          platform: target.platform,
+          text: target.content,
+          at: target.scheduledAt?.toISOString() ?? null,
+        },
+      };
+    },
+    run: async (env, args) => {
+      const t = await cancel(env.deps, ctxOf(env), args.targetId);
+      return { targetId: t.id, platform: t.platform, status: t.status };
+    },
+  }),
+];
+
+async function requireTarget(env: ToolEnv, targetId: string) {
+  const target = await getTarget(env.deps.db, env.session.workspaceId, targetId);
+  if (!target) throw new HeraldError('not_found', { message: `No scheduled post ${targetId} in this workspace` });
+  return target;
+}

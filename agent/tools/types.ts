@@ -1,0 +1,58 @@
+/**
+ * What an agent tool is: a name, a zod schema the model's arguments must satisfy, the
+ * service call it wraps, and — for side effects — the exact action the user confirms before
+ * it runs. Every tool receives the session's workspace context and nothing else to reach
+ * data with, so an id from another workspace finds nothing.
+ */
+import type { z } from 'zod';
+import type { Role } from '../../core/index.js';
+import type { KnowledgeDeps } from '../../knowledge/index.js';
+import type { SchedulingDeps } from '../../tools/scheduling/index.js';
+
+export interface AgentSession {
+  workspaceId: string;
+  userId: string | null;
+  role: Role;
+  /** IANA zone the user reads and says times in. */
+  timeZone: string;
+  /** ws | voice | slack | telegram | mcp */
+  channel: string;
+}
+
+/** The exact action a side-effect tool would take, as shown to the user. */
+export interface ProposedAction {
+  summary: string;
+  details: Record<string, unknown>;
+}
+
+/** What the user may change when approving (`confirm` with `edit`). */
+export interface ActionEdit {
+  text?: string | undefined;
+  at?: string | undefined;
+}
+
+export interface ToolEnv {
+  deps: SchedulingDeps;
+  /** The workspace's knowledge base; unset, the knowledge tools say it is unavailable. */
+  knowledge?: KnowledgeDeps | undefined;
+  session: AgentSession;
+  now: () => Date;
+}
+
+export interface HeraldTool<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  schema: S;
+  /** Publishes, schedules, cancels, deletes or spends: confirmed by the user first. */
+  sideEffect: boolean;
+  /** Its output carries text from outside (knowledge, replies, web): marked untrusted for the model. */
+  untrustedOutput?: boolean;
+  describe?: (env: ToolEnv, args: z.infer<S>) => Promise<ProposedAction>;
+  /** Applies the user's edit to the arguments. */
+  applyEdit?: (args: z.infer<S>, edit: ActionEdit) => z.infer<S>;
+  run: (env: ToolEnv, args: z.infer<S>) => Promise<unknown>;
+}
+
+export function defineTool<S extends z.ZodType>(tool: HeraldTool<S>): HeraldTool {
+  return tool as unknown as HeraldTool;
+}

@@ -1,0 +1,126 @@
+/**
+ * X's answers turned into Herald's typed connector errors. X API v2 errors come as problem
+ * JSON (`{title, detail, type, status}`) or `{errors: [{message}]}`; rate limits as 429 with
+ * `x-rate-limit-limit`, `-remaining` and `-reset` (epoch seconds). Messages name the call and
+ * X's own words, never a token.
+ */
+import {
+  AuthExpired,
+  InvalidContent,
+  PermanentError,
+  RateLimited,
+  TransientError,
+  retryAtFromHeaders,
+  type ConnectorError,
+} from '../errors.js';
+
+export const PLATFORM = 'x';
+
+const MIN_RETRY_DELAY_MS = 1_000;
+
+export interface ClassifyContext {
+  method?: string;
+  what?: string;
+  /** The account holds a refresh token: a 401 is worth one refresh before reconnecting. */
+  canRefresh?: boolean;
+  now?: number;
+}
+
+const isWrite = (method: string | undefined) => method !== undefined && method !== 'GET' && method !== 'HEAD';
+
+/** X's error words from any of its error bodies (problem JSON, `errors[]`, OAuth errors). */
+export function platformMessageOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim() === '' || body.length > 300 ? undefined : body.trim();
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.detail === 'string' && b.detail) return b.detail;
+  if (Array.isArray(b.errors)) {
+    const first = b.errors[0] as Record<string, unknown> | undefined;
+    const m = first?.detail ?? first?.message;
+    if (typeof m === 'string' && m) return m;
+  }
+  if (typeof b.error === 'string' && b.error) {
+    return typeof b.error_description === 'string' && b.error_description
+      ? `${b.error}: ${b.error_description}`
+      : b.error;
+  }
+  if (typeof b.title === 'string' && b.title) return b.title;
+  return undefined;
+}
+
+export function classify(status: number, body: unknown, headers: Headers, ctx: ClassifyContext = {}): ConnectorError {
+  const what = ctx.what ?? 'the call';
+  const platformMessage = platformMessageOf(body);
+  const base = { platform: PLATFORM, status, ...(platformMessage ? { platformMessage } : {}) };
+  const said = platformMessage ? `: ${platformMessage}` : '';
+  if (status === 429) {
+    const now = ctx.now ?? Date.now();
+    const retryAt = new Date(Math.max(retryAtFromHeaders(headers, now).getTime(), now + MIN_RETRY_DELAY_MS));
+    const limit = headers.get('x-rate-limit-limit');
+    return new RateLimited(
+      `X rate limit reached${limit ? ` (${limit} calls per window)` : ''} on ${what}; retry after ${retryAt.toISOString()}`,
+      retryAt,
+      base,
+    );
+  }
+  if (status === 401) {
+    const reconnect = !ctx.canRefresh;
+    return new AuthExpired(
+      `X refused the access token on ${what}${said}; ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
+      { ...base, reconnect },
+    );
+  }
+  if (status === 400 || status === 403 || status === 422) {
+    // 403 covers duplicate content and posting rules; 400 a post X cannot take as sent.
+    return new InvalidContent(`X refused the post${said}`, base);
+  }
+  if (status >= 500) {
+    return new TransientError(`X answered ${status} to ${what}${said}`, {
+      ...base,
+      mayHaveSucceeded: isWrite(ctx.method),
+    });
+  }
+  if (status === 408) return new TransientError(`X timed out reading ${what}`, base);
+  return new PermanentError(`X answered ${status} to ${what}${said}`, base);
+}
+
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function classifyNetworkError(
+  err: unknown,
+  ctx: { method: string; what: string; timeoutMs: number },
+): ConnectorError {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new TransientError(`X did not answer ${ctx.what} within ${ctx.timeoutMs} ms`, {
+      platform: PLATFORM,
+      mayHaveSucceeded: isWrite(ctx.method),
+      cause: err,
+    });
+  }
+  const code = errorCode(err);
+  if (code && NOT_CONNECTED.has(code)) {
+    return new TransientError(`Could not connect to X for ${ctx.what} (${code})`, { platform: PLATFORM, cause: err });
+  }
+  return new TransientError(`The connection to X was lost during ${ctx.what}${code ? ` (${code})` : ''}`, {
+    platform: PLATFORM,
+    mayHaveSucceeded: isWrite(ctx.method),
+    cause: err,
+  });
+}

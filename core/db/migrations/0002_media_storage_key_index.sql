@@ -1,0 +1,1 @@
+CREATE INDEX "media_storage_key" ON "media" USING btree ("storage_key");

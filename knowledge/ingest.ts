@@ -1,0 +1,169 @@
+/**
+ * One ingestion: read the source row, get its text (as given, or fetched from its URL),
+ * chunk, embed with progress, write the new generation's chunks, then retire the old ones
+ * and mark the source ready. Any failure marks the source failed with a typed error and
+ * leaves its previous chunks (if any) in place and in use — nothing half-written.
+ */
+import { and, eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { HeraldError, isHeraldError, schema, type Db, type EventBus, type Logger } from '../core/index.js';
+import { chunkText } from './chunking.js';
+import { checkText, fetchFeed, fetchPage } from './input.js';
+import type { KnowledgeStore, StoredChunk } from './store.js';
+
+const { knowledgeSources } = schema;
+
+export interface IngestLimits {
+  /** Largest text or fetched page, bytes. */
+  maxBytes: number;
+  fetchTimeoutMs: number;
+  chunkMaxChars?: number;
+  chunkOverlapChars?: number;
+}
+
+export interface IngestDeps {
+  db: Db;
+  store: KnowledgeStore;
+  events: EventBus | null;
+  limits: IngestLimits;
+  logger?: Logger;
+}
+
+/** Texts embedded per progress step. */
+const EMBED_STEP = 64;
+
+export type IngestResult =
+  | { outcome: 'ready'; chunks: number }
+  | { outcome: 'failed'; error: { code: string; message: string } }
+  | { outcome: 'superseded' };
+
+export async function ingestSource(
+  deps: IngestDeps,
+  workspaceId: string,
+  sourceId: string,
+  generation: number,
+  onProgress: (done: number, total: number) => Promise<void> = async () => undefined,
+  opts: { reembed?: boolean } = {},
+): Promise<IngestResult> {
+  const where = and(eq(knowledgeSources.workspaceId, workspaceId), eq(knowledgeSources.id, sourceId));
+  const current = async () => (await deps.db.select().from(knowledgeSources).where(where))[0];
+  const source = await current();
+  // Deleted, or a newer re-ingest was asked for: that job does the work.
+  if (!source || source.generation !== generation) return { outcome: 'superseded' };
+
+  const emit = (
+    status: 'ingesting' | 'ready' | 'failed',
+    done: number,
+    total: number | null,
+    error = null as { code: string; message: string } | null,
+  ) =>
+    deps.events
+      ?.publish({
+        type: 'knowledge.ingest',
+        workspaceId,
+        sourceId,
+        generation,
+        status,
+        chunksDone: done,
+        chunksTotal: total,
+        error,
+        at: new Date().toISOString(),
+      })
+      .catch((err: unknown) => deps.logger?.warn({ err }, 'knowledge event not published'));
+
+  await deps.db.update(knowledgeSources).set({ status: 'ingesting', updatedAt: new Date() }).where(where);
+  await emit('ingesting', 0, null);
+  let text: string;
+  const metadata = { ...source.metadata };
+  try {
+    const fetchOpts = { timeoutMs: deps.limits.fetchTimeoutMs, maxBytes: deps.limits.maxBytes };
+    if (opts.reembed && source.content) {
+      text = source.content;
+    } else if (source.format === 'url') {
+      const page = await fetchPage(source.url!, fetchOpts);
+      text = page.text;
+      metadata.pageTitle = page.title;
+      metadata.finalUrl = page.finalUrl;
+    } else if (source.format === 'feed') {
+      const feed = await fetchFeed(source.url!, fetchOpts);
+      text = feed.text;
+      metadata.feedTitle = feed.title;
+      metadata.feedItems = feed.items;
+      metadata.finalUrl = feed.finalUrl;
+    } else {
+      text = checkText(source.content ?? '', deps.limits.maxBytes);
+    }
+    const chunks = chunkText(text, {
+      markdown: source.format !== 'text',
+      ...(deps.limits.chunkMaxChars ? { maxChars: deps.limits.chunkMaxChars } : {}),
+      ...(deps.limits.chunkOverlapChars !== undefined ? { overlapChars: deps.limits.chunkOverlapChars } : {}),
+    });
+    if (chunks.length === 0)
+      throw new HeraldError('knowledge_input_invalid', {
+        message: 'The source has no text to learn from',
+        details: { reason: 'empty' },
+      });
+
+    const vectors: number[][] = [];
+    for (let i = 0; i < chunks.length; i += EMBED_STEP) {
+      vectors.push(...(await deps.store.embedder.embed(chunks.slice(i, i + EMBED_STEP).map((c) => c.text))));
+      await onProgress(vectors.length, chunks.length);
+      await emit('ingesting', vectors.length, chunks.length);
+    }
+    const createdTs = Math.floor(source.createdAt.getTime() / 1000);
+    const stored: StoredChunk[] = chunks.map((c, i) => ({
+      id: `${sourceId}:${generation}:${c.hash.slice(0, 32)}`,
+      text: c.text,
+      vector: vectors[i]!,
+      metadata: {
+        source_id: sourceId,
+        generation,
+        doc_type: source.docType,
+        created_ts: createdTs,
+        heading: c.heading,
+        chunk_index: c.index,
+        hash: c.hash,
+      },
+    }));
+    await deps.store.writeGeneration(workspaceId, sourceId, generation, stored);
+
+    const updated = await deps.db
+      .update(knowledgeSources)
+      .set({
+        status: 'ready',
+        error: null,
+        readyGeneration: generation,
+        chunkCount: stored.length,
+        embeddingModel: deps.store.embedder.model,
+        ...(source.format === 'url' || source.format === 'feed' ? { content: text } : {}),
+        contentSha256: createHash('sha256').update(text).digest('hex'),
+        metadata,
+        ingestedAt: new Date(),
+        updatedAt: new Date(),
+      })
+      .where(and(where, eq(knowledgeSources.generation, generation)))
+      .returning({ id: knowledgeSources.id });
+    if (updated.length === 0) {
+      // Deleted or re-ingested while we worked: our chunks are not wanted.
+      await deps.store.deleteSourceChunks(workspaceId, sourceId, generation + 1).catch(() => undefined);
+      if (!(await current())) await deps.store.deleteSourceChunks(workspaceId, sourceId).catch(() => undefined);
+      return { outcome: 'superseded' };
+    }
+    await deps.store.deleteSourceChunks(workspaceId, sourceId, generation);
+    await emit('ready', stored.length, stored.length);
+    return { outcome: 'ready', chunks: stored.length };
+  } catch (err) {
+    const error = isHeraldError(err)
+      ? { code: err.code, message: err.message }
+      : { code: 'internal', message: 'The ingestion failed unexpectedly' };
+    if (!isHeraldError(err)) deps.logger?.error({ err, sourceId }, 'knowledge ingestion failed');
+    await deps.db
+      .update(knowledgeSources)
+      .set({ status: 'failed', error, updatedAt: new Date() })
+      .where(and(where, eq(knowledgeSources.generation, generation)));
+    await emit('failed', 0, null, error);
+    // Chroma or Ollama down: worth retrying. Bad input: not.
+    if (isHeraldError(err) && err.retryable) throw err;
+    return { outcome: 'failed', error };
+  }
+}

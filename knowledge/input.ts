@@ -1,0 +1,171 @@
+/**
+ * What may be ingested, and getting the text out of it: text must be non-empty, not binary
+ * and under the size cap; a URL is fetched with a deadline and a size cap and must answer HTML
+ * (or plain text), whose main content is extracted (`html.ts`); a feed must parse as RSS or
+ * Atom (`feed.ts`).
+ */
+import { HeraldError } from '../core/index.js';
+import { parseFeed } from './feed.js';
+import { extractMainContent } from './html.js';
+
+export function checkText(text: string, maxBytes: number): string {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes)
+    throw new HeraldError('knowledge_input_too_large', {
+      message: `The source is ${bytes} bytes; the limit is ${maxBytes} bytes`,
+      details: { bytes, maxBytes },
+    });
+  // NUL and most C0 controls never occur in text; a few percent of them means a binary file.
+  let controls = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 8 || (c >= 14 && c <= 31) || c === 0xfffd) controls++;
+  }
+  if (text.includes('\u0000') || controls > Math.max(8, text.length * 0.01))
+    throw new HeraldError('knowledge_input_invalid', {
+      message: 'The source looks like a binary file, not text',
+      details: { reason: 'binary' },
+    });
+  if (!/[\p{L}\p{N}]/u.test(text))
+    throw new HeraldError('knowledge_input_invalid', {
+      message: 'The source has no text to learn from',
+      details: { reason: 'empty' },
+    });
+  return text;
+}
+
+/** Reads at most `maxBytes` of a response body, failing rather than truncating. */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? 0);
+  const tooLarge = (bytes: number) =>
+    new HeraldError('knowledge_input_too_large', {
+      message: `The page is over the ${maxBytes}-byte limit`,
+      details: { bytes, maxBytes },
+    });
+  if (declared > maxBytes) throw tooLarge(declared);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(size);
+    }
+    parts.push(value);
+  }
+  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(parts));
+}
+
+export interface FetchedPage {
+  title: string | null;
+  text: string;
+  finalUrl: string;
+}
+
+interface Fetched {
+  type: string;
+  raw: string;
+  finalUrl: string;
+}
+
+/** GETs `url` with a deadline and a size cap; typed errors for timeouts, HTTP errors and oversize bodies. */
+async function fetchCapped(
+  url: string,
+  opts: { timeoutMs: number; maxBytes: number },
+  accept: string,
+  acceptable: (type: string) => boolean,
+  what: string,
+): Promise<Fetched> {
+  let res: Response;
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  try {
+    res = await fetch(url, {
+      signal,
+      redirect: 'follow',
+      headers: { accept, 'user-agent': 'Herald knowledge fetcher' },
+    });
+  } catch (cause) {
+    const timedOut = signal.aborted;
+    throw new HeraldError('knowledge_fetch_failed', {
+      message: timedOut
+        ? `${url} did not answer within ${opts.timeoutMs} ms`
+        : `${url} could not be fetched: ${(cause as Error).message}`,
+      details: { reason: timedOut ? 'timeout' : 'network' },
+      cause,
+    });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new HeraldError('knowledge_fetch_failed', {
+      message: `${url} answered HTTP ${res.status}`,
+      details: { reason: 'status', status: res.status },
+    });
+  }
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!acceptable(type)) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new HeraldError('knowledge_input_invalid', {
+      message: `${url} is ${type || 'of no declared type'}, not ${what}`,
+      details: { reason: what === 'a feed' ? 'not_xml' : 'not_html', contentType: type },
+    });
+  }
+  try {
+    return { type, raw: await readCapped(res, opts.maxBytes), finalUrl: res.url || url };
+  } catch (err) {
+    if (err instanceof HeraldError) throw err;
+    throw new HeraldError('knowledge_fetch_failed', {
+      message: signal.aborted
+        ? `${url} did not finish within ${opts.timeoutMs} ms`
+        : `${url} failed mid-body: ${(err as Error).message}`,
+      details: { reason: signal.aborted ? 'timeout' : 'network' },
+      cause: err,
+    });
+  }
+}
+
+const isHtml = (type: string) => type === 'text/html' || type === 'application/xhtml+xml';
+
+export async function fetchPage(url: string, opts: { timeoutMs: number; maxBytes: number }): Promise<FetchedPage> {
+  const got = await fetchCapped(
+    url,
+    opts,
+    'text/html,application/xhtml+xml,text/plain;q=0.8',
+    (t) => isHtml(t) || t === 'text/plain',
+    'an HTML page',
+  );
+  const page = isHtml(got.type) ? extractMainContent(got.raw) : { title: null, text: got.raw };
+  return { ...page, text: checkText(page.text, opts.maxBytes), finalUrl: got.finalUrl };
+}
+
+/** Fetches an RSS or Atom feed; its text is one Markdown section per item (title, link, date, summary). */
+export async function fetchFeed(
+  url: string,
+  opts: { timeoutMs: number; maxBytes: number },
+): Promise<FetchedPage & { items: number }> {
+  const got = await fetchCapped(
+    url,
+    opts,
+    'application/rss+xml,application/atom+xml,application/xml,text/xml;q=0.9',
+    // Feeds are served under many types; the parser decides. HTML is the one sure miss.
+    (t) => !isHtml(t),
+    'a feed',
+  );
+  const feed = parseFeed(got.raw);
+  if (!feed)
+    throw new HeraldError('knowledge_input_invalid', {
+      message: `${url} is not an RSS or Atom feed`,
+      details: { reason: 'not_xml' },
+    });
+  const text = feed.items
+    .map((i) =>
+      [`# ${i.title || 'Untitled'}`, [i.link, i.date].filter(Boolean).join(' · '), i.summary]
+        .filter(Boolean)
+        .join('\n\n'),
+    )
+    .join('\n\n');
+  return { title: feed.title, text: checkText(text, opts.maxBytes), finalUrl: got.finalUrl, items: feed.items.length };
+}

@@ -1,0 +1,235 @@
+/**
+ * The knowledge base's service functions — the one place every channel (REST, the agent's
+ * tools, later bots and MCP) adds, changes, deletes, lists and searches sources. Each takes
+ * the caller's context first; every query names its workspace, and Chroma is reached only
+ * through the workspace's own collection. Adding or changing a source stores it and queues
+ * its ingestion; text is checked up front so bad input fails the request, not just the job.
+ */
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import { appendAudit, HeraldError, schema, type Db, type EventBus, type Role } from '../core/index.js';
+import { checkText } from './input.js';
+import type { IngestLimits } from './ingest.js';
+import type { KnowledgeQueue } from './queue.js';
+import { hybridSearch } from './search.js';
+import { ensureCurrentModel } from './reembed.js';
+import { ensureSeeded, type SeedDocument } from './seed.js';
+import type { KnowledgeStore } from './store.js';
+import type {
+  DocType,
+  KnowledgeContext,
+  SearchFilters,
+  SearchHit,
+  SourceFormat,
+  SourceStatus,
+  SourceView,
+} from './types.js';
+
+const { knowledgeSources } = schema;
+
+export interface KnowledgeDeps {
+  db: Db;
+  store: KnowledgeStore;
+  queue: KnowledgeQueue;
+  events: EventBus | null;
+  limits: IngestLimits;
+  /** Seed documents added to each workspace on first use (`loadSeedDocuments()`); unset: none. */
+  seed?: SeedDocument[] | undefined;
+}
+
+export interface SourceInput {
+  docType: DocType;
+  title: string;
+  /** `text` or `markdown` with `text`; `url` or `feed` with `url`. */
+  format: SourceFormat;
+  text?: string | undefined;
+  url?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
+
+function requireRole(ctx: KnowledgeContext, needed: Role): void {
+  if (RANK[ctx.role] < RANK[needed])
+    throw new HeraldError('forbidden', {
+      message: `This needs the ${needed} role; you are ${ctx.role === 'admin' || ctx.role === 'owner' ? 'an' : 'a'} ${ctx.role}`,
+      details: { required: needed, role: ctx.role },
+    });
+}
+
+type Row = typeof knowledgeSources.$inferSelect;
+
+export function viewOf(r: Row): SourceView {
+  return {
+    id: r.id,
+    docType: r.docType as DocType,
+    format: r.format as SourceFormat,
+    title: r.title,
+    url: r.url,
+    metadata: r.metadata,
+    status: r.status as SourceStatus,
+    error: r.error ?? null,
+    generation: r.generation,
+    chunkCount: r.chunkCount,
+    embeddingModel: r.embeddingModel,
+    ingestedAt: r.ingestedAt?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+/** Checks the input's shape and text; returns the columns to store. */
+function columnsOf(deps: KnowledgeDeps, input: SourceInput) {
+  if (input.format === 'url' || input.format === 'feed') {
+    if (!input.url || input.text !== undefined)
+      throw new HeraldError('validation_failed', { message: `A ${input.format} source takes \`url\` and no \`text\`` });
+    let u: URL;
+    try {
+      u = new URL(input.url);
+    } catch {
+      throw new HeraldError('validation_failed', { message: `"${input.url}" is not a URL` });
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new HeraldError('validation_failed', { message: 'Only http and https URLs can be fetched' });
+    return { url: u.toString(), content: null };
+  }
+  if (input.text === undefined || input.url !== undefined)
+    throw new HeraldError('validation_failed', { message: `A ${input.format} source takes \`text\` and no \`url\`` });
+  return { url: null, content: checkText(input.text, deps.limits.maxBytes) };
+}
+
+async function audit(db: Db, ctx: KnowledgeContext, action: string, id: string, details: Record<string, unknown>) {
+  await appendAudit(db, ctx.workspaceId, {
+    actorKind: ctx.actorKind ?? (ctx.userId ? 'user' : 'system'),
+    actorId: ctx.actorId === undefined ? ctx.userId : ctx.actorId,
+    channel: ctx.channel,
+    action,
+    subjectType: 'knowledge_source',
+    subjectId: id,
+    details,
+  });
+}
+
+const scoped = (ctx: KnowledgeContext, id: string) =>
+  and(eq(knowledgeSources.workspaceId, ctx.workspaceId), eq(knowledgeSources.id, id));
+
+async function rowOf(db: Db, ctx: KnowledgeContext, id: string): Promise<Row> {
+  const [row] = await db.select().from(knowledgeSources).where(scoped(ctx, id));
+  if (!row) throw new HeraldError('not_found', { message: `No knowledge source ${id} in this workspace` });
+  return row;
+}
+
+export async function createSource(
+  deps: KnowledgeDeps,
+  ctx: KnowledgeContext,
+  input: SourceInput,
+): Promise<SourceView> {
+  requireRole(ctx, 'editor');
+  const columns = columnsOf(deps, input);
+  await ensureSeeded(deps, ctx.workspaceId);
+  const [row] = await deps.db
+    .insert(knowledgeSources)
+    .values({
+      workspaceId: ctx.workspaceId,
+      docType: input.docType,
+      format: input.format,
+      title: input.title,
+      ...columns,
+      metadata: input.metadata ?? {},
+      createdBy: ctx.userId,
+    })
+    .returning();
+  try {
+    await deps.queue.enqueue({ workspaceId: ctx.workspaceId, sourceId: row!.id, generation: row!.generation });
+  } catch (cause) {
+    // No job, no source: a row that would stay pending forever helps nobody.
+    await deps.db.delete(knowledgeSources).where(scoped(ctx, row!.id));
+    throw new HeraldError('redis_unavailable', { message: 'The ingestion queue is not answering', cause });
+  }
+  await audit(deps.db, ctx, 'knowledge.source.create', row!.id, { docType: input.docType, format: input.format });
+  return viewOf(row!);
+}
+
+/** Replaces the source's content (and type, title) and re-ingests it; old chunks serve until the new ones are in. */
+export async function replaceSource(
+  deps: KnowledgeDeps,
+  ctx: KnowledgeContext,
+  id: string,
+  input: SourceInput,
+): Promise<SourceView> {
+  requireRole(ctx, 'editor');
+  const current = await rowOf(deps.db, ctx, id);
+  const columns = columnsOf(deps, input);
+  const [row] = await deps.db
+    .update(knowledgeSources)
+    .set({
+      docType: input.docType,
+      format: input.format,
+      title: input.title,
+      ...columns,
+      metadata: input.metadata ?? current.metadata,
+      status: 'pending',
+      error: null,
+      generation: current.generation + 1,
+      updatedAt: new Date(),
+    })
+    .where(and(scoped(ctx, id), eq(knowledgeSources.generation, current.generation)))
+    .returning();
+  if (!row) throw new HeraldError('conflict', { message: 'The source changed meanwhile; try again' });
+  await deps.queue.enqueue({ workspaceId: ctx.workspaceId, sourceId: id, generation: row.generation });
+  await audit(deps.db, ctx, 'knowledge.source.replace', id, { generation: row.generation });
+  return viewOf(row);
+}
+
+/** Deletes the source and its chunks. The row goes first, so search stops citing it at once. */
+export async function deleteSource(deps: KnowledgeDeps, ctx: KnowledgeContext, id: string): Promise<void> {
+  requireRole(ctx, 'editor');
+  const deleted = await deps.db.delete(knowledgeSources).where(scoped(ctx, id)).returning({ id: knowledgeSources.id });
+  if (deleted.length === 0)
+    throw new HeraldError('not_found', { message: `No knowledge source ${id} in this workspace` });
+  await deps.store.deleteSourceChunks(ctx.workspaceId, id);
+  await audit(deps.db, ctx, 'knowledge.source.delete', id, {});
+}
+
+export async function getSource(deps: KnowledgeDeps, ctx: KnowledgeContext, id: string): Promise<SourceView> {
+  requireRole(ctx, 'viewer');
+  return viewOf(await rowOf(deps.db, ctx, id));
+}
+
+export async function listSources(
+  deps: KnowledgeDeps,
+  ctx: KnowledgeContext,
+  opts: { types?: DocType[] | undefined; limit?: number | undefined } = {},
+): Promise<SourceView[]> {
+  requireRole(ctx, 'viewer');
+  await ensureSeeded(deps, ctx.workspaceId);
+  await ensureCurrentModel(deps, ctx.workspaceId);
+  const rows = await deps.db
+    .select()
+    .from(knowledgeSources)
+    .where(
+      and(
+        eq(knowledgeSources.workspaceId, ctx.workspaceId),
+        opts.types?.length ? inArray(knowledgeSources.docType, opts.types) : undefined,
+      ),
+    )
+    .orderBy(desc(knowledgeSources.createdAt), desc(knowledgeSources.id))
+    .limit(Math.min(opts.limit ?? 50, 500));
+  return rows.map(viewOf);
+}
+
+export async function searchKnowledge(
+  deps: Pick<KnowledgeDeps, 'db' | 'store'> & Partial<Pick<KnowledgeDeps, 'queue' | 'seed'>>,
+  ctx: KnowledgeContext,
+  query: string,
+  filters: SearchFilters = {},
+  limit = 8,
+): Promise<SearchHit[]> {
+  requireRole(ctx, 'viewer');
+  if (!query.trim()) throw new HeraldError('validation_failed', { message: 'Give words to search for' });
+  if (deps.queue) {
+    const withQueue = { ...deps, queue: deps.queue };
+    await ensureSeeded(withQueue, ctx.workspaceId);
+    await ensureCurrentModel(withQueue, ctx.workspaceId);
+  }
+  return hybridSearch(deps, ctx.workspaceId, query, filters, Math.min(Math.max(limit, 1), 50));
+}

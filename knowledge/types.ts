@@ -1,0 +1,74 @@
+/**
+ * The knowledge base's vocabulary: document types, source formats and the shapes services
+ * and routes exchange. A source is one document; its chunks are what search returns.
+ */
+import type { Role } from '../core/index.js';
+
+export const DOC_TYPES = [
+  'brand_guide',
+  'past_post',
+  'product',
+  'best_practice',
+  'note',
+  'web_page',
+  'feed_item',
+] as const;
+export type DocType = (typeof DOC_TYPES)[number];
+
+/** `url`: a web page (main content); `feed`: an RSS or Atom feed (one section per item). */
+export const SOURCE_FORMATS = ['text', 'markdown', 'url', 'feed'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+export type SourceStatus = 'pending' | 'ingesting' | 'ready' | 'failed';
+
+/** Who asks, and for which workspace: every knowledge function takes this first. */
+export interface KnowledgeContext {
+  workspaceId: string;
+  userId: string | null;
+  /** Reading needs viewer; adding, changing and deleting sources needs editor. */
+  role: Role;
+  /** rest | ws | agent | worker ... (written to the audit log) */
+  channel: string;
+  actorKind?: 'user' | 'api_key' | 'agent' | 'system';
+  /** Who the audit log names; default `userId`. */
+  actorId?: string | null;
+}
+
+export interface SourceView {
+  id: string;
+  docType: DocType;
+  format: SourceFormat;
+  title: string;
+  url: string | null;
+  metadata: Record<string, unknown>;
+  status: SourceStatus;
+  error: { code: string; message: string } | null;
+  generation: number;
+  chunkCount: number;
+  embeddingModel: string | null;
+  ingestedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SearchFilters {
+  types?: DocType[] | undefined;
+  sourceIds?: string[] | undefined;
+  /** Sources created at or after this instant. */
+  from?: Date | undefined;
+  /** Sources created before this instant. */
+  to?: Date | undefined;
+}
+
+export interface SearchHit {
+  chunkId: string;
+  text: string;
+  heading: string | null;
+  /** Fused rank score (higher is better); comparable within one result list only. */
+  score: number;
+  /** Cosine similarity of the query and chunk vectors, -1..1. */
+  similarity: number;
+  /** How many of the query's words the chunk contains. */
+  keywordMatches: number;
+  source: { id: string; title: string; docType: DocType; url: string | null; createdAt: string };
+}

@@ -1,0 +1,149 @@
+/**
+ * The `/v1` API: validation and OpenAPI from the same zod schemas, security headers, CORS,
+ * rate limits counted in Redis per user or key, authentication, and one plugin per feature.
+ * Public routes (auth) sit beside an authenticated scope that holds everything else.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { HeraldError, type Config, type Db, type EventBus, type MediaStore, type SecretCipher } from '../core/index.js';
+import type { KnowledgeDeps } from '../knowledge/index.js';
+import type { SchedulingDeps } from '../tools/scheduling/index.js';
+import type { AuthDeps } from './auth/service.js';
+import { authPlugin } from './plugins/auth.js';
+import { authRoutes } from './routes/auth.js';
+import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
+import { knowledgeRoutes } from './routes/knowledge.js';
+import { mediaRoutes } from './routes/media.js';
+import { modelRoutes, type ModelRouteDeps } from './routes/models.js';
+import { postRoutes } from './routes/posts.js';
+import { workspaceRoutes } from './routes/workspaces.js';
+import { wsRoutes, type ChatHandler } from './ws/index.js';
+
+export interface ApiDeps {
+  db: Db;
+  redis: Redis;
+  auth: AuthDeps;
+  scheduling: SchedulingDeps;
+  mediaStore: MediaStore;
+  events: EventBus | null;
+  cipher: SecretCipher;
+  limits: Config['api'];
+  /** Prefix of Redis keys (rate limits, WebSocket resume buffers). */
+  keyPrefix: string;
+  /** The model layer; without it the `/v1/models` routes are not served. */
+  models?: ModelRouteDeps | undefined;
+  /** Answers chat turns on `/v1/ws` (the agent). Default: the echo handler. */
+  chat?: ChatHandler | undefined;
+  /** Platforms that can be connected (docs/connectors.md); unset: none is configured. */
+  accounts?: AccountsApiDeps | undefined;
+  /** The knowledge base (docs/knowledge.md); without it the `/v1/knowledge` routes are not served. */
+  knowledge?: KnowledgeDeps | undefined;
+}
+
+/** The connect flow's platform side: linkers of configured platforms, their setup, the done page. */
+export interface AccountsApiDeps {
+  linkers: ConnectRouteDeps['connect']['linkers'];
+  platforms: ConnectRouteDeps['connect']['platforms'];
+  doneUrl: string | undefined;
+}
+
+export const API_VERSION = '1.0.0';
+
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(helmet, { global: true });
+  await app.register(cors, {
+    origin: deps.limits.corsOrigins.includes('*')
+      ? true
+      : deps.limits.corsOrigins.length
+        ? [...deps.limits.corsOrigins]
+        : false,
+    credentials: false,
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Herald API',
+        version: API_VERSION,
+        description: 'See README.md and docs/ for the full contract.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token, or an API key (hk_...)' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(rateLimit, {
+    global: true,
+    // After authentication, so the limit counts per user or key rather than per address.
+    hook: 'preHandler',
+    max: deps.limits.rateLimitPerMinute,
+    timeWindow: 60_000,
+    redis: deps.redis,
+    nameSpace: `${deps.keyPrefix}:rl:`,
+    // Redis down must not take the API down with it: requests pass uncounted.
+    skipOnError: true,
+    // `ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset` (IETF draft names).
+    enableDraftSpec: true,
+    keyGenerator: (req) => req.principal?.limitKey ?? `ip:${req.ip}`,
+    allowList: (req) => req.url === '/health' || req.url === '/ready',
+    errorResponseBuilder: (_req, ctx) =>
+      new HeraldError('rate_limited', {
+        message: `Too many requests: ${ctx.max} per ${ctx.after}; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+        details: { limit: ctx.max, retryAfterS: Math.ceil(ctx.ttl / 1000) },
+      }),
+  });
+  await app.register(authPlugin, { deps: deps.auth });
+
+  await app.register(
+    async (v1) => {
+      await v1.register(authRoutes, { deps: deps.auth });
+      await v1.register(wsRoutes, { deps, ...(deps.chat ? { handler: deps.chat } : {}) });
+      const connect: ConnectRouteDeps = {
+        connect: {
+          db: deps.db,
+          cipher: deps.cipher,
+          redis: deps.redis,
+          keyPrefix: deps.keyPrefix,
+          linkers: deps.accounts?.linkers ?? new Map(),
+          platforms: deps.accounts?.platforms ?? [],
+          events: deps.events,
+        },
+        doneUrl: deps.accounts?.doneUrl,
+      };
+      // Public: the platform's redirect carries no token; its single-use state identifies the caller.
+      await v1.register(connectCallbackRoutes, { deps: connect });
+      await v1.register(async (scope) => {
+        scope.addHook('onRequest', scope.authenticate);
+        await scope.register(workspaceRoutes, { db: deps.db });
+        await scope.register(mediaRoutes, {
+          deps: { db: deps.db, store: deps.mediaStore, maxBytes: deps.limits.mediaMaxBytes },
+        });
+        await scope.register(postRoutes, {
+          scheduling: deps.scheduling,
+          cipher: deps.cipher,
+          linkers: deps.accounts?.linkers,
+        });
+        await scope.register(connectRoutes, { deps: connect });
+        if (deps.models) await scope.register(modelRoutes, { models: deps.models });
+        if (deps.knowledge) await scope.register(knowledgeRoutes, { knowledge: deps.knowledge });
+      });
+    },
+    { prefix: '/v1' },
+  );
+}

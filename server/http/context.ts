@@ -1,0 +1,35 @@
+/**
+ * Turns an authenticated request into the context every service function takes, so REST,
+ * WebSocket and bot channels hand services the same (workspace, user, zone, channel) facts.
+ */
+import type { FastifyRequest } from 'fastify';
+import { HeraldError, type Role } from '../../core/index.js';
+import { requireRole, type Principal } from '../auth/principal.js';
+
+export interface RequestContext {
+  workspaceId: string;
+  userId: string | null;
+  timeZone: string;
+  channel: string;
+  actorKind: 'user' | 'api_key';
+  principal: Principal;
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new HeraldError('unauthorized');
+  return request.principal;
+}
+
+/** The caller's context, after checking their role allows `needed`. */
+export function contextOf(request: FastifyRequest, needed: Role, channel = 'rest'): RequestContext {
+  const principal = principalOf(request);
+  requireRole(principal, needed);
+  return {
+    workspaceId: principal.workspaceId,
+    userId: principal.userId,
+    timeZone: principal.timeZone,
+    channel,
+    actorKind: principal.kind,
+    principal,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Where a turn's events are kept so a client can `resume` after a reconnect: a bounded ring
+ * in memory (exact, for the node running the turn) mirrored to a Redis list (for a reconnect
+ * that lands after the turn left memory, or on another node). Both keep the newest
+ * `maxEvents` / `maxBytes`; Redis keys expire `ttlMs` after the last event. The turn's owner
+ * (workspace and user or API key) is recorded beside the list and checked on every read, so
+ * another owner's turn id reads exactly like a missing one.
+ *
+ * Keys: `<prefix>:ws:turn:<turnId>` (list of event JSON), `<prefix>:ws:turn:<turnId>:meta`
+ * (hash: ws, owner, lastSeq, ended), `<prefix>:ws:msg:<workspaceId>:<owner>:<clientMessageId>`
+ * (the turn a client message id started).
+ */
+import type { Redis } from 'ioredis';
+
+export interface TurnOwner {
+  workspaceId: string;
+  /** `Principal.limitKey`: the user (`u:<id>`) or API key (`k:<id>`) that started the turn. */
+  ownerKey: string;
+}
+
+export interface TurnBufferLimits {
+  maxEvents: number;
+  maxBytes: number;
+  ttlMs: number;
+}
+
+export interface BufferedEvents {
+  /** Serialised events with seq > afterSeq, oldest first, exactly as first sent. */
+  events: string[];
+  /** Seq of the oldest event still kept (null: none kept). */
+  firstSeq: number | null;
+  lastSeq: number;
+  ended: boolean;
+}
+
+interface Entry {
+  seq: number;
+  json: string;
+}
+
+/**
+ * One turn's log: appends in order, trims to the limits, and mirrors the kept window to Redis
+ * with at most one write in flight. Events appended while a write is in flight go out together
+ * in the next one, so a fast stream costs a few Redis round trips rather than one per token,
+ * and what waits to be written is never more than the kept window.
+ */
+export class TurnLog {
+  readonly #entries: Entry[] = [];
+  #bytes = 0;
+  #lastSeq = 0;
+  #ended = false;
+  /** Highest seq handed to Redis (written, or lost to a failed write). */
+  #writtenSeq = 0;
+  #writing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: TurnStore,
+    private readonly turnId: string,
+    private readonly owner: TurnOwner,
+  ) {}
+
+  append(seq: number, json: string, final: boolean): void {
+    const limits = this.store.limits;
+    this.#entries.push({ seq, json });
+    this.#bytes += Buffer.byteLength(json);
+    this.#lastSeq = seq;
+    if (final) this.#ended = true;
+    // Newest win; the newest event is always kept, however large.
+    while (this.#entries.length > 1 && (this.#entries.length > limits.maxEvents || this.#bytes > limits.maxBytes)) {
+      this.#bytes -= Buffer.byteLength(this.#entries.shift()!.json);
+    }
+    this.#pump();
+  }
+
+  /** Events with seq > afterSeq still in memory. */
+  since(afterSeq: number): BufferedEvents {
+    return {
+      events: this.#entries.filter((e) => e.seq > afterSeq).map((e) => e.json),
+      firstSeq: this.#entries[0]?.seq ?? null,
+      lastSeq: this.#lastSeq,
+      ended: this.#ended,
+    };
+  }
+
+  /** Resolves when every event appended so far has reached Redis (or failed to). */
+  async flushed(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  #pump(): void {
+    if (this.#writing || this.#writtenSeq === this.#lastSeq) return;
+    // Redis already holds everything up to #writtenSeq; pushing the newer kept events and
+    // trimming to the kept count leaves it holding exactly the window kept in memory.
+    const batch = this.#entries.filter((e) => e.seq > this.#writtenSeq).map((e) => e.json);
+    const keep = this.#entries.length;
+    const meta = {
+      ws: this.owner.workspaceId,
+      owner: this.owner.ownerKey,
+      lastSeq: this.#lastSeq,
+      ended: this.#ended ? 1 : 0,
+    };
+    this.#writtenSeq = this.#lastSeq;
+    this.#writing = this.store.write(this.turnId, batch, keep, meta).then(() => {
+      this.#writing = null;
+      this.#pump();
+    });
+  }
+}
+
+export class TurnStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+    readonly limits: TurnBufferLimits,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  #listKey(turnId: string): string {
+    return `${this.keyPrefix}:ws:turn:${turnId}`;
+  }
+
+  #messageKey(owner: TurnOwner, clientMessageId: string): string {
+    return `${this.keyPrefix}:ws:msg:${owner.workspaceId}:${owner.ownerKey}:${clientMessageId}`;
+  }
+
+  log(turnId: string, owner: TurnOwner): TurnLog {
+    return new TurnLog(this, turnId, owner);
+  }
+
+  /**
+   * Records that `clientMessageId` started `turnId`, unless it already started a turn: then
+   * that turn's id is returned and nothing is recorded.
+   */
+  async claimMessage(owner: TurnOwner, clientMessageId: string, turnId: string): Promise<string | null> {
+    const key = this.#messageKey(owner, clientMessageId);
+    const set = await this.redis.set(key, turnId, 'PX', this.limits.ttlMs, 'NX');
+    if (set === 'OK') return null;
+    return (await this.redis.get(key)) ?? null;
+  }
+
+  /** Forgets a claim whose turn never started. */
+  async releaseMessage(owner: TurnOwner, clientMessageId: string): Promise<void> {
+    await this.redis.del(this.#messageKey(owner, clientMessageId));
+  }
+
+  /** Called by TurnLog; never throws (a lost write only costs resume, not the live turn). */
+  async write(
+    turnId: string,
+    batch: string[],
+    keep: number,
+    meta: { ws: string; owner: string; lastSeq: number; ended: number },
+  ): Promise<void> {
+    const list = this.#listKey(turnId);
+    const metaKey = `${list}:meta`;
+    try {
+      await this.redis
+        .multi()
+        .rpush(list, ...batch)
+        .ltrim(list, -keep, -1)
+        .pexpire(list, this.limits.ttlMs)
+        .hset(metaKey, meta)
+        .pexpire(metaKey, this.limits.ttlMs)
+        .exec();
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** The turn's state if `owner` owns it; null when it is unknown, expired or someone else's. */
+  async meta(turnId: string, owner: TurnOwner): Promise<{ lastSeq: number; ended: boolean } | null> {
+    const m = await this.redis.hgetall(`${this.#listKey(turnId)}:meta`);
+    if (m.ws !== owner.workspaceId || m.owner !== owner.ownerKey) return null;
+    return { lastSeq: Number(m.lastSeq ?? 0), ended: m.ended === '1' };
+  }
+
+  async read(turnId: string, owner: TurnOwner, afterSeq: number): Promise<BufferedEvents | null> {
+    const meta = await this.meta(turnId, owner);
+    if (!meta) return null;
+    const all = await this.redis.lrange(this.#listKey(turnId), 0, -1);
+    const seqOf = (json: string) => (JSON.parse(json) as { seq: number }).seq;
+    return {
+      events: all.filter((json) => seqOf(json) > afterSeq),
+      firstSeq: all.length ? seqOf(all[0]!) : null,
+      lastSeq: meta.lastSeq,
+      ended: meta.ended,
+    };
+  }
+}

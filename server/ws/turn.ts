@@ -1,0 +1,216 @@
+/**
+ * One chat turn on this node: runs the `ChatHandler`, numbers its events (`seq` 1, 2, 3...),
+ * logs them for resume, fans them out to the connections subscribed to it, and keeps the
+ * confirmations it is waiting for. A turn outlives the socket that started it, so a client
+ * can reconnect and resume it; with nobody subscribed for `orphanTurnMs` it is cancelled.
+ */
+import { randomUUID } from 'node:crypto';
+import { HeraldError, isHeraldError } from '../../core/index.js';
+import type { ChatHandler, ChatTurn, ConfirmAction, ConfirmDecision, ConfirmEdit, TurnSink } from './chat-handler.js';
+import { wsCounters } from './metrics.js';
+import type { ErrorBody, TurnEventBody } from './protocol.js';
+import type { BufferedEvents, TurnLog, TurnOwner } from './turn-buffer.js';
+
+/** A connection, as a turn sees it. `deliver` must not throw. */
+export interface TurnSubscriber {
+  deliver(turnId: string, json: string, final: boolean): void;
+}
+
+export type CancelCause = 'client' | 'orphaned' | 'shutdown';
+
+interface PendingConfirm {
+  resolve: (d: ConfirmDecision) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface TurnInit {
+  chat: ChatTurn;
+  owner: TurnOwner;
+  log: TurnLog;
+  confirmTimeoutMs: number;
+  orphanTurnMs: number;
+  /** Failures of the handler that are not Herald errors (bugs): for the log. */
+  onHandlerError: (err: unknown) => void;
+}
+
+export class Turn {
+  readonly id: string;
+  readonly owner: TurnOwner;
+  readonly #init: TurnInit;
+  #seq = 0;
+  #ended = false;
+  readonly #subscribers = new Set<TurnSubscriber>();
+  readonly #abort = new AbortController();
+  readonly #pending = new Map<string, PendingConfirm>();
+  #orphanTimer: NodeJS.Timeout | undefined;
+  #settle!: () => void;
+  /** Resolves once the turn has ended and its log has reached Redis. */
+  readonly settled: Promise<void>;
+
+  constructor(init: TurnInit) {
+    this.#init = init;
+    this.id = init.chat.turnId;
+    this.owner = init.owner;
+    this.settled = new Promise((resolve) => (this.#settle = resolve));
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  ownedBy(owner: TurnOwner): boolean {
+    return this.owner.workspaceId === owner.workspaceId && this.owner.ownerKey === owner.ownerKey;
+  }
+
+  /** Starts the handler; `message_start` is sent before this returns. */
+  start(handler: ChatHandler): void {
+    wsCounters.turnStarted();
+    this.#armOrphanTimer();
+    this.#emit({
+      type: 'message_start',
+      threadId: this.#init.chat.threadId,
+      clientMessageId: this.#init.chat.clientMessageId,
+    });
+    void (async () => {
+      try {
+        await handler.handle(this.#init.chat, this.#sink(), this.#abort.signal);
+        this.#end({ type: 'message_end', reason: 'done' });
+      } catch (err) {
+        if (!isHeraldError(err)) this.#init.onHandlerError(err);
+        const error: ErrorBody = (isHeraldError(err) ? err : new HeraldError('internal')).toJSON().error;
+        this.#end({ type: 'message_end', reason: 'error', error });
+      }
+    })();
+  }
+
+  /** Returns false when the turn has ended (nothing more will come). */
+  subscribe(sub: TurnSubscriber): boolean {
+    if (this.#ended) return false;
+    this.#subscribers.add(sub);
+    clearTimeout(this.#orphanTimer);
+    this.#orphanTimer = undefined;
+    return true;
+  }
+
+  unsubscribe(sub: TurnSubscriber): void {
+    if (this.#subscribers.delete(sub)) this.#armOrphanTimer();
+  }
+
+  #armOrphanTimer(): void {
+    if (this.#ended || this.#subscribers.size > 0 || this.#orphanTimer) return;
+    this.#orphanTimer = setTimeout(() => this.cancel('orphaned'), this.#init.orphanTurnMs);
+    this.#orphanTimer.unref();
+  }
+
+  replay(afterSeq: number): BufferedEvents {
+    return this.#init.log.since(afterSeq);
+  }
+
+  cancel(cause: CancelCause): void {
+    if (this.#ended) return;
+    // Only a shutdown says why: the client did not ask for it and may want to retry elsewhere.
+    const error = cause === 'shutdown' ? new HeraldError('shutting_down').toJSON().error : undefined;
+    this.#end({ type: 'message_end', reason: 'cancelled', ...(error ? { error } : {}) });
+  }
+
+  /** The user's answer to a confirmation request; false when no such request is waiting. */
+  answer(
+    requestId: string,
+    decision: { confirmed: true; edit?: ConfirmEdit } | { confirmed: false; message?: string },
+  ): boolean {
+    const pending = this.#pending.get(requestId);
+    if (!pending || this.#ended) return false;
+    this.#pending.delete(requestId);
+    clearTimeout(pending.timer);
+    if (decision.confirmed) {
+      const edit = decision.edit;
+      this.#emit({ type: 'confirm_result', requestId, outcome: 'confirmed', ...(edit ? { edit } : {}) });
+      pending.resolve({ confirmed: true, ...(edit ? { edit } : {}) });
+    } else {
+      const message = decision.message;
+      this.#emit({ type: 'confirm_result', requestId, outcome: 'rejected', ...(message ? { reason: message } : {}) });
+      pending.resolve({ confirmed: false, reason: 'rejected', ...(message ? { message } : {}) });
+    }
+    return true;
+  }
+
+  #sink(): TurnSink {
+    return {
+      token: (text) => this.#emit({ type: 'token', text }),
+      toolStart: ({ toolCallId, name, input }) => this.#emit({ type: 'tool_start', toolCallId, name, input }),
+      toolEnd: ({ toolCallId, name, ok, output, error }) =>
+        this.#emit({ type: 'tool_end', toolCallId, name, ok, output, ...(error ? { error } : {}) }),
+      confirm: (action) => this.#confirm(action),
+    };
+  }
+
+  #confirm(action: ConfirmAction): Promise<ConfirmDecision> {
+    if (this.#ended) return Promise.resolve({ confirmed: false, reason: 'cancelled' });
+    const requestId = `cfm_${randomUUID()}`;
+    const expiresAt = new Date(Date.now() + this.#init.confirmTimeoutMs).toISOString();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(requestId)) return;
+        this.#emit({ type: 'confirm_result', requestId, outcome: 'expired' });
+        resolve({ confirmed: false, reason: 'expired' });
+      }, this.#init.confirmTimeoutMs);
+      timer.unref();
+      this.#pending.set(requestId, { resolve, timer });
+      const shown = { summary: action.summary, ...(action.details === undefined ? {} : { details: action.details }) };
+      this.#emit({ type: 'confirm_request', requestId, action: shown, expiresAt });
+    });
+  }
+
+  #emit(body: TurnEventBody): void {
+    if (this.#ended) return;
+    const seq = this.#seq + 1;
+    // Serialised before the seq is taken: a handler value JSON cannot carry fails the call, not the turn's numbering.
+    // Assigned last too, so nothing in the body can replace the turn id or seq.
+    const json = JSON.stringify(
+      Object.assign({ type: body.type, turnId: this.id, seq }, body, { turnId: this.id, seq }),
+    );
+    this.#seq = seq;
+    const final = body.type === 'message_end';
+    if (final) this.#ended = true;
+    this.#init.log.append(seq, json, final);
+    for (const sub of [...this.#subscribers]) sub.deliver(this.id, json, final);
+  }
+
+  #end(body: Extract<TurnEventBody, { type: 'message_end' }>): void {
+    if (this.#ended) return;
+    this.#emit(body);
+    wsCounters.turnEnded();
+    this.#subscribers.clear();
+    clearTimeout(this.#orphanTimer);
+    this.#abort.abort();
+    for (const [, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.resolve({ confirmed: false, reason: 'cancelled' });
+    }
+    this.#pending.clear();
+    void this.#init.log.flushed().then(this.#settle);
+  }
+}
+
+/** The turns running on this node (and those whose log is still being written). */
+export class TurnRegistry {
+  readonly #turns = new Map<string, Turn>();
+
+  add(turn: Turn): void {
+    this.#turns.set(turn.id, turn);
+    void turn.settled.then(() => this.#turns.delete(turn.id));
+  }
+
+  /** The turn if it is here and `owner` owns it. */
+  get(turnId: string, owner: TurnOwner): Turn | undefined {
+    const turn = this.#turns.get(turnId);
+    return turn?.ownedBy(owner) ? turn : undefined;
+  }
+
+  /** Cancels every running turn and waits until their logs are written. */
+  async shutdown(): Promise<void> {
+    const all = [...this.#turns.values()];
+    for (const turn of all) turn.cancel('shutdown');
+    await Promise.all(all.map((t) => t.settled));
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The agent end to end for tests: the real API stack (PGlite, Redis, publish queue and
+ * worker) with a fake Mastodon as the publish target, the scripted OpenAI-protocol model
+ * server behind the real router, and `wsRoutes` answering with `AgentChatHandler` — plus a
+ * small WebSocket client that waits for events.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { WebSocket, type RawData } from 'ws';
+import { AgentChatHandler, DbCheckpointSaver } from '../../agent/index.js';
+import { LedgerUsageSink, ModelRegistry, ModelRouter } from '../../agent/models/index.js';
+import { createMastodonConnector } from '../../connectors/mastodon/index.js';
+import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
+import { authPlugin } from '../../server/plugins/auth.js';
+import { errorsPlugin } from '../../server/plugins/errors.js';
+import { wsRoutes } from '../../server/ws/index.js';
+import { startFakeLlm, type FakeChatRequest, type FakeLlm, type FakeReply } from '../fakes/llm/index.js';
+import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
+
+/** A guard against hangs, not a timing assertion. */
+const WAIT_MS = 20_000;
+
+export interface Ev {
+  type: string;
+  turnId?: string;
+  seq?: number;
+  text?: string;
+  requestId?: string;
+  name?: string;
+  ok?: boolean;
+  action?: { summary: string; details?: Record<string, unknown> };
+  error?: { code: string; message: string };
+  reason?: string;
+  [k: string]: unknown;
+}
+
+export class Client {
+  readonly events: Ev[] = [];
+  #wake: (() => void)[] = [];
+  closed = false;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: RawData) => {
+      this.events.push(JSON.parse(String(data)) as Ev);
+      for (const w of this.#wake.splice(0)) w();
+    });
+    ws.on('error', () => undefined);
+    ws.once('close', () => {
+      this.closed = true;
+      for (const w of this.#wake.splice(0)) w();
+    });
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  /** The first event (from `from` on) that matches, waiting for it. */
+  async next(what: string, match: (e: Ev) => boolean, from = 0): Promise<Ev> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const found = this.events.slice(from).find(match);
+      if (found) return found;
+      if (this.closed) throw new Error(`socket closed before ${what}; got ${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${WAIT_MS} ms; got ${this.tail()}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        this.#wake.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends a user message; resolves with its turn id once acknowledged. */
+  async say(text: string, threadId: string): Promise<string> {
+    const id = `m-${Math.random().toString(36).slice(2)}`;
+    this.send({ type: 'user_message', id, text, threadId });
+    const ack = await this.next(`ack of ${id}`, (e) => e.type === 'ack' && e.id === id);
+    return ack.turnId as string;
+  }
+
+  ofTurn(turnId: string): Ev[] {
+    return this.events.filter((e) => e.turnId === turnId);
+  }
+
+  end(turnId: string): Promise<Ev> {
+    return this.next(`message_end of ${turnId}`, (e) => e.type === 'message_end' && e.turnId === turnId);
+  }
+
+  confirmRequest(turnId: string): Promise<Ev> {
+    return this.next(`confirm_request of ${turnId}`, (e) => e.type === 'confirm_request' && e.turnId === turnId);
+  }
+
+  text(turnId: string): string {
+    return this.ofTurn(turnId)
+      .filter((e) => e.type === 'token')
+      .map((e) => e.text)
+      .join('');
+  }
+
+  tail(): string {
+    return JSON.stringify(this.events.slice(-6));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export interface AgentEnv {
+  api: ApiEnv;
+  llm: FakeLlm;
+  mastodon: MastodonFake;
+  /** What the scripted model answers; tests replace it. */
+  brain: (req: FakeChatRequest) => FakeReply;
+  /** Chat requests the model server has received. */
+  modelCalls(): number;
+  /** Starts (another) agent on the same database; `close` stops it as a restart would. */
+  startAgent(): Promise<{ url: string; close: () => Promise<void> }>;
+  url: string;
+  connect(p: Person, url?: string): Promise<Client>;
+  /** A person in Europe/Paris with one Mastodon account; returns the account id. */
+  personWithMastodon(): Promise<{ p: Person; accountId: string; fakeAccountId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startAgentEnv(): Promise<AgentEnv> {
+  const mastodon = await startMastodonFake();
+  const api = await startApiEnv({ connectors: [createMastodonConnector({ timeoutMs: 3_000 })] });
+  api.env.startWorker();
+  const env = {} as AgentEnv;
+  env.brain = () => ({ text: 'unscripted' });
+  const llm = await startFakeLlm({ openai: (req) => env.brain(req) });
+  const router = new ModelRouter({
+    registry: new ModelRegistry(),
+    providers: { openai: { apiKey: 'sk-test', baseUrl: llm.openaiUrl } },
+    usage: new LedgerUsageSink(api.env.database.db, { cacheMs: 0 }),
+  });
+  const apps: FastifyInstance[] = [];
+
+  async function startAgent() {
+    const app = Fastify();
+    await app.register(errorsPlugin);
+    await app.register(authPlugin, { deps: api.deps.auth });
+    const handler = new AgentChatHandler({
+      deps: api.env.deps,
+      router,
+      checkpointer: new DbCheckpointSaver(api.env.database.db),
+    });
+    await app.register(wsRoutes, { prefix: '/v1', deps: api.deps, handler });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    apps.push(app);
+    return { url: `${address.replace(/^http/, 'ws')}/v1/ws`, close: () => app.close() };
+  }
+
+  const first = await startAgent();
+  Object.assign(env, {
+    api,
+    llm,
+    mastodon,
+    url: first.url,
+    startAgent,
+    modelCalls: () => llm.requests.filter((r) => r.protocol === 'openai').length,
+    async connect(p: Person, url = first.url) {
+      const ws = new WebSocket(url, [], { headers: p.auth });
+      const client = new Client(ws);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      await client.next('ready', (e) => e.type === 'ready');
+      return client;
+    },
+    async personWithMastodon() {
+      const p = await api.signUp({ timeZone: 'Europe/Paris' });
+      const a = mastodon.createAccount();
+      const accountId = await api.env.addAccount(p.workspaceId, {
+        platform: 'mastodon',
+        externalId: a.accountId,
+        handle: a.username,
+        credentials: {
+          accessToken: a.accessToken,
+          refreshToken: a.refreshToken,
+          clientId: a.clientId,
+          clientSecret: a.clientSecret,
+        },
+        metadata: { instanceUrl: mastodon.url },
+      });
+      return { p, accountId, fakeAccountId: a.accountId };
+    },
+    async close() {
+      for (const app of apps) await app.close();
+      await llm.close();
+      await api.close();
+      await mastodon.close();
+    },
+  });
+  return env;
+}
+
+/** The tool results the model has been sent since the user's last message (OpenAI wire format). */
+export function toolResults(req: FakeChatRequest): string[] {
+  const messages = (req.body.messages as Array<{ role: string; content: unknown }> | undefined) ?? [];
+  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
+  return messages
+    .slice(lastUser + 1)
+    .filter((m) => m.role === 'tool')
+    .map((m) => String(m.content));
+}

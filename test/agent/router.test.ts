@@ -1,0 +1,311 @@
+/**
+ * The router end to end: real LangChain chat models against the scripted fake LLM server,
+ * the usage ledger in a real (PGlite) database. Policy, fallback before the first token
+ * (500, hang), no switch after it, the per-provider breaker, context fit and the cost cap.
+ */
+import { HumanMessage } from '@langchain/core/messages';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createWorkspace, schema, type Database } from '../../core/index.js';
+import {
+  LedgerUsageSink,
+  ModelRegistry,
+  ModelRouter,
+  type CallContext,
+  type ChatRequest,
+  type ModelPolicy,
+  type ProviderSettings,
+  type RouterOptions,
+} from '../../agent/models/index.js';
+import { startFakeLlm, type FakeLlm } from '../fakes/llm/index.js';
+import { openPgliteForTest } from '../helpers/databases.js';
+
+let fake: FakeLlm;
+let database: Database;
+let dispose: () => Promise<void>;
+let workspaceId: string;
+let providers: ProviderSettings;
+
+beforeAll(async () => {
+  fake = await startFakeLlm({ ollamaModels: ['llama3.2:3b', 'qwen2.5:7b'] });
+  ({ database, dispose } = await openPgliteForTest());
+  workspaceId = (await createWorkspace(database.db, { name: 'Router', slug: 'router-test' })).id;
+  providers = {
+    ollama: { baseUrl: fake.ollamaUrl },
+    groq: { apiKey: 'gsk-test', baseUrl: fake.groqUrl },
+    anthropic: { apiKey: 'sk-ant-test', baseUrl: fake.anthropicUrl },
+    openai: { apiKey: 'sk-test', baseUrl: fake.openaiUrl },
+  };
+});
+afterAll(async () => {
+  await fake.close();
+  await dispose();
+});
+beforeEach(async () => {
+  await database.db.delete(schema.usageLedger).where(eq(schema.usageLedger.workspaceId, workspaceId));
+  for (const p of ['ollama', 'openai', 'anthropic'] as const) fake.script(p, [{ text: `answer from ${p}` }]);
+});
+
+function makeRouter(options: Partial<RouterOptions> = {}) {
+  return new ModelRouter({
+    registry: new ModelRegistry(),
+    providers,
+    usage: new LedgerUsageSink(database.db, { cacheMs: 0 }),
+    firstTokenTimeoutMs: 300,
+    ...options,
+  });
+}
+
+const ctx = (policy: Partial<ModelPolicy> = {}): CallContext => ({
+  workspaceId,
+  userId: null,
+  policy: { policy: 'local_first', dailyCostCapUsd: null, ...policy },
+});
+
+async function run(router: ModelRouter, c: CallContext, req: Partial<ChatRequest> = {}) {
+  const stream = await router.stream(c, {
+    taskKind: 'short_draft',
+    messages: [new HumanMessage('Write a post about our spring sale')],
+    ...req,
+  });
+  let text = '';
+  for await (const chunk of stream) text += typeof chunk.content === 'string' ? chunk.content : '';
+  return { text, decision: stream.decision, result: (await stream.result)! };
+}
+
+const ledger = () =>
+  database.db.select().from(schema.usageLedger).where(eq(schema.usageLedger.workspaceId, workspaceId));
+
+describe('routing by task and policy', () => {
+  it('local first: a short draft runs on a local model at no cost, and the ledger says why', async () => {
+    const { text, decision, result } = await run(makeRouter(), ctx());
+    expect(text).toBe('answer from ollama');
+    expect(decision.order[0]!.local).toBe(true);
+    expect(result).toMatchObject({ local: true, costUsd: 0, provider: 'ollama' });
+    const [row] = await ledger();
+    expect(row).toMatchObject({ provider: 'ollama', local: true, taskKind: 'short_draft', costUsd: '0.00000000' });
+    expect(row!.inputTokens).toBeGreaterThan(0);
+    expect(row!.outputTokens).toBeGreaterThan(0);
+    expect(row!.routeReason).toMatch(/^short_draft \(tier 1\) under local_first: ollama\/.+local, meets tier 1/);
+  });
+
+  it('local first: planning needs tier 3, so it goes to the cheapest tier-3 cloud model', async () => {
+    fake.script('anthropic', [{ text: 'a plan', usage: { input: 1000, output: 2000 } }]);
+    const { decision, result } = await run(makeRouter(), ctx(), { taskKind: 'planning' });
+    expect(decision.order[0]!.id).toBe('openai/gpt-4.1');
+    expect(decision.order.map((m) => m.tier).slice(0, 2)).toEqual([3, 3]);
+    expect(result.provider).toBe('openai');
+  });
+
+  it('quality first: a long draft goes to the best tier (cheaper of equals), local last', async () => {
+    fake.script('openai', [{ text: 'long draft', usage: { input: 1000, output: 2000 } }]);
+    const { decision, result } = await run(makeRouter(), ctx({ policy: 'quality_first' }), { taskKind: 'long_draft' });
+    expect(decision.order[0]!.tier).toBe(3);
+    expect(decision.order.at(-1)!.tier).toBe(1);
+    expect(decision.order.slice(0, 2).map((m) => m.id)).toEqual(['openai/gpt-4.1', 'anthropic/claude-sonnet-4-5']);
+    // $2/M in + $8/M out
+    expect(result.costUsd).toBeCloseTo(0.002 + 0.016, 10);
+    const [row] = await ledger();
+    expect(row!.costUsd).toBe('0.01800000');
+  });
+
+  it('local only: planning stays local even below the tier it wants, and says so', async () => {
+    const { decision } = await run(makeRouter(), ctx({ policy: 'local_only' }), { taskKind: 'planning' });
+    expect(decision.order.every((m) => m.local)).toBe(true);
+    expect(decision.order[0]!.id).toBe('ollama/qwen2.5:7b');
+    expect(decision.reason).toMatch(/below tier 3 \(tier 2\)/);
+    expect(decision.considered.filter((c) => c.skipped).every((c) => /policy is local_only/.test(c.skipped!))).toBe(
+      true,
+    );
+  });
+
+  it('a call with tools skips models without tool calling', async () => {
+    const registry = new ModelRegistry();
+    registry.apply({ provider: 'ollama', model: 'llama3.2:3b', toolCalling: false });
+    fake.script('ollama', [{ toolCalls: [{ name: 'lookup', args: { q: 'x' } }] }]);
+    const { decision } = await run(makeRouter({ registry }), ctx(), {
+      tools: [{ type: 'function', function: { name: 'lookup', description: 'find', parameters: { type: 'object' } } }],
+    });
+    expect(decision.order[0]!.id).toBe('ollama/qwen2.5:7b');
+    expect(decision.considered.find((c) => c.model === 'ollama/llama3.2:3b')!.skipped).toMatch(/no tool calling/);
+  });
+});
+
+describe('fallback before the first token, never after', () => {
+  it('a 500 from the chosen model falls back to the next one', async () => {
+    fake.script('ollama', [{ status: 500 }]);
+    fake.script('openai', [{ text: 'from the fallback' }]);
+    const router = makeRouter({ registry: localAndOpenAi() });
+    const { text, result } = await run(router, ctx());
+    expect(text).toBe('from the fallback');
+    expect(result.model).toBe('openai/gpt-4o-mini');
+    expect(result.attempts).toEqual([
+      { model: 'ollama/llama3.2:3b', outcome: 'error', error: expect.stringMatching(/500/) },
+    ]);
+    const [row] = await ledger();
+    expect(row!.routeReason).toMatch(/served by openai\/gpt-4o-mini after ollama\/llama3\.2:3b error/);
+  });
+
+  it('a model that hangs before answering is abandoned at the first-token timeout', async () => {
+    fake.script('ollama', [{ hang: true }]);
+    fake.script('openai', [{ text: 'on time' }]);
+    const { text, result } = await run(makeRouter({ registry: localAndOpenAi() }), ctx());
+    expect(text).toBe('on time');
+    expect(result.attempts[0]).toMatchObject({ model: 'ollama/llama3.2:3b', outcome: 'timeout' });
+  });
+
+  it('a stream that opens but sends no token also times out and falls back', async () => {
+    fake.script('anthropic', [{ text: 'never sent', hangAfterChunks: 0 }]);
+    fake.script('openai', [{ text: 'fallback' }]);
+    const registry = new ModelRegistry();
+    for (const m of registry.list())
+      if (m.id !== 'anthropic/claude-haiku-4-5' && m.id !== 'openai/gpt-4o-mini')
+        registry.apply({ provider: m.provider, model: m.model, disabled: true });
+    const { text, result } = await run(makeRouter({ registry }), ctx({ policy: 'quality_first' }), {
+      taskKind: 'coaching',
+    });
+    expect(text).toBe('fallback');
+    expect(result.attempts[0]).toMatchObject({ model: 'anthropic/claude-haiku-4-5', outcome: 'timeout' });
+  });
+
+  it('once tokens reached the caller, a failure errors the stream and nothing else is called', async () => {
+    fake.script('ollama', [{ text: 'one two three four', cutAfterChunks: 2 }]);
+    const openaiCallsBefore = fake.requests.filter((r) => r.protocol === 'openai').length;
+    const stream = await makeRouter({ registry: localAndOpenAi() }).stream(ctx(), {
+      taskKind: 'short_draft',
+      messages: [new HumanMessage('count')],
+    });
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const c of stream) seen.push(String(c.content));
+      })(),
+    ).rejects.toMatchObject({ code: 'model_stream_interrupted', details: { model: 'ollama/llama3.2:3b' } });
+    expect(seen.join('')).toBe('one two ');
+    expect(fake.requests.filter((r) => r.protocol === 'openai').length).toBe(openaiCallsBefore);
+    const result = await stream.result;
+    expect(result).toMatchObject({ model: 'ollama/llama3.2:3b', error: expect.any(String) });
+    expect(await ledger()).toHaveLength(1);
+  });
+
+  it('when every candidate fails, the caller gets model_unavailable with each attempt', async () => {
+    fake.script('ollama', () => ({ status: 500 }));
+    fake.script('openai', [{ status: 429 }]);
+    await expect(run(makeRouter({ registry: localAndOpenAi() }), ctx({ policy: 'local_first' }))).rejects.toMatchObject(
+      {
+        code: 'model_unavailable',
+        details: { attempts: [{ outcome: 'error' }, { outcome: 'error' }] },
+      },
+    );
+  });
+});
+
+describe('circuit breaker per provider', () => {
+  it('opens after repeated failures, skips the provider, and a half-open probe closes it', async () => {
+    let now = 1_000_000;
+    const router = makeRouter({
+      registry: localAndOpenAi(),
+      breaker: { failureThreshold: 2, cooldownMs: 30_000, now: () => now },
+    });
+    fake.script('ollama', () => ({ status: 500 }));
+    fake.script('openai', () => ({ text: 'cloud' }));
+    await run(router, ctx());
+    await run(router, ctx());
+    expect(router.breaker('ollama').state).toBe('open');
+    const ollamaCalls = fake.requests.filter((r) => r.protocol === 'ollama').length;
+
+    const { decision, result } = await run(router, ctx());
+    expect(decision.order[0]!.provider).toBe('openai');
+    expect(decision.considered.find((c) => c.model === 'ollama/llama3.2:3b')!.skipped).toMatch(/circuit open/);
+    expect(result.attempts).toEqual([]);
+    expect(fake.requests.filter((r) => r.protocol === 'ollama').length).toBe(ollamaCalls);
+
+    now += 30_000;
+    expect(router.breaker('ollama').state).toBe('half_open');
+    fake.script('ollama', [{ text: 'back' }]);
+    const probe = await run(router, ctx());
+    expect(probe.text).toBe('back');
+    expect(router.breaker('ollama').state).toBe('closed');
+    expect(router.latencyOf('ollama/llama3.2:3b')).toBeGreaterThan(0);
+  });
+
+  it('a failed half-open probe opens the breaker again at once', async () => {
+    let now = 0;
+    const router = makeRouter({
+      registry: localAndOpenAi(),
+      breaker: { failureThreshold: 1, cooldownMs: 10_000, now: () => now },
+    });
+    fake.script('ollama', () => ({ status: 500 }));
+    fake.script('openai', () => ({ text: 'cloud' }));
+    await run(router, ctx());
+    now += 10_000;
+    await run(router, ctx());
+    expect(router.breaker('ollama').state).toBe('open');
+  });
+});
+
+describe('context length', () => {
+  const huge = 'word '.repeat(40_000); // ~50k tokens: over the local 8k/32k windows
+
+  it('a prompt too long for local models goes to a cloud model whose window fits', async () => {
+    const { decision } = await run(makeRouter(), ctx(), { messages: [new HumanMessage(huge)] });
+    expect(decision.order[0]!.local).toBe(false);
+    expect(decision.order[0]!.contextWindow).toBeGreaterThan(decision.promptTokens);
+    expect(decision.considered.find((c) => c.model === 'ollama/qwen2.5:7b')!.skipped).toMatch(
+      /exceed its 32768-token window/,
+    );
+  });
+
+  it('with local only, it is refused with the reason', async () => {
+    await expect(
+      makeRouter().stream(ctx({ policy: 'local_only' }), { taskKind: 'summary', messages: [new HumanMessage(huge)] }),
+    ).rejects.toMatchObject({ code: 'model_context_overflow', status: 422 });
+  });
+});
+
+describe('daily cost cap', () => {
+  async function spend(usd: string) {
+    await database.db.insert(schema.usageLedger).values({
+      workspaceId,
+      taskKind: 'planning',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      local: false,
+      costUsd: usd,
+    });
+  }
+
+  it('under the cap, cloud models serve as the policy says', async () => {
+    await spend('0.50');
+    const { decision } = await run(makeRouter(), ctx({ dailyCostCapUsd: 1 }), { taskKind: 'planning' });
+    expect(decision.order[0]!.local).toBe(false);
+  });
+
+  it('over the cap, only local models serve, and the reason says so', async () => {
+    await spend('1.25');
+    const { decision, result } = await run(makeRouter(), ctx({ dailyCostCapUsd: 1 }), { taskKind: 'planning' });
+    expect(decision.order.every((m) => m.local)).toBe(true);
+    expect(decision.reason).toMatch(/cost cap reached/);
+    expect(result.costUsd).toBe(0);
+  });
+
+  it('over the cap with no local model, the call is refused', async () => {
+    await spend('2');
+    const cloudOnly = makeRouter({ providers: { ...providers, ollama: undefined } });
+    await expect(
+      cloudOnly.stream(ctx({ dailyCostCapUsd: 1 }), { taskKind: 'intent', messages: [['user', 'hi']] }),
+    ).rejects.toMatchObject({
+      code: 'model_cost_cap_reached',
+      details: { spentTodayUsd: 2, dailyCostCapUsd: 1 },
+    });
+  });
+});
+
+/** Registry with only the small local model and OpenAI's small model. */
+function localAndOpenAi(): ModelRegistry {
+  const registry = new ModelRegistry();
+  for (const m of registry.list())
+    if (m.id !== 'ollama/llama3.2:3b' && m.id !== 'openai/gpt-4o-mini')
+      registry.apply({ provider: m.provider, model: m.model, disabled: true });
+  return registry;
+}

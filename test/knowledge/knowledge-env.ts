@@ -1,0 +1,111 @@
+/**
+ * A real knowledge stack for tests: a Chroma server started from the `chromadb` package
+ * (one per test file, files in a temporary directory), the ingestion queue and an
+ * in-process ingestion worker on the test Redis, over a given database and event bus.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import { createLogger, createRedisConnection, type Db, type EventBus } from '../../core/index.js';
+import {
+  getSource,
+  KnowledgeQueue,
+  KnowledgeStore,
+  LexicalEmbedder,
+  startChroma,
+  startKnowledgeWorker,
+  type ChromaHandle,
+  type Embedder,
+  type IngestJobData,
+  type IngestLimits,
+  type KnowledgeContext,
+  type KnowledgeDeps,
+  type SeedDocument,
+  type SourceView,
+} from '../../knowledge/index.js';
+import { REDIS_URL } from '../helpers/publishing-env.js';
+
+export interface TestChroma {
+  handle: ChromaHandle;
+  close(): Promise<void>;
+}
+
+export async function startTestChroma(): Promise<TestChroma> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-knowledge-'));
+  const handle = await startChroma({
+    url: undefined,
+    dataDir,
+    startTimeoutMs: 30_000,
+    logger: createLogger({ level: 'silent' }),
+  });
+  return {
+    handle,
+    async close() {
+      await handle.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface KnowledgeEnv {
+  deps: KnowledgeDeps;
+  worker: Worker<IngestJobData>;
+  close(): Promise<void>;
+}
+
+export async function startKnowledgeEnv(opts: {
+  db: Db;
+  events: EventBus | null;
+  chroma: ChromaHandle;
+  prefix: string;
+  embedder?: Embedder;
+  limits?: Partial<IngestLimits>;
+  batchSize?: number;
+  seed?: SeedDocument[];
+}): Promise<KnowledgeEnv> {
+  const connection = createRedisConnection(REDIS_URL, { purpose: 'worker' });
+  const store = new KnowledgeStore(opts.chroma.client, opts.embedder ?? new LexicalEmbedder(), {
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+  });
+  const queue = new KnowledgeQueue({ connection, prefix: `${opts.prefix}-k`, maxAttempts: 1 });
+  const deps: KnowledgeDeps = {
+    db: opts.db,
+    store,
+    queue,
+    events: opts.events,
+    limits: { maxBytes: 64 * 1024, fetchTimeoutMs: 2_000, ...opts.limits },
+    ...(opts.seed ? { seed: opts.seed } : {}),
+  };
+  const worker = startKnowledgeWorker(
+    { ...deps, logger: createLogger({ level: 'silent' }) },
+    { connection, prefix: `${opts.prefix}-k`, concurrency: 4 },
+  );
+  return {
+    deps,
+    worker,
+    async close() {
+      await worker.close();
+      await queue.queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      await connection.quit();
+    },
+  };
+}
+
+/** Polls the source until its ingestion for `generation` (default: its current one) has finished. */
+export async function waitForIngest(
+  deps: KnowledgeDeps,
+  ctx: KnowledgeContext,
+  id: string,
+  generation?: number,
+): Promise<SourceView> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const s = await getSource(deps, ctx, id);
+    if ((generation === undefined || s.generation === generation) && (s.status === 'ready' || s.status === 'failed'))
+      return s;
+    if (Date.now() > deadline) throw new Error(`source ${id} still ${s.status} (generation ${s.generation})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * Tenant isolation, route by route. Workspace A holds one of everything; the owner of
+ * workspace B then calls every route that takes an id (taken from the OpenAPI document, so a
+ * new route without an entry here fails the test) with A's ids and a valid body: each answer
+ * is 404, never 403 and never A's data, and A's resources are unchanged afterwards. Every list
+ * route B can read is checked not to contain any of A's ids, and ids inside bodies (accounts,
+ * media) are checked too.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertMedia } from '../../core/index.js';
+import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
+import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
+import {
+  startKnowledgeEnv,
+  startTestChroma,
+  waitForIngest,
+  type KnowledgeEnv,
+  type TestChroma,
+} from '../knowledge/knowledge-env.js';
+
+let api: ApiEnv;
+let a: Person;
+let b: Person;
+const ids: Record<string, string> = {};
+let chroma: TestChroma;
+let knowledge: KnowledgeEnv;
+
+beforeAll(async () => {
+  chroma = await startTestChroma();
+  api = await startApiEnv({
+    connectors: [createBlueskyConnector({ timeoutMs: 1_000 })],
+    knowledge: async (env) => {
+      knowledge = await startKnowledgeEnv({
+        db: env.database.db,
+        events: env.events,
+        chroma: chroma.handle,
+        prefix: env.prefix,
+      });
+      return knowledge.deps;
+    },
+  });
+  a = await api.signUp();
+  b = await api.signUp();
+  const account = (ws: string, tag: string) =>
+    api.env.addAccount(ws, {
+      platform: 'bluesky',
+      externalId: `did:plc:iso${tag}${Date.now()}`,
+      handle: `iso${tag}.test`,
+      credentials: { service: 'http://127.0.0.1:9', did: `did:plc:iso${tag}`, handle: `iso${tag}.test` },
+    });
+  ids.account = await account(a.workspaceId, 'a');
+  ids.bAccount = await account(b.workspaceId, 'b');
+  const media = await insertMedia(api.env.database.db, a.workspaceId, {
+    uploadedBy: a.userId,
+    storageKey: `${'ab'}/${'ab'.repeat(32)}.png`,
+    mimeType: 'image/png',
+    sizeBytes: 68,
+    width: 1,
+    height: 1,
+    sha256: 'ab'.repeat(32),
+  });
+  ids.media = media.id;
+  const post = await api.app.inject({
+    method: 'POST',
+    url: '/v1/posts',
+    headers: a.auth,
+    payload: {
+      content: 'A secret plan',
+      at: new Date(Date.now() + 3600_000).toISOString(),
+      targets: [{ socialAccountId: ids.account }],
+    },
+  });
+  expect(post.statusCode).toBe(201);
+  ids.post = post.json().id;
+  ids.target = post.json().targets[0].id;
+  const invitation = await api.app.inject({
+    method: 'POST',
+    url: '/v1/invitations',
+    headers: a.auth,
+    payload: { email: 'someone@example.com', role: 'editor' },
+  });
+  ids.invitation = invitation.json().invitation.id;
+  const member = await api.signUp({
+    invitationToken: (
+      await api.app.inject({
+        method: 'POST',
+        url: '/v1/invitations',
+        headers: a.auth,
+        payload: { email: 'member@example.com', role: 'editor' },
+      })
+    ).json().token,
+  });
+  ids.member = member.userId;
+  const key = await api.app.inject({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers: a.auth,
+    payload: { name: 'ci', scopes: ['write'] },
+  });
+  ids.apiKey = key.json().key.id;
+  const source = await api.app.inject({
+    method: 'POST',
+    url: '/v1/knowledge/sources',
+    headers: a.auth,
+    payload: { docType: 'brand_guide', title: 'A secret guide', format: 'markdown', text: '# Plan\n\nA secret plan.' },
+  });
+  ids.knowledgeSource = source.json().id;
+  const ready = await waitForIngest(
+    knowledge.deps,
+    { workspaceId: a.workspaceId, userId: a.userId, role: 'owner', channel: 'rest' },
+    ids.knowledgeSource!,
+  );
+  expect(ready.status).toBe('ready');
+  for (const [k, v] of Object.entries(ids)) if (!v) throw new Error(`fixture ${k} missing`);
+});
+afterAll(async () => {
+  if (a) await knowledge?.deps.store.dropWorkspace(a.workspaceId);
+  await api?.close();
+  await knowledge?.close();
+  await chroma?.close();
+});
+
+/** For every OpenAPI path parameter, which of A's ids fills it. */
+function fill(path: string, method: string): string {
+  return path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    if (name === 'targetId') return ids.target!;
+    if (path.startsWith('/v1/posts/')) return ids.post!;
+    if (path.startsWith('/v1/members/')) return ids.member!;
+    if (path.startsWith('/v1/invitations/')) return ids.invitation!;
+    if (path.startsWith('/v1/api-keys/')) return ids.apiKey!;
+    if (path.startsWith('/v1/social-accounts/')) return ids.account!;
+    if (path.startsWith('/v1/media/')) return ids.media!;
+    if (path.startsWith('/v1/knowledge/sources/')) return ids.knowledgeSource!;
+    throw new Error(`No fixture id for {${name}} in ${method} ${path}: add one to the isolation test`);
+  });
+}
+
+/** A valid body for each route that takes an id and a body (so validation is never why it fails). */
+const BODIES: Record<string, unknown> = {
+  'PUT /v1/posts/{id}': { content: 'hijacked' },
+  'PUT /v1/posts/{id}/targets/{targetId}': { content: 'hijacked' },
+  'POST /v1/posts/{id}/schedule': { now: true },
+  'POST /v1/posts/{id}/approve': { comment: 'sure' },
+  'POST /v1/posts/{id}/reject': { comment: 'no' },
+  'PATCH /v1/members/{id}': { role: 'viewer' },
+  'PATCH /v1/media/{id}': { altText: 'hijacked' },
+  'PUT /v1/knowledge/sources/{id}': { docType: 'note', title: 'hijacked', format: 'text', text: 'hijacked' },
+};
+
+function operations(): Array<{ method: string; path: string }> {
+  const doc = api.app.swagger() as { paths: Record<string, Record<string, unknown>> };
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops)
+      .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+      .map((m) => ({ method: m.toUpperCase(), path })),
+  );
+}
+
+/** A's ids in a response that the caller did not send (echoing the caller's own input is no leak). */
+function leaks(body: string, sent = ''): string[] {
+  return Object.entries(ids)
+    .filter(([k, v]) => k !== 'bAccount' && body.includes(v) && !sent.includes(v))
+    .map(([k]) => k);
+}
+
+describe('tenant isolation', () => {
+  it("every route with an id answers 404 to another workspace's owner, and changes nothing", async () => {
+    const withIds = operations().filter((o) => o.path.includes('{'));
+    expect(withIds.length).toBeGreaterThanOrEqual(19);
+    const before = (await api.app.inject({ method: 'GET', url: `/v1/posts/${ids.post}`, headers: a.auth })).json();
+    for (const op of withIds) {
+      const key = `${op.method} ${op.path}`;
+      const res = await api.app.inject({
+        method: op.method as 'GET',
+        url: fill(op.path, op.method),
+        headers: b.auth,
+        ...(BODIES[key] !== undefined ? { payload: BODIES[key] as object } : {}),
+      });
+      expect(res.statusCode, `${key} → ${res.body}`).toBe(404);
+      expect(res.json().error.code, key).toBe('not_found');
+      expect(leaks(res.body, fill(op.path, op.method)), key).toEqual([]);
+    }
+    // A's things are all still there, unchanged.
+    const after = (await api.app.inject({ method: 'GET', url: `/v1/posts/${ids.post}`, headers: a.auth })).json();
+    expect(after).toEqual(before);
+    expect(after.targets[0].status).toBe('scheduled');
+    const job = await api.env.queue.queue.getJob(ids.target!);
+    expect(await job?.getState()).toBe('delayed');
+    const members = (await api.app.inject({ method: 'GET', url: '/v1/members', headers: a.auth })).json();
+    expect(
+      members.items.find((m: { userId?: string; id?: string }) => (m.userId ?? m.id) === ids.member),
+    ).toMatchObject({ role: 'editor' });
+    const keys = (await api.app.inject({ method: 'GET', url: '/v1/api-keys', headers: a.auth })).json();
+    expect(keys.items.find((k: { id: string }) => k.id === ids.apiKey).revokedAt ?? null).toBeNull();
+    const accounts = (await api.app.inject({ method: 'GET', url: '/v1/social-accounts', headers: a.auth })).json();
+    expect(accounts.items.map((x: { id: string }) => x.id)).toEqual([ids.account]);
+    const source = (
+      await api.app.inject({ method: 'GET', url: `/v1/knowledge/sources/${ids.knowledgeSource}`, headers: a.auth })
+    ).json();
+    expect(source).toMatchObject({ title: 'A secret guide', status: 'ready', generation: 1 });
+    expect(await knowledge.deps.store.countChunks(a.workspaceId, ids.knowledgeSource)).toBe(source.chunkCount);
+  });
+
+  it("no list route shows B anything of A's", async () => {
+    const lists = operations().filter(
+      (o) =>
+        o.method === 'GET' &&
+        !o.path.includes('{') &&
+        o.path.startsWith('/v1/') &&
+        // Not lists: the WebSocket, and the OAuth redirect target (bound by its state, tested in connect.test.ts).
+        !['/v1/ws', '/v1/social-accounts/callback'].includes(o.path),
+    );
+    expect(lists.length).toBeGreaterThanOrEqual(8);
+    const query: Record<string, string> = {
+      '/v1/calendar': `?from=2000-01-01T00:00Z&to=2000-12-31T00:00Z`,
+      '/v1/usage': `?from=2000-01-01T00:00Z&to=2100-01-01T00:00Z`,
+      '/v1/knowledge/search': '?q=secret%20plan',
+    };
+    const now = Date.now();
+    query['/v1/calendar'] =
+      `?from=${new Date(now - 86400_000).toISOString()}&to=${new Date(now + 30 * 86400_000).toISOString()}`;
+    for (const op of lists) {
+      const res = await api.app.inject({ method: 'GET', url: op.path + (query[op.path] ?? ''), headers: b.auth });
+      expect(res.statusCode, `${op.path} → ${res.body}`).toBe(200);
+      expect(leaks(res.body), op.path).toEqual([]);
+    }
+  });
+
+  it("A's ids inside B's request bodies are not found either", async () => {
+    const at = new Date(Date.now() + 3600_000).toISOString();
+    const foreignAccount = await api.app.inject({
+      method: 'POST',
+      url: '/v1/posts',
+      headers: b.auth,
+      payload: { content: 'x', at, targets: [{ socialAccountId: ids.account }] },
+    });
+    expect(foreignAccount.statusCode).toBe(404);
+    for (const extra of [{ at }, { draft: true }]) {
+      const foreignMedia = await api.app.inject({
+        method: 'POST',
+        url: '/v1/posts',
+        headers: b.auth,
+        payload: {
+          content: 'x',
+          ...extra,
+          targets: [{ socialAccountId: ids.bAccount, media: [{ mediaId: ids.media }] }],
+        },
+      });
+      expect(foreignMedia.statusCode, JSON.stringify(extra)).toBe(404);
+    }
+    expect((await api.app.inject({ method: 'GET', url: '/v1/posts', headers: b.auth })).json().items).toEqual([]);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * The connect flow. `startConnect` makes a single-use `state` (32 random bytes), keeps what
+ * the callback needs in Redis under the state's SHA-256 for 10 minutes (the PKCE verifier and
+ * any client secret sealed with the SecretCipher), and returns the platform's authorize URL.
+ * `completeConnect` takes the state back atomically (GETDEL: a second use finds nothing),
+ * trades the code for tokens, reads the profile and upserts the account — one row per
+ * platform account, keeping the stored refresh token when the platform sends no new one.
+ * A wrong, reused or expired state, or a refusal by the platform, stores nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import {
+  appendAudit,
+  HeraldError,
+  readCredentials,
+  schema,
+  upsertSocialAccount,
+  type Db,
+  type EventBus,
+  type Role,
+  type SecretCipher,
+} from '../../core/index.js';
+import { isConnectorError, type AccountLinker } from '../../connectors/index.js';
+
+/** How long a connect link stays valid. */
+export const CONNECT_STATE_TTL_MS = 10 * 60_000;
+
+/** One platform as `GET /v1/social-accounts/platforms` shows it. */
+export interface PlatformSetup {
+  platform: string;
+  configured: boolean;
+  /** Environment variables still to set, when not configured. */
+  set: string[];
+  /** Connecting asks which server (Mastodon's instance URL). */
+  needsInstanceUrl: boolean;
+}
+
+export interface ConnectDeps {
+  db: Db;
+  cipher: SecretCipher;
+  redis: Redis;
+  /** Prefix of the Redis keys holding pending states. */
+  keyPrefix: string;
+  /** Linkers of the configured platforms, by platform name. */
+  linkers: ReadonlyMap<string, AccountLinker>;
+  platforms: readonly PlatformSetup[];
+  events: EventBus | null;
+  now?: () => Date;
+}
+
+export interface ConnectContext {
+  workspaceId: string;
+  userId: string | null;
+  role: Role;
+}
+
+interface PendingState {
+  platform: string;
+  workspaceId: string;
+  userId: string | null;
+  carry: Record<string, string>;
+  secrets: { keyId: string; ciphertext: string };
+  expiresAt: string;
+}
+
+const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
+const hashOf = (state: string) => createHash('sha256').update(state).digest('hex');
+const keyOf = (deps: ConnectDeps, hash: string) => `${deps.keyPrefix}:oauth-state:${hash}`;
+const aadOf = (hash: string) => `herald/oauth_state/${hash}`;
+const nowOf = (deps: ConnectDeps) => deps.now?.() ?? new Date();
+
+export function listPlatforms(deps: Pick<ConnectDeps, 'platforms'>): PlatformSetup[] {
+  return deps.platforms.map((p) => ({ ...p, set: [...p.set] }));
+}
+
+function linkerFor(deps: ConnectDeps, platform: string): AccountLinker {
+  const linker = deps.linkers.get(platform);
+  if (linker) return linker;
+  const setup = deps.platforms.find((p) => p.platform === platform);
+  if (!setup) {
+    throw new HeraldError('platform_not_configured', {
+      message: `Herald cannot connect ${platform} accounts; it knows ${deps.platforms.map((p) => p.platform).join(', ')}`,
+      details: { platform, set: [] },
+    });
+  }
+  throw new HeraldError('platform_not_configured', {
+    message: `Connecting ${platform} accounts needs ${setup.set.join(', ')} to be set`,
+    details: { platform, set: setup.set },
+  });
+}
+
+/** The platform's refusal in words, never a stack trace. */
+function refused(platform: string, err: unknown): HeraldError {
+  if (err instanceof HeraldError) return err;
+  const words = isConnectorError(err)
+    ? err.message
+    : err instanceof Error && err.name === 'TypeError'
+      ? err.message
+      : 'it could not be reached';
+  return new HeraldError('oauth_failed', {
+    message: `Connecting the ${platform} account failed: ${words}`,
+    details: { platform, ...(isConnectorError(err) && err.platformMessage ? { said: err.platformMessage } : {}) },
+  });
+}
+
+/** Starts connecting an account (admin): the authorize URL to send the user to. */
+export async function startConnect(
+  deps: ConnectDeps,
+  ctx: ConnectContext,
+  input: { platform: string; instanceUrl?: string | undefined },
+): Promise<{ platform: string; authorizeUrl: string; expiresAt: string }> {
+  if (RANK[ctx.role] < RANK.admin) {
+    throw new HeraldError('forbidden', {
+      message: 'Connecting accounts needs the admin role',
+      details: { required: 'admin' },
+    });
+  }
+  const linker = linkerFor(deps, input.platform);
+  const state = randomBytes(32).toString('base64url');
+  const hash = hashOf(state);
+  let start;
+  try {
+    start = await linker.begin({ state, instanceUrl: input.instanceUrl });
+  } catch (err) {
+    if (err instanceof TypeError) throw new HeraldError('validation_failed', { message: err.message });
+    throw refused(input.platform, err);
+  }
+  const expiresAt = new Date(nowOf(deps).getTime() + CONNECT_STATE_TTL_MS).toISOString();
+  const pending: PendingState = {
+    platform: input.platform,
+    workspaceId: ctx.workspaceId,
+    userId: ctx.userId,
+    carry: start.carry,
+    secrets: deps.cipher.seal(JSON.stringify(start.secrets), aadOf(hash)),
+    expiresAt,
+  };
+  await deps.redis.set(keyOf(deps, hash), JSON.stringify(pending), 'PX', CONNECT_STATE_TTL_MS);
+  return { platform: input.platform, authorizeUrl: start.authorizeUrl, expiresAt };
+}
+
+export interface CallbackInput {
+  state: string;
+  code?: string | undefined;
+  /** OAuth error sent back instead of a code (e.g. `access_denied`). */
+  error?: string | undefined;
+  errorDescription?: string | undefined;
+}
+
+export interface ConnectedView {
+  id: string;
+  platform: string;
+  handle: string;
+  workspaceId: string;
+  reconnected: boolean;
+}
+
+/** Finishes connecting from the platform's redirect. The state is spent whatever happens. */
+export async function completeConnect(deps: ConnectDeps, input: CallbackInput): Promise<ConnectedView> {
+  const hash = hashOf(input.state);
+  const raw = await deps.redis.getdel(keyOf(deps, hash));
+  if (!raw) throw new HeraldError('oauth_state_invalid');
+  const pending = JSON.parse(raw) as PendingState;
+  if (Date.parse(pending.expiresAt) <= nowOf(deps).getTime()) throw new HeraldError('oauth_state_invalid');
+  if (input.error) {
+    throw new HeraldError('oauth_failed', {
+      message: `The ${pending.platform} authorization was not granted: ${input.errorDescription ?? input.error}`,
+      details: { platform: pending.platform, said: input.error },
+    });
+  }
+  if (!input.code) {
+    throw new HeraldError('validation_failed', { message: 'The callback carries neither a code nor an error' });
+  }
+  const linker = linkerFor(deps, pending.platform);
+  const secrets = JSON.parse(deps.cipher.open(pending.secrets, aadOf(hash))) as Record<string, string>;
+  let linked;
+  try {
+    linked = await linker.complete({ code: input.code, carry: pending.carry, secrets });
+  } catch (err) {
+    throw refused(pending.platform, err);
+  }
+
+  const existing = await findAccount(deps.db, pending.workspaceId, pending.platform, linked.externalId);
+  let credentials = linked.credentials;
+  if (existing && typeof credentials.refreshToken !== 'string') {
+    // Platforms that send no new refresh token on re-consent keep honouring the old one.
+    const before = await readCredentials(deps.db, deps.cipher, pending.workspaceId, existing.id).catch(() => undefined);
+    if (typeof before?.refreshToken === 'string') credentials = { ...credentials, refreshToken: before.refreshToken };
+  }
+  const account = await upsertSocialAccount(deps.db, deps.cipher, pending.workspaceId, {
+    platform: pending.platform,
+    externalId: linked.externalId,
+    handle: linked.handle,
+    displayName: linked.displayName,
+    avatarUrl: linked.avatarUrl,
+    credentials,
+    tokenExpiresAt: linked.expiresAt,
+    scopes: linked.scopes,
+    metadata: linked.metadata,
+  });
+  await appendAudit(deps.db, pending.workspaceId, {
+    actorKind: pending.userId ? 'user' : 'system',
+    actorId: pending.userId,
+    channel: 'rest',
+    action: existing ? 'social_account.reconnect' : 'social_account.connect',
+    subjectType: 'social_account',
+    subjectId: account.id,
+    details: { platform: account.platform, handle: account.handle },
+  });
+  await deps.events?.publish({
+    type: 'account.status',
+    workspaceId: pending.workspaceId,
+    socialAccountId: account.id,
+    platform: account.platform,
+    status: 'active',
+    reason: existing ? 'reconnected' : 'connected',
+    at: nowOf(deps).toISOString(),
+  });
+  return {
+    id: account.id,
+    platform: account.platform,
+    handle: account.handle,
+    workspaceId: pending.workspaceId,
+    reconnected: !!existing,
+  };
+}
+
+async function findAccount(db: Db, workspaceId: string, platform: string, externalId: string) {
+  const a = schema.socialAccounts;
+  const [row] = await db
+    .select({ id: a.id })
+    .from(a)
+    .where(and(eq(a.workspaceId, workspaceId), eq(a.platform, platform), eq(a.externalId, externalId)));
+  return row;
+}

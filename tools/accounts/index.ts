@@ -1,0 +1,19 @@
+export { listAccounts, getAccount, disconnectAccount, type AccountsContext } from './service.js';
+export {
+  startConnect,
+  completeConnect,
+  listPlatforms,
+  CONNECT_STATE_TTL_MS,
+  type ConnectDeps,
+  type ConnectContext,
+  type CallbackInput,
+  type ConnectedView,
+  type PlatformSetup,
+} from './connect.js';
+export {
+  refreshExpiringTokens,
+  DEFAULT_REFRESH_AHEAD_MS,
+  DEFAULT_REFRESH_EVERY_MS,
+  type TokenRefreshDeps,
+  type TokenRefreshReport,
+} from './refresh.js';

@@ -1,0 +1,21 @@
+/** Public surface of posts: what REST, WebSocket and the agent call to edit posts. */
+export {
+  createPost,
+  getPostView,
+  listPosts,
+  updatePost,
+  getTargetView,
+  updateTarget,
+  deletePost,
+  schedulePostDraft,
+  approvePost,
+  rejectPost,
+  listApprovals,
+  calendar,
+  EDITABLE,
+  type PostsContext,
+  type PostView,
+  type TargetView,
+  type CreatePostInput,
+  type TargetVariantInput,
+} from './service.js';

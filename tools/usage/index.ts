@@ -1,0 +1,1 @@
+export { usageSummary } from './service.js';
