@@ -60,7 +60,7 @@ describe('the herald process', () => {
     } finally {
       if (herald.child.exitCode === null) herald.child.kill('SIGKILL');
     }
-  });
+  }, 90_000); // cold start takes seconds (bench:boot measures it); the margin is for a loaded machine
 
   it('refuses to start on bad configuration, naming every bad variable', async () => {
     const herald = startHerald({ PORT: 'abc', LOG_LEVEL: 'chatty', DATA_DIR: dataDir });
@@ -68,5 +68,5 @@ describe('the herald process', () => {
     expect(exit.code).toBe(78);
     expect(herald.stderr()).toMatch(/PORT: .*expects integer 1-65535/);
     expect(herald.stderr()).toMatch(/LOG_LEVEL: .*expects fatal \| error/);
-  });
+  }, 60_000);
 });
