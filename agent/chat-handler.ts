@@ -9,16 +9,24 @@
  * It satisfies `ChatHandler` of `server/ws` structurally, so this folder needs nothing from
  * the server.
  */
-import { HumanMessage } from '@langchain/core/messages';
-import { Command, type BaseCheckpointSaver } from '@langchain/langgraph';
+import { AIMessage, HumanMessage, RemoveMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
+import { Command, INTERRUPT, type BaseCheckpointSaver } from '@langchain/langgraph';
 import { getWorkspace, type Role } from '../core/index.js';
 import type { KnowledgeDeps } from '../knowledge/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { buildAgentGraph, type AgentGraph } from './graph/graph.js';
-import type { AgentOutput, ConfirmAnswer, ConfirmInterrupt, RunContext } from './graph/state.js';
+import {
+  SUMMARY_DEFAULTS,
+  type AgentOutput,
+  type ConfirmAnswer,
+  type ConfirmInterrupt,
+  type RunContext,
+  type SummaryOptions,
+} from './graph/state.js';
 import { threadKey } from './memory/db-saver.js';
-import { modelPolicyOf, type ModelRouter } from './models/index.js';
-import type { ActionEdit, ProposedAction } from './tools/index.js';
+import { modelPolicyOf, type ModelPolicy, type ModelRouter } from './models/index.js';
+import { autopilotOf } from './settings.js';
+import type { ActionEdit, ProposedAction, TextWriter } from './tools/index.js';
 
 export interface AgentTurn {
   principal: { userId: string | null; workspaceId: string; role: Role; timeZone: string; limitKey: string };
@@ -43,6 +51,8 @@ export interface AgentOptions {
   checkpointer: BaseCheckpointSaver;
   /** Channel name written to the audit log. Default `ws`. */
   channel?: string;
+  /** When long threads are summarised by the cheap model. Default `SUMMARY_DEFAULTS`. */
+  summary?: Partial<SummaryOptions> | undefined;
   now?: () => Date;
 }
 
@@ -62,10 +72,12 @@ export class AgentChatHandler {
   async handle(turn: AgentTurn, sink: AgentSink, signal: AbortSignal): Promise<void> {
     const { principal } = turn;
     const workspace = await getWorkspace(this.#options.deps.db, principal.workspaceId);
+    const policy = modelPolicyOf(workspace?.settings);
     const run: RunContext = {
       env: {
         deps: this.#options.deps,
         knowledge: this.#options.knowledge,
+        write: this.#writer(principal, policy, signal),
         session: {
           workspaceId: principal.workspaceId,
           userId: principal.userId,
@@ -77,8 +89,10 @@ export class AgentChatHandler {
       },
       out: sink,
       router: this.#options.router,
-      policy: modelPolicyOf(workspace?.settings),
+      policy,
       signal,
+      autopilot: new Set(autopilotOf(workspace?.settings)),
+      summary: { ...SUMMARY_DEFAULTS, ...this.#options.summary },
     };
     const config = {
       configurable: { thread_id: threadKey(principal.workspaceId, principal.limitKey, turn.threadId), herald: run },
@@ -87,21 +101,17 @@ export class AgentChatHandler {
       recursionLimit: 40,
     };
     const human = { messages: [new HumanMessage(turn.text)] };
-    // A confirmation left open by an earlier turn is asked again first.
-    const open = await this.#pending(config);
-    let leftover = open !== undefined && !BARE_ANSWER.test(turn.text);
-    let next: unknown = open ? null : human;
+    // A confirmation left open by an earlier turn is asked again first; an approved action
+    // that never finished (the process died while it ran) is finished first, through the journal.
+    const before = await this.#open(config);
+    let leftover = (before.pending !== undefined || before.unfinished) && !BARE_ANSWER.test(turn.text);
+    // undefined: nothing to run before asking; null: resume the unfinished run.
+    let next: unknown = before.pending ? undefined : before.unfinished ? null : human;
+    let pending = before.pending;
     for (;;) {
-      if (next !== null) {
-        try {
-          await this.graph.invoke(next as never, config);
-        } catch (err) {
-          if (signal.aborted) return;
-          throw err;
-        }
-      }
+      // invoke() returns the interrupt it stopped at, so the checkpoint need not be read again.
+      if (next !== undefined) pending = await this.#invoke(next, config, signal);
       if (signal.aborted) return;
-      const pending = await this.#pending(config);
       if (!pending) {
         if (!leftover) return;
         leftover = false;
@@ -118,12 +128,70 @@ export class AgentChatHandler {
     }
   }
 
-  async #pending(config: { configurable: Record<string, unknown> }): Promise<ConfirmInterrupt | undefined> {
+  /**
+   * Voice barge-in: the user heard only `spoken` of the answer to `turn` before cutting in, so
+   * the thread keeps exactly that as the answer — the model later knows what the user heard,
+   * not what it meant to say. A thread stopped at a tool call or a confirmation is left
+   * alone: what is pending there is an action, not speech.
+   */
+  async keepSpoken(turn: AgentTurn, spoken: string): Promise<void> {
+    const { principal } = turn;
+    const config = { configurable: { thread_id: threadKey(principal.workspaceId, principal.limitKey, turn.threadId) } };
+    const snapshot = await this.graph.getState(config);
+    // A run cancelled while the model streamed stops before `model`; anything else pending is an action.
+    if (snapshot.next.some((node) => node !== 'model')) return;
+    const messages = (snapshot.values as { messages?: BaseMessage[] }).messages ?? [];
+    const last = messages.at(-1);
+    const heard = spoken.trim();
+    let update: BaseMessage | undefined;
+    if (last && AIMessage.isInstance(last) && !last.tool_calls?.length && last.id) {
+      // The cancelled run wrote its whole answer: replace it by what was heard, or drop it.
+      update = heard ? new AIMessage({ id: last.id, content: heard }) : new RemoveMessage({ id: last.id });
+    } else if (last && HumanMessage.isInstance(last) && heard) {
+      // The run was cancelled before the answer was stored: store the part that was heard.
+      update = new AIMessage(heard);
+    }
+    if (update) await this.graph.updateState(config, { messages: [update] }, 'model');
+  }
+
+  /** Runs the graph; the confirmation it paused at, if any. */
+  async #invoke(
+    input: unknown,
+    config: Parameters<AgentGraph['invoke']>[1],
+    signal: AbortSignal,
+  ): Promise<ConfirmInterrupt | undefined> {
+    try {
+      const out = (await this.graph.invoke(input as never, config)) as Record<string, unknown>;
+      const interrupts = out[INTERRUPT] as Array<{ value?: unknown }> | undefined;
+      return interrupts?.[0]?.value as ConfirmInterrupt | undefined;
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      throw err;
+    }
+  }
+
+  /** The session's model, for tools that write (drafts in the brand's voice). Its tokens are not streamed. */
+  #writer(principal: AgentTurn['principal'], policy: ModelPolicy, signal: AbortSignal): TextWriter {
+    return async ({ system, user }) => {
+      const stream = await this.#options.router.stream(
+        { workspaceId: principal.workspaceId, userId: principal.userId, policy },
+        { taskKind: 'short_draft', messages: [new SystemMessage(system), new HumanMessage(user)], signal },
+      );
+      let text = '';
+      for await (const chunk of stream) text += typeof chunk.content === 'string' ? chunk.content : '';
+      return text;
+    };
+  }
+
+  /** The confirmation the thread waits for, and whether an approved step was left unfinished. */
+  async #open(config: {
+    configurable: Record<string, unknown>;
+  }): Promise<{ pending: ConfirmInterrupt | undefined; unfinished: boolean }> {
     const snapshot = await this.graph.getState(config);
     for (const task of snapshot.tasks) {
       const found = task.interrupts[0];
-      if (found) return found.value as ConfirmInterrupt;
+      if (found) return { pending: found.value as ConfirmInterrupt, unfinished: false };
     }
-    return undefined;
+    return { pending: undefined, unfinished: snapshot.next.includes('tools') };
   }
 }

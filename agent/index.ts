@@ -12,6 +12,18 @@ export {
 } from './chat-handler.js';
 export { buildAgentGraph, type AgentGraph } from './graph/graph.js';
 export { fastPath, type FastResult } from './graph/fast-path.js';
-export { DbCheckpointSaver, threadKey } from './memory/db-saver.js';
-export { modelTools, runTool, TOOLS, type ActionEdit, type AgentSession, type ProposedAction } from './tools/index.js';
+export { DbCheckpointSaver, threadKey, type DbCheckpointSaverOptions } from './memory/db-saver.js';
+export { runOnce, type ActionKey } from './memory/actions.js';
+export { AgentSettingsSchema, AUTOPILOT_TOOLS, autopilotOf, type AgentSettings } from './settings.js';
+export { SUMMARY_DEFAULTS, type SummaryOptions } from './graph/state.js';
+export {
+  modelTools,
+  runTool,
+  SIDE_EFFECT_TOOLS,
+  TOOLS,
+  type ActionEdit,
+  type AgentSession,
+  type ProposedAction,
+  type ToolEnv,
+} from './tools/index.js';
 export { findTime, readTime } from './time.js';

@@ -1,12 +1,13 @@
 /**
- * bench:publish — publishing throughput and lateness, against the Mastodon fake on loopback,
- * PostgreSQL and a Redis of its own (AOF on, as in production), in one run:
+ * bench:publish — publishing throughput and lateness, against the Mastodon, X and LinkedIn
+ * fakes on loopback (60/20/20 % of the accounts), PostgreSQL and a Redis of its own (AOF on,
+ * as in production), in one run:
  *
  * (a) baseline: raw BullMQ — 10,000 no-op jobs due at the same instant through one worker
  *     process on the same Redis, with the same concurrency → jobs/s;
  * (b) Herald — 10,000 targets due at the same instant through one Herald worker process
  *     (`server/main.ts`, HERALD_ROLE=worker) → posts/s, lateness p50/p99/max
- *     (published_at − scheduled_at);
+ *     (published_at − scheduled_at), and the posts the fakes hold (each exactly once);
  * (c) lone posts — one at a time, due 1 s after scheduling → lateness p50/p99.
  *
  * Needs PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (default
@@ -36,6 +37,10 @@ import {
 import { ConnectorRegistry } from '../connectors/index.js';
 import { createMastodonConnector } from '../connectors/mastodon/index.js';
 import { startMastodonFake } from '../connectors/mastodon/fake.js';
+import { createXConnector } from '../connectors/x/index.js';
+import { startXFake } from '../connectors/x/fake.js';
+import { createLinkedInConnector } from '../connectors/linkedin/index.js';
+import { startLinkedInFake } from '../connectors/linkedin/fake.js';
 import { startChroma } from '../knowledge/index.js';
 import { PublishQueue } from '../tools/publishing/index.js';
 import { schedulePost } from '../tools/scheduling/index.js';
@@ -64,6 +69,11 @@ await admin.query(`create database ${dbName}`);
 const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
 const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: 8 });
 const fake = await startMastodonFake({ rateLimit: { limit: 1_000_000, windowMs: 300_000 } });
+const xFake = await startXFake({ rateLimit: { limit: 1_000_000, windowMs: 900_000 } });
+const liFake = await startLinkedInFake({ rateLimit: { limit: 1_000_000, windowMs: 86_400_000 } });
+/** Share of the accounts on X and on LinkedIn (BENCH_X_SHARE, BENCH_LINKEDIN_SHARE); the rest are on Mastodon. */
+const X_SHARE = Number(process.env.BENCH_X_SHARE ?? 0.2);
+const LINKEDIN_SHARE = Number(process.env.BENCH_LINKEDIN_SHARE ?? 0.2);
 const children: ChildProcess[] = [];
 
 function spawnChild(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
@@ -115,24 +125,49 @@ try {
   const ws = await createWorkspace(database.db, { name: 'Bench', slug: `bench-${dbName}`, timeZone: 'UTC' });
   const user = await createUser(database.db, { email: `bench@${dbName}.test` });
   const accounts: string[] = [];
+  const platformOf: string[] = [];
+  /** Posts each account holds on its platform. */
+  const heldBy: Array<() => number> = [];
+  const xCount = Math.round(ACCOUNTS * X_SHARE);
+  const liCount = Math.round(ACCOUNTS * LINKEDIN_SHARE);
   for (let i = 0; i < ACCOUNTS; i++) {
-    const a = fake.createAccount();
-    accounts.push(
-      (
-        await upsertSocialAccount(database.db, cipher, ws.id, {
-          platform: 'mastodon',
-          externalId: a.accountId,
-          handle: a.username,
-          credentials: {
-            accessToken: a.accessToken,
-            refreshToken: a.refreshToken,
-            clientId: a.clientId,
-            clientSecret: a.clientSecret,
-          },
-          metadata: { instanceUrl: fake.url },
-        })
-      ).id,
-    );
+    let input: Parameters<typeof upsertSocialAccount>[3];
+    if (i < xCount) {
+      const a = xFake.createAccount();
+      input = {
+        platform: 'x',
+        externalId: a.userId,
+        handle: a.username,
+        credentials: { accessToken: a.accessToken, refreshToken: a.refreshToken },
+      };
+      heldBy.push(() => xFake.posts(a.userId).length);
+    } else if (i < xCount + liCount) {
+      const a = liFake.createAccount();
+      input = {
+        platform: 'linkedin',
+        externalId: a.memberId,
+        handle: a.name,
+        credentials: { accessToken: a.accessToken, ...(a.refreshToken ? { refreshToken: a.refreshToken } : {}) },
+      };
+      heldBy.push(() => liFake.posts(`urn:li:person:${a.memberId}`).length);
+    } else {
+      const a = fake.createAccount();
+      input = {
+        platform: 'mastodon',
+        externalId: a.accountId,
+        handle: a.username,
+        credentials: {
+          accessToken: a.accessToken,
+          refreshToken: a.refreshToken,
+          clientId: a.clientId,
+          clientSecret: a.clientSecret,
+        },
+        metadata: { instanceUrl: fake.url },
+      };
+      heldBy.push(() => fake.statuses(a.accountId).length);
+    }
+    accounts.push((await upsertSocialAccount(database.db, cipher, ws.id, input)).id);
+    platformOf.push(input.platform);
   }
   const prefix = 'hbench';
   const queue = new PublishQueue({ connection: bull, prefix });
@@ -148,6 +183,14 @@ try {
     QUEUE_PREFIX: prefix,
     PUBLISH_CONCURRENCY: String(CONCURRENCY),
     LOG_LEVEL: 'warn',
+    X_CLIENT_ID: xFake.clientId,
+    X_CLIENT_SECRET: xFake.clientSecret,
+    X_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
+    X_API_URL: xFake.url,
+    LINKEDIN_CLIENT_ID: liFake.clientId,
+    LINKEDIN_CLIENT_SECRET: liFake.clientSecret,
+    LINKEDIN_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
+    LINKEDIN_API_URL: liFake.url,
   };
   // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the Herald worker there.
   const profile = process.env.BENCH_PROFILE_DIR
@@ -172,7 +215,7 @@ try {
       content: `burst ${p}`,
       targets: accounts.map((accountId, i) => ({
         socialAccountId: accountId,
-        platform: 'mastodon',
+        platform: platformOf[i]!,
         content: `burst post ${p} on ${i}`,
         status: 'scheduled' as const,
         scheduledAt: t0b,
@@ -203,10 +246,21 @@ try {
     .sort((a, b) => a - b);
   const published = lateness.length;
   const heraldPostsPerS = published / (lateness[lateness.length - 1]! / 1000);
+  const onPlatforms = heldBy.reduce((sum, held) => sum + held(), 0);
 
   // --- (c) lone posts -----------------------------------------------------------------------
   const ctx = { workspaceId: ws.id, userId: user.id, timeZone: 'UTC', channel: 'bench' };
-  const deps = { db: database.db, connectors: new ConnectorRegistry([createMastodonConnector()]), queue, events: null };
+  const connectors = new ConnectorRegistry([
+    createMastodonConnector(),
+    createXConnector({ clientId: xFake.clientId, clientSecret: xFake.clientSecret, apiUrl: xFake.url }),
+    createLinkedInConnector({
+      clientId: liFake.clientId,
+      clientSecret: liFake.clientSecret,
+      apiUrl: liFake.url,
+      oauthUrl: liFake.url,
+    }),
+  ]);
+  const deps = { db: database.db, connectors, queue, events: null };
   const lone: number[] = [];
   for (let i = 0; i < LONE; i++) {
     const {
@@ -238,7 +292,7 @@ try {
 
   const ratio = heraldPostsPerS / baselineJobsPerS;
   printTable(
-    `bench:publish — ${N} due at one instant, ${ACCOUNTS} Mastodon-fake accounts, worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`,
+    `bench:publish — ${N} due at one instant, ${ACCOUNTS} accounts (${ACCOUNTS - xCount - liCount} Mastodon, ${xCount} X, ${liCount} LinkedIn fakes), worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`,
     [
       {
         run: '(a) raw BullMQ no-op jobs',
@@ -267,6 +321,7 @@ try {
     ],
   );
   console.log(`ratio (b)/(a) = ${round(ratio, 3)}; seeding ${N} targets took ${seedMs} ms (not measured)`);
+  console.log(`the fakes hold ${onPlatforms} burst posts for ${published} published targets`);
   printResult({
     bench: 'publish',
     posts_per_s: round(heraldPostsPerS),
@@ -278,11 +333,14 @@ try {
     lone_p50_ms: round(percentile(lone, 50)),
     lone_p99_ms: round(percentile(lone, 99)),
     published,
+    on_platforms: onPlatforms,
     posts: N,
   });
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await fake.close();
+  await xFake.close();
+  await liFake.close();
   await database.close();
   await admin.query(`drop database if exists ${dbName} with (force)`);
   await admin.end();

@@ -129,3 +129,71 @@ export function retryAtFromHeaders(headers: Headers, now = Date.now(), fallbackM
   }
   return new Date(now + fallbackMs);
 }
+
+/** Whether a call of this HTTP method may have changed something at the platform. */
+export const isWriteMethod = (method: string | undefined): boolean =>
+  method !== undefined && method !== 'GET' && method !== 'HEAD';
+
+/** Codes meaning no connection was made, so the request never reached the platform. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/** The first `code` on the error or its causes (fetch wraps the socket's error). */
+export function networkErrorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export interface NetworkFailureContext {
+  /** Herald's platform id, e.g. `x`. */
+  platform: string;
+  /** The platform's name in messages, e.g. `X`. */
+  label: string;
+  method: string;
+  /** The call, in words: `creating the post`. */
+  what: string;
+  timeoutMs: number;
+}
+
+/**
+ * The typed error for an HTTP call that got no (complete) answer: a timeout or a lost
+ * connection may have succeeded if the call was a write; a refused connection never did.
+ */
+export function classifyNetworkFailure(err: unknown, ctx: NetworkFailureContext): ConnectorError {
+  const { platform, label, what } = ctx;
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new TransientError(`${label} did not answer ${what} within ${ctx.timeoutMs} ms`, {
+      platform,
+      mayHaveSucceeded: isWriteMethod(ctx.method),
+      cause: err,
+    });
+  }
+  const code = networkErrorCode(err);
+  if (code && NOT_CONNECTED.has(code)) {
+    return new TransientError(`Could not connect to ${label} for ${what} (${code})`, {
+      platform,
+      mayHaveSucceeded: false,
+      cause: err,
+    });
+  }
+  return new TransientError(`The connection to ${label} was lost during ${what}${code ? ` (${code})` : ''}`, {
+    platform,
+    mayHaveSucceeded: isWriteMethod(ctx.method),
+    cause: err,
+  });
+}

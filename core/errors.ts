@@ -97,6 +97,17 @@ export const ERROR_CATALOGUE = {
     message: "The workspace's knowledge was embedded with another vector dimension",
     retryable: false,
   },
+  embedder_refused: { status: 502, message: 'The embedding endpoint refused the request', retryable: false },
+  invalid_audio_frame: {
+    status: 400,
+    message: 'An audio frame must be 640 bytes: 20 ms of 16-bit PCM at 16 kHz, mono',
+    retryable: false,
+  },
+  unsupported_audio_format: { status: 400, message: 'This audio format is not accepted', retryable: false },
+  voice_unavailable: { status: 503, message: 'Voice is not configured on this server', retryable: false },
+  utterance_too_long: { status: 413, message: 'The utterance is longer than allowed', retryable: false },
+  speech_to_text_failed: { status: 502, message: 'Speech could not be turned into text', retryable: true },
+  text_to_speech_failed: { status: 502, message: 'The answer could not be spoken', retryable: true },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

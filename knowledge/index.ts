@@ -7,17 +7,30 @@ export {
   embedderFromSpec,
   LexicalEmbedder,
   OllamaEmbedder,
+  OpenAIEmbedder,
   LEXICAL_DIMENSION,
   LEXICAL_MODEL,
   type Embedder,
   type OllamaEmbedderOptions,
+  type OpenAIEmbedderOptions,
+  type EmbedderEndpoints,
 } from './embedders.js';
 export { chunkText, type Chunk, type ChunkOptions } from './chunking.js';
 export { extractMainContent } from './html.js';
 export { parseFeed, type FeedItem } from './feed.js';
-export { collectionName, KnowledgeStore } from './store.js';
+export { collectionName, DEFAULT_HNSW, KnowledgeStore, type HnswOptions } from './store.js';
+export { vectorQuery } from './search.js';
 export { ingestSource, type IngestDeps, type IngestLimits, type IngestResult } from './ingest.js';
-export { KNOWLEDGE_QUEUE, KnowledgeQueue, startKnowledgeWorker, type IngestJobData } from './queue.js';
+export {
+  KNOWLEDGE_QUEUE,
+  KnowledgeQueue,
+  startKnowledgeWorker,
+  type IngestJobData,
+  type KnowledgeJobData,
+  type PastPostJobData,
+} from './queue.js';
+export { catalogueChunks, readUploadedFile, type UploadedFile } from './files.js';
+export { listenForPublishedPosts, updatePastPostMetrics, type PostMetrics } from './past-posts.js';
 export {
   createSource,
   deleteSource,
@@ -25,8 +38,10 @@ export {
   listSources,
   replaceSource,
   searchKnowledge,
+  uploadSource,
   type KnowledgeDeps,
   type SourceInput,
+  type UploadInput,
 } from './service.js';
 export { ensureCurrentModel } from './reembed.js';
 export { ensureSeeded, loadSeedDocuments, parseSeed, SEED_VERSION, type SeedDocument } from './seed.js';

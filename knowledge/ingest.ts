@@ -8,6 +8,7 @@ import { and, eq } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { HeraldError, isHeraldError, schema, type Db, type EventBus, type Logger } from '../core/index.js';
 import { chunkText } from './chunking.js';
+import { catalogueChunks } from './files.js';
 import { checkText, fetchFeed, fetchPage } from './input.js';
 import type { KnowledgeStore, StoredChunk } from './store.js';
 
@@ -16,6 +17,8 @@ const { knowledgeSources } = schema;
 export interface IngestLimits {
   /** Largest text or fetched page, bytes. */
   maxBytes: number;
+  /** Largest uploaded file, bytes (the upload route's cap). Default 20 MiB. */
+  uploadMaxBytes?: number;
   fetchTimeoutMs: number;
   chunkMaxChars?: number;
   chunkOverlapChars?: number;
@@ -93,11 +96,14 @@ export async function ingestSource(
     } else {
       text = checkText(source.content ?? '', deps.limits.maxBytes);
     }
-    const chunks = chunkText(text, {
-      markdown: source.format !== 'text',
-      ...(deps.limits.chunkMaxChars ? { maxChars: deps.limits.chunkMaxChars } : {}),
-      ...(deps.limits.chunkOverlapChars !== undefined ? { overlapChars: deps.limits.chunkOverlapChars } : {}),
-    });
+    const chunks =
+      source.format === 'csv'
+        ? catalogueChunks(text)
+        : chunkText(text, {
+            markdown: source.format !== 'text',
+            ...(deps.limits.chunkMaxChars ? { maxChars: deps.limits.chunkMaxChars } : {}),
+            ...(deps.limits.chunkOverlapChars !== undefined ? { overlapChars: deps.limits.chunkOverlapChars } : {}),
+          });
     if (chunks.length === 0)
       throw new HeraldError('knowledge_input_invalid', {
         message: 'The source has no text to learn from',
@@ -110,7 +116,10 @@ export async function ingestSource(
       await onProgress(vectors.length, chunks.length);
       await emit('ingesting', vectors.length, chunks.length);
     }
-    const createdTs = Math.floor(source.createdAt.getTime() / 1000);
+    // A past post is dated by its publication, so date filters find posts by when they went out.
+    const publishedAt = typeof metadata.publishedAt === 'string' ? new Date(metadata.publishedAt) : null;
+    const createdTs = Math.floor((publishedAt?.getTime() || source.createdAt.getTime()) / 1000);
+    const platform = typeof metadata.platform === 'string' ? metadata.platform : null;
     const stored: StoredChunk[] = chunks.map((c, i) => ({
       id: `${sourceId}:${generation}:${c.hash.slice(0, 32)}`,
       text: c.text,
@@ -120,6 +129,7 @@ export async function ingestSource(
         generation,
         doc_type: source.docType,
         created_ts: createdTs,
+        platform,
         heading: c.heading,
         chunk_index: c.index,
         hash: c.hash,

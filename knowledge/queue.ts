@@ -2,11 +2,13 @@
  * Ingestion runs as BullMQ jobs on the `herald-knowledge` queue: one job per (source,
  * generation), so asking twice for the same ingest is a no-op and a re-ingest gets a job of
  * its own. Progress goes to the job (`job.progress`) and to the event bus
- * (`knowledge.ingest`). Retryable failures (Chroma or Ollama down, a URL timing out) are
+ * (`knowledge.ingest`). `past_post` jobs (one per published target, `past-posts.ts`) add a
+ * published post as a source and ingest it in the same job. Retryable failures (Chroma or Ollama down, a URL timing out) are
  * retried with backoff; bad input fails the source at once.
  */
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { ingestSource, type IngestDeps } from './ingest.js';
+import { ingestPastPost } from './past-posts.js';
 
 export const KNOWLEDGE_QUEUE = 'herald-knowledge';
 
@@ -17,6 +19,15 @@ export interface IngestJobData {
   /** Embed the stored text again (a model change) rather than fetching a URL or feed anew. */
   reembed?: boolean;
 }
+
+/** A `past_post` job: add (or refresh) the knowledge source of one published target. */
+export interface PastPostJobData {
+  workspaceId: string;
+  targetId: string;
+}
+
+export type KnowledgeJobData = IngestJobData | PastPostJobData;
+const isPastPost = (d: KnowledgeJobData): d is PastPostJobData => 'targetId' in d;
 
 export interface KnowledgeQueueOptions {
   connection: ConnectionOptions;
@@ -29,22 +40,31 @@ export interface KnowledgeQueueOptions {
 }
 
 export class KnowledgeQueue {
-  readonly queue: Queue<IngestJobData>;
+  readonly queue: Queue<KnowledgeJobData>;
   readonly #opts: KnowledgeQueueOptions;
 
   constructor(opts: KnowledgeQueueOptions) {
     this.#opts = opts;
-    this.queue = new Queue<IngestJobData>(KNOWLEDGE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
+    this.queue = new Queue<KnowledgeJobData>(KNOWLEDGE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
   }
 
   async enqueue(data: IngestJobData): Promise<void> {
-    await this.queue.add('ingest', data, {
-      jobId: `${data.sourceId}-g${data.generation}`,
+    await this.queue.add('ingest', data, this.#jobOptions(`${data.sourceId}-g${data.generation}`));
+  }
+
+  /** One job per target: processes that all hear the same `published` event queue it once. */
+  async enqueuePastPost(data: PastPostJobData): Promise<void> {
+    await this.queue.add('past_post', data, this.#jobOptions(`past-post-${data.targetId}`));
+  }
+
+  #jobOptions(jobId: string) {
+    return {
+      jobId,
       attempts: this.#opts.maxAttempts ?? 3,
-      backoff: { type: 'exponential', delay: this.#opts.backoffMs ?? 2_000 },
+      backoff: { type: 'exponential' as const, delay: this.#opts.backoffMs ?? 2_000 },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    };
   }
 
   close(): Promise<void> {
@@ -59,19 +79,14 @@ export interface KnowledgeWorkerOptions {
   concurrency?: number;
 }
 
-export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOptions): Worker<IngestJobData> {
-  const worker = new Worker<IngestJobData>(
+export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOptions): Worker<KnowledgeJobData> {
+  const worker = new Worker<KnowledgeJobData>(
     KNOWLEDGE_QUEUE,
     async (job) => {
+      const progress = (done: number, total: number) => job.updateProgress({ chunksDone: done, chunksTotal: total });
+      if (isPastPost(job.data)) return ingestPastPost(deps, job.data.workspaceId, job.data.targetId, progress);
       const { workspaceId, sourceId, generation, reembed } = job.data;
-      return ingestSource(
-        deps,
-        workspaceId,
-        sourceId,
-        generation,
-        (done, total) => job.updateProgress({ chunksDone: done, chunksTotal: total }),
-        { reembed: reembed === true },
-      );
+      return ingestSource(deps, workspaceId, sourceId, generation, progress, { reembed: reembed === true });
     },
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 2 },
   );

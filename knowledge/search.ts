@@ -7,7 +7,7 @@
  * never shows.
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Where, WhereDocument } from 'chromadb';
+import type { Collection, Where, WhereDocument } from 'chromadb';
 import { schema, type Db } from '../core/index.js';
 import { words } from './embedders.js';
 import type { ChunkMetadata, KnowledgeStore } from './store.js';
@@ -15,13 +15,16 @@ import type { DocType, SearchFilters, SearchHit } from './types.js';
 
 const { knowledgeSources } = schema;
 const RRF_K = 60;
+/** Chunks the keyword leg considers. */
+const KEYWORD_POOL = 200;
 /** Keyword terms used per query (the longest words, usually the most telling). */
-const MAX_TERMS = 8;
+const MAX_TERMS = 4;
 
 function whereOf(f: SearchFilters): Where | undefined {
   const parts: Where[] = [];
   if (f.types?.length) parts.push({ doc_type: { $in: f.types } });
   if (f.sourceIds?.length) parts.push({ source_id: { $in: f.sourceIds } });
+  if (f.platforms?.length) parts.push({ platform: { $in: f.platforms } });
   if (f.from) parts.push({ created_ts: { $gte: Math.floor(f.from.getTime() / 1000) } });
   if (f.to) parts.push({ created_ts: { $lt: Math.ceil(f.to.getTime() / 1000) } });
   if (parts.length === 0) return undefined;
@@ -45,6 +48,16 @@ function cosine(a: number[], b: number[]): number {
     nb += b[i]! * b[i]!;
   }
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
+}
+
+/** The vector leg: the `n` chunks nearest `vector` in the collection's HNSW index. */
+export function vectorQuery(collection: Collection, vector: number[], n: number, where?: Where) {
+  return collection.query<ChunkMetadata>({
+    queryEmbeddings: [vector],
+    nResults: n,
+    ...(where ? { where } : {}),
+    include: ['documents', 'metadatas', 'distances'],
+  });
 }
 
 interface Candidate {
@@ -74,18 +87,14 @@ export async function hybridSearch(
   const whereDocument = keywordFilter(terms);
 
   const [byVector, byKeyword] = await Promise.all([
-    collection.query<ChunkMetadata>({
-      queryEmbeddings: [vector!],
-      nResults: pool,
-      ...(where ? { where } : {}),
-      include: ['documents', 'metadatas', 'distances'],
-    }),
+    vectorQuery(collection, vector!, pool, where),
     whereDocument
       ? collection.get<ChunkMetadata>({
           whereDocument,
           ...(where ? { where } : {}),
-          limit: 500,
-          include: ['documents', 'metadatas', 'embeddings'],
+          limit: KEYWORD_POOL,
+          // Vectors only for the few keyword-only chunks that make the final list (below).
+          include: ['documents', 'metadatas'],
         })
       : null,
   ]);
@@ -111,7 +120,7 @@ export async function hybridSearch(
   if (byKeyword) {
     const docs = byKeyword.ids.map((id, i) => {
       const text = byKeyword.documents[i] ?? '';
-      return { id, text, have: new Set(words(text)), meta: byKeyword.metadatas[i]!, vec: byKeyword.embeddings[i] };
+      return { id, text, have: new Set(words(text)), meta: byKeyword.metadatas[i]! };
     });
     // Rarer words weigh more (inverse document frequency over the matching chunks), so
     // "Bluesky" outranks "post" in "how long can a Bluesky post be".
@@ -137,7 +146,7 @@ export async function hybridSearch(
           id: r.id,
           text: r.text,
           meta: r.meta,
-          similarity: r.vec ? cosine(vector!, r.vec) : 0,
+          similarity: NaN, // filled in for the chunks returned
           keywordMatches: r.matches,
           keywordWeight: r.weight,
           score: fused,
@@ -153,29 +162,42 @@ export async function hybridSearch(
     .where(and(eq(knowledgeSources.workspaceId, workspaceId), inArray(knowledgeSources.id, sourceIds)));
   const byId = new Map(sources.map((s) => [s.id, s]));
 
-  return (
-    [...candidates.values()]
-      .filter((c) => byId.get(c.meta.source_id)?.readyGeneration === c.meta.generation)
-      // Equal fused ranks: the chunk matching rarer query words first, then the closer vector.
-      .sort((a, b) => b.score - a.score || b.keywordWeight - a.keywordWeight || b.similarity - a.similarity)
-      .slice(0, limit)
-      .map((c) => {
-        const s = byId.get(c.meta.source_id)!;
-        return {
-          chunkId: c.id,
-          text: c.text,
-          heading: c.meta.heading ?? null,
-          score: Number(c.score.toFixed(6)),
-          similarity: Number(c.similarity.toFixed(4)),
-          keywordMatches: c.keywordMatches,
-          source: {
-            id: s.id,
-            title: s.title,
-            docType: s.docType as DocType,
-            url: s.url,
-            createdAt: s.createdAt.toISOString(),
-          },
-        };
-      })
-  );
+  const chosen = [...candidates.values()]
+    .filter((c) => byId.get(c.meta.source_id)?.readyGeneration === c.meta.generation)
+    // Equal fused ranks: the chunk matching rarer query words first, then the closer vector.
+    .sort(
+      (a, b) => b.score - a.score || b.keywordWeight - a.keywordWeight || (b.similarity || -2) - (a.similarity || -2),
+    )
+    .slice(0, limit);
+  const unmeasured = chosen.filter((c) => Number.isNaN(c.similarity));
+  if (unmeasured.length) {
+    const got = await collection.get({ ids: unmeasured.map((c) => c.id), include: ['embeddings'] });
+    const vectors = new Map(got.ids.map((id, i) => [id, got.embeddings[i]]));
+    for (const c of unmeasured) {
+      const v = vectors.get(c.id);
+      c.similarity = v ? cosine(vector!, v) : 0;
+    }
+  }
+
+  return chosen.map((c) => {
+    const s = byId.get(c.meta.source_id)!;
+    return {
+      chunkId: c.id,
+      text: c.text,
+      heading: c.meta.heading ?? null,
+      score: Number(c.score.toFixed(6)),
+      similarity: Number(c.similarity.toFixed(4)),
+      keywordMatches: c.keywordMatches,
+      source: {
+        id: s.id,
+        title: s.title,
+        docType: s.docType as DocType,
+        url: s.url,
+        createdAt: s.createdAt.toISOString(),
+        platform: typeof s.metadata.platform === 'string' ? s.metadata.platform : null,
+        publishedAt: typeof s.metadata.publishedAt === 'string' ? s.metadata.publishedAt : null,
+        metrics: (s.metadata.metrics as Record<string, number> | undefined) ?? null,
+      },
+    };
+  });
 }

@@ -6,23 +6,17 @@
  * its ingestion; text is checked up front so bad input fails the request, not just the job.
  */
 import { and, desc, eq, inArray } from 'drizzle-orm';
-import { appendAudit, HeraldError, schema, type Db, type EventBus, type Role } from '../core/index.js';
+import { HeraldError, requireRole, schema, type Db, type EventBus } from '../core/index.js';
+import { checkCatalogue, readUploadedFile, type UploadedFile } from './files.js';
 import { checkText } from './input.js';
 import type { IngestLimits } from './ingest.js';
 import type { KnowledgeQueue } from './queue.js';
 import { hybridSearch } from './search.js';
 import { ensureCurrentModel } from './reembed.js';
 import { ensureSeeded, type SeedDocument } from './seed.js';
+import { auditSource, rowOf, scoped, viewOf } from './source-rows.js';
 import type { KnowledgeStore } from './store.js';
-import type {
-  DocType,
-  KnowledgeContext,
-  SearchFilters,
-  SearchHit,
-  SourceFormat,
-  SourceStatus,
-  SourceView,
-} from './types.js';
+import type { DocType, KnowledgeContext, SearchFilters, SearchHit, SourceFormat, SourceView } from './types.js';
 
 const { knowledgeSources } = schema;
 
@@ -39,42 +33,11 @@ export interface KnowledgeDeps {
 export interface SourceInput {
   docType: DocType;
   title: string;
-  /** `text` or `markdown` with `text`; `url` or `feed` with `url`. */
+  /** `text`, `markdown` or `csv` with `text`; `url` or `feed` with `url`; `pdf` only as an upload. */
   format: SourceFormat;
   text?: string | undefined;
   url?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
-}
-
-const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
-
-function requireRole(ctx: KnowledgeContext, needed: Role): void {
-  if (RANK[ctx.role] < RANK[needed])
-    throw new HeraldError('forbidden', {
-      message: `This needs the ${needed} role; you are ${ctx.role === 'admin' || ctx.role === 'owner' ? 'an' : 'a'} ${ctx.role}`,
-      details: { required: needed, role: ctx.role },
-    });
-}
-
-type Row = typeof knowledgeSources.$inferSelect;
-
-export function viewOf(r: Row): SourceView {
-  return {
-    id: r.id,
-    docType: r.docType as DocType,
-    format: r.format as SourceFormat,
-    title: r.title,
-    url: r.url,
-    metadata: r.metadata,
-    status: r.status as SourceStatus,
-    error: r.error ?? null,
-    generation: r.generation,
-    chunkCount: r.chunkCount,
-    embeddingModel: r.embeddingModel,
-    ingestedAt: r.ingestedAt?.toISOString() ?? null,
-    createdAt: r.createdAt.toISOString(),
-    updatedAt: r.updatedAt.toISOString(),
-  };
 }
 
 /** Checks the input's shape and text; returns the columns to store. */
@@ -92,30 +55,36 @@ function columnsOf(deps: KnowledgeDeps, input: SourceInput) {
       throw new HeraldError('validation_failed', { message: 'Only http and https URLs can be fetched' });
     return { url: u.toString(), content: null };
   }
+  if (input.format === 'pdf')
+    throw new HeraldError('validation_failed', {
+      message: 'A PDF is uploaded as a file: POST /v1/knowledge/sources/upload',
+    });
   if (input.text === undefined || input.url !== undefined)
     throw new HeraldError('validation_failed', { message: `A ${input.format} source takes \`text\` and no \`url\`` });
+  if (input.format === 'csv') checkCatalogue(input.text, deps.limits.maxBytes);
   return { url: null, content: checkText(input.text, deps.limits.maxBytes) };
 }
 
-async function audit(db: Db, ctx: KnowledgeContext, action: string, id: string, details: Record<string, unknown>) {
-  await appendAudit(db, ctx.workspaceId, {
-    actorKind: ctx.actorKind ?? (ctx.userId ? 'user' : 'system'),
-    actorId: ctx.actorId === undefined ? ctx.userId : ctx.actorId,
-    channel: ctx.channel,
-    action,
-    subjectType: 'knowledge_source',
-    subjectId: id,
-    details,
-  });
-}
-
-const scoped = (ctx: KnowledgeContext, id: string) =>
-  and(eq(knowledgeSources.workspaceId, ctx.workspaceId), eq(knowledgeSources.id, id));
-
-async function rowOf(db: Db, ctx: KnowledgeContext, id: string): Promise<Row> {
-  const [row] = await db.select().from(knowledgeSources).where(scoped(ctx, id));
-  if (!row) throw new HeraldError('not_found', { message: `No knowledge source ${id} in this workspace` });
-  return row;
+/** Stores a checked source (after seeding the workspace) and queues its ingestion. */
+async function insertAndQueue(
+  deps: KnowledgeDeps,
+  ctx: KnowledgeContext,
+  values: Omit<typeof knowledgeSources.$inferInsert, 'workspaceId' | 'createdBy'>,
+): Promise<SourceView> {
+  await ensureSeeded(deps, ctx.workspaceId);
+  const [row] = await deps.db
+    .insert(knowledgeSources)
+    .values({ ...values, workspaceId: ctx.workspaceId, createdBy: ctx.userId })
+    .returning();
+  try {
+    await deps.queue.enqueue({ workspaceId: ctx.workspaceId, sourceId: row!.id, generation: row!.generation });
+  } catch (cause) {
+    // No job, no source: a row that would stay pending forever helps nobody.
+    await deps.db.delete(knowledgeSources).where(scoped(ctx, row!.id));
+    throw new HeraldError('redis_unavailable', { message: 'The ingestion queue is not answering', cause });
+  }
+  await auditSource(deps.db, ctx, 'knowledge.source.create', row!.id, { docType: row!.docType, format: row!.format });
+  return viewOf(row!);
 }
 
 export async function createSource(
@@ -125,28 +94,45 @@ export async function createSource(
 ): Promise<SourceView> {
   requireRole(ctx, 'editor');
   const columns = columnsOf(deps, input);
-  await ensureSeeded(deps, ctx.workspaceId);
-  const [row] = await deps.db
-    .insert(knowledgeSources)
-    .values({
-      workspaceId: ctx.workspaceId,
-      docType: input.docType,
-      format: input.format,
-      title: input.title,
-      ...columns,
-      metadata: input.metadata ?? {},
-      createdBy: ctx.userId,
-    })
-    .returning();
-  try {
-    await deps.queue.enqueue({ workspaceId: ctx.workspaceId, sourceId: row!.id, generation: row!.generation });
-  } catch (cause) {
-    // No job, no source: a row that would stay pending forever helps nobody.
-    await deps.db.delete(knowledgeSources).where(scoped(ctx, row!.id));
-    throw new HeraldError('redis_unavailable', { message: 'The ingestion queue is not answering', cause });
-  }
-  await audit(deps.db, ctx, 'knowledge.source.create', row!.id, { docType: input.docType, format: input.format });
-  return viewOf(row!);
+  return insertAndQueue(deps, ctx, {
+    docType: input.docType,
+    format: input.format,
+    title: input.title,
+    ...columns,
+    metadata: input.metadata ?? {},
+  });
+}
+
+export interface UploadInput {
+  file: UploadedFile;
+  /** Default: `product` for a CSV catalogue, `note` otherwise. */
+  docType?: DocType | undefined;
+  /** Default: the file name. */
+  title?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Adds an uploaded file (PDF, CSV product catalogue, text, Markdown) as a source. Its text is
+ * extracted and checked here, so an empty, binary or text-less file fails the request and
+ * stores nothing; the file itself is not kept.
+ */
+export async function uploadSource(
+  deps: KnowledgeDeps,
+  ctx: KnowledgeContext,
+  input: UploadInput,
+): Promise<SourceView> {
+  requireRole(ctx, 'editor');
+  const read = await readUploadedFile(input.file, deps.limits.maxBytes);
+  const fileName = input.file.fileName?.slice(0, 300) || null;
+  return insertAndQueue(deps, ctx, {
+    docType: input.docType ?? (read.format === 'csv' ? 'product' : 'note'),
+    format: read.format,
+    title: input.title ?? fileName ?? `Uploaded ${read.format}`,
+    url: null,
+    content: read.text,
+    metadata: { ...input.metadata, ...read.metadata, fileName, fileBytes: input.file.bytes.length },
+  });
 }
 
 /** Replaces the source's content (and type, title) and re-ingests it; old chunks serve until the new ones are in. */
@@ -176,7 +162,7 @@ export async function replaceSource(
     .returning();
   if (!row) throw new HeraldError('conflict', { message: 'The source changed meanwhile; try again' });
   await deps.queue.enqueue({ workspaceId: ctx.workspaceId, sourceId: id, generation: row.generation });
-  await audit(deps.db, ctx, 'knowledge.source.replace', id, { generation: row.generation });
+  await auditSource(deps.db, ctx, 'knowledge.source.replace', id, { generation: row.generation });
   return viewOf(row);
 }
 
@@ -187,7 +173,7 @@ export async function deleteSource(deps: KnowledgeDeps, ctx: KnowledgeContext, i
   if (deleted.length === 0)
     throw new HeraldError('not_found', { message: `No knowledge source ${id} in this workspace` });
   await deps.store.deleteSourceChunks(ctx.workspaceId, id);
-  await audit(deps.db, ctx, 'knowledge.source.delete', id, {});
+  await auditSource(deps.db, ctx, 'knowledge.source.delete', id, {});
 }
 
 export async function getSource(deps: KnowledgeDeps, ctx: KnowledgeContext, id: string): Promise<SourceView> {

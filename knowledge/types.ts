@@ -2,7 +2,7 @@
  * The knowledge base's vocabulary: document types, source formats and the shapes services
  * and routes exchange. A source is one document; its chunks are what search returns.
  */
-import type { Role } from '../core/index.js';
+import type { AuditActor, Role } from '../core/index.js';
 
 export const DOC_TYPES = [
   'brand_guide',
@@ -15,23 +15,21 @@ export const DOC_TYPES = [
 ] as const;
 export type DocType = (typeof DOC_TYPES)[number];
 
-/** `url`: a web page (main content); `feed`: an RSS or Atom feed (one section per item). */
-export const SOURCE_FORMATS = ['text', 'markdown', 'url', 'feed'] as const;
+/**
+ * `url`: a web page (main content); `feed`: an RSS or Atom feed (one section per item);
+ * `csv`: a product catalogue (one chunk per row); `pdf`: an uploaded PDF's text layer.
+ */
+export const SOURCE_FORMATS = ['text', 'markdown', 'url', 'feed', 'csv', 'pdf'] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
 export type SourceStatus = 'pending' | 'ingesting' | 'ready' | 'failed';
 
-/** Who asks, and for which workspace: every knowledge function takes this first. */
-export interface KnowledgeContext {
-  workspaceId: string;
-  userId: string | null;
-  /** Reading needs viewer; adding, changing and deleting sources needs editor. */
+/**
+ * Who asks, and for which workspace: every knowledge function takes this first. Reading
+ * needs viewer; adding, changing and deleting sources needs editor.
+ */
+export interface KnowledgeContext extends AuditActor {
   role: Role;
-  /** rest | ws | agent | worker ... (written to the audit log) */
-  channel: string;
-  actorKind?: 'user' | 'api_key' | 'agent' | 'system';
-  /** Who the audit log names; default `userId`. */
-  actorId?: string | null;
 }
 
 export interface SourceView {
@@ -54,9 +52,11 @@ export interface SourceView {
 export interface SearchFilters {
   types?: DocType[] | undefined;
   sourceIds?: string[] | undefined;
-  /** Sources created at or after this instant. */
+  /** Past posts published on these platforms (`bluesky`, `x`...); other documents have none. */
+  platforms?: string[] | undefined;
+  /** Sources created (past posts: published) at or after this instant. */
   from?: Date | undefined;
-  /** Sources created before this instant. */
+  /** Sources created (past posts: published) before this instant. */
   to?: Date | undefined;
 }
 
@@ -70,5 +70,15 @@ export interface SearchHit {
   similarity: number;
   /** How many of the query's words the chunk contains. */
   keywordMatches: number;
-  source: { id: string; title: string; docType: DocType; url: string | null; createdAt: string };
+  source: {
+    id: string;
+    title: string;
+    docType: DocType;
+    url: string | null;
+    createdAt: string;
+    /** Past posts: where and when it went out, and its metrics when known. */
+    platform: string | null;
+    publishedAt: string | null;
+    metrics: Record<string, number> | null;
+  };
 }

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { HeraldError, type Config, type Db, type EventBus, type MediaStore, type SecretCipher } from '../core/index.js';
 import type { KnowledgeDeps } from '../knowledge/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
+import type { VoiceEngines } from '../voice/index.js';
 import type { AuthDeps } from './auth/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { authRoutes } from './routes/auth.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   models?: ModelRouteDeps | undefined;
   /** Answers chat turns on `/v1/ws` (the agent). Default: the echo handler. */
   chat?: ChatHandler | undefined;
+  /** Speech engines for voice sessions on `/v1/ws`; unset: voice is refused (`voice_unavailable`). */
+  voice?: VoiceEngines | null | undefined;
   /** Platforms that can be connected (docs/connectors.md); unset: none is configured. */
   accounts?: AccountsApiDeps | undefined;
   /** The knowledge base (docs/knowledge.md); without it the `/v1/knowledge` routes are not served. */
@@ -113,7 +116,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await app.register(
     async (v1) => {
       await v1.register(authRoutes, { deps: deps.auth });
-      await v1.register(wsRoutes, { deps, ...(deps.chat ? { handler: deps.chat } : {}) });
+      await v1.register(wsRoutes, { deps, voice: deps.voice, ...(deps.chat ? { handler: deps.chat } : {}) });
       const connect: ConnectRouteDeps = {
         connect: {
           db: deps.db,

@@ -4,6 +4,12 @@ import { createBlueskyConnector } from '../connectors/bluesky/index.js';
 import { createMastodonConnector } from '../connectors/mastodon/index.js';
 import { createMastodonLinker } from '../connectors/mastodon/link.js';
 import { createXConnector, createXLinker, DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL } from '../connectors/x/index.js';
+import {
+  createLinkedInConnector,
+  createLinkedInLinker,
+  DEFAULT_API_URL as DEFAULT_LINKEDIN_API_URL,
+  DEFAULT_OAUTH_URL as DEFAULT_LINKEDIN_OAUTH_URL,
+} from '../connectors/linkedin/index.js';
 import type { Config } from '../core/index.js';
 import type { PlatformSetup } from '../tools/accounts/index.js';
 import type { AccountsApiDeps } from './api.js';
@@ -28,8 +34,23 @@ export function createConnectors(opts: {
       }),
     );
   }
+  const linkedin = opts.connect?.linkedin;
+  if (linkedin) {
+    registry.register(
+      createLinkedInConnector({
+        clientId: linkedin.clientId,
+        clientSecret: linkedin.clientSecret,
+        version: linkedin.version,
+        timeoutMs: opts.timeoutMs,
+        ...linkedinUrls(opts.connect?.linkedinApiUrl),
+      }),
+    );
+  }
   return registry;
 }
+
+/** A LinkedIn double serves the API and `/oauth/v2/*` from one base URL. */
+const linkedinUrls = (base: string | undefined) => (base ? { apiUrl: base, oauthUrl: base } : {});
 
 /** Linkers for the platforms whose app credentials are configured, and what the others need. */
 export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number): AccountsApiDeps {
@@ -53,6 +74,25 @@ export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number)
     platform: 'x',
     configured: !!connect.x,
     set: connect.x ? [] : ['X_CLIENT_ID', 'X_CLIENT_SECRET', 'X_REDIRECT_URI'],
+    needsInstanceUrl: false,
+  });
+  if (connect.linkedin) {
+    linkers.set(
+      'linkedin',
+      createLinkedInLinker({
+        ...connect.linkedin,
+        scopes: [...connect.linkedin.scopes],
+        apiUrl: DEFAULT_LINKEDIN_API_URL,
+        oauthUrl: DEFAULT_LINKEDIN_OAUTH_URL,
+        ...linkedinUrls(connect.linkedinApiUrl),
+        timeoutMs,
+      }),
+    );
+  }
+  platforms.push({
+    platform: 'linkedin',
+    configured: !!connect.linkedin,
+    set: connect.linkedin ? [] : ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REDIRECT_URI'],
     needsInstanceUrl: false,
   });
   if (connect.mastodon)

@@ -31,6 +31,7 @@ import {
   KnowledgeQueue,
   loadSeedDocuments,
   KnowledgeStore,
+  listenForPublishedPosts,
   startChroma,
   startKnowledgeWorker,
   type ChromaHandle,
@@ -38,6 +39,7 @@ import {
 } from '../knowledge/index.js';
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
+import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
 import { accountsApiDepsOf, createConnectors } from './connectors.js';
 import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
@@ -61,6 +63,8 @@ export interface Runtime {
   readonly modelProviders: ProviderSettings;
   /** The knowledge base: store, ingestion queue, limits (docs/knowledge.md). */
   readonly knowledge: KnowledgeDeps;
+  /** Speech engines and the VAD model for voice sessions; null when `VOICE_STT` is `none`. */
+  readonly voice: VoiceEngines | null;
   close(): Promise<void>;
 }
 
@@ -138,12 +142,19 @@ async function startKnowledge(
   redisUrl: string,
   closers: Closer[],
 ): Promise<KnowledgeDeps> {
-  const store = new KnowledgeStore(chroma.client, embedderFromSpec(config.knowledge.embedder, config.ollamaUrl));
+  const store = new KnowledgeStore(
+    chroma.client,
+    embedderFromSpec(config.knowledge.embedder, { ollamaUrl: config.ollamaUrl, openai: config.models.openai }),
+  );
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-knowledge' });
   closers.push({ name: 'knowledge-connection', close: () => bull.quit().catch(() => bull.disconnect()) });
   const queue = new KnowledgeQueue({ connection: bull, prefix: config.queuePrefix });
   closers.push({ name: 'knowledge-queue', close: () => queue.close() });
-  const limits = { maxBytes: config.knowledge.maxBytes, fetchTimeoutMs: config.knowledge.fetchTimeoutMs };
+  const limits = {
+    maxBytes: config.knowledge.maxBytes,
+    uploadMaxBytes: config.knowledge.uploadMaxBytes,
+    fetchTimeoutMs: config.knowledge.fetchTimeoutMs,
+  };
   const knowledge: KnowledgeDeps = { db: database.db, store, queue, events, limits, seed: await loadSeedDocuments() };
   if (config.role !== 'api') {
     const worker = startKnowledgeWorker(
@@ -151,6 +162,9 @@ async function startKnowledge(
       { connection: bull, prefix: config.queuePrefix },
     );
     closers.push({ name: 'knowledge-worker', close: () => worker.close() });
+    // Every published post becomes a `past_post` source (docs/knowledge.md).
+    const unlisten = await listenForPublishedPosts(events, queue, logger.child({ component: 'knowledge' }));
+    closers.push({ name: 'knowledge-past-posts', close: unlisten });
   }
   return knowledge;
 }
@@ -248,6 +262,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       redisHandle.url,
       closers,
     );
+    const voice = await step('voice', () => createVoiceEngines(voiceConfigOf(config)));
     return {
       config,
       logger,
@@ -260,6 +275,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       models,
       modelProviders,
       knowledge,
+      voice,
       close,
     };
   } catch (err) {
@@ -306,6 +322,7 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
     accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
     chat: chatHandlerOf(rt),
     knowledge: rt.knowledge,
+    voice: rt.voice,
   };
 }
 
@@ -320,5 +337,6 @@ export function chatHandlerOf(rt: Runtime): AgentChatHandler | undefined {
     knowledge: rt.knowledge,
     router: rt.models.router,
     checkpointer: new DbCheckpointSaver(rt.database.db),
+    summary: { afterTokens: rt.config.agent.summaryAfterTokens, keepMessages: rt.config.agent.summaryKeepMessages },
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The fast path: common commands answered without any model — "what's scheduled this week",
- * "cancel the 9am Mastodon post", "move it to Friday 3pm", "publish the draft now". Times are
+ * "cancel the 9am Mastodon post", "move it to Friday 3pm", "publish the draft now", "show
+ * last week's stats". Times are
  * read with chrono-node in the user's zone. It either answers (reads) or proposes one tool
  * call, which goes through the same confirmation step as the model's. Anything it is not
  * sure of — no match, no single post that fits — returns null and goes to the model.
@@ -11,6 +12,7 @@ import { schema } from '../../core/index.js';
 import { listScheduled } from '../../tools/scheduling/index.js';
 import { findTime, rangeOf, showTime, type RangeName } from '../time.js';
 import { workspaceAccounts } from '../tools/accounts.js';
+import { periodOf, publishingStats, statsText } from '../tools/analytics.js';
 import type { ToolEnv } from '../tools/index.js';
 
 export type FastResult =
@@ -20,6 +22,8 @@ const LIST =
   /^\s*(?:what(?:'s| is| do i have)|show(?: me)?|list)\b.*\b(?:scheduled|planned|queued|coming up|going out)\b(.*)$/i;
 const CANCEL = /^\s*(?:please\s+)?cancel\s+(?:the|my)\s+(.+?)\s+post\s*[.!]?\s*$/i;
 const MOVE = /^\s*(?:please\s+)?(?:move|reschedule)\s+(it|that|that post|the\s+.+?\s+post)\s+to\s+(.+?)\s*[.!]?\s*$/i;
+const STATS =
+  /^\s*(?:show(?: me)?|what (?:are|were)|give me)\s+(?:the\s+)?(last week'?s?|this week'?s?|the last 7 days'?|today'?s?)?\s*(?:post(?:ing)?\s+)?(?:stats|statistics|analytics|numbers|results)(?:\s+(?:for|of)\s+(last week|this week|the last 7 days|today))?\s*[?.!]?\s*$/i;
 const PUBLISH =
   /^\s*(?:please\s+)?publish\s+(?:the|my|that)\s+(?:latest\s+|last\s+)?draft\s+(?:right\s+)?now\s*[.!]?\s*$/i;
 
@@ -77,6 +81,21 @@ export async function fastPath(
     if (!targetId) return null;
     const at = DateTime.fromJSDate(when.instant, { zone }).toFormat("yyyy-MM-dd'T'HH:mm");
     return { kind: 'call', name: 'reschedule', args: { targetId, at } };
+  }
+
+  const stats = STATS.exec(text);
+  if (stats) {
+    const said = (stats[1] ?? stats[2] ?? 'the last 7 days').toLowerCase().replace(/'s?$/, '');
+    const period = said.startsWith('last week')
+      ? 'last week'
+      : said.startsWith('this week')
+        ? 'this week'
+        : said.startsWith('today')
+          ? 'today'
+          : 'last 7 days';
+    const { from, to } = periodOf(period, zone, env.now());
+    const label = period === 'last 7 days' ? 'in the last 7 days' : period;
+    return { kind: 'answer', text: statsText(label, zone, await publishingStats(env, from, to)) };
   }
 
   if (PUBLISH.test(text)) {

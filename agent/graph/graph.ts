@@ -28,10 +28,21 @@ import {
   type LangGraphRunnableConfig,
 } from '@langchain/langgraph';
 import { randomUUID } from 'node:crypto';
+import { runOnce } from '../memory/actions.js';
 import { systemPrompt, toolResultText } from '../prompt.js';
 import { showTime } from '../time.js';
 import { workspaceAccounts } from '../tools/accounts.js';
-import { errorOf, modelTools, parseArgs, runTool, TOOLS, type ProposedAction } from '../tools/index.js';
+import {
+  errorOf,
+  isUntrustedOutput,
+  modelTools,
+  parseArgs,
+  runTool,
+  TOOLS,
+  type ProposedAction,
+  type ToolOutcome,
+} from '../tools/index.js';
+import { summariseIfLong, untrustedContext } from './context.js';
 import { fastPath } from './fast-path.js';
 import {
   AgentState,
@@ -71,9 +82,14 @@ async function fastPathNode(state: State, config: LangGraphRunnableConfig): Prom
 async function modelNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
   const run = runContextOf(config);
   const { env } = run;
+  const thread = await summariseIfLong(state, run);
+  const summary = thread.update?.summary ?? state.summary;
+  const summaryUntrusted = thread.update?.summaryUntrusted ?? state.summaryUntrusted;
   const messages: BaseMessage[] = [
-    new SystemMessage(systemPrompt(env.session, env.now(), await workspaceAccounts(env))),
-    ...state.messages,
+    new SystemMessage(
+      systemPrompt(env.session, env.now(), await workspaceAccounts(env), { summary, untrusted: summaryUntrusted }),
+    ),
+    ...thread.messages,
   ];
   const stream = await run.router.stream(
     { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy },
@@ -87,7 +103,9 @@ async function modelNode(state: State, config: LangGraphRunnableConfig): Promise
   }
   const calls = (acc?.tool_calls ?? []).map((c) => ({ ...c, id: c.id || `call_${randomUUID()}` }));
   const content = acc ? (typeof acc.content === 'string' ? acc.content : textOf(acc)) : '';
-  return { fast: false, messages: [new AIMessage({ content, tool_calls: calls })] };
+  const reply = new AIMessage({ content, tool_calls: calls });
+  if (!thread.update) return { fast: false, messages: [reply] };
+  return { ...thread.update, fast: false, messages: [...(thread.update.messages ?? []), reply] };
 }
 
 /**
@@ -98,6 +116,8 @@ function confirmNode(state: State, config: LangGraphRunnableConfig): Partial<Sta
   return (async () => {
     const run = runContextOf(config);
     const decisions: Record<string, Decision> = {};
+    // Autopilot never applies while outside text is in the context: it may have asked for this.
+    const autopilot = run.autopilot.size > 0 && !untrustedContext(state) ? run.autopilot : new Set<string>();
     for (const call of lastAi(state)?.tool_calls ?? []) {
       const id = call.id!;
       const tool = TOOLS.get(call.name);
@@ -118,6 +138,12 @@ function confirmNode(state: State, config: LangGraphRunnableConfig): Partial<Sta
         decisions[id] = { kind: 'failed', error: errorOf(err) };
         continue;
       }
+      const shown = (args: Record<string, unknown>) =>
+        typeof action.details.at === 'string' && 'at' in args ? { ...args, at: action.details.at } : args;
+      if (autopilot.has(call.name)) {
+        decisions[id] = { kind: 'run', args: shown(parsed.args as Record<string, unknown>), auto: true };
+        continue;
+      }
       const payload: ConfirmInterrupt = { toolCallId: id, name: call.name, action };
       // Outside any try: interrupt() pauses the graph by throwing.
       const answer = interrupt<ConfirmInterrupt, ConfirmAnswer>(payload);
@@ -134,9 +160,7 @@ function confirmNode(state: State, config: LangGraphRunnableConfig): Partial<Sta
         continue;
       }
       // Run exactly what was shown: the time as it was read when the user saw it.
-      let args = parsed.args as Record<string, unknown>;
-      const shownAt = action.details.at;
-      if (typeof shownAt === 'string' && 'at' in args) args = { ...args, at: shownAt };
+      const args = shown(parsed.args as Record<string, unknown>);
       if (answer.edit && tool.applyEdit) {
         const edited = parseArgs(tool, tool.applyEdit(args as never, answer.edit));
         decisions[id] = edited.ok
@@ -161,6 +185,7 @@ function focusOf(output: unknown): State['focus'] {
 
 async function toolsNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
   const run = runContextOf(config);
+  const threadId = String(config.configurable?.thread_id);
   const messages: ToolMessage[] = [];
   const replies: string[] = [];
   let focus: State['focus'] = {};
@@ -176,10 +201,14 @@ async function toolsNode(state: State, config: LangGraphRunnableConfig): Promise
       continue;
     }
     run.out.toolStart({ toolCallId: id, name: call.name, input: decision.kind === 'run' ? decision.args : call.args });
-    const outcome =
-      decision.kind === 'run'
-        ? await runTool(run.env, call.name, decision.args)
-        : ({ ok: false, error: decision.error } as const);
+    let outcome: ToolOutcome;
+    if (decision.kind !== 'run') outcome = { ok: false, error: decision.error };
+    else if (!tool?.sideEffect) outcome = await runTool(run.env, call.name, decision.args);
+    else {
+      // Journaled: a replay of this step after a crash does not do the side effect twice.
+      const key = { workspaceId: run.env.session.workspaceId, threadId, toolCallId: id, tool: call.name };
+      outcome = await runOnce(run.env.deps.db, key, (journal) => runTool(run.env, call.name, decision.args, journal));
+    }
     run.out.toolEnd({
       toolCallId: id,
       name: call.name,
@@ -188,12 +217,17 @@ async function toolsNode(state: State, config: LangGraphRunnableConfig): Promise
     });
     if (outcome.ok) {
       focus = { ...focus, ...focusOf(outcome.output) };
-      const note = decision.kind === 'run' && decision.edited ? "Done with the user's edit. " : '';
+      const note =
+        decision.kind === 'run' && decision.edited
+          ? "Done with the user's edit. "
+          : decision.kind === 'run' && decision.auto
+            ? 'Done on autopilot (the workspace allows it without asking). '
+            : '';
       messages.push(
         new ToolMessage({
           tool_call_id: id,
           name: call.name,
-          content: note + toolResultText(outcome.output, !!tool?.untrustedOutput),
+          content: note + toolResultText(outcome.output, isUntrustedOutput(tool, outcome.output)),
         }),
       );
       replies.push(fastReply(call.name, outcome.output, run.env.session.timeZone));

@@ -22,7 +22,7 @@ export interface ConfirmInterrupt {
 }
 
 export type Decision =
-  | { kind: 'run'; args: unknown; edited?: boolean }
+  | { kind: 'run'; args: unknown; edited?: boolean; auto?: boolean }
   | { kind: 'rejected'; why: string }
   | { kind: 'failed'; error: { code: string; message: string } };
 
@@ -32,6 +32,10 @@ export const AgentState = Annotation.Root({
   decisions: Annotation<Record<string, Decision>>({ reducer: (_a, b) => b, default: () => ({}) }),
   /** The last tool calls came from the fast path: answer without the model. */
   fast: Annotation<boolean>({ reducer: (_a, b) => b, default: () => false }),
+  /** What the cheap model made of the messages summarised away (long threads). */
+  summary: Annotation<string>({ reducer: (_a, b) => b, default: () => '' }),
+  /** The summarised messages held outside text: the summary counts as untrusted context. */
+  summaryUntrusted: Annotation<boolean>({ reducer: (_a, b) => b, default: () => false }),
   /** The post and target the conversation is about ("move it to Friday"). */
   focus: Annotation<{ postId?: string; targetId?: string }>({
     reducer: (a, b) => ({ ...a, ...b }),
@@ -54,12 +58,23 @@ export interface AgentOutput {
   }): void;
 }
 
+/** When a thread is summarised: past `afterTokens` (estimated), all but the last `keepMessages` or so. */
+export interface SummaryOptions {
+  afterTokens: number;
+  keepMessages: number;
+}
+
+export const SUMMARY_DEFAULTS: SummaryOptions = { afterTokens: 6_000, keepMessages: 8 };
+
 export interface RunContext {
   env: ToolEnv;
   out: AgentOutput;
   router: ModelRouter;
   policy: ModelPolicy;
   signal: AbortSignal;
+  /** Side-effect tools the workspace lets run without asking (never in an untrusted context). */
+  autopilot: ReadonlySet<string>;
+  summary: SummaryOptions;
 }
 
 export function runContextOf(config: LangGraphRunnableConfig): RunContext {

@@ -10,27 +10,32 @@ import {
   compareWritesSortKeys,
   copyCheckpoint,
   getCheckpointId,
+  maxChannelVersion,
+  TASKS,
   WRITES_IDX_MAP,
   writesSortKey,
   type Checkpoint,
   type CheckpointListOptions,
   type CheckpointMetadata,
   type CheckpointPendingWrite,
+  type ChannelVersions,
   type CheckpointTuple,
   type PendingWrite,
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import { schema, type Db } from '../../core/index.js';
 
 const SEP = '/';
+/** How many older checkpoints a read searches for a value stored before delta storage. */
+const LEGACY_SCAN = 200;
 
 /** The LangGraph thread id of one person's conversation in one workspace. */
 export function threadKey(workspaceId: string, ownerKey: string, threadId: string): string {
   return [workspaceId, ownerKey, threadId].join(SEP);
 }
 
-function workspaceOf(threadId: string): string {
+function workspaceFromThread(threadId: string): string {
   const ws = threadId.split(SEP, 1)[0] ?? '';
   if (!/^[0-9a-f-]{36}$/i.test(ws)) throw new Error(`Thread id ${threadId} does not start with a workspace id`);
   return ws;
@@ -44,12 +49,25 @@ function required(config: RunnableConfig, field: 'thread_id' | 'checkpoint_id'):
 
 type CheckpointRow = typeof schema.agentCheckpoints.$inferSelect;
 
+export interface DbCheckpointSaverOptions {
+  serde?: SerializerProtocol | undefined;
+  /**
+   * The workspace a thread's rows belong to. Default: the thread id's first segment
+   * (`threadKey`). The checkpoint validation suite, whose thread ids are bare, maps them all to
+   * one test workspace.
+   */
+  workspaceOf?: ((threadId: string) => string) | undefined;
+}
+
 export class DbCheckpointSaver extends BaseCheckpointSaver {
+  readonly #workspaceOf: (threadId: string) => string;
+
   constructor(
     private readonly db: Db,
-    serde?: SerializerProtocol,
+    options: DbCheckpointSaverOptions = {},
   ) {
-    super(serde);
+    super(options.serde);
+    this.#workspaceOf = options.workspaceOf ?? workspaceFromThread;
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -93,15 +111,35 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     }
   }
 
-  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata): Promise<RunnableConfig> {
+  /**
+   * Stores the checkpoint without its channel values, and each channel named in `newVersions`
+   * once per version (delta storage): unchanged channels are not copied again.
+   */
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions = {},
+  ): Promise<RunnableConfig> {
     const threadId = required(config, 'thread_id');
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
+    const workspaceId = this.#workspaceOf(threadId);
+    const copy = copyCheckpoint(checkpoint);
+    const values = copy.channel_values;
+    copy.channel_values = {};
+    const blobs = await Promise.all(
+      Object.entries(newVersions).map(async ([channel, version]) => {
+        const [type, value] =
+          channel in values ? await this.serde.dumpsTyped(values[channel]) : (['empty', null] as const);
+        return { workspaceId, threadId, checkpointNs: ns, channel, version: String(version), type, value };
+      }),
+    );
     const [[type, bytes], [metadataType, metadataBytes]] = await Promise.all([
-      this.serde.dumpsTyped(copyCheckpoint(checkpoint)),
+      this.serde.dumpsTyped(copy),
       this.serde.dumpsTyped(metadata),
     ]);
     const row = {
-      workspaceId: workspaceOf(threadId),
+      workspaceId,
       threadId,
       checkpointNs: ns,
       checkpointId: checkpoint.id,
@@ -112,13 +150,22 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
       metadata: metadataBytes,
     };
     const c = schema.agentCheckpoints;
-    await this.db
-      .insert(c)
-      .values(row)
-      .onConflictDoUpdate({
-        target: [c.threadId, c.checkpointNs, c.checkpointId],
-        set: { type, checkpoint: bytes, metadataType, metadata: metadataBytes },
-      });
+    const b = schema.agentCheckpointBlobs;
+    await Promise.all([
+      blobs.length > 0
+        ? this.db
+            .insert(b)
+            .values(blobs)
+            .onConflictDoNothing({ target: [b.threadId, b.checkpointNs, b.channel, b.version] })
+        : undefined,
+      this.db
+        .insert(c)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [c.threadId, c.checkpointNs, c.checkpointId],
+          set: { type, checkpoint: bytes, metadataType, metadata: metadataBytes },
+        }),
+    ]);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -126,39 +173,123 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     const threadId = required(config, 'thread_id');
     const checkpointId = required(config, 'checkpoint_id');
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
-    const workspaceId = workspaceOf(threadId);
+    const workspaceId = this.#workspaceOf(threadId);
     const w = schema.agentCheckpointWrites;
-    for (const [i, [channel, value]] of writes.entries()) {
-      const idx = WRITES_IDX_MAP[channel] ?? i;
-      const [type, bytes] = await this.serde.dumpsTyped(value);
-      const row = {
-        workspaceId,
-        threadId,
-        checkpointNs: ns,
-        checkpointId,
-        taskId,
-        idx,
-        channel,
-        type,
-        value: bytes,
-        taskPath: taskPath ?? '',
-      };
-      const target = [w.threadId, w.checkpointNs, w.checkpointId, w.taskId, w.idx];
-      // Special writes (errors, interrupts: negative idx) replace; regular ones are written once.
-      if (idx < 0) {
-        await this.db
-          .insert(w)
-          .values(row)
-          .onConflictDoUpdate({ target, set: { channel, type, value: bytes } });
-      } else {
-        await this.db.insert(w).values(row).onConflictDoNothing({ target });
-      }
-    }
+    const rows = await Promise.all(
+      writes.map(async ([channel, value], i) => {
+        const [type, bytes] = await this.serde.dumpsTyped(value);
+        return {
+          workspaceId,
+          threadId,
+          checkpointNs: ns,
+          checkpointId,
+          taskId,
+          idx: WRITES_IDX_MAP[channel] ?? i,
+          channel,
+          type,
+          value: bytes,
+          taskPath: taskPath ?? '',
+        };
+      }),
+    );
+    const target = [w.threadId, w.checkpointNs, w.checkpointId, w.taskId, w.idx];
+    // Special writes (errors, interrupts: negative idx) replace; regular ones are written once.
+    const special = rows.filter((r) => r.idx < 0);
+    const regular = rows.filter((r) => r.idx >= 0);
+    if (regular.length > 0) await this.db.insert(w).values(regular).onConflictDoNothing({ target });
+    for (const row of special)
+      await this.db
+        .insert(w)
+        .values(row)
+        .onConflictDoUpdate({ target, set: { channel: row.channel, type: row.type, value: row.value } });
   }
 
   async deleteThread(threadId: string): Promise<void> {
+    await this.db.delete(schema.agentCheckpointBlobs).where(eq(schema.agentCheckpointBlobs.threadId, threadId));
     await this.db.delete(schema.agentCheckpointWrites).where(eq(schema.agentCheckpointWrites.threadId, threadId));
     await this.db.delete(schema.agentCheckpoints).where(eq(schema.agentCheckpoints.threadId, threadId));
+  }
+
+  /** Each channel at the version the checkpoint names (rows written before delta storage carry them inline). */
+  async #channelValues(row: CheckpointRow, checkpoint: Checkpoint): Promise<Record<string, unknown>> {
+    const wanted = Object.entries(checkpoint.channel_versions ?? {});
+    if (wanted.length === 0) return {};
+    const b = schema.agentCheckpointBlobs;
+    const blobs = await this.db
+      .select()
+      .from(b)
+      .where(
+        and(
+          eq(b.threadId, row.threadId),
+          eq(b.checkpointNs, row.checkpointNs),
+          or(...wanted.map(([channel, version]) => and(eq(b.channel, channel), eq(b.version, String(version))))),
+        ),
+      );
+    const values: Record<string, unknown> = {};
+    const found = new Set<string>();
+    for (const blob of blobs) {
+      found.add(blob.channel);
+      if (blob.type !== 'empty' && blob.value)
+        values[blob.channel] = await this.serde.loadsTyped(blob.type, blob.value);
+    }
+    const missing = wanted.filter(([channel]) => !found.has(channel) && !(channel in checkpoint.channel_values));
+    if (missing.length > 0) Object.assign(values, await this.#legacyValues(row, missing));
+    return values;
+  }
+
+  /**
+   * Channel versions written before delta storage live inline in an older checkpoint of the
+   * thread: the newest one naming the same version holds the value.
+   */
+  async #legacyValues(row: CheckpointRow, missing: Array<[string, unknown]>): Promise<Record<string, unknown>> {
+    const c = schema.agentCheckpoints;
+    const older = await this.db
+      .select()
+      .from(c)
+      .where(
+        and(eq(c.threadId, row.threadId), eq(c.checkpointNs, row.checkpointNs), lt(c.checkpointId, row.checkpointId)),
+      )
+      .orderBy(desc(c.checkpointId))
+      .limit(LEGACY_SCAN);
+    const values: Record<string, unknown> = {};
+    let left = missing;
+    for (const r of older) {
+      if (left.length === 0) break;
+      const old = (await this.serde.loadsTyped(r.type, r.checkpoint)) as Checkpoint;
+      left = left.filter(([channel, version]) => {
+        const inline = old.channel_values ?? {};
+        if (!(channel in inline) || String(old.channel_versions?.[channel]) !== String(version)) return true;
+        values[channel] = inline[channel];
+        return false;
+      });
+    }
+    return values;
+  }
+
+  /**
+   * Checkpoints older than format 4 kept pending sends as writes of the parent checkpoint;
+   * LangGraph now expects them in the `TASKS` channel (as its own savers migrate them).
+   */
+  async #migratePendingSends(checkpoint: Checkpoint, row: CheckpointRow): Promise<void> {
+    const w = schema.agentCheckpointWrites;
+    const sends = await this.db
+      .select()
+      .from(w)
+      .where(
+        and(
+          eq(w.threadId, row.threadId),
+          eq(w.checkpointNs, row.checkpointNs),
+          eq(w.checkpointId, row.parentCheckpointId!),
+          eq(w.channel, TASKS),
+        ),
+      )
+      .orderBy(sql`${w.taskPath}, ${w.taskId}, ${w.idx}`);
+    checkpoint.channel_values ??= {};
+    checkpoint.channel_values[TASKS] = await Promise.all(sends.map((x) => this.serde.loadsTyped(x.type, x.value)));
+    checkpoint.channel_versions ??= {};
+    const versions = Object.values(checkpoint.channel_versions);
+    checkpoint.channel_versions[TASKS] =
+      versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
 
   async #tuple(row: CheckpointRow): Promise<CheckpointTuple> {
@@ -179,9 +310,12 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
       ),
     );
     const configurable = { thread_id: row.threadId, checkpoint_ns: row.checkpointNs };
+    const checkpoint = (await this.serde.loadsTyped(row.type, row.checkpoint)) as Checkpoint;
+    checkpoint.channel_values = { ...checkpoint.channel_values, ...(await this.#channelValues(row, checkpoint)) };
+    if (checkpoint.v < 4 && row.parentCheckpointId) await this.#migratePendingSends(checkpoint, row);
     return {
       config: { configurable: { ...configurable, checkpoint_id: row.checkpointId } },
-      checkpoint: (await this.serde.loadsTyped(row.type, row.checkpoint)) as Checkpoint,
+      checkpoint,
       metadata: (await this.serde.loadsTyped(row.metadataType, row.metadata)) as CheckpointMetadata,
       pendingWrites,
       ...(row.parentCheckpointId

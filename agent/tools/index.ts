@@ -5,18 +5,38 @@
  */
 import { z } from 'zod';
 import { isHeraldError } from '../../core/index.js';
+import { analyticsTools } from './analytics.js';
+import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
 import { postTools } from './posts.js';
-import type { HeraldTool, ToolEnv } from './types.js';
+import { NO_JOURNAL, type ActionJournal, type HeraldTool, type ToolEnv } from './types.js';
 
-export type { ActionEdit, AgentSession, HeraldTool, ProposedAction, ToolEnv } from './types.js';
+export type {
+  ActionEdit,
+  ActionJournal,
+  AgentSession,
+  HeraldTool,
+  ProposedAction,
+  TextWriter,
+  ToolEnv,
+} from './types.js';
 
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
-  [...postTools, ...knowledgeTools].map((t) => [t.name, t]),
+  [...postTools, ...draftTools, ...analyticsTools, ...knowledgeTools].map((t) => [t.name, t]),
 );
 
-/** The tools in the OpenAI function format every provider's `bindTools` accepts. */
-export function modelTools() {
+/** The side-effect tools, which autopilot may be allowed for. */
+export const SIDE_EFFECT_TOOLS: readonly string[] = [...TOOLS.values()].filter((t) => t.sideEffect).map((t) => t.name);
+
+/** Whether this output of the tool carries outside text. */
+export function isUntrustedOutput(tool: HeraldTool | undefined, output: unknown): boolean {
+  const u = tool?.untrustedOutput;
+  return typeof u === 'function' ? u(output) : !!u;
+}
+
+let modelToolsCache: ReturnType<typeof buildModelTools> | undefined;
+
+function buildModelTools() {
   return [...TOOLS.values()].map((t) => ({
     type: 'function' as const,
     function: {
@@ -25,6 +45,12 @@ export function modelTools() {
       parameters: z.toJSONSchema(t.schema, { target: 'draft-7' }) as Record<string, unknown>,
     },
   }));
+}
+
+/** The tools in the OpenAI function format every provider's `bindTools` accepts (built once). */
+export function modelTools() {
+  modelToolsCache ??= buildModelTools();
+  return modelToolsCache;
 }
 
 export type ToolOutcome = { ok: true; output: unknown } | { ok: false; error: { code: string; message: string } };
@@ -53,7 +79,12 @@ export function errorOf(err: unknown): { code: string; message: string } {
   return { code: 'internal', message: 'The tool failed unexpectedly' };
 }
 
-export async function runTool(env: ToolEnv, name: string, args: unknown): Promise<ToolOutcome> {
+export async function runTool(
+  env: ToolEnv,
+  name: string,
+  args: unknown,
+  journal: ActionJournal = NO_JOURNAL,
+): Promise<ToolOutcome> {
   const tool = TOOLS.get(name);
   if (!tool)
     return {
@@ -63,7 +94,7 @@ export async function runTool(env: ToolEnv, name: string, args: unknown): Promis
   const parsed = parseArgs(tool, args);
   if (!parsed.ok) return parsed;
   try {
-    return { ok: true, output: await tool.run(env, parsed.args) };
+    return { ok: true, output: await tool.run(env, parsed.args, journal) };
   } catch (err) {
     return { ok: false, error: errorOf(err) };
   }

@@ -5,15 +5,8 @@
  */
 import { z } from 'zod';
 import { getTarget, HeraldError } from '../../core/index.js';
+import { createPost, getPostView, schedulePostDraft, updateTarget } from '../../tools/posts/index.js';
 import {
-  createPost,
-  getPostView,
-  schedulePostDraft,
-  updateTarget,
-  type PostsContext,
-} from '../../tools/posts/index.js';
-import {
-  addToQueue,
   cancel,
   checkTargets,
   getPostStatus,
@@ -23,30 +16,8 @@ import {
 } from '../../tools/scheduling/index.js';
 import { rangeOf, readTime, showTime } from '../time.js';
 import { label, resolveAccounts, workspaceAccounts } from './accounts.js';
-import { defineTool, type ProposedAction, type ToolEnv } from './types.js';
-
-const ctxOf = (env: ToolEnv): PostsContext => ({
-  workspaceId: env.session.workspaceId,
-  userId: env.session.userId,
-  role: env.session.role,
-  timeZone: env.session.timeZone,
-  channel: 'agent',
-});
-
-const Id = z.guid().describe('An id from an earlier tool result');
-const Text = z.string().min(1).max(20_000);
-const At = z
-  .string()
-  .min(1)
-  .max(200)
-  .describe('When: words in the user\'s zone ("tomorrow at 9"), YYYY-MM-DDTHH:MM in their zone, or an ISO instant');
-const Accounts = z
-  .array(z.string().min(1).max(200))
-  .min(1)
-  .max(20)
-  .describe('Account ids, or platform names ("mastodon") when the workspace has one account there');
-
-const clip = (s: string, n = 280) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+import { Accounts, At, clip, compactPost, ctxOf, Id, Text } from './common.js';
+import { defineTool, type ActionJournal, type ProposedAction, type ToolEnv } from './types.js';
 
 function whenOf(env: ToolEnv, at: string) {
   const instant = readTime(at, env.session.timeZone, env.now());
@@ -111,21 +82,59 @@ async function applyDraftText(env: ToolEnv, postId: string, text: string | undef
     await updateTarget(env.deps, ctxOf(env), postId, t.id, { content: text });
 }
 
-interface PostLike {
-  id: string;
-  targets: Array<{ id: string; platform: string; status: string; scheduledAtLocal: string | null; content: string }>;
+/**
+ * The post a send works on: the given draft, or — for new text — a draft created once per
+ * tool call (recorded in the journal, so a replay after a crash reuses it), checked against
+ * every platform first so a bad text creates nothing.
+ */
+async function draftOnce(
+  env: ToolEnv,
+  args: { postId?: string | undefined; text?: string | undefined; accounts?: string[] | undefined },
+  journal: ActionJournal,
+): Promise<string> {
+  if (args.postId) {
+    await applyDraftText(env, args.postId, args.text);
+    return args.postId;
+  }
+  const recorded = journal.progress.postId;
+  if (typeof recorded === 'string') return recorded;
+  const shape = await postShape(env, args);
+  const targets = shape.map((s) => ({ socialAccountId: s.account.id, content: s.text }));
+  await checkTargets(
+    env.deps.db,
+    env.deps.connectors,
+    env.session.workspaceId,
+    targets.map((t) => ({ ...t, threadParts: [], media: [], options: {}, at: null })),
+  );
+  const post = await createPost(env.deps, ctxOf(env), { content: args.text!, targets, mode: 'draft' });
+  await journal.note({ postId: post.id });
+  return post.id;
 }
 
-const compactPost = (p: PostLike) => ({
-  postId: p.id,
-  targets: p.targets.map((t) => ({
-    targetId: t.id,
-    platform: t.platform,
-    status: t.status,
-    at: t.scheduledAtLocal,
-    text: t.content,
-  })),
-});
+/**
+ * Schedules (or publishes) the draft's targets. On a replay whose first attempt already moved
+ * every draft on, that is the result: the post as it is now, not a second schedule.
+ */
+async function scheduleDraftOnce(
+  env: ToolEnv,
+  postId: string,
+  when: { at?: string; now?: boolean },
+  journal: ActionJournal,
+) {
+  const ctx = ctxOf(env);
+  if (journal.replay) {
+    const post = await getPostView(env.deps, ctx, postId);
+    if (!post.targets.some((t) => t.status === 'draft')) return compactPost(post);
+  }
+  return compactPost(await schedulePostDraft(env.deps, ctx, postId, when));
+}
+
+const sendPost = async (
+  env: ToolEnv,
+  args: { postId?: string | undefined; text?: string | undefined; accounts?: string[] | undefined },
+  when: { at?: string; now?: boolean },
+  journal: ActionJournal,
+) => scheduleDraftOnce(env, await draftOnce(env, args, journal), when, journal);
 
 const SendArgs = z.object({
   postId: Id.optional().describe('A draft to send (from draft_post)'),
@@ -140,39 +149,6 @@ export const postTools = [
     schema: z.object({}),
     sideEffect: false,
     run: (env) => workspaceAccounts(env),
-  }),
-  defineTool({
-    name: 'draft_post',
-    description:
-      "Saves a draft post: one variant per account, each checked against that platform's limits. Write each variant within the platform's length. Returns the postId to schedule or publish.",
-    schema: z.object({
-      text: Text.describe('The main text; used for every account without a variant'),
-      accounts: Accounts,
-      variants: z
-        .array(z.object({ account: z.string().min(1), text: Text }))
-        .max(20)
-        .optional()
-        .describe('Per-account text, where a platform needs its own wording or length'),
-    }),
-    sideEffect: false,
-    run: async (env, args) => {
-      const accounts = await resolveAccounts(env, args.accounts);
-      const variantOf = new Map<string, string>();
-      for (const v of args.variants ?? []) {
-        const [a] = await resolveAccounts(env, [v.account]);
-        variantOf.set(a!.id, v.text);
-      }
-      const targets = accounts.map((a) => ({ socialAccountId: a.id, content: variantOf.get(a.id) ?? args.text }));
-      // Drafts are not validated by the service; the agent's drafts must already fit.
-      await checkTargets(
-        env.deps.db,
-        env.deps.connectors,
-        env.session.workspaceId,
-        targets.map((t) => ({ ...t, threadParts: [], media: [], options: {}, at: null })),
-      );
-      const post = await createPost(env.deps, ctxOf(env), { content: args.text, targets, mode: 'draft' });
-      return compactPost(post);
-    },
   }),
   defineTool({
     name: 'schedule_post',
@@ -193,21 +169,7 @@ export const postTools = [
       ...(edit.text ? { text: edit.text } : {}),
       ...(edit.at ? { at: edit.at } : {}),
     }),
-    run: async (env, args) => {
-      const when = whenOf(env, args.at);
-      if (args.postId) {
-        await applyDraftText(env, args.postId, args.text);
-        return compactPost(await schedulePostDraft(env.deps, ctxOf(env), args.postId, { at: when.iso }));
-      }
-      const shape = await postShape(env, args);
-      const post = await createPost(env.deps, ctxOf(env), {
-        content: args.text!,
-        targets: shape.map((s) => ({ socialAccountId: s.account.id })),
-        mode: 'schedule',
-        at: when.iso,
-      });
-      return compactPost(post);
-    },
+    run: (env, args, journal) => sendPost(env, args, { at: whenOf(env, args.at).iso }, journal),
   }),
   defineTool({
     name: 'publish_now',
@@ -220,19 +182,7 @@ export const postTools = [
         postId: args.postId ?? null,
       }),
     applyEdit: (args, edit) => ({ ...args, ...(edit.text ? { text: edit.text } : {}) }),
-    run: async (env, args) => {
-      if (args.postId) {
-        await applyDraftText(env, args.postId, args.text);
-        return compactPost(await schedulePostDraft(env.deps, ctxOf(env), args.postId, { now: true }));
-      }
-      const shape = await postShape(env, args);
-      const post = await createPost(env.deps, ctxOf(env), {
-        content: args.text!,
-        targets: shape.map((s) => ({ socialAccountId: s.account.id })),
-        mode: 'now',
-      });
-      return compactPost(post);
-    },
+    run: (env, args, journal) => sendPost(env, args, { now: true }, journal),
   }),
   defineTool({
     name: 'add_to_queue',
@@ -247,21 +197,22 @@ export const postTools = [
       return action;
     },
     applyEdit: (args, edit) => ({ ...args, ...(edit.text ? { text: edit.text } : {}) }),
-    run: async (env, args) => {
-      const accounts = await resolveAccounts(env, args.accounts);
-      const { postId, targets } = await addToQueue(env.deps, ctxOf(env), {
-        content: args.text,
-        targets: accounts.map((a) => ({ socialAccountId: a.id })),
-      });
-      return {
-        postId,
-        targets: targets.map((t) => ({
-          targetId: t.id,
-          platform: t.platform,
-          status: t.status,
-          at: t.scheduledAtLocal,
-        })),
-      };
+    run: async (env, args, journal) => {
+      const postId = await draftOnce(env, args, journal);
+      const ctx = ctxOf(env);
+      // Each account's next free slot, as the planned time of its draft target; then schedule.
+      for (const t of (await getPostView(env.deps, ctx, postId)).targets.filter((x) => x.status === 'draft')) {
+        const slot = await nextFreeSlot(env.deps, ctx, t.socialAccountId, env.now());
+        await updateTarget(env.deps, ctx, postId, t.id, {
+          content: t.content,
+          threadParts: t.threadParts,
+          media: t.media,
+          options: t.options,
+          scheduledAt: slot.toISOString(),
+          version: t.version,
+        });
+      }
+      return scheduleDraftOnce(env, postId, {}, journal);
     },
   }),
   defineTool({
@@ -356,7 +307,13 @@ export const postTools = [
         },
       };
     },
-    run: async (env, args) => {
+    run: async (env, args, journal) => {
+      if (journal.replay) {
+        // The first attempt may have cancelled it already.
+        const before = await requireTarget(env, args.targetId);
+        if (before.status === 'cancelled')
+          return { targetId: before.id, platform: before.platform, status: before.status };
+      }
       const t = await cancel(env.deps, ctxOf(env), args.targetId);
       return { targetId: t.id, platform: t.platform, status: t.status };
     },

@@ -31,13 +31,32 @@ export interface ActionEdit {
   at?: string | undefined;
 }
 
+/** Asks the session's model for text (drafting in the brand's voice); unset, tools write nothing themselves. */
+export type TextWriter = (prompt: { system: string; user: string }) => Promise<string>;
+
 export interface ToolEnv {
   deps: SchedulingDeps;
   /** The workspace's knowledge base; unset, the knowledge tools say it is unavailable. */
   knowledge?: KnowledgeDeps | undefined;
+  write?: TextWriter | undefined;
   session: AgentSession;
   now: () => Date;
 }
+
+/**
+ * A side effect's entry in the action journal (`agent/memory/actions.ts`). A call replayed
+ * after a crash sees `replay` and what the first attempt recorded, and continues from there
+ * instead of doing the work twice.
+ */
+export interface ActionJournal {
+  /** An earlier attempt of this very call started and never finished. */
+  replay: boolean;
+  progress: Record<string, unknown>;
+  note(progress: Record<string, unknown>): Promise<void>;
+}
+
+/** For calls outside the graph (tests, scripts): nothing recorded, nothing replayed. */
+export const NO_JOURNAL: ActionJournal = { replay: false, progress: {}, note: async () => undefined };
 
 export interface HeraldTool<S extends z.ZodType = z.ZodType> {
   name: string;
@@ -45,12 +64,15 @@ export interface HeraldTool<S extends z.ZodType = z.ZodType> {
   schema: S;
   /** Publishes, schedules, cancels, deletes or spends: confirmed by the user first. */
   sideEffect: boolean;
-  /** Its output carries text from outside (knowledge, replies, web): marked untrusted for the model. */
-  untrustedOutput?: boolean;
+  /**
+   * Its output carries text from outside (knowledge, replies, web), or text written from it:
+   * marked untrusted for the model, and the turn loses autopilot. A function decides per output.
+   */
+  untrustedOutput?: boolean | ((output: unknown) => boolean);
   describe?: (env: ToolEnv, args: z.infer<S>) => Promise<ProposedAction>;
   /** Applies the user's edit to the arguments. */
   applyEdit?: (args: z.infer<S>, edit: ActionEdit) => z.infer<S>;
-  run: (env: ToolEnv, args: z.infer<S>) => Promise<unknown>;
+  run: (env: ToolEnv, args: z.infer<S>, journal: ActionJournal) => Promise<unknown>;
 }
 
 export function defineTool<S extends z.ZodType>(tool: HeraldTool<S>): HeraldTool {

@@ -11,6 +11,8 @@ import {
   RateLimited,
   TransientError,
   retryAtFromHeaders,
+  classifyNetworkFailure,
+  isWriteMethod,
   type ConnectorError,
 } from '../errors.js';
 
@@ -29,7 +31,7 @@ export interface ClassifyContext {
   now?: number;
 }
 
-const isWrite = (method: string | undefined) => method !== undefined && method !== 'GET' && method !== 'HEAD';
+const isWrite = isWriteMethod;
 
 /** Mastodon's error text: `{"error": "..."}`, with Doorkeeper's `error_description` when present. */
 export function platformMessageOf(body: unknown): string | undefined {
@@ -93,56 +95,10 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   return new PermanentError(`Mastodon answered ${status} to ${what}${said}`, base);
 }
 
-export interface NetworkContext {
-  method: string;
-  what: string;
-  timeoutMs: number;
-}
-
-const NOT_CONNECTED = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-]);
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /** The typed error for a call that got no (complete) answer. */
-export function classifyNetworkError(err: unknown, ctx: NetworkContext): ConnectorError {
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new TransientError(`Mastodon did not answer ${ctx.what} within ${ctx.timeoutMs} ms`, {
-      platform: PLATFORM,
-      mayHaveSucceeded: isWrite(ctx.method),
-      cause: err,
-    });
-  }
-  const code = errorCode(err);
-  if (code && NOT_CONNECTED.has(code)) {
-    // No connection was made, so the request never reached Mastodon.
-    return new TransientError(`Could not connect to Mastodon for ${ctx.what} (${code})`, {
-      platform: PLATFORM,
-      mayHaveSucceeded: false,
-      cause: err,
-    });
-  }
-  return new TransientError(`The connection to Mastodon was lost during ${ctx.what}${code ? ` (${code})` : ''}`, {
-    platform: PLATFORM,
-    mayHaveSucceeded: isWrite(ctx.method),
-    cause: err,
-  });
+export function classifyNetworkError(
+  err: unknown,
+  ctx: { method: string; what: string; timeoutMs: number },
+): ConnectorError {
+  return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'Mastodon' });
 }

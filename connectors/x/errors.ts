@@ -11,6 +11,8 @@ import {
   RateLimited,
   TransientError,
   retryAtFromHeaders,
+  classifyNetworkFailure,
+  isWriteMethod,
   type ConnectorError,
 } from '../errors.js';
 
@@ -26,7 +28,7 @@ export interface ClassifyContext {
   now?: number;
 }
 
-const isWrite = (method: string | undefined) => method !== undefined && method !== 'GET' && method !== 'HEAD';
+const isWrite = isWriteMethod;
 
 /** X's error words from any of its error bodies (problem JSON, `errors[]`, OAuth errors). */
 export function platformMessageOf(body: unknown): string | undefined {
@@ -84,43 +86,10 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   return new PermanentError(`X answered ${status} to ${what}${said}`, base);
 }
 
-const NOT_CONNECTED = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
+/** The typed error for a call that got no (complete) answer. */
 export function classifyNetworkError(
   err: unknown,
   ctx: { method: string; what: string; timeoutMs: number },
 ): ConnectorError {
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new TransientError(`X did not answer ${ctx.what} within ${ctx.timeoutMs} ms`, {
-      platform: PLATFORM,
-      mayHaveSucceeded: isWrite(ctx.method),
-      cause: err,
-    });
-  }
-  const code = errorCode(err);
-  if (code && NOT_CONNECTED.has(code)) {
-    return new TransientError(`Could not connect to X for ${ctx.what} (${code})`, { platform: PLATFORM, cause: err });
-  }
-  return new TransientError(`The connection to X was lost during ${ctx.what}${code ? ` (${code})` : ''}`, {
-    platform: PLATFORM,
-    mayHaveSucceeded: isWrite(ctx.method),
-    cause: err,
-  });
+  return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'X' });
 }

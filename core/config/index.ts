@@ -7,7 +7,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { DEFAULTS, VARIABLES, type LOG_LEVELS, type ROLES } from './variables.js';
+import {
+  DEFAULTS,
+  VARIABLES,
+  type LOG_LEVELS,
+  type ROLES,
+  type VOICE_STT_ENGINES,
+  type VOICE_TTS_ENGINES,
+} from './variables.js';
 import { HeraldError } from '../errors.js';
 
 export { VARIABLES, DEFAULTS } from './variables.js';
@@ -28,10 +35,30 @@ export interface Config {
   readonly ollamaUrl: string | undefined;
   /** The knowledge base (docs/knowledge.md). */
   readonly knowledge: {
-    /** `lexical` or `ollama:<model>`. */
+    /** `lexical`, `ollama:<model>` or `openai:<model>`. */
     readonly embedder: string;
     readonly maxBytes: number;
+    readonly uploadMaxBytes: number;
     readonly fetchTimeoutMs: number;
+  };
+  /** Voice sessions (README, "Voice"); engines' keys and URLs default to `models`'. */
+  readonly voice: {
+    readonly stt: (typeof VOICE_STT_ENGINES)[number];
+    readonly sttUrl: string | undefined;
+    readonly sttModel: string | undefined;
+    readonly sttTimeoutMs: number;
+    readonly whisperBin: string;
+    readonly whisperModel: string;
+    readonly tts: (typeof VOICE_TTS_ENGINES)[number];
+    readonly ttsUrl: string | undefined;
+    readonly ttsModel: string;
+    readonly ttsVoice: string | undefined;
+    readonly vadPositive: number;
+    readonly vadNegative: number;
+    readonly preSpeechMs: number;
+    readonly endSilenceMs: number;
+    readonly maxUtteranceMs: number;
+    readonly partialIntervalMs: number;
   };
   /** Model providers and routing (see docs/models.md). */
   readonly models: {
@@ -44,6 +71,8 @@ export interface Config {
     readonly breakerFailures: number;
     readonly breakerCooldownMs: number;
   };
+  /** The agent's conversation memory (see docs/agent.md). */
+  readonly agent: { readonly summaryAfterTokens: number; readonly summaryKeepMessages: number };
   /** Parsed keys, or undefined when the data-dir key file should be used. */
   readonly encryption: { readonly keys: ReadonlyMap<string, Buffer>; readonly activeKeyId: string } | undefined;
   readonly shutdownTimeoutMs: number;
@@ -68,6 +97,17 @@ export interface Config {
     readonly x: { readonly clientId: string; readonly clientSecret: string; readonly redirectUri: string } | undefined;
     /** Unset: https://api.x.com. */
     readonly xApiUrl: string | undefined;
+    readonly linkedin?:
+      | {
+          readonly clientId: string;
+          readonly clientSecret: string;
+          readonly redirectUri: string;
+          readonly scopes: readonly string[];
+          readonly version: string;
+        }
+      | undefined;
+    /** Unset: https://api.linkedin.com and https://www.linkedin.com. */
+    readonly linkedinApiUrl?: string | undefined;
     readonly mastodon: { readonly redirectUri: string } | undefined;
     /** Where the browser goes after the OAuth callback; unset, the callback answers JSON. */
     readonly doneUrl: string | undefined;
@@ -234,7 +274,29 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     knowledge: Object.freeze({
       embedder: pick('KNOWLEDGE_EMBEDDER', DEFAULTS.knowledgeEmbedder),
       maxBytes: pick('KNOWLEDGE_MAX_BYTES', DEFAULTS.knowledgeMaxBytes),
+      uploadMaxBytes: pick('KNOWLEDGE_UPLOAD_MAX_BYTES', DEFAULTS.knowledgeUploadMaxBytes),
       fetchTimeoutMs: pick('KNOWLEDGE_FETCH_TIMEOUT_MS', DEFAULTS.knowledgeFetchTimeoutMs),
+    }),
+    voice: Object.freeze({
+      stt: pick('VOICE_STT', DEFAULTS.voiceStt),
+      sttUrl: values.VOICE_STT_URL as string | undefined,
+      sttModel: values.VOICE_STT_MODEL as string | undefined,
+      sttTimeoutMs: pick('VOICE_STT_TIMEOUT_MS', DEFAULTS.voiceSttTimeoutMs),
+      whisperBin: pick('WHISPER_CPP_BIN', DEFAULTS.whisperCppBin),
+      whisperModel: path.resolve(
+        cwd,
+        pick('WHISPER_CPP_MODEL', path.join(pick('DATA_DIR', DEFAULTS.dataDir), 'models', 'ggml-base.en.bin')),
+      ),
+      tts: pick('VOICE_TTS', DEFAULTS.voiceTts),
+      ttsUrl: values.VOICE_TTS_URL as string | undefined,
+      ttsModel: pick('VOICE_TTS_MODEL', DEFAULTS.voiceTtsModel),
+      ttsVoice: values.VOICE_TTS_VOICE as string | undefined,
+      vadPositive: pick('VOICE_VAD_POSITIVE', DEFAULTS.voiceVadPositive),
+      vadNegative: pick('VOICE_VAD_NEGATIVE', DEFAULTS.voiceVadNegative),
+      preSpeechMs: pick('VOICE_PRE_SPEECH_MS', DEFAULTS.voicePreSpeechMs),
+      endSilenceMs: pick('VOICE_END_SILENCE_MS', DEFAULTS.voiceEndSilenceMs),
+      maxUtteranceMs: pick('VOICE_MAX_UTTERANCE_MS', DEFAULTS.voiceMaxUtteranceMs),
+      partialIntervalMs: pick('VOICE_PARTIAL_INTERVAL_MS', DEFAULTS.voicePartialIntervalMs),
     }),
     models: Object.freeze({
       groq: values.GROQ_API_KEY
@@ -254,6 +316,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       firstTokenTimeoutMs: pick('MODEL_FIRST_TOKEN_TIMEOUT_MS', DEFAULTS.modelFirstTokenTimeoutMs),
       breakerFailures: pick('MODEL_BREAKER_FAILURES', DEFAULTS.modelBreakerFailures),
       breakerCooldownMs: pick('MODEL_BREAKER_COOLDOWN_MS', DEFAULTS.modelBreakerCooldownMs),
+    }),
+    agent: Object.freeze({
+      summaryAfterTokens: pick('AGENT_SUMMARY_AFTER_TOKENS', DEFAULTS.agentSummaryAfterTokens),
+      summaryKeepMessages: pick('AGENT_SUMMARY_KEEP_MESSAGES', DEFAULTS.agentSummaryKeepMessages),
     }),
     encryption,
     shutdownTimeoutMs: pick('SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
@@ -280,6 +346,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
             }
           : undefined,
       xApiUrl: values.X_API_URL as string | undefined,
+      linkedin:
+        values.LINKEDIN_CLIENT_ID && values.LINKEDIN_CLIENT_SECRET && values.LINKEDIN_REDIRECT_URI
+          ? {
+              clientId: values.LINKEDIN_CLIENT_ID as string,
+              clientSecret: values.LINKEDIN_CLIENT_SECRET as string,
+              redirectUri: values.LINKEDIN_REDIRECT_URI as string,
+              scopes: pick('LINKEDIN_SCOPES', DEFAULTS.linkedinScopes).split(' '),
+              version: pick('LINKEDIN_VERSION', DEFAULTS.linkedinVersion),
+            }
+          : undefined,
+      linkedinApiUrl: values.LINKEDIN_API_URL as string | undefined,
       mastodon: values.MASTODON_REDIRECT_URI ? { redirectUri: values.MASTODON_REDIRECT_URI as string } : undefined,
       doneUrl: values.CONNECT_DONE_URL as string | undefined,
     }),
@@ -348,6 +425,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     connect: {
       ...config.connect,
       x: config.connect.x ? { ...config.connect.x, clientSecret: '***' } : 'unset',
+      linkedin: config.connect.linkedin ? { ...config.connect.linkedin, clientSecret: '***' } : 'unset',
     },
     s3: config.s3
       ? {

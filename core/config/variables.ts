@@ -7,6 +7,8 @@ import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ROLES = ['all', 'api', 'worker'] as const;
+export const VOICE_STT_ENGINES = ['none', 'openai', 'groq', 'whisper-server', 'whisper-cli'] as const;
+export const VOICE_TTS_ENGINES = ['none', 'espeak', 'openai'] as const;
 
 /** Default values, named so code and docs share them. */
 export const DEFAULTS = {
@@ -29,6 +31,8 @@ export const DEFAULTS = {
   accountLeaseMs: 10_000,
   reconcileIntervalMs: 30_000,
   connectorTimeoutMs: 15_000,
+  linkedinScopes: 'openid profile w_member_social',
+  linkedinVersion: '202610',
   accessTokenTtlS: 900,
   refreshTokenTtlS: 30 * 24 * 3600,
   bodyLimitBytes: 1024 * 1024,
@@ -44,9 +48,26 @@ export const DEFAULTS = {
   modelFirstTokenTimeoutMs: 20_000,
   modelBreakerFailures: 3,
   modelBreakerCooldownMs: 30_000,
+  agentSummaryAfterTokens: 6_000,
+  agentSummaryKeepMessages: 8,
   knowledgeEmbedder: 'lexical',
   knowledgeMaxBytes: 5 * 1024 * 1024,
+  knowledgeUploadMaxBytes: 20 * 1024 * 1024,
   knowledgeFetchTimeoutMs: 15_000,
+  voiceStt: 'none',
+  voiceSttModel: 'whisper-1',
+  voiceSttGroqModel: 'whisper-large-v3-turbo',
+  voiceSttTimeoutMs: 10_000,
+  whisperCppBin: 'whisper-cli',
+  voiceTts: 'espeak',
+  voiceTtsModel: 'tts-1',
+  voiceTtsVoice: 'en-us',
+  voiceVadPositive: 0.5,
+  voiceVadNegative: 0.35,
+  voicePreSpeechMs: 300,
+  voiceEndSilenceMs: 600,
+  voiceMaxUtteranceMs: 30_000,
+  voicePartialIntervalMs: 0,
 } as const;
 
 const port = z.coerce
@@ -91,6 +112,11 @@ const encryptionKeys = z.string().refine(
     }),
   { error: 'expected a comma list of keyid:base64 entries, each key exactly 32 bytes' },
 );
+
+const probability = z.coerce
+  .number({ error: 'expected a number between 0 and 1' })
+  .min(0, 'expected a number between 0 and 1')
+  .max(1, 'expected a number between 0 and 1');
 
 export interface VariableDoc {
   /** Environment variable name. */
@@ -177,17 +203,27 @@ export const VARIABLES: readonly VariableDoc[] = [
   },
   {
     name: 'KNOWLEDGE_EMBEDDER',
-    expects: 'lexical | ollama:<model>',
+    expects: 'lexical | ollama:<model> | openai:<model>',
     default: DEFAULTS.knowledgeEmbedder,
     description:
-      'How the knowledge base embeds text: `lexical` (offline feature hashing — keyword-like, not semantic) or an Ollama embedding model at `OLLAMA_URL`, e.g. `ollama:nomic-embed-text`.',
-    schema: z.string().regex(/^(lexical|ollama:\S+)$/, { error: 'expected lexical or ollama:<model>' }),
+      'How the knowledge base embeds text: `lexical` (offline feature hashing — keyword-like, not semantic), an Ollama embedding model at `OLLAMA_URL` (`ollama:nomic-embed-text`), or a model of the OpenAI-compatible endpoint (`openai:text-embedding-3-small`, with `OPENAI_BASE_URL`/`OPENAI_API_KEY`).',
+    schema: z
+      .string()
+      .regex(/^(lexical|(ollama|openai):\S+)$/, { error: 'expected lexical, ollama:<model> or openai:<model>' }),
   },
   {
     name: 'KNOWLEDGE_MAX_BYTES',
     expects: 'integer bytes',
     default: String(DEFAULTS.knowledgeMaxBytes),
     description: "Largest knowledge source: a text's size, or a fetched page's.",
+    schema: positiveInt('a positive integer number of bytes'),
+  },
+  {
+    name: 'KNOWLEDGE_UPLOAD_MAX_BYTES',
+    expects: 'integer bytes',
+    default: String(DEFAULTS.knowledgeUploadMaxBytes),
+    description:
+      'Largest file uploaded to the knowledge base (PDF, CSV, text); its extracted text must still fit `KNOWLEDGE_MAX_BYTES`.',
     schema: positiveInt('a positive integer number of bytes'),
   },
   {
@@ -276,6 +312,22 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: String(DEFAULTS.modelBreakerCooldownMs),
     description: 'How long an open breaker skips its provider before one probe call is let through.',
     schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'AGENT_SUMMARY_AFTER_TOKENS',
+    expects: 'positive integer (estimated tokens)',
+    default: String(DEFAULTS.agentSummaryAfterTokens),
+    description:
+      "A conversation longer than this (about 4 characters a token) has its older messages summarised by the cheap model (the router's `summary` task) before the next model call.",
+    schema: positiveInt('a positive integer'),
+  },
+  {
+    name: 'AGENT_SUMMARY_KEEP_MESSAGES',
+    expects: 'positive integer',
+    default: String(DEFAULTS.agentSummaryKeepMessages),
+    description:
+      'How many of the latest messages a summarised conversation keeps word for word (the cut falls before a user message).',
+    schema: positiveInt('a positive integer'),
   },
   {
     name: 'ENCRYPTION_KEYS',
@@ -516,6 +568,52 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: url(['http:', 'https:']),
   },
   {
+    name: 'LINKEDIN_CLIENT_ID',
+    expects: "a LinkedIn app's client id",
+    default: 'unset (LinkedIn accounts cannot be connected)',
+    description:
+      'With `LINKEDIN_CLIENT_SECRET` and `LINKEDIN_REDIRECT_URI`, lets people connect LinkedIn accounts (see `docs/connectors.md`).',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'LINKEDIN_CLIENT_SECRET',
+    expects: "the app's client secret",
+    default: 'unset',
+    description: 'Secret of `LINKEDIN_CLIENT_ID` (Herald is a confidential client). Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'LINKEDIN_REDIRECT_URI',
+    expects: 'https://your-herald/v1/social-accounts/callback',
+    default: 'unset',
+    description:
+      "Redirect URL listed in the LinkedIn app's Auth settings; must reach Herald's `/v1/social-accounts/callback`.",
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'LINKEDIN_SCOPES',
+    expects: 'space-separated OAuth scopes',
+    default: DEFAULTS.linkedinScopes,
+    description:
+      "Scopes Herald asks for. Add `w_organization_social r_organization_social rw_organization_admin` to post as pages (the app needs LinkedIn's approval for them).",
+    schema: z.string().regex(/^[\w.]+( [\w.]+)*$/, 'expected scopes separated by single spaces'),
+  },
+  {
+    name: 'LINKEDIN_VERSION',
+    expects: 'YYYYMM',
+    default: DEFAULTS.linkedinVersion,
+    description:
+      'The `LinkedIn-Version` header sent on every REST call (LinkedIn supports each monthly version for a year).',
+    schema: z.string().regex(/^20\d{2}(0[1-9]|1[0-2])$/, 'expected a version as YYYYMM'),
+  },
+  {
+    name: 'LINKEDIN_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (https://api.linkedin.com, OAuth at https://www.linkedin.com)',
+    description: 'Another LinkedIn base URL (a test double) serving both the API and `/oauth/v2/*`.',
+    schema: url(['http:', 'https:']),
+  },
+  {
     name: 'MASTODON_REDIRECT_URI',
     expects: 'https://your-herald/v1/social-accounts/callback',
     default: 'unset (Mastodon accounts cannot be connected)',
@@ -545,5 +643,124 @@ export const VARIABLES: readonly VariableDoc[] = [
     description:
       '`GET /metrics` (Prometheus) then requires `Authorization: Bearer <token>`. Unset: only loopback clients, others get 404.',
     schema: z.string().min(16, 'expected at least 16 characters'),
+  },
+  {
+    name: 'VOICE_STT',
+    expects: VOICE_STT_ENGINES.join(' | '),
+    default: 'none (voice is off)',
+    description:
+      'Speech-to-text for voice sessions on `/v1/ws`: an OpenAI-compatible `/audio/transcriptions` (`OPENAI_*`, or `VOICE_STT_URL`), Groq (`GROQ_*`), a whisper.cpp server at `VOICE_STT_URL`, or `whisper-cli` run per utterance. See "Voice".',
+    schema: z.enum(VOICE_STT_ENGINES, { error: `expected one of ${VOICE_STT_ENGINES.join(', ')}` }),
+  },
+  {
+    name: 'VOICE_STT_URL',
+    expects: 'http(s)://host:port[/v1]',
+    default: 'unset (openai: `OPENAI_BASE_URL`; groq: `GROQ_BASE_URL`; whisper-server: http://127.0.0.1:8080)',
+    description: 'Where the speech-to-text engine listens, when not the default.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'VOICE_STT_MODEL',
+    expects: 'a model name',
+    default: `${DEFAULTS.voiceSttModel} (groq: ${DEFAULTS.voiceSttGroqModel})`,
+    description: 'Transcription model for `openai` and `groq`.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'VOICE_STT_TIMEOUT_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceSttTimeoutMs),
+    description: 'A transcription slower than this is abandoned; the user reads and hears that it failed.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'WHISPER_CPP_BIN',
+    expects: 'a program name or path',
+    default: DEFAULTS.whisperCppBin,
+    description: "whisper.cpp's command-line program, for `VOICE_STT=whisper-cli`.",
+    schema: z.string().min(1),
+  },
+  {
+    name: 'WHISPER_CPP_MODEL',
+    expects: 'a ggml model file path',
+    default: 'unset (`DATA_DIR/models/ggml-base.en.bin`)',
+    description:
+      'whisper.cpp model for `VOICE_STT=whisper-cli`; a missing file is reported with the command that downloads it.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'VOICE_TTS',
+    expects: VOICE_TTS_ENGINES.join(' | '),
+    default: DEFAULTS.voiceTts,
+    description:
+      'How answers are spoken: `espeak-ng` (Debian package), an OpenAI-compatible `/audio/speech`, or `none` (text only).',
+    schema: z.enum(VOICE_TTS_ENGINES, { error: `expected one of ${VOICE_TTS_ENGINES.join(', ')}` }),
+  },
+  {
+    name: 'VOICE_TTS_URL',
+    expects: 'http(s)://host:port/v1',
+    default: 'unset (`OPENAI_BASE_URL`)',
+    description: 'OpenAI-compatible speech endpoint for `VOICE_TTS=openai`, when not `OPENAI_BASE_URL`.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'VOICE_TTS_MODEL',
+    expects: 'a model name',
+    default: DEFAULTS.voiceTtsModel,
+    description: 'Speech model for `VOICE_TTS=openai`.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'VOICE_TTS_VOICE',
+    expects: 'a voice name',
+    default: `${DEFAULTS.voiceTtsVoice} (openai: alloy)`,
+    description: 'espeak-ng voice (`espeak-ng --voices` lists them) or the OpenAI voice.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'VOICE_VAD_POSITIVE',
+    expects: 'number 0-1',
+    default: String(DEFAULTS.voiceVadPositive),
+    description: 'Silero VAD probability at or above which a 32 ms window is speech.',
+    schema: probability,
+  },
+  {
+    name: 'VOICE_VAD_NEGATIVE',
+    expects: 'number 0-1',
+    default: String(DEFAULTS.voiceVadNegative),
+    description: 'Probability below which a window counts as silence towards the end of a turn.',
+    schema: probability,
+  },
+  {
+    name: 'VOICE_PRE_SPEECH_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voicePreSpeechMs),
+    description: 'Audio kept from before speech was detected, so soft beginnings are transcribed.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_END_SILENCE_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceEndSilenceMs),
+    description: "Silence that ends the user's turn (lower answers sooner, but cuts people who pause).",
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_MAX_UTTERANCE_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceMaxUtteranceMs),
+    description: 'Longest utterance transcribed; longer speech is cut there and the user is told.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_PARTIAL_INTERVAL_MS',
+    expects: 'integer ms, 0 for none',
+    default: '0 (final transcripts only)',
+    description:
+      'While the user speaks, send a partial transcript every this many ms of speech (each one re-transcribes the utterance so far: costs engine calls).',
+    schema: z.coerce
+      .number({ error: 'expected a non-negative integer of milliseconds' })
+      .int('expected a non-negative integer of milliseconds')
+      .min(0, 'expected a non-negative integer of milliseconds'),
   },
 ];

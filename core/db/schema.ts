@@ -489,6 +489,52 @@ export const agentCheckpointWrites = pgTable(
 );
 
 /**
+ * Channel values of agent checkpoints, one row per channel version (LangGraph's delta
+ * storage): a checkpoint stores only the channels that changed, and reading one gathers each
+ * channel at the version it names, so a long conversation is not copied into every step.
+ */
+export const agentCheckpointBlobs = pgTable(
+  'agent_checkpoint_blobs',
+  {
+    workspaceId: workspaceRef(),
+    threadId: text('thread_id').notNull(),
+    checkpointNs: text('checkpoint_ns').notNull().default(''),
+    channel: text('channel').notNull(),
+    version: text('version').notNull(),
+    type: text('type').notNull(),
+    value: bytea('value'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.threadId, t.checkpointNs, t.channel, t.version] }),
+    index('agent_checkpoint_blobs_ws').on(t.workspaceId),
+  ],
+);
+
+/**
+ * The agent's journal of approved side effects, keyed by thread and tool call: written
+ * before the service call and completed after it, so a run replayed after a crash finds what
+ * the first attempt did (or got as far as) instead of doing it again.
+ */
+export const agentActions = pgTable(
+  'agent_actions',
+  {
+    workspaceId: workspaceRef(),
+    threadId: text('thread_id').notNull(),
+    toolCallId: text('tool_call_id').notNull(),
+    tool: text('tool').notNull(),
+    /** running | done */
+    status: text('status').notNull().default('running'),
+    /** What the call got as far as (e.g. the post it created), for a replay to continue from. */
+    progress: jsonb('progress').$type<Record<string, unknown>>().notNull().default({}),
+    /** The tool's outcome once done: `{ ok, output | error }`. */
+    outcome: jsonb('outcome').$type<Record<string, unknown> | null>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.threadId, t.toolCallId] }), index('agent_actions_ws').on(t.workspaceId)],
+);
+
+/**
  * A knowledge source: one document the workspace's knowledge base was fed (text, Markdown, a
  * URL). The text lives here; its chunks and vectors live in the workspace's Chroma collection,
  * tagged with `generation`, so a re-ingest can replace them and search can ignore leftovers.

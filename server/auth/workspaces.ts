@@ -30,6 +30,7 @@ import { requireRole, roleAtLeast, roleOfScopes, type ApiKeyScope } from './prin
 import type { RequestContext } from '../http/context.js';
 import { opaqueToken } from './tokens.js';
 import { modelPolicyOf, type ModelPolicy } from '../../agent/models/index.js';
+import type { AgentSettings } from '../../agent/index.js';
 
 /** How long an invitation stays open. */
 export const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -61,6 +62,8 @@ export async function updateWorkspace(
     requireApproval?: boolean | undefined;
     /** Model routing policy and daily cost cap (see docs/models.md). */
     models?: Partial<ModelPolicy> | undefined;
+    /** The agent's autopilot (see docs/agent.md). */
+    agent?: AgentSettings | undefined;
   },
 ) {
   requireRole(ctx.principal, 'admin');
@@ -68,6 +71,7 @@ export async function updateWorkspace(
   const settings = { ...before.settings };
   if (patch.requireApproval !== undefined) settings.requireApproval = patch.requireApproval;
   if (patch.models) settings.models = { ...modelPolicyOf(before.settings), ...patch.models };
+  if (patch.agent) settings.agent = { ...(before.settings.agent as AgentSettings | undefined), ...patch.agent };
   const [row] = await db
     .update(schema.workspaces)
     .set({

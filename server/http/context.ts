@@ -33,3 +33,16 @@ export function contextOf(request: FastifyRequest, needed: Role, channel = 'rest
     principal,
   };
 }
+
+/** The context of the workspace-scoped services (media, knowledge): who acts, with which role, named how in the audit log. */
+export function actorContextOf(request: FastifyRequest, needed: Role, channel = 'rest') {
+  const c = contextOf(request, needed, channel);
+  return {
+    workspaceId: c.workspaceId,
+    userId: c.userId,
+    role: c.principal.role,
+    channel: c.channel,
+    actorKind: c.actorKind,
+    actorId: c.principal.kind === 'api_key' ? c.principal.apiKeyId : c.userId,
+  };
+}

@@ -3,6 +3,7 @@
  * replacing a source queues its ingestion and answers at once with status `pending`) and
  * hybrid search at `/v1/knowledge/search`. Routes translate; `knowledge/` decides.
  */
+import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,10 +16,14 @@ import {
   replaceSource,
   searchKnowledge,
   SOURCE_FORMATS,
+  uploadSource,
   type KnowledgeContext,
   type KnowledgeDeps,
+  type UploadInput,
 } from '../../knowledge/index.js';
-import { contextOf } from '../http/context.js';
+import { HeraldError, requireRole } from '../../core/index.js';
+import { actorContextOf } from '../http/context.js';
+import { multipartError } from '../http/multipart.js';
 import { IdParams, Uuid } from '../http/schemas.js';
 
 const DocType = z.enum(DOC_TYPES);
@@ -48,16 +53,68 @@ const SourceBody = z.strictObject({
 
 const Instant = z.iso.datetime({ offset: true });
 
-function ctxOf(req: FastifyRequest): KnowledgeContext {
-  const c = contextOf(req, 'viewer');
-  return {
-    workspaceId: c.workspaceId,
-    userId: c.userId,
-    role: c.principal.role,
-    channel: c.channel,
-    actorKind: c.actorKind,
-    actorId: c.actorKind === 'api_key' ? c.principal.apiKeyId : c.userId,
-  };
+// The service checks each action's role; any member may reach these routes.
+const ctxOf = (req: FastifyRequest): KnowledgeContext => actorContextOf(req, 'viewer');
+
+/** Default `KNOWLEDGE_UPLOAD_MAX_BYTES`. */
+const DEFAULT_UPLOAD_MAX_BYTES = 20 * 1024 * 1024;
+
+/** The upload form's fields besides `file`. */
+const UploadFields = z.strictObject({
+  docType: DocType.optional(),
+  title: z.string().trim().min(1).max(300).optional(),
+  /** A JSON object, as a string. */
+  metadata: z
+    .string()
+    .max(8192)
+    .transform((s, ctx) => {
+      try {
+        const v: unknown = JSON.parse(s);
+        if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
+      return z.NEVER;
+    })
+    .optional(),
+});
+
+/** Reads the form: one `file` (kept in memory, at most `maxBytes`) and the fields of `UploadFields`. */
+async function readUploadForm(req: FastifyRequest, maxBytes: number): Promise<UploadInput> {
+  if (!req.isMultipart())
+    throw new HeraldError('unsupported_media_type', {
+      message: 'Send the file as multipart/form-data, in a field named "file"',
+    });
+  let file: UploadInput['file'] | undefined;
+  const fields: Record<string, string> = {};
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file' || file) {
+          part.file.resume();
+          throw new HeraldError('validation_failed', { message: 'Send one file, in the "file" field' });
+        }
+        file = { fileName: part.filename, contentType: part.mimetype, bytes: await part.toBuffer() };
+      } else fields[part.fieldname] = String(part.value);
+    }
+  } catch (err) {
+    throw multipartError(
+      err,
+      () =>
+        new HeraldError('knowledge_input_too_large', {
+          message: `The file is larger than the ${maxBytes} bytes allowed (KNOWLEDGE_UPLOAD_MAX_BYTES)`,
+          details: { maxBytes },
+        }),
+    );
+  }
+  if (!file) throw new HeraldError('validation_failed', { message: 'The form has no "file" field' });
+  const parsed = UploadFields.safeParse(fields);
+  if (!parsed.success)
+    throw new HeraldError('validation_failed', {
+      message: parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; '),
+    });
+  return { file, ...parsed.data };
 }
 
 export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }> = async (
@@ -66,6 +123,11 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
 ) => {
   // Text sources may be larger than ordinary JSON bodies; the service enforces the real cap.
   const bodyLimit = deps.limits.maxBytes + 64 * 1024;
+  const uploadMaxBytes = deps.limits.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX_BYTES;
+  // Registered here, so only these routes parse multipart bodies.
+  await app.register(multipart, {
+    limits: { fileSize: uploadMaxBytes, files: 1, fields: 3, fieldSize: 8192, parts: 5, headerPairs: 50 },
+  });
 
   app.get(
     '/knowledge/search',
@@ -77,6 +139,7 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
           q: z.string().trim().min(1).max(500),
           type: commaList(DocType, DOC_TYPES.length).optional(),
           source: commaList(Uuid, 50).optional(),
+          platform: commaList(z.string().min(1).max(40), 20).optional(),
           from: Instant.optional(),
           to: Instant.optional(),
           limit: z.coerce.number().int().min(1).max(50).default(8),
@@ -92,6 +155,7 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
         {
           types: q.type,
           sourceIds: q.source,
+          platforms: q.platform,
           from: q.from ? new Date(q.from) : undefined,
           to: q.to ? new Date(q.to) : undefined,
         },
@@ -127,6 +191,25 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
       },
     },
     async (req, reply) => reply.status(202).send(await createSource(deps, ctxOf(req), req.body)),
+  );
+
+  app.post(
+    '/knowledge/sources/upload',
+    {
+      schema: {
+        tags: ['knowledge'],
+        summary:
+          'Add a file (PDF, CSV product catalogue, text, Markdown) and queue its ingestion (editor): multipart/form-data with `file` and optional `docType`, `title`, `metadata` (JSON)',
+        description:
+          'The format is read from the bytes and the file name. An empty or binary file, a PDF without text or a CSV without rows is refused (422) and nothing is stored; a file over KNOWLEDGE_UPLOAD_MAX_BYTES is 413. See docs/knowledge.md.',
+        consumes: ['multipart/form-data'],
+      },
+    },
+    async (req, reply) => {
+      const ctx = ctxOf(req);
+      requireRole(ctx, 'editor'); // before a byte is read
+      return reply.status(202).send(await uploadSource(deps, ctx, await readUploadForm(req, uploadMaxBytes)));
+    },
   );
 
   app.get(

@@ -9,50 +9,16 @@ import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HeraldError, isHeraldError, type ByteRange, type Role } from '../../core/index.js';
+import { HeraldError, type ByteRange, type Role } from '../../core/index.js';
 import * as media from '../../tools/media/index.js';
-import { contextOf } from '../http/context.js';
+import { actorContextOf } from '../http/context.js';
+import { multipartError } from '../http/multipart.js';
 import { IdParams, PageQuery } from '../http/schemas.js';
 
-const ctxOf = (req: FastifyRequest, needed: Role): media.MediaContext => {
-  const c = contextOf(req, needed);
-  return {
-    workspaceId: c.workspaceId,
-    userId: c.userId,
-    role: c.principal.role,
-    channel: c.channel,
-    actorKind: c.actorKind,
-    actorId: c.principal.kind === 'api_key' ? c.principal.apiKeyId : c.userId,
-  };
-};
+const ctxOf = (req: FastifyRequest, needed: Role): media.MediaContext => actorContextOf(req, needed);
 
 /** Fields a form may carry besides the file. */
 const FIELD_MAX_BYTES = 8 * 1024;
-
-/** @fastify/multipart's and busboy's errors, in the catalogue's terms. */
-function multipartError(err: unknown, maxBytes: number): unknown {
-  if (isHeraldError(err)) return err;
-  const code = (err as { code?: string }).code;
-  switch (code) {
-    case 'FST_REQ_FILE_TOO_LARGE':
-      return new HeraldError('payload_too_large', {
-        message: `The file is larger than the ${maxBytes} bytes allowed (MEDIA_MAX_BYTES)`,
-        details: { limitBytes: maxBytes },
-      });
-    case 'FST_FILES_LIMIT':
-      return new HeraldError('validation_failed', { message: 'Send one file per request, in the "file" field' });
-    case 'FST_FIELDS_LIMIT':
-    case 'FST_PARTS_LIMIT':
-      return new HeraldError('validation_failed', { message: 'The form has more fields than an upload takes' });
-    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return new HeraldError('unsupported_media_type');
-  }
-  if (err instanceof Error && !code) {
-    // busboy's own parse errors ("Unexpected end of form", "Malformed part header"...).
-    return new HeraldError('validation_failed', { message: `The multipart body cannot be read: ${err.message}` });
-  }
-  return err;
-}
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; anything else is served whole (RFC 9110 allows it). */
 function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
@@ -129,7 +95,14 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: media.MediaDeps }> = asy
         }
       } catch (err) {
         await staged?.dispose();
-        throw multipartError(err, deps.maxBytes);
+        throw multipartError(
+          err,
+          () =>
+            new HeraldError('payload_too_large', {
+              message: `The file is larger than the ${deps.maxBytes} bytes allowed (MEDIA_MAX_BYTES)`,
+              details: { limitBytes: deps.maxBytes },
+            }),
+        );
       }
       if (!staged) throw new HeraldError('validation_failed', { message: 'The form has no "file" field' });
       const result = await media.uploadMedia(deps, ctx, { data: staged, filename, declaredType, altText });

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../../core/index.js';
+import { AgentSettingsSchema } from '../../agent/index.js';
 import { ModelPolicySchema } from '../../agent/models/index.js';
 import { API_KEY_SCOPES } from '../auth/principal.js';
 import * as ws from '../auth/workspaces.js';
@@ -24,12 +25,13 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
       schema: {
         tags: ['workspaces'],
         summary:
-          'Rename, change the time zone, require approval before scheduling, or set the model policy and daily cost cap (admin)',
+          'Rename, change the time zone, require approval before scheduling, set the model policy and daily cost cap, or the agent autopilot (admin)',
         body: z.strictObject({
           name: z.string().min(1).max(100).optional(),
           timeZone: TimeZone.optional(),
           requireApproval: z.boolean().optional(),
           models: ModelPolicySchema.partial().optional(),
+          agent: AgentSettingsSchema.optional(),
         }),
       },
     },

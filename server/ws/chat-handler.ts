@@ -73,6 +73,12 @@ export interface ChatHandler {
    * server shuts down; the handler should stop soon after.
    */
   handle(turn: ChatTurn, sink: TurnSink, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional. A spoken reply was interrupted by the user (voice barge-in) and the turn
+   * cancelled: the conversation should hold only `spoken` — what the user actually heard — as
+   * the assistant's answer to `turn`. Called once the cancelled turn has ended.
+   */
+  keepSpoken?(turn: ChatTurn, spoken: string): Promise<void>;
 }
 
 /** Splits text before each word that follows whitespace: the pieces concatenate back to the text. */

@@ -1,7 +1,7 @@
 /**
  * One WebSocket after its upgrade: the transport side of the protocol. It turns frames into
- * messages (one at a time, in order), limits their rate, answers binary frames (reserved for
- * voice) with an error, keeps the connection alive with pings, refuses to buffer for a reader
+ * messages (one at a time, in order), limits their rate, hands binary frames to the voice
+ * session (an error without one), keeps the connection alive with pings, refuses to buffer for a reader
  * that does not keep up (4008), and hands every valid message to its `ChatSession`. Nothing a
  * client sends can throw out of here.
  */
@@ -10,6 +10,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import { HeraldError, isHeraldError } from '../../core/index.js';
 import type { Principal } from '../auth/principal.js';
+import { MessageBucket } from './bucket.js';
 import { wsCounters } from './metrics.js';
 import {
   CLOSE_CODES,
@@ -21,31 +22,6 @@ import {
   type ServerEvent,
 } from './protocol.js';
 import { ChatSession, type SessionShared, type SessionTransport } from './session.js';
-
-/** A token bucket: `burst` messages at once, refilled at `perSecond`. */
-export class MessageBucket {
-  #tokens: number;
-  #at = performance.now();
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-  ) {
-    this.#tokens = burst;
-  }
-
-  /** Takes one token; returns 0 when allowed, else the milliseconds until one is available. */
-  take(): number {
-    const now = performance.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.perSecond);
-    this.#at = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.#tokens) / this.perSecond) * 1000);
-  }
-}
 
 export interface ConnectionInit {
   principal: Principal;
@@ -67,6 +43,8 @@ export class ChatConnection implements SessionTransport {
   readonly #session: ChatSession;
   readonly #bucket: MessageBucket;
   #dropped = 0;
+  /** Set from a voice_start until its voice_stop: binary frames are audio, with this budget. */
+  #voiceFrames: MessageBucket | null = null;
   #missedPongs = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
@@ -127,6 +105,14 @@ export class ChatConnection implements SessionTransport {
     }
   }
 
+  sendBinary(data: Buffer): void {
+    if (this.#closing || this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(data, { binary: true });
+    if (this.#socket.bufferedAmount > this.#shared.options.deps.limits.wsMaxBufferedBytes) {
+      this.close(CLOSE_CODES.slowConsumer, 'slow consumer');
+    }
+  }
+
   close(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
@@ -162,7 +148,10 @@ export class ChatConnection implements SessionTransport {
 
   #onFrame(data: RawData, isBinary: boolean): void {
     if (this.#closing || this.#refusing) return;
-    const waitMs = this.#bucket.take();
+    // Audio after a voice_start has its own budget (50 frames a second is the norm). The
+    // session itself may still be starting: frames wait in the queue behind its voice_start.
+    const voice = isBinary && this.#voiceFrames ? this.#voiceFrames : null;
+    const waitMs = voice ? voice.take() : this.#bucket.take();
     if (waitMs > 0) {
       if (++this.#dropped > this.#shared.options.maxDroppedMessages) {
         // Messages accepted before this one are still answered; then the socket closes.
@@ -173,7 +162,9 @@ export class ChatConnection implements SessionTransport {
       this.#reply(
         errorEvent(
           new HeraldError('rate_limited', {
-            message: `Too many messages: at most ${this.#shared.options.messagesPerSecond} per second; this one was dropped`,
+            message: voice
+              ? `Too many audio frames: at most ${this.#shared.options.voiceFramesPerSecond} per second; this one was dropped`
+              : `Too many messages: at most ${this.#shared.options.messagesPerSecond} per second; this one was dropped`,
             details: { retryAfterMs: waitMs },
           }),
         ),
@@ -181,15 +172,18 @@ export class ChatConnection implements SessionTransport {
       return;
     }
     this.#dropped = 0;
+    if (isBinary && voice) {
+      const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      // In order with the control messages around it (a voice_stop right after the last frame).
+      this.#enqueue(() => {
+        const session = this.#session.voice;
+        if (session) return session.frame(frame);
+        this.send(errorEvent(this.#noVoice()));
+      });
+      return;
+    }
     if (isBinary) {
-      this.#reply(
-        errorEvent(
-          new HeraldError('unsupported_frame', {
-            message:
-              'Binary frames are reserved for voice, which this server does not accept yet; send JSON text frames',
-          }),
-        ),
-      );
+      this.#reply(errorEvent(this.#noVoice()));
       return;
     }
     const text = (
@@ -201,8 +195,20 @@ export class ChatConnection implements SessionTransport {
       return;
     }
     const message = parsed.message;
+    if (message.type === 'voice_start') {
+      this.#voiceFrames ??= new MessageBucket(
+        this.#shared.options.voiceFramesPerSecond,
+        this.#shared.options.voiceFrameBurst,
+      );
+    } else if (message.type === 'voice_stop') this.#voiceFrames = null;
     // One message at a time, so a cancel or confirm never overtakes the message before it.
     this.#enqueue(() => this.#handle(message));
+  }
+
+  #noVoice(): HeraldError {
+    return new HeraldError('unsupported_frame', {
+      message: 'Binary frames are audio of a voice session: send voice_start first (see docs/protocol.md, Voice)',
+    });
   }
 
   async #handle(message: ClientMessage): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Config, EventBus } from '../../core/index.js';
+import type { VoiceEngines } from '../../voice/index.js';
 import type { AuthDeps } from '../auth/service.js';
 import type { ChatHandler } from './chat-handler.js';
 
@@ -24,6 +25,12 @@ export interface WsOptions {
   deps: WsDeps;
   /** Answers chat turns. Default: `EchoChatHandler`, until the agent lands. */
   handler?: ChatHandler;
+  /** Speech engines for voice sessions (`voice_start`); unset or null: voice is refused (`voice_unavailable`). */
+  voice?: VoiceEngines | null | undefined;
+  /** Audio frames a voice session may send per second, sustained. Default 100 (twice real time). */
+  voiceFramesPerSecond?: number;
+  /** Audio frames a voice session may send in a burst. Default 500 (10 s of audio). */
+  voiceFrameBurst?: number;
   /** Messages a connection may send per second, sustained (token bucket). Default 10. */
   messagesPerSecond?: number;
   /** Messages a connection may send in a burst. Default 20. */
@@ -64,9 +71,14 @@ export const WS_DEFAULTS = {
   bufferTtlMs: 10 * 60_000,
   closeTimeoutMs: 5_000,
   upgradeTimeoutMs: 10_000,
+  voiceFramesPerSecond: 100,
+  voiceFrameBurst: 500,
 } as const;
 
-export type ResolvedWsOptions = Required<Omit<WsOptions, 'handler'>> & { handler: ChatHandler };
+export type ResolvedWsOptions = Required<Omit<WsOptions, 'handler' | 'voice'>> & {
+  handler: ChatHandler;
+  voice: VoiceEngines | null;
+};
 
 export function resolveOptions(opts: WsOptions, defaultHandler: () => ChatHandler): ResolvedWsOptions {
   const out: ResolvedWsOptions = {
@@ -74,6 +86,7 @@ export function resolveOptions(opts: WsOptions, defaultHandler: () => ChatHandle
     ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
     deps: opts.deps,
     handler: opts.handler ?? defaultHandler(),
+    voice: opts.voice ?? null,
   };
   for (const [name, value] of Object.entries(out)) {
     if (typeof value === 'number' && !(Number.isFinite(value) && value > 0)) {

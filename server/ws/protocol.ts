@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { HeraldError, type ErrorCode } from '../../core/index.js';
+import type { VoiceEvent } from '../../voice/index.js';
 
 /** The subprotocol the server selects; browsers must offer it. */
 export const SUBPROTOCOL = 'herald.v1';
@@ -55,6 +56,19 @@ const SCHEMAS = {
   }),
   ping: z.object({ type: z.literal('ping'), id: z.string().max(128).optional() }),
   resume: z.object({ type: z.literal('resume'), turnId: TurnId, afterSeq: z.number().int().min(0) }),
+  /** Opens the voice session of this connection; the rate and encoding must be the accepted ones (16000, pcm_s16le). */
+  voice_start: z.object({
+    type: z.literal('voice_start'),
+    sampleRate: z.number().int().positive(),
+    encoding: z.string().max(32).default('pcm_s16le'),
+    threadId: ThreadId.optional(),
+  }),
+  voice_mute: z.object({
+    type: z.literal('voice_mute'),
+    input: z.boolean().optional(),
+    output: z.boolean().optional(),
+  }),
+  voice_stop: z.object({ type: z.literal('voice_stop') }),
 } as const;
 
 export type ClientMessageType = keyof typeof SCHEMAS;
@@ -152,7 +166,7 @@ export type ConnectionEvent =
       at: string;
     };
 
-export type ServerEvent = TurnEvent | ConnectionEvent;
+export type ServerEvent = TurnEvent | ConnectionEvent | VoiceEvent;
 
 /** Which message an error answers, so the client can match it. */
 export interface ErrorRef {

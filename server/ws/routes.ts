@@ -6,7 +6,7 @@
  *
  * `@fastify/websocket` is registered here and must not be registered anywhere else: it
  * listens to the HTTP server's `upgrade` event, so a second registration would route each
- * upgrade twice. Voice will share this socket (binary frames).
+ * upgrade twice. Voice shares this socket (binary frames, `voice-binding.ts`).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';

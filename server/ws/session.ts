@@ -21,6 +21,7 @@ import {
 } from './protocol.js';
 import type { TurnStore, TurnOwner } from './turn-buffer.js';
 import { Turn, type TurnRegistry, type TurnSubscriber } from './turn.js';
+import { VoiceBinding } from './voice-binding.js';
 
 export interface SessionShared {
   options: ResolvedWsOptions;
@@ -33,6 +34,8 @@ export interface SessionShared {
 export interface SessionTransport {
   send(event: ServerEvent): void;
   sendRaw(json: string): void;
+  /** One binary frame (voice audio out). */
+  sendBinary(data: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -57,6 +60,7 @@ export class ChatSession implements TurnSubscriber {
   #expiryTimer: NodeJS.Timeout | undefined;
   #unsubscribeEvents: (() => Promise<void>) | undefined;
   #detached = false;
+  #voice: VoiceBinding | null = null;
 
   constructor(
     private readonly shared: SessionShared,
@@ -103,11 +107,23 @@ export class ChatSession implements TurnSubscriber {
         return this.#answer(msg);
       case 'resume':
         return this.#resume(msg);
+      case 'voice_start':
+        return this.#voiceBinding().start(msg);
+      case 'voice_mute':
+        return this.#voiceBinding().mute(msg);
+      case 'voice_stop':
+        return this.#voiceBinding().stop();
     }
+  }
+
+  /** The voice session's side of this connection, when one is running (it takes the binary frames). */
+  get voice(): VoiceBinding | null {
+    return this.#voice?.active ? this.#voice : null;
   }
 
   deliver(turnId: string, json: string, final: boolean): void {
     this.transport.sendRaw(json);
+    this.#voice?.onTurnEvent(turnId, json, final);
     if (final) {
       this.#live.delete(turnId);
       this.#closeIfLapsed();
@@ -117,6 +133,7 @@ export class ChatSession implements TurnSubscriber {
   /** The socket has closed: stop following turns (they run on, and can be resumed) and events. */
   detach(): void {
     this.#detached = true;
+    this.#voice?.close();
     clearTimeout(this.#expiryTimer);
     for (const turn of this.#live.values()) turn.unsubscribe(this);
     this.#live.clear();
@@ -146,39 +163,48 @@ export class ChatSession implements TurnSubscriber {
 
   async #userMessage(msg: ClientMessageOf<'user_message'>): Promise<void> {
     if (this.#lapsed) return this.#error(this.#lapsed, { id: msg.id });
-    // Every new turn re-checks the credential, so a logout, a revoked key or a removal from the
-    // workspace stops new work without waiting for the token to expire.
-    try {
-      this.#principal = await authenticate(this.shared.options.deps.auth, this.#credential);
-    } catch (err) {
-      if (isHeraldError(err, 'unauthorized') || isHeraldError(err, 'token_expired')) {
-        return this.#lapse(err, { id: msg.id });
-      }
-      throw err;
-    }
-    const { store, turns, options } = this.shared;
+    if (!(await this.#recheck({ id: msg.id }))) return;
+    const { store, options } = this.shared;
     const turnId = `turn_${randomUUID()}`;
     const existing = await viaRedis(store.claimMessage(this.owner, msg.id, turnId));
     if (existing) return this.transport.send({ type: 'ack', id: msg.id, turnId: existing, duplicate: true });
     if (this.#live.size >= options.maxConcurrentTurns) {
       await viaRedis(store.releaseMessage(this.owner, msg.id));
-      return this.#error(
-        new HeraldError('rate_limited', {
-          message: `At most ${options.maxConcurrentTurns} turns may run at once on one connection; wait for one to end`,
-          details: { maxConcurrentTurns: options.maxConcurrentTurns },
-        }),
-        { id: msg.id },
-      );
+      return this.#error(this.#tooManyTurns(), { id: msg.id });
     }
     this.transport.send({ type: 'ack', id: msg.id, turnId, duplicate: false });
+    this.#startTurn(turnId, msg.id, msg.text, msg.threadId ?? `thread_${randomUUID()}`);
+  }
+
+  /**
+   * Every new turn re-checks the credential, so a logout, a revoked key or a removal from the
+   * workspace stops new work without waiting for the token to expire. False when it lapsed.
+   */
+  async #recheck(ref: ErrorRef): Promise<boolean> {
+    try {
+      this.#principal = await authenticate(this.shared.options.deps.auth, this.#credential);
+      return true;
+    } catch (err) {
+      if (isHeraldError(err, 'unauthorized') || isHeraldError(err, 'token_expired')) {
+        this.#lapse(err, ref);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  #tooManyTurns(): HeraldError {
+    const max = this.shared.options.maxConcurrentTurns;
+    return new HeraldError('rate_limited', {
+      message: `At most ${max} turns may run at once on one connection; wait for one to end`,
+      details: { maxConcurrentTurns: max },
+    });
+  }
+
+  #startTurn(turnId: string, clientMessageId: string, text: string, threadId: string, voice = false): void {
+    const { store, turns, options } = this.shared;
     const turn = new Turn({
-      chat: {
-        principal: this.#principal,
-        turnId,
-        threadId: msg.threadId ?? `thread_${randomUUID()}`,
-        clientMessageId: msg.id,
-        text: msg.text,
-      },
+      chat: { principal: this.#principal, turnId, threadId, clientMessageId, text },
       owner: this.owner,
       log: store.log(turnId, this.owner),
       confirmTimeoutMs: options.confirmTimeoutMs,
@@ -186,10 +212,50 @@ export class ChatSession implements TurnSubscriber {
       onHandlerError: (err) => this.shared.log.error({ err, turnId }, 'chat handler failed'),
     });
     turns.add(turn);
+    if (voice) this.#voice?.adopt(turn.chat);
     // A message received before the socket dropped still runs: a retry with the same id
     // after reconnecting gets its turn id (duplicate ack) and can resume it.
     if (!this.#detached && turn.subscribe(this)) this.#live.set(turnId, turn);
     turn.start(options.handler);
+  }
+
+  #voiceBinding(): VoiceBinding {
+    const engines = this.shared.options.voice;
+    if (!engines) {
+      throw new HeraldError('voice_unavailable', {
+        message: 'Voice is not configured on this server: set VOICE_STT (see the README, "Voice")',
+      });
+    }
+    this.#voice ??= new VoiceBinding(engines, {
+      send: (e) => this.transport.send(e),
+      sendAudio: (f) => this.transport.sendBinary(f),
+      startTurn: async (text, clientMessageId, threadId) => {
+        if (this.#lapsed) throw this.#lapsed;
+        if (!(await this.#recheck({ id: clientMessageId }))) return ''; // the lapse was reported
+        if (this.#live.size >= this.shared.options.maxConcurrentTurns) throw this.#tooManyTurns();
+        const turnId = `turn_${randomUUID()}`;
+        this.#startTurn(turnId, clientMessageId, text, threadId, true);
+        return turnId;
+      },
+      cancelTurn: (turnId) => this.shared.turns.get(turnId, this.owner)?.cancel('client'),
+      answer: (turnId, requestId, decision) => {
+        const turn = this.shared.turns.get(turnId, this.owner);
+        return !!turn && !turn.ended && turn.answer(requestId, decision);
+      },
+      keepSpoken: (chat, spoken) => {
+        const keep = this.shared.options.handler.keepSpoken;
+        if (!keep) return;
+        // Once the turn has ended, so a cancelled run has stopped writing the conversation.
+        const turn = this.shared.turns.get(chat.turnId, this.owner);
+        void (turn ? turn.settled : Promise.resolve())
+          .then(() => keep.call(this.shared.options.handler, chat, spoken))
+          .catch((err: unknown) =>
+            this.shared.log.warn({ err, turnId: chat.turnId }, 'keeping the spoken part failed'),
+          );
+      },
+      log: this.shared.log,
+    });
+    return this.#voice;
   }
 
   async #cancel(msg: ClientMessageOf<'cancel'>): Promise<void> {

@@ -58,6 +58,11 @@ export class Turn {
     return this.#ended;
   }
 
+  /** What the handler was given for this turn. */
+  get chat(): ChatTurn {
+    return this.#init.chat;
+  }
+
   ownedBy(owner: TurnOwner): boolean {
     return this.owner.workspaceId === owner.workspaceId && this.owner.ownerKey === owner.ownerKey;
   }

@@ -6,13 +6,21 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
-import { AgentChatHandler, DbCheckpointSaver } from '../../agent/index.js';
+import {
+  AgentChatHandler,
+  DbCheckpointSaver,
+  type AgentSink,
+  type AgentTurn,
+  type SummaryOptions,
+} from '../../agent/index.js';
 import { LedgerUsageSink, ModelRegistry, ModelRouter } from '../../agent/models/index.js';
 import { createMastodonConnector } from '../../connectors/mastodon/index.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { authPlugin } from '../../server/plugins/auth.js';
 import { errorsPlugin } from '../../server/plugins/errors.js';
+import type { KnowledgeDeps } from '../../knowledge/index.js';
 import { wsRoutes } from '../../server/ws/index.js';
+import type { SchedulingDeps } from '../../tools/scheduling/index.js';
 import { startFakeLlm, type FakeChatRequest, type FakeLlm, type FakeReply } from '../fakes/llm/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
 
@@ -117,12 +125,31 @@ export interface AgentEnv {
   /** Chat requests the model server has received. */
   modelCalls(): number;
   /** Starts (another) agent on the same database; `close` stops it as a restart would. */
-  startAgent(): Promise<{ url: string; close: () => Promise<void> }>;
+  startAgent(opts?: AgentOpts): Promise<{ url: string; handler: RecordingHandler; close: () => Promise<void> }>;
   url: string;
+  /** The first agent's handler. */
+  handler: RecordingHandler;
   connect(p: Person, url?: string): Promise<Client>;
   /** A person in Europe/Paris with one Mastodon account; returns the account id. */
   personWithMastodon(): Promise<{ p: Person; accountId: string; fakeAccountId: string }>;
   close(): Promise<void>;
+}
+
+export interface AgentOpts {
+  /** Other service dependencies (a queue that fails on purpose). */
+  deps?: SchedulingDeps;
+  knowledge?: KnowledgeDeps;
+  summary?: Partial<SummaryOptions>;
+}
+
+/** The agent, remembering each turn it was given (tests call its other methods with them). */
+export class RecordingHandler extends AgentChatHandler {
+  readonly turns = new Map<string, AgentTurn>();
+
+  override handle(turn: AgentTurn, sink: AgentSink, signal: AbortSignal): Promise<void> {
+    this.turns.set(turn.turnId, turn);
+    return super.handle(turn, sink, signal);
+  }
 }
 
 export async function startAgentEnv(): Promise<AgentEnv> {
@@ -139,19 +166,21 @@ export async function startAgentEnv(): Promise<AgentEnv> {
   });
   const apps: FastifyInstance[] = [];
 
-  async function startAgent() {
+  async function startAgent(opts: AgentOpts = {}) {
     const app = Fastify();
     await app.register(errorsPlugin);
     await app.register(authPlugin, { deps: api.deps.auth });
-    const handler = new AgentChatHandler({
-      deps: api.env.deps,
+    const handler = new RecordingHandler({
+      deps: opts.deps ?? api.env.deps,
+      knowledge: opts.knowledge,
       router,
       checkpointer: new DbCheckpointSaver(api.env.database.db),
+      summary: opts.summary,
     });
     await app.register(wsRoutes, { prefix: '/v1', deps: api.deps, handler });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     apps.push(app);
-    return { url: `${address.replace(/^http/, 'ws')}/v1/ws`, close: () => app.close() };
+    return { url: `${address.replace(/^http/, 'ws')}/v1/ws`, handler, close: () => app.close() };
   }
 
   const first = await startAgent();
@@ -160,6 +189,7 @@ export async function startAgentEnv(): Promise<AgentEnv> {
     llm,
     mastodon,
     url: first.url,
+    handler: first.handler,
     startAgent,
     modelCalls: () => llm.requests.filter((r) => r.protocol === 'openai').length,
     async connect(p: Person, url = first.url) {

@@ -291,4 +291,31 @@ describe('memory', () => {
     expect(c.text(next)).toBe('Still here.');
     c.close();
   });
+
+  it('after a voice barge-in the thread keeps only what was heard as the answer', async () => {
+    const { p } = await env.personWithMastodon();
+    const c = await env.connect(p);
+    // Cancelled while streaming: the run stored no answer; the heard part is added.
+    env.brain = () => ({ text: 'word '.repeat(200), chunkDelayMs: 20 });
+    const cut = await c.say('tell me about the summer sale', 't-barge');
+    await c.next('a token', (e) => e.type === 'token' && e.turnId === cut);
+    c.send({ type: 'cancel', turnId: cut });
+    await c.end(cut);
+    await env.handler.keepSpoken(env.handler.turns.get(cut)!, 'The summer sale starts');
+    // Finished, but only partly played: the stored answer becomes the heard part.
+    env.brain = () => ({ text: 'It runs from June to August, with 20% off everything.' });
+    const played = await c.say('when does it run?', 't-barge');
+    expect(await c.end(played)).toMatchObject({ reason: 'done' });
+    await env.handler.keepSpoken(env.handler.turns.get(played)!, 'It runs from June');
+
+    let seen: Array<{ role: string; content: unknown }> = [];
+    env.brain = (req) => {
+      seen = req.body.messages as typeof seen;
+      return { text: 'Sure.' };
+    };
+    await c.end(await c.say('and the discount?', 't-barge'));
+    const assistant = seen.filter((m) => m.role === 'assistant').map((m) => m.content);
+    expect(assistant).toEqual(['The summer sale starts', 'It runs from June']);
+    c.close();
+  });
 });

@@ -48,6 +48,8 @@ import {
 } from '../../core/index.js';
 
 export const EXPECTED_TABLES = [
+  'agent_actions',
+  'agent_checkpoint_blobs',
   'agent_checkpoint_writes',
   'agent_checkpoints',
   'api_keys',

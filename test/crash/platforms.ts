@@ -1,10 +1,18 @@
-/** The platforms the crash test publishes to: the real Bluesky PDS, and the Mastodon fake. */
+/**
+ * The platforms the crash test publishes to: the real Bluesky PDS, and the Mastodon, X and
+ * LinkedIn fakes. Worker processes build their X and LinkedIn connectors from configuration,
+ * so each platform also says which variables point a worker at its fake (`workerEnv`).
+ */
 import type { UpsertSocialAccount } from '../../core/index.js';
 import type { Connector } from '../../connectors/index.js';
 import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
 import { startBlueskyTestbed } from '../../connectors/bluesky/fake.js';
 import { createMastodonConnector } from '../../connectors/mastodon/index.js';
 import { startMastodonFake } from '../../connectors/mastodon/fake.js';
+import { createXConnector } from '../../connectors/x/index.js';
+import { startXFake } from '../../connectors/x/fake.js';
+import { createLinkedInConnector } from '../../connectors/linkedin/index.js';
+import { startLinkedInFake } from '../../connectors/linkedin/fake.js';
 
 export interface CrashPlatform {
   name: string;
@@ -12,6 +20,8 @@ export interface CrashPlatform {
   newAccounts(): Promise<UpsertSocialAccount[]>;
   /** Every post text on the platform for the account. */
   textsOf(account: UpsertSocialAccount): Promise<string[]>;
+  /** Variables a Herald worker process needs to publish here. */
+  workerEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -31,6 +41,7 @@ export async function platformFixtures(accountsPerPlatform: number): Promise<Cra
     async textsOf(account) {
       return (await bed.listPosts(account.externalId)).map((p) => p.text);
     },
+    workerEnv: {},
     close: () => bed.close(),
   };
   // Each crash round posts 25 statuses per account, well inside the fake's per-account budget.
@@ -58,7 +69,72 @@ export async function platformFixtures(accountsPerPlatform: number): Promise<Cra
     async textsOf(account) {
       return fake.statuses(account.externalId).map((s) => s.text);
     },
+    workerEnv: {},
     close: () => fake.close(),
   };
-  return [bluesky, mastodon];
+  const xFake = await startXFake();
+  const x: CrashPlatform = {
+    name: 'x',
+    connector: createXConnector({
+      clientId: xFake.clientId,
+      clientSecret: xFake.clientSecret,
+      apiUrl: xFake.url,
+      timeoutMs: 3_000,
+    }),
+    async newAccounts() {
+      return Array.from({ length: accountsPerPlatform }, () => {
+        const a = xFake.createAccount();
+        return {
+          platform: 'x',
+          externalId: a.userId,
+          handle: a.username,
+          credentials: { accessToken: a.accessToken, refreshToken: a.refreshToken },
+        };
+      });
+    },
+    async textsOf(account) {
+      return xFake.posts(account.externalId).map((p) => p.text);
+    },
+    workerEnv: {
+      X_CLIENT_ID: xFake.clientId,
+      X_CLIENT_SECRET: xFake.clientSecret,
+      X_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
+      X_API_URL: xFake.url,
+    },
+    close: () => xFake.close(),
+  };
+  const liFake = await startLinkedInFake();
+  const linkedin: CrashPlatform = {
+    name: 'linkedin',
+    connector: createLinkedInConnector({
+      clientId: liFake.clientId,
+      clientSecret: liFake.clientSecret,
+      apiUrl: liFake.url,
+      oauthUrl: liFake.url,
+      timeoutMs: 3_000,
+    }),
+    async newAccounts() {
+      return Array.from({ length: accountsPerPlatform }, () => {
+        const a = liFake.createAccount();
+        return {
+          platform: 'linkedin',
+          externalId: a.memberId,
+          handle: a.name,
+          credentials: { accessToken: a.accessToken, ...(a.refreshToken ? { refreshToken: a.refreshToken } : {}) },
+        };
+      });
+    },
+    async textsOf(account) {
+      // As LinkedIn shows them: a text that lost its escaping would come back cut short.
+      return liFake.posts(`urn:li:person:${account.externalId}`).map((p) => p.text);
+    },
+    workerEnv: {
+      LINKEDIN_CLIENT_ID: liFake.clientId,
+      LINKEDIN_CLIENT_SECRET: liFake.clientSecret,
+      LINKEDIN_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
+      LINKEDIN_API_URL: liFake.url,
+    },
+    close: () => liFake.close(),
+  };
+  return [bluesky, mastodon, x, linkedin];
 }

@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import { createLogger, createRedisConnection, type Db, type EventBus } from '../../core/index.js';
 import {
   getSource,
@@ -17,13 +19,15 @@ import {
   startKnowledgeWorker,
   type ChromaHandle,
   type Embedder,
-  type IngestJobData,
+  type KnowledgeJobData,
   type IngestLimits,
   type KnowledgeContext,
   type KnowledgeDeps,
+  type SearchHit,
   type SeedDocument,
   type SourceView,
 } from '../../knowledge/index.js';
+import { startApiEnv, type ApiEnv } from '../helpers/api-env.js';
 import { REDIS_URL } from '../helpers/publishing-env.js';
 
 export interface TestChroma {
@@ -50,7 +54,7 @@ export async function startTestChroma(): Promise<TestChroma> {
 
 export interface KnowledgeEnv {
   deps: KnowledgeDeps;
-  worker: Worker<IngestJobData>;
+  worker: Worker<KnowledgeJobData>;
   close(): Promise<void>;
 }
 
@@ -108,4 +112,66 @@ export async function waitForIngest(
     if (Date.now() > deadline) throw new Error(`source ${id} still ${s.status} (generation ${s.generation})`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A workspace owner's context, as REST builds it. */
+export const ownerContext = (p: { workspaceId: string; userId: string }): KnowledgeContext => ({
+  workspaceId: p.workspaceId,
+  userId: p.userId,
+  role: 'owner',
+  channel: 'rest',
+});
+
+/** `GET /v1/knowledge/search` as this person; `extra` is more of the query string (`&type=note`). */
+export async function searchOverRest(
+  app: FastifyInstance,
+  p: { auth: Record<string, string> },
+  q: string,
+  extra = '',
+): Promise<SearchHit[]> {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/v1/knowledge/search?q=${encodeURIComponent(q)}${extra}`,
+    headers: p.auth,
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return (res.json() as { items: SearchHit[] }).items;
+}
+
+export interface KnowledgeApi {
+  chroma: TestChroma;
+  kenv: KnowledgeEnv;
+  /** The REST API serving `/v1/knowledge` over `kenv`. */
+  api: ApiEnv;
+  /** Drops these workspaces' collections, then stops everything. */
+  close(workspaceIds: string[]): Promise<void>;
+}
+
+/** Chroma, the knowledge stack and the REST API over one database and event bus. */
+export async function startKnowledgeApi(limits: Partial<IngestLimits> = {}): Promise<KnowledgeApi> {
+  const chroma = await startTestChroma();
+  let kenv: KnowledgeEnv | undefined;
+  const api = await startApiEnv({
+    knowledge: async (env) => {
+      kenv = await startKnowledgeEnv({
+        db: env.database.db,
+        events: env.events,
+        chroma: chroma.handle,
+        prefix: env.prefix,
+        limits,
+      });
+      return kenv.deps;
+    },
+  });
+  return {
+    chroma,
+    kenv: kenv!,
+    api,
+    async close(workspaceIds) {
+      for (const ws of workspaceIds) await kenv?.deps.store.dropWorkspace(ws);
+      await api.close();
+      await kenv?.close();
+      await chroma.close();
+    },
+  };
 }

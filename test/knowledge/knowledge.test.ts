@@ -10,17 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldEvent, KnowledgeIngestEvent } from '../../core/index.js';
 import { runTool, TOOLS, type ToolEnv } from '../../agent/tools/index.js';
 import { toolResultText } from '../../agent/prompt.js';
-import { collectionName, type KnowledgeContext } from '../../knowledge/index.js';
-import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
+import { collectionName, LEXICAL_MODEL } from '../../knowledge/index.js';
+import type { ApiEnv, Person } from '../helpers/api-env.js';
 import {
-  startKnowledgeEnv,
-  startTestChroma,
+  ownerContext,
+  searchOverRest,
+  startKnowledgeApi,
   waitForIngest,
   type KnowledgeEnv,
-  type TestChroma,
+  type KnowledgeApi,
 } from './knowledge-env.js';
 
-let chroma: TestChroma;
+let stack: KnowledgeApi;
 let kenv: KnowledgeEnv;
 let api: ApiEnv;
 let a: Person;
@@ -58,7 +59,6 @@ const ATOM = `<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.o
 <summary>Shino glaze crawled on the test tiles.</summary></entry></feed>`;
 
 beforeAll(async () => {
-  chroma = await startTestChroma();
   site = http.createServer((req, res) => {
     if (req.url === '/article') res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(ARTICLE);
     else if (req.url === '/image') res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(64));
@@ -71,37 +71,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
   siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
-  api = await startApiEnv({
-    knowledge: async (env) => {
-      kenv = await startKnowledgeEnv({
-        db: env.database.db,
-        events: env.events,
-        chroma: chroma.handle,
-        prefix: env.prefix,
-        limits: { fetchTimeoutMs: 500 },
-      });
-      return kenv.deps;
-    },
-  });
+  ({ kenv, api } = stack = await startKnowledgeApi({ fetchTimeoutMs: 500 }));
   a = await api.signUp();
   b = await api.signUp();
 }, 60_000);
 
 afterAll(async () => {
-  for (const p of [a, b]) if (p) await kenv?.deps.store.dropWorkspace(p.workspaceId);
-  await api?.close();
-  await kenv?.close();
+  await stack?.close([a, b].filter(Boolean).map((p) => p.workspaceId));
   site?.closeAllConnections();
   await new Promise((r) => site?.close(r));
-  await chroma?.close();
 });
 
-const ctxOf = (p: Person): KnowledgeContext => ({
-  workspaceId: p.workspaceId,
-  userId: p.userId,
-  role: 'owner',
-  channel: 'rest',
-});
+const ctxOf = ownerContext;
 
 async function addSource(p: Person, body: Record<string, unknown>) {
   const res = await api.app.inject({ method: 'POST', url: '/v1/knowledge/sources', headers: p.auth, payload: body });
@@ -111,17 +92,7 @@ async function addSource(p: Person, body: Record<string, unknown>) {
   return waitForIngest(kenv.deps, ctxOf(p), created.id);
 }
 
-async function search(p: Person, q: string, extra = '') {
-  const res = await api.app.inject({
-    method: 'GET',
-    url: `/v1/knowledge/search?q=${encodeURIComponent(q)}${extra}`,
-    headers: p.auth,
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  return (
-    res.json() as { items: Array<{ text: string; heading: string | null; source: { id: string; docType: string } }> }
-  ).items;
-}
+const search = (p: Person, q: string, extra = '') => searchOverRest(api.app, p, q, extra);
 
 const toolEnv = (p: Person): ToolEnv => ({
   deps: api.env.deps,
@@ -137,7 +108,7 @@ describe('knowledge base', () => {
     const seen: HeraldEvent[] = await api.env.recordEvents();
     const source = await addSource(a, { docType: 'brand_guide', title: 'Acme guide', format: 'markdown', text: GUIDE });
     guideId = source.id;
-    expect(source).toMatchObject({ status: 'ready', generation: 1, embeddingModel: 'lexical-v1' });
+    expect(source).toMatchObject({ status: 'ready', generation: 1, embeddingModel: LEXICAL_MODEL });
     expect(source.chunkCount).toBeGreaterThanOrEqual(3);
 
     const hits = await search(a, 'which mug comes in cobalt blue');
@@ -194,9 +165,9 @@ describe('knowledge base', () => {
     expect(toolResultText(output, true)).toMatch(/^<untrusted>.*Tagus.*<\/untrusted>$/s);
 
     // Each workspace has its own collection; B's does not even exist yet.
-    const names = (await chroma.handle.client.listCollections()).map((c) => c.name);
-    expect(names).toContain(collectionName(a.workspaceId, 'lexical-v1'));
-    expect(names).not.toContain(collectionName(b.workspaceId, 'lexical-v1'));
+    const names = (await stack.chroma.handle.client.listCollections()).map((c) => c.name);
+    expect(names).toContain(collectionName(a.workspaceId, LEXICAL_MODEL));
+    expect(names).not.toContain(collectionName(b.workspaceId, LEXICAL_MODEL));
   });
 
   it('the agent remembers a note in its own workspace only', async () => {
@@ -292,7 +263,9 @@ describe('knowledge base', () => {
     expect(hits[0]!.heading).toBe('Celadon glaze');
     const all = hits.map((h) => h.text).join(' ');
     expect(all).toContain('cone 10 & each firing');
-    const collection = await chroma.handle.client.getCollection({ name: collectionName(a.workspaceId, 'lexical-v1') });
+    const collection = await stack.chroma.handle.client.getCollection({
+      name: collectionName(a.workspaceId, LEXICAL_MODEL),
+    });
     const stored = (await collection.get({ where: { source_id: source.id } })).documents.join(' ');
     expect(stored).toContain('Celadon is a pale green glaze');
     for (const junk of ['zzscriptword', 'zznavword', 'zzheaderword', 'zzfooterword'])
@@ -347,13 +320,14 @@ describe('knowledge base', () => {
 
   it('a write that Chroma rejects part-way leaves none of that generation behind', async () => {
     const { KnowledgeStore, LexicalEmbedder } = await import('../../knowledge/index.js');
-    const store = new KnowledgeStore(chroma.handle.client, new LexicalEmbedder(), { batchSize: 1 });
+    const store = new KnowledgeStore(stack.chroma.handle.client, new LexicalEmbedder(), { batchSize: 1 });
     const [good] = await store.embedder.embed(['first chunk']);
     const meta = (i: number) => ({
       source_id: 'half',
       generation: 1,
       doc_type: 'note',
       created_ts: 0,
+      platform: null,
       heading: null,
       chunk_index: i,
       hash: String(i),

@@ -1,10 +1,11 @@
 /**
- * Ollama embeddings through the scripted Ollama server (`/api/embed`), stored in a real
- * Chroma: the collection records the model and its dimension, search uses the same model,
+ * Remote embeddings through the scripted model server — Ollama's `/api/embed` and an
+ * OpenAI-compatible `/v1/embeddings` — stored in a real Chroma: the collection records the model and its dimension, search uses the same model,
  * a different embedder is refused rather than mixed in, and Ollama being down fails the
  * ingestion as retryable without writing anything.
  */
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, createWorkspace, openDatabase, schema, type Database } from '../../core/index.js';
 import {
@@ -13,8 +14,11 @@ import {
   ensureCurrentModel,
   ingestSource,
   KnowledgeStore,
+  LEXICAL_MODEL,
   LexicalEmbedder,
+  embedderFromSpec,
   OllamaEmbedder,
+  OpenAIEmbedder,
   searchKnowledge,
   type IngestDeps,
   type KnowledgeContext,
@@ -31,7 +35,7 @@ const workspaces: string[] = [];
 beforeAll(async () => {
   [chroma, llm, database] = await Promise.all([
     startTestChroma(),
-    startFakeLlm({ embeddingDims: 16, ollamaModels: ['nomic-embed-text'] }),
+    startFakeLlm({ embeddingDims: 16, ollamaModels: ['nomic-embed-text'], openaiEmbeddingKey: 'sk-test' }),
     openDatabase({ kind: 'pglite' }),
   ]);
 }, 60_000);
@@ -130,7 +134,7 @@ describe('Ollama embeddings', () => {
         format: 'text',
         text: 'The Alfama teapot holds one litre.',
       });
-      expect(await waitForIngest(lexical.deps, ctx, source.id)).toMatchObject({ embeddingModel: 'lexical-v1' });
+      expect(await waitForIngest(lexical.deps, ctx, source.id)).toMatchObject({ embeddingModel: LEXICAL_MODEL });
 
       // The first use under the new model queues the re-embed.
       expect(await ensureCurrentModel(ollama.deps, ctx.workspaceId)).toBe(1);
@@ -144,7 +148,7 @@ describe('Ollama embeddings', () => {
       const names = (await chroma.handle.client.listCollections()).map((c) => c.name);
       expect(names).toEqual(
         expect.arrayContaining([
-          collectionName(ctx.workspaceId, 'lexical-v1'),
+          collectionName(ctx.workspaceId, LEXICAL_MODEL),
           collectionName(ctx.workspaceId, 'ollama:nomic-embed-text'),
         ]),
       );
@@ -173,5 +177,63 @@ describe('Ollama embeddings', () => {
     expect(after).toMatchObject({ status: 'failed', error: { code: 'ollama_unavailable' }, chunkCount: 0 });
     const names = (await chroma.handle.client.listCollections()).map((c) => c.name);
     expect(names).not.toContain(collectionName(ctx.workspaceId, 'ollama:nomic-embed-text'));
+  });
+});
+
+describe('OpenAI-compatible embeddings', () => {
+  it('embeds through /v1/embeddings with the key, in input order, and search finds the chunk', async () => {
+    const ctx = await workspace();
+    const embedder = embedderFromSpec('openai:text-embedding-3-small', {
+      openai: { baseUrl: llm.openaiUrl, apiKey: 'sk-test' },
+    });
+    expect(embedder).toBeInstanceOf(OpenAIEmbedder);
+    const store = new KnowledgeStore(chroma.handle.client, embedder, { batchSize: 2 });
+    // Several chunks in one request: the fake answers them in reverse, the embedder must reorder.
+    const text = ['# Alfama', 'The Alfama teapot holds one litre.', '# Tagus', 'The Tagus mug holds 350 ml.'].join(
+      '\n\n',
+    );
+    const row = await addRow(ctx, text);
+    const before = llm.requests.length;
+    const deps = { ...depsWith(store), limits: { maxBytes: 1 << 20, fetchTimeoutMs: 1_000, chunkMaxChars: 60 } };
+    // `text` rows are not Markdown: turn the row into one so each heading is a chunk.
+    await database.db
+      .update(schema.knowledgeSources)
+      .set({ format: 'markdown' })
+      .where(eq(schema.knowledgeSources.id, row.id));
+    expect(await ingestSource(deps, ctx.workspaceId, row.id, 1)).toEqual({ outcome: 'ready', chunks: 2 });
+    const calls = llm.requests.slice(before).filter((r) => r.path === '/v1/embeddings');
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+    expect(calls[0]!.headers.authorization).toBe('Bearer sk-test');
+    expect(calls.every((r) => r.body.model === 'text-embedding-3-small')).toBe(true);
+
+    const collection = await chroma.handle.client.getCollection({
+      name: collectionName(ctx.workspaceId, 'openai:text-embedding-3-small'),
+    });
+    expect(collection.metadata).toMatchObject({
+      embedding_model: 'openai:text-embedding-3-small',
+      embedding_dimension: 16,
+    });
+    for (const chunk of ['Alfama\n\nThe Alfama teapot holds one litre.', 'Tagus\n\nThe Tagus mug holds 350 ml.']) {
+      const hits = await searchKnowledge({ db: database.db, store }, ctx, chunk);
+      expect(hits[0]).toMatchObject({ text: chunk, source: { id: row.id } });
+      expect(hits[0]!.similarity).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('a refused key fails the source with embedder_refused, not retried, and writes nothing', async () => {
+    const ctx = await workspace();
+    const store = new KnowledgeStore(
+      chroma.handle.client,
+      new OpenAIEmbedder({ baseUrl: llm.openaiUrl, apiKey: 'sk-wrong', model: 'text-embedding-3-small' }),
+    );
+    const row = await addRow(ctx, 'Anything at all.');
+    expect(await ingestSource(depsWith(store), ctx.workspaceId, row.id, 1)).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'embedder_refused' },
+    });
+    const after = (await database.db.select().from(schema.knowledgeSources)).find((r) => r.id === row.id);
+    expect(after).toMatchObject({ status: 'failed', error: { code: 'embedder_refused' }, chunkCount: 0 });
+    expect(after!.error!.message).toContain('HTTP 401');
+    expect(() => embedderFromSpec('openai:text-embedding-3-small', {})).toThrow(/OPENAI_API_KEY or OPENAI_BASE_URL/);
   });
 });

@@ -236,6 +236,12 @@ describe('connecting an X account over REST', () => {
     const list = (await (await call('GET', '/v1/social-accounts/platforms', owner)).json()) as { items: unknown[] };
     expect(list.items).toEqual([
       { platform: 'x', configured: true, set: [], needsInstanceUrl: false },
+      {
+        platform: 'linkedin',
+        configured: false,
+        set: ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REDIRECT_URI'],
+        needsInstanceUrl: false,
+      },
       { platform: 'mastodon', configured: true, set: [], needsInstanceUrl: true },
     ]);
     const bare = accountsApiDepsOf(

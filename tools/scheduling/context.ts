@@ -3,7 +3,7 @@
  * queue, events, clock) and the caller's context (workspace, user, time zone, channel).
  * Channels build the context; the service decides everything else.
  */
-import { appendAudit, type Db, type EventBus, type PostTarget, type TargetStatusName } from '../../core/index.js';
+import { auditAs, type Db, type EventBus, type PostTarget, type TargetStatusName } from '../../core/index.js';
 import type { ConnectorRegistry } from '../../connectors/index.js';
 import type { PublishQueue } from '../publishing/queue.js';
 
@@ -29,22 +29,14 @@ export interface ServiceContext {
 
 export const nowOf = (deps: { now?: () => Date }) => (deps.now ? deps.now() : new Date());
 
-export async function audit(
+export function audit(
   deps: SchedulingDeps,
   ctx: ServiceContext,
   action: string,
   subject: { type: string; id: string },
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  await appendAudit(deps.db, ctx.workspaceId, {
-    actorKind: ctx.actorKind ?? (ctx.userId ? 'user' : 'system'),
-    actorId: ctx.userId,
-    channel: ctx.channel,
-    action,
-    subjectType: subject.type,
-    subjectId: subject.id,
-    details,
-  });
+  return auditAs(deps.db, ctx, action, subject, details);
 }
 
 export async function emitStatus(

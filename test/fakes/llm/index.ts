@@ -1,7 +1,7 @@
 /**
  * Scripted LLM servers for tests and benchmarks: one loopback HTTP server that speaks
  * Ollama (`/api/chat` NDJSON, `/api/tags`, `/api/pull`, `/api/embed`, `/api/version`),
- * OpenAI (`/v1/chat/completions` SSE with tool calls and usage; Groq's copy under
+ * OpenAI (`/v1/chat/completions` SSE with tool calls and usage, `/v1/embeddings`; Groq's copy under
  * `/openai/v1/...`) and Anthropic (`/v1/messages` SSE with `tool_use` blocks and usage).
  *
  * A test points the real SDK at `ollamaUrl`, `openaiUrl`, `groqUrl` or `anthropicUrl` and
@@ -38,8 +38,10 @@ export interface FakeLlmOptions {
   pullSteps?: number;
   /** Delay between pull progress lines. Default 0. */
   pullStepDelayMs?: number;
-  /** Length of `/api/embed` vectors. Default 8. */
+  /** Length of `/api/embed` and `/v1/embeddings` vectors. Default 8. */
   embeddingDims?: number;
+  /** When set, `/v1/embeddings` answers 401 unless sent `Authorization: Bearer <this>`. */
+  openaiEmbeddingKey?: string;
 }
 
 export interface FakeRecordedRequest {
@@ -241,6 +243,26 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
           model: body.model,
           embeddings: input.map((t) => embedding(t, options.embeddingDims ?? 8)),
           prompt_eval_count: input.reduce((n, t) => n + Math.ceil(t.length / 4), 0),
+        });
+      }
+      if (path === '/v1/embeddings' && req.method === 'POST') {
+        const key = options.openaiEmbeddingKey;
+        if (key && req.headers.authorization !== `Bearer ${key}`)
+          return sendJson(res, 401, {
+            error: { message: 'Incorrect API key provided', type: 'invalid_request_error' },
+          });
+        const input = Array.isArray(body.input) ? (body.input as string[]) : [String(body.input ?? '')];
+        // Reversed on purpose: clients must order by `index`, as the API says.
+        const data = input.map((t, index) => ({
+          object: 'embedding',
+          index,
+          embedding: embedding(t, options.embeddingDims ?? 8),
+        }));
+        return sendJson(res, 200, {
+          object: 'list',
+          data: data.reverse(),
+          model: body.model,
+          usage: { prompt_tokens: 0, total_tokens: 0 },
         });
       }
       sendJson(res, 404, { error: `fake: no route ${req.method} ${path}` });

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:agent`: what Herald's agent graph adds to a model turn. With the scripted
+ * OpenAI-protocol server answering at once (zero latency, loopback), in one run:
+ *
+ * 1. the same one-tool turn (model → `list_scheduled` → model → reply) through a bare
+ *    LangGraph graph — one model node on the same SDK client, one tool node, no checkpointer
+ *    (the baseline) — and through Herald's full graph (`AgentChatHandler`: fast path, router
+ *    with its ledger, confirmation step, tools, checkpoints in PGlite), paired and alternated;
+ *    the same full graph with LangGraph's in-memory saver shows what the database checkpoints
+ *    cost;
+ * 2. a fast-path turn ("what's scheduled this week"): no model at all;
+ * 3. over the real WebSocket (Fastify, auth, Redis turn buffers): user_message → first token.
+ *
+ * Prints a table, then one JSON line. BENCH_TURNS (default 300), BENCH_WS_TURNS (default 200).
+ */
+import { AIMessage, type AIMessageChunk, HumanMessage, ToolMessage } from '@langchain/core/messages';
+import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
+import { randomUUID } from 'node:crypto';
+import { AgentChatHandler, DbCheckpointSaver, modelTools, runTool, type ToolEnv } from '../agent/index.js';
+import { createChatModel, LedgerUsageSink, ModelRegistry, ModelRouter } from '../agent/models/index.js';
+import { ConnectorRegistry } from '../connectors/index.js';
+import { createLogger, createWorkspace, openDatabase } from '../core/index.js';
+import type { PublishQueue } from '../tools/publishing/index.js';
+import { startAgentEnv } from '../test/agent/agent-env.js';
+import { startFakeLlm, type FakeChatRequest, type FakeReply } from '../test/fakes/llm/index.js';
+import { percentile, printResult, printTable, round } from './lib.js';
+
+const N = Number(process.env.BENCH_TURNS ?? 300);
+const WS_N = Number(process.env.BENCH_WS_TURNS ?? 200);
+const WARMUP = 30;
+createLogger({ level: 'silent' });
+
+/** One tool call, then a reply: the one-tool turn both graphs run. */
+function oneToolTurn(req: FakeChatRequest): FakeReply {
+  const messages = (req.body.messages as Array<{ role: string }> | undefined) ?? [];
+  return messages.at(-1)?.role === 'tool'
+    ? { text: 'Nothing is planned this week.' }
+    : { toolCalls: [{ name: 'list_scheduled', args: {} }] };
+}
+
+const fake = await startFakeLlm({ openai: oneToolTurn });
+const database = await openDatabase({ kind: 'pglite' });
+const workspaceId = (await createWorkspace(database.db, { name: 'Bench', slug: 'bench-agent' })).id;
+const registry = new ModelRegistry();
+const providers = { openai: { apiKey: 'sk-bench', baseUrl: fake.openaiUrl } };
+const router = new ModelRouter({ registry, providers, usage: new LedgerUsageSink(database.db) });
+// Read-only tools only: nothing is queued or published, so no Redis is needed here.
+const deps = { db: database.db, connectors: new ConnectorRegistry([]), queue: {} as PublishQueue, events: null };
+const session = { workspaceId, userId: null, role: 'owner' as const, timeZone: 'Europe/Paris', channel: 'bench' };
+const env: ToolEnv = { deps, session, now: () => new Date() };
+
+// Baseline: a bare graph, the same SDK client the router would pick, the same tool function.
+const model = createChatModel(registry.get('openai/gpt-4o-mini')!, providers).bindTools!(modelTools());
+const bare = new StateGraph(MessagesAnnotation)
+  .addNode('model', async (s) => {
+    let acc: AIMessageChunk | undefined;
+    for await (const chunk of await model.stream(s.messages)) acc = acc ? acc.concat(chunk) : chunk;
+    return { messages: [new AIMessage({ content: acc?.content ?? '', tool_calls: acc?.tool_calls ?? [] })] };
+  })
+  .addNode('tools', async (s) => {
+    const last = s.messages.at(-1) as AIMessage;
+    return {
+      messages: await Promise.all(
+        (last.tool_calls ?? []).map(
+          async (c) =>
+            new ToolMessage({ tool_call_id: c.id!, content: JSON.stringify(await runTool(env, c.name, c.args)) }),
+        ),
+      ),
+    };
+  })
+  .addEdge(START, 'model')
+  .addConditionalEdges('model', (s) => ((s.messages.at(-1) as AIMessage).tool_calls?.length ? 'tools' : END), [
+    'tools',
+    END,
+  ])
+  .addEdge('tools', 'model')
+  .compile();
+
+const onDb = new AgentChatHandler({ deps, router, checkpointer: new DbCheckpointSaver(database.db) });
+const inMemory = new AgentChatHandler({ deps, router, checkpointer: new MemorySaver() });
+const sink = {
+  token: () => undefined,
+  toolStart: () => undefined,
+  toolEnd: () => undefined,
+  confirm: () => Promise.resolve({ confirmed: false as const, reason: 'rejected' as const }),
+};
+const principal = { userId: null, workspaceId, role: 'owner' as const, timeZone: 'Europe/Paris', limitKey: 'bench' };
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+const bareTurn = () => time(() => bare.invoke({ messages: [new HumanMessage('Tell me what I have planned')] }));
+const heraldTurn = (h: AgentChatHandler, text = 'Tell me what I have planned') =>
+  time(() =>
+    h.handle({ principal, turnId: randomUUID(), threadId: randomUUID(), text }, sink, new AbortController().signal),
+  );
+
+for (let i = 0; i < WARMUP; i++) {
+  await bareTurn();
+  await heraldTurn(onDb);
+  await heraldTurn(inMemory);
+}
+const base: number[] = [];
+const full: number[] = [];
+const mem: number[] = [];
+const added: number[] = [];
+const addedMem: number[] = [];
+for (let i = 0; i < N; i++) {
+  // Alternate the order so drift does not favour one side.
+  let b: number, h: number, m: number;
+  if (i % 2 === 0) {
+    b = await bareTurn();
+    h = await heraldTurn(onDb);
+    m = await heraldTurn(inMemory);
+  } else {
+    m = await heraldTurn(inMemory);
+    h = await heraldTurn(onDb);
+    b = await bareTurn();
+  }
+  base.push(b);
+  full.push(h);
+  mem.push(m);
+  added.push(h - b);
+  addedMem.push(m - b);
+}
+const calls = fake.requests.length;
+
+const fast: number[] = [];
+for (let i = 0; i < WARMUP + N; i++) {
+  const ms = await heraldTurn(onDb, "what's scheduled this week");
+  if (i >= WARMUP) fast.push(ms);
+}
+if (fake.requests.length !== calls) throw new Error('the fast path called the model');
+await fake.close();
+await database.close();
+
+// WebSocket: user_message → first token, the whole API stack on loopback.
+const ws = await startAgentEnv();
+ws.brain = () => ({ text: 'Hello there, here is your answer.' });
+const { p } = await ws.personWithMastodon();
+const client = await ws.connect(p);
+const firstToken: number[] = [];
+for (let i = 0; i < WARMUP + WS_N; i++) {
+  const id = `b-${i}`;
+  const from = client.events.length;
+  const t0 = performance.now();
+  client.send({ type: 'user_message', id, text: 'hello', threadId: `bench-${i}` });
+  const ack = await client.next('ack', (e) => e.type === 'ack' && e.id === id, from);
+  await client.next('token', (e) => e.type === 'token' && e.turnId === ack.turnId, from);
+  const ms = performance.now() - t0;
+  await client.end(ack.turnId as string);
+  if (i >= WARMUP) firstToken.push(ms);
+}
+client.close();
+await ws.close();
+
+const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
+const q = (a: number[], pct: number) => round(percentile(sorted(a), pct), 3);
+printTable(`One-tool turn, ${N} turns each, zero-latency scripted model on loopback (ms)`, [
+  { path: 'bare LangGraph graph, one model node (baseline)', p50: q(base, 50), p99: q(base, 99) },
+  { path: 'Herald full graph, checkpoints in PGlite', p50: q(full, 50), p99: q(full, 99) },
+  { path: 'Herald full graph, in-memory checkpoints', p50: q(mem, 50), p99: q(mem, 99) },
+  { path: 'added by Herald (paired, PGlite)', p50: q(added, 50), p99: q(added, 99) },
+  { path: 'added by Herald (paired, in-memory)', p50: q(addedMem, 50), p99: q(addedMem, 99) },
+]);
+printTable('Other turns (ms)', [
+  { path: `fast path, "what's scheduled this week" (${N}, no model)`, p50: q(fast, 50), p99: q(fast, 99) },
+  { path: `WebSocket user_message → first token (${WS_N})`, p50: q(firstToken, 50), p99: q(firstToken, 99) },
+]);
+printResult({
+  bench: 'agent',
+  turns: N,
+  baseline_p50_ms: q(base, 50),
+  baseline_p99_ms: q(base, 99),
+  herald_p50_ms: q(full, 50),
+  herald_p99_ms: q(full, 99),
+  overhead_p50_ms: q(added, 50),
+  overhead_p99_ms: q(added, 99),
+  overhead_in_memory_p50_ms: q(addedMem, 50),
+  fastpath_p50_ms: q(fast, 50),
+  fastpath_p99_ms: q(fast, 99),
+  ws_first_token_p50_ms: q(firstToken, 50),
+  ws_first_token_p99_ms: q(firstToken, 99),
+});

@@ -1,0 +1,92 @@
+/**
+ * Transport for LinkedIn's REST API: the one function every call goes through. It sends the
+ * bearer token, the `LinkedIn-Version` (YYYYMM) and `X-Restli-Protocol-Version: 2.0.0`
+ * headers on `/rest/*` calls, a JSON, form or raw body, bounds the wait, parses JSON and turns
+ * failures into typed errors. Rest.li 2.0 query values such as `List(urn%3Ali%3A...)` must
+ * keep their parentheses, so callers pass those as `rawQuery`, already encoded.
+ */
+import { classify, classifyNetworkError } from './errors.js';
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+export const DEFAULT_API_URL = 'https://api.linkedin.com';
+export const DEFAULT_OAUTH_URL = 'https://www.linkedin.com';
+/** The monthly API version Herald was written against (LinkedIn supports each for a year). */
+export const DEFAULT_LINKEDIN_VERSION = '202610';
+
+export interface Transport {
+  /** `https://api.linkedin.com`, or a fake's base URL. */
+  apiUrl: string;
+  timeoutMs: number;
+  version: string;
+  accessToken?: string;
+  canRefresh?: boolean;
+}
+
+export interface LiRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** A path under `apiUrl`, or an absolute URL (upload URLs). */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  /** Appended as is after `query` (already encoded Rest.li values). */
+  rawQuery?: string;
+  json?: unknown;
+  form?: URLSearchParams;
+  bytes?: Buffer;
+  headers?: Record<string, string>;
+  /** Non-2xx statuses answered as data instead of thrown. */
+  accept?: readonly number[];
+  timeoutMs?: number;
+}
+
+export interface LiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export function urlOf(t: Pick<Transport, 'apiUrl'>, req: Pick<LiRequest, 'path' | 'query' | 'rawQuery'>): URL {
+  const url = /^https?:\/\//.test(req.path) ? new URL(req.path) : new URL(t.apiUrl.replace(/\/+$/, '') + req.path);
+  for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  if (req.rawQuery) url.search = url.search ? `${url.search}&${req.rawQuery}` : `?${req.rawQuery}`;
+  return url;
+}
+
+export async function liRequest<T = unknown>(t: Transport, req: LiRequest): Promise<LiResponse<T>> {
+  const url = urlOf(t, req);
+  const what = `${req.method} ${url.pathname}`;
+  const timeoutMs = req.timeoutMs ?? t.timeoutMs;
+  const headers = new Headers({ accept: 'application/json', ...req.headers });
+  if (t.accessToken) headers.set('authorization', `Bearer ${t.accessToken}`);
+  if (url.pathname.startsWith('/rest/')) {
+    headers.set('linkedin-version', t.version);
+    headers.set('x-restli-protocol-version', '2.0.0');
+  }
+  let body: string | URLSearchParams | Uint8Array | undefined;
+  if (req.json !== undefined) {
+    headers.set('content-type', 'application/json');
+    body = JSON.stringify(req.json);
+  } else if (req.form) body = req.form;
+  else if (req.bytes) {
+    headers.set('content-type', 'application/octet-stream');
+    body = new Uint8Array(req.bytes);
+  }
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch (err) {
+    throw classifyNetworkError(err, { method: req.method, what, timeoutMs });
+  }
+  let parsed: unknown = text === '' ? null : text;
+  if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch {
+      // left as text
+    }
+  }
+  if (res.ok || req.accept?.includes(res.status))
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  throw classify(res.status, parsed, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
+}

@@ -1,0 +1,86 @@
+/**
+ * LinkedIn's answers turned into Herald's typed connector errors. The REST API answers
+ * errors as `{status, serviceErrorCode, code, message}`; the OAuth endpoints as
+ * `{error, error_description}`. Throttling is a 429 (LinkedIn counts calls per member and
+ * per app per day); the wait comes from `Retry-After` or a reset header when present.
+ * Messages name the call and LinkedIn's own words, never a token.
+ */
+import {
+  AuthExpired,
+  InvalidContent,
+  PermanentError,
+  RateLimited,
+  TransientError,
+  retryAtFromHeaders,
+  classifyNetworkFailure,
+  isWriteMethod,
+  type ConnectorError,
+} from '../errors.js';
+
+export const PLATFORM = 'linkedin';
+
+const MIN_RETRY_DELAY_MS = 1_000;
+
+export interface ClassifyContext {
+  method?: string;
+  what?: string;
+  /** The account holds a refresh token: a 401 is worth one refresh before reconnecting. */
+  canRefresh?: boolean;
+  now?: number;
+}
+
+const isWrite = isWriteMethod;
+
+/** LinkedIn's error words from a REST or OAuth error body. */
+export function platformMessageOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim() === '' || body.length > 300 ? undefined : body.trim();
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.error === 'string' && b.error) {
+    return typeof b.error_description === 'string' && b.error_description
+      ? `${b.error}: ${b.error_description}`
+      : b.error;
+  }
+  if (typeof b.message === 'string' && b.message) return b.message;
+  if (typeof b.code === 'string' && b.code) return b.code;
+  return undefined;
+}
+
+export function classify(status: number, body: unknown, headers: Headers, ctx: ClassifyContext = {}): ConnectorError {
+  const what = ctx.what ?? 'the call';
+  const platformMessage = platformMessageOf(body);
+  const base = { platform: PLATFORM, status, ...(platformMessage ? { platformMessage } : {}) };
+  const said = platformMessage ? `: ${platformMessage}` : '';
+  if (status === 429) {
+    const now = ctx.now ?? Date.now();
+    const retryAt = new Date(Math.max(retryAtFromHeaders(headers, now).getTime(), now + MIN_RETRY_DELAY_MS));
+    return new RateLimited(`LinkedIn throttled ${what}; retry after ${retryAt.toISOString()}`, retryAt, base);
+  }
+  if (status === 401) {
+    const reconnect = !ctx.canRefresh;
+    return new AuthExpired(
+      `LinkedIn refused the access token on ${what}${said}; ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
+      { ...base, reconnect },
+    );
+  }
+  if (status === 400 || status === 403 || status === 409 || status === 413 || status === 422) {
+    // 422 is duplicate content, 403 a missing permission (e.g. posting as a page one does not administer).
+    return new InvalidContent(`LinkedIn refused the post${said}`, base);
+  }
+  if (status >= 500) {
+    return new TransientError(`LinkedIn answered ${status} to ${what}${said}`, {
+      ...base,
+      mayHaveSucceeded: isWrite(ctx.method),
+    });
+  }
+  if (status === 408) return new TransientError(`LinkedIn timed out reading ${what}`, base);
+  return new PermanentError(`LinkedIn answered ${status} to ${what}${said}`, base);
+}
+
+/** The typed error for a call that got no (complete) answer. */
+export function classifyNetworkError(
+  err: unknown,
+  ctx: { method: string; what: string; timeoutMs: number },
+): ConnectorError {
+  return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'LinkedIn' });
+}

@@ -1,0 +1,144 @@
+/**
+ * The agent's drafting, timing and analytics tools called as the graph calls them
+ * (`runTool`, the session's workspace), and the fast path's "show last week's stats" over
+ * the real WebSocket with no model call. PGlite, Redis, a fake Mastodon.
+ */
+import { and, eq } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTool, type ToolEnv } from '../../agent/index.js';
+import { schema } from '../../core/index.js';
+import { setSlots } from '../../tools/scheduling/index.js';
+import { startAgentEnv, type AgentEnv } from './agent-env.js';
+
+let env: AgentEnv;
+const ZONE = 'Europe/Paris';
+
+beforeAll(async () => {
+  env = await startAgentEnv();
+}, 60_000);
+
+afterAll(async () => {
+  await env?.close();
+});
+
+function toolEnv(p: { workspaceId: string; userId: string }): ToolEnv {
+  return {
+    deps: env.api.env.deps,
+    session: { workspaceId: p.workspaceId, userId: p.userId, role: 'owner', timeZone: ZONE, channel: 'test' },
+    now: () => new Date(),
+  };
+}
+
+async function ok<T>(promise: ReturnType<typeof runTool>): Promise<T> {
+  const outcome = await promise;
+  if (!outcome.ok) throw new Error(`tool failed: ${outcome.error.code} ${outcome.error.message}`);
+  return outcome.output as T;
+}
+
+type Draft = { postId: string; targets: Array<{ targetId: string; text: string; status: string }> };
+
+describe('revise_draft', () => {
+  it("replaces a draft's text, refuses what the platform would not take, and finds nothing in another workspace", async () => {
+    const { p } = await env.personWithMastodon();
+    const other = await env.personWithMastodon();
+    const e = toolEnv(p);
+    const draft = await ok<Draft>(runTool(e, 'draft_post', { text: 'First words', accounts: ['mastodon'] }));
+    const revised = await ok<Draft>(runTool(e, 'revise_draft', { postId: draft.postId, text: 'Better words' }));
+    expect(revised.targets.map((t) => [t.text, t.status])).toEqual([['Better words', 'draft']]);
+
+    const tooLong = await runTool(e, 'revise_draft', { postId: draft.postId, text: 'x'.repeat(600) });
+    expect(tooLong).toMatchObject({ ok: false, error: { code: 'target_invalid' } });
+    const [row] = await env.api.env.database.db
+      .select()
+      .from(schema.postTargets)
+      .where(eq(schema.postTargets.postId, draft.postId));
+    expect(row).toMatchObject({ content: 'Better words', version: 2 });
+
+    const elsewhere = await runTool(toolEnv(other.p), 'revise_draft', { postId: draft.postId, text: 'Hijacked' });
+    expect(elsewhere).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+});
+
+describe('suggest_time', () => {
+  it('says what it bases the time on: a default, past posts, then the posting slots', async () => {
+    const { p, accountId } = await env.personWithMastodon();
+    const e = toolEnv(p);
+    type Out = { suggestions: Array<{ basis: string; atLocal: string; at: string; reason: string }> };
+
+    const first = await ok<Out>(runTool(e, 'suggest_time', {}));
+    expect(first.suggestions).toHaveLength(1);
+    expect(first.suggestions[0]).toMatchObject({ basis: 'default' });
+    const dflt = DateTime.fromISO(first.suggestions[0]!.at, { zone: ZONE });
+    expect([dflt.toFormat('HH:mm'), dflt.weekday <= 5]).toEqual(['09:00', true]);
+
+    // Two posts went out at 17:30 in the user's zone.
+    const draft = await ok<Draft>(runTool(e, 'draft_post', { text: 'Evening post', accounts: ['mastodon'] }));
+    const second = await ok<Draft>(runTool(e, 'draft_post', { text: 'Another evening post', accounts: ['mastodon'] }));
+    for (const [i, d] of [draft, second].entries())
+      await env.api.env.database.db
+        .update(schema.postTargets)
+        .set({
+          status: 'published',
+          scheduledAt: DateTime.now()
+            .setZone(ZONE)
+            .minus({ days: i + 2 })
+            .set({ hour: 17, minute: 30, second: 0, millisecond: 0 })
+            .toJSDate(),
+        })
+        .where(eq(schema.postTargets.id, d.targets[0]!.targetId));
+    const learned = await ok<Out>(runTool(e, 'suggest_time', { accounts: ['mastodon'] }));
+    expect(learned.suggestions[0]).toMatchObject({ basis: 'past_posts' });
+    expect(learned.suggestions[0]!.reason).toContain('2 of its 2 posts');
+    expect(DateTime.fromISO(learned.suggestions[0]!.at, { zone: ZONE }).toFormat('HH:mm')).toBe('17:30');
+
+    await setSlots(
+      env.api.env.deps,
+      { workspaceId: p.workspaceId, userId: p.userId, timeZone: ZONE, channel: 'test' },
+      accountId,
+      [{ weekday: 3, time: '12:15' }],
+    );
+    const slotted = await ok<Out>(runTool(e, 'suggest_time', { accounts: [accountId] }));
+    expect(slotted.suggestions[0]).toMatchObject({ basis: 'posting_slots' });
+    const at = DateTime.fromISO(slotted.suggestions[0]!.at, { zone: ZONE });
+    expect([at.weekday, at.toFormat('HH:mm')]).toEqual([3, '12:15']);
+  });
+});
+
+describe('get_analytics and "show last week\'s stats"', () => {
+  it('counts posts per status and platform, says metrics are not collected, and the fast path needs no model', async () => {
+    const { p } = await env.personWithMastodon();
+    const e = toolEnv(p);
+    const lastWeek = DateTime.now().setZone(ZONE).startOf('week').minus({ weeks: 1 }).plus({ days: 2, hours: 10 });
+    const made = [];
+    for (const text of ['One', 'Two', 'Three'])
+      made.push(await ok<Draft>(runTool(e, 'draft_post', { text, accounts: ['mastodon'] })));
+    const statuses = ['published', 'published', 'failed'] as const;
+    for (const [i, d] of made.entries())
+      await env.api.env.database.db
+        .update(schema.postTargets)
+        .set({ status: statuses[i], scheduledAt: lastWeek.toJSDate() })
+        .where(
+          and(eq(schema.postTargets.id, d.targets[0]!.targetId), eq(schema.postTargets.workspaceId, p.workspaceId)),
+        );
+
+    const stats = await ok<{ total: number; byStatus: Record<string, number>; metrics: null; note: string }>(
+      runTool(e, 'get_analytics', { period: 'last week' }),
+    );
+    expect(stats).toMatchObject({ total: 3, byStatus: { published: 2, failed: 1 }, metrics: null });
+    expect(stats.note).toContain('not collected');
+    const recent = await ok<{ total: number }>(runTool(e, 'get_analytics', { period: 'today' }));
+    expect(recent.total).toBe(0);
+
+    env.brain = () => ({ status: 500, text: 'the fast path must not call the model' });
+    const before = env.modelCalls();
+    const c = await env.connect(p);
+    const turn = await c.say("show last week's stats", 't-stats');
+    expect(await c.end(turn)).toMatchObject({ reason: 'done' });
+    expect(c.text(turn)).toBe(
+      `Last week (${ZONE}): 2 published, 1 failed — mastodon: 2 published, 1 failed. Engagement metrics (likes, replies, reach) are not collected yet.`,
+    );
+    expect(env.modelCalls()).toBe(before);
+    c.close();
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * Turn detection on real speech: espeak-ng sentences laid on quiet noise, fed frame by frame
+ * (faster than real time) through Silero VAD. Utterances must be found where the speech is,
+ * silence and noise must find none, and the length cap must cut.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadSileroModel,
+  SileroStream,
+  TurnDetector,
+  type TurnDetectorOptions,
+  type Utterance,
+} from '../../voice/index.js';
+import { frames, msOf, quiet, speech } from '../fakes/speech-audio.js';
+
+let model: Awaited<ReturnType<typeof loadSileroModel>>;
+beforeAll(async () => {
+  model = await loadSileroModel();
+});
+
+interface Seen {
+  starts: number[];
+  utterances: Utterance[];
+  misfires: number[];
+}
+
+async function detect(pcm: Buffer, options: Partial<TurnDetectorOptions> = {}): Promise<Seen> {
+  const seen: Seen = { starts: [], utterances: [], misfires: [] };
+  const d = new TurnDetector(
+    new SileroStream(model),
+    {
+      speechStart: (at) => seen.starts.push(at),
+      utterance: (u) => seen.utterances.push(u),
+      misfire: (at) => seen.misfires.push(at),
+    },
+    options,
+  );
+  for (const f of frames(pcm)) await d.push(f);
+  return seen;
+}
+
+describe('turn detection (Silero VAD)', () => {
+  it('finds two utterances where the speech is, with pre-speech padding and end-of-turn silence', async () => {
+    const a = speech('Schedule a post about the summer sale for tomorrow at nine.');
+    const b = speech('Yes, go ahead.');
+    const lead = 1000;
+    const gap = 1500;
+    const pcm = Buffer.concat([quiet(lead), a, quiet(gap, 2), b, quiet(1500, 3)]);
+    const aStart = lead;
+    const aEnd = lead + msOf(a);
+    const bStart = aEnd + gap;
+    const bEnd = bStart + msOf(b);
+    const seen = await detect(pcm, { endSilenceMs: 600, preSpeechMs: 300 });
+
+    expect(seen.utterances).toHaveLength(2);
+    const [u1, u2] = seen.utterances as [Utterance, Utterance];
+    // espeak's output has a little silence at its edges; the VAD works in 32 ms windows.
+    expect(u1.startMs).toBeGreaterThanOrEqual(aStart - 64);
+    expect(u1.startMs).toBeLessThan(aStart + 250);
+    expect(u1.endMs).toBeGreaterThan(aEnd - 400);
+    expect(u1.endMs).toBeLessThanOrEqual(aEnd + 64);
+    expect(u2.startMs).toBeGreaterThanOrEqual(bStart - 64);
+    expect(u2.startMs).toBeLessThan(bStart + 250);
+    expect(u2.endMs).toBeLessThanOrEqual(bEnd + 64);
+    for (const u of seen.utterances) expect(u.capped).toBe(false);
+    // The audio handed on covers the speech plus the padding before it.
+    expect(msOf(u1.audio.data)).toBeGreaterThanOrEqual(u1.endMs - u1.startMs + 250);
+    expect(msOf(u1.audio.data)).toBeLessThan(msOf(a) + 300 + 600);
+    expect(u1.audio.sampleRate).toBe(16_000);
+  });
+
+  it('a pause shorter than the end-of-turn silence does not split the turn', async () => {
+    const pcm = Buffer.concat([
+      quiet(500),
+      speech('Draft a post.'),
+      quiet(300, 4),
+      speech('About our launch.'),
+      quiet(1200, 5),
+    ]);
+    const seen = await detect(pcm, { endSilenceMs: 700 });
+    expect(seen.utterances).toHaveLength(1);
+    const split = await detect(pcm, { endSilenceMs: 150 });
+    expect(split.utterances.length).toBe(2);
+  });
+
+  it('hears nothing in silence and low noise', async () => {
+    const seen = await detect(quiet(5000, 9));
+    expect(seen.starts).toEqual([]);
+    expect(seen.utterances).toEqual([]);
+  });
+
+  it('caps an utterance at maxUtteranceMs and ignores the rest until a pause', async () => {
+    const long = speech('one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen');
+    expect(msOf(long)).toBeGreaterThan(3000);
+    const pcm = Buffer.concat([quiet(300), long, quiet(1000, 6), speech('Short one.'), quiet(1000, 7)]);
+    const seen = await detect(pcm, { maxUtteranceMs: 1500, endSilenceMs: 600 });
+    const capped = seen.utterances.filter((u) => u.capped);
+    expect(capped).toHaveLength(1);
+    expect(msOf(capped[0]!.audio.data)).toBeLessThanOrEqual(1500 + 40);
+    // After the pause, the next sentence is an ordinary utterance again.
+    expect(seen.utterances.at(-1)!.capped).toBe(false);
+    expect(seen.utterances).toHaveLength(2);
+  });
+
+  it('drops a click shorter than minSpeechMs as a misfire', async () => {
+    const click = speech('Ah.').subarray(0, 16 * 2 * 120);
+    const seen = await detect(Buffer.concat([quiet(500), click, quiet(1000, 8)]), { minSpeechMs: 400 });
+    expect(seen.utterances).toEqual([]);
+    expect(seen.misfires.length + seen.starts.length).toBeGreaterThan(0);
+  });
+});

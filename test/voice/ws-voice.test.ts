@@ -1,0 +1,542 @@
+/**
+ * Voice over the real `/v1/ws` WebSocket: real espeak-ng speech streamed as 20 ms frames (in
+ * real time and faster), real Silero VAD, real espeak-ng answers, transcripts from the
+ * scripted OpenAI-compatible speech server through the `openai` client, and the echo handler
+ * answering turns (it also asks for confirmation with `/confirm`).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, type RawData } from 'ws';
+import { createSession } from '../../core/index.js';
+import { authPlugin } from '../../server/plugins/auth.js';
+import { errorsPlugin } from '../../server/plugins/errors.js';
+import {
+  EchoChatHandler,
+  wordsOf,
+  wsRoutes,
+  type ChatHandler,
+  type ChatTurn,
+  type TurnSink,
+} from '../../server/ws/index.js';
+import {
+  EspeakTextToSpeech,
+  loadSileroModel,
+  OpenAiSpeechToText,
+  VOICE_DEFAULTS,
+  WhisperCliSpeechToText,
+  type TurnDetectorOptions,
+  type VoiceEngines,
+} from '../../voice/index.js';
+import { startApiEnv, type ApiEnv } from '../helpers/api-env.js';
+import { frames, msOf, quiet, speech } from '../fakes/speech-audio.js';
+import { startFakeSpeech, type FakeSpeech } from '../fakes/speech.js';
+
+const WAIT_MS = 20_000;
+
+interface Ev {
+  type: string;
+  bytes?: number;
+  turnId?: string | null;
+  text?: string;
+  [k: string]: unknown;
+}
+
+/** Echo (slowly, like a model, for a long answer), remembering what barge-ins asked it to keep. */
+class RecordingHandler implements ChatHandler {
+  readonly echo = new EchoChatHandler();
+  readonly kept: { turnId: string; text: string; spoken: string }[] = [];
+  async handle(turn: ChatTurn, sink: TurnSink, signal: AbortSignal): Promise<void> {
+    if (!turn.text.startsWith('Here is a long answer')) return this.echo.handle(turn, sink, signal);
+    for (const word of wordsOf(turn.text)) {
+      if (signal.aborted) return;
+      sink.token(word);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+  }
+  async keepSpoken(turn: ChatTurn, spoken: string): Promise<void> {
+    this.kept.push({ turnId: turn.turnId, text: turn.text, spoken });
+  }
+}
+
+class Client {
+  readonly events: Ev[] = [];
+  #wake: (() => void)[] = [];
+  closed = false;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const buf = data as Buffer;
+      this.events.push(isBinary ? { type: '(audio)', bytes: buf.length } : (JSON.parse(String(buf)) as Ev));
+      this.#notify();
+    });
+    ws.on('close', () => {
+      this.closed = true;
+      this.#notify();
+    });
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  async next(what: string, pred: (e: Ev) => boolean, from = 0): Promise<Ev> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const found = this.events.slice(from).find(pred);
+      if (found) return found;
+      if (this.closed || Date.now() > deadline) {
+        const tail = JSON.stringify(this.events.filter((e) => e.type !== '(audio)').slice(-6));
+        throw new Error(`no ${what}; last: ${tail.slice(0, 1500)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 200);
+        this.#wake.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Streams PCM as 20 ms frames: paced like a microphone, or as fast as the socket takes them. */
+  async stream(pcm: Buffer, realTime = false): Promise<void> {
+    const start = performance.now();
+    let i = 0;
+    for (const f of frames(pcm)) {
+      this.ws.send(f, { binary: true });
+      i++;
+      if (realTime) {
+        const due = start + i * 20 - performance.now();
+        if (due > 0) await new Promise((r) => setTimeout(r, due));
+      } else if (i % 25 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  index(pred: (e: Ev) => boolean, from = 0): number {
+    const i = this.events.slice(from).findIndex(pred);
+    return i < 0 ? -1 : i + from;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = [];
+    for (const w of wake) w();
+  }
+}
+
+let api: ApiEnv;
+let fake: FakeSpeech;
+let handler: RecordingHandler;
+const apps: FastifyInstance[] = [];
+const clients: Client[] = [];
+let url: string;
+let model: VoiceEngines['vad'];
+
+async function startVoiceApp(
+  detector: Partial<TurnDetectorOptions> = {},
+  options: { partialIntervalMs?: number; stt?: VoiceEngines['stt'] } = {},
+): Promise<string> {
+  const { stt, ...rest } = options;
+  const voice: VoiceEngines = {
+    stt:
+      stt ??
+      new OpenAiSpeechToText({ baseUrl: fake.openaiUrl, apiKey: 'sk-test', model: 'whisper-1', timeoutMs: 5000 }),
+    tts: new EspeakTextToSpeech({ wordsPerMinute: 220 }),
+    vad: model,
+    options: {
+      ...VOICE_DEFAULTS,
+      sttTimeoutMs: 1000,
+      outputLeadMs: 100,
+      ...rest,
+      detector: { endSilenceMs: 500, ...detector },
+    },
+  };
+  const app = Fastify();
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { deps: api.deps.auth });
+  await app.register(wsRoutes, {
+    prefix: '/v1',
+    deps: api.deps,
+    handler,
+    voice,
+    voiceFramesPerSecond: 100_000,
+    voiceFrameBurst: 100_000,
+  });
+  apps.push(app);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return `${address.replace(/^http/, 'ws')}/v1/ws`;
+}
+
+beforeAll(async () => {
+  [api, fake, model] = await Promise.all([startApiEnv(), startFakeSpeech(), loadSileroModel()]);
+  handler = new RecordingHandler();
+  url = await startVoiceApp();
+});
+afterAll(async () => {
+  for (const c of clients) c.ws.close();
+  await Promise.all(apps.map((a) => a.close()));
+  await fake?.close();
+  await api?.close();
+});
+
+async function connect(at = url): Promise<Client> {
+  const { workspaceId, userId } = await api.env.newWorkspace();
+  const session = await createSession(api.deps.db, userId, 'voice.test');
+  const token = await api.deps.auth.signer.sign({ userId, sessionId: session.id, workspaceId });
+  const ws = new WebSocket(at, { headers: { authorization: `Bearer ${token}` } });
+  const c = new Client(ws);
+  clients.push(c);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await c.next('ready', (e) => e.type === 'ready');
+  return c;
+}
+
+async function startVoice(c: Client): Promise<Ev> {
+  const from = c.events.length;
+  c.send({ type: 'voice_start', sampleRate: 16000 });
+  return c.next('voice_started', (e) => e.type === 'voice_started' || e.type === 'error', from);
+}
+
+/** One utterance laid on quiet noise: lead-in, speech, and a pause long enough to end the turn. */
+const utterance = (text: string, seed = 1) => Buffer.concat([quiet(300, seed), speech(text), quiet(900, seed + 1)]);
+
+const finalTranscript = (c: Client, from: number) =>
+  c.next('final transcript', (e) => (e.type === 'transcript' && e.final === true) || e.type === 'error', from);
+
+describe('voice session: what is accepted and what is refused', () => {
+  it('refuses audio before voice_start, and a sample rate or encoding that is not 16 kHz pcm_s16le', async () => {
+    const c = await connect();
+    c.ws.send(Buffer.alloc(640), { binary: true });
+    expect((await c.next('error', (e) => e.type === 'error')).error).toMatchObject({ code: 'unsupported_frame' });
+    let from = c.events.length;
+    c.send({ type: 'voice_start', sampleRate: 8000 });
+    const rate = await c.next('refusal', (e) => e.type === 'error', from);
+    expect(rate.error).toMatchObject({
+      code: 'unsupported_audio_format',
+      details: { accepted: { sampleRate: 16000 } },
+    });
+    from = c.events.length;
+    c.send({ type: 'voice_start', sampleRate: 16000, encoding: 'opus' });
+    expect((await c.next('refusal', (e) => e.type === 'error', from)).error).toMatchObject({
+      code: 'unsupported_audio_format',
+    });
+    from = c.events.length;
+    c.send({ type: 'voice_mute', input: true });
+    expect((await c.next('refusal', (e) => e.type === 'error', from)).error).toMatchObject({ code: 'invalid_state' });
+    const started = await startVoice(c);
+    expect(started).toMatchObject({
+      type: 'voice_started',
+      input: { sampleRate: 16000, encoding: 'pcm_s16le', channels: 1, frameMs: 20, frameBytes: 640 },
+      output: { encoding: 'pcm_s16le', engine: 'espeak-ng' },
+      stt: 'openai',
+      vad: { endSilenceMs: 500 },
+    });
+    from = c.events.length;
+    c.send({ type: 'voice_start', sampleRate: 16000 });
+    expect((await c.next('refusal', (e) => e.type === 'error', from)).error).toMatchObject({ code: 'invalid_state' });
+  });
+
+  it('a local whisper.cpp without its model refuses voice_start with voice_unavailable naming the download command', async () => {
+    const missing = await startVoiceApp(
+      {},
+      {
+        stt: new WhisperCliSpeechToText({
+          bin: process.execPath,
+          model: '/nonexistent/ggml-base.en.bin',
+          timeoutMs: 1000,
+        }),
+      },
+    );
+    const c = await connect(missing);
+    const refused = await startVoice(c);
+    expect(refused.error).toMatchObject({ code: 'voice_unavailable', details: { missing: 'model' } });
+    expect((refused.error as { message: string }).message).toContain('download-ggml-model.sh');
+    // The connection carries on: chat still works.
+    c.send({ type: 'ping', id: 'still-open' });
+    await c.next('pong', (e) => e.type === 'pong');
+  });
+
+  it('frames of the wrong size or an odd byte count get invalid_audio_frame; the session carries on', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const from = c.events.length;
+    c.ws.send(Buffer.alloc(641), { binary: true });
+    c.ws.send(Buffer.alloc(320), { binary: true });
+    await c.next('two errors', () => c.events.slice(from).filter((e) => e.type === 'error').length >= 2, from);
+    const errors = c.events.slice(from).filter((e) => e.type === 'error');
+    expect(errors.map((e) => e.error)).toMatchObject([
+      { code: 'invalid_audio_frame', details: { bytes: 641, expectedBytes: 640 } },
+      { code: 'invalid_audio_frame', details: { bytes: 320, expectedBytes: 640 } },
+    ]);
+    expect((errors[0]!.error as { message: string }).message).toContain('odd');
+    fake.script(['still here']);
+    const later = c.events.length;
+    await c.stream(utterance('Are you still there?'));
+    expect(await finalTranscript(c, later)).toMatchObject({ text: 'still here', use: 'turn' });
+  });
+
+  it('audio with no speech costs nothing: no activity, no transcription', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const from = c.events.length;
+    const sent = fake.transcriptions.length;
+    await c.stream(quiet(3000, 11));
+    c.send({ type: 'ping', id: 'after-quiet' });
+    await c.next('pong', (e) => e.type === 'pong', from);
+    // The ping is answered after every frame before it was analysed.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.events.slice(from).filter((e) => e.type === 'voice_activity' || e.type === 'transcript')).toEqual([]);
+    expect(fake.transcriptions.length).toBe(sent);
+  });
+});
+
+describe('a spoken turn', () => {
+  it('speech streamed in real time becomes a transcript, a turn, and an answer spoken sentence by sentence', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const from = c.events.length;
+    const said = speech('Schedule a post about the summer sale.');
+    fake.script(['Hello there. This is Herald speaking.']);
+    const sent = fake.transcriptions.length;
+    await c.stream(Buffer.concat([quiet(400, 3), said, quiet(900, 4)]), true);
+    const transcript = await finalTranscript(c, from);
+    expect(transcript).toMatchObject({
+      type: 'transcript',
+      final: true,
+      text: 'Hello there. This is Herald speaking.',
+      use: 'turn',
+    });
+    // The utterance reached speech-to-text as one WAV: the speech, its padding, not the whole stream.
+    const stt = fake.transcriptions[sent]!;
+    expect(fake.transcriptions.length).toBe(sent + 1);
+    expect(msOf(stt.audio.data)).toBeGreaterThan(msOf(said) - 300);
+    expect(msOf(stt.audio.data)).toBeLessThan(msOf(said) + 300 + 500);
+
+    const start = await c.next('message_start', (e) => e.type === 'message_start', from);
+    expect(start.clientMessageId).toBe(transcript.utteranceId);
+    const turnId = start.turnId!;
+    await c.next('message_end', (e) => e.type === 'message_end' && e.turnId === turnId, from);
+    await c.next('voice_audio_end', (e) => e.type === 'voice_audio_end' && e.turnId === turnId, from);
+
+    const activity = c.events.slice(from).filter((e) => e.type === 'voice_activity');
+    expect(activity.map((e) => e.speaking)).toEqual([true, false]);
+    expect(activity[0]!.atMs as number).toBeGreaterThan(300);
+
+    // Each sentence: announced with its rate and frame count, then exactly that many frames.
+    const out = c.events.slice(c.index((e) => e.type === 'voice_audio', from));
+    const sentences: { text: string; frames: number }[] = [];
+    let expected = 0;
+    for (const e of out) {
+      if (e.type === 'voice_audio') {
+        expect(expected).toBe(0);
+        expect(e).toMatchObject({ turnId, sampleRate: 22050, encoding: 'pcm_s16le', frameBytes: 882 });
+        expected = e.frames as number;
+        sentences.push({ text: e.text!, frames: expected });
+      } else if (e.type === '(audio)') {
+        expect(e.bytes).toBe(882);
+        expected--;
+      }
+    }
+    expect(expected).toBe(0);
+    expect(sentences.map((s) => s.text)).toEqual(['Hello there.', 'This is Herald speaking.']);
+    // The first sentence was spoken before the reply's second sentence had been synthesised:
+    // it is announced before message_end would have let a whole-reply TTS start.
+    expect(c.index((e) => e.type === 'voice_audio', from)).toBeLessThan(
+      c.index((e) => e.type === 'voice_audio' && e.text === 'This is Herald speaking.', from),
+    );
+  });
+
+  it('the speech engine down or slow: the user reads and hears it, and the session survives', async () => {
+    const c = await connect();
+    await startVoice(c);
+    fake.script([{ status: 500 }, { hang: true }, 'third time lucky']);
+    let from = c.events.length;
+    await c.stream(utterance('First try.', 21));
+    const down = await finalTranscript(c, from);
+    expect(down.error).toMatchObject({ code: 'speech_to_text_failed', details: { reason: 'status' } });
+    const apology = await c.next('spoken apology', (e) => e.type === 'voice_audio', from);
+    expect(apology).toMatchObject({ turnId: null });
+    expect(apology.text).toContain("couldn't make out");
+    from = c.events.length;
+    await c.stream(utterance('Second try.', 23));
+    const slow = await finalTranscript(c, from);
+    expect(slow.error).toMatchObject({ code: 'speech_to_text_failed', details: { reason: 'timeout' } });
+    from = c.events.length;
+    await c.stream(utterance('Third try.', 25));
+    expect(await finalTranscript(c, from)).toMatchObject({ text: 'third time lucky' });
+  });
+
+  it('barge-in: speaking over the answer stops its audio at once, cancels the turn, and keeps only what was heard', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const reply =
+      'Here is a long answer. It has many sentences. Each one takes a while to say. ' +
+      'You will not hear all of them. The user will talk over me. That is fine.';
+    fake.script([reply, 'Stop.']);
+    const from = c.events.length;
+    await c.stream(utterance('Tell me everything.', 31));
+    const first = await c.next('first turn', (e) => e.type === 'message_start', from);
+    // Wait until some of the answer has been sent, then talk over it.
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 40, from);
+    await c.stream(utterance('Stop.', 33));
+    const barge = await c.next('barge-in', (e) => e.type === 'voice_barge_in', from);
+    expect(barge).toMatchObject({ turnId: first.turnId, cancelled: true });
+    const end = await c.next('cancelled', (e) => e.type === 'message_end' && e.turnId === first.turnId, from);
+    expect(end.reason).toBe('cancelled');
+
+    // Not one frame of the old answer after the barge-in event.
+    const at = c.events.indexOf(barge);
+    const nextAudio = c.index((e) => e.type === 'voice_audio', at);
+    const after = c.events.slice(at, nextAudio < 0 ? undefined : nextAudio);
+    expect(after.filter((e) => e.type === '(audio)')).toEqual([]);
+    if (nextAudio >= 0) expect(c.events[nextAudio]!.turnId).not.toBe(first.turnId);
+
+    // What was heard: a prefix of the answer, shorter than it, at least the first sentence.
+    const spoken = barge.spoken as string;
+    expect(reply.startsWith(spoken)).toBe(true);
+    expect(spoken.length).toBeLessThan(reply.length);
+    expect(spoken.length).toBeGreaterThan(0);
+    await c.next('kept', () => handler.kept.some((k) => k.turnId === first.turnId));
+    expect(handler.kept.find((k) => k.turnId === first.turnId)).toEqual({ turnId: first.turnId, text: reply, spoken });
+    // The interruption itself is the next turn.
+    expect(await finalTranscript(c, at)).toMatchObject({ text: 'Stop.', use: 'turn' });
+  });
+
+  it('barge-in after the reply has been written: the audio stops and the conversation still keeps only what was heard', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const reply = 'First sentence is here. Second sentence is here. Third sentence is here. Fourth one is here.';
+    fake.script([reply, 'Wait.']);
+    const from = c.events.length;
+    await c.stream(utterance('Say four things.', 35));
+    const first = await c.next('first turn', (e) => e.type === 'message_start', from);
+    await c.next('done', (e) => e.type === 'message_end' && e.turnId === first.turnId, from);
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 30, from);
+    await c.stream(utterance('Wait.', 37));
+    const barge = await c.next('barge-in', (e) => e.type === 'voice_barge_in', from);
+    expect(barge).toMatchObject({ turnId: first.turnId, cancelled: false });
+    const spoken = barge.spoken as string;
+    expect(reply.startsWith(spoken)).toBe(true);
+    expect(spoken.length).toBeLessThan(reply.length);
+    await c.next('kept', () => handler.kept.some((k) => k.turnId === first.turnId));
+    expect(handler.kept.find((k) => k.turnId === first.turnId)?.spoken).toBe(spoken);
+    expect(await finalTranscript(c, c.events.indexOf(barge))).toMatchObject({ text: 'Wait.', use: 'turn' });
+  });
+
+  it('an utterance longer than the cap is cut, answered, and the user is told', async () => {
+    const capped = await startVoiceApp({ maxUtteranceMs: 1500 });
+    const c = await connect(capped);
+    await startVoice(c);
+    fake.script(['the first part']);
+    const from = c.events.length;
+    const sent = fake.transcriptions.length;
+    await c.stream(utterance('one two three four five six seven eight nine ten eleven twelve', 41));
+    const err = await c.next('too long', (e) => e.type === 'error', from);
+    expect(err.error).toMatchObject({ code: 'utterance_too_long', details: { maxMs: 1500 } });
+    expect(await c.next('transcript', (e) => e.type === 'transcript' && e.final === true, from)).toMatchObject({
+      text: 'the first part',
+    });
+    expect(msOf(fake.transcriptions[sent]!.audio.data)).toBeLessThanOrEqual(1520);
+    await c.next('spoken notice', (e) => e.type === 'voice_audio' && /too long/.test(e.text ?? ''), from);
+  });
+});
+
+describe('partial transcripts', () => {
+  it('while the user speaks, partial transcripts of the audio so far come before the final one', async () => {
+    const partial = await startVoiceApp({}, { partialIntervalMs: 400 });
+    const c = await connect(partial);
+    await startVoice(c);
+    // The scripted engine says how much audio it was given.
+    fake.script((req) => `heard ${Math.round(req.audio.data.length / 32)} ms`);
+    const from = c.events.length;
+    await c.stream(utterance('Schedule a post about the summer sale for tomorrow at nine.', 71), true);
+    const final = await c.next('final', (e) => e.type === 'transcript' && e.final === true, from);
+    const partials = c.events.slice(from, c.events.indexOf(final)).filter((e) => e.type === 'transcript');
+    expect(partials.length).toBeGreaterThan(0);
+    for (const p of partials) expect(p).toMatchObject({ final: false, utteranceId: final.utteranceId });
+    const ms = (e: Ev) => Number(/heard (\d+) ms/.exec(e.text!)![1]);
+    // Each partial heard more than the one before, and the final heard the most.
+    const heard = [...partials, final].map(ms);
+    expect([...heard].sort((a, b) => a - b)).toEqual(heard);
+    expect(ms(final)).toBeGreaterThan(ms(partials[0]!));
+    fake.script([]);
+  });
+});
+
+describe('confirmation by voice', () => {
+  async function askedToConfirm(c: Client, answer: string): Promise<{ from: number; turnId: string }> {
+    fake.script(['/confirm ship it', answer]);
+    const from = c.events.length;
+    await c.stream(utterance('Post ship it.', 51));
+    const req = await c.next('confirm_request', (e) => e.type === 'confirm_request', from);
+    const prompt = await c.next('spoken question', (e) => e.type === 'voice_audio' && e.turnId === req.turnId, from);
+    expect(prompt.text).toBe('Echo "ship it". Shall I go ahead?');
+    return { from, turnId: req.turnId! };
+  }
+
+  it('"yes" approves the waiting request', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const { from, turnId } = await askedToConfirm(c, 'Yes, go ahead.');
+    await c.stream(utterance('Yes, go ahead.', 53));
+    const result = await c.next('confirm_result', (e) => e.type === 'confirm_result', from);
+    expect(result).toMatchObject({ turnId, outcome: 'confirmed' });
+    await c.next('tool_end', (e) => e.type === 'tool_end' && e.turnId === turnId, from);
+    const transcript = c.events.slice(from).filter((e) => e.type === 'transcript' && e.final);
+    expect(transcript.map((e) => e.use)).toEqual(['turn', 'confirm']);
+  });
+
+  it('"no" rejects it', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const { from, turnId } = await askedToConfirm(c, 'No.');
+    await c.stream(utterance('No.', 55));
+    expect(await c.next('confirm_result', (e) => e.type === 'confirm_result', from)).toMatchObject({
+      turnId,
+      outcome: 'rejected',
+    });
+  });
+
+  it('"change the time to ten" approves with the new time; anything else keeps it waiting', async () => {
+    const c = await connect();
+    await startVoice(c);
+    const { from, turnId } = await askedToConfirm(c, 'What is the weather?');
+    const asked = c.events.length;
+    await c.stream(utterance('What is the weather?', 57));
+    expect((await finalTranscript(c, asked)).use).toBe('not_an_answer');
+    expect(c.events.slice(from).some((e) => e.type === 'confirm_result')).toBe(false);
+    fake.script(['Change the time to ten.']);
+    await c.stream(utterance('Change the time to ten.', 59));
+    expect(await c.next('confirm_result', (e) => e.type === 'confirm_result', from)).toMatchObject({
+      turnId,
+      outcome: 'confirmed',
+      edit: { at: '10:00' },
+    });
+  });
+});
+
+describe('mute and stop', () => {
+  it('a muted microphone is not listened to; voice_stop ends the session and audio is refused again', async () => {
+    const c = await connect();
+    await startVoice(c);
+    let from = c.events.length;
+    c.send({ type: 'voice_mute', input: true });
+    expect(await c.next('muted', (e) => e.type === 'voice_muted', from)).toMatchObject({ input: true, output: false });
+    const sent = fake.transcriptions.length;
+    await c.stream(utterance('Nobody hears this.', 61));
+    c.send({ type: 'voice_mute', input: false });
+    await c.next('unmuted', (e) => e.type === 'voice_muted' && e.input === false, from);
+    expect(c.events.slice(from).filter((e) => e.type === 'voice_activity')).toEqual([]);
+    expect(fake.transcriptions.length).toBe(sent);
+    from = c.events.length;
+    c.send({ type: 'voice_stop' });
+    await c.next('stopped', (e) => e.type === 'voice_stopped', from);
+    c.ws.send(Buffer.alloc(640), { binary: true });
+    expect((await c.next('refused', (e) => e.type === 'error', from)).error).toMatchObject({
+      code: 'unsupported_frame',
+    });
+  });
+});

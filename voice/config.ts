@@ -1,0 +1,51 @@
+/**
+ * Herald's configuration (`Config['voice']`, and the model providers' keys and URLs) as the
+ * voice engines' options. OpenAI-compatible engines use `OPENAI_API_KEY`/`OPENAI_BASE_URL`
+ * unless `VOICE_STT_URL`/`VOICE_TTS_URL` say otherwise; Groq uses `GROQ_API_KEY`/`GROQ_BASE_URL`.
+ */
+import type { Config } from '../core/index.js';
+import type { VoiceOptions } from './session.js';
+import type { SttConfig } from './stt/index.js';
+import type { TtsConfig } from './tts/index.js';
+
+export interface VoiceConfig {
+  stt: SttConfig;
+  tts: TtsConfig;
+  options: Partial<VoiceOptions>;
+}
+
+export function voiceConfigOf(config: Config): VoiceConfig {
+  const v = config.voice;
+  const { openai, groq } = config.models;
+  const stt = v.stt;
+  return {
+    stt: {
+      engine: stt,
+      url: stt === 'groq' ? (v.sttUrl ?? groq?.baseUrl) : stt === 'openai' ? (v.sttUrl ?? openai?.baseUrl) : v.sttUrl,
+      apiKey: stt === 'groq' ? groq?.apiKey : openai?.apiKey,
+      model: v.sttModel ?? (stt === 'groq' ? 'whisper-large-v3-turbo' : 'whisper-1'),
+      timeoutMs: v.sttTimeoutMs,
+      whisperBin: v.whisperBin,
+      whisperModel: v.whisperModel,
+    },
+    tts: {
+      engine: v.tts,
+      baseUrl: v.ttsUrl ?? openai?.baseUrl,
+      apiKey: openai?.apiKey,
+      model: v.ttsModel,
+      voice: v.ttsVoice ?? (v.tts === 'openai' ? 'alloy' : 'en-us'),
+      timeoutMs: v.sttTimeoutMs,
+    },
+    options: {
+      sttTimeoutMs: v.sttTimeoutMs,
+      partialIntervalMs: v.partialIntervalMs,
+      detector: {
+        positiveThreshold: v.vadPositive,
+        negativeThreshold: v.vadNegative,
+        preSpeechMs: v.preSpeechMs,
+        endSilenceMs: v.endSilenceMs,
+        maxUtteranceMs: v.maxUtteranceMs,
+      },
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/** The events a voice session sends on the WebSocket (connection events: no `seq`). See docs/protocol.md#voice. */
+export interface AudioFormat {
+  sampleRate: number;
+  encoding: 'pcm_s16le';
+  channels: 1;
+  frameMs: number;
+}
+
+export type VoiceEvent =
+  | {
+      type: 'voice_started';
+      threadId: string;
+      /** What the client must send: 640-byte frames of this format. */
+      input: AudioFormat & { frameBytes: number };
+      /** The spoken answer's format (each sentence's `voice_audio` states its own rate too); null: text only. */
+      output: { encoding: 'pcm_s16le'; channels: 1; frameMs: number; engine: string } | null;
+      stt: string;
+      vad: { endSilenceMs: number; preSpeechMs: number; maxUtteranceMs: number };
+    }
+  | { type: 'voice_stopped'; reason: 'client' }
+  | { type: 'voice_muted'; input: boolean; output: boolean }
+  /** The VAD heard speech start (`speaking: true`) or end; `atMs` is stream time (ms of audio received). */
+  | { type: 'voice_activity'; speaking: boolean; atMs: number; utteranceId: string; dropped?: 'too_short' }
+  | {
+      type: 'transcript';
+      utteranceId: string;
+      text: string;
+      final: boolean;
+      startMs: number;
+      endMs?: number;
+      /** What the final transcript did: started a turn, answered a confirmation, or nothing (no words). */
+      use?: 'turn' | 'confirm' | 'none' | 'not_an_answer';
+    }
+  | {
+      type: 'voice_audio';
+      turnId: string | null;
+      /** The sentence these frames speak. */
+      text: string;
+      sampleRate: number;
+      encoding: 'pcm_s16le';
+      frameBytes: number;
+      /** Binary frames that follow. */
+      frames: number;
+    }
+  | { type: 'voice_audio_end'; turnId: string | null }
+  | { type: 'voice_barge_in'; turnId: string | null; spoken: string; atMs: number; cancelled: boolean };

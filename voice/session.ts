@@ -1,0 +1,362 @@
+/**
+ * One voice session: the pipeline from microphone frames to spoken answers, independent of
+ * the socket. Frames go through the turn detector (Silero VAD); each utterance goes, as WAV,
+ * to speech-to-text; its transcript starts a chat turn through the host (or answers the
+ * confirmation the turn is waiting for); the turn's tokens are cut into sentences and
+ * spoken as they complete. Speech from the user while Herald is answering is a barge-in:
+ * audio stops at once, the turn is cancelled, and only what was heard is kept.
+ *
+ * Failures of the engines never end the session: the user reads them as `error` events and,
+ * when speech output is on, hears a short sentence saying so.
+ */
+import { randomUUID } from 'node:crypto';
+import { HeraldError, isHeraldError } from '../core/index.js';
+import { encodeWav, FRAME_BYTES, FRAME_MS, INPUT_SAMPLE_RATE, type Pcm } from './audio.js';
+import { parseVoiceAnswer, type VoiceAnswer } from './confirm.js';
+import type { VoiceEvent } from './events.js';
+import { Speaker } from './speaker.js';
+import type { SpeechToText } from './stt/types.js';
+import { SentenceSplitter } from './tts/sentences.js';
+import type { TextToSpeech } from './tts/types.js';
+import { TurnDetector, type TurnDetectorOptions, type Utterance } from './turn-detector.js';
+import { SileroStream } from './vad.js';
+import type { InferenceSession } from 'onnxruntime-node';
+
+export interface VoiceOptions {
+  detector: Partial<TurnDetectorOptions>;
+  /** Deadline of one speech-to-text request. Default 10 s. */
+  sttTimeoutMs: number;
+  /** While the user speaks, a partial transcript every this many ms of speech; 0: none. Default 0. */
+  partialIntervalMs: number;
+  /** How far ahead of real time spoken audio is sent. Default 200 ms. */
+  outputLeadMs: number;
+  language?: string | undefined;
+}
+
+export const VOICE_DEFAULTS: Omit<VoiceOptions, 'detector'> = Object.freeze({
+  sttTimeoutMs: 10_000,
+  partialIntervalMs: 0,
+  outputLeadMs: 200,
+});
+
+/** What a voice session needs from the process: the engines and the VAD model, shared by all sessions. */
+export interface VoiceEngines {
+  stt: SpeechToText;
+  tts: TextToSpeech | null;
+  vad: InferenceSession;
+  options: VoiceOptions;
+}
+
+export type VoiceDecision =
+  { confirmed: true; edit?: { text?: string; at?: string } } | { confirmed: false; message?: string };
+
+/** A turn event as the client receives it (only the fields voice reads). */
+export interface TurnEventLike {
+  type: string;
+  turnId?: string;
+  text?: string;
+  requestId?: string;
+  clientMessageId?: string;
+  action?: { summary?: string };
+  reason?: string;
+  error?: { message?: string };
+}
+
+/** What the session needs from the channel that carries it. */
+export interface VoiceHost {
+  send(event: VoiceEvent): void;
+  sendAudio(frame: Buffer): void;
+  error(err: HeraldError, ref?: { id?: string; turnId?: string }): void;
+  /** Starts a chat turn on the session's thread; its events must then reach `onTurnEvent`. */
+  startTurn(text: string, clientMessageId: string, threadId: string): Promise<void>;
+  cancelTurn(turnId: string): void;
+  /** Answers the confirmation `requestId` of `turnId`; false when it is not waiting. */
+  answer(turnId: string, requestId: string, decision: VoiceDecision): boolean;
+  /** A reply was cut short: the conversation should keep only `spoken` of it. */
+  keepSpoken(turnId: string, spoken: string): void;
+  warn(err: unknown, msg: string): void;
+}
+
+interface TurnState {
+  id: string;
+  splitter: SentenceSplitter;
+  ended: boolean;
+  waiting: string | null;
+}
+
+export class VoiceSession {
+  readonly threadId: string;
+  readonly #engines: VoiceEngines;
+  readonly #host: VoiceHost;
+  readonly #detector: TurnDetector;
+  readonly #speaker: Speaker | null;
+  readonly #abort = new AbortController();
+  #inputMuted = false;
+  #outputMuted = false;
+  #utterances = 0;
+  readonly #idPrefix = `utt_${randomUUID().slice(0, 8)}_`;
+  #utteranceId = '';
+  #partialAt = 0;
+  #partialBusy = false;
+  /** Final transcripts, one at a time and in order. */
+  #stt: Promise<void> = Promise.resolve();
+  #turn: TurnState | null = null;
+  #stopped = false;
+
+  constructor(engines: VoiceEngines, host: VoiceHost, threadId: string) {
+    this.#engines = engines;
+    this.#host = host;
+    this.threadId = threadId;
+    this.#detector = new TurnDetector(
+      new SileroStream(engines.vad),
+      {
+        speechStart: (atMs) => this.#speechStart(atMs),
+        utterance: (u) => this.#utterance(u),
+        misfire: (atMs) =>
+          host.send({
+            type: 'voice_activity',
+            speaking: false,
+            atMs,
+            utteranceId: this.#utteranceId,
+            dropped: 'too_short',
+          }),
+        progress: (audio, speechMs) => this.#progress(audio, speechMs),
+      },
+      engines.options.detector,
+    );
+    const tts = engines.tts;
+    this.#speaker = tts
+      ? new Speaker(
+          tts,
+          {
+            announce: (a) => host.send({ type: 'voice_audio', encoding: 'pcm_s16le', ...a }),
+            frame: (f) => host.sendAudio(f),
+            failed: (turnId, err) =>
+              host.error(
+                isHeraldError(err) ? err : new HeraldError('text_to_speech_failed', { cause: err }),
+                turnId ? { turnId } : {},
+              ),
+            drained: (turnId) => host.send({ type: 'voice_audio_end', turnId }),
+          },
+          engines.options.outputLeadMs,
+        )
+      : null;
+  }
+
+  get detectorOptions(): TurnDetectorOptions {
+    return this.#detector.options;
+  }
+
+  /** One frame of microphone audio (640 bytes); anything else is refused with `invalid_audio_frame`. */
+  frame(data: Buffer): void {
+    if (this.#stopped) return;
+    if (data.length !== FRAME_BYTES) {
+      this.#host.error(
+        new HeraldError('invalid_audio_frame', {
+          message: `An audio frame is ${FRAME_BYTES} bytes (${FRAME_MS} ms of 16-bit PCM at ${INPUT_SAMPLE_RATE} Hz, mono); got ${data.length}${data.length % 2 ? ' (an odd count: not whole samples)' : ''}. It was dropped.`,
+          details: { bytes: data.length, expectedBytes: FRAME_BYTES },
+        }),
+      );
+      return;
+    }
+    if (this.#inputMuted) return;
+    this.#detector.push(data).catch((err: unknown) => this.#host.warn(err, 'voice activity detection failed'));
+  }
+
+  mute(input: boolean | undefined, output: boolean | undefined): void {
+    if (input !== undefined && input !== this.#inputMuted) {
+      this.#inputMuted = input;
+      if (input) this.#detector.reset();
+    }
+    if (output !== undefined) {
+      this.#outputMuted = output;
+      if (output) this.#speaker?.stop(this.#turn?.id ?? null);
+    }
+    this.#host.send({ type: 'voice_muted', input: this.#inputMuted, output: this.#outputMuted });
+  }
+
+  /** Ends the session: stops audio and pending speech-to-text. A running turn goes on as text. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort.abort();
+    this.#speaker?.stop(null);
+    this.#detector.reset();
+  }
+
+  /** An event of a turn this session started, as sent to the client. */
+  onTurnEvent(e: TurnEventLike): void {
+    if (e.type === 'message_start') {
+      if (!e.turnId) return;
+      this.#turn = { id: e.turnId, splitter: new SentenceSplitter(), ended: false, waiting: null };
+      return;
+    }
+    const turn = this.#turn;
+    if (!turn || e.turnId !== turn.id) return;
+    switch (e.type) {
+      case 'token':
+        for (const s of turn.splitter.push(e.text ?? '')) this.#say(turn.id, s);
+        return;
+      case 'confirm_request': {
+        turn.waiting = e.requestId ?? null;
+        const rest = turn.splitter.flush();
+        if (rest) this.#say(turn.id, rest);
+        this.#say(turn.id, `${e.action?.summary ?? 'Shall I do this'}. Shall I go ahead?`);
+        return;
+      }
+      case 'confirm_result':
+        if (turn.waiting === e.requestId) turn.waiting = null;
+        return;
+      case 'message_end': {
+        turn.ended = true;
+        turn.waiting = null;
+        if (e.reason === 'cancelled') return;
+        const rest = turn.splitter.flush();
+        if (rest) this.#say(turn.id, rest);
+        if (e.reason === 'error') this.#say(turn.id, `Sorry, that failed. ${e.error?.message ?? ''}`.trim());
+        return;
+      }
+    }
+  }
+
+  #say(turnId: string | null, text: string): void {
+    if (this.#outputMuted || this.#stopped || !this.#speaker) return;
+    this.#speaker.say(turnId, text);
+  }
+
+  /** A signal for one speech-to-text request: its deadline, or the session stopping. */
+  #deadline(): { signal: AbortSignal; done(): void } {
+    const ctl = new AbortController();
+    const stop = () => ctl.abort();
+    const timer = setTimeout(
+      () => ctl.abort(new DOMException('speech-to-text deadline', 'TimeoutError')),
+      this.#engines.options.sttTimeoutMs,
+    );
+    this.#abort.signal.addEventListener('abort', stop, { once: true });
+    return {
+      signal: ctl.signal,
+      done: () => {
+        clearTimeout(timer);
+        this.#abort.signal.removeEventListener('abort', stop);
+      },
+    };
+  }
+
+  #speechStart(atMs: number): void {
+    this.#utteranceId = `${this.#idPrefix}${++this.#utterances}`;
+    this.#partialAt = 0;
+    this.#host.send({ type: 'voice_activity', speaking: true, atMs, utteranceId: this.#utteranceId });
+    // Barge-in: Herald is speaking, or still working on a reply the user is now talking over.
+    const turn = this.#turn;
+    const speaking = this.#speaker?.active ?? false;
+    const replying = !!turn && !turn.ended && !turn.waiting;
+    if (!speaking && !replying) return;
+    const turnId = turn?.id ?? null;
+    const spoken = this.#speaker?.stop(turnId) ?? '';
+    const cancel = replying && !!turn;
+    this.#host.send({ type: 'voice_barge_in', turnId, spoken, atMs, cancelled: cancel });
+    if (turn && cancel) {
+      turn.ended = true;
+      this.#host.cancelTurn(turn.id);
+    }
+    if (turn && (cancel || speaking) && !turn.waiting) this.#host.keepSpoken(turn.id, spoken);
+  }
+
+  #progress(audio: () => Pcm, speechMs: number): void {
+    const every = this.#engines.options.partialIntervalMs;
+    if (!every || this.#partialBusy || speechMs - this.#partialAt < every) return;
+    this.#partialAt = speechMs;
+    this.#partialBusy = true;
+    const id = this.#utteranceId;
+    const startMs = this.#detector.nowMs - speechMs;
+    const deadline = this.#deadline();
+    this.#engines.stt
+      .transcribe(encodeWav(audio()), { signal: deadline.signal, language: this.#engines.options.language })
+      .then((text) => {
+        // A partial that lands after its final is stale.
+        if (id === this.#utteranceId && !this.#stopped)
+          this.#host.send({ type: 'transcript', utteranceId: id, text, final: false, startMs });
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        deadline.done();
+        this.#partialBusy = false;
+      });
+  }
+
+  #utterance(u: Utterance): void {
+    const id = this.#utteranceId;
+    this.#utteranceId = `${id}:done`;
+    this.#host.send({ type: 'voice_activity', speaking: false, atMs: u.endMs, utteranceId: id });
+    if (u.capped) {
+      const maxMs = this.#detector.options.maxUtteranceMs;
+      const err = new HeraldError('utterance_too_long', {
+        message: `You spoke for more than ${maxMs / 1000} s without a pause: the first ${maxMs / 1000} s are answered, the rest until you pause is ignored`,
+        details: { maxMs },
+      });
+      this.#host.error(err, { id });
+      this.#say(null, `That was too long for me; I only heard the first ${maxMs / 1000} seconds.`);
+    }
+    const wav = encodeWav(u.audio);
+    this.#stt = this.#stt.then(() => this.#final(id, wav, u));
+  }
+
+  async #final(id: string, wav: Buffer, u: Utterance): Promise<void> {
+    if (this.#stopped) return;
+    const deadline = this.#deadline();
+    let text: string;
+    try {
+      text = await this.#engines.stt.transcribe(wav, {
+        signal: deadline.signal,
+        language: this.#engines.options.language,
+      });
+    } catch (err) {
+      if (this.#stopped) return;
+      const error = isHeraldError(err) ? err : new HeraldError('speech_to_text_failed', { cause: err });
+      if (!isHeraldError(err)) this.#host.warn(err, 'speech-to-text failed');
+      this.#host.error(error, { id });
+      this.#say(
+        null,
+        "Sorry, I couldn't make out what you said: speech recognition is not answering. Please try again.",
+      );
+      return;
+    } finally {
+      deadline.done();
+    }
+    if (this.#stopped) return;
+    const base = {
+      type: 'transcript',
+      utteranceId: id,
+      text,
+      final: true,
+      startMs: u.startMs,
+      endMs: u.endMs,
+    } as const;
+    const turn = this.#turn;
+    if (!/\w/.test(text)) return this.#host.send({ ...base, use: 'none' });
+    if (turn && !turn.ended && turn.waiting) {
+      const answer = parseVoiceAnswer(text);
+      if (!answer) {
+        this.#host.send({ ...base, use: 'not_an_answer' });
+        this.#say(turn.id, 'Please say yes, no, or what to change.');
+        return;
+      }
+      this.#host.send({ ...base, use: 'confirm' });
+      this.#speaker?.stop(turn.id);
+      if (this.#host.answer(turn.id, turn.waiting, decisionOf(answer))) turn.waiting = null;
+      return;
+    }
+    this.#host.send({ ...base, use: 'turn' });
+    try {
+      await this.#host.startTurn(text, id, this.threadId);
+    } catch (err) {
+      this.#host.error(isHeraldError(err) ? err : new HeraldError('internal'), { id });
+      if (!isHeraldError(err)) this.#host.warn(err, 'voice turn failed to start');
+    }
+  }
+}
+
+function decisionOf(answer: NonNullable<VoiceAnswer>): VoiceDecision {
+  if (answer.confirmed) return answer.edit ? { confirmed: true, edit: answer.edit } : { confirmed: true };
+  return answer.reason ? { confirmed: false, message: answer.reason } : { confirmed: false };
+}

@@ -1,0 +1,49 @@
+/**
+ * Chooses the speech-to-text engine the configuration names. Every engine answers the same
+ * interface (`SpeechToText`), so the voice session never knows which one runs.
+ */
+import { GroqSpeechToText, OpenAiSpeechToText } from './openai.js';
+import type { SpeechToText } from './types.js';
+import { WhisperCliSpeechToText, WhisperServerSpeechToText } from './whisper-cpp.js';
+
+export type SttEngineName = 'openai' | 'groq' | 'whisper-server' | 'whisper-cli' | 'none';
+
+export interface SttConfig {
+  engine: SttEngineName;
+  /** openai: OPENAI_BASE_URL (or VOICE_STT_URL); groq: GROQ_BASE_URL; whisper-server: its URL. */
+  url?: string | undefined;
+  apiKey?: string | undefined;
+  /** Model name for openai / groq. */
+  model: string;
+  timeoutMs: number;
+  whisperBin: string;
+  whisperModel: string;
+}
+
+export function createSpeechToText(config: SttConfig): SpeechToText | null {
+  switch (config.engine) {
+    case 'openai':
+      return new OpenAiSpeechToText(config);
+    case 'groq':
+      return new GroqSpeechToText(config);
+    case 'whisper-server':
+      return new WhisperServerSpeechToText({ url: config.url ?? 'http://127.0.0.1:8080', timeoutMs: config.timeoutMs });
+    case 'whisper-cli':
+      return new WhisperCliSpeechToText({
+        bin: config.whisperBin,
+        model: config.whisperModel,
+        timeoutMs: config.timeoutMs,
+      });
+    case 'none':
+      return null;
+  }
+}
+
+export { GroqSpeechToText, OpenAiSpeechToText } from './openai.js';
+export {
+  WhisperCliSpeechToText,
+  WhisperServerSpeechToText,
+  WHISPER_BUILD_HELP,
+  WHISPER_MODEL_HELP,
+} from './whisper-cpp.js';
+export { type SpeechToText, type TranscribeOptions } from './types.js';

@@ -1,0 +1,40 @@
+/**
+ * The one interface every speech-to-text engine implements. An engine takes a whole
+ * utterance as a WAV file and answers its text; it throws `speech_to_text_failed` (engine
+ * down, slow, refusing) or `voice_unavailable` (not installed here), never anything else.
+ */
+import { HeraldError } from '../../core/index.js';
+
+export interface TranscribeOptions {
+  /** Aborts the request (the caller's deadline, or the session ending). */
+  signal: AbortSignal;
+  /** ISO-639-1 language hint, when known. */
+  language?: string | undefined;
+}
+
+export interface SpeechToText {
+  /** Short name for logs and error details: `openai`, `groq`, `whisper-server`, `whisper-cli`. */
+  readonly name: string;
+  /** Checks the engine can run here (binary and model present); throws `voice_unavailable` naming the fix. */
+  check(): Promise<void>;
+  transcribe(wav: Buffer, options: TranscribeOptions): Promise<string>;
+}
+
+export type SttFailureReason = 'timeout' | 'unreachable' | 'status' | 'failed';
+
+export function sttFailed(engine: string, reason: SttFailureReason, message: string, cause?: unknown): HeraldError {
+  return new HeraldError('speech_to_text_failed', { message, details: { engine, reason }, cause });
+}
+
+/** Maps what an HTTP client threw onto the catalogue: timeouts, refused connections, bad statuses. */
+export function sttHttpError(engine: string, err: unknown, signal: AbortSignal): HeraldError {
+  if (err instanceof HeraldError) return err;
+  const e = err as { status?: unknown; name?: string; message?: string; cause?: { code?: string } };
+  if (signal.aborted || e.name === 'AbortError' || /timed? ?out/i.test(e.message ?? '')) {
+    return sttFailed(engine, 'timeout', `The ${engine} speech-to-text engine did not answer in time`, err);
+  }
+  if (typeof e.status === 'number') {
+    return sttFailed(engine, 'status', `The ${engine} speech-to-text engine answered HTTP ${e.status}`, err);
+  }
+  return sttFailed(engine, 'unreachable', `The ${engine} speech-to-text engine cannot be reached`, err);
+}

@@ -1,0 +1,208 @@
+/**
+ * Finds the user's turns in a stream of 20 ms frames with Silero VAD: speech starts when a
+ * window's probability reaches `positiveThreshold`; the turn ends after `endSilenceMs` of
+ * windows below `negativeThreshold` (in between, nothing changes: hysteresis). The utterance
+ * handed on starts `preSpeechMs` before the first speech window, so soft onsets are kept.
+ * Utterances shorter than `minSpeechMs` of speech are dropped as misfires (a cough, a click).
+ * Speech lasting `maxUtteranceMs` is cut there (the audio handed on is at most that long) and
+ * handed on as `capped`; what follows it is ignored until the next end-of-turn silence.
+ *
+ * Times are stream times: milliseconds of audio received since the session started.
+ */
+import { FRAME_BYTES, FRAME_MS, INPUT_SAMPLE_RATE, pcm16ToFloat32, type Pcm } from './audio.js';
+import { type SileroStream, VAD_WINDOW_MS, VAD_WINDOW_SAMPLES } from './vad.js';
+
+export interface TurnDetectorOptions {
+  /** Probability at or above which a window is speech. Default 0.5. */
+  positiveThreshold: number;
+  /** Probability below which a window is silence (end-of-turn counting). Default 0.35. */
+  negativeThreshold: number;
+  /** Audio kept from before speech was detected. Default 300 ms. */
+  preSpeechMs: number;
+  /** Silence that ends a turn. Default 600 ms. */
+  endSilenceMs: number;
+  /** Speech shorter than this is not a turn. Default 150 ms. */
+  minSpeechMs: number;
+  /** Longest utterance handed to speech-to-text. Default 30 s. */
+  maxUtteranceMs: number;
+}
+
+export const TURN_DETECTOR_DEFAULTS: TurnDetectorOptions = Object.freeze({
+  positiveThreshold: 0.5,
+  negativeThreshold: 0.35,
+  preSpeechMs: 300,
+  endSilenceMs: 600,
+  minSpeechMs: 150,
+  maxUtteranceMs: 30_000,
+});
+
+export interface Utterance {
+  audio: Pcm;
+  /** Stream time of the first speech window. */
+  startMs: number;
+  /** Stream time at which the last speech window ended. */
+  endMs: number;
+  /** Cut at `maxUtteranceMs`. */
+  capped: boolean;
+}
+
+export interface TurnDetectorEvents {
+  speechStart(atMs: number): void;
+  /** A whole utterance (`capped`: cut at the cap, the rest is being ignored). */
+  utterance(u: Utterance): void;
+  /** Speech so short it was dropped. */
+  misfire(atMs: number): void;
+  /** While speaking, every window: the audio so far (for partial transcripts). */
+  progress?(audioSoFar: () => Pcm, speechMs: number): void;
+}
+
+type State = 'idle' | 'speaking' | 'overflow';
+
+export class TurnDetector {
+  readonly options: TurnDetectorOptions;
+  readonly #vad: SileroStream;
+  readonly #on: TurnDetectorEvents;
+  #state: State = 'idle';
+  /** Samples received so far. */
+  #samples = 0;
+  readonly #window = new Float32Array(VAD_WINDOW_SAMPLES);
+  #windowFill = 0;
+  /** Frames before speech (pre-speech padding), newest last. */
+  #pre: Buffer[] = [];
+  #frames: Buffer[] = [];
+  #startMs = 0;
+  #lastSpeechEndMs = 0;
+  #speechMs = 0;
+  #silenceMs = 0;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(vad: SileroStream, on: TurnDetectorEvents, options: Partial<TurnDetectorOptions> = {}) {
+    this.options = { ...TURN_DETECTOR_DEFAULTS, ...options };
+    this.#vad = vad;
+    this.#on = on;
+  }
+
+  get speaking(): boolean {
+    return this.#state === 'speaking';
+  }
+
+  /** Stream time now (ms of audio received). */
+  get nowMs(): number {
+    return (this.#samples / INPUT_SAMPLE_RATE) * 1000;
+  }
+
+  /** Takes one 640-byte frame; frames are analysed in the order given. Resolves when this one is. */
+  push(frame: Buffer): Promise<void> {
+    this.#queue = this.#queue.then(() => this.#frame(frame));
+    return this.#queue;
+  }
+
+  /** Forgets any speech in progress (mute, stop) without handing it on. */
+  reset(): void {
+    this.#queue = this.#queue.then(() => {
+      this.#state = 'idle';
+      this.#frames = [];
+      this.#pre = [];
+      this.#windowFill = 0;
+      this.#vad.reset();
+    });
+  }
+
+  async #frame(frame: Buffer): Promise<void> {
+    if (frame.length !== FRAME_BYTES) throw new Error(`a frame is ${FRAME_BYTES} bytes`);
+    const floats = pcm16ToFloat32(frame);
+    this.#samples += floats.length;
+    if (this.#state === 'speaking') this.#frames.push(frame);
+    else {
+      this.#pre.push(frame);
+      const keep = Math.ceil(this.options.preSpeechMs / FRAME_MS) + Math.ceil(VAD_WINDOW_MS / FRAME_MS);
+      if (this.#pre.length > keep) this.#pre.splice(0, this.#pre.length - keep);
+    }
+    let at = 0;
+    while (at < floats.length) {
+      const n = Math.min(floats.length - at, VAD_WINDOW_SAMPLES - this.#windowFill);
+      this.#window.set(floats.subarray(at, at + n), this.#windowFill);
+      this.#windowFill += n;
+      at += n;
+      if (this.#windowFill === VAD_WINDOW_SAMPLES) {
+        this.#windowFill = 0;
+        // Stream time at the window's end: the samples after it in this frame are not in it yet.
+        const endMs = ((this.#samples - (floats.length - at)) / INPUT_SAMPLE_RATE) * 1000;
+        this.#decide(await this.#vad.probability(this.#window), endMs);
+      }
+    }
+  }
+
+  #decide(p: number, endMs: number): void {
+    const o = this.options;
+    const speech = p >= o.positiveThreshold;
+    const silence = p < o.negativeThreshold;
+    if (this.#state === 'idle') {
+      if (!speech) return;
+      this.#state = 'speaking';
+      this.#startMs = endMs - VAD_WINDOW_MS;
+      this.#lastSpeechEndMs = endMs;
+      this.#speechMs = VAD_WINDOW_MS;
+      this.#silenceMs = 0;
+      // Pre-speech padding: the frames covering the window plus `preSpeechMs` before it.
+      const keep = Math.ceil((o.preSpeechMs + VAD_WINDOW_MS) / FRAME_MS);
+      this.#frames = this.#pre.slice(-keep);
+      this.#pre = [];
+      this.#on.speechStart(this.#startMs);
+      return;
+    }
+    if (this.#state === 'overflow') {
+      this.#silenceMs = silence ? this.#silenceMs + VAD_WINDOW_MS : speech ? 0 : this.#silenceMs;
+      if (this.#silenceMs >= o.endSilenceMs) this.#state = 'idle';
+      return;
+    }
+    if (speech) {
+      this.#speechMs += VAD_WINDOW_MS;
+      this.#lastSpeechEndMs = endMs;
+    }
+    // Silence runs from the end of the last speech window; a window in between the thresholds
+    // does not end the turn, but does not restart the count either.
+    this.#silenceMs = speech ? 0 : endMs - this.#lastSpeechEndMs;
+    if (!silence && !speech && this.#silenceMs >= o.endSilenceMs) return this.#progressed();
+    if (this.#silenceMs >= o.endSilenceMs) {
+      this.#state = 'idle';
+      if (this.#speechMs < o.minSpeechMs) {
+        this.#frames = [];
+        this.#on.misfire(this.#lastSpeechEndMs);
+        return;
+      }
+      this.#handOn(false, this.#lastSpeechEndMs);
+      return;
+    }
+    // The cap counts speech from its start, not the padding before it nor a closing pause.
+    if (this.#lastSpeechEndMs - this.#startMs >= o.maxUtteranceMs) {
+      this.#handOn(true, endMs);
+      this.#state = 'overflow';
+      this.#silenceMs = 0;
+      return;
+    }
+    this.#progressed();
+  }
+
+  #progressed(): void {
+    this.#on.progress?.(() => ({ sampleRate: INPUT_SAMPLE_RATE, data: Buffer.concat(this.#frames) }), this.#speechMs);
+  }
+
+  #handOn(capped: boolean, endMs: number): void {
+    const frames = this.#frames;
+    this.#frames = [];
+    // Keep a little of the trailing silence (a natural ending), not all of it.
+    const trailing = capped ? 0 : Math.max(0, Math.floor((this.#silenceMs - 200) / FRAME_MS));
+    const kept = capped
+      ? frames.slice(0, Math.ceil(this.options.maxUtteranceMs / FRAME_MS))
+      : trailing > 0
+        ? frames.slice(0, Math.max(1, frames.length - trailing))
+        : frames;
+    this.#on.utterance({
+      audio: { sampleRate: INPUT_SAMPLE_RATE, data: Buffer.concat(kept) },
+      startMs: this.#startMs,
+      endMs,
+      capped,
+    });
+  }
+}
