@@ -5,6 +5,7 @@
  * failures into typed errors. Rest.li 2.0 query values such as `List(urn%3Ali%3A...)` must
  * keep their parentheses, so callers pass those as `rawQuery`, already encoded.
  */
+import { fetchAnswer } from '../http.js';
 import { classify, classifyNetworkError } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -70,23 +71,10 @@ export async function liRequest<T = unknown>(t: Transport, req: LiRequest): Prom
     headers.set('content-type', 'application/octet-stream');
     body = new Uint8Array(req.bytes);
   }
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(url, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    text = await res.text();
-  } catch (err) {
-    throw classifyNetworkError(err, { method: req.method, what, timeoutMs });
-  }
-  let parsed: unknown = text === '' ? null : text;
-  if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
-    try {
-      parsed = JSON.parse(text) as unknown;
-    } catch {
-      // left as text
-    }
-  }
+  const res = await fetchAnswer(url, { method: req.method, headers, body }, timeoutMs, (err) =>
+    classifyNetworkError(err, { method: req.method, what, timeoutMs }),
+  );
   if (res.ok || req.accept?.includes(res.status))
-    return { status: res.status, headers: res.headers, body: parsed as T };
-  throw classify(res.status, parsed, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
+    return { status: res.status, headers: res.headers, body: res.body as T };
+  throw classify(res.status, res.body, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
 }

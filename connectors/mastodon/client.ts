@@ -3,6 +3,7 @@
  * URL, sends the bearer token and a JSON or multipart body, bounds the wait with a timeout,
  * parses the JSON answer and turns every failure into a typed connector error.
  */
+import { fetchAnswer } from '../http.js';
 import { classify, classifyNetworkError } from './errors.js';
 
 /** Longest wait for one API call unless the caller says otherwise. */
@@ -54,19 +55,6 @@ function buildUrl(instanceUrl: string, path: string, query: MastodonRequest['que
   return url.toString();
 }
 
-async function readBody(res: Response): Promise<unknown> {
-  const text = await res.text();
-  if (text === '') return null;
-  if ((res.headers.get('content-type') ?? '').includes('json')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
-
 /** Performs one call; resolves with 2xx (and `accept`ed) answers, throws `ConnectorError` otherwise. */
 export async function mastodonRequest<T = unknown>(t: Transport, req: MastodonRequest): Promise<MastodonResponse<T>> {
   const what = `${req.method} ${req.path}`;
@@ -80,21 +68,13 @@ export async function mastodonRequest<T = unknown>(t: Transport, req: MastodonRe
   } else if (req.form) {
     body = req.form;
   }
-  const signal = AbortSignal.timeout(timeoutMs);
-  let res: Response;
-  try {
-    res = await fetch(buildUrl(t.instanceUrl, req.path, req.query), { method: req.method, headers, body, signal });
-  } catch (err) {
-    throw classifyNetworkError(err, { method: req.method, what, timeoutMs });
-  }
-  let parsed: unknown;
-  try {
-    parsed = await readBody(res);
-  } catch (err) {
-    // The status line arrived but the body did not: for a write, Mastodon may have applied it.
-    throw classifyNetworkError(err, { method: req.method, what, timeoutMs });
-  }
+  const res = await fetchAnswer(
+    buildUrl(t.instanceUrl, req.path, req.query),
+    { method: req.method, headers, body },
+    timeoutMs,
+    (err) => classifyNetworkError(err, { method: req.method, what, timeoutMs }),
+  );
   if (res.ok || req.accept?.includes(res.status))
-    return { status: res.status, headers: res.headers, body: parsed as T };
-  throw classify(res.status, parsed, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
+    return { status: res.status, headers: res.headers, body: res.body as T };
+  throw classify(res.status, res.body, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
 }

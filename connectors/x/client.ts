@@ -3,6 +3,7 @@
  * token (or the app's Basic credentials for the OAuth endpoints) and a JSON, form or
  * multipart body, bounds the wait, parses JSON and turns failures into typed errors.
  */
+import { fetchAnswer } from '../http.js';
 import { classify, classifyNetworkError } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -51,23 +52,10 @@ export async function xRequest<T = unknown>(t: Transport, req: XRequest): Promis
   } else if (req.form) body = req.form;
   const url = new URL(t.apiUrl.replace(/\/+$/, '') + req.path);
   for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(url, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    text = await res.text();
-  } catch (err) {
-    throw classifyNetworkError(err, { method: req.method, what, timeoutMs });
-  }
-  let parsed: unknown = text === '' ? null : text;
-  if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
-    try {
-      parsed = JSON.parse(text) as unknown;
-    } catch {
-      // left as text
-    }
-  }
+  const res = await fetchAnswer(url, { method: req.method, headers, body }, timeoutMs, (err) =>
+    classifyNetworkError(err, { method: req.method, what, timeoutMs }),
+  );
   if (res.ok || req.accept?.includes(res.status))
-    return { status: res.status, headers: res.headers, body: parsed as T };
-  throw classify(res.status, parsed, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
+    return { status: res.status, headers: res.headers, body: res.body as T };
+  throw classify(res.status, res.body, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
 }

@@ -16,13 +16,47 @@ export interface HttpSttOptions {
   timeoutMs: number;
 }
 
-export class OpenAiSpeechToText implements SpeechToText {
-  readonly name = 'openai';
-  readonly #client: OpenAI;
+/** What both SDKs take for a transcription, past the file. */
+interface TranscriptionRequest {
+  model: string;
+  response_format: 'json';
+  language?: string;
+}
+
+/** The shared part: one request per utterance, errors turned into Herald's words. */
+abstract class SdkSpeechToText implements SpeechToText {
+  abstract readonly name: string;
   readonly #model: string;
 
+  constructor(model: string) {
+    this.#model = model;
+  }
+
+  /** Sends `wav` with `request` through the engine's SDK. */
+  protected abstract send(wav: Buffer, request: TranscriptionRequest, signal: AbortSignal): Promise<{ text: string }>;
+
+  async check(): Promise<void> {}
+
+  async transcribe(wav: Buffer, options: TranscribeOptions): Promise<string> {
+    try {
+      const out = await this.send(
+        wav,
+        { model: this.#model, response_format: 'json', ...(options.language ? { language: options.language } : {}) },
+        options.signal,
+      );
+      return out.text.trim();
+    } catch (err) {
+      throw sttHttpError(this.name, err, options.signal);
+    }
+  }
+}
+
+export class OpenAiSpeechToText extends SdkSpeechToText {
+  readonly name = 'openai';
+  readonly #client: OpenAI;
+
   constructor(options: HttpSttOptions) {
-    this.#model = options.model;
+    super(options.model);
     this.#client = new OpenAI({
       // Local compatible servers take no key; the SDK insists on one.
       apiKey: options.apiKey ?? 'unset',
@@ -32,34 +66,18 @@ export class OpenAiSpeechToText implements SpeechToText {
     });
   }
 
-  async check(): Promise<void> {}
-
-  async transcribe(wav: Buffer, options: TranscribeOptions): Promise<string> {
-    try {
-      const file = await openaiFile(wav, 'utterance.wav', { type: 'audio/wav' });
-      const out = await this.#client.audio.transcriptions.create(
-        {
-          file,
-          model: this.#model,
-          response_format: 'json',
-          ...(options.language ? { language: options.language } : {}),
-        },
-        { signal: options.signal },
-      );
-      return out.text.trim();
-    } catch (err) {
-      throw sttHttpError(this.name, err, options.signal);
-    }
+  protected async send(wav: Buffer, request: TranscriptionRequest, signal: AbortSignal): Promise<{ text: string }> {
+    const file = await openaiFile(wav, 'utterance.wav', { type: 'audio/wav' });
+    return this.#client.audio.transcriptions.create({ file, ...request }, { signal });
   }
 }
 
-export class GroqSpeechToText implements SpeechToText {
+export class GroqSpeechToText extends SdkSpeechToText {
   readonly name = 'groq';
   readonly #client: Groq;
-  readonly #model: string;
 
   constructor(options: HttpSttOptions) {
-    this.#model = options.model;
+    super(options.model);
     this.#client = new Groq({
       apiKey: options.apiKey ?? 'unset',
       ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
@@ -68,23 +86,8 @@ export class GroqSpeechToText implements SpeechToText {
     });
   }
 
-  async check(): Promise<void> {}
-
-  async transcribe(wav: Buffer, options: TranscribeOptions): Promise<string> {
-    try {
-      const file = await groqFile(wav, 'utterance.wav', { type: 'audio/wav' });
-      const out = await this.#client.audio.transcriptions.create(
-        {
-          file,
-          model: this.#model,
-          response_format: 'json',
-          ...(options.language ? { language: options.language } : {}),
-        },
-        { signal: options.signal },
-      );
-      return out.text.trim();
-    } catch (err) {
-      throw sttHttpError(this.name, err, options.signal);
-    }
+  protected async send(wav: Buffer, request: TranscriptionRequest, signal: AbortSignal): Promise<{ text: string }> {
+    const file = await groqFile(wav, 'utterance.wav', { type: 'audio/wav' });
+    return this.#client.audio.transcriptions.create({ file, ...request }, { signal });
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * The one HTTP exchange the fetch-based connectors (X, LinkedIn, Mastodon) share: a request
+ * with a deadline, the whole answer read, JSON bodies parsed (anything else kept as text).
+ * Getting no complete answer — refused, timed out, cut off mid-body — is handed to the
+ * platform's own network classifier, which knows how to word it and whether a write may
+ * have gone through; status codes are left to the caller's `classify`.
+ */
+import type { ConnectorError } from './errors.js';
+
+export interface HttpAnswer {
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  /** Parsed JSON, the text when not JSON, `null` when empty. */
+  body: unknown;
+}
+
+export async function fetchAnswer(
+  url: URL | string,
+  init: { method: string; headers: Headers; body?: RequestInit['body'] },
+  timeoutMs: number,
+  networkError: (err: unknown) => ConnectorError,
+): Promise<HttpAnswer> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    // Inside the try: the status line may arrive and the body not (a write may have applied).
+    text = await res.text();
+  } catch (err) {
+    throw networkError(err);
+  }
+  let body: unknown = text === '' ? null : text;
+  if (text !== '' && (res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      body = JSON.parse(text) as unknown;
+    } catch {
+      // left as text
+    }
+  }
+  return { status: res.status, ok: res.ok, headers: res.headers, body };
+}
