@@ -142,7 +142,13 @@ ws.brain = () => ({ text: 'Hello there, here is your answer.' });
 const { p } = await ws.personWithMastodon();
 const client = await ws.connect(p);
 const firstToken: number[] = [];
+// A socket may send 10 messages a second (docs/protocol.md): turns start at most that often.
+const WS_SPACING_MS = 110;
+let lastSend = 0;
 for (let i = 0; i < WARMUP + WS_N; i++) {
+  const wait = lastSend + WS_SPACING_MS - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  lastSend = performance.now();
   const id = `b-${i}`;
   const from = client.events.length;
   const t0 = performance.now();
