@@ -29,8 +29,6 @@ export interface ClassifyContext {
   now?: number;
 }
 
-const isWrite = isWriteMethod;
-
 /** LinkedIn's error words from a REST or OAuth error body. */
 export function platformMessageOf(body: unknown): string | undefined {
   if (typeof body === 'string') return body.trim() === '' || body.length > 300 ? undefined : body.trim();
@@ -70,7 +68,7 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   if (status >= 500) {
     return new TransientError(`LinkedIn answered ${status} to ${what}${said}`, {
       ...base,
-      mayHaveSucceeded: isWrite(ctx.method),
+      mayHaveSucceeded: isWriteMethod(ctx.method),
     });
   }
   if (status === 408) return new TransientError(`LinkedIn timed out reading ${what}`, base);

@@ -31,8 +31,6 @@ export interface ClassifyContext {
   now?: number;
 }
 
-const isWrite = isWriteMethod;
-
 /** Mastodon's error text: `{"error": "..."}`, with Doorkeeper's `error_description` when present. */
 export function platformMessageOf(body: unknown): string | undefined {
   if (typeof body === 'string') return body.trim() === '' || body.length > 300 ? undefined : body.trim();
@@ -85,7 +83,7 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
     return new TransientError(`Mastodon answered ${status} to ${what}${said}`, {
       ...base,
       // A server error after the request arrived may come after the write was committed.
-      mayHaveSucceeded: isWrite(ctx.method),
+      mayHaveSucceeded: isWriteMethod(ctx.method),
     });
   }
   if (status === 408) {

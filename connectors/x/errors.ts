@@ -28,8 +28,6 @@ export interface ClassifyContext {
   now?: number;
 }
 
-const isWrite = isWriteMethod;
-
 /** X's error words from any of its error bodies (problem JSON, `errors[]`, OAuth errors). */
 export function platformMessageOf(body: unknown): string | undefined {
   if (typeof body === 'string') return body.trim() === '' || body.length > 300 ? undefined : body.trim();
@@ -79,7 +77,7 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   if (status >= 500) {
     return new TransientError(`X answered ${status} to ${what}${said}`, {
       ...base,
-      mayHaveSucceeded: isWrite(ctx.method),
+      mayHaveSucceeded: isWriteMethod(ctx.method),
     });
   }
   if (status === 408) return new TransientError(`X timed out reading ${what}`, base);
