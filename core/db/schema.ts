@@ -6,6 +6,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   customType,
@@ -53,6 +54,12 @@ export const workspaces = pgTable('workspaces', {
   slug: text('slug').notNull().unique(),
   timeZone: text('time_zone').notNull().default('UTC'),
   settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  /**
+   * Bumped by database triggers in the same transaction as any change to the workspace's
+   * posts or targets (migration 0006), so a read model cached under (workspace, version) is
+   * never served after the change it missed commits.
+   */
+  contentVersion: bigint('content_version', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

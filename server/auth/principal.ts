@@ -21,6 +21,12 @@ export interface Principal {
   timeZone: string;
   /** Rate limits and connection caps count per this key. */
   limitKey: string;
+  /**
+   * The workspace's content version when these credentials were checked: a cache key for
+   * reads made in the same request. A WebSocket connection's principal outlives it, so only
+   * request-scoped code may use it.
+   */
+  contentVersion?: number | undefined;
 }
 
 /** API key scopes and the role each one acts with. */

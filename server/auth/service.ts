@@ -216,6 +216,7 @@ export async function authenticate(deps: AuthDeps, credential: string | undefine
     role: row.role,
     timeZone: row.userTimeZone !== 'UTC' ? row.userTimeZone : row.workspaceTimeZone,
     limitKey: `u:${claims.userId}`,
+    contentVersion: row.contentVersion,
   };
 }
 
@@ -237,6 +238,7 @@ async function authenticateApiKey(deps: AuthDeps, secret: string): Promise<Princ
     role: roleOfScopes(key.scopes),
     timeZone: key.workspaceTimeZone,
     limitKey: `k:${key.id}`,
+    contentVersion: key.contentVersion,
   };
 }
 

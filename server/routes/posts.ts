@@ -127,6 +127,7 @@ export const postRoutes: FastifyPluginAsyncZod<{
         limit: req.query.limit,
         cursor: req.query.cursor,
         statuses: req.query.status,
+        contentVersion: req.principal?.contentVersion,
       });
       return reply.type('application/json; charset=utf-8').send(page.json);
     },

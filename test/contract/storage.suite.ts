@@ -284,6 +284,48 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
         expect(done?.platformPostId).toBe('at://x/1');
       });
 
+      it("content_version moves with every change to a workspace's posts and targets, in the same transaction, and only that workspace's", async () => {
+        const version = async (id: string) =>
+          (await query<{ v: string }>(db, sql`select content_version::text as v from workspaces where id = ${id}`))[0]!
+            .v;
+        const a = await seedWorkspace(db, cipher);
+        const b = await seedWorkspace(db, cipher);
+        const seen = [await version(a.ws.id)];
+        const bBefore = await version(b.ws.id);
+        const step = async (what: string, change: () => Promise<unknown>) => {
+          await change();
+          const v = await version(a.ws.id);
+          expect(BigInt(v), what).toBeGreaterThan(BigInt(seen.at(-1)!));
+          seen.push(v);
+        };
+        let postId = '';
+        let targetId = '';
+        await step('insert', async () => {
+          const created = await createPost(db, a.ws.id, {
+            content: 'x',
+            targets: [{ socialAccountId: a.account.id, platform: 'bluesky', content: 'x', status: 'draft' }],
+          });
+          postId = created.post.id;
+          targetId = created.targets[0]!.id;
+        });
+        await step('target update', () =>
+          db.execute(sql`update post_targets set content = 'y' where id = ${targetId}`),
+        );
+        await step('post update', () => db.execute(sql`update posts set content = 'y' where id = ${postId}`));
+        await step('target delete', () => db.execute(sql`delete from post_targets where id = ${targetId}`));
+        await step('post delete', () => db.execute(sql`delete from posts where id = ${postId}`));
+        // A rolled-back change leaves the version where it was.
+        const before = await version(a.ws.id);
+        await expect(
+          db.transaction(async (tx) => {
+            await tx.execute(sql`update posts set content = 'z' where workspace_id = ${a.ws.id}`);
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        expect(await version(a.ws.id)).toBe(before);
+        expect(await version(b.ws.id)).toBe(bBefore);
+      });
+
       it('publish attempts are numbered per target and all carry the target key', async () => {
         const { ws, account } = await seedWorkspace(db, cipher);
         const { targets } = await createPost(db, ws.id, {

@@ -4,6 +4,7 @@
  * scheduling, the calendar in the user's zone, approvals, accounts, and bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
@@ -190,6 +191,35 @@ describe('posts', () => {
     const badCursor = await call(me, 'GET', '/v1/posts?cursor=bm9wZQ');
     expect(badCursor.statusCode).toBe(400);
     expect(badCursor.json().error.code).toBe('validation_failed');
+  });
+
+  it('the list never serves a page older than a committed change, whoever made it', async () => {
+    const me = await api.signUp();
+    const acct = await account(me.workspaceId);
+    const created = await call(me, 'POST', '/v1/posts', {
+      content: 'cached?',
+      draft: true,
+      targets: [{ socialAccountId: acct }],
+    });
+    const post = created.json() as { id: string; targets: Array<{ id: string }> };
+    const list = async () =>
+      (await call(me, 'GET', '/v1/posts?limit=5')).json().items as Array<{
+        id: string;
+        content: string;
+        targets: Array<{ status: string }>;
+      }>;
+    expect((await list())[0]).toMatchObject({ content: 'cached?', targets: [{ status: 'draft' }] });
+    // The same page again comes from the cache and is byte-identical.
+    const [r1, r2] = [await call(me, 'GET', '/v1/posts?limit=5'), await call(me, 'GET', '/v1/posts?limit=5')];
+    expect(r2.body).toBe(r1.body);
+    // Changes made outside this API process (a worker, another node), straight in the database.
+    const db = api.env.database.db;
+    await db.execute(sql`update post_targets set status = 'failed' where id = ${post.targets[0]!.id}`);
+    expect((await list())[0]!.targets[0]!.status).toBe('failed');
+    await db.execute(sql`update posts set content = 'changed elsewhere' where id = ${post.id}`);
+    expect((await list())[0]!.content).toBe('changed elsewhere');
+    await db.execute(sql`delete from posts where id = ${post.id}`);
+    expect((await list()).map((p) => p.id)).not.toContain(post.id);
   });
 
   it('the list summary shows the same instants and local times as the full post, in any zone', async () => {

@@ -43,6 +43,7 @@ import {
 import { parseUserTime, showInZone } from '../scheduling/time.js';
 import { checkTargets } from '../scheduling/validation.js';
 import { draftFor, type TargetContent } from '../publishing/draft.js';
+import { pageCacheOf, pageKey } from './page-cache.js';
 
 export interface PostsContext extends ServiceContext {
   role: Role;
@@ -251,16 +252,35 @@ function decodeCursor(cursor: string): PostCursor {
 export async function listPosts(
   deps: SchedulingDeps,
   ctx: PostsContext,
-  opts: { limit: number; cursor?: string | undefined; statuses?: TargetStatus[] | undefined },
-): Promise<{ json: string }> {
+  opts: {
+    limit: number;
+    cursor?: string | undefined;
+    statuses?: TargetStatus[] | undefined;
+    /**
+     * The workspace's content version read earlier in the same request (the principal
+     * lookup reads it): with it, the rendered page is served from and kept in the page cache.
+     */
+    contentVersion?: number | undefined;
+  },
+): Promise<{ json: Buffer }> {
   requireRole(ctx, 'viewer');
+  const key =
+    opts.contentVersion === undefined
+      ? undefined
+      : pageKey(ctx.workspaceId, opts.contentVersion, { ...opts, timeZone: ctx.timeZone });
+  const cached = key === undefined ? undefined : pageCacheOf(deps.db).get(key);
+  if (cached) return { json: cached };
   const page = await listPostsPageJson(deps.db, ctx.workspaceId, {
     limit: opts.limit,
     timeZone: ctx.timeZone,
     ...(opts.cursor ? { after: decodeCursor(opts.cursor) } : {}),
     ...(opts.statuses?.length ? { statuses: opts.statuses } : {}),
   });
-  return { json: `{"items":${page.items},"nextCursor":${JSON.stringify(page.next ? encodeCursor(page.next) : null)}}` };
+  const json = Buffer.from(
+    `{"items":${page.items},"nextCursor":${JSON.stringify(page.next ? encodeCursor(page.next) : null)}}`,
+  );
+  if (key !== undefined) pageCacheOf(deps.db).set(key, json);
+  return { json };
 }
 
 /** Replaces the post's master text and tags (each target keeps its own variant). */

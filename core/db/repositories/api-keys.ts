@@ -47,9 +47,9 @@ export async function resolveApiKey(
   db: Db,
   secret: string,
   now = new Date(),
-): Promise<(ApiKey & { workspaceTimeZone: string }) | undefined> {
+): Promise<(ApiKey & { workspaceTimeZone: string; contentVersion: number }) | undefined> {
   const [key] = await db
-    .select({ ...publicColumns, workspaceTimeZone: workspaces.timeZone })
+    .select({ ...publicColumns, workspaceTimeZone: workspaces.timeZone, contentVersion: workspaces.contentVersion })
     .from(apiKeys)
     .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
     .where(

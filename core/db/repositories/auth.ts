@@ -84,7 +84,33 @@ export interface MemberPrincipalRow {
   userTimeZone: string;
   workspaceTimeZone: string;
   email: string;
+  /** The workspace's content version (see `workspaces.contentVersion`): a key for cached reads. */
+  contentVersion: number;
 }
+
+const buildMemberSession = (db: Db) =>
+  db
+    .select({
+      role: memberships.role,
+      userTimeZone: users.timeZone,
+      workspaceTimeZone: workspaces.timeZone,
+      email: users.email,
+      contentVersion: workspaces.contentVersion,
+    })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .innerJoin(sessions, and(eq(sessions.id, sql.placeholder('sessionId')), eq(sessions.userId, memberships.userId)))
+    .where(
+      and(
+        eq(memberships.workspaceId, sql.placeholder('workspaceId')),
+        eq(memberships.userId, sql.placeholder('userId')),
+        isNull(sessions.revokedAt),
+      ),
+    )
+    .prepare('herald_member_session');
+/** Prepared once per database: the statement is built (and, on PostgreSQL, planned) once. */
+const memberSessionQueries = new WeakMap<Db, ReturnType<typeof buildMemberSession>>();
 
 /**
  * The one query every token-authenticated request runs: the user's role in the workspace the
@@ -94,20 +120,9 @@ export async function resolveMemberSession(
   db: Db,
   q: { userId: string; workspaceId: string; sessionId: string },
 ): Promise<MemberPrincipalRow | undefined> {
-  const [row] = await db
-    .select({
-      role: memberships.role,
-      userTimeZone: users.timeZone,
-      workspaceTimeZone: workspaces.timeZone,
-      email: users.email,
-    })
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .innerJoin(sessions, and(eq(sessions.id, q.sessionId), eq(sessions.userId, memberships.userId)))
-    .where(
-      and(eq(memberships.workspaceId, q.workspaceId), eq(memberships.userId, q.userId), isNull(sessions.revokedAt)),
-    );
+  let query = memberSessionQueries.get(db);
+  if (!query) memberSessionQueries.set(db, (query = buildMemberSession(db)));
+  const [row] = await query.execute(q);
   return row;
 }
 
