@@ -3,7 +3,7 @@
  * feature plugins. Routes call services; nothing here decides business rules.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HeraldError, type Logger } from '../core/index.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
@@ -37,7 +37,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     // One line per request, written when it ends (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Errors the router raises before any route runs (a malformed URL, an over-long path
     // parameter) get the same error shape as everything else.
     frameworkErrors: (err, _request, res) => {

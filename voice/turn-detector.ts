@@ -1,7 +1,14 @@
 /**
  * Finds the user's turns in a stream of 20 ms frames with Silero VAD: speech starts when a
  * window's probability reaches `positiveThreshold`; the turn ends after `endSilenceMs` of
- * windows below `negativeThreshold` (in between, nothing changes: hysteresis). The utterance
+ * windows below `negativeThreshold` (in between, nothing changes: hysteresis).
+ *
+ * The silence is counted from the last audible frame of the last speech window, not from
+ * the window's end: Silero's probability stays high for a window or three after a voice
+ * stops, so counting from where it falls would make every turn that much longer than the
+ * configured silence. "Audible" is a frame's RMS above four times the noise floor measured
+ * in the frames before the speech (and above -48 dBFS); the end is moved back at most
+ * `MAX_END_REFINE_MS`, and never past a window the model heard as speech. The utterance
  * handed on starts `preSpeechMs` before the first speech window, so soft onsets are kept.
  * Utterances shorter than `minSpeechMs` of speech are dropped as misfires (a cough, a click).
  * Speech lasting `maxUtteranceMs` is cut there (the audio handed on is at most that long) and
@@ -58,6 +65,19 @@ export interface TurnDetectorEvents {
 
 type State = 'idle' | 'speaking' | 'overflow';
 
+/** How far back from the last speech window's end the audible end of speech may be placed. */
+export const MAX_END_REFINE_MS = 160;
+/** -48 dBFS: quieter frames are never "audible", whatever the noise floor. */
+const MIN_AUDIBLE_RMS = 0.004;
+/** Frames whose loudness is remembered (covers the refinement span and a window). */
+const RECENT_FRAMES = Math.ceil((MAX_END_REFINE_MS + 64) / 20);
+
+function rms(samples: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  return Math.sqrt(sum / samples.length);
+}
+
 export class TurnDetector {
   readonly options: TurnDetectorOptions;
   readonly #vad: SileroStream;
@@ -74,6 +94,13 @@ export class TurnDetector {
   #lastSpeechEndMs = 0;
   #speechMs = 0;
   #silenceMs = 0;
+  /** The last frames' end times and loudness, newest last. */
+  #recent: Array<{ endMs: number; rms: number }> = [];
+  /** Loudness of the frames before speech, newest last (for the noise floor). */
+  #idleRms: number[] = [];
+  #audibleRms = MIN_AUDIBLE_RMS;
+  /** Where the current silence started (the audible end of the last speech window); null while speech goes on. */
+  #audibleEndMs: number | null = null;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(vad: SileroStream, on: TurnDetectorEvents, options: Partial<TurnDetectorOptions> = {}) {
@@ -112,6 +139,13 @@ export class TurnDetector {
     if (frame.length !== FRAME_BYTES) throw new Error(`a frame is ${FRAME_BYTES} bytes`);
     const floats = pcm16ToFloat32(frame);
     this.#samples += floats.length;
+    const loudness = rms(floats);
+    this.#recent.push({ endMs: this.nowMs, rms: loudness });
+    if (this.#recent.length > RECENT_FRAMES) this.#recent.shift();
+    if (this.#state !== 'speaking') {
+      this.#idleRms.push(loudness);
+      if (this.#idleRms.length > 50) this.#idleRms.shift();
+    }
     if (this.#state === 'speaking') this.#frames.push(frame);
     else {
       this.#pre.push(frame);
@@ -140,6 +174,8 @@ export class TurnDetector {
     if (this.#state === 'idle') {
       if (!speech) return;
       this.#state = 'speaking';
+      this.#audibleRms = this.#audibleThreshold();
+      this.#audibleEndMs = null;
       this.#startMs = endMs - VAD_WINDOW_MS;
       this.#lastSpeechEndMs = endMs;
       this.#speechMs = VAD_WINDOW_MS;
@@ -160,9 +196,13 @@ export class TurnDetector {
       this.#speechMs += VAD_WINDOW_MS;
       this.#lastSpeechEndMs = endMs;
     }
-    // Silence runs from the end of the last speech window; a window in between the thresholds
-    // does not end the turn, but does not restart the count either.
-    this.#silenceMs = speech ? 0 : endMs - this.#lastSpeechEndMs;
+    // Silence runs from the last audible frame of the last speech window; a window in between
+    // the thresholds does not end the turn, but does not restart the count either.
+    // Placed once, at the first window after the speech, while its frames are still remembered.
+    if (speech) this.#audibleEndMs = null;
+    else this.#audibleEndMs ??= this.#audibleEnd();
+    const audibleEndMs = this.#audibleEndMs ?? endMs;
+    this.#silenceMs = speech ? 0 : endMs - audibleEndMs;
     if (!silence && !speech && this.#silenceMs >= o.endSilenceMs) return this.#progressed();
     if (this.#silenceMs >= o.endSilenceMs) {
       this.#state = 'idle';
@@ -171,7 +211,7 @@ export class TurnDetector {
         this.#on.misfire(this.#lastSpeechEndMs);
         return;
       }
-      this.#handOn(false, this.#lastSpeechEndMs);
+      this.#handOn(false, audibleEndMs);
       return;
     }
     // The cap counts speech from its start, not the padding before it nor a closing pause.
@@ -182,6 +222,28 @@ export class TurnDetector {
       return;
     }
     this.#progressed();
+  }
+
+  /** Four times the noise floor (the median loudness of the frames before the speech; their older half, clear of the onset). */
+  #audibleThreshold(): number {
+    const before = this.#idleRms.slice(0, Math.max(1, this.#idleRms.length - Math.ceil(VAD_WINDOW_MS / FRAME_MS) - 2));
+    this.#idleRms = [];
+    const sorted = [...before].sort((a, b) => a - b);
+    const floor = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
+    return Math.max(MIN_AUDIBLE_RMS, floor * 4);
+  }
+
+  /** End time of the last audible frame up to the last speech window's end, at most `MAX_END_REFINE_MS` earlier. */
+  #audibleEnd(): number {
+    const last = this.#lastSpeechEndMs;
+    const earliest = last - MAX_END_REFINE_MS;
+    for (let i = this.#recent.length - 1; i >= 0; i--) {
+      const f = this.#recent[i]!;
+      if (f.endMs > last) continue;
+      if (f.endMs <= earliest) break;
+      if (f.rms >= this.#audibleRms) return f.endMs;
+    }
+    return earliest;
   }
 
   #progressed(): void {

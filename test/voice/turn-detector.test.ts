@@ -83,6 +83,37 @@ describe('turn detection (Silero VAD)', () => {
     expect(split.utterances.length).toBe(2);
   });
 
+  it('the end-of-turn silence is counted from the last audible sound, not from where the VAD lets go', async () => {
+    const sentences = ['Schedule a post about the summer sale.', 'What is scheduled for tomorrow?', 'Yes, go ahead.'];
+    // quiet(): uniform noise of ±100, so an RMS of 100 / √3 in 16-bit units.
+    const noiseRms = 100 / Math.sqrt(3) / 32768;
+    for (const [i, text] of sentences.entries()) {
+      const said = speech(text);
+      // The last 20 ms of the sentence louder than four times the background noise (the rule
+      // the detector documents): where a listener hears it stop.
+      let lastLoud = 0;
+      for (let at = 0; at + 640 <= said.length; at += 640) {
+        let sum = 0;
+        for (let j = 0; j < 320; j++) sum += (said.readInt16LE(at + j * 2) / 32768) ** 2;
+        if (Math.sqrt(sum / 320) > 4 * noiseRms) lastLoud = (at + 640) / 32;
+      }
+      const lead = 600;
+      const heardEnd = lead + lastLoud;
+      const pcm = Buffer.concat([quiet(lead, 10 + i), said, quiet(1500, 20 + i)]);
+      let emittedAt = 0;
+      const d = new TurnDetector(
+        new SileroStream(model),
+        { speechStart: () => {}, utterance: () => (emittedAt = d.nowMs), misfire: () => {} },
+        { endSilenceMs: 500 },
+      );
+      for (const f of frames(pcm)) await d.push(f);
+      // Quantisation only: the turn ends on a 32 ms window, the audible end is a 20 ms frame.
+      // (Counted from where Silero's probability falls, the second sentence ends 60 ms late.)
+      expect(emittedAt - heardEnd, text).toBeLessThanOrEqual(500 + 52);
+      expect(emittedAt - heardEnd, text).toBeGreaterThanOrEqual(500 - 52);
+    }
+  });
+
   it('hears nothing in silence and low noise', async () => {
     const seen = await detect(quiet(5000, 9));
     expect(seen.starts).toEqual([]);
