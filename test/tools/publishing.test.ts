@@ -310,4 +310,39 @@ describe('the reconciler', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await texts(acct)).toEqual(['lost job']);
   });
+
+  it('checks every due target even while others leave the set mid-sweep (pages by key, not offset)', async () => {
+    const { ctx, accountId } = await workspaceWithAccount();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { targets } = await schedulePost(env.deps, ctx, {
+        content: `sweep ${i}`,
+        targets: [{ socialAccountId: accountId }],
+        at: new Date(Date.now() + 3600_000 + i * 60_000),
+      });
+      ids.push(targets[0]!.id);
+      await (await env.queue.queue.getJob(targets[0]!.id))!.remove();
+    }
+    // All five due now with no job; the worker must not pick them up while the sweep runs.
+    for (const id of ids)
+      await transitionTarget(env.deps.db, ctx.workspaceId, id, ['scheduled'], 'scheduled', { scheduledAt: new Date() });
+    const seen: string[] = [];
+    const queue = {
+      queue: {
+        // As each page is looked at, its targets start publishing elsewhere and leave the result set.
+        getJobState: async (id: string) => {
+          if (ids.includes(id)) {
+            seen.push(id);
+            await transitionTarget(env.deps.db, ctx.workspaceId, id, ['scheduled'], 'publishing');
+          }
+          return env.queue.queue.getJobState(id);
+        },
+        getJob: (id: string) => env.queue.queue.getJob(id),
+      },
+      enqueue: async () => undefined,
+    } as unknown as typeof env.queue;
+    await reconcile({ db: env.deps.db, queue, logger: createLogger({ level: 'silent' }) }, { batchSize: 2 });
+    expect([...seen].sort()).toEqual([...ids].sort());
+    for (const id of ids) await transitionTarget(env.deps.db, ctx.workspaceId, id, ['publishing'], 'failed');
+  });
 });

@@ -4,7 +4,7 @@
  * It can never cause a second publish: the job id is the target id, and the worker re-reads
  * the target and its attempt journal before calling any platform.
  */
-import { and, asc, eq, lt, lte, or } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, lte, or } from 'drizzle-orm';
 import { schema, type Db, type Logger } from '../../core/index.js';
 import type { PublishQueue } from './queue.js';
 
@@ -31,21 +31,27 @@ export async function reconcile(
   const stuck = new Date(now - (opts.stuckAfterMs ?? 2 * 60_000));
   const batchSize = opts.batchSize ?? 500;
   const report: ReconcileReport = { checked: 0, requeued: 0 };
+  // Pages by id (keyset), not by offset: targets publish and leave the result set while the
+  // sweep runs, and an offset would then skip the ones that moved up into the gap.
+  let after: string | null = null;
   for (;;) {
     // All workspaces: this is the system's own consistency check, not a tenant query.
     const rows = await deps.db
       .select({ id: t.id, workspaceId: t.workspaceId, scheduledAt: t.scheduledAt, status: t.status })
       .from(t)
       .where(
-        or(
-          and(eq(t.status, 'scheduled'), lte(t.scheduledAt, horizon)),
-          and(eq(t.status, 'publishing'), lt(t.updatedAt, stuck)),
+        and(
+          or(
+            and(eq(t.status, 'scheduled'), lte(t.scheduledAt, horizon)),
+            and(eq(t.status, 'publishing'), lt(t.updatedAt, stuck)),
+          ),
+          after === null ? undefined : gt(t.id, after),
         ),
       )
-      .orderBy(asc(t.scheduledAt), asc(t.id))
-      .limit(batchSize)
-      .offset(report.checked);
+      .orderBy(asc(t.id))
+      .limit(batchSize);
     if (rows.length === 0) break;
+    after = rows.at(-1)!.id;
     report.checked += rows.length;
     const states = await Promise.all(rows.map((r) => deps.queue.queue.getJobState(r.id)));
     for (const [i, row] of rows.entries()) {
