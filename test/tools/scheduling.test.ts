@@ -71,6 +71,22 @@ describe('posting slots and "add to queue"', () => {
     expect(first.targets[0]!.scheduledAtLocal).toMatch(/-0[45]:00$/);
   });
 
+  it('posts queued at the same moment on one account each get their own slot', async () => {
+    const { ctx, accountId } = await setup('Europe/Berlin');
+    await setSlots(env.deps, ctx, accountId, [
+      { weekday: 2, time: '08:00' },
+      { weekday: 4, time: '12:00' },
+      { weekday: 6, time: '10:00' },
+    ]);
+    const queued = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        addToQueue(env.deps, ctx, { content: `at once ${i}`, targets: [{ socialAccountId: accountId }] }),
+      ),
+    );
+    const times = queued.map((q) => q.targets[0]!.scheduledAt!.getTime());
+    expect(new Set(times).size).toBe(6);
+  });
+
   it('without slots, explains what to do; bad slots are refused', async () => {
     const { ctx, accountId } = await setup();
     await expect(

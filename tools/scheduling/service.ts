@@ -99,14 +99,30 @@ export async function createScheduled(
   timeFor: (socialAccountId: string) => Date,
   extra: { seriesId?: string; occurrenceAt?: Date; action?: string } = {},
 ): Promise<{ postId: string; targets: ScheduledTarget[] }> {
+  const created = await insertScheduled(deps, deps.db, ctx, input, timeFor, extra);
+  return announceScheduled(deps, ctx, created, extra.action);
+}
+
+/**
+ * The database half of `createScheduled`: validates the targets and stores the post, on
+ * `db` (a transaction when the caller holds locks around it). Nothing is queued yet.
+ */
+export async function insertScheduled(
+  deps: SchedulingDeps,
+  db: SchedulingDeps['db'],
+  ctx: ServiceContext,
+  input: { content: string; targets: TargetInput[]; tags?: string[] },
+  timeFor: (socialAccountId: string) => Date,
+  extra: { seriesId?: string; occurrenceAt?: Date } = {},
+): Promise<{ post: { id: string }; rows: PostTarget[] }> {
   const targets = resolveTargets(input);
   const checked = await checkTargets(
-    deps.db,
+    db,
     deps.connectors,
     ctx.workspaceId,
     targets.map((t) => ({ ...t, at: timeFor(t.socialAccountId) })),
   );
-  const { post, targets: rows } = await createPost(deps.db, ctx.workspaceId, {
+  const { post, targets: rows } = await createPost(db, ctx.workspaceId, {
     authorId: ctx.userId,
     content: input.content,
     tags: input.tags ?? [],
@@ -118,11 +134,21 @@ export async function createScheduled(
       scheduledAt: timeFor(t.socialAccountId),
     })),
   });
+  return { post, rows };
+}
+
+/** The other half, once the post is committed: queue its targets, audit, tell listeners. */
+export async function announceScheduled(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  { post, rows }: { post: { id: string }; rows: PostTarget[] },
+  action = 'post.schedule',
+): Promise<{ postId: string; targets: ScheduledTarget[] }> {
   await deps.queue.enqueueMany(rows);
   await audit(
     deps,
     ctx,
-    extra.action ?? 'post.schedule',
+    action,
     { type: 'post', id: post.id },
     {
       targets: rows.map((r) => ({

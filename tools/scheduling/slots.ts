@@ -4,11 +4,11 @@
  * taken by another post on that account. A slot inside a spring-forward gap moves forward by
  * the gap (02:30 becomes 03:30), as RFC 5545 does; it is never skipped.
  */
-import { and, asc, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { getSocialAccount, HeraldError, mapConstraintErrors, schema } from '../../core/index.js';
 import { audit, nowOf, type SchedulingDeps, type ServiceContext } from './context.js';
-import { createScheduled, type TargetInput } from './service.js';
+import { announceScheduled, insertScheduled, type TargetInput } from './service.js';
 import { assertTimeZone, wallClockToInstantLenient } from './time.js';
 
 export interface SlotInput {
@@ -136,14 +136,25 @@ export async function nextFreeSlot(
   return free;
 }
 
-/** Schedules the post in each target account's next free slot. */
+/**
+ * Schedules the post in each target account's next free slot. Picking the slot and storing
+ * the post happen in one transaction holding a lock per account (PostgreSQL advisory locks,
+ * taken in a fixed order), so two posts queued at once on the same account — from two
+ * requests, channels or API nodes — never land in the same slot.
+ */
 export async function addToQueue(
   deps: SchedulingDeps,
   ctx: ServiceContext,
   input: { content: string; targets: TargetInput[]; tags?: string[] },
 ) {
   const now = nowOf(deps);
-  const times = new Map<string, Date>();
-  for (const t of input.targets) times.set(t.socialAccountId, await nextFreeSlot(deps, ctx, t.socialAccountId, now));
-  return createScheduled(deps, ctx, input, (id) => times.get(id)!, { action: 'post.queue' });
+  const accounts = [...new Set(input.targets.map((t) => t.socialAccountId))].sort();
+  const created = await deps.db.transaction(async (tx) => {
+    for (const id of accounts)
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`herald:queue:${id}`}, 0))`);
+    const times = new Map<string, Date>();
+    for (const id of accounts) times.set(id, await nextFreeSlot({ ...deps, db: tx }, ctx, id, now));
+    return insertScheduled(deps, tx, ctx, input, (id) => times.get(id)!);
+  });
+  return announceScheduled(deps, ctx, created, 'post.queue');
 }
