@@ -97,6 +97,11 @@ export const ERROR_CATALOGUE = {
     message: "The workspace's knowledge was embedded with another vector dimension",
     retryable: false,
   },
+  knowledge_embedder_invalid: {
+    status: 400,
+    message: 'This embedder cannot be used by this server',
+    retryable: false,
+  },
   embedder_refused: { status: 502, message: 'The embedding endpoint refused the request', retryable: false },
   invalid_audio_frame: {
     status: 400,

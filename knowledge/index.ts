@@ -18,8 +18,10 @@ export {
 export { chunkText, type Chunk, type ChunkOptions } from './chunking.js';
 export { extractMainContent } from './html.js';
 export { parseFeed, type FeedItem } from './feed.js';
+export { Embedders, specOf, resolveEmbedder, type KnowledgeSettings } from './embedder-settings.js';
+export { changeEmbedder, embedderStatus, type EmbedderDeps, type EmbedderStatus } from './embedder-change.js';
 export { collectionName, DEFAULT_HNSW, KnowledgeStore, type HnswOptions } from './store.js';
-export { vectorQuery } from './search.js';
+export { hybridSearch, poolSize, searchStats, vectorQuery } from './search.js';
 export { ingestSource, type IngestDeps, type IngestLimits, type IngestResult } from './ingest.js';
 export {
   KNOWLEDGE_QUEUE,
@@ -28,6 +30,7 @@ export {
   type IngestJobData,
   type KnowledgeJobData,
   type PastPostJobData,
+  type ReembedJobData,
 } from './queue.js';
 export { catalogueChunks, readUploadedFile, type UploadedFile } from './files.js';
 export { listenForPublishedPosts, updatePastPostMetrics, type PostMetrics } from './past-posts.js';
@@ -43,6 +46,6 @@ export {
   type SourceInput,
   type UploadInput,
 } from './service.js';
-export { ensureCurrentModel } from './reembed.js';
+export { ensureCurrentModel, reembedWorkspace, type ReembedResult } from './reembed.js';
 export { ensureSeeded, loadSeedDocuments, parseSeed, SEED_VERSION, type SeedDocument } from './seed.js';
 export * from './types.js';

@@ -9,8 +9,11 @@ import { createHash } from 'node:crypto';
 import { HeraldError, isHeraldError, schema, type Db, type EventBus, type Logger } from '../core/index.js';
 import { chunkText } from './chunking.js';
 import { catalogueChunks } from './files.js';
+import { resolveEmbedder, type Embedders } from './embedder-settings.js';
+import type { Embedder } from './embedders.js';
 import { checkText, fetchFeed, fetchPage } from './input.js';
-import type { KnowledgeStore, StoredChunk } from './store.js';
+import type { SourceRow } from './source-rows.js';
+import type { ChunkMetadata, KnowledgeStore, StoredChunk } from './store.js';
 
 const { knowledgeSources } = schema;
 
@@ -27,13 +30,71 @@ export interface IngestLimits {
 export interface IngestDeps {
   db: Db;
   store: KnowledgeStore;
+  /** Embedders by spec, for workspaces that chose their own; unset: the store's for all. */
+  embedders?: Embedders | undefined;
   events: EventBus | null;
   limits: IngestLimits;
   logger?: Logger;
 }
 
 /** Texts embedded per progress step. */
-const EMBED_STEP = 64;
+export const EMBED_STEP = 64;
+
+/** A chunk ready to embed: its id, text and metadata for one generation of its source. */
+export type PlannedChunk = Omit<StoredChunk, 'vector'>;
+
+/**
+ * Chunks a source's text for one generation: a CSV catalogue one chunk per row, anything else
+ * by headings and sentences. Ids are `<source>:<generation>:<text hash>`.
+ */
+export function planChunks(
+  source: Pick<SourceRow, 'id' | 'format' | 'docType' | 'createdAt'>,
+  metadata: Record<string, unknown>,
+  generation: number,
+  text: string,
+  limits: IngestLimits,
+): PlannedChunk[] {
+  const chunks =
+    source.format === 'csv'
+      ? catalogueChunks(text)
+      : chunkText(text, {
+          markdown: source.format !== 'text',
+          ...(limits.chunkMaxChars ? { maxChars: limits.chunkMaxChars } : {}),
+          ...(limits.chunkOverlapChars !== undefined ? { overlapChars: limits.chunkOverlapChars } : {}),
+        });
+  // A past post is dated by its publication, so date filters find posts by when they went out.
+  const publishedAt = typeof metadata.publishedAt === 'string' ? new Date(metadata.publishedAt) : null;
+  const createdTs = Math.floor((publishedAt?.getTime() || source.createdAt.getTime()) / 1000);
+  const platform = typeof metadata.platform === 'string' ? metadata.platform : null;
+  return chunks.map((c) => ({
+    id: `${source.id}:${generation}:${c.hash.slice(0, 32)}`,
+    text: c.text,
+    metadata: {
+      source_id: source.id,
+      generation,
+      doc_type: source.docType,
+      created_ts: createdTs,
+      platform,
+      heading: c.heading,
+      chunk_index: c.index,
+      hash: c.hash,
+    } satisfies ChunkMetadata,
+  }));
+}
+
+/** Embeds planned chunks in steps of `EMBED_STEP`, reporting each step. */
+export async function embedChunks(
+  embedder: Embedder,
+  chunks: PlannedChunk[],
+  onStep: (done: number) => Promise<void>,
+): Promise<StoredChunk[]> {
+  const vectors: number[][] = [];
+  for (let i = 0; i < chunks.length; i += EMBED_STEP) {
+    vectors.push(...(await embedder.embed(chunks.slice(i, i + EMBED_STEP).map((c) => c.text))));
+    await onStep(vectors.length);
+  }
+  return chunks.map((c, i) => ({ ...c, vector: vectors[i]! }));
+}
 
 export type IngestResult =
   | { outcome: 'ready'; chunks: number }
@@ -96,46 +157,27 @@ export async function ingestSource(
     } else {
       text = checkText(source.content ?? '', deps.limits.maxBytes);
     }
-    const chunks =
-      source.format === 'csv'
-        ? catalogueChunks(text)
-        : chunkText(text, {
-            markdown: source.format !== 'text',
-            ...(deps.limits.chunkMaxChars ? { maxChars: deps.limits.chunkMaxChars } : {}),
-            ...(deps.limits.chunkOverlapChars !== undefined ? { overlapChars: deps.limits.chunkOverlapChars } : {}),
-          });
-    if (chunks.length === 0)
+    const planned = planChunks(source, metadata, generation, text, deps.limits);
+    if (planned.length === 0)
       throw new HeraldError('knowledge_input_invalid', {
         message: 'The source has no text to learn from',
         details: { reason: 'empty' },
       });
 
-    const vectors: number[][] = [];
-    for (let i = 0; i < chunks.length; i += EMBED_STEP) {
-      vectors.push(...(await deps.store.embedder.embed(chunks.slice(i, i + EMBED_STEP).map((c) => c.text))));
-      await onProgress(vectors.length, chunks.length);
-      await emit('ingesting', vectors.length, chunks.length);
+    let embedder = await resolveEmbedder(deps, workspaceId);
+    let stored: StoredChunk[];
+    for (;;) {
+      stored = await embedChunks(embedder, planned, async (done) => {
+        await onProgress(done, planned.length);
+        await emit('ingesting', done, planned.length);
+      });
+      await deps.store.writeGeneration(workspaceId, sourceId, generation, stored, embedder);
+      // The workspace switched embedders meanwhile (a re-embed finished): embed for the new one.
+      const now = await resolveEmbedder(deps, workspaceId);
+      if (now.model === embedder.model) break;
+      await deps.store.deleteSourceChunks(workspaceId, sourceId, generation + 1, embedder).catch(() => undefined);
+      embedder = now;
     }
-    // A past post is dated by its publication, so date filters find posts by when they went out.
-    const publishedAt = typeof metadata.publishedAt === 'string' ? new Date(metadata.publishedAt) : null;
-    const createdTs = Math.floor((publishedAt?.getTime() || source.createdAt.getTime()) / 1000);
-    const platform = typeof metadata.platform === 'string' ? metadata.platform : null;
-    const stored: StoredChunk[] = chunks.map((c, i) => ({
-      id: `${sourceId}:${generation}:${c.hash.slice(0, 32)}`,
-      text: c.text,
-      vector: vectors[i]!,
-      metadata: {
-        source_id: sourceId,
-        generation,
-        doc_type: source.docType,
-        created_ts: createdTs,
-        platform,
-        heading: c.heading,
-        chunk_index: c.index,
-        hash: c.hash,
-      },
-    }));
-    await deps.store.writeGeneration(workspaceId, sourceId, generation, stored);
 
     const updated = await deps.db
       .update(knowledgeSources)
@@ -144,7 +186,7 @@ export async function ingestSource(
         error: null,
         readyGeneration: generation,
         chunkCount: stored.length,
-        embeddingModel: deps.store.embedder.model,
+        embeddingModel: embedder.model,
         ...(source.format === 'url' || source.format === 'feed' ? { content: text } : {}),
         contentSha256: createHash('sha256').update(text).digest('hex'),
         metadata,
@@ -155,11 +197,12 @@ export async function ingestSource(
       .returning({ id: knowledgeSources.id });
     if (updated.length === 0) {
       // Deleted or re-ingested while we worked: our chunks are not wanted.
-      await deps.store.deleteSourceChunks(workspaceId, sourceId, generation + 1).catch(() => undefined);
-      if (!(await current())) await deps.store.deleteSourceChunks(workspaceId, sourceId).catch(() => undefined);
+      await deps.store.deleteSourceChunks(workspaceId, sourceId, generation + 1, embedder).catch(() => undefined);
+      if (!(await current()))
+        await deps.store.deleteSourceChunks(workspaceId, sourceId, undefined, embedder).catch(() => undefined);
       return { outcome: 'superseded' };
     }
-    await deps.store.deleteSourceChunks(workspaceId, sourceId, generation);
+    await deps.store.deleteSourceChunks(workspaceId, sourceId, generation, embedder);
     await emit('ready', stored.length, stored.length);
     return { outcome: 'ready', chunks: stored.length };
   } catch (err) {

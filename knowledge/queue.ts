@@ -3,12 +3,14 @@
  * generation), so asking twice for the same ingest is a no-op and a re-ingest gets a job of
  * its own. Progress goes to the job (`job.progress`) and to the event bus
  * (`knowledge.ingest`). `past_post` jobs (one per published target, `past-posts.ts`) add a
- * published post as a source and ingest it in the same job. Retryable failures (Chroma or Ollama down, a URL timing out) are
+ * published post as a source and ingest it in the same job; `reembed` jobs (one per embedder
+ * change, `reembed.ts`) re-embed a whole workspace for its new embedder. Retryable failures (Chroma or Ollama down, a URL timing out) are
  * retried with backoff; bad input fails the source at once.
  */
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { ingestSource, type IngestDeps } from './ingest.js';
 import { ingestPastPost } from './past-posts.js';
+import { reembedWorkspace } from './reembed.js';
 
 export const KNOWLEDGE_QUEUE = 'herald-knowledge';
 
@@ -26,8 +28,19 @@ export interface PastPostJobData {
   targetId: string;
 }
 
-export type KnowledgeJobData = IngestJobData | PastPostJobData;
+/** A `reembed` job: fill a workspace's pending embedder's collection, then switch to it (`reembed.ts`). */
+export interface ReembedJobData {
+  workspaceId: string;
+  /** The pending change (`settings.knowledge.next.changeId`) this job serves. */
+  changeId: string;
+}
+
+export type KnowledgeJobData = IngestJobData | PastPostJobData | ReembedJobData;
 const isPastPost = (d: KnowledgeJobData): d is PastPostJobData => 'targetId' in d;
+const isReembed = (d: KnowledgeJobData): d is ReembedJobData => 'changeId' in d;
+
+/** One job per embedder change. */
+export const reembedJobId = (workspaceId: string, changeId: string) => `reembed-${workspaceId}-${changeId}`;
 
 export interface KnowledgeQueueOptions {
   connection: ConnectionOptions;
@@ -55,6 +68,11 @@ export class KnowledgeQueue {
   /** One job per target: processes that all hear the same `published` event queue it once. */
   async enqueuePastPost(data: PastPostJobData): Promise<void> {
     await this.queue.add('past_post', data, this.#jobOptions(`past-post-${data.targetId}`));
+  }
+
+  /** The workspace-wide re-embed after an embedder change; its progress is `{ chunksDone, chunksTotal }`. */
+  async enqueueReembed(data: ReembedJobData): Promise<void> {
+    await this.queue.add('reembed', data, this.#jobOptions(reembedJobId(data.workspaceId, data.changeId)));
   }
 
   #jobOptions(jobId: string) {
@@ -85,6 +103,7 @@ export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOpti
     async (job) => {
       const progress = (done: number, total: number) => job.updateProgress({ chunksDone: done, chunksTotal: total });
       if (isPastPost(job.data)) return ingestPastPost(deps, job.data.workspaceId, job.data.targetId, progress);
+      if (isReembed(job.data)) return reembedWorkspace(deps, job.data.workspaceId, job.data.changeId, progress);
       const { workspaceId, sourceId, generation, reembed } = job.data;
       return ingestSource(deps, workspaceId, sourceId, generation, progress, { reembed: reembed === true });
     },

@@ -1,24 +1,36 @@
 /**
- * Hybrid search over one workspace's collection: a vector query and a keyword query (chunks
- * containing the query's words, via Chroma's document filter) run with the same metadata
- * filters, and their rankings are fused (reciprocal rank fusion, k = 60). Chunks are then
- * joined with their source rows in PostgreSQL: chunks of a deleted source, or of a generation
- * that is not the source's live one, are dropped, so a half-finished re-ingest or a leftover
- * never shows.
+ * Hybrid search over one workspace's collection (of its active embedder). The vector query
+ * fetches a pool of neighbours (5 × the limit, 40-200) and every pooled chunk is scored in
+ * process for the query's words (inverse-document-frequency weighted); the vector and keyword
+ * rankings are fused (reciprocal rank fusion, k = 60). Only when the pool holds fewer than
+ * `limit` chunks with any query word does a keyword query over the whole collection (Chroma's
+ * document filter) add keyword-only hits: that query scans every document, which made it
+ * 98% of a search's time on 100,000 chunks when it ran on every search (docs/knowledge.md).
+ * Chunks are then joined with their source rows in PostgreSQL: chunks of a deleted source, or
+ * of a generation that is not the source's live one, are dropped, so a half-finished
+ * re-ingest or a leftover never shows.
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Collection, Where, WhereDocument } from 'chromadb';
 import { schema, type Db } from '../core/index.js';
+import { resolveEmbedder, type Embedders } from './embedder-settings.js';
 import { words } from './embedders.js';
 import type { ChunkMetadata, KnowledgeStore } from './store.js';
 import type { DocType, SearchFilters, SearchHit } from './types.js';
 
 const { knowledgeSources } = schema;
 const RRF_K = 60;
-/** Chunks the keyword leg considers. */
+/** Chunks the whole-collection keyword query (the fallback) considers. */
 const KEYWORD_POOL = 200;
 /** Keyword terms used per query (the longest words, usually the most telling). */
 const MAX_TERMS = 4;
+/** Vector neighbours fetched per result asked for, and the pool's bounds. */
+const POOL_PER_RESULT = 5;
+const POOL_MIN = 40;
+const POOL_MAX = 200;
+
+/** How many vector neighbours a search of `limit` results pools. */
+export const poolSize = (limit: number) => Math.min(POOL_MAX, Math.max(limit * POOL_PER_RESULT, POOL_MIN));
 
 function whereOf(f: SearchFilters): Where | undefined {
   const parts: Where[] = [];
@@ -71,69 +83,87 @@ interface Candidate {
   score: number;
 }
 
+/** Why a search ran the whole-collection keyword query; for the benchmark. */
+export const searchStats = { searches: 0, keywordFallbacks: 0 };
+
 export async function hybridSearch(
-  deps: { db: Db; store: KnowledgeStore },
+  deps: { db: Db; store: KnowledgeStore; embedders?: Embedders | undefined },
   workspaceId: string,
   query: string,
   filters: SearchFilters,
   limit: number,
 ): Promise<SearchHit[]> {
-  const collection = await deps.store.collectionFor(workspaceId, false);
+  const embedder = await resolveEmbedder(deps, workspaceId);
+  let collection = await deps.store.readCollection(workspaceId, embedder);
   if (!collection) return [];
   const where = whereOf(filters);
-  const [vector] = await deps.store.embedder.embed([query]);
-  const pool = Math.min(100, Math.max(limit * 4, 20));
+  const [vector] = await embedder.embed([query]);
   const terms = [...new Set(words(query))].sort((a, b) => b.length - a.length).slice(0, MAX_TERMS);
-  const whereDocument = keywordFilter(terms);
-
-  const [byVector, byKeyword] = await Promise.all([
-    vectorQuery(collection, vector!, pool, where),
-    whereDocument
-      ? collection.get<ChunkMetadata>({
-          whereDocument,
-          ...(where ? { where } : {}),
-          limit: KEYWORD_POOL,
-          // Vectors only for the few keyword-only chunks that make the final list (below).
-          include: ['documents', 'metadatas'],
-        })
-      : null,
-  ]);
+  let byVector: Awaited<ReturnType<typeof vectorQuery>>;
+  try {
+    byVector = await vectorQuery(collection, vector!, poolSize(limit), where);
+  } catch {
+    // A kept handle whose collection was dropped and rebuilt elsewhere: look it up again.
+    deps.store.forgetCollection(workspaceId, embedder.model);
+    collection = await deps.store.readCollection(workspaceId, embedder);
+    if (!collection) return [];
+    byVector = await vectorQuery(collection, vector!, poolSize(limit), where);
+  }
+  searchStats.searches++;
 
   const candidates = new Map<string, Candidate>();
-  const countTerms = (text: string) => {
-    const have = new Set(words(text));
-    return terms.filter((t) => have.has(t)).length;
-  };
+  const pooled: Array<{ id: string; text: string; meta: ChunkMetadata; have: Set<string> }> = [];
   byVector.ids[0]?.forEach((id, rank) => {
     const text = byVector.documents[0]?.[rank] ?? '';
+    const have = new Set(words(text));
+    pooled.push({ id, text, meta: byVector.metadatas[0]![rank]!, have });
     candidates.set(id, {
       id,
       text,
       meta: byVector.metadatas[0]![rank]!,
       // Cosine space: distance = 1 - similarity.
       similarity: 1 - (byVector.distances?.[0]?.[rank] ?? 1),
-      keywordMatches: countTerms(text),
+      keywordMatches: terms.filter((t) => have.has(t)).length,
       keywordWeight: 0,
       score: 1 / (RRF_K + rank + 1),
     });
   });
-  if (byKeyword) {
-    const docs = byKeyword.ids.map((id, i) => {
-      const text = byKeyword.documents[i] ?? '';
-      return { id, text, have: new Set(words(text)), meta: byKeyword.metadatas[i]! };
+  let keywordDocs = pooled.filter((d) => terms.some((t) => d.have.has(t)));
+  // The whole collection is searched for the words the pool has fewest of (none, usually):
+  // the others are already represented, and each word costs the scan another pass.
+  const inPool = terms.map((t) => keywordDocs.filter((d) => d.have.has(t)).length);
+  const whereDocument = keywordFilter(terms.filter((_, i) => inPool[i] === Math.min(...inPool)));
+  if (whereDocument && keywordDocs.length < limit) {
+    // Too little keyword evidence near the query vector: look through the whole collection.
+    searchStats.keywordFallbacks++;
+    const byKeyword = await collection.get<ChunkMetadata>({
+      whereDocument,
+      ...(where ? { where } : {}),
+      limit: KEYWORD_POOL,
+      // Vectors only for the few keyword-only chunks that make the final list (below).
+      include: ['documents', 'metadatas'],
     });
-    // Rarer words weigh more (inverse document frequency over the matching chunks), so
+    const seen = new Set(keywordDocs.map((d) => d.id));
+    byKeyword.ids.forEach((id, i) => {
+      if (seen.has(id)) return;
+      const text = byKeyword.documents[i] ?? '';
+      keywordDocs.push({ id, text, meta: byKeyword.metadatas[i]!, have: new Set(words(text)) });
+    });
+    // A substring hit inside a longer word ("post" in "poster") is not a word match.
+    keywordDocs = keywordDocs.filter((d) => terms.some((t) => d.have.has(t)));
+  }
+  if (keywordDocs.length) {
+    // Rarer words weigh more (inverse document frequency over the chunks looked at), so
     // "Bluesky" outranks "post" in "how long can a Bluesky post be".
+    const seenDocs = Math.max(pooled.length, keywordDocs.length);
     const idf = new Map(
-      terms.map((t) => [t, Math.log(1 + (docs.length + 1) / (1 + docs.filter((d) => d.have.has(t)).length))]),
+      terms.map((t) => [t, Math.log(1 + (seenDocs + 1) / (1 + keywordDocs.filter((d) => d.have.has(t)).length))]),
     );
-    const ranked = docs
+    const ranked = keywordDocs
       .map((d) => {
         const hit = terms.filter((t) => d.have.has(t));
         return { ...d, matches: hit.length, weight: hit.reduce((w, t) => w + idf.get(t)!, 0) };
       })
-      // A substring hit inside a longer word ("post" in "poster") is not a word match.
-      .filter((r) => r.matches > 0)
       .sort((a, b) => b.weight - a.weight);
     ranked.forEach((r, rank) => {
       const fused = 1 / (RRF_K + rank + 1);
@@ -156,8 +186,17 @@ export async function hybridSearch(
   if (candidates.size === 0) return [];
 
   const sourceIds = [...new Set([...candidates.values()].map((c) => c.meta.source_id))];
+  // Not the source's text (`content`): it can be large, and a hit cites the source only.
   const sources = await deps.db
-    .select()
+    .select({
+      id: knowledgeSources.id,
+      title: knowledgeSources.title,
+      docType: knowledgeSources.docType,
+      url: knowledgeSources.url,
+      createdAt: knowledgeSources.createdAt,
+      metadata: knowledgeSources.metadata,
+      readyGeneration: knowledgeSources.readyGeneration,
+    })
     .from(knowledgeSources)
     .where(and(eq(knowledgeSources.workspaceId, workspaceId), inArray(knowledgeSources.id, sourceIds)));
   const byId = new Map(sources.map((s) => [s.id, s]));

@@ -8,6 +8,7 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { HeraldError, requireRole, schema, type Db, type EventBus } from '../core/index.js';
 import { checkCatalogue, readUploadedFile, type UploadedFile } from './files.js';
+import { embeddersOf, readKnowledgeSettings, resolveEmbedder, type Embedders } from './embedder-settings.js';
 import { checkText } from './input.js';
 import type { IngestLimits } from './ingest.js';
 import type { KnowledgeQueue } from './queue.js';
@@ -26,6 +27,11 @@ export interface KnowledgeDeps {
   queue: KnowledgeQueue;
   events: EventBus | null;
   limits: IngestLimits;
+  /**
+   * Embedders by spec (`KNOWLEDGE_EMBEDDER` is the default), for workspaces that choose their
+   * own (docs/knowledge.md); unset: every workspace uses the store's embedder.
+   */
+  embedders?: Embedders | undefined;
   /** Seed documents added to each workspace on first use (`loadSeedDocuments()`); unset: none. */
   seed?: SeedDocument[] | undefined;
 }
@@ -172,7 +178,19 @@ export async function deleteSource(deps: KnowledgeDeps, ctx: KnowledgeContext, i
   const deleted = await deps.db.delete(knowledgeSources).where(scoped(ctx, id)).returning({ id: knowledgeSources.id });
   if (deleted.length === 0)
     throw new HeraldError('not_found', { message: `No knowledge source ${id} in this workspace` });
-  await deps.store.deleteSourceChunks(ctx.workspaceId, id);
+  // From the active embedder's collection and from a pending change's, which may hold it already.
+  await deps.store.deleteSourceChunks(ctx.workspaceId, id, undefined, await resolveEmbedder(deps, ctx.workspaceId));
+  const pending = (await readKnowledgeSettings(deps.db, ctx.workspaceId)).next;
+  if (pending) {
+    const embedder = (() => {
+      try {
+        return embeddersOf(deps).forSpec(pending.embedder);
+      } catch {
+        return null;
+      }
+    })();
+    if (embedder) await deps.store.deleteSourceChunks(ctx.workspaceId, id, undefined, embedder);
+  }
   await auditSource(deps.db, ctx, 'knowledge.source.delete', id, {});
 }
 
@@ -204,7 +222,7 @@ export async function listSources(
 }
 
 export async function searchKnowledge(
-  deps: Pick<KnowledgeDeps, 'db' | 'store'> & Partial<Pick<KnowledgeDeps, 'queue' | 'seed'>>,
+  deps: Pick<KnowledgeDeps, 'db' | 'store'> & Partial<Pick<KnowledgeDeps, 'queue' | 'seed' | 'embedders'>>,
   ctx: KnowledgeContext,
   query: string,
   filters: SearchFilters = {},

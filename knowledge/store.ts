@@ -78,6 +78,7 @@ export const DEFAULT_HNSW: Required<HnswOptions> = { efSearch: 1000, efConstruct
 
 export class KnowledgeStore {
   readonly client: ChromaClient;
+  /** The default embedder (`KNOWLEDGE_EMBEDDER`); methods take a workspace's own where it chose one. */
   readonly embedder: Embedder;
   /** Writes per Chroma request. */
   readonly batchSize: number;
@@ -95,9 +96,16 @@ export class KnowledgeStore {
     this.hnsw = { ...DEFAULT_HNSW, ...opts.hnsw };
   }
 
-  /** The workspace's collection; created (recording model and dimension) when `create`, else null if absent. */
-  async collectionFor(workspaceId: string, create: boolean): Promise<Collection | null> {
-    const name = collectionName(workspaceId, this.embedder.model);
+  /**
+   * The workspace's collection for `embedder` (default: the store's); created (recording model
+   * and dimension) when `create`, else null if absent.
+   */
+  async collectionFor(
+    workspaceId: string,
+    create: boolean,
+    embedder: Embedder = this.embedder,
+  ): Promise<Collection | null> {
+    const name = collectionName(workspaceId, embedder.model);
     let collection: Collection;
     try {
       if (create) {
@@ -105,8 +113,8 @@ export class KnowledgeStore {
           name,
           metadata: {
             herald_workspace_id: workspaceId,
-            embedding_model: this.embedder.model,
-            embedding_dimension: await this.embedder.dimension(),
+            embedding_model: embedder.model,
+            embedding_dimension: await embedder.dimension(),
           },
           configuration: {
             hnsw: {
@@ -127,20 +135,20 @@ export class KnowledgeStore {
       if (!create && isMissing(err)) return null;
       throw unavailable(err);
     }
-    await this.#checkModel(collection);
+    await this.#checkModel(collection, embedder);
     return collection;
   }
 
-  async #checkModel(collection: Collection): Promise<void> {
+  async #checkModel(collection: Collection, embedder: Embedder): Promise<void> {
     const meta = collection.metadata ?? {};
-    const dimension = await this.embedder.dimension();
-    if (meta.embedding_model !== this.embedder.model || meta.embedding_dimension !== dimension)
+    const dimension = await embedder.dimension();
+    if (meta.embedding_model !== embedder.model || meta.embedding_dimension !== dimension)
       throw new HeraldError('knowledge_embedding_mismatch', {
-        message: `This workspace's knowledge was embedded with ${String(meta.embedding_model)} (${String(meta.embedding_dimension)} dimensions); the configured embedder is ${this.embedder.model} (${dimension})`,
+        message: `This workspace's knowledge was embedded with ${String(meta.embedding_model)} (${String(meta.embedding_dimension)} dimensions); the configured embedder is ${embedder.model} (${dimension})`,
         details: {
           collectionModel: meta.embedding_model ?? null,
           collectionDimension: meta.embedding_dimension ?? null,
-          configuredModel: this.embedder.model,
+          configuredModel: embedder.model,
           configuredDimension: dimension,
         },
       });
@@ -150,8 +158,14 @@ export class KnowledgeStore {
    * Writes one generation of a source's chunks; if any batch fails, removes what this
    * generation already wrote, so a failed ingest leaves nothing half-written.
    */
-  async writeGeneration(workspaceId: string, sourceId: string, generation: number, chunks: StoredChunk[]) {
-    const collection = (await this.collectionFor(workspaceId, true))!;
+  async writeGeneration(
+    workspaceId: string,
+    sourceId: string,
+    generation: number,
+    chunks: StoredChunk[],
+    embedder: Embedder = this.embedder,
+  ) {
+    const collection = (await this.collectionFor(workspaceId, true, embedder))!;
     try {
       for (let i = 0; i < chunks.length; i += this.batchSize) {
         const batch = chunks.slice(i, i + this.batchSize);
@@ -169,12 +183,17 @@ export class KnowledgeStore {
   }
 
   /** Deletes the source's chunks of generations before `generation` (all of them when omitted). */
-  async deleteSourceChunks(workspaceId: string, sourceId: string, beforeGeneration?: number): Promise<void> {
-    const collection = await this.collectionFor(workspaceId, false).catch((err: unknown) => {
+  async deleteSourceChunks(
+    workspaceId: string,
+    sourceId: string,
+    beforeGeneration?: number,
+    embedder: Embedder = this.embedder,
+  ): Promise<void> {
+    const collection = await this.collectionFor(workspaceId, false, embedder).catch((err: unknown) => {
       // A model mismatch must not block deleting: open the collection as it is.
       if (err instanceof HeraldError && err.code === 'knowledge_embedding_mismatch')
         return this.client.getCollection({
-          name: collectionName(workspaceId, this.embedder.model),
+          name: collectionName(workspaceId, embedder.model),
           embeddingFunction: this.#embeddingFunction,
         });
       throw err;
@@ -201,14 +220,65 @@ export class KnowledgeStore {
         names.push(...page.map((c) => c.name).filter((n) => n.startsWith(prefix)));
         if (page.length < 100) break;
       }
-      for (const name of names) await this.client.deleteCollection({ name });
+      for (const name of names) {
+        this.#handles.delete(name);
+        await this.client.deleteCollection({ name });
+      }
     } catch (err) {
       if (!isMissing(err)) throw unavailable(err);
     }
   }
 
-  async countChunks(workspaceId: string, sourceId?: string): Promise<number> {
-    const collection = await this.collectionFor(workspaceId, false);
+  /** Read handles by collection name, so a search skips the lookup round trip (`readCollection`). */
+  readonly #handles = new Map<string, Collection>();
+
+  /**
+   * The workspace's collection for reading (search), its handle kept after the first lookup;
+   * null if absent. A handle can outlive its collection (another process dropped and rebuilt
+   * it): a reader that fails with one calls `forgetCollection` and looks it up again.
+   */
+  async readCollection(workspaceId: string, embedder: Embedder = this.embedder): Promise<Collection | null> {
+    const name = collectionName(workspaceId, embedder.model);
+    const known = this.#handles.get(name);
+    if (known) {
+      await this.#checkModel(known, embedder);
+      return known;
+    }
+    const collection = await this.collectionFor(workspaceId, false, embedder);
+    if (collection) this.#handles.set(name, collection);
+    return collection;
+  }
+
+  /** The metadata recorded on the workspace's collection of `model` (no model check, no embedding call); null if absent. */
+  async collectionMetadata(workspaceId: string, model: string): Promise<Record<string, unknown> | null> {
+    try {
+      const c = await this.client.getCollection({
+        name: collectionName(workspaceId, model),
+        embeddingFunction: this.#embeddingFunction,
+      });
+      return c.metadata ?? {};
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw unavailable(err);
+    }
+  }
+
+  forgetCollection(workspaceId: string, model: string): void {
+    this.#handles.delete(collectionName(workspaceId, model));
+  }
+
+  /** Drops the workspace's collection of one model (a re-embed starts it afresh). */
+  async dropCollection(workspaceId: string, model: string): Promise<void> {
+    this.forgetCollection(workspaceId, model);
+    try {
+      await this.client.deleteCollection({ name: collectionName(workspaceId, model) });
+    } catch (err) {
+      if (!isMissing(err)) throw unavailable(err);
+    }
+  }
+
+  async countChunks(workspaceId: string, sourceId?: string, embedder: Embedder = this.embedder): Promise<number> {
+    const collection = await this.collectionFor(workspaceId, false, embedder);
     if (!collection) return 0;
     if (!sourceId) return collection.count();
     const got = await collection.get({ where: { source_id: sourceId }, include: [] });

@@ -112,6 +112,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       }),
   });
   await app.register(authPlugin, { deps: deps.auth });
+  // A request that may have changed something clears this process's principal cache before
+  // its answer goes out, so the caller's next request cannot be served the state before it
+  // (other processes hear of the change from the database's notification).
+  const principals = deps.auth.principals;
+  if (principals) {
+    app.addHook('onSend', (request, _reply, payload, done) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') principals.clear();
+      done(null, payload);
+    });
+  }
 
   await app.register(
     async (v1) => {

@@ -27,7 +27,7 @@ import {
   type ProviderSettings,
 } from '../agent/models/index.js';
 import {
-  embedderFromSpec,
+  Embedders,
   KnowledgeQueue,
   loadSeedDocuments,
   KnowledgeStore,
@@ -44,6 +44,7 @@ import { accountsApiDepsOf, createConnectors } from './connectors.js';
 import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
 import { TokenSigner } from './auth/tokens.js';
+import { PrincipalCache } from './auth/principal-cache.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -65,6 +66,8 @@ export interface Runtime {
   readonly knowledge: KnowledgeDeps;
   /** Speech engines and the VAD model for voice sessions; null when `VOICE_STT` is `none`. */
   readonly voice: VoiceEngines | null;
+  /** Principals resolved recently, dropped on the database's change notifications. */
+  readonly principals: PrincipalCache;
   close(): Promise<void>;
 }
 
@@ -142,10 +145,12 @@ async function startKnowledge(
   redisUrl: string,
   closers: Closer[],
 ): Promise<KnowledgeDeps> {
-  const store = new KnowledgeStore(
-    chroma.client,
-    embedderFromSpec(config.knowledge.embedder, { ollamaUrl: config.ollamaUrl, openai: config.models.openai }),
+  // KNOWLEDGE_EMBEDDER is the default; a workspace may choose its own (docs/knowledge.md).
+  const embedders = new Embedders(
+    { ollamaUrl: config.ollamaUrl, openai: config.models.openai },
+    config.knowledge.embedder,
   );
+  const store = new KnowledgeStore(chroma.client, embedders.defaultEmbedder);
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-knowledge' });
   closers.push({ name: 'knowledge-connection', close: () => bull.quit().catch(() => bull.disconnect()) });
   const queue = new KnowledgeQueue({ connection: bull, prefix: config.queuePrefix });
@@ -155,7 +160,15 @@ async function startKnowledge(
     uploadMaxBytes: config.knowledge.uploadMaxBytes,
     fetchTimeoutMs: config.knowledge.fetchTimeoutMs,
   };
-  const knowledge: KnowledgeDeps = { db: database.db, store, queue, events, limits, seed: await loadSeedDocuments() };
+  const knowledge: KnowledgeDeps = {
+    db: database.db,
+    store,
+    embedders,
+    queue,
+    events,
+    limits,
+    seed: await loadSeedDocuments(),
+  };
   if (config.role !== 'api') {
     const worker = startKnowledgeWorker(
       { ...knowledge, logger: logger.child({ component: 'knowledge' }) },
@@ -238,6 +251,8 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     ];
     const redis = createRedisConnection(redisHandle.url, { connectionName: 'herald-client', autoPipelining: true });
     closers.push({ name: 'redis-client', close: () => redis.quit().catch(() => redis.disconnect()) });
+    const { cache: principals, unlisten } = await PrincipalCache.listening(database);
+    closers.push({ name: 'principal-cache', close: unlisten });
 
     const publishing = await step('publishing', () =>
       startPublishing(config, logger, database, cipher, redisHandle.url, redis, closers),
@@ -276,6 +291,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       modelProviders,
       knowledge,
       voice,
+      principals,
       close,
     };
   } catch (err) {
@@ -311,6 +327,7 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
       db: rt.database.db,
       signer: new TokenSigner(key, rt.config.api.accessTokenTtlS),
       refreshTtlS: rt.config.api.refreshTokenTtlS,
+      principals: rt.principals,
     },
     scheduling: rt.scheduling,
     mediaStore: rt.mediaStore,

@@ -206,7 +206,7 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: 'lexical | ollama:<model> | openai:<model>',
     default: DEFAULTS.knowledgeEmbedder,
     description:
-      'How the knowledge base embeds text: `lexical` (offline feature hashing — keyword-like, not semantic), an Ollama embedding model at `OLLAMA_URL` (`ollama:nomic-embed-text`), or a model of the OpenAI-compatible endpoint (`openai:text-embedding-3-small`, with `OPENAI_BASE_URL`/`OPENAI_API_KEY`).',
+      'How the knowledge base embeds text, for workspaces that chose no embedder of their own (`PUT /v1/knowledge/embedder`): `lexical` (offline feature hashing — keyword-like, not semantic), an Ollama embedding model at `OLLAMA_URL` (`ollama:nomic-embed-text`), or a model of the OpenAI-compatible endpoint (`openai:text-embedding-3-small`, with `OPENAI_BASE_URL`/`OPENAI_API_KEY`).',
     schema: z
       .string()
       .regex(/^(lexical|(ollama|openai):\S+)$/, { error: 'expected lexical, ollama:<model> or openai:<model>' }),

@@ -29,7 +29,23 @@ export interface Database {
   readonly kind: 'postgres' | 'pglite';
   /** Round-trip `select 1`; throws when the database does not answer. */
   ping(): Promise<void>;
+  /**
+   * Subscribes to `NOTIFY` on `channel` (a lower-case identifier): `onMessage` gets each
+   * payload, `onState(true)` is called once the subscription is in place and `onState(false)`
+   * whenever it is lost (notifications sent meanwhile are gone; on PostgreSQL it reconnects
+   * and calls `onState(true)` again). Ends with the returned function or `close()`.
+   */
+  listen(
+    channel: string,
+    onMessage: (payload: string) => void,
+    onState: (up: boolean) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+function checkChannel(channel: string): void {
+  if (!CHANNEL.test(channel)) throw new Error(`Not a channel name: ${channel}`);
 }
 
 export type DatabaseTarget =
@@ -55,6 +71,16 @@ async function openPglite(dir: string | undefined): Promise<Database> {
     kind: 'pglite',
     ping: async () => {
       await client.query('select 1');
+    },
+    // One process holds the database, so the subscription cannot be lost while it is open.
+    listen: async (channel, onMessage, onState) => {
+      checkChannel(channel);
+      const unlisten = await client.listen(channel, onMessage);
+      onState(true);
+      return async () => {
+        onState(false);
+        if (!client.closed) await unlisten();
+      };
     },
     close: async () => {
       if (!client.closed) await client.close();
@@ -82,14 +108,75 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
   }
   lockClient.release();
   const db = drizzlePg(pool, { schema });
+  const listeners = new Set<() => Promise<void>>();
   return {
     db: db as unknown as Db,
     kind: 'postgres',
     ping: async () => {
       await db.execute(sql`select 1`);
     },
+    listen: async (channel, onMessage, onState) => {
+      checkChannel(channel);
+      const stop = listenPostgres(url, channel, onMessage, onState);
+      listeners.add(stop);
+      return async () => {
+        listeners.delete(stop);
+        await stop();
+      };
+    },
     close: async () => {
+      await Promise.all([...listeners].map((stop) => stop()));
+      listeners.clear();
       if (!pool.ended) await pool.end();
     },
+  };
+}
+
+/**
+ * A connection of its own (a pooled one would be handed to queries), re-established a
+ * second after it is lost, for as long as the subscription lasts.
+ */
+function listenPostgres(
+  url: string,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onState: (up: boolean) => void,
+): () => Promise<void> {
+  let stopped = false;
+  let client: pg.Client | null = null;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    client = c;
+    let lost = false;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      onState(false);
+      void c.end().catch(() => undefined);
+      if (!stopped) retry = setTimeout(() => void connect(), 1_000);
+    };
+    c.on('error', onLost);
+    c.on('end', onLost);
+    c.on('notification', (m) => {
+      if (m.channel === channel) onMessage(m.payload ?? '');
+    });
+    try {
+      await c.connect();
+      await c.query(`listen ${channel}`);
+      if (stopped) return void (await c.end().catch(() => undefined));
+      onState(true);
+    } catch {
+      onLost();
+    }
+  };
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    const c = client;
+    client = null;
+    if (c) await c.end().catch(() => undefined);
   };
 }

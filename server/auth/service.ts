@@ -13,6 +13,7 @@ import {
   createWorkspace,
   findUserByEmail,
   getRole,
+  hashApiKey,
   HeraldError,
   insertRefreshToken,
   listWorkspacesOfUser,
@@ -26,6 +27,7 @@ import {
 } from '../../core/index.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { roleOfScopes, type Principal } from './principal.js';
+import type { PrincipalCache } from './principal-cache.js';
 import { opaqueToken, type TokenSigner } from './tokens.js';
 
 export interface AuthDeps {
@@ -33,6 +35,8 @@ export interface AuthDeps {
   signer: TokenSigner;
   refreshTtlS: number;
   now?: () => Date;
+  /** Recently resolved principals (see principal-cache.ts); without it every request asks the database. */
+  principals?: PrincipalCache | undefined;
 }
 
 export interface TokenPair {
@@ -205,9 +209,13 @@ export async function authenticate(deps: AuthDeps, credential: string | undefine
   if (!credential) throw new HeraldError('unauthorized');
   if (credential.startsWith('hk_')) return authenticateApiKey(deps, credential);
   const claims = await deps.signer.verify(credential);
+  const key = `t:${claims.sessionId}:${claims.workspaceId}:${claims.userId}`;
+  const cached = deps.principals?.get(key);
+  if (cached) return { ...cached.principal };
+  const epoch = deps.principals?.epoch ?? 0;
   const row = await resolveMemberSession(deps.db, claims);
   if (!row) throw new HeraldError('unauthorized', { message: 'The session has ended or you left this workspace' });
-  return {
+  const principal: Principal = {
     kind: 'user',
     userId: claims.userId,
     apiKeyId: null,
@@ -218,18 +226,37 @@ export async function authenticate(deps: AuthDeps, credential: string | undefine
     limitKey: `u:${claims.userId}`,
     contentVersion: row.contentVersion,
   };
+  deps.principals?.set(key, epoch, {
+    principal,
+    tags: [`w:${claims.workspaceId}`, `u:${claims.userId}`, `s:${claims.sessionId}`],
+    expiresAtMs: null,
+    lastUsedAtMs: null,
+  });
+  return { ...principal };
 }
 
 async function authenticateApiKey(deps: AuthDeps, secret: string): Promise<Principal> {
   if (secret.length > 100) throw new HeraldError('unauthorized', { message: 'The API key is not valid' });
   const at = now(deps);
+  const cacheKey = `k:${hashApiKey(secret)}`;
+  const cached = deps.principals?.get(cacheKey);
+  if (cached && (cached.expiresAtMs === null || cached.expiresAtMs > at.getTime())) {
+    const p = cached.principal;
+    if (cached.lastUsedAtMs === null || at.getTime() - cached.lastUsedAtMs > API_KEY_TOUCH_MS) {
+      // The write notifies every process, which drops this entry: the next request reads it anew.
+      cached.lastUsedAtMs = at.getTime();
+      await touchApiKey(deps.db, p.workspaceId, p.apiKeyId!, at);
+    }
+    return { ...p };
+  }
+  const epoch = deps.principals?.epoch ?? 0;
   const key = await resolveApiKey(deps.db, secret, at);
   if (!key) throw new HeraldError('unauthorized', { message: 'The API key is not valid or was revoked' });
   if (!key.lastUsedAt || at.getTime() - key.lastUsedAt.getTime() > API_KEY_TOUCH_MS) {
     // Not awaited on the hot path's critical section would lose errors; it is one cheap update.
     await touchApiKey(deps.db, key.workspaceId, key.id, at);
   }
-  return {
+  const principal: Principal = {
     kind: 'api_key',
     userId: key.createdBy,
     apiKeyId: key.id,
@@ -240,6 +267,13 @@ async function authenticateApiKey(deps: AuthDeps, secret: string): Promise<Princ
     limitKey: `k:${key.id}`,
     contentVersion: key.contentVersion,
   };
+  deps.principals?.set(cacheKey, epoch, {
+    principal,
+    tags: [`w:${key.workspaceId}`, `k:${key.id}`, ...(key.createdBy ? [`u:${key.createdBy}`] : [])],
+    expiresAtMs: key.expiresAt ? key.expiresAt.getTime() : null,
+    lastUsedAtMs: at.getTime(),
+  });
+  return { ...principal };
 }
 
 export type { Role };

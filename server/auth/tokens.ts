@@ -1,8 +1,9 @@
 /**
  * Access tokens: short-lived HS256 JWTs naming the user (`sub`), the session (`sid`) and the
- * workspace they act in (`ws`). They are checked against the database on every request
- * (membership and session), so logout, removal from a workspace and refresh-token reuse take
- * effect at once rather than when the token expires. Refresh tokens and invitation tokens
+ * workspace they act in (`ws`). Membership and session are checked on every request (against
+ * the database, or the principal cache that database notifications keep current), so logout,
+ * removal from a workspace and refresh-token reuse take effect at once rather than when the
+ * token expires. Refresh tokens and invitation tokens
  * are opaque random strings stored hashed.
  */
 import { randomBytes, webcrypto } from 'node:crypto';
@@ -28,8 +29,8 @@ export class TokenSigner {
   #cryptoKey: Promise<webcrypto.CryptoKey> | undefined;
   /**
    * A token is a pure function of its claims and the key, so a token once verified stays
-   * valid until its `exp`; what can end it sooner (logout, reuse, removal) is checked in the
-   * database on every request, not here. Expired entries are never answered from the cache.
+   * valid until its `exp`; what can end it sooner (logout, reuse, removal) is checked on every
+   * request (principal-cache.ts), not here. Expired entries are never answered from the cache.
    */
   readonly #verified = new LRUCache<string, AccessClaims & { expMs: number }>({ max: VERIFIED_CACHE_MAX });
   readonly ttlS: number;

@@ -1,15 +1,18 @@
 /**
  * The knowledge base over REST: source CRUD under `/v1/knowledge/sources` (adding or
- * replacing a source queues its ingestion and answers at once with status `pending`) and
- * hybrid search at `/v1/knowledge/search`. Routes translate; `knowledge/` decides.
+ * replacing a source queues its ingestion and answers at once with status `pending`),
+ * hybrid search at `/v1/knowledge/search`, and the workspace's embedder at
+ * `/v1/knowledge/embedder`. Routes translate; `knowledge/` decides.
  */
 import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  changeEmbedder,
   createSource,
   deleteSource,
+  embedderStatus,
   DOC_TYPES,
   getSource,
   listSources,
@@ -162,6 +165,33 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
         q.limit,
       );
       return { items };
+    },
+  );
+
+  app.get(
+    '/knowledge/embedder',
+    {
+      schema: {
+        tags: ['knowledge'],
+        summary: "The workspace's embedder (model, dimension) and the progress of a change being re-embedded",
+      },
+    },
+    (req) => embedderStatus(deps, ctxOf(req)),
+  );
+
+  app.put(
+    '/knowledge/embedder',
+    {
+      schema: {
+        tags: ['knowledge'],
+        summary:
+          'Change the workspace embedder (`lexical`, `ollama:<model>`, `openai:<model>`); re-embeds in the background, search switches when done (admin)',
+        body: z.strictObject({ embedder: z.string().trim().min(1).max(200) }),
+      },
+    },
+    async (req, reply) => {
+      const status = await changeEmbedder(deps, ctxOf(req), req.body.embedder);
+      return reply.status(status.status === 'reembedding' ? 202 : 200).send(status);
     },
   );
 

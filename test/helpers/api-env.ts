@@ -12,6 +12,7 @@ import type { AccountsApiDeps, ApiDeps } from '../../server/api.js';
 import type { ModelRouteDeps } from '../../server/routes/models.js';
 import { queueDepthOf } from '../../server/plugins/metrics.js';
 import { TokenSigner } from '../../server/auth/tokens.js';
+import { PrincipalCache } from '../../server/auth/principal-cache.js';
 import { DEFAULTS } from '../../core/config/variables.js';
 import { REDIS_URL, startPublishingEnv, type PublishingEnv } from './publishing-env.js';
 
@@ -76,6 +77,7 @@ export async function startApiEnv(
     corsOrigins: [],
     ...opts.limits,
   };
+  const principals = await PrincipalCache.listening(env.database);
   const deps: ApiDeps = {
     db: env.database.db,
     redis,
@@ -83,6 +85,7 @@ export async function startApiEnv(
       db: env.database.db,
       signer: new TokenSigner(randomBytes(32), limits.accessTokenTtlS),
       refreshTtlS: limits.refreshTokenTtlS,
+      principals: principals.cache,
     },
     scheduling: env.deps,
     mediaStore: opts.mediaStore ?? env.mediaStore,
@@ -126,6 +129,7 @@ export async function startApiEnv(
     },
     async close() {
       await app.close();
+      await principals.unlisten();
       await redis.quit();
       await env.close();
     },

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { createLogger, createRedisConnection, type Db, type EventBus } from '../../core/index.js';
 import {
+  type Embedders,
   getSource,
   KnowledgeQueue,
   KnowledgeStore,
@@ -64,12 +65,15 @@ export async function startKnowledgeEnv(opts: {
   chroma: ChromaHandle;
   prefix: string;
   embedder?: Embedder;
+  /** Embedders workspaces may choose (their default replaces `embedder`). */
+  embedders?: Embedders;
   limits?: Partial<IngestLimits>;
   batchSize?: number;
   seed?: SeedDocument[];
 }): Promise<KnowledgeEnv> {
   const connection = createRedisConnection(REDIS_URL, { purpose: 'worker' });
-  const store = new KnowledgeStore(opts.chroma.client, opts.embedder ?? new LexicalEmbedder(), {
+  const defaultEmbedder = opts.embedders?.defaultEmbedder ?? opts.embedder ?? new LexicalEmbedder();
+  const store = new KnowledgeStore(opts.chroma.client, defaultEmbedder, {
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
   });
   const queue = new KnowledgeQueue({ connection, prefix: `${opts.prefix}-k`, maxAttempts: 1 });
@@ -80,6 +84,7 @@ export async function startKnowledgeEnv(opts: {
     events: opts.events,
     limits: { maxBytes: 64 * 1024, fetchTimeoutMs: 2_000, ...opts.limits },
     ...(opts.seed ? { seed: opts.seed } : {}),
+    ...(opts.embedders ? { embedders: opts.embedders } : {}),
   };
   const worker = startKnowledgeWorker(
     { ...deps, logger: createLogger({ level: 'silent' }) },
@@ -148,7 +153,10 @@ export interface KnowledgeApi {
 }
 
 /** Chroma, the knowledge stack and the REST API over one database and event bus. */
-export async function startKnowledgeApi(limits: Partial<IngestLimits> = {}): Promise<KnowledgeApi> {
+export async function startKnowledgeApi(
+  limits: Partial<IngestLimits> = {},
+  opts: { embedders?: Embedders } = {},
+): Promise<KnowledgeApi> {
   const chroma = await startTestChroma();
   let kenv: KnowledgeEnv | undefined;
   const api = await startApiEnv({
@@ -159,6 +167,7 @@ export async function startKnowledgeApi(limits: Partial<IngestLimits> = {}): Pro
         chroma: chroma.handle,
         prefix: env.prefix,
         limits,
+        ...opts,
       });
       return kenv.deps;
     },

@@ -20,6 +20,7 @@ import {
   OllamaEmbedder,
   OpenAIEmbedder,
   searchKnowledge,
+  searchStats,
   type IngestDeps,
   type KnowledgeContext,
 } from '../../knowledge/index.js';
@@ -156,6 +157,32 @@ describe('Ollama embeddings', () => {
       await lexical.close();
       await ollama.close();
     }
+  });
+
+  it('a word found only far from the query vector is still a hit: the keyword query covers the whole collection', async () => {
+    const ctx = await workspace();
+    const store = new KnowledgeStore(
+      chroma.handle.client,
+      new OllamaEmbedder({ baseUrl: llm.ollamaUrl, model: 'nomic-embed-text' }),
+    );
+    // 120 sections; the fake's vectors are hashes, so the nearest neighbours of a query are
+    // arbitrary and the one section naming Zanzibar is rarely among the vector pool.
+    const sections = Array.from({ length: 120 }, (_, i) =>
+      i === 77
+        ? `# Section ${i}\n\nOur spice supplier ships cloves from Zanzibar every spring.`
+        : `# Section ${i}\n\nPlain filler text number ${i} about mugs, glazes and kilns.`,
+    );
+    const row = await addRow(ctx, sections.join('\n\n'));
+    await database.db
+      .update(schema.knowledgeSources)
+      .set({ format: 'markdown' })
+      .where(eq(schema.knowledgeSources.id, row.id));
+    expect(await ingestSource(depsWith(store), ctx.workspaceId, row.id, 1)).toEqual({ outcome: 'ready', chunks: 120 });
+    const fallbacks = searchStats.keywordFallbacks;
+    const hits = await searchKnowledge({ db: database.db, store }, ctx, 'cloves from zanzibar', {}, 5);
+    expect(hits[0]).toMatchObject({ heading: 'Section 77', keywordMatches: 3 });
+    expect(searchStats.keywordFallbacks).toBe(fallbacks + 1);
+    expect(hits[0]!.similarity).toBeGreaterThan(-1);
   });
 
   it('Ollama down fails the ingestion as retryable and writes nothing', async () => {
