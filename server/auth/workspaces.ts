@@ -67,23 +67,33 @@ export async function updateWorkspace(
   },
 ) {
   requireRole(ctx.principal, 'admin');
-  const before = await currentWorkspace(db, ctx);
-  const settings = { ...before.settings };
-  if (patch.requireApproval !== undefined) settings.requireApproval = patch.requireApproval;
-  if (patch.models) settings.models = { ...modelPolicyOf(before.settings), ...patch.models };
-  if (patch.agent) settings.agent = { ...(before.settings.agent as AgentSettings | undefined), ...patch.agent };
-  const [row] = await db
-    .update(schema.workspaces)
-    .set({
-      ...(patch.name ? { name: patch.name } : {}),
-      ...(patch.timeZone ? { timeZone: patch.timeZone } : {}),
-      settings,
-      updatedAt: new Date(),
-    })
-    .where(eq(schema.workspaces.id, ctx.workspaceId))
-    .returning();
+  // Read and write under the row's lock: settings has other writers (a knowledge re-embed's
+  // switch updates `settings.knowledge`), and a merge from a stale read would put theirs back.
+  const row = await db.transaction(async (tx) => {
+    const [before] = await tx
+      .select()
+      .from(schema.workspaces)
+      .where(eq(schema.workspaces.id, ctx.workspaceId))
+      .for('update');
+    if (!before) throw new HeraldError('not_found', { message: 'No such workspace' });
+    const settings = { ...before.settings };
+    if (patch.requireApproval !== undefined) settings.requireApproval = patch.requireApproval;
+    if (patch.models) settings.models = { ...modelPolicyOf(before.settings), ...patch.models };
+    if (patch.agent) settings.agent = { ...(before.settings.agent as AgentSettings | undefined), ...patch.agent };
+    const [updated] = await tx
+      .update(schema.workspaces)
+      .set({
+        ...(patch.name ? { name: patch.name } : {}),
+        ...(patch.timeZone ? { timeZone: patch.timeZone } : {}),
+        settings,
+        updatedAt: new Date(),
+      })
+      .where(eq(schema.workspaces.id, ctx.workspaceId))
+      .returning();
+    return updated!;
+  });
   await audit(db, ctx, 'workspace.update', { type: 'workspace', id: ctx.workspaceId }, patch);
-  return { ...row!, role: ctx.principal.role };
+  return { ...row, role: ctx.principal.role };
 }
 
 /** A new workspace owned by the calling user (not available to API keys). */
