@@ -207,6 +207,24 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
       it('posts with one target per account, in one transaction', async () => {
         const { ws, user, account } = await seedWorkspace(db, cipher);
         const at = new Date('2026-12-01T08:00:00Z');
+        const picture = await insertMedia(db, ws.id, {
+          storageKey: `media/${randomUUID()}.webp`,
+          mimeType: 'image/webp',
+          sizeBytes: 1234,
+          width: 10,
+          height: 20,
+          sha256: randomBytes(32).toString('hex'),
+          uploadedBy: user.id,
+        });
+        // Media that is not (or no longer) in the workspace is refused, and nothing is stored.
+        await expect(
+          createPost(db, ws.id, {
+            content: 'ghost',
+            targets: [
+              { socialAccountId: account.id, platform: 'bluesky', content: 'x', media: [{ mediaId: randomUUID() }] },
+            ],
+          }),
+        ).rejects.toMatchObject({ code: 'not_found' });
         const { post, targets } = await createPost(db, ws.id, {
           authorId: user.id,
           content: 'Summer sale',
@@ -216,7 +234,7 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
               platform: 'bluesky',
               content: 'Summer sale on Bluesky',
               threadParts: ['part two'],
-              media: [{ mediaId: randomUUID(), altText: 'a beach' }],
+              media: [{ mediaId: picture.id, altText: 'a beach' }],
               status: 'scheduled',
               scheduledAt: at,
             },

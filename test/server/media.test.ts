@@ -17,44 +17,12 @@ import {
   upsertSocialAccount,
   type MediaStore,
 } from '../../core/index.js';
-import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
+import { startApiEnv, type ApiEnv } from '../helpers/api-env.js';
 import { isoBmffVideo, sidewaysPhoto, solidPng } from '../helpers/media-fixtures.js';
+import { fileField, upload } from '../helpers/media-upload.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
 
 const LIMIT = 256 * 1024;
-
-type Part = { name: string; value: string } | { name: string; filename: string; type: string; data: Buffer };
-
-/** A multipart/form-data body, written out by hand so every byte of it is known. */
-function form(parts: Part[]): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = `----herald-${randomUUID()}`;
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    const file = 'filename' in p;
-    chunks.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${file ? `; filename="${p.filename}"` : ''}\r\n` +
-          `${file ? `Content-Type: ${p.type}\r\n` : ''}\r\n`,
-      ),
-      file ? p.data : Buffer.from(p.value),
-      Buffer.from('\r\n'),
-    );
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
-
-const fileField = (data: Buffer, filename = 'upload.bin', type = 'application/octet-stream'): Part => ({
-  name: 'file',
-  filename,
-  type,
-  data,
-});
-
-function upload(api: ApiEnv, who: Person, parts: Part[]) {
-  const { payload, headers } = form(parts);
-  return api.app.inject({ method: 'POST', url: '/v1/media', headers: { ...who.auth, ...headers }, payload });
-}
 
 async function files(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);

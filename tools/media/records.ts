@@ -20,6 +20,15 @@ export async function lockContent(tx: Db, sha256: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`herald:media:${sha256}`}, 0))`);
 }
 
+/** Takes the media row's update lock until the transaction ends (no-op if it is gone). */
+export async function lockMediaRow(tx: Db, workspaceId: string, mediaId: string): Promise<void> {
+  await tx
+    .select({ id: media.id })
+    .from(media)
+    .where(and(eq(media.workspaceId, workspaceId), eq(media.id, mediaId)))
+    .for('update');
+}
+
 export async function findBySha(db: Db, workspaceId: string, sha256: string): Promise<Media | undefined> {
   const [row] = await db
     .select()

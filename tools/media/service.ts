@@ -26,6 +26,7 @@ import {
   findBySha,
   listPage,
   lockContent,
+  lockMediaRow,
   publishableReferences,
   setAltText,
   storageKeyInUse,
@@ -257,6 +258,9 @@ export async function deleteMediaRecord(deps: MediaDeps, ctx: MediaContext, medi
   const row = await mustGet(deps.db, ctx, mediaId);
   await deps.db.transaction(async (tx) => {
     await lockContent(tx, row.sha256);
+    // The row's update lock first: a post being scheduled with this media holds a key-share
+    // lock on it until it commits, so the references below include it (core/db posts.ts).
+    await lockMediaRow(tx, ctx.workspaceId, mediaId);
     const refs = await publishableReferences(tx, ctx.workspaceId, mediaId);
     if (refs.length > 0) {
       throw new HeraldError('media_in_use', {

@@ -6,7 +6,8 @@
  */
 import { and, asc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { postReviews, postTargets, posts, type TargetMedia } from '../schema.js';
+import { media, postReviews, postTargets, posts, type TargetMedia } from '../schema.js';
+import { HeraldError } from '../../errors.js';
 import { mapConstraintErrors } from '../pg-errors.js';
 
 export type Post = typeof posts.$inferSelect;
@@ -22,6 +23,29 @@ export interface NewTarget {
   options?: Record<string, unknown>;
   status?: TargetStatus;
   scheduledAt?: Date | null;
+}
+
+/**
+ * Holds a key-share lock on each media row the targets name, until the transaction ends, and
+ * fails with `not_found` if one is gone. Deleting media takes the row's update lock before it
+ * looks for targets that still use it, so the two cannot interleave: either the delete sees
+ * the new target and refuses, or the target sees the media gone.
+ */
+async function lockTargetMedia(tx: Db, workspaceId: string, targets: Array<Pick<NewTarget, 'media'>>): Promise<void> {
+  const ids = [...new Set(targets.flatMap((t) => (t.media ?? []).map((m) => m.mediaId)))];
+  if (ids.length === 0) return;
+  const rows = await tx
+    .select({ id: media.id })
+    .from(media)
+    .where(and(eq(media.workspaceId, workspaceId), inArray(media.id, ids)))
+    .for('key share');
+  const found = new Set(rows.map((r) => r.id));
+  const missing = ids.find((id) => !found.has(id));
+  if (missing)
+    throw new HeraldError('not_found', {
+      message: `No media ${missing} in this workspace`,
+      details: { mediaId: missing },
+    });
 }
 
 export async function createPost(
@@ -50,6 +74,7 @@ export async function createPost(
             occurrenceAt: input.occurrenceAt ?? null,
           })
           .returning();
+        await lockTargetMedia(tx, workspaceId, input.targets);
         const targets =
           input.targets.length === 0
             ? []
@@ -200,19 +225,23 @@ export async function updateTargetVariant(
   },
   version?: number,
 ): Promise<PostTarget | undefined> {
-  const [row] = await db
-    .update(postTargets)
-    .set({ ...patch, updatedAt: new Date(), version: sql`${postTargets.version} + 1` })
-    .where(
-      and(
-        eq(postTargets.workspaceId, workspaceId),
-        eq(postTargets.id, targetId),
-        inArray(postTargets.status, from),
-        version === undefined ? undefined : eq(postTargets.version, version),
-      ),
-    )
-    .returning();
-  return row;
+  const update = async (tx: Db) => {
+    await lockTargetMedia(tx, workspaceId, [patch]);
+    const [row] = await tx
+      .update(postTargets)
+      .set({ ...patch, updatedAt: new Date(), version: sql`${postTargets.version} + 1` })
+      .where(
+        and(
+          eq(postTargets.workspaceId, workspaceId),
+          eq(postTargets.id, targetId),
+          inArray(postTargets.status, from),
+          version === undefined ? undefined : eq(postTargets.version, version),
+        ),
+      )
+      .returning();
+    return row;
+  };
+  return patch.media?.length ? db.transaction(update) : update(db);
 }
 
 export type PostReview = typeof postReviews.$inferSelect;
