@@ -23,7 +23,7 @@ import {
   type RunContext,
   type SummaryOptions,
 } from './graph/state.js';
-import { threadKey } from './memory/db-saver.js';
+import { READ_MEMO, threadKey, type ReadMemo } from './memory/db-saver.js';
 import { modelPolicyOf, type ModelPolicy, type ModelRouter } from './models/index.js';
 import { autopilotOf } from './settings.js';
 import type { ActionEdit, ProposedAction, TextWriter } from './tools/index.js';
@@ -56,6 +56,19 @@ export interface AgentOptions {
   now?: () => Date;
 }
 
+/**
+ * How much of a run is written while it runs. A run that may do a side effect — resuming an
+ * answered confirmation or an unfinished step, or any run where autopilot may act — writes
+ * every step before the next starts (`sync`): the approval is stored before the action
+ * begins, so a process that dies in the middle is finished from the journal, once. Any other
+ * run cannot act before it stops at a confirmation, so it writes once, when it stops
+ * (`exit`): the confirmation is stored before it is shown (`invoke` settles only after the
+ * write), and a process that dies earlier loses only a turn nobody saw the end of.
+ */
+function durabilityOf(input: unknown, run: RunContext): 'sync' | 'exit' {
+  return input instanceof Command || input === null || run.autopilot.size > 0 ? 'sync' : 'exit';
+}
+
 /** A bare yes or no: the answer to a re-asked confirmation, not a new request. */
 const BARE_ANSWER =
   /^\s*(y|yes|yep|ok|okay|sure|approve|approved|confirm|confirmed|go|go ahead|do it|no|nope|n|reject|cancel)\s*[.!]?\s*$/i;
@@ -71,7 +84,16 @@ export class AgentChatHandler {
 
   async handle(turn: AgentTurn, sink: AgentSink, signal: AbortSignal): Promise<void> {
     const { principal } = turn;
-    const workspace = await getWorkspace(this.#options.deps.db, principal.workspaceId);
+    const threadId = threadKey(principal.workspaceId, principal.limitKey, turn.threadId);
+    // The run right after the state is read starts from that read (the saver's read memo).
+    const memo: ReadMemo = {};
+    // A confirmation left open by an earlier turn is asked again first; an approved action
+    // that never finished (the process died while it ran) is finished first, through the
+    // journal. The thread and the workspace's settings are read side by side.
+    const [workspace, before] = await Promise.all([
+      getWorkspace(this.#options.deps.db, principal.workspaceId),
+      this.#open({ configurable: { thread_id: threadId, [READ_MEMO]: memo } }),
+    ]);
     const policy = modelPolicyOf(workspace?.settings);
     const run: RunContext = {
       env: {
@@ -95,22 +117,21 @@ export class AgentChatHandler {
       summary: { ...SUMMARY_DEFAULTS, ...this.#options.summary },
     };
     const config = {
-      configurable: { thread_id: threadKey(principal.workspaceId, principal.limitKey, turn.threadId), herald: run },
+      configurable: { thread_id: threadId, herald: run, [READ_MEMO]: memo },
       signal,
-      durability: 'sync' as const,
       recursionLimit: 40,
     };
     const human = { messages: [new HumanMessage(turn.text)] };
-    // A confirmation left open by an earlier turn is asked again first; an approved action
-    // that never finished (the process died while it ran) is finished first, through the journal.
-    const before = await this.#open(config);
     let leftover = (before.pending !== undefined || before.unfinished) && !BARE_ANSWER.test(turn.text);
     // undefined: nothing to run before asking; null: resume the unfinished run.
     let next: unknown = before.pending ? undefined : before.unfinished ? null : human;
     let pending = before.pending;
     for (;;) {
       // invoke() returns the interrupt it stopped at, so the checkpoint need not be read again.
-      if (next !== undefined) pending = await this.#invoke(next, config, signal);
+      if (next !== undefined) {
+        run.promptAccounts = undefined;
+        pending = await this.#invoke(next, { ...config, durability: durabilityOf(next, run) }, signal);
+      }
       if (signal.aborted) return;
       if (!pending) {
         if (!leftover) return;
@@ -118,6 +139,8 @@ export class AgentChatHandler {
         next = human;
         continue;
       }
+      // The user may take minutes: the run that follows reads the thread afresh.
+      memo.state = 'spent';
       const decision = await sink.confirm(pending.action);
       // Cancelled (the turn ended): leave the interrupt in the checkpoint for the next turn.
       if (signal.aborted || (!decision.confirmed && decision.reason === 'cancelled')) return;

@@ -9,13 +9,20 @@
  *    the same full graph with LangGraph's in-memory saver shows what the database checkpoints
  *    cost;
  * 2. a fast-path turn ("what's scheduled this week"): no model at all;
- * 3. over the real WebSocket (Fastify, auth, Redis turn buffers): user_message → first token.
+ * 3. over the real WebSocket (Fastify, auth, Redis turn buffers): user_message → first token,
+ *    seen by a client in another process (`agent-ws-client.ts`), as a client elsewhere sees it.
  *
- * Prints a table, then one JSON line. BENCH_TURNS (default 300), BENCH_WS_TURNS (default 200).
+ * Every turn starts a new thread. Between two timed turns the database is let finish what the
+ * last one left running (the usage ledger batch, written after the reply, is timed on its
+ * own), so no turn pays for another. Beside wall time, each turn's CPU time (this process) is printed: on a busy machine
+ * it moves less than wall time. Prints tables, then one JSON line. BENCH_TURNS (default 300),
+ * BENCH_WS_TURNS (default 200).
  */
 import { AIMessage, type AIMessageChunk, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { randomUUID } from 'node:crypto';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { AgentChatHandler, DbCheckpointSaver, modelTools, runTool, type ToolEnv } from '../agent/index.js';
 import { createChatModel, LedgerUsageSink, ModelRegistry, ModelRouter } from '../agent/models/index.js';
 import { ConnectorRegistry } from '../connectors/index.js';
@@ -43,7 +50,10 @@ const database = await openDatabase({ kind: 'pglite' });
 const workspaceId = (await createWorkspace(database.db, { name: 'Bench', slug: 'bench-agent' })).id;
 const registry = new ModelRegistry();
 const providers = { openai: { apiKey: 'sk-bench', baseUrl: fake.openaiUrl } };
-const router = new ModelRouter({ registry, providers, usage: new LedgerUsageSink(database.db) });
+// The usage ledger batches its rows (written ~20 ms after a call): each turn's batch is
+// written before the next timed turn starts, and that write is timed on its own.
+const usage = new LedgerUsageSink(database.db);
+const router = new ModelRouter({ registry, providers, usage });
 // Read-only tools only: nothing is queued or published, so no Redis is needed here.
 const deps = { db: database.db, connectors: new ConnectorRegistry([]), queue: {} as PublishQueue, events: null };
 const session = { workspaceId, userId: null, role: 'owner' as const, timeZone: 'Europe/Paris', channel: 'bench' };
@@ -86,15 +96,25 @@ const sink = {
 };
 const principal = { userId: null, workspaceId, role: 'owner' as const, timeZone: 'Europe/Paris', limitKey: 'bench' };
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
+/** Wall time of one turn, after letting the database finish what earlier turns left running. */
+async function time(fn: () => Promise<unknown>, cpu?: number[]): Promise<number> {
+  await usage.flush();
+  await database.ping();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await fn();
-  return performance.now() - t0;
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  cpu?.push((c.user + c.system) / 1000);
+  return ms;
 }
-const bareTurn = () => time(() => bare.invoke({ messages: [new HumanMessage('Tell me what I have planned')] }));
-const heraldTurn = (h: AgentChatHandler, text = 'Tell me what I have planned') =>
-  time(() =>
-    h.handle({ principal, turnId: randomUUID(), threadId: randomUUID(), text }, sink, new AbortController().signal),
+const bareTurn = (cpu?: number[]) =>
+  time(() => bare.invoke({ messages: [new HumanMessage('Tell me what I have planned')] }), cpu);
+const heraldTurn = (h: AgentChatHandler, cpu?: number[], text = 'Tell me what I have planned') =>
+  time(
+    () =>
+      h.handle({ principal, turnId: randomUUID(), threadId: randomUUID(), text }, sink, new AbortController().signal),
+    cpu,
   );
 
 for (let i = 0; i < WARMUP; i++) {
@@ -107,17 +127,29 @@ const full: number[] = [];
 const mem: number[] = [];
 const added: number[] = [];
 const addedMem: number[] = [];
+const baseCpu: number[] = [];
+const ledger: number[] = [];
+/** The ledger batch a turn left, written now (empty when its timer already wrote it). */
+async function flushTime(): Promise<number> {
+  const t0 = performance.now();
+  await usage.flush();
+  return performance.now() - t0;
+}
+const fullCpu: number[] = [];
+const memCpu: number[] = [];
 for (let i = 0; i < N; i++) {
   // Alternate the order so drift does not favour one side.
   let b: number, h: number, m: number;
   if (i % 2 === 0) {
-    b = await bareTurn();
-    h = await heraldTurn(onDb);
-    m = await heraldTurn(inMemory);
+    b = await bareTurn(baseCpu);
+    h = await heraldTurn(onDb, fullCpu);
+    ledger.push(await flushTime());
+    m = await heraldTurn(inMemory, memCpu);
   } else {
-    m = await heraldTurn(inMemory);
-    h = await heraldTurn(onDb);
-    b = await bareTurn();
+    m = await heraldTurn(inMemory, memCpu);
+    h = await heraldTurn(onDb, fullCpu);
+    ledger.push(await flushTime());
+    b = await bareTurn(baseCpu);
   }
   base.push(b);
   full.push(h);
@@ -128,9 +160,14 @@ for (let i = 0; i < N; i++) {
 const calls = fake.requests.length;
 
 const fast: number[] = [];
+const fastCpu: number[] = [];
 for (let i = 0; i < WARMUP + N; i++) {
-  const ms = await heraldTurn(onDb, "what's scheduled this week");
-  if (i >= WARMUP) fast.push(ms);
+  const cpu: number[] = [];
+  const ms = await heraldTurn(onDb, cpu, "what's scheduled this week");
+  if (i >= WARMUP) {
+    fast.push(ms);
+    fastCpu.push(cpu[0]!);
+  }
 }
 if (fake.requests.length !== calls) throw new Error('the fast path called the model');
 await fake.close();
@@ -140,40 +177,52 @@ await database.close();
 const ws = await startAgentEnv();
 ws.brain = () => ({ text: 'Hello there, here is your answer.' });
 const { p } = await ws.personWithMastodon();
-const client = await ws.connect(p);
-const firstToken: number[] = [];
 // A socket may send 10 messages a second (docs/protocol.md): turns start at most that often.
-const WS_SPACING_MS = 110;
-let lastSend = 0;
-for (let i = 0; i < WARMUP + WS_N; i++) {
-  const wait = lastSend + WS_SPACING_MS - performance.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  lastSend = performance.now();
-  const id = `b-${i}`;
-  const from = client.events.length;
-  const t0 = performance.now();
-  client.send({ type: 'user_message', id, text: 'hello', threadId: `bench-${i}` });
-  const ack = await client.next('ack', (e) => e.type === 'ack' && e.id === id, from);
-  await client.next('token', (e) => e.type === 'token' && e.turnId === ack.turnId, from);
-  const ms = performance.now() - t0;
-  await client.end(ack.turnId as string);
-  if (i >= WARMUP) firstToken.push(ms);
-}
-client.close();
+const client = fork(fileURLToPath(new URL('./agent-ws-client.ts', import.meta.url)), [], {
+  execArgv: ['--import', 'tsx'],
+});
+client.send({ url: ws.url, headers: p.auth, turns: WARMUP + WS_N, spacingMs: 110 });
+const guard = setTimeout(() => client.kill(), 120_000 + WS_N * 1_000);
+const firstToken = (
+  await new Promise<number[]>((resolve, reject) => {
+    client.once('message', (m) => resolve(m as number[]));
+    client.once('error', reject);
+    client.once('exit', (code) => reject(new Error(`the WebSocket client exited with ${code}`)));
+  })
+).slice(WARMUP);
+clearTimeout(guard);
 await ws.close();
 
 const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
 const q = (a: number[], pct: number) => round(percentile(sorted(a), pct), 3);
 printTable(`One-tool turn, ${N} turns each, zero-latency scripted model on loopback (ms)`, [
-  { path: 'bare LangGraph graph, one model node (baseline)', p50: q(base, 50), p99: q(base, 99) },
-  { path: 'Herald full graph, checkpoints in PGlite', p50: q(full, 50), p99: q(full, 99) },
-  { path: 'Herald full graph, in-memory checkpoints', p50: q(mem, 50), p99: q(mem, 99) },
-  { path: 'added by Herald (paired, PGlite)', p50: q(added, 50), p99: q(added, 99) },
-  { path: 'added by Herald (paired, in-memory)', p50: q(addedMem, 50), p99: q(addedMem, 99) },
+  {
+    path: 'bare LangGraph graph, one model node (baseline)',
+    p50: q(base, 50),
+    p99: q(base, 99),
+    cpu_p50: q(baseCpu, 50),
+  },
+  { path: 'Herald full graph, checkpoints in PGlite', p50: q(full, 50), p99: q(full, 99), cpu_p50: q(fullCpu, 50) },
+  { path: 'Herald full graph, in-memory checkpoints', p50: q(mem, 50), p99: q(mem, 99), cpu_p50: q(memCpu, 50) },
+  { path: 'added by Herald (paired, PGlite)', p50: q(added, 50), p99: q(added, 99), cpu_p50: '' },
+  { path: 'added by Herald (paired, in-memory)', p50: q(addedMem, 50), p99: q(addedMem, 99), cpu_p50: '' },
+  { path: 'usage ledger rows written after the turn', p50: q(ledger, 50), p99: q(ledger, 99), cpu_p50: '' },
 ]);
+const ratio = round(q(full, 50) / q(base, 50), 2);
+console.log(`Herald / baseline, p50: ${ratio}`);
 printTable('Other turns (ms)', [
-  { path: `fast path, "what's scheduled this week" (${N}, no model)`, p50: q(fast, 50), p99: q(fast, 99) },
-  { path: `WebSocket user_message → first token (${WS_N})`, p50: q(firstToken, 50), p99: q(firstToken, 99) },
+  {
+    path: `fast path, "what's scheduled this week" (${N}, no model)`,
+    p50: q(fast, 50),
+    p99: q(fast, 99),
+    cpu_p50: q(fastCpu, 50),
+  },
+  {
+    path: `WebSocket user_message → first token (${WS_N})`,
+    p50: q(firstToken, 50),
+    p99: q(firstToken, 99),
+    cpu_p50: '',
+  },
 ]);
 printResult({
   bench: 'agent',
@@ -182,11 +231,16 @@ printResult({
   baseline_p99_ms: q(base, 99),
   herald_p50_ms: q(full, 50),
   herald_p99_ms: q(full, 99),
+  ratio,
   overhead_p50_ms: q(added, 50),
   overhead_p99_ms: q(added, 99),
   overhead_in_memory_p50_ms: q(addedMem, 50),
+  ledger_after_turn_p50_ms: q(ledger, 50),
+  baseline_cpu_p50_ms: q(baseCpu, 50),
+  herald_cpu_p50_ms: q(fullCpu, 50),
   fastpath_p50_ms: q(fast, 50),
   fastpath_p99_ms: q(fast, 99),
+  fastpath_cpu_p50_ms: q(fastCpu, 50),
   ws_first_token_p50_ms: q(firstToken, 50),
   ws_first_token_p99_ms: q(firstToken, 99),
 });

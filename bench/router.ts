@@ -34,16 +34,17 @@ for (const m of registry.list())
   if (m.id !== 'ollama/llama3.2:3b' && m.id !== 'openai/gpt-4o-mini')
     registry.apply({ provider: m.provider, model: m.model, disabled: true });
 const providers = { ollama: { baseUrl: fake.ollamaUrl }, openai: { apiKey: 'sk-bench', baseUrl: fake.openaiUrl } };
+// Rows written one by one (no batching window), so the ledger figure is the write itself.
 const router = new ModelRouter({
   registry,
   providers,
-  usage: new LedgerUsageSink(database.db),
+  usage: new LedgerUsageSink(database.db, { batchMs: 0 }),
   firstTokenTimeoutMs: TIMEOUT_MS,
 });
 const cloudOnly = new ModelRouter({
   registry,
   providers: { openai: providers.openai },
-  usage: new LedgerUsageSink(database.db),
+  usage: new LedgerUsageSink(database.db, { batchMs: 0 }),
   firstTokenTimeoutMs: TIMEOUT_MS,
 });
 const ctx: CallContext = { workspaceId, userId: null, policy: { policy: 'local_first', dailyCostCapUsd: null } };

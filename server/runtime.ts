@@ -268,6 +268,8 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
         logger: logger.child({ component: 'models' }),
       }),
     );
+    // Runs before the database closes (closers run in reverse): usage rows still batched are written.
+    closers.push({ name: 'usage-ledger', close: () => models.flushUsage() });
     const knowledge = await startKnowledge(
       config,
       logger,

@@ -34,6 +34,11 @@ const PERIODS: Array<[RegExp, RangeName]> = [
   [/\bnext week\b/i, 'next week'],
 ];
 
+/** Whether the text has the shape of a fast-path command; anything else goes straight to the model. */
+export function mightBeFast(text: string): boolean {
+  return [LIST, CANCEL, MOVE, STATS, PUBLISH].some((re) => re.test(text));
+}
+
 export async function fastPath(
   text: string,
   env: ToolEnv,

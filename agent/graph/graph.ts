@@ -1,15 +1,19 @@
 /**
  * Herald's agent graph (LangGraph StateGraph):
  *
- *   START → fast_path ─┬→ END              (answered without a model)
- *                      ├→ confirm           (a command it understood: one tool call)
- *                      └→ model ─┬→ END     (a reply)
- *                                └→ confirm → tools ─┬→ model (model calls)
- *                                                    └→ END   (fast-path calls)
+ *   START ─┬→ fast_path ─┬→ END              (answered without a model)
+ *          │             ├→ confirm          (a command it understood: one tool call)
+ *          │             └→ model
+ *          └→ model ─┬→ END                  (a reply)
+ *                    ├→ tools                (read-only calls only)
+ *                    └→ confirm → tools ─┬→ model (model calls)
+ *                                        └→ END   (fast-path calls)
  *
- * `confirm` pauses with `interrupt()` once per side-effect call, carrying the exact action;
- * the graph is resumed with the user's answer. `tools` runs what was approved, and every
- * failure becomes a tool message the model can read.
+ * Only a message shaped like a fast-path command visits `fast_path`; others go straight to
+ * the model. `confirm` pauses with `interrupt()` once per side-effect call, carrying the
+ * exact action; the graph is resumed with the user's answer. `tools` runs what was approved
+ * and every read-only call (a side-effect call with no approval fails), and every failure
+ * becomes a tool message the model can read.
  */
 import {
   AIMessage,
@@ -43,7 +47,7 @@ import {
   type ToolOutcome,
 } from '../tools/index.js';
 import { summariseIfLong, untrustedContext } from './context.js';
-import { fastPath } from './fast-path.js';
+import { fastPath, mightBeFast } from './fast-path.js';
 import {
   AgentState,
   runContextOf,
@@ -87,7 +91,10 @@ async function modelNode(state: State, config: LangGraphRunnableConfig): Promise
   const summaryUntrusted = thread.update?.summaryUntrusted ?? state.summaryUntrusted;
   const messages: BaseMessage[] = [
     new SystemMessage(
-      systemPrompt(env.session, env.now(), await workspaceAccounts(env), { summary, untrusted: summaryUntrusted }),
+      systemPrompt(env.session, env.now(), await (run.promptAccounts ??= workspaceAccounts(env)), {
+        summary,
+        untrusted: summaryUntrusted,
+      }),
     ),
     ...thread.messages,
   ];
@@ -191,8 +198,13 @@ async function toolsNode(state: State, config: LangGraphRunnableConfig): Promise
   let focus: State['focus'] = {};
   for (const call of lastAi(state)?.tool_calls ?? []) {
     const id = call.id!;
-    const decision = state.decisions[id] ?? { kind: 'failed', error: { code: 'internal', message: 'not decided' } };
     const tool = TOOLS.get(call.name);
+    // Read-only calls come here without a decision (not through `confirm`); side effects never do.
+    const decision: Decision =
+      state.decisions[id] ??
+      (tool?.sideEffect
+        ? { kind: 'failed', error: { code: 'internal', message: 'not decided' } }
+        : { kind: 'run', args: call.args });
     if (decision.kind === 'rejected') {
       messages.push(
         new ToolMessage({ tool_call_id: id, name: call.name, status: 'error', content: `Not done: ${decision.why}.` }),
@@ -265,19 +277,34 @@ function fastReply(name: string, output: unknown, zone: string): string {
   }
 }
 
+/** Where a run starts: the fast path only for a message shaped like one of its commands. */
+function entry(state: State): 'fast_path' | 'model' {
+  const last = state.messages.at(-1);
+  return last instanceof HumanMessage && typeof last.content === 'string' && mightBeFast(last.content)
+    ? 'fast_path'
+    : 'model';
+}
+
+/** After the model: its reply ends the run; calls with a side effect are confirmed first. */
+function afterModel(state: State): 'confirm' | 'tools' | typeof END {
+  const calls = lastAi(state)?.tool_calls ?? [];
+  if (calls.length === 0) return END;
+  return calls.some((c) => TOOLS.get(c.name)?.sideEffect !== false) ? 'confirm' : 'tools';
+}
+
 export function buildAgentGraph(checkpointer: BaseCheckpointSaver) {
   return new StateGraph(AgentState)
     .addNode('fast_path', fastPathNode)
     .addNode('model', modelNode)
     .addNode('confirm', confirmNode)
     .addNode('tools', toolsNode)
-    .addEdge(START, 'fast_path')
+    .addConditionalEdges(START, entry, ['fast_path', 'model'])
     .addConditionalEdges('fast_path', (s) => (!s.fast ? 'model' : lastAi(s)?.tool_calls?.length ? 'confirm' : END), [
       'model',
       'confirm',
       END,
     ])
-    .addConditionalEdges('model', (s) => (lastAi(s)?.tool_calls?.length ? 'confirm' : END), ['confirm', END])
+    .addConditionalEdges('model', afterModel, ['confirm', 'tools', END])
     .addEdge('confirm', 'tools')
     .addConditionalEdges('tools', (s) => (s.fast ? END : 'model'), ['model', END])
     .compile({ checkpointer });

@@ -7,6 +7,7 @@ import type { BaseMessage } from '@langchain/core/messages';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { Annotation, messagesStateReducer } from '@langchain/langgraph';
 import type { ModelPolicy, ModelRouter } from '../models/index.js';
+import type { AccountRef } from '../tools/accounts.js';
 import type { ActionEdit, ProposedAction, ToolEnv } from '../tools/index.js';
 
 /** The user's answer to one proposed action, as the graph is resumed with it. */
@@ -75,6 +76,8 @@ export interface RunContext {
   /** Side-effect tools the workspace lets run without asking (never in an untrusted context). */
   autopilot: ReadonlySet<string>;
   summary: SummaryOptions;
+  /** The accounts the system prompt lists, read once per graph run (the handler clears it before each). */
+  promptAccounts?: Promise<AccountRef[]> | undefined;
 }
 
 export function runContextOf(config: LangGraphRunnableConfig): RunContext {

@@ -3,6 +3,10 @@
  * conversations the same way and a restart loses nothing — a confirmation asked before the
  * restart can still be answered after it. Thread ids start with the workspace id
  * (`threadKey`), which every row also carries, so deleting a workspace deletes its threads.
+ *
+ * Each call is one statement (one round trip): `getTuple` reads the checkpoint, its pending
+ * writes and its channel values together; `put` stores the checkpoint and its new channel
+ * values together; `putWrites` stores all of a task's writes at once.
  */
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
@@ -30,6 +34,9 @@ const SEP = '/';
 /** How many older checkpoints a read searches for a value stored before delta storage. */
 const LEGACY_SCAN = 200;
 
+/** A bytea column as both drivers return it (node-postgres: a Buffer, PGlite: a Uint8Array). */
+const bytes = (v: Uint8Array | null): Uint8Array => v ?? new Uint8Array();
+
 /** The LangGraph thread id of one person's conversation in one workspace. */
 export function threadKey(workspaceId: string, ownerKey: string, threadId: string): string {
   return [workspaceId, ownerKey, threadId].join(SEP);
@@ -48,6 +55,41 @@ function required(config: RunnableConfig, field: 'thread_id' | 'checkpoint_id'):
 }
 
 type CheckpointRow = typeof schema.agentCheckpoints.$inferSelect;
+type WriteRow = Pick<
+  typeof schema.agentCheckpointWrites.$inferSelect,
+  'taskId' | 'channel' | 'taskPath' | 'idx' | 'type' | 'value'
+>;
+type BlobRow = Pick<typeof schema.agentCheckpointBlobs.$inferSelect, 'channel' | 'type' | 'value'>;
+
+/** One row of the combined read: the checkpoint (part 0), a pending write (1) or a channel value (2). */
+interface ReadRow extends Record<string, unknown> {
+  part: number;
+  a: string;
+  b: string | null;
+  c: string | null;
+  idx: number | null;
+  type: string;
+  value: Uint8Array | null;
+  extra: Uint8Array | null;
+}
+
+/**
+ * Configurable key of a run's read memo (`ReadMemo`): set by a caller that reads a thread's
+ * state just before running it (`getState`, then `invoke`), so the run starts from that read
+ * instead of reading the same rows again.
+ */
+export const READ_MEMO = 'herald_read_memo';
+
+/**
+ * One read handed to the next. The first latest-checkpoint read of the thread is kept, the
+ * next one takes it (a copy), and then the memo is spent; any write to the thread spends it
+ * too, so a run never starts from a state older than its own writes.
+ */
+export interface ReadMemo {
+  key?: string;
+  tuple?: CheckpointTuple | undefined;
+  state?: 'kept' | 'spent';
+}
 
 export interface DbCheckpointSaverOptions {
   serde?: SerializerProtocol | undefined;
@@ -75,10 +117,77 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     if (!threadId) return undefined;
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const id = getCheckpointId(config);
+    const memo = id ? undefined : (config.configurable?.[READ_MEMO] as ReadMemo | undefined);
+    const key = `${threadId}\u0000${ns}`;
+    if (memo?.state === 'kept' && memo.key === key) {
+      memo.state = 'spent';
+      const t = memo.tuple;
+      return t && { ...t, checkpoint: copyCheckpoint(t.checkpoint), pendingWrites: [...(t.pendingWrites ?? [])] };
+    }
+    const tuple = await this.#read(threadId, ns, id);
+    if (memo && memo.state === undefined) Object.assign(memo, { key, tuple, state: 'kept' });
+    return tuple;
+  }
+
+  /**
+   * The checkpoint (the latest of the thread, or `id`), its pending writes and its channel
+   * values in one statement. The channel versions are read from the stored checkpoint when it
+   * is JSON (the default serializer); otherwise the values are read by a second query.
+   */
+  async #read(threadId: string, ns: string, id: string | undefined): Promise<CheckpointTuple | undefined> {
     const c = schema.agentCheckpoints;
-    const where = and(eq(c.threadId, threadId), eq(c.checkpointNs, ns), ...(id ? [eq(c.checkpointId, id)] : []));
-    const [row] = await this.db.select().from(c).where(where).orderBy(desc(c.checkpointId)).limit(1);
-    return row ? this.#tuple(row) : undefined;
+    const w = schema.agentCheckpointWrites;
+    const b = schema.agentCheckpointBlobs;
+    const result = (await this.db.execute(sql`
+      with cp as (
+        select * from ${c}
+        where thread_id = ${threadId} and checkpoint_ns = ${ns} ${id ? sql`and checkpoint_id = ${id}` : sql``}
+        order by checkpoint_id desc limit 1
+      )
+      select 0 as part, cp.checkpoint_id as a, cp.parent_checkpoint_id as b, cp.metadata_type as c,
+             null::integer as idx, cp.type, cp.checkpoint as value, cp.metadata as extra
+      from cp
+      union all
+      select 1, w.task_id, w.channel, w.task_path, w.idx, w.type, w.value, null
+      from ${w} w join cp on w.thread_id = cp.thread_id and w.checkpoint_ns = cp.checkpoint_ns
+        and w.checkpoint_id = cp.checkpoint_id
+      union all
+      select 2, bl.channel, bl.version, null, null, bl.type, bl.value, null
+      from ${b} bl join cp on bl.thread_id = cp.thread_id and bl.checkpoint_ns = cp.checkpoint_ns
+      where (bl.channel, bl.version) in (
+        select key, value from jsonb_each_text(
+          case when cp.type = 'json' then convert_from(cp.checkpoint, 'UTF8')::jsonb -> 'channel_versions'
+          else '{}'::jsonb end))
+    `)) as unknown as { rows: ReadRow[] };
+    const head = result.rows.find((r) => Number(r.part) === 0);
+    if (!head) return undefined;
+    const row: CheckpointRow = {
+      workspaceId: '',
+      threadId,
+      checkpointNs: ns,
+      checkpointId: head.a,
+      parentCheckpointId: head.b,
+      type: head.type,
+      checkpoint: bytes(head.value),
+      metadataType: head.c ?? '',
+      metadata: bytes(head.extra),
+      createdAt: new Date(0),
+    };
+    const writes: WriteRow[] = [];
+    const blobs: BlobRow[] = [];
+    for (const r of result.rows) {
+      if (Number(r.part) === 1)
+        writes.push({
+          taskId: r.a,
+          channel: r.b ?? '',
+          taskPath: r.c ?? '',
+          idx: Number(r.idx),
+          type: r.type,
+          value: bytes(r.value),
+        });
+      else if (Number(r.part) === 2) blobs.push({ channel: r.a, type: r.type, value: r.value && bytes(r.value) });
+    }
+    return this.#tuple(row, { writes, blobs: head.type === 'json' ? blobs : undefined });
   }
 
   async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
@@ -151,21 +260,28 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     };
     const c = schema.agentCheckpoints;
     const b = schema.agentCheckpointBlobs;
-    await Promise.all([
-      blobs.length > 0
-        ? this.db
-            .insert(b)
-            .values(blobs)
-            .onConflictDoNothing({ target: [b.threadId, b.checkpointNs, b.channel, b.version] })
-        : undefined,
-      this.db
-        .insert(c)
-        .values(row)
-        .onConflictDoUpdate({
-          target: [c.threadId, c.checkpointNs, c.checkpointId],
-          set: { type, checkpoint: bytes, metadataType, metadata: metadataBytes },
-        }),
-    ]);
+    const insertCheckpoint = this.db
+      .insert(c)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [c.threadId, c.checkpointNs, c.checkpointId],
+        set: {
+          type: sql`excluded.type`,
+          checkpoint: sql`excluded.checkpoint`,
+          metadataType: sql`excluded.metadata_type`,
+          metadata: sql`excluded.metadata`,
+        },
+      });
+    this.#spendMemos(config);
+    if (blobs.length === 0) await insertCheckpoint;
+    else {
+      const insertBlobs = this.db
+        .insert(b)
+        .values(blobs)
+        .onConflictDoNothing({ target: [b.threadId, b.checkpointNs, b.channel, b.version] });
+      // One statement: the values and the checkpoint naming them are stored together or not at all.
+      await this.db.execute(sql`with blobs as (${insertBlobs.getSQL()}) ${insertCheckpoint.getSQL()}`);
+    }
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -192,16 +308,23 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
         };
       }),
     );
-    const target = [w.threadId, w.checkpointNs, w.checkpointId, w.taskId, w.idx];
+    if (rows.length === 0) return;
+    this.#spendMemos(config);
     // Special writes (errors, interrupts: negative idx) replace; regular ones are written once.
-    const special = rows.filter((r) => r.idx < 0);
-    const regular = rows.filter((r) => r.idx >= 0);
-    if (regular.length > 0) await this.db.insert(w).values(regular).onConflictDoNothing({ target });
-    for (const row of special)
-      await this.db
-        .insert(w)
-        .values(row)
-        .onConflictDoUpdate({ target, set: { channel: row.channel, type: row.type, value: row.value } });
+    await this.db
+      .insert(w)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: [w.threadId, w.checkpointNs, w.checkpointId, w.taskId, w.idx],
+        set: { channel: sql`excluded.channel`, type: sql`excluded.type`, value: sql`excluded.value` },
+        setWhere: sql`excluded.idx < 0`,
+      });
+  }
+
+  /** A write to the thread: a memo's read is no longer its latest state. */
+  #spendMemos(config: RunnableConfig): void {
+    const memo = config.configurable?.[READ_MEMO] as ReadMemo | undefined;
+    if (memo) memo.state = 'spent';
   }
 
   async deleteThread(threadId: string): Promise<void> {
@@ -211,20 +334,26 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /** Each channel at the version the checkpoint names (rows written before delta storage carry them inline). */
-  async #channelValues(row: CheckpointRow, checkpoint: Checkpoint): Promise<Record<string, unknown>> {
+  async #channelValues(
+    row: CheckpointRow,
+    checkpoint: Checkpoint,
+    loaded: BlobRow[] | undefined,
+  ): Promise<Record<string, unknown>> {
     const wanted = Object.entries(checkpoint.channel_versions ?? {});
     if (wanted.length === 0) return {};
     const b = schema.agentCheckpointBlobs;
-    const blobs = await this.db
-      .select()
-      .from(b)
-      .where(
-        and(
-          eq(b.threadId, row.threadId),
-          eq(b.checkpointNs, row.checkpointNs),
-          or(...wanted.map(([channel, version]) => and(eq(b.channel, channel), eq(b.version, String(version))))),
-        ),
-      );
+    const blobs =
+      loaded ??
+      (await this.db
+        .select()
+        .from(b)
+        .where(
+          and(
+            eq(b.threadId, row.threadId),
+            eq(b.checkpointNs, row.checkpointNs),
+            or(...wanted.map(([channel, version]) => and(eq(b.channel, channel), eq(b.version, String(version))))),
+          ),
+        ));
     const values: Record<string, unknown> = {};
     const found = new Set<string>();
     for (const blob of blobs) {
@@ -292,15 +421,20 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
 
-  async #tuple(row: CheckpointRow): Promise<CheckpointTuple> {
+  /** The tuple of a checkpoint row; its writes and channel values are read unless given. */
+  async #tuple(
+    row: CheckpointRow,
+    loaded: { writes?: WriteRow[]; blobs?: BlobRow[] | undefined } = {},
+  ): Promise<CheckpointTuple> {
     const w = schema.agentCheckpointWrites;
-    const writes = await this.db
-      .select()
-      .from(w)
-      .where(
-        and(eq(w.threadId, row.threadId), eq(w.checkpointNs, row.checkpointNs), eq(w.checkpointId, row.checkpointId)),
-      )
-      .orderBy(sql`${w.taskPath}, ${w.taskId}, ${w.idx}`);
+    const writes =
+      loaded.writes ??
+      (await this.db
+        .select()
+        .from(w)
+        .where(
+          and(eq(w.threadId, row.threadId), eq(w.checkpointNs, row.checkpointNs), eq(w.checkpointId, row.checkpointId)),
+        ));
     writes.sort((a, b) =>
       compareWritesSortKeys(writesSortKey(a.taskPath, a.taskId, a.idx), writesSortKey(b.taskPath, b.taskId, b.idx)),
     );
@@ -311,7 +445,10 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     );
     const configurable = { thread_id: row.threadId, checkpoint_ns: row.checkpointNs };
     const checkpoint = (await this.serde.loadsTyped(row.type, row.checkpoint)) as Checkpoint;
-    checkpoint.channel_values = { ...checkpoint.channel_values, ...(await this.#channelValues(row, checkpoint)) };
+    checkpoint.channel_values = {
+      ...checkpoint.channel_values,
+      ...(await this.#channelValues(row, checkpoint, loaded.blobs)),
+    };
     if (checkpoint.v < 4 && row.parentCheckpointId) await this.#migratePendingSends(checkpoint, row);
     return {
       config: { configurable: { ...configurable, checkpoint_id: row.checkpointId } },

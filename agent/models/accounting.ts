@@ -2,9 +2,12 @@
  * Accounting: every routed call becomes one usage-ledger row (tokens in and out, cost,
  * latency, model, provider and the route reason) for its workspace and user, and the day's
  * spend is read back for the cost cap. The spend is cached briefly per workspace and bumped
- * by this process's own calls, so routing does not query the database on every call.
+ * by this process's own calls, so routing does not query the database on every call. Rows
+ * are written in batches: the calls of the next few milliseconds (the two of a one-tool
+ * turn, those of concurrent turns) go in one statement, after the reply rather than in its
+ * way; `record` settles once its row is written.
  */
-import { recordUsage, spentSince, type Db } from '../../core/index.js';
+import { schema, spentSince, type Db } from '../../core/index.js';
 
 export interface UsageRecord {
   userId: string | null;
@@ -28,7 +31,15 @@ export interface UsageSink {
 export interface LedgerSinkOptions {
   /** How long a spend read from the database is trusted. Default 5 s. */
   cacheMs?: number;
+  /** How long a row waits for others to be written with. Default 20 ms; 0 writes each at once. */
+  batchMs?: number;
   now?: () => number;
+}
+
+interface Queued {
+  row: typeof schema.usageLedger.$inferInsert;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 const startOfUtcDay = (ms: number) => {
@@ -40,11 +51,15 @@ export class LedgerUsageSink implements UsageSink {
   readonly #db: Db;
   readonly #cacheMs: number;
   readonly #now: () => number;
+  readonly #batchMs: number;
   readonly #spend = new Map<string, { day: number; usd: number; readAt: number }>();
+  #queued: Queued[] = [];
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(db: Db, options: LedgerSinkOptions = {}) {
     this.#db = db;
     this.#cacheMs = options.cacheMs ?? 5_000;
+    this.#batchMs = options.batchMs ?? 20;
     this.#now = options.now ?? Date.now;
   }
 
@@ -58,9 +73,28 @@ export class LedgerUsageSink implements UsageSink {
     return usd;
   }
 
-  async record(workspaceId: string, entry: UsageRecord): Promise<void> {
-    await recordUsage(this.#db, workspaceId, { ...entry, costUsd: entry.costUsd.toFixed(8) });
+  record(workspaceId: string, entry: UsageRecord): Promise<void> {
     const cached = this.#spend.get(workspaceId);
     if (cached && cached.day === startOfUtcDay(this.#now())) cached.usd += entry.costUsd;
+    return new Promise<void>((resolve, reject) => {
+      this.#queued.push({ row: { ...entry, costUsd: entry.costUsd.toFixed(8), workspaceId }, resolve, reject });
+      if (this.#batchMs <= 0) void this.flush();
+      else this.#timer ??= setTimeout(() => void this.flush(), this.#batchMs);
+    });
+  }
+
+  /** Writes the rows waiting for their batch now. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queued;
+    this.#queued = [];
+    if (batch.length === 0) return;
+    try {
+      await this.#db.insert(schema.usageLedger).values(batch.map((q) => q.row));
+      for (const q of batch) q.resolve();
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+    }
   }
 }

@@ -73,6 +73,8 @@ export interface ModelLayer {
   readonly ollama: OllamaManager | undefined;
   /** Re-reads Ollama's installed models into the registry; keeps the registry when Ollama is down. */
   refreshOllama(): Promise<void>;
+  /** Writes usage rows still waiting in the ledger's batch (call before the database closes). */
+  flushUsage(): Promise<void>;
 }
 
 export async function createModelLayer(options: ModelLayerOptions): Promise<ModelLayer> {
@@ -81,10 +83,11 @@ export async function createModelLayer(options: ModelLayerOptions): Promise<Mode
   const ollama = options.providers.ollama
     ? new OllamaManager({ baseUrl: options.providers.ollama.baseUrl })
     : undefined;
+  const usage = options.usage ?? new LedgerUsageSink(options.db);
   const router = new ModelRouter({
     registry,
     providers: options.providers,
-    usage: options.usage ?? new LedgerUsageSink(options.db),
+    usage,
     logger: options.logger,
     ...(options.firstTokenTimeoutMs ? { firstTokenTimeoutMs: options.firstTokenTimeoutMs } : {}),
     ...(options.breaker ? { breaker: options.breaker } : {}),
@@ -99,5 +102,8 @@ export async function createModelLayer(options: ModelLayerOptions): Promise<Mode
     }
   };
   await refreshOllama();
-  return { registry, router, ollama, refreshOllama };
+  const flushUsage = async () => {
+    if (usage instanceof LedgerUsageSink) await usage.flush();
+  };
+  return { registry, router, ollama, refreshOllama, flushUsage };
 }

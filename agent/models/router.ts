@@ -8,6 +8,7 @@
  */
 import type { BaseChatModel, BindToolsInput } from '@langchain/core/language_models/chat_models';
 import type { AIMessageChunk, BaseMessageLike } from '@langchain/core/messages';
+import type { Runnable } from '@langchain/core/runnables';
 import { HeraldError, type Logger } from '../../core/index.js';
 import type { UsageSink } from './accounting.js';
 import { CircuitBreaker, MovingAverage, type BreakerOptions } from './breaker.js';
@@ -106,6 +107,8 @@ export class ModelRouter {
   readonly #breakers = new Map<ProviderName, CircuitBreaker>();
   readonly #ttft = new MovingAverage();
   readonly #configured: Set<ProviderName>;
+  /** Chat models by spec and options, and their tool-bound forms by tool list (see `#model`). */
+  readonly #models = new Map<string, { model: BaseChatModel; bound: WeakMap<BindToolsInput[], Runnable> }>();
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -177,10 +180,7 @@ export class ModelRouter {
         }
         const controller = new AbortController();
         const signal = req.signal ? AbortSignal.any([controller.signal, req.signal]) : controller.signal;
-        const model = createChatModel(spec, this.#options.providers, {
-          maxOutputTokens: decision.maxOutputTokens,
-          ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
-        });
+        const { model, runnable } = this.#model(spec, decision.maxOutputTokens, req);
         const stop = () => {
           controller.abort();
           abortChatModel(model);
@@ -194,7 +194,6 @@ export class ModelRouter {
         try {
           ended = await deadline(
             (async () => {
-              const runnable = req.tools?.length ? bindTools(model, req.tools) : model;
               iterator = (await runnable.stream(req.messages, { signal }))[Symbol.asyncIterator]();
               for (;;) {
                 const next = await iterator.next();
@@ -270,6 +269,35 @@ export class ModelRouter {
     } finally {
       if (!settled) settle(undefined);
     }
+  }
+
+  /**
+   * The chat model for one attempt, bound to the request's tools. Building a LangChain model
+   * (and its SDK client) and binding tools cost more than a loopback call, so both are kept
+   * and shared across calls — except Ollama's, which is stopped through its own client
+   * (`abortChatModel`) and so must not be shared.
+   */
+  #model(
+    spec: ModelSpec,
+    maxOutputTokens: number,
+    req: ChatRequest,
+  ): { model: BaseChatModel; runnable: Runnable<BaseMessageLike[], AIMessageChunk> } {
+    const options = { maxOutputTokens, ...(req.temperature === undefined ? {} : { temperature: req.temperature }) };
+    const tools = req.tools?.length ? req.tools : undefined;
+    if (spec.provider === 'ollama') {
+      const model = createChatModel(spec, this.#options.providers, options);
+      return { model, runnable: tools ? bindTools(model, tools) : model };
+    }
+    const key = `${spec.id}\u0000${maxOutputTokens}\u0000${req.temperature ?? ''}`;
+    let entry = this.#models.get(key);
+    if (!entry) {
+      entry = { model: createChatModel(spec, this.#options.providers, options), bound: new WeakMap() };
+      this.#models.set(key, entry);
+    }
+    if (!tools) return { model: entry.model, runnable: entry.model };
+    let bound = entry.bound.get(tools);
+    if (!bound) entry.bound.set(tools, (bound = bindTools(entry.model, tools)));
+    return { model: entry.model, runnable: bound as Runnable<BaseMessageLike[], AIMessageChunk> };
   }
 
   async #account(

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../core/index.js';
 import { createPost } from '../../tools/posts/index.js';
 import type { PublishQueue } from '../../tools/publishing/index.js';
+import { DbCheckpointSaver } from '../../agent/index.js';
 import type { FakeChatRequest, FakeReply } from '../fakes/llm/index.js';
+import type { Person } from '../helpers/api-env.js';
 import { startAgentEnv, toolResults, type AgentEnv } from './agent-env.js';
 
 let env: AgentEnv;
@@ -38,67 +40,116 @@ const roles = (req: FakeChatRequest) =>
 
 const LAUNCH = 'Launch day: Herald 1.0 is out!';
 
+/**
+ * An agent process that dies right after its side effect reaches Redis: the enqueue never
+ * returns, and from that moment nothing more of the thread is written (a crash stores no
+ * checkpoint on the way out). `release` lets the stuck call go once the test is done.
+ */
+async function dyingAgent() {
+  const real = env.api.env.deps.queue;
+  let inside!: () => void;
+  const reached = new Promise<void>((resolve) => (inside = resolve));
+  let release!: () => void;
+  const stuck = new Promise<void>((resolve) => (release = resolve));
+  let dead = false;
+  const queue = new Proxy(real, {
+    get(target, prop) {
+      if (prop === 'enqueueMany')
+        return async (targets: Parameters<PublishQueue['enqueueMany']>[0]) => {
+          await target.enqueueMany(targets);
+          dead = true;
+          inside();
+          await stuck;
+        };
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const never = new Promise<never>(() => undefined);
+  class DyingSaver extends DbCheckpointSaver {
+    override put(...args: Parameters<DbCheckpointSaver['put']>) {
+      return dead ? never : super.put(...args);
+    }
+    override putWrites(...args: Parameters<DbCheckpointSaver['putWrites']>) {
+      return dead ? never : super.putWrites(...args);
+    }
+  }
+  const agent = await env.startAgent({
+    deps: { ...env.api.env.deps, queue },
+    checkpointer: new DyingSaver(env.api.env.database.db),
+  });
+  return { ...agent, reached, release };
+}
+
+const scheduleLaunch = (req: FakeChatRequest): FakeReply =>
+  roles(req).includes('tool')
+    ? { text: 'Scheduled.' }
+    : { toolCalls: [{ name: 'schedule_post', args: { text: LAUNCH, accounts: ['mastodon'], at: 'tomorrow at 9' } }] };
+
+/** After the crash: the next message on the thread finishes the action from the journal, once. */
+async function expectFinishedOnce(p: Person, thread: string): Promise<void> {
+  const second = await env.startAgent();
+  const c2 = await env.connect(p, second.url);
+  const again = await c2.say('did that work?', thread);
+  expect(await c2.end(again)).toMatchObject({ reason: 'done' });
+  expect(c2.ofTurn(again).some((e) => e.type === 'confirm_request')).toBe(false);
+  // One schedule_post, resumed; the model was not asked to do it again.
+  expect(
+    c2
+      .ofTurn(again)
+      .filter((e) => e.type === 'tool_end')
+      .map((e) => [e.name, e.ok]),
+  ).toEqual([['schedule_post', true]]);
+  const targets = await targetsOf(p.workspaceId);
+  expect(targets.map((t) => [t.status, t.content])).toEqual([['scheduled', LAUNCH]]);
+  expect(targets[0]!.scheduledAt!.toISOString()).toBe(tomorrowAt9().toUTC().toISO());
+  const posts = await env.api.env.database.db
+    .select()
+    .from(schema.posts)
+    .where(eq(schema.posts.workspaceId, p.workspaceId));
+  expect(posts).toHaveLength(1);
+  c2.close();
+  await second.close();
+}
+
 describe('an approved action whose process dies while it runs', () => {
   it('is finished exactly once when the thread resumes on another server', async () => {
     const { p } = await env.personWithMastodon();
-    env.brain = (req) =>
-      roles(req).includes('tool')
-        ? { text: 'Scheduled.' }
-        : {
-            toolCalls: [{ name: 'schedule_post', args: { text: LAUNCH, accounts: ['mastodon'], at: 'tomorrow at 9' } }],
-          };
-    // A queue whose enqueue reaches Redis and then never returns: the process "dies" right
-    // after the side effect, before the graph records that the step finished.
-    const real = env.api.env.deps.queue;
-    let inside!: () => void;
-    const reached = new Promise<void>((resolve) => (inside = resolve));
-    let release!: () => void;
-    const stuck = new Promise<void>((resolve) => (release = resolve));
-    const dying = new Proxy(real, {
-      get(target, prop) {
-        if (prop === 'enqueueMany')
-          return async (targets: Parameters<PublishQueue['enqueueMany']>[0]) => {
-            await target.enqueueMany(targets);
-            inside();
-            await stuck;
-          };
-        const v: unknown = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const first = await env.startAgent({ deps: { ...env.api.env.deps, queue: dying } });
+    env.brain = scheduleLaunch;
+    const first = await dyingAgent();
     const c1 = await env.connect(p, first.url);
     const turn = await c1.say(`schedule "${LAUNCH}" on mastodon tomorrow at 9`, 't-crash');
     const ask = await c1.confirmRequest(turn);
     c1.send({ type: 'confirm', turnId: turn, requestId: ask.requestId });
-    await reached;
+    await first.reached;
     await first.close();
     expect(await c1.end(turn)).toMatchObject({ reason: 'cancelled' });
     expect((await targetsOf(p.workspaceId)).map((t) => t.status)).toEqual(['scheduled']);
-
-    const second = await env.startAgent();
-    const c2 = await env.connect(p, second.url);
-    const again = await c2.say('did that work?', 't-crash');
-    expect(await c2.end(again)).toMatchObject({ reason: 'done' });
-    expect(c2.ofTurn(again).some((e) => e.type === 'confirm_request')).toBe(false);
-    expect(
-      c2
-        .ofTurn(again)
-        .filter((e) => e.type === 'tool_end')
-        .map((e) => [e.name, e.ok]),
-    ).toEqual([['schedule_post', true]]);
-    const targets = await targetsOf(p.workspaceId);
-    expect(targets.map((t) => [t.status, t.content])).toEqual([['scheduled', LAUNCH]]);
-    expect(targets[0]!.scheduledAt!.toISOString()).toBe(tomorrowAt9().toUTC().toISO());
-    const posts = await env.api.env.database.db
-      .select()
-      .from(schema.posts)
-      .where(eq(schema.posts.workspaceId, p.workspaceId));
-    expect(posts).toHaveLength(1);
-    release();
+    await expectFinishedOnce(p, 't-crash');
+    first.release();
     c1.close();
-    c2.close();
-    await second.close();
+  });
+
+  it('on autopilot (no confirmation in between) is finished exactly once too', async () => {
+    const { p } = await env.personWithMastodon();
+    await env.api.app.inject({
+      method: 'PATCH',
+      url: '/v1/workspace',
+      headers: p.auth,
+      payload: { agent: { autopilot: ['schedule_post'] } },
+    });
+    env.brain = scheduleLaunch;
+    // The run that asked the model also acts: its steps must be stored before the action.
+    const first = await dyingAgent();
+    const c1 = await env.connect(p, first.url);
+    const turn = await c1.say(`schedule "${LAUNCH}" on mastodon tomorrow at 9`, 't-crash-auto');
+    await first.reached;
+    await first.close();
+    expect(await c1.end(turn)).toMatchObject({ reason: 'cancelled' });
+    expect(c1.ofTurn(turn).some((e) => e.type === 'confirm_request')).toBe(false);
+    await expectFinishedOnce(p, 't-crash-auto');
+    first.release();
+    c1.close();
   });
 });
 

@@ -140,6 +140,8 @@ export interface AgentOpts {
   deps?: SchedulingDeps;
   knowledge?: KnowledgeDeps;
   summary?: Partial<SummaryOptions>;
+  /** Another checkpointer on the same database (one that stops writing, as a crash would). */
+  checkpointer?: DbCheckpointSaver;
 }
 
 /** The agent, remembering each turn it was given (tests call its other methods with them). */
@@ -174,7 +176,7 @@ export async function startAgentEnv(): Promise<AgentEnv> {
       deps: opts.deps ?? api.env.deps,
       knowledge: opts.knowledge,
       router,
-      checkpointer: new DbCheckpointSaver(api.env.database.db),
+      checkpointer: opts.checkpointer ?? new DbCheckpointSaver(api.env.database.db),
       summary: opts.summary,
     });
     await app.register(wsRoutes, { prefix: '/v1', deps: api.deps, handler });

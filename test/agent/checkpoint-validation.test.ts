@@ -1,7 +1,8 @@
 /**
  * `DbCheckpointSaver` against LangGraph's own checkpointer conformance suite
  * (`@langchain/langgraph-checkpoint-validation`: put, putWrites, getTuple, list, deleteThread),
- * on an in-memory PGlite with Herald's migrations. The suite's thread ids are bare ("1",
+ * on an in-memory PGlite with Herald's migrations, and on PostgreSQL too when
+ * TEST_DATABASE_URL names a server. The suite's thread ids are bare ("1",
  * uuids), so the saver is given one test workspace for every thread; each checkpointer the
  * suite creates starts from an empty table. The suite expects Jest-style globals; this
  * project's vitest runs without them, so they are handed over before it is declared.
@@ -12,41 +13,44 @@ import { eq } from 'drizzle-orm';
 import * as vitest from 'vitest';
 import { DbCheckpointSaver } from '../../agent/index.js';
 import { createWorkspace, schema, type Database } from '../../core/index.js';
-import { openPgliteForTest } from '../helpers/databases.js';
-
-let database: Database;
-let dispose: () => Promise<void>;
-let workspaceId: string;
-
-async function clear(): Promise<void> {
-  await database.db.delete(schema.agentCheckpointBlobs).where(eq(schema.agentCheckpointBlobs.workspaceId, workspaceId));
-  await database.db
-    .delete(schema.agentCheckpointWrites)
-    .where(eq(schema.agentCheckpointWrites.workspaceId, workspaceId));
-  await database.db.delete(schema.agentCheckpoints).where(eq(schema.agentCheckpoints.workspaceId, workspaceId));
-}
+import { openPgliteForTest, openPostgresForTest, TEST_DATABASE_URL } from '../helpers/databases.js';
 
 const { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, test } = vitest;
 Object.assign(globalThis, { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, test });
 
-validate({
-  checkpointerName: 'DbCheckpointSaver (PGlite)',
-  beforeAllTimeout: 60_000,
-  async beforeAll() {
-    ({ database, dispose } = await openPgliteForTest());
-    workspaceId = (await createWorkspace(database.db, { name: 'validation', slug: 'validation' })).id;
-  },
-  async afterAll() {
-    await dispose();
-  },
-  async createCheckpointer() {
-    await clear();
-    return new DbCheckpointSaver(database.db, { workspaceOf: () => workspaceId });
-  },
-  async destroyCheckpointer() {
-    await clear();
-  },
-});
+function validateOn(name: string, open: () => Promise<{ database: Database; dispose: () => Promise<void> }>): void {
+  let database: Database;
+  let dispose: () => Promise<void>;
+  let workspaceId: string;
+  async function clear(): Promise<void> {
+    const { agentCheckpointBlobs: b, agentCheckpointWrites: w, agentCheckpoints: c } = schema;
+    await database.db.delete(b).where(eq(b.workspaceId, workspaceId));
+    await database.db.delete(w).where(eq(w.workspaceId, workspaceId));
+    await database.db.delete(c).where(eq(c.workspaceId, workspaceId));
+  }
+  validate({
+    checkpointerName: `DbCheckpointSaver (${name})`,
+    beforeAllTimeout: 60_000,
+    async beforeAll() {
+      ({ database, dispose } = await open());
+      workspaceId = (await createWorkspace(database.db, { name: 'validation', slug: 'validation' })).id;
+    },
+    async afterAll() {
+      await dispose();
+    },
+    async createCheckpointer() {
+      await clear();
+      return new DbCheckpointSaver(database.db, { workspaceOf: () => workspaceId });
+    },
+    async destroyCheckpointer() {
+      await clear();
+    },
+  });
+}
+
+validateOn('PGlite', openPgliteForTest);
+const postgresUrl = TEST_DATABASE_URL;
+if (postgresUrl) validateOn('PostgreSQL', () => openPostgresForTest(postgresUrl));
 
 describe('checkpoints written before delta storage', () => {
   it('are still read: a value kept inline in an older checkpoint is found by its version', async () => {

@@ -38,12 +38,15 @@ export function workerFleet(env: Record<string, string>): WorkerFleet {
         const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
           cwd: REPO_ROOT,
           env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
-          stdio: ['ignore', 'ignore', 'pipe'],
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
         const member: Member = { child, readyAt: null };
         let stderr = '';
         let killed = false;
-        child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
+        // Both streams (logs are on stdout, at LOG_LEVEL error): an unexpected exit says why.
+        const keep = (c: string) => (stderr = (stderr + c).slice(-2000));
+        child.stderr!.setEncoding('utf8').on('data', keep);
+        child.stdout!.setEncoding('utf8').on('data', keep);
         live.add(member);
         child.once('exit', (code, signal) => {
           live.delete(member);
