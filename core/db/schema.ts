@@ -56,8 +56,8 @@ export const workspaces = pgTable('workspaces', {
   settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
   /**
    * Bumped by database triggers in the same transaction as any change to the workspace's
-   * posts or targets (migration 0006), so a read model cached under (workspace, version) is
-   * never served after the change it missed commits.
+   * posts or targets (migration 0006): the key under which read models (the posts list) are
+   * cached, so a committed change is never hidden by a cache keyed on the old version.
    */
   contentVersion: bigint('content_version', { mode: 'number' }).notNull().default(0),
   createdAt: createdAt(),

@@ -22,8 +22,8 @@ export interface Principal {
   /** Rate limits and connection caps count per this key. */
   limitKey: string;
   /**
-   * The workspace's content version when these credentials were checked: a cache key for
-   * reads made in the same request. A WebSocket connection's principal outlives it, so only
+   * The workspace's content version when these credentials were resolved (the principal
+   * cache drops a principal when it changes): a cache key for reads made in the same request. A WebSocket connection's principal outlives it, so only
    * request-scoped code may use it.
    */
   contentVersion?: number | undefined;

@@ -1,9 +1,10 @@
 /**
  * Rendered pages of `listPosts`, kept per database and keyed by the workspace's content
  * version. The version is bumped by a database trigger in the same transaction as any change
- * to the workspace's posts or targets (migration 0006), and the caller reads it in the same
- * request before asking here, so a page is only ever served to a request that could not have
- * seen a newer state: a change commits, the next request reads the new version and misses.
+ * to the workspace's posts or targets (migration 0006); the caller passes the version its
+ * principal carries, read from the database or from the principal cache, which drops it when
+ * the workspace changes (server/auth/principal-cache.ts). So a change made through this
+ * process shows on its next request, and one made elsewhere once its notification arrives.
  * A page rendered after a newer commit may be stored under the older version it was asked
  * with; that only makes a few requests see the newer page early, never an older one late.
  */
