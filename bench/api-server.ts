@@ -1,12 +1,13 @@
 /**
  * The server under test for bench:api, run as a child process so the load generator never
- * shares its event loop. `baseline`: a bare Fastify route returning a constant. `herald`:
+ * shares its event loop. `baseline`: a bare Fastify route returning a constant (and, with
+ * BENCH_PAGE_FILE, one returning that file's bytes as a fixed Buffer). `herald`:
  * the API as `server/main.ts` builds it (config from the environment -> runtime -> app),
  * plus an IPC channel the bench drives: `seed` bulk-inserts posts with targets into a
  * workspace, `stats` reports `process.memoryUsage()` (after a GC if asked, when run with
  * `--expose-gc`), `process.cpuUsage()` and the open WebSocket count, `profile` starts and stops a CPU profile.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -123,6 +124,12 @@ async function profile(m: Extract<ToChild, { type: 'profile' }>): Promise<void> 
 async function startBaseline(): Promise<FastifyInstance> {
   const app = Fastify();
   app.get('/', async () => ({ hello: 'world' }));
+  // BENCH_PAGE_FILE: the same bytes Herald's page holds, sent as they are (the payload's own cost).
+  const pageFile = process.env.BENCH_PAGE_FILE;
+  if (pageFile) {
+    const page = await readFile(pageFile);
+    app.get('/page', (_req, reply) => reply.type('application/json; charset=utf-8').send(page));
+  }
   return app;
 }
 

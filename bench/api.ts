@@ -2,6 +2,8 @@
  * bench:api — REST throughput and latency, and memory per WebSocket connection, in one run:
  *
  * (a) baseline: a bare Fastify route returning a constant, 100 connections;
+ * (a2) for scale: a bare Fastify route sending the bytes of the page (b) returns, as a fixed
+ *      Buffer — what the payload alone costs the server and autocannon on this machine;
  * (b) Herald: authenticated `GET /v1/posts?limit=50` on a workspace with 10,000 posts (two
  *     targets each), 100 connections, on PostgreSQL; ratio = (b) req/s / (a) req/s;
  * (c) the same on embedded PGlite (BENCH_PGLITE=0 skips it);
@@ -22,7 +24,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +67,7 @@ const adminUrl =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const profileDir = process.env.BENCH_PROFILE_DIR;
+let pageBytes = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- child processes --------------------------------------------------------------------------
@@ -182,7 +185,10 @@ async function measurePosts(child: Child, owner: Person, name: string): Promise<
   const url = `${child.url}/v1/posts?limit=50`;
   const profileFile = profileDir ? path.join(profileDir, `bench-api-${name}-${Date.now()}.cpuprofile`) : undefined;
   const headers = { authorization: `Bearer ${owner.accessToken}` };
-  const page = (await (await fetch(url, { headers })).json()) as {
+  const body = await (await fetch(url, { headers })).text();
+  await writeFile(pageFile, body);
+  pageBytes = Buffer.byteLength(body);
+  const page = JSON.parse(body) as {
     items: Array<{ targets: unknown[] }>;
     nextCursor: string | null;
   };
@@ -248,6 +254,8 @@ async function measureWebSockets(child: Child, users: Person[]): Promise<WsMemor
 
 // --- the run ----------------------------------------------------------------------------------
 const dir = await mkdtemp(path.join(os.tmpdir(), 'herald-bench-api-'));
+/** The page Herald served, kept for (a2). */
+const pageFile = path.join(dir, 'page.json');
 const chroma = await startChroma({
   url: undefined,
   dataDir: dir,
@@ -294,6 +302,11 @@ try {
     await stopChild(child);
   }
 
+  // What the payload alone costs: a bare Fastify route sending the same page's bytes.
+  const basePage = await startChild('baseline', { BENCH_PAGE_FILE: pageFile });
+  const bare = await load(basePage, `${basePage.url}/page`);
+  await stopChild(basePage);
+
   const ratio = posts.rps / baseline.rps;
   const row = (run: string, l: Load) => ({
     run,
@@ -310,6 +323,7 @@ try {
     `bench:api — ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s each, ${os.cpus().length} cores`,
     [
       row('(a) bare Fastify, constant', baseline),
+      row(`(a2) bare Fastify, the same ${round(pageBytes / 1024, 1)} KiB page as a fixed Buffer`, bare),
       row(`(b) GET /v1/posts?limit=50, PostgreSQL`, posts),
       ...(lite ? [row(`(c) GET /v1/posts?limit=50, PGlite`, lite)] : []),
     ],
@@ -337,6 +351,9 @@ try {
     cpu_ms_per_req: round(posts.cpuMs, 3),
     baseline_cpu_ms_per_req: round(baseline.cpuMs, 3),
     ...(lite ? { pglite_rps: round(lite.rps), pglite_p99_ms: lite.p99 } : {}),
+    same_page_bare_rps: round(bare.rps),
+    same_page_bare_p99_ms: bare.p99,
+    page_bytes: pageBytes,
     ws_kib_per_conn: round(ws.rssKiB, 1),
     ws_heap_kib_per_conn: round(ws.heapKiB, 1),
   });

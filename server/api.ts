@@ -4,7 +4,6 @@
  * Public routes (auth) sit beside an authenticated scope that holds everything else.
  */
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -17,6 +16,8 @@ import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import type { VoiceEngines } from '../voice/index.js';
 import type { AuthDeps } from './auth/service.js';
 import { authPlugin } from './plugins/auth.js';
+import { LeasedRedisStore } from './plugins/rate-limit-store.js';
+import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { authRoutes } from './routes/auth.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
@@ -62,16 +63,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  await app.register(helmet, { global: true });
-  await app.register(cors, {
-    origin: deps.limits.corsOrigins.includes('*')
-      ? true
-      : deps.limits.corsOrigins.length
-        ? [...deps.limits.corsOrigins]
-        : false,
-    credentials: false,
-    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
-  });
+  await app.register(securityHeadersPlugin, {});
+  // No origins configured: no CORS at all (a preflight is a 404, as it was with `origin: false`),
+  // and no per-request hook.
+  if (deps.limits.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: deps.limits.corsOrigins.includes('*') ? true : [...deps.limits.corsOrigins],
+      credentials: false,
+      exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+    });
+  }
   await app.register(swagger, {
     openapi: {
       info: {
@@ -97,8 +98,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     hook: 'preHandler',
     max: deps.limits.rateLimitPerMinute,
     timeWindow: 60_000,
-    redis: deps.redis,
-    nameSpace: `${deps.keyPrefix}:rl:`,
+    // Counted in Redis in blocks, so most requests need no round trip (rate-limit-store.ts).
+    store: leasedStore(deps.redis, `${deps.keyPrefix}:rl:`),
     // Redis down must not take the API down with it: requests pass uncounted.
     skipOnError: true,
     // `ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset` (IETF draft names).
@@ -159,4 +160,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     },
     { prefix: '/v1' },
   );
+}
+
+/** `@fastify/rate-limit` builds its store from a class; this one counts under `prefix`. */
+function leasedStore(redis: Redis, prefix: string) {
+  return class extends LeasedRedisStore {
+    constructor() {
+      super({ redis, prefix });
+    }
+  };
 }

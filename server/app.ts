@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HeraldError, type Logger } from '../core/index.js';
+import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -38,6 +39,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     // One line per request, written when it ends (below), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // `request.log` is made when a request first logs, not for every request.
+    childLoggerFactory: lazyChildLoggerFactory,
     // Errors the router raises before any route runs (a malformed URL, an over-long path
     // parameter) get the same error shape as everything else.
     frameworkErrors: (err, _request, res) => {
@@ -73,10 +76,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     done();
   });
   // While draining, new work is refused with a retryable error; probes still answer.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (opts.isDraining() && request.url !== '/health' && request.url !== '/ready') {
-      throw new HeraldError('shutting_down');
+      done(new HeraldError('shutting_down'));
+      return;
     }
+    done();
   });
   await app.register(errorsPlugin);
   // First, so its timing hook sees every route registered after it.

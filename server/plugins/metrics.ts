@@ -137,11 +137,18 @@ export const metricsPlugin = fp(
     const { registry, http } = buildRegistry(app, opts);
     const expected = opts.token ? sha256(opts.token) : undefined;
 
-    app.addHook('onResponse', async (request, reply) => {
-      http.observe(
-        { method: request.method, route: routeLabel(request), status_code: reply.statusCode },
-        reply.elapsedTime / 1000,
-      );
+    // One labelled child per (method, route, status), kept, so an observation hashes no labels.
+    const series = new Map<string, { observe(value: number): void }>();
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = routeLabel(request);
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let child = series.get(key);
+      if (!child) {
+        child = http.labels({ method: request.method, route, status_code: reply.statusCode });
+        series.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
+      done();
     });
 
     app.route({
