@@ -130,6 +130,25 @@ export function retryAtFromHeaders(headers: Headers, now = Date.now(), fallbackM
   return new Date(now + fallbackMs);
 }
 
+/** What a platform's `classify` is told about the HTTP call whose answer it reads. */
+export interface HttpClassifyContext {
+  /** HTTP method of the call: a failed write (not GET) may have been applied. */
+  method?: string;
+  /** What was called, for the message, e.g. `POST /api/v1/statuses`. */
+  what?: string;
+  /** The account holds a refresh token, so a 401 is worth one refresh before reconnecting. */
+  canRefresh?: boolean;
+  now?: number;
+}
+
+/** A retry instant never earlier than this far ahead, whatever the server's clock says. */
+export const MIN_RETRY_DELAY_MS = 1_000;
+
+/** When to retry after a 429: what the headers say, never sooner than `MIN_RETRY_DELAY_MS`. */
+export function rateLimitRetryAt(headers: Headers, now: number): Date {
+  return new Date(Math.max(retryAtFromHeaders(headers, now).getTime(), now + MIN_RETRY_DELAY_MS));
+}
+
 /** Whether a call of this HTTP method may have changed something at the platform. */
 export const isWriteMethod = (method: string | undefined): boolean =>
   method !== undefined && method !== 'GET' && method !== 'HEAD';

@@ -11,23 +11,17 @@ import {
   PermanentError,
   RateLimited,
   TransientError,
-  retryAtFromHeaders,
+  rateLimitRetryAt,
   classifyNetworkFailure,
   isWriteMethod,
   type ConnectorError,
+  type HttpClassifyContext,
 } from '../errors.js';
 
+/** What `classify` is told about the call (shared by the HTTP connectors). */
+export type ClassifyContext = HttpClassifyContext;
+
 export const PLATFORM = 'linkedin';
-
-const MIN_RETRY_DELAY_MS = 1_000;
-
-export interface ClassifyContext {
-  method?: string;
-  what?: string;
-  /** The account holds a refresh token: a 401 is worth one refresh before reconnecting. */
-  canRefresh?: boolean;
-  now?: number;
-}
 
 /** LinkedIn's error words from a REST or OAuth error body. */
 export function platformMessageOf(body: unknown): string | undefined {
@@ -51,7 +45,7 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   const said = platformMessage ? `: ${platformMessage}` : '';
   if (status === 429) {
     const now = ctx.now ?? Date.now();
-    const retryAt = new Date(Math.max(retryAtFromHeaders(headers, now).getTime(), now + MIN_RETRY_DELAY_MS));
+    const retryAt = rateLimitRetryAt(headers, now);
     return new RateLimited(`LinkedIn throttled ${what}; retry after ${retryAt.toISOString()}`, retryAt, base);
   }
   if (status === 401) {

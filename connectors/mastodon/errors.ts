@@ -10,26 +10,17 @@ import {
   PermanentError,
   RateLimited,
   TransientError,
-  retryAtFromHeaders,
+  rateLimitRetryAt,
   classifyNetworkFailure,
   isWriteMethod,
   type ConnectorError,
+  type HttpClassifyContext,
 } from '../errors.js';
 
+/** What `classify` is told about the call (shared by the HTTP connectors). */
+export type ClassifyContext = HttpClassifyContext;
+
 export const PLATFORM = 'mastodon';
-
-/** A retry instant never earlier than this far ahead, whatever the server's clock says. */
-const MIN_RETRY_DELAY_MS = 1_000;
-
-export interface ClassifyContext {
-  /** HTTP method of the call: a failed write (not GET) may have been applied. */
-  method?: string;
-  /** What was called, for the message, e.g. `POST /api/v1/statuses`. */
-  what?: string;
-  /** The account holds a refresh token, so a 401 is worth one refresh before reconnecting. */
-  canRefresh?: boolean;
-  now?: number;
-}
 
 /** Mastodon's error text: `{"error": "..."}`, with Doorkeeper's `error_description` when present. */
 export function platformMessageOf(body: unknown): string | undefined {
@@ -55,8 +46,7 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
 
   if (status === 429) {
     const now = ctx.now ?? Date.now();
-    const parsed = retryAtFromHeaders(headers, now);
-    const retryAt = new Date(Math.max(parsed.getTime(), now + MIN_RETRY_DELAY_MS));
+    const retryAt = rateLimitRetryAt(headers, now);
     const limit = headers.get('x-ratelimit-limit');
     const budget = limit ? ` (${limit} calls per period)` : '';
     return new RateLimited(
