@@ -11,21 +11,23 @@
  */
 import { AIMessage, HumanMessage, RemoveMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import { Command, INTERRUPT, type BaseCheckpointSaver } from '@langchain/langgraph';
-import { getWorkspace, type Role } from '../core/index.js';
+import type { Logger, Role } from '../core/index.js';
 import type { KnowledgeDeps } from '../knowledge/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
-import { buildAgentGraph, type AgentGraph } from './graph/graph.js';
+import { fastPath, mightBeFast } from './graph/fast-path.js';
+import { buildAgentGraph, fastAnswerUpdate, type AgentGraph } from './graph/graph.js';
 import {
   SUMMARY_DEFAULTS,
   type AgentOutput,
+  type State,
   type ConfirmAnswer,
   type ConfirmInterrupt,
   type RunContext,
   type SummaryOptions,
 } from './graph/state.js';
-import { READ_MEMO, threadKey, type ReadMemo } from './memory/db-saver.js';
-import { modelPolicyOf, type ModelPolicy, type ModelRouter } from './models/index.js';
-import { autopilotOf } from './settings.js';
+import { DbCheckpointSaver, READ_MEMO, threadKey, WRITE_BEHIND, type ReadMemo } from './memory/db-saver.js';
+import type { ModelPolicy, ModelRouter } from './models/index.js';
+import { readTurnSettings, SettingsCache, type ChangeSignal, type TurnSettings } from './settings-cache.js';
 import type { ActionEdit, ProposedAction, TextWriter } from './tools/index.js';
 
 export interface AgentTurn {
@@ -54,6 +56,14 @@ export interface AgentOptions {
   /** When long threads are summarised by the cheap model. Default `SUMMARY_DEFAULTS`. */
   summary?: Partial<SummaryOptions> | undefined;
   now?: () => Date;
+  /**
+   * When the workspace settings a turn reads (model policy, autopilot) may be served from
+   * memory: the server passes its principal cache, whose epoch moves with every change to a
+   * workspace (`settings-cache.ts`). Without it every turn reads the workspace row.
+   */
+  changes?: ChangeSignal | undefined;
+  /** Where a fast-path turn whose record failed is reported. */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -62,8 +72,11 @@ export interface AgentOptions {
  * every step before the next starts (`sync`): the approval is stored before the action
  * begins, so a process that dies in the middle is finished from the journal, once. Any other
  * run cannot act before it stops at a confirmation, so it writes once, when it stops
- * (`exit`): the confirmation is stored before it is shown (`invoke` settles only after the
- * write), and a process that dies earlier loses only a turn nobody saw the end of.
+ * (`exit`), and that write goes behind the run (`WRITE_BEHIND`): the answer goes out first,
+ * since the write changes nothing of what was said. A confirmation is still stored before it
+ * is shown (the handler waits for the write), and every later read of the thread in this
+ * process waits for it; a process that dies in between loses only the record of a turn that
+ * did nothing.
  */
 function durabilityOf(input: unknown, run: RunContext): 'sync' | 'exit' {
   return input instanceof Command || input === null || run.autopilot.size > 0 ? 'sync' : 'exit';
@@ -76,25 +89,43 @@ const BARE_ANSWER =
 export class AgentChatHandler {
   readonly graph: AgentGraph;
   readonly #options: AgentOptions;
+  readonly #settings: SettingsCache | undefined;
+  /** Per thread: the record of a fast-path answer still being written (`#record`). */
+  readonly #recording = new Map<string, Promise<void>>();
 
   constructor(options: AgentOptions) {
     this.#options = options;
+    this.#settings = options.changes && new SettingsCache(options.changes);
     this.graph = buildAgentGraph(options.checkpointer);
+  }
+
+  /** The workspace's model policy and autopilot, from the cache while nothing changed them. */
+  #turnSettings(workspaceId: string): Promise<TurnSettings> {
+    const load = () => readTurnSettings(this.#options.deps.db, workspaceId);
+    return this.#settings ? this.#settings.get(workspaceId, load) : load();
+  }
+
+  /** Waits for everything written after a turn's answer (shutdown, benchmarks). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#recording.values());
+    if (this.#options.checkpointer instanceof DbCheckpointSaver) await this.#options.checkpointer.settled();
   }
 
   async handle(turn: AgentTurn, sink: AgentSink, signal: AbortSignal): Promise<void> {
     const { principal } = turn;
     const threadId = threadKey(principal.workspaceId, principal.limitKey, turn.threadId);
+    // The thread as this process last left it: a fast-path answer's record is written first.
+    await this.#recording.get(threadId);
     // The run right after the state is read starts from that read (the saver's read memo).
     const memo: ReadMemo = {};
     // A confirmation left open by an earlier turn is asked again first; an approved action
     // that never finished (the process died while it ran) is finished first, through the
     // journal. The thread and the workspace's settings are read side by side.
-    const [workspace, before] = await Promise.all([
-      getWorkspace(this.#options.deps.db, principal.workspaceId),
+    const [settings, before] = await Promise.all([
+      this.#turnSettings(principal.workspaceId),
       this.#open({ configurable: { thread_id: threadId, [READ_MEMO]: memo } }),
     ]);
-    const policy = modelPolicyOf(workspace?.settings);
+    const { policy } = settings;
     const run: RunContext = {
       env: {
         deps: this.#options.deps,
@@ -113,7 +144,7 @@ export class AgentChatHandler {
       router: this.#options.router,
       policy,
       signal,
-      autopilot: new Set(autopilotOf(workspace?.settings)),
+      autopilot: new Set(settings.autopilot),
       summary: { ...SUMMARY_DEFAULTS, ...this.#options.summary },
     };
     const config = {
@@ -126,11 +157,30 @@ export class AgentChatHandler {
     // undefined: nothing to run before asking; null: resume the unfinished run.
     let next: unknown = before.pending ? undefined : before.unfinished ? null : human;
     let pending = before.pending;
+    // A fast-path command, nothing open on the thread: answered before any graph run. A
+    // read-only answer goes out at once and the turn is recorded after it; a tool call to
+    // confirm (or no command after all) is handed to the run.
+    if (next === human && mightBeFast(turn.text)) {
+      const result = await fastPath(turn.text, run.env, before.focus);
+      if (signal.aborted) return;
+      if (result?.kind === 'answer') {
+        sink.token(result.text);
+        this.#record(threadId, memo, turn.text, result.text);
+        return;
+      }
+      run.fastResult = result;
+    }
     for (;;) {
       // invoke() returns the interrupt it stopped at, so the checkpoint need not be read again.
       if (next !== undefined) {
         run.promptAccounts = undefined;
-        pending = await this.#invoke(next, { ...config, durability: durabilityOf(next, run) }, signal);
+        const durability = durabilityOf(next, run);
+        // A run that cannot act has its checkpoint written behind it: its answer is out first.
+        const configurable = { ...config.configurable, [WRITE_BEHIND]: durability === 'exit' };
+        pending = await this.#invoke(next, { ...config, configurable, durability }, signal);
+        // ...but a confirmation is stored before it is shown.
+        if (pending && this.#options.checkpointer instanceof DbCheckpointSaver)
+          await this.#options.checkpointer.written(threadId);
       }
       if (signal.aborted) return;
       if (!pending) {
@@ -159,7 +209,9 @@ export class AgentChatHandler {
    */
   async keepSpoken(turn: AgentTurn, spoken: string): Promise<void> {
     const { principal } = turn;
-    const config = { configurable: { thread_id: threadKey(principal.workspaceId, principal.limitKey, turn.threadId) } };
+    const threadId = threadKey(principal.workspaceId, principal.limitKey, turn.threadId);
+    await this.#recording.get(threadId);
+    const config = { configurable: { thread_id: threadId } };
     const snapshot = await this.graph.getState(config);
     // A run cancelled while the model streamed stops before `model`; anything else pending is an action.
     if (snapshot.next.some((node) => node !== 'model')) return;
@@ -206,15 +258,41 @@ export class AgentChatHandler {
     };
   }
 
-  /** The confirmation the thread waits for, and whether an approved step was left unfinished. */
+  /**
+   * Records a fast-path answer in the thread as `fast_path` would have (the user's message,
+   * then the answer), after the answer has gone out: the write changes nothing of what was
+   * said, and a process that dies first loses only the record of a read-only answer. The
+   * next turn on the thread in this process waits for it.
+   */
+  #record(threadId: string, memo: ReadMemo, text: string, answer: string): void {
+    const update = { ...fastAnswerUpdate(answer) };
+    update.messages = [new HumanMessage(text), ...(update.messages ?? [])];
+    // The state read at the start of the turn is the one the record builds on (the read memo).
+    const config = { configurable: { thread_id: threadId, [READ_MEMO]: memo } };
+    const before = this.#recording.get(threadId) ?? Promise.resolve();
+    const done = before
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => this.graph.updateState(config, update, 'fast_path'))
+      .then(
+        () => undefined,
+        (err: unknown) => this.#options.logger?.error({ err, threadId }, 'a fast-path answer was not recorded'),
+      );
+    this.#recording.set(threadId, done);
+    void done.then(() => {
+      if (this.#recording.get(threadId) === done) this.#recording.delete(threadId);
+    });
+  }
+
+  /** The confirmation the thread waits for, whether an approved step was left unfinished, and its focus. */
   async #open(config: {
     configurable: Record<string, unknown>;
-  }): Promise<{ pending: ConfirmInterrupt | undefined; unfinished: boolean }> {
+  }): Promise<{ pending: ConfirmInterrupt | undefined; unfinished: boolean; focus: State['focus'] }> {
     const snapshot = await this.graph.getState(config);
+    const focus = (snapshot.values as Partial<State>).focus ?? {};
     for (const task of snapshot.tasks) {
       const found = task.interrupts[0];
-      if (found) return { pending: found.value as ConfirmInterrupt, unfinished: false };
+      if (found) return { pending: found.value as ConfirmInterrupt, unfinished: false, focus };
     }
-    return { pending: undefined, unfinished: snapshot.next.includes('tools') };
+    return { pending: undefined, unfinished: snapshot.next.includes('tools'), focus };
   }
 }

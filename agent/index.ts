@@ -12,8 +12,16 @@ export {
 } from './chat-handler.js';
 export { buildAgentGraph, type AgentGraph } from './graph/graph.js';
 export { fastPath, type FastResult } from './graph/fast-path.js';
-export { DbCheckpointSaver, threadKey, type DbCheckpointSaverOptions } from './memory/db-saver.js';
+export { DbCheckpointSaver, threadKey, WRITE_BEHIND, type DbCheckpointSaverOptions } from './memory/db-saver.js';
 export { runOnce, type ActionKey } from './memory/actions.js';
+export {
+  readTurnSettings,
+  SettingsCache,
+  SETTINGS_CACHE_DEFAULTS,
+  type ChangeSignal,
+  type SettingsCacheOptions,
+  type TurnSettings,
+} from './settings-cache.js';
 export { AgentSettingsSchema, AUTOPILOT_TOOLS, autopilotOf, type AgentSettings } from './settings.js';
 export { SUMMARY_DEFAULTS, type SummaryOptions } from './graph/state.js';
 export {

@@ -68,6 +68,8 @@ export interface Runtime {
   readonly voice: VoiceEngines | null;
   /** Principals resolved recently, dropped on the database's change notifications. */
   readonly principals: PrincipalCache;
+  /** The agent behind chat, when a model provider is configured (`chatHandlerOf`). */
+  readonly chat: AgentChatHandler | undefined;
   close(): Promise<void>;
 }
 
@@ -280,6 +282,19 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       closers,
     );
     const voice = await step('voice', () => createVoiceEngines(voiceConfigOf(config)));
+    const chat = chatHandlerOf({
+      config,
+      logger,
+      database,
+      scheduling: publishing.scheduling,
+      models,
+      modelProviders,
+      knowledge,
+      principals,
+    });
+    // Runs before the database closes: checkpoints and fast-path records written after a
+    // reply (docs/agent.md) are stored before the process goes.
+    if (chat) closers.push({ name: 'agent-writes', close: () => chat.settled() });
     return {
       config,
       logger,
@@ -294,6 +309,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       knowledge,
       voice,
       principals,
+      chat,
       close,
     };
   } catch (err) {
@@ -339,7 +355,7 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
     keyPrefix: rt.config.queuePrefix,
     models: { layer: rt.models, providers: rt.modelProviders, events: rt.events },
     accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
-    chat: chatHandlerOf(rt),
+    chat: rt.chat,
     knowledge: rt.knowledge,
     voice: rt.voice,
   };
@@ -349,13 +365,21 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
  * The agent answers chat when any model provider is configured (docs/agent.md); without one
  * the WebSocket keeps its echo handler, so the protocol can still be tried.
  */
-export function chatHandlerOf(rt: Runtime): AgentChatHandler | undefined {
+export function chatHandlerOf(
+  rt: Pick<
+    Runtime,
+    'config' | 'logger' | 'database' | 'scheduling' | 'models' | 'modelProviders' | 'knowledge' | 'principals'
+  >,
+): AgentChatHandler | undefined {
   if (configuredProviders(rt.modelProviders).size === 0) return undefined;
   return new AgentChatHandler({
     deps: rt.scheduling,
     knowledge: rt.knowledge,
     router: rt.models.router,
-    checkpointer: new DbCheckpointSaver(rt.database.db),
+    checkpointer: new DbCheckpointSaver(rt.database.db, { logger: rt.logger.child({ component: 'agent' }) }),
+    // Workspace settings are cached while the principal cache hears of no change.
+    changes: rt.principals,
+    logger: rt.logger.child({ component: 'agent' }),
     summary: { afterTokens: rt.config.agent.summaryAfterTokens, keepMessages: rt.config.agent.summaryKeepMessages },
   });
 }

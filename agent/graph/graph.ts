@@ -69,15 +69,27 @@ function textOf(chunk: AIMessageChunk): string {
   return chunk.content.map((p) => (p.type === 'text' ? ((p as { text?: string }).text ?? '') : '')).join('');
 }
 
+/**
+ * A fast-path answer as the thread records it: what `fast_path` writes when it answers. The
+ * chat handler answers before the graph runs and records the turn with it (`updateState` as
+ * `fast_path`, with the user's message first).
+ */
+export function fastAnswerUpdate(text: string): Partial<State> {
+  return { fast: true, messages: [new AIMessage({ content: text, name: FAST })] };
+}
+
 async function fastPathNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
   const run = runContextOf(config);
   const last = state.messages.at(-1);
   if (!(last instanceof HumanMessage) || typeof last.content !== 'string') return { fast: false };
-  const result = await fastPath(last.content, run.env, state.focus);
+  // The handler may have read this very message already (it answers before the graph runs).
+  const known = run.fastResult;
+  run.fastResult = undefined;
+  const result = known !== undefined ? known : await fastPath(last.content, run.env, state.focus);
   if (!result) return { fast: false };
   if (result.kind === 'answer') {
     run.out.token(result.text);
-    return { fast: true, messages: [new AIMessage({ content: result.text, name: FAST })] };
+    return fastAnswerUpdate(result.text);
   }
   const call = { id: `fast_${randomUUID()}`, name: result.name, args: result.args, type: 'tool_call' as const };
   return { fast: true, messages: [new AIMessage({ content: '', name: FAST, tool_calls: [call] })] };

@@ -8,6 +8,7 @@ import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { Annotation, messagesStateReducer } from '@langchain/langgraph';
 import type { ModelPolicy, ModelRouter } from '../models/index.js';
 import type { AccountRef } from '../tools/accounts.js';
+import type { FastResult } from './fast-path.js';
 import type { ActionEdit, ProposedAction, ToolEnv } from '../tools/index.js';
 
 /** The user's answer to one proposed action, as the graph is resumed with it. */
@@ -76,6 +77,11 @@ export interface RunContext {
   /** Side-effect tools the workspace lets run without asking (never in an untrusted context). */
   autopilot: ReadonlySet<string>;
   summary: SummaryOptions;
+  /**
+   * What the fast path made of the run's message when the handler asked it before the run
+   * (a tool call to confirm, or null: not a fast-path command); `fast_path` takes it once.
+   */
+  fastResult?: FastResult | null | undefined;
   /** The accounts the system prompt lists, read once per graph run (the handler clears it before each). */
   promptAccounts?: Promise<AccountRef[]> | undefined;
 }

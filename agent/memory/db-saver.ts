@@ -7,6 +7,12 @@
  * Each call is one statement (one round trip): `getTuple` reads the checkpoint, its pending
  * writes and its channel values together; `put` stores the checkpoint and its new channel
  * values together; `putWrites` stores all of a task's writes at once.
+ *
+ * A run may let its writes be stored behind it (`WRITE_BEHIND`): they are queued per thread
+ * and the call returns at once, so the run's answer goes out before its checkpoint is
+ * written. Every later call on the thread through this saver waits for the queue first, so
+ * this process never reads a thread older than its own writes; `written(thread)` waits for
+ * them and reports a failure (the chat handler waits before it shows a confirmation).
  */
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
@@ -28,7 +34,7 @@ import {
   type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { schema, type Db } from '../../core/index.js';
+import { schema, type Db, type Logger } from '../../core/index.js';
 
 const SEP = '/';
 /** How many older checkpoints a read searches for a value stored before delta storage. */
@@ -91,7 +97,22 @@ export interface ReadMemo {
   state?: 'kept' | 'spent';
 }
 
+/**
+ * Configurable key: `true` when the run's writes may be stored behind it — a run that cannot
+ * act (the chat handler's `exit` durability), whose checkpoint changes nothing of what it
+ * said, and whose loss in a crash loses only the record of a turn that did nothing.
+ */
+export const WRITE_BEHIND = 'herald_write_behind';
+
+/** One thread's queued writes: the last of them, and the first failure since `written`. */
+interface WriteQueue {
+  tail: Promise<void>;
+  error?: unknown;
+}
+
 export interface DbCheckpointSaverOptions {
+  /** Where a failed write-behind is reported when nobody waits for it. */
+  logger?: Logger | undefined;
   serde?: SerializerProtocol | undefined;
   /**
    * The workspace a thread's rows belong to. Default: the thread id's first segment
@@ -103,6 +124,8 @@ export interface DbCheckpointSaverOptions {
 
 export class DbCheckpointSaver extends BaseCheckpointSaver {
   readonly #workspaceOf: (threadId: string) => string;
+  readonly #logger: Logger | undefined;
+  readonly #queues = new Map<string, WriteQueue>();
 
   constructor(
     private readonly db: Db,
@@ -110,11 +133,51 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
   ) {
     super(options.serde);
     this.#workspaceOf = options.workspaceOf ?? workspaceFromThread;
+    this.#logger = options.logger;
+  }
+
+  /** Waits for the thread's writes queued behind runs; throws the first that failed. */
+  async written(threadId: string): Promise<void> {
+    const queue = this.#queues.get(threadId);
+    if (!queue) return;
+    await queue.tail;
+    const { error } = queue;
+    delete queue.error;
+    if (error !== undefined) throw error;
+  }
+
+  /** Waits for every write queued behind a run (shutdown, benchmarks). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.tail));
+  }
+
+  /** Runs `op` after the thread's queued writes; queued itself (returning at once) when `behind`. */
+  #inOrder(threadId: string, behind: boolean, op: () => Promise<void>): Promise<void> {
+    const queue = this.#queues.get(threadId);
+    if (!behind) return queue ? queue.tail.then(op) : op();
+    const q = queue ?? { tail: Promise.resolve() };
+    // After what is waiting to run now (the run's answer going out): an in-process database
+    // (PGlite) would otherwise do the write on the same thread before the answer leaves.
+    const tail = q.tail
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(op)
+      .catch((err: unknown) => {
+        q.error ??= err;
+        this.#logger?.error({ err, threadId }, 'a checkpoint written behind its run failed');
+      });
+    q.tail = tail;
+    this.#queues.set(threadId, q);
+    // Idle and nothing to report: forget the queue.
+    void tail.then(() => {
+      if (q.tail === tail && q.error === undefined && this.#queues.get(threadId) === q) this.#queues.delete(threadId);
+    });
+    return Promise.resolve();
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const threadId = config.configurable?.thread_id as string | undefined;
     if (!threadId) return undefined;
+    await this.#queues.get(threadId)?.tail;
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const id = getCheckpointId(config);
     const memo = id ? undefined : (config.configurable?.[READ_MEMO] as ReadMemo | undefined);
@@ -196,6 +259,7 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     const ns = config.configurable?.checkpoint_ns as string | undefined;
     const id = config.configurable?.checkpoint_id as string | undefined;
     const before = options?.before?.configurable?.checkpoint_id as string | undefined;
+    if (threadId) await this.#queues.get(threadId)?.tail;
     const rows = await this.db
       .select()
       .from(c)
@@ -233,55 +297,59 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     const threadId = required(config, 'thread_id');
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const workspaceId = this.#workspaceOf(threadId);
+    // LangGraph hands over a copy made for this call; the run does not touch it again.
     const copy = copyCheckpoint(checkpoint);
-    const values = copy.channel_values;
-    copy.channel_values = {};
-    const blobs = await Promise.all(
-      Object.entries(newVersions).map(async ([channel, version]) => {
-        const [type, value] =
-          channel in values ? await this.serde.dumpsTyped(values[channel]) : (['empty', null] as const);
-        return { workspaceId, threadId, checkpointNs: ns, channel, version: String(version), type, value };
-      }),
-    );
-    const [[type, bytes], [metadataType, metadataBytes]] = await Promise.all([
-      this.serde.dumpsTyped(copy),
-      this.serde.dumpsTyped(metadata),
-    ]);
-    const row = {
-      workspaceId,
-      threadId,
-      checkpointNs: ns,
-      checkpointId: checkpoint.id,
-      parentCheckpointId: (config.configurable?.checkpoint_id as string | undefined) ?? null,
-      type,
-      checkpoint: bytes,
-      metadataType,
-      metadata: metadataBytes,
-    };
-    const c = schema.agentCheckpoints;
-    const b = schema.agentCheckpointBlobs;
-    const insertCheckpoint = this.db
-      .insert(c)
-      .values(row)
-      .onConflictDoUpdate({
-        target: [c.threadId, c.checkpointNs, c.checkpointId],
-        set: {
-          type: sql`excluded.type`,
-          checkpoint: sql`excluded.checkpoint`,
-          metadataType: sql`excluded.metadata_type`,
-          metadata: sql`excluded.metadata`,
-        },
-      });
+    const parentCheckpointId = (config.configurable?.checkpoint_id as string | undefined) ?? null;
     this.#spendMemos(config);
-    if (blobs.length === 0) await insertCheckpoint;
-    else {
-      const insertBlobs = this.db
-        .insert(b)
-        .values(blobs)
-        .onConflictDoNothing({ target: [b.threadId, b.checkpointNs, b.channel, b.version] });
-      // One statement: the values and the checkpoint naming them are stored together or not at all.
-      await this.db.execute(sql`with blobs as (${insertBlobs.getSQL()}) ${insertCheckpoint.getSQL()}`);
-    }
+    await this.#inOrder(threadId, config.configurable?.[WRITE_BEHIND] === true, async () => {
+      const values = copy.channel_values;
+      copy.channel_values = {};
+      const blobs = await Promise.all(
+        Object.entries(newVersions).map(async ([channel, version]) => {
+          const [type, value] =
+            channel in values ? await this.serde.dumpsTyped(values[channel]) : (['empty', null] as const);
+          return { workspaceId, threadId, checkpointNs: ns, channel, version: String(version), type, value };
+        }),
+      );
+      const [[type, bytes], [metadataType, metadataBytes]] = await Promise.all([
+        this.serde.dumpsTyped(copy),
+        this.serde.dumpsTyped(metadata),
+      ]);
+      const row = {
+        workspaceId,
+        threadId,
+        checkpointNs: ns,
+        checkpointId: checkpoint.id,
+        parentCheckpointId,
+        type,
+        checkpoint: bytes,
+        metadataType,
+        metadata: metadataBytes,
+      };
+      const c = schema.agentCheckpoints;
+      const b = schema.agentCheckpointBlobs;
+      const insertCheckpoint = this.db
+        .insert(c)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [c.threadId, c.checkpointNs, c.checkpointId],
+          set: {
+            type: sql`excluded.type`,
+            checkpoint: sql`excluded.checkpoint`,
+            metadataType: sql`excluded.metadata_type`,
+            metadata: sql`excluded.metadata`,
+          },
+        });
+      if (blobs.length === 0) await insertCheckpoint;
+      else {
+        const insertBlobs = this.db
+          .insert(b)
+          .values(blobs)
+          .onConflictDoNothing({ target: [b.threadId, b.checkpointNs, b.channel, b.version] });
+        // One statement: the values and the checkpoint naming them are stored together or not at all.
+        await this.db.execute(sql`with blobs as (${insertBlobs.getSQL()}) ${insertCheckpoint.getSQL()}`);
+      }
+    });
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -290,35 +358,37 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     const checkpointId = required(config, 'checkpoint_id');
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const workspaceId = this.#workspaceOf(threadId);
-    const w = schema.agentCheckpointWrites;
-    const rows = await Promise.all(
-      writes.map(async ([channel, value], i) => {
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        return {
-          workspaceId,
-          threadId,
-          checkpointNs: ns,
-          checkpointId,
-          taskId,
-          idx: WRITES_IDX_MAP[channel] ?? i,
-          channel,
-          type,
-          value: bytes,
-          taskPath: taskPath ?? '',
-        };
-      }),
-    );
-    if (rows.length === 0) return;
+    if (writes.length === 0) return;
     this.#spendMemos(config);
-    // Special writes (errors, interrupts: negative idx) replace; regular ones are written once.
-    await this.db
-      .insert(w)
-      .values(rows)
-      .onConflictDoUpdate({
-        target: [w.threadId, w.checkpointNs, w.checkpointId, w.taskId, w.idx],
-        set: { channel: sql`excluded.channel`, type: sql`excluded.type`, value: sql`excluded.value` },
-        setWhere: sql`excluded.idx < 0`,
-      });
+    await this.#inOrder(threadId, config.configurable?.[WRITE_BEHIND] === true, async () => {
+      const w = schema.agentCheckpointWrites;
+      const rows = await Promise.all(
+        writes.map(async ([channel, value], i) => {
+          const [type, bytes] = await this.serde.dumpsTyped(value);
+          return {
+            workspaceId,
+            threadId,
+            checkpointNs: ns,
+            checkpointId,
+            taskId,
+            idx: WRITES_IDX_MAP[channel] ?? i,
+            channel,
+            type,
+            value: bytes,
+            taskPath: taskPath ?? '',
+          };
+        }),
+      );
+      // Special writes (errors, interrupts: negative idx) replace; regular ones are written once.
+      await this.db
+        .insert(w)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: [w.threadId, w.checkpointNs, w.checkpointId, w.taskId, w.idx],
+          set: { channel: sql`excluded.channel`, type: sql`excluded.type`, value: sql`excluded.value` },
+          setWhere: sql`excluded.idx < 0`,
+        });
+    });
   }
 
   /** A write to the thread: a memo's read is no longer its latest state. */
@@ -328,6 +398,7 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
+    await this.#queues.get(threadId)?.tail;
     await this.db.delete(schema.agentCheckpointBlobs).where(eq(schema.agentCheckpointBlobs.threadId, threadId));
     await this.db.delete(schema.agentCheckpointWrites).where(eq(schema.agentCheckpointWrites.threadId, threadId));
     await this.db.delete(schema.agentCheckpoints).where(eq(schema.agentCheckpoints.threadId, threadId));

@@ -244,6 +244,48 @@ describe('autopilot', () => {
     expect((await targetsOf(p.workspaceId)).map((x) => x.status)).toEqual(['draft']);
     c.close();
   });
+  it('follows a change over REST from the very next turn, both ways, though settings are cached', async () => {
+    const { p } = await env.personWithMastodon();
+    const setAutopilot = async (autopilot: string[]) => {
+      const res = await env.api.app.inject({
+        method: 'PATCH',
+        url: '/v1/workspace',
+        headers: p.auth,
+        payload: { agent: { autopilot } },
+      });
+      expect(res.statusCode).toBe(200);
+    };
+    const c = await env.connect(p);
+    /** The turn's first confirmation request, or its end when it asked nothing. */
+    const firstStop = (turn: string) =>
+      c.next(
+        `confirm_request or message_end of ${turn}`,
+        (e) => e.turnId === turn && (e.type === 'confirm_request' || e.type === 'message_end'),
+      );
+
+    // A turn with autopilot on: the workspace's settings are now in the cache.
+    await setAutopilot(['schedule_post']);
+    env.brain = () => ({ text: 'Hello.' });
+    const warm = await c.say('hello', 't-cache-1');
+    expect(await c.end(warm)).toMatchObject({ reason: 'done' });
+
+    // Turned off: the next turn asks before it schedules.
+    await setAutopilot([]);
+    env.brain = scheduleLaunch;
+    const asked = await c.say(`schedule "${LAUNCH}" on mastodon tomorrow at 9`, 't-cache-2');
+    const stop = await firstStop(asked);
+    expect(stop.type).toBe('confirm_request');
+    c.send({ type: 'reject', turnId: asked, requestId: stop.requestId });
+    await c.end(asked);
+    expect(await targetsOf(p.workspaceId)).toEqual([]);
+
+    // Turned on again: the next turn acts without asking.
+    await setAutopilot(['schedule_post']);
+    const acted = await c.say(`schedule "${LAUNCH}" on mastodon tomorrow at 9`, 't-cache-3');
+    expect(await firstStop(acted)).toMatchObject({ type: 'message_end', reason: 'done' });
+    expect((await targetsOf(p.workspaceId)).map((t) => [t.status, t.content])).toEqual([['scheduled', LAUNCH]]);
+    c.close();
+  });
 });
 
 describe('long threads', () => {

@@ -178,6 +178,8 @@ export async function startAgentEnv(): Promise<AgentEnv> {
       router,
       checkpointer: opts.checkpointer ?? new DbCheckpointSaver(api.env.database.db),
       summary: opts.summary,
+      // As the server wires it: settings cached while the principal cache hears of no change.
+      changes: api.deps.auth.principals,
     });
     await app.register(wsRoutes, { prefix: '/v1', deps: api.deps, handler });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
