@@ -5,8 +5,10 @@
  * (a2) for scale: a bare Fastify route sending the bytes of the page (b) returns, as a fixed
  *      Buffer — what the payload alone costs the server and autocannon on this machine;
  * (b) Herald: authenticated `GET /v1/posts?limit=50` on a workspace with 10,000 posts (two
- *     targets each), 100 connections, on PostgreSQL; ratio = (b) req/s / (a) req/s;
- * (c) the same on embedded PGlite (BENCH_PGLITE=0 skips it);
+ *     targets each), 100 connections, on PostgreSQL, asked as browsers ask
+ *     (`Accept-Encoding: gzip, deflate, br`; Herald answers gzip); ratio = (b) req/s / (a) req/s;
+ *     (b') the same without Accept-Encoding (autocannon's default): the plain 63 KB page;
+ * (c) and (c') the same on embedded PGlite (BENCH_PGLITE=0 skips them);
  * (d) 2,000 authenticated WebSocket connections held open at `/v1/ws`: growth of the
  *     server's RSS and of its heap + external memory, per connection (after a GC).
  *
@@ -68,6 +70,8 @@ const adminUrl =
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const profileDir = process.env.BENCH_PROFILE_DIR;
 let pageBytes = 0;
+/** What browsers send (Node's fetch() sends `gzip, deflate`). */
+const ACCEPT_ENCODING = 'gzip, deflate, br';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- child processes --------------------------------------------------------------------------
@@ -170,7 +174,11 @@ async function signUp(baseUrl: string): Promise<Person> {
 }
 
 /** Seeds the posts, checks one page, and loads `GET /v1/posts?limit=50`. */
-async function measurePosts(child: Child, owner: Person, name: string): Promise<Load & { seedMs: number }> {
+async function measurePosts(
+  child: Child,
+  owner: Person,
+  name: string,
+): Promise<{ gzip: Load; identity: Load; seedMs: number }> {
   const seeded = await child.ask(
     {
       type: 'seed',
@@ -185,6 +193,7 @@ async function measurePosts(child: Child, owner: Person, name: string): Promise<
   const url = `${child.url}/v1/posts?limit=50`;
   const profileFile = profileDir ? path.join(profileDir, `bench-api-${name}-${Date.now()}.cpuprofile`) : undefined;
   const headers = { authorization: `Bearer ${owner.accessToken}` };
+  // fetch() takes gzip and unpacks it: this is the plain JSON.
   const body = await (await fetch(url, { headers })).text();
   await writeFile(pageFile, body);
   pageBytes = Buffer.byteLength(body);
@@ -195,7 +204,10 @@ async function measurePosts(child: Child, owner: Person, name: string): Promise<
   if (page.items?.length !== 50 || !page.nextCursor || page.items[0]!.targets.length !== TARGETS_PER_POST) {
     throw new Error(`unexpected page: ${JSON.stringify(page).slice(0, 300)}`);
   }
-  return { ...(await load(child, url, headers, profileFile)), seedMs: seeded.ms };
+  // As browsers and Node's fetch() ask for it, then as autocannon does by default (no Accept-Encoding).
+  const gzip = await load(child, url, { ...headers, 'accept-encoding': ACCEPT_ENCODING }, profileFile);
+  const identity = await load(child, url, headers);
+  return { gzip, identity, seedMs: seeded.ms };
 }
 
 interface WsMemory {
@@ -295,7 +307,7 @@ try {
   const posts = await measurePosts(herald, users[0]!, 'postgres');
   await stopChild(herald);
 
-  let lite: (Load & { seedMs: number }) | undefined;
+  let lite: Awaited<ReturnType<typeof measurePosts>> | undefined;
   if (PGLITE) {
     const child = await startChild('herald', heraldEnv('pglite', {}));
     lite = await measurePosts(child, await signUp(child.url), 'pglite');
@@ -307,7 +319,7 @@ try {
   const bare = await load(basePage, `${basePage.url}/page`);
   await stopChild(basePage);
 
-  const ratio = posts.rps / baseline.rps;
+  const ratio = posts.gzip.rps / baseline.rps;
   const row = (run: string, l: Load) => ({
     run,
     'req/s': round(l.rps),
@@ -324,8 +336,14 @@ try {
     [
       row('(a) bare Fastify, constant', baseline),
       row(`(a2) bare Fastify, the same ${round(pageBytes / 1024, 1)} KiB page as a fixed Buffer`, bare),
-      row(`(b) GET /v1/posts?limit=50, PostgreSQL`, posts),
-      ...(lite ? [row(`(c) GET /v1/posts?limit=50, PGlite`, lite)] : []),
+      row(`(b) GET /v1/posts?limit=50, PostgreSQL, Accept-Encoding: gzip`, posts.gzip),
+      row(`(b') the same, no Accept-Encoding (${round(pageBytes / 1024, 1)} KiB plain)`, posts.identity),
+      ...(lite
+        ? [
+            row(`(c) GET /v1/posts?limit=50, PGlite, Accept-Encoding: gzip`, lite.gzip),
+            row(`(c') the same, no Accept-Encoding`, lite.identity),
+          ]
+        : []),
     ],
   );
   printTable(`(d) ${WS_CONNECTIONS} authenticated WebSocket connections held open (server process, after GC)`, [
@@ -338,19 +356,30 @@ try {
   console.log(
     `${POSTS} posts × ${TARGETS_PER_POST} targets seeded in ${posts.seedMs} ms (PostgreSQL)` +
       (lite ? `, ${lite.seedMs} ms (PGlite)` : '') +
-      `; goals: ratio ≥ 0.30 (${round(ratio, 3)}), p99 < 25 ms (${posts.p99}), WS < 50 KiB/conn (${round(ws.rssKiB, 1)})`,
+      `; goals: ratio ≥ 0.30 (${round(ratio, 3)}), p99 < 25 ms (${posts.gzip.p99}), WS < 50 KiB/conn (${round(ws.rssKiB, 1)})`,
   );
   printResult({
     bench: 'api',
-    rps: round(posts.rps),
+    rps: round(posts.gzip.rps),
     baseline_rps: round(baseline.rps),
     ratio: round(ratio, 3),
-    p50_ms: posts.p50,
-    p99_ms: posts.p99,
+    p50_ms: posts.gzip.p50,
+    p99_ms: posts.gzip.p99,
     baseline_p99_ms: baseline.p99,
-    cpu_ms_per_req: round(posts.cpuMs, 3),
+    cpu_ms_per_req: round(posts.gzip.cpuMs, 3),
     baseline_cpu_ms_per_req: round(baseline.cpuMs, 3),
-    ...(lite ? { pglite_rps: round(lite.rps), pglite_p99_ms: lite.p99 } : {}),
+    identity_rps: round(posts.identity.rps),
+    identity_ratio: round(posts.identity.rps / baseline.rps, 3),
+    identity_p99_ms: posts.identity.p99,
+    identity_cpu_ms_per_req: round(posts.identity.cpuMs, 3),
+    ...(lite
+      ? {
+          pglite_rps: round(lite.gzip.rps),
+          pglite_p99_ms: lite.gzip.p99,
+          pglite_identity_rps: round(lite.identity.rps),
+          pglite_identity_p99_ms: lite.identity.p99,
+        }
+      : {}),
     same_page_bare_rps: round(bare.rps),
     same_page_bare_p99_ms: bare.p99,
     page_bytes: pageBytes,

@@ -10,6 +10,7 @@ import { disconnectAccount, getAccount, listAccounts } from '../../tools/account
 import * as posts from '../../tools/posts/index.js';
 import { cancel, type SchedulingDeps } from '../../tools/scheduling/index.js';
 import { usageSummary } from '../../tools/usage/index.js';
+import { acceptsGzip, gzipOnce } from '../http/compression.js';
 import { contextOf } from '../http/context.js';
 import { IdParams, PageQuery, TimeZone, Uuid } from '../http/schemas.js';
 import type { FastifyRequest } from 'fastify';
@@ -129,7 +130,12 @@ export const postRoutes: FastifyPluginAsyncZod<{
         statuses: req.query.status,
         contentVersion: req.principal?.contentVersion,
       });
-      return reply.type('application/json; charset=utf-8').send(page.json);
+      // The page is kept rendered (and, once asked for, gzipped): both variants cost a lookup.
+      void reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (acceptsGzip(req.headers['accept-encoding'])) {
+        return reply.header('content-encoding', 'gzip').send(await gzipOnce(page.json));
+      }
+      return reply.send(page.json);
     },
   );
 

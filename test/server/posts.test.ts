@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
+import { gunzipSync } from 'node:zlib';
 import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
 
@@ -220,6 +221,42 @@ describe('posts', () => {
     expect((await list())[0]!.content).toBe('changed elsewhere');
     await db.execute(sql`delete from posts where id = ${post.id}`);
     expect((await list()).map((p) => p.id)).not.toContain(post.id);
+  });
+
+  it('the list is gzipped for clients that take gzip, the same JSON, and never older than a change', async () => {
+    const me = await api.signUp();
+    const acct = await account(me.workspaceId);
+    for (const content of ['first', 'second']) {
+      await call(me, 'POST', '/v1/posts', { content, draft: true, targets: [{ socialAccountId: acct }] });
+    }
+    const get = (acceptEncoding?: string) =>
+      api.app.inject({
+        method: 'GET',
+        url: '/v1/posts?limit=10',
+        headers: { ...me.auth, ...(acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding }) },
+      });
+    const plain = await get();
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toContain('accept-encoding');
+    for (const accept of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1, gzip;q=0.5', '*']) {
+      const res = await get(accept);
+      expect(res.headers['content-encoding'], accept).toBe('gzip');
+      expect(res.headers.vary).toContain('accept-encoding');
+      expect(gunzipSync(res.rawPayload).toString()).toBe(plain.body);
+      expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
+    }
+    // Refused or unknown encodings get the plain page.
+    for (const accept of ['gzip;q=0', 'br', 'identity', '*;q=0, identity']) {
+      const res = await get(accept);
+      expect(res.headers['content-encoding'], accept).toBeUndefined();
+      expect(res.body).toBe(plain.body);
+    }
+    // A change shows in the gzipped page too.
+    await call(me, 'POST', '/v1/posts', { content: 'third', draft: true, targets: [{ socialAccountId: acct }] });
+    const after = JSON.parse(gunzipSync((await get('gzip')).rawPayload).toString()) as {
+      items: Array<{ content: string }>;
+    };
+    expect(after.items.map((p) => p.content)).toEqual(['third', 'second', 'first']);
   });
 
   it('the list summary shows the same instants and local times as the full post, in any zone', async () => {
