@@ -113,11 +113,13 @@ export async function reembedWorkspace(
         .select()
         .from(knowledgeSources)
         .where(and(eq(knowledgeSources.workspaceId, workspaceId), isNotNull(knowledgeSources.readyGeneration)));
-      const todo = rows.filter((r) => done.get(r.id) !== r.readyGeneration && skipped.get(r.id) !== r.readyGeneration);
-      if (todo.length === 0) break;
-      const total = chunksDone + todo.reduce((n, r) => n + r.chunkCount, 0);
+      const outstanding = rows.filter(
+        (r) => done.get(r.id) !== r.readyGeneration && skipped.get(r.id) !== r.readyGeneration,
+      );
+      if (outstanding.length === 0) break;
+      const total = chunksDone + outstanding.reduce((n, r) => n + r.chunkCount, 0);
       await onProgress(chunksDone, total);
-      for (const row of todo) {
+      for (const row of outstanding) {
         if (!(await stillWanted())) return { outcome: 'superseded' };
         const generation = row.readyGeneration!;
         // Ready sources keep their text (URLs and feeds: as extracted). One without keeps its old
