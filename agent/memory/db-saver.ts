@@ -194,34 +194,14 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
 
   /**
    * The checkpoint (the latest of the thread, or `id`), its pending writes and its channel
-   * values in one statement. The channel versions are read from the stored checkpoint when it
-   * is JSON (the default serializer); otherwise the values are read by a second query.
+   * values in one call of `herald_checkpoint_read` (migration 0008), whose queries are
+   * planned once per connection. The channel versions are read from the stored checkpoint
+   * when it is JSON (the default serializer); otherwise the values are read by a second query.
    */
   async #read(threadId: string, ns: string, id: string | undefined): Promise<CheckpointTuple | undefined> {
-    const c = schema.agentCheckpoints;
-    const w = schema.agentCheckpointWrites;
-    const b = schema.agentCheckpointBlobs;
-    const result = (await this.db.execute(sql`
-      with cp as (
-        select * from ${c}
-        where thread_id = ${threadId} and checkpoint_ns = ${ns} ${id ? sql`and checkpoint_id = ${id}` : sql``}
-        order by checkpoint_id desc limit 1
-      )
-      select 0 as part, cp.checkpoint_id as a, cp.parent_checkpoint_id as b, cp.metadata_type as c,
-             null::integer as idx, cp.type, cp.checkpoint as value, cp.metadata as extra
-      from cp
-      union all
-      select 1, w.task_id, w.channel, w.task_path, w.idx, w.type, w.value, null
-      from ${w} w join cp on w.thread_id = cp.thread_id and w.checkpoint_ns = cp.checkpoint_ns
-        and w.checkpoint_id = cp.checkpoint_id
-      union all
-      select 2, bl.channel, bl.version, null, null, bl.type, bl.value, null
-      from ${b} bl join cp on bl.thread_id = cp.thread_id and bl.checkpoint_ns = cp.checkpoint_ns
-      where (bl.channel, bl.version) in (
-        select key, value from jsonb_each_text(
-          case when cp.type = 'json' then convert_from(cp.checkpoint, 'UTF8')::jsonb -> 'channel_versions'
-          else '{}'::jsonb end))
-    `)) as unknown as { rows: ReadRow[] };
+    const result = (await this.db.execute(
+      sql`select * from herald_checkpoint_read(${threadId}, ${ns}, ${id || null})`,
+    )) as unknown as { rows: ReadRow[] };
     const head = result.rows.find((r) => Number(r.part) === 0);
     if (!head) return undefined;
     const row: CheckpointRow = {
