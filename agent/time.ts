@@ -67,25 +67,44 @@ export function readTime(input: string, zone: string, now: Date): Date {
 
 export type RangeName = 'today' | 'tomorrow' | 'this week' | 'next week' | 'next 7 days';
 
+/** The bounds of one day in one zone, and the periods that hang on it (`rangeOf`). */
+interface DayRanges {
+  from: number;
+  to: number;
+  ranges: Record<Exclude<RangeName, 'next 7 days'>, { from: Date; to: Date }> & { eighthDay: Date };
+}
+/** Per zone, the day last asked about: time-zone arithmetic is most of a fast-path answer's own work. */
+const days = new Map<string, DayRanges>();
+
+function dayRanges(zone: string, now: Date): DayRanges {
+  const t = now.getTime();
+  const known = days.get(zone);
+  if (known && t >= known.from && t < known.to) return known;
+  const today = DateTime.fromJSDate(now, { zone }).startOf('day');
+  const week = today.startOf('week');
+  const span = (a: DateTime, b: DateTime) => ({ from: a.toJSDate(), to: b.toJSDate() });
+  const day: DayRanges = {
+    from: today.toMillis(),
+    to: today.plus({ days: 1 }).toMillis(),
+    ranges: {
+      today: span(today, today.plus({ days: 1 })),
+      tomorrow: span(today.plus({ days: 1 }), today.plus({ days: 2 })),
+      'this week': span(week, week.plus({ weeks: 1 })),
+      'next week': span(week.plus({ weeks: 1 }), week.plus({ weeks: 2 })),
+      eighthDay: today.plus({ days: 8 }).toJSDate(),
+    },
+  };
+  if (days.size >= 512) days.clear();
+  days.set(zone, day);
+  return day;
+}
+
 /** A named period in the zone, as [from, to). Weeks start on Monday. */
 export function rangeOf(name: RangeName, zone: string, now: Date): { from: Date; to: Date } {
-  const today = DateTime.fromJSDate(now, { zone }).startOf('day');
-  switch (name) {
-    case 'today':
-      return { from: today.toJSDate(), to: today.plus({ days: 1 }).toJSDate() };
-    case 'tomorrow':
-      return { from: today.plus({ days: 1 }).toJSDate(), to: today.plus({ days: 2 }).toJSDate() };
-    case 'this week': {
-      const start = today.startOf('week');
-      return { from: start.toJSDate(), to: start.plus({ weeks: 1 }).toJSDate() };
-    }
-    case 'next week': {
-      const start = today.startOf('week').plus({ weeks: 1 });
-      return { from: start.toJSDate(), to: start.plus({ weeks: 1 }).toJSDate() };
-    }
-    case 'next 7 days':
-      return { from: now, to: today.plus({ days: 8 }).toJSDate() };
-  }
+  const { ranges } = dayRanges(zone, now);
+  if (name === 'next 7 days') return { from: now, to: new Date(ranges.eighthDay) };
+  const { from, to } = ranges[name];
+  return { from: new Date(from), to: new Date(to) };
 }
 
 /** "Tue 2 Jun, 09:00" in the zone. */

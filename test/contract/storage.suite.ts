@@ -254,6 +254,14 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
           to: new Date('2026-12-02T00:00:00Z'),
         });
         expect(inRange.map((t) => t.id)).toEqual([targets[0]!.id]);
+        // The status filter: the one status it has, others, none at all; the range's end is open.
+        const day = { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2026-12-02T00:00:00Z') };
+        const ids = async (r: Parameters<typeof listTargetsInRange>[2]) =>
+          (await listTargetsInRange(db, ws.id, r)).map((t) => t.id);
+        expect(await ids({ ...day, statuses: ['pending_approval', 'scheduled'] })).toEqual([targets[0]!.id]);
+        expect(await ids({ ...day, statuses: ['draft', 'published'] })).toEqual([]);
+        expect(await ids({ ...day, statuses: [] })).toEqual([]);
+        expect(await ids({ from: day.from, to: at })).toEqual([]);
         expect(await deletePost(db, ws.id, post.id)).toBe(true);
         expect(await getTarget(db, ws.id, targets[0]!.id)).toBeUndefined();
       });

@@ -115,23 +115,36 @@ export async function getTarget(db: Db, workspaceId: string, targetId: string): 
 }
 
 /** Targets scheduled in [from, to), earliest first. */
-export function listTargetsInRange(
-  db: Db,
-  workspaceId: string,
-  range: { from: Date; to: Date; statuses?: TargetStatus[] },
-): Promise<PostTarget[]> {
+const buildTargetsInRange = (db: Db) => {
+  // The statuses as a PostgreSQL array literal, or null for all of them.
+  const statuses = sql`${sql.placeholder('statuses')}::target_status[]`;
   return db
     .select()
     .from(postTargets)
     .where(
       and(
-        eq(postTargets.workspaceId, workspaceId),
-        gte(postTargets.scheduledAt, range.from),
-        lt(postTargets.scheduledAt, range.to),
-        range.statuses ? inArray(postTargets.status, range.statuses) : undefined,
+        eq(postTargets.workspaceId, sql.placeholder('workspaceId')),
+        gte(postTargets.scheduledAt, sql.placeholder('from')),
+        lt(postTargets.scheduledAt, sql.placeholder('to')),
+        sql`(${statuses} is null or ${postTargets.status} = any(${statuses}))`,
       ),
     )
-    .orderBy(asc(postTargets.scheduledAt), asc(postTargets.id));
+    .orderBy(asc(postTargets.scheduledAt), asc(postTargets.id))
+    .prepare('herald_targets_in_range');
+};
+/** Prepared once per database: the calendar and the agent's "what's scheduled" run it often. */
+const targetsInRangeQueries = new WeakMap<Db, ReturnType<typeof buildTargetsInRange>>();
+
+export function listTargetsInRange(
+  db: Db,
+  workspaceId: string,
+  range: { from: Date; to: Date; statuses?: TargetStatus[] },
+): Promise<PostTarget[]> {
+  let query = targetsInRangeQueries.get(db);
+  if (!query) targetsInRangeQueries.set(db, (query = buildTargetsInRange(db)));
+  // Enum values (lowercase words): the literal needs no quoting.
+  const statuses = range.statuses ? `{${range.statuses.join(',')}}` : null;
+  return query.execute({ workspaceId, from: range.from, to: range.to, statuses });
 }
 
 /**

@@ -1,0 +1,58 @@
+/**
+ * The agent's named periods ("today", "this week", ...) in the user's zone: bounds fall on
+ * local midnights across daylight-saving changes, weeks start on Monday, and the per-zone
+ * memo of the current day never serves another day or another zone.
+ */
+import { describe, expect, it } from 'vitest';
+import { rangeOf } from '../../agent/time.js';
+
+const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOString()];
+
+describe('named periods in the user zone', () => {
+  it('a week across the end of summer time in Paris is 169 hours long, Monday to Monday', () => {
+    const now = new Date('2026-10-22T10:00:00Z'); // Thursday
+    expect(iso(rangeOf('this week', 'Europe/Paris', now))).toEqual([
+      '2026-10-18T22:00:00.000Z', // Mon 19 Oct 00:00 CEST
+      '2026-10-25T23:00:00.000Z', // Mon 26 Oct 00:00 CET
+    ]);
+    expect(iso(rangeOf('next week', 'Europe/Paris', now))).toEqual([
+      '2026-10-25T23:00:00.000Z',
+      '2026-11-01T23:00:00.000Z',
+    ]);
+    expect(iso(rangeOf('today', 'Europe/Paris', now))).toEqual([
+      '2026-10-21T22:00:00.000Z',
+      '2026-10-22T22:00:00.000Z',
+    ]);
+  });
+
+  it('the day changes at local midnight, not at a memoised one', () => {
+    const zone = 'America/New_York';
+    const before = new Date('2026-03-08T04:59:00Z'); // Sat 7 Mar 23:59 EST
+    const after = new Date('2026-03-08T05:01:00Z'); // Sun 8 Mar 00:01 EST (summer time starts at 02:00)
+    expect(iso(rangeOf('today', zone, before))).toEqual(['2026-03-07T05:00:00.000Z', '2026-03-08T05:00:00.000Z']);
+    // The 8th is 23 hours long.
+    expect(iso(rangeOf('today', zone, after))).toEqual(['2026-03-08T05:00:00.000Z', '2026-03-09T04:00:00.000Z']);
+    expect(iso(rangeOf('tomorrow', zone, after))).toEqual(['2026-03-09T04:00:00.000Z', '2026-03-10T04:00:00.000Z']);
+    // Back to the earlier day: not served from the later one.
+    expect(iso(rangeOf('today', zone, before))).toEqual(['2026-03-07T05:00:00.000Z', '2026-03-08T05:00:00.000Z']);
+  });
+
+  it('the same instant is a different day in another zone', () => {
+    const now = new Date('2026-06-01T23:30:00Z');
+    expect(iso(rangeOf('today', 'UTC', now))).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-02T00:00:00.000Z']);
+    expect(iso(rangeOf('today', 'Asia/Tokyo', now))).toEqual(['2026-06-01T15:00:00.000Z', '2026-06-02T15:00:00.000Z']);
+    expect(iso(rangeOf('today', 'UTC', now))).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-02T00:00:00.000Z']);
+  });
+
+  it('"the next 7 days" runs from now to the end of the seventh day after today', () => {
+    const now = new Date('2026-06-01T12:34:00Z');
+    const r = rangeOf('next 7 days', 'UTC', now);
+    expect(iso(r)).toEqual(['2026-06-01T12:34:00.000Z', '2026-06-09T00:00:00.000Z']);
+    // Callers get their own dates: changing one changes nothing the next caller sees.
+    r.to.setTime(0);
+    expect(rangeOf('next 7 days', 'UTC', now).to.toISOString()).toBe('2026-06-09T00:00:00.000Z');
+    const week = rangeOf('this week', 'UTC', now);
+    week.from.setTime(0);
+    expect(rangeOf('this week', 'UTC', now).from.toISOString()).toBe('2026-06-01T00:00:00.000Z');
+  });
+});
