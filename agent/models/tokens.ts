@@ -18,10 +18,17 @@ function textOf(message: BaseMessageLike): string {
   return typeof content === 'string' ? content : JSON.stringify(content ?? '');
 }
 
+/** The serialised size of a tool list, per list: callers bind the same list to every call. */
+const toolChars = new WeakMap<readonly BindToolsInput[], number>();
+
 export function estimateTokens(messages: readonly BaseMessageLike[], tools: readonly BindToolsInput[] = []): number {
   let chars = 0;
   for (const m of messages) chars += textOf(m).length + MESSAGE_OVERHEAD * CHARS_PER_TOKEN;
-  if (tools.length > 0) chars += JSON.stringify(tools).length;
+  if (tools.length > 0) {
+    let size = toolChars.get(tools);
+    if (size === undefined) toolChars.set(tools, (size = JSON.stringify(tools).length));
+    chars += size;
+  }
   return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 

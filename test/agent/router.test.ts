@@ -8,6 +8,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createWorkspace, schema, type Database } from '../../core/index.js';
 import {
+  estimateTokens,
   LedgerUsageSink,
   ModelRegistry,
   ModelRouter,
@@ -260,6 +261,24 @@ describe('context length', () => {
     await expect(
       makeRouter().stream(ctx({ policy: 'local_only' }), { taskKind: 'summary', messages: [new HumanMessage(huge)] }),
     ).rejects.toMatchObject({ code: 'model_context_overflow', status: 422 });
+  });
+});
+
+describe('prompt size estimate', () => {
+  it('counts the messages and the bound tools, each tool list by its own size', () => {
+    const messages = [new HumanMessage('x'.repeat(400))];
+    const tool = (name: string) => ({
+      type: 'function' as const,
+      function: { name, description: 'd'.repeat(200), parameters: {} },
+    });
+    const one = [tool('a')];
+    const two = [tool('a'), tool('b')];
+    const bare = estimateTokens(messages);
+    expect(bare).toBe(Math.ceil((400 + 16) / 4));
+    expect(estimateTokens(messages, one)).toBe(Math.ceil((400 + 16 + JSON.stringify(one).length) / 4));
+    // The same list again, then another list: each is counted at its own size.
+    expect(estimateTokens(messages, one)).toBe(Math.ceil((400 + 16 + JSON.stringify(one).length) / 4));
+    expect(estimateTokens(messages, two)).toBe(Math.ceil((400 + 16 + JSON.stringify(two).length) / 4));
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * The agent's named periods ("today", "this week", ...) in the user's zone: bounds fall on
  * local midnights across daylight-saving changes, weeks start on Monday, and the per-zone
- * memo of the current day never serves another day or another zone.
+ * memo of the current day never serves another day or another zone. Times are shown in the
+ * zone with one cached formatter per zone.
  */
 import { describe, expect, it } from 'vitest';
-import { rangeOf } from '../../agent/time.js';
+import { rangeOf, showTime } from '../../agent/time.js';
 
 const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOString()];
 
@@ -54,5 +55,16 @@ describe('named periods in the user zone', () => {
     const week = rangeOf('this week', 'UTC', now);
     week.from.setTime(0);
     expect(rangeOf('this week', 'UTC', now).from.toISOString()).toBe('2026-06-01T00:00:00.000Z');
+  });
+});
+
+describe('times as the agent shows them', () => {
+  it('in the zone, English names, 24-hour clock, midnight as 00', () => {
+    expect(showTime(new Date('2026-11-24T08:00:00Z'), 'Europe/Paris')).toBe('Tue 24 Nov 2026, 09:00');
+    expect(showTime(new Date('2026-06-01T23:05:00Z'), 'UTC')).toBe('Mon 1 Jun 2026, 23:05');
+    expect(showTime(new Date('2026-06-01T23:05:00Z'), 'Asia/Tokyo')).toBe('Tue 2 Jun 2026, 08:05');
+    expect(showTime(new Date('2026-03-08T05:00:00Z'), 'America/New_York')).toBe('Sun 8 Mar 2026, 00:00');
+    // Summer time began at 02:00: 07:30 UTC is 03:30 EDT.
+    expect(showTime(new Date('2026-03-08T07:30:00Z'), 'America/New_York')).toBe('Sun 8 Mar 2026, 03:30');
   });
 });
