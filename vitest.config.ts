@@ -7,5 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Test files share one worker's module cache instead of each importing the whole stack
+    // again (about 4 s a file on 2 cores: 576 → 460 s for the suite). Every file starts its
+    // own servers and databases; nothing mocks modules or stubs globals.
+    isolate: false,
   },
 });
