@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { keepStatements } from './pglite-statements.js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -66,6 +67,8 @@ async function openPglite(dir: string | undefined): Promise<Database> {
     await client.close();
     throw err;
   }
+  // From here on, each SQL text is parsed and planned once (migrations' DDL is not kept).
+  keepStatements(client);
   return {
     db: db as unknown as Db,
     kind: 'pglite',
