@@ -148,6 +148,20 @@ export function storageContract(name: string, backend: StorageSuiteBackend): voi
     });
 
     describe('round trips', () => {
+      it('bytes: written and read back exactly, and stored as the bytes sent (empty and null too)', async () => {
+        const bytes = new Uint8Array(randomBytes(10_000));
+        const [row] = await query<{ b: Uint8Array; hex: string; e: Uint8Array; n: null }>(
+          db,
+          sql`select ${bytes}::bytea as b, encode(${bytes}::bytea, 'hex') as hex,
+                     ${new Uint8Array(0)}::bytea as e, ${null}::bytea as n`,
+        );
+        expect(row!.b).toBeInstanceOf(Uint8Array);
+        expect(Buffer.from(row!.b).equals(Buffer.from(bytes))).toBe(true);
+        expect(row!.hex).toBe(Buffer.from(bytes).toString('hex'));
+        expect(row!.e).toHaveLength(0);
+        expect(row!.n).toBeNull();
+      });
+
       it('workspaces, users and memberships', async () => {
         const ws = await createWorkspace(db, { name: 'Round', slug: slug(), timeZone: 'America/New_York' });
         expect(ws.timeZone).toBe('America/New_York');
