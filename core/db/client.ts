@@ -21,6 +21,19 @@ export type Schema = typeof schema;
 /** A database or a transaction: repository functions accept either. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
+/**
+ * A prepared statement built once per database (and, on PostgreSQL, planned once per
+ * connection): `perDatabase((db) => db.select()...prepare('name'))` returns its getter.
+ */
+export function perDatabase<T>(build: (db: Db) => T): (db: Db) => T {
+  const built = new WeakMap<Db, T>();
+  return (db) => {
+    let value = built.get(db);
+    if (value === undefined) built.set(db, (value = build(db)));
+    return value;
+  };
+}
+
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 /** Arbitrary constant: the advisory lock key that serialises migrations across processes. */
 const MIGRATION_LOCK_KEY = 0x48_45_52_41; // "HERA"

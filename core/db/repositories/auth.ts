@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../client.js';
+import { perDatabase, type Db } from '../client.js';
 import { invitations, memberships, refreshTokens, sessions, users, workspaces } from '../schema.js';
 import type { Role } from './tenancy.js';
 
@@ -88,7 +88,8 @@ export interface MemberPrincipalRow {
   contentVersion: number;
 }
 
-const buildMemberSession = (db: Db) =>
+/** Prepared once per database: the statement is built (and, on PostgreSQL, planned) once. */
+const memberSessionQuery = perDatabase((db) =>
   db
     .select({
       role: memberships.role,
@@ -108,9 +109,8 @@ const buildMemberSession = (db: Db) =>
         isNull(sessions.revokedAt),
       ),
     )
-    .prepare('herald_member_session');
-/** Prepared once per database: the statement is built (and, on PostgreSQL, planned) once. */
-const memberSessionQueries = new WeakMap<Db, ReturnType<typeof buildMemberSession>>();
+    .prepare('herald_member_session'),
+);
 
 /**
  * The one query every token-authenticated request runs: the user's role in the workspace the
@@ -120,9 +120,7 @@ export async function resolveMemberSession(
   db: Db,
   q: { userId: string; workspaceId: string; sessionId: string },
 ): Promise<MemberPrincipalRow | undefined> {
-  let query = memberSessionQueries.get(db);
-  if (!query) memberSessionQueries.set(db, (query = buildMemberSession(db)));
-  const [row] = await query.execute(q);
+  const [row] = await memberSessionQuery(db).execute(q);
   return row;
 }
 

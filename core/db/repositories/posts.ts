@@ -5,7 +5,7 @@
  * current status, so two writers can never both move the same target.
  */
 import { and, asc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../client.js';
+import { perDatabase, type Db } from '../client.js';
 import { media, postReviews, postTargets, posts, type TargetMedia } from '../schema.js';
 import { HeraldError } from '../../errors.js';
 import { mapConstraintErrors } from '../pg-errors.js';
@@ -114,8 +114,8 @@ export async function getTarget(db: Db, workspaceId: string, targetId: string): 
   return row;
 }
 
-/** Targets scheduled in [from, to), earliest first. */
-const buildTargetsInRange = (db: Db) => {
+/** Prepared once per database: the calendar and the agent's "what's scheduled" run it often. */
+const targetsInRangeQuery = perDatabase((db) => {
   // The statuses as a PostgreSQL array literal, or null for all of them.
   const statuses = sql`${sql.placeholder('statuses')}::target_status[]`;
   return db
@@ -131,20 +131,17 @@ const buildTargetsInRange = (db: Db) => {
     )
     .orderBy(asc(postTargets.scheduledAt), asc(postTargets.id))
     .prepare('herald_targets_in_range');
-};
-/** Prepared once per database: the calendar and the agent's "what's scheduled" run it often. */
-const targetsInRangeQueries = new WeakMap<Db, ReturnType<typeof buildTargetsInRange>>();
+});
 
+/** Targets scheduled in [from, to), earliest first; only those in `statuses` when given. */
 export function listTargetsInRange(
   db: Db,
   workspaceId: string,
   range: { from: Date; to: Date; statuses?: TargetStatus[] },
 ): Promise<PostTarget[]> {
-  let query = targetsInRangeQueries.get(db);
-  if (!query) targetsInRangeQueries.set(db, (query = buildTargetsInRange(db)));
   // Enum values (lowercase words): the literal needs no quoting.
   const statuses = range.statuses ? `{${range.statuses.join(',')}}` : null;
-  return query.execute({ workspaceId, from: range.from, to: range.to, statuses });
+  return targetsInRangeQuery(db).execute({ workspaceId, from: range.from, to: range.to, statuses });
 }
 
 /**
