@@ -561,9 +561,39 @@ export const knowledgeSources = pgTable(
     content: text('content'),
     contentSha256: text('content_sha256'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
-    /** pending | ingesting | ready | failed */
+    /** pending | ingesting | retrying | ready | failed (docs/knowledge.md) */
     status: text('status').notNull().default('pending'),
+    /** The current ingestion's error; while `retrying`, the last attempt's. */
     error: jsonb('error').$type<{ code: string; message: string } | null>(),
+    /** Attempts the current (or last) ingestion has made, and may make in all. */
+    attempt: integer('attempt').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(0),
+    /** When a `retrying` ingestion tries again. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    /** The last refresh failed while an older generation still serves (status stays `ready`). */
+    refreshError: jsonb('refresh_error').$type<{ code: string; message: string; at: string } | null>(),
+    /** A followed feed's schedule, choices and poll health; null when not followed. */
+    feed: jsonb('feed').$type<{
+      intervalMinutes: number;
+      removedItems: 'keep' | 'drop';
+      etag: string | null;
+      lastModified: string | null;
+      lastPolledAt: string | null;
+      lastStatus: 'changed' | 'unchanged' | 'not_modified' | 'failed' | null;
+      lastError: { code: string; message: string } | null;
+      consecutiveFailures: number;
+      lastNewItems: number;
+    } | null>(),
+    /** A feed source's items as last merged (new ones added, removed ones kept or dropped). */
+    feedItems: jsonb('feed_items').$type<Array<{
+      key: string;
+      title: string;
+      link: string | null;
+      date: string | null;
+      summary: string;
+    }> | null>(),
+    /** When the feed poller next polls this source; null when not followed. */
+    nextPollAt: timestamp('next_poll_at', { withTimezone: true }),
     /** Bumped on every (re-)ingest request: the generation the next ingest writes. */
     generation: integer('generation').notNull().default(1),
     /** The generation whose chunks search uses; null until one ingest succeeded. */
@@ -578,5 +608,8 @@ export const knowledgeSources = pgTable(
   (t) => [
     unique('knowledge_sources_ws_id').on(t.workspaceId, t.id),
     index('knowledge_sources_ws_created').on(t.workspaceId, t.createdAt),
+    index('knowledge_sources_next_poll')
+      .on(t.nextPollAt)
+      .where(sql`${t.nextPollAt} IS NOT NULL`),
   ],
 );
