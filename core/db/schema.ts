@@ -359,7 +359,10 @@ export const recurringSeries = pgTable(
     timeZone: text('time_zone').notNull(),
     content: text('content').notNull(),
     targets: jsonb('targets').$type<SeriesTemplateTarget[]>().notNull(),
+    /** Occurrences are being created; false while paused or once stopped. */
     active: boolean('active').notNull().default(true),
+    /** Set when the series was stopped for good (a paused series has `active` false and no `stoppedAt`). */
+    stoppedAt: timestamp('stopped_at', { withTimezone: true }),
     /** Occurrences up to here have been created as posts. */
     materializedUntil: timestamp('materialized_until', { withTimezone: true }),
     createdAt: createdAt(),
