@@ -54,10 +54,13 @@ export function planChunks(
   text: string,
   limits: IngestLimits,
 ): PlannedChunk[] {
+  // One code point per accented letter (a macOS file may spell "é" as e + U+0301), so the
+  // keyword query's case-insensitive match (`search.ts`) sees the same letters as the query.
+  const normalised = text.normalize('NFC');
   const chunks =
     source.format === 'csv'
-      ? catalogueChunks(text)
-      : chunkText(text, {
+      ? catalogueChunks(normalised)
+      : chunkText(normalised, {
           markdown: source.format !== 'text',
           ...(limits.chunkMaxChars ? { maxChars: limits.chunkMaxChars } : {}),
           ...(limits.chunkOverlapChars !== undefined ? { overlapChars: limits.chunkOverlapChars } : {}),

@@ -4,7 +4,7 @@
  * process for the query's words (inverse-document-frequency weighted); the vector and keyword
  * rankings are fused (reciprocal rank fusion, k = 60). Only when the pool holds fewer than
  * `limit` chunks with any query word does a keyword query over the whole collection (Chroma's
- * document filter) add keyword-only hits: that query scans every document, which made it
+ * document filter, a case-insensitive whole-word regex) add keyword-only hits: that query scans every document, which made it
  * 98% of a search's time on 100,000 chunks when it ran on every search (docs/knowledge.md).
  * Chunks are then joined with their source rows in PostgreSQL: chunks of a deleted source, or
  * of a generation that is not the source's live one, are dropped, so a half-finished
@@ -43,11 +43,17 @@ function whereOf(f: SearchFilters): Where | undefined {
   return parts.length === 1 ? parts[0] : { $and: parts };
 }
 
+/**
+ * The whole-collection keyword query: any of `terms` as a whole word, in any case. Chroma's
+ * `$contains` is case-sensitive, so "ZQXVORTEK", "iPhone" or "CRÈME" were missed by a
+ * lower-case query; its `$regex` (Rust's regex, Unicode-aware) with `(?i)` matches them all.
+ * Chunk text is stored NFC-normalised (`planChunks`) and the terms come from `words` (NFKC),
+ * so an accented letter is one code point on both sides.
+ */
 function keywordFilter(terms: string[]): WhereDocument | undefined {
-  // Chroma's $contains is case-sensitive: try the word as typed lower-case and capitalised.
-  const forms = [...new Set(terms.flatMap((t) => [t, t.charAt(0).toUpperCase() + t.slice(1)]))];
-  if (forms.length === 0) return undefined;
-  return forms.length === 1 ? { $contains: forms[0]! } : { $or: forms.map((t) => ({ $contains: t })) };
+  if (terms.length === 0) return undefined;
+  const escaped = terms.map((t) => t.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'));
+  return { $regex: `(?i)\\b(?:${escaped.join('|')})\\b` };
 }
 
 function cosine(a: number[], b: number[]): number {
