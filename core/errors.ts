@@ -85,6 +85,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
   },
   oauth_failed: { status: 502, message: 'The platform refused to connect the account', retryable: false },
+  oauth_denied: { status: 403, message: 'The account owner did not grant the authorization', retryable: false },
+  platform_unsupported: { status: 400, message: 'Herald has no connector for this platform', retryable: false },
+  handle_unresolved: { status: 422, message: 'The handle or DID does not resolve to an account', retryable: false },
+  sign_in_refused: { status: 422, message: 'The platform refused the sign-in', retryable: false },
+  platform_unreachable: { status: 502, message: 'The platform could not be reached', retryable: true },
   knowledge_input_invalid: {
     status: 422,
     message: 'The knowledge source has no usable text',
