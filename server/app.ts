@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HeraldError, type Logger } from '../core/index.js';
 import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { inputGuardPlugin } from './plugins/input-guard.js';
 import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerApi, type ApiDeps } from './api.js';
@@ -84,6 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     done();
   });
   await app.register(errorsPlugin);
+  await app.register(inputGuardPlugin);
   // First, so its timing hook sees every route registered after it.
   if (opts.metrics) await app.register(metricsPlugin, opts.metrics);
   await app.register(healthRoutes, { checks: opts.checks, isDraining: opts.isDraining });

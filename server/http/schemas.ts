@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 import { assertTimeZone } from '../../tools/scheduling/index.js';
+import { YEAR_RANGE_MESSAGE, yearInRange } from './input-guard.js';
+
+export { FreeJsonObject } from './input-guard.js';
 
 export const Uuid = z.uuid({ error: 'expected a UUID' });
 
@@ -33,5 +36,11 @@ export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
+
+/** An instant with its offset (`2026-12-01T09:00:00Z`), in years PostgreSQL and JS both hold. */
+export const Instant = z.iso.datetime({ offset: true }).refine(yearInRange, { error: YEAR_RANGE_MESSAGE });
+
+/** A time: an instant with offset (`2026-12-01T09:00:00Z`) or wall-clock in your zone (`2026-12-01T09:00`). */
+export const TimeText = z.string().min(10).max(40).refine(yearInRange, { error: YEAR_RANGE_MESSAGE });
 
 export const Ok = z.object({ ok: z.literal(true) });

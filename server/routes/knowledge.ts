@@ -27,7 +27,8 @@ import {
 import { HeraldError, requireRole } from '../../core/index.js';
 import { actorContextOf } from '../http/context.js';
 import { multipartError } from '../http/multipart.js';
-import { IdParams, Uuid } from '../http/schemas.js';
+import { inspectJson } from '../http/input-guard.js';
+import { FreeJsonObject, IdParams, Instant, Uuid } from '../http/schemas.js';
 
 const DocType = z.enum(DOC_TYPES);
 
@@ -51,10 +52,8 @@ const SourceBody = z.strictObject({
   text: z.string().optional(),
   /** For `url` and `feed`: fetched by the ingestion job. */
   url: z.string().max(2000).optional(),
-  metadata: z.record(z.string().max(64), z.unknown()).optional(),
+  metadata: FreeJsonObject.optional(),
 });
-
-const Instant = z.iso.datetime({ offset: true });
 
 // The service checks each action's role; any member may reach these routes.
 const ctxOf = (req: FastifyRequest): KnowledgeContext => actorContextOf(req, 'viewer');
@@ -80,6 +79,7 @@ const UploadFields = z.strictObject({
       ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
       return z.NEVER;
     })
+    .pipe(FreeJsonObject)
     .optional(),
 });
 
@@ -112,6 +112,8 @@ async function readUploadForm(req: FastifyRequest, maxBytes: number): Promise<Up
     );
   }
   if (!file) throw new HeraldError('validation_failed', { message: 'The form has no "file" field' });
+  const unsafe = inspectJson({ ...fields, fileName: file.fileName });
+  if (unsafe) throw new HeraldError('validation_failed', { message: `${unsafe.field} ${unsafe.message}` });
   const parsed = UploadFields.safeParse(fields);
   if (!parsed.success)
     throw new HeraldError('validation_failed', {

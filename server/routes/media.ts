@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { HeraldError, type ByteRange, type Role } from '../../core/index.js';
 import * as media from '../../tools/media/index.js';
 import { actorContextOf } from '../http/context.js';
+import { inspectJson } from '../http/input-guard.js';
 import { multipartError } from '../http/multipart.js';
 import { IdParams, PageQuery } from '../http/schemas.js';
 
@@ -105,6 +106,15 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: media.MediaDeps }> = asy
         );
       }
       if (!staged) throw new HeraldError('validation_failed', { message: 'The form has no "file" field' });
+      // Text PostgreSQL cannot store is refused before anything is written (the staged file is dropped).
+      const unsafe = inspectJson({ altText, filename });
+      if (unsafe) {
+        await staged.dispose();
+        throw new HeraldError('validation_failed', {
+          message: `${unsafe.field} ${unsafe.message}`,
+          details: { issues: [{ in: 'body', ...unsafe }] },
+        });
+      }
       const result = await media.uploadMedia(deps, ctx, { data: staged, filename, declaredType, altText });
       return reply.status(result.created ? 201 : 200).send(result.media);
     },

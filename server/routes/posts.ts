@@ -12,7 +12,7 @@ import { cancel, type SchedulingDeps } from '../../tools/scheduling/index.js';
 import { usageSummary } from '../../tools/usage/index.js';
 import { acceptsGzip, gzipOnce } from '../http/compression.js';
 import { contextOf } from '../http/context.js';
-import { IdParams, PageQuery, TimeZone, Uuid } from '../http/schemas.js';
+import { FreeJsonObject, IdParams, PageQuery, TimeText, TimeZone, Uuid } from '../http/schemas.js';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../../core/index.js';
 
@@ -34,16 +34,13 @@ const StatusList = z
   .transform((s) => s.split(',').map((x) => x.trim()))
   .pipe(z.array(z.enum(STATUSES)).max(STATUSES.length));
 
-/** A time: an instant with offset (`2026-12-01T09:00:00Z`) or wall-clock in your zone (`2026-12-01T09:00`). */
-const TimeText = z.string().min(10).max(40);
-
 const Media = z.strictObject({ mediaId: Uuid, altText: z.string().max(1500).optional() });
 
 const Variant = {
   content: z.string().max(100_000),
   threadParts: z.array(z.string().max(100_000)).max(50).optional(),
   media: z.array(Media).max(20).optional(),
-  options: z.record(z.string().max(64), z.unknown()).optional(),
+  options: FreeJsonObject.optional(),
 };
 
 const TargetInput = z.strictObject({

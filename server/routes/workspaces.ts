@@ -10,7 +10,7 @@ import { ModelPolicySchema } from '../../agent/models/index.js';
 import { API_KEY_SCOPES } from '../auth/principal.js';
 import * as ws from '../auth/workspaces.js';
 import { contextOf } from '../http/context.js';
-import { IdParams, RoleName, TimeZone } from '../http/schemas.js';
+import { IdParams, Instant, RoleName, TimeZone } from '../http/schemas.js';
 
 const Scope = z.enum(Object.keys(API_KEY_SCOPES) as [keyof typeof API_KEY_SCOPES]);
 
@@ -138,7 +138,7 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
         body: z.strictObject({
           name: z.string().min(1).max(100),
           scopes: z.array(Scope).min(1).max(3),
-          expiresAt: z.iso.datetime({ offset: true }).optional(),
+          expiresAt: Instant.optional(),
         }),
       },
     },
