@@ -2,8 +2,8 @@
  * Audio as the voice channel carries it: 16-bit little-endian PCM, mono. The client sends
  * 16 kHz in 20 ms frames (640 bytes); the speech engines take WAV; Silero VAD takes float
  * samples. This module holds those constants and the small conversions between them, and
- * reads the WAV files that `espeak-ng` and `sox` write (their header sizes may be bogus when
- * they write to a pipe, so the data chunk runs to the end of the buffer then).
+ * reads WAV files as speech programs write them (their header sizes may be bogus when they
+ * write to a pipe, so the data chunk runs to the end of the buffer then).
  */
 
 /** The only input format a voice session accepts. */

@@ -1,6 +1,6 @@
 /**
  * The speech engines against real parts: the `openai` and `groq-sdk` clients and a whisper.cpp
- * server client talking to a scripted speech server on loopback; `espeak-ng` itself; a
+ * server client talking to a scripted speech server on loopback; eSpeak NG (WebAssembly) itself; a
  * stand-in `whisper-cli` program to show how arguments reach the child. Also the sentence
  * splitter and the reading of spoken confirmation answers.
  */
@@ -26,7 +26,7 @@ import { startFakeSpeech, type FakeSpeech } from '../fakes/speech.js';
 
 let fake: FakeSpeech;
 let dir: string;
-const wav = () => encodeWav({ sampleRate: 16_000, data: speech('Hello there.') });
+const wav = async () => encodeWav({ sampleRate: 16_000, data: await speech('Hello there.') });
 
 beforeAll(async () => {
   fake = await startFakeSpeech();
@@ -76,23 +76,23 @@ describe('speech-to-text engines', () => {
     it(`${name}: sends the utterance as a 16 kHz WAV to ${path} and returns the text`, async () => {
       fake.script(['  schedule a post  ']);
       const before = fake.transcriptions.length;
-      const text = await make().transcribe(wav(), { signal: signal() });
+      const text = await make().transcribe(await wav(), { signal: signal() });
       expect(text).toBe('schedule a post');
       const req = fake.transcriptions[before]!;
       expect(req.path).toBe(path);
       expect(req.audio.sampleRate).toBe(16_000);
-      expect(req.audio.data.equals(speech('Hello there.'))).toBe(true);
+      expect(req.audio.data.equals(await speech('Hello there.'))).toBe(true);
       if (name !== 'whisper-server') expect(req.model).toBe(name === 'groq' ? 'whisper-large-v3-turbo' : 'whisper-1');
     });
 
     it(`${name}: an engine error and a hang are speech_to_text_failed with the reason`, async () => {
       fake.script([{ status: 500 }]);
-      expect(await failure(make().transcribe(wav(), { signal: signal() }))).toMatchObject({
+      expect(await failure(make().transcribe(await wav(), { signal: signal() }))).toMatchObject({
         code: 'speech_to_text_failed',
         details: { engine: name, reason: 'status' },
       });
       fake.script([{ hang: true }]);
-      const slow = await failure(make().transcribe(wav(), { signal: AbortSignal.timeout(300) }));
+      const slow = await failure(make().transcribe(await wav(), { signal: AbortSignal.timeout(300) }));
       expect(slow).toMatchObject({ code: 'speech_to_text_failed', details: { engine: name, reason: 'timeout' } });
     });
   }
@@ -101,7 +101,7 @@ describe('speech-to-text engines', () => {
     const closed = await startFakeSpeech();
     await closed.close();
     const stt = new OpenAiSpeechToText({ baseUrl: closed.openaiUrl, model: 'whisper-1', timeoutMs: 2000 });
-    expect(await failure(stt.transcribe(wav(), { signal: signal() }))).toMatchObject({
+    expect(await failure(stt.transcribe(await wav(), { signal: signal() }))).toMatchObject({
       code: 'speech_to_text_failed',
       details: { reason: 'unreachable' },
     });
@@ -130,7 +130,7 @@ describe('speech-to-text engines', () => {
     const bin = await standIn('args');
     const stt = new WhisperCliSpeechToText({ bin, model: modelPath, timeoutMs: 5000 });
     await stt.check();
-    const out = JSON.parse(await stt.transcribe(wav(), { signal: signal(), language: 'en' })) as string[];
+    const out = JSON.parse(await stt.transcribe(await wav(), { signal: signal(), language: 'en' })) as string[];
     expect(out.slice(0, 2)).toEqual(['-m', modelPath]);
     expect(out).toContain('-nt');
     const file = out[out.indexOf('-f') + 1]!;
@@ -143,7 +143,7 @@ describe('speech-to-text engines', () => {
     const bin = await standIn('hang');
     await writeFile(join(dir, 'model.bin'), 'x');
     const stt = new WhisperCliSpeechToText({ bin, model: join(dir, 'model.bin'), timeoutMs: 300 });
-    expect(await failure(stt.transcribe(wav(), { signal: signal() }))).toMatchObject({
+    expect(await failure(stt.transcribe(await wav(), { signal: signal() }))).toMatchObject({
       code: 'speech_to_text_failed',
       details: { reason: 'timeout' },
     });
@@ -171,9 +171,34 @@ describe('text-to-speech engines', () => {
     expect(peak).toBeGreaterThan(3000);
   });
 
-  it('espeak-ng reads text that looks like options as text (it goes on stdin)', async () => {
+  it('espeak-ng reads text that looks like options as text (it is read from a file, not the command line)', async () => {
     const pcm = await new EspeakTextToSpeech().synthesize('--help -w /tmp/x.wav', signal());
     expect(pcm.data.length).toBeGreaterThan(22_050);
+  });
+
+  it('espeak-ng: an unknown voice, a stopped request and a run past the deadline are text_to_speech_failed', async () => {
+    const unknown = new EspeakTextToSpeech({ voice: 'xx-nowhere' });
+    expect(await failure(unknown.synthesize('Hello.', signal()))).toMatchObject({
+      code: 'text_to_speech_failed',
+      message: expect.stringContaining('voice does not exist') as unknown,
+    });
+    await unknown.close();
+
+    const tts = new EspeakTextToSpeech();
+    const stop = new AbortController();
+    const stopped = tts.synthesize('This sentence is never heard.', stop.signal);
+    stop.abort();
+    expect(await failure(stopped)).toMatchObject({ code: 'text_to_speech_failed', message: 'Speaking was stopped' });
+    // The engine carries on after a stopped sentence.
+    expect((await tts.synthesize('Still here.', signal())).data.length).toBeGreaterThan(0);
+    await tts.close();
+
+    const late = new EspeakTextToSpeech({ timeoutMs: 1 });
+    expect(await failure(late.synthesize('Too slow.', signal()))).toMatchObject({
+      code: 'text_to_speech_failed',
+      message: 'espeak-ng took longer than 1 ms',
+    });
+    await late.close();
   });
 
   it('OpenAI-compatible /audio/speech: asks for raw PCM and states 24 kHz', async () => {

@@ -41,8 +41,8 @@ async function detect(pcm: Buffer, options: Partial<TurnDetectorOptions> = {}): 
 
 describe('turn detection (Silero VAD)', () => {
   it('finds two utterances where the speech is, with pre-speech padding and end-of-turn silence', async () => {
-    const a = speech('Schedule a post about the summer sale for tomorrow at nine.');
-    const b = speech('Yes, go ahead.');
+    const a = await speech('Schedule a post about the summer sale for tomorrow at nine.');
+    const b = await speech('Yes, go ahead.');
     const lead = 1000;
     const gap = 1500;
     const pcm = Buffer.concat([quiet(lead), a, quiet(gap, 2), b, quiet(1500, 3)]);
@@ -72,9 +72,9 @@ describe('turn detection (Silero VAD)', () => {
   it('a pause shorter than the end-of-turn silence does not split the turn', async () => {
     const pcm = Buffer.concat([
       quiet(500),
-      speech('Draft a post.'),
+      await speech('Draft a post.'),
       quiet(300, 4),
-      speech('About our launch.'),
+      await speech('About our launch.'),
       quiet(1200, 5),
     ]);
     const seen = await detect(pcm, { endSilenceMs: 700 });
@@ -88,7 +88,7 @@ describe('turn detection (Silero VAD)', () => {
     // quiet(): uniform noise of ±100, so an RMS of 100 / √3 in 16-bit units.
     const noiseRms = 100 / Math.sqrt(3) / 32768;
     for (const [i, text] of sentences.entries()) {
-      const said = speech(text);
+      const said = await speech(text);
       // The last 20 ms of the sentence louder than four times the background noise (the rule
       // the detector documents): where a listener hears it stop.
       let lastLoud = 0;
@@ -121,9 +121,11 @@ describe('turn detection (Silero VAD)', () => {
   });
 
   it('caps an utterance at maxUtteranceMs and ignores the rest until a pause', async () => {
-    const long = speech('one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen');
+    const long = await speech(
+      'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen',
+    );
     expect(msOf(long)).toBeGreaterThan(3000);
-    const pcm = Buffer.concat([quiet(300), long, quiet(1000, 6), speech('Short one.'), quiet(1000, 7)]);
+    const pcm = Buffer.concat([quiet(300), long, quiet(1000, 6), await speech('Short one.'), quiet(1000, 7)]);
     const seen = await detect(pcm, { maxUtteranceMs: 1500, endSilenceMs: 600 });
     const capped = seen.utterances.filter((u) => u.capped);
     expect(capped).toHaveLength(1);
@@ -134,7 +136,7 @@ describe('turn detection (Silero VAD)', () => {
   });
 
   it('drops a click shorter than minSpeechMs as a misfire', async () => {
-    const click = speech('Ah.').subarray(0, 16 * 2 * 120);
+    const click = (await speech('Ah.')).subarray(0, 16 * 2 * 120);
     const seen = await detect(Buffer.concat([quiet(500), click, quiet(1000, 8)]), { minSpeechMs: 400 });
     expect(seen.utterances).toEqual([]);
     expect(seen.misfires.length + seen.starts.length).toBeGreaterThan(0);

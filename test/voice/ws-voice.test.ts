@@ -128,6 +128,7 @@ let api: ApiEnv;
 let fake: FakeSpeech;
 let handler: RecordingHandler;
 const apps: FastifyInstance[] = [];
+const speakers: EspeakTextToSpeech[] = [];
 const clients: Client[] = [];
 let url: string;
 let model: VoiceEngines['vad'];
@@ -141,7 +142,7 @@ async function startVoiceApp(
     stt:
       stt ??
       new OpenAiSpeechToText({ baseUrl: fake.openaiUrl, apiKey: 'sk-test', model: 'whisper-1', timeoutMs: 5000 }),
-    tts: new EspeakTextToSpeech({ wordsPerMinute: 220 }),
+    tts: speakers[speakers.push(new EspeakTextToSpeech({ wordsPerMinute: 220 })) - 1]!,
     vad: model,
     options: {
       ...VOICE_DEFAULTS,
@@ -175,6 +176,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.ws.close();
   await Promise.all(apps.map((a) => a.close()));
+  await Promise.all(speakers.map((s) => s.close()));
   await fake?.close();
   await api?.close();
 });
@@ -201,7 +203,8 @@ async function startVoice(c: Client): Promise<Ev> {
 }
 
 /** One utterance laid on quiet noise: lead-in, speech, and a pause long enough to end the turn. */
-const utterance = (text: string, seed = 1) => Buffer.concat([quiet(300, seed), speech(text), quiet(900, seed + 1)]);
+const utterance = async (text: string, seed = 1) =>
+  Buffer.concat([quiet(300, seed), await speech(text), quiet(900, seed + 1)]);
 
 const finalTranscript = (c: Client, from: number) =>
   c.next('final transcript', (e) => (e.type === 'transcript' && e.final === true) || e.type === 'error', from);
@@ -274,7 +277,7 @@ describe('voice session: what is accepted and what is refused', () => {
     expect((errors[0]!.error as { message: string }).message).toContain('odd');
     fake.script(['still here']);
     const later = c.events.length;
-    await c.stream(utterance('Are you still there?'));
+    await c.stream(await utterance('Are you still there?'));
     expect(await finalTranscript(c, later)).toMatchObject({ text: 'still here', use: 'turn' });
   });
 
@@ -298,7 +301,7 @@ describe('a spoken turn', () => {
     const c = await connect();
     await startVoice(c);
     const from = c.events.length;
-    const said = speech('Schedule a post about the summer sale.');
+    const said = await speech('Schedule a post about the summer sale.');
     fake.script(['Hello there. This is Herald speaking.']);
     const sent = fake.transcriptions.length;
     await c.stream(Buffer.concat([quiet(400, 3), said, quiet(900, 4)]), true);
@@ -354,18 +357,18 @@ describe('a spoken turn', () => {
     await startVoice(c);
     fake.script([{ status: 500 }, { hang: true }, 'third time lucky']);
     let from = c.events.length;
-    await c.stream(utterance('First try.', 21));
+    await c.stream(await utterance('First try.', 21));
     const down = await finalTranscript(c, from);
     expect(down.error).toMatchObject({ code: 'speech_to_text_failed', details: { reason: 'status' } });
     const apology = await c.next('spoken apology', (e) => e.type === 'voice_audio', from);
     expect(apology).toMatchObject({ turnId: null });
     expect(apology.text).toContain("couldn't make out");
     from = c.events.length;
-    await c.stream(utterance('Second try.', 23));
+    await c.stream(await utterance('Second try.', 23));
     const slow = await finalTranscript(c, from);
     expect(slow.error).toMatchObject({ code: 'speech_to_text_failed', details: { reason: 'timeout' } });
     from = c.events.length;
-    await c.stream(utterance('Third try.', 25));
+    await c.stream(await utterance('Third try.', 25));
     expect(await finalTranscript(c, from)).toMatchObject({ text: 'third time lucky' });
   });
 
@@ -377,11 +380,11 @@ describe('a spoken turn', () => {
       'You will not hear all of them. The user will talk over me. That is fine.';
     fake.script([reply, 'Stop.']);
     const from = c.events.length;
-    await c.stream(utterance('Tell me everything.', 31));
+    await c.stream(await utterance('Tell me everything.', 31));
     const first = await c.next('first turn', (e) => e.type === 'message_start', from);
     // Wait until some of the answer has been sent, then talk over it.
     await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 40, from);
-    await c.stream(utterance('Stop.', 33));
+    await c.stream(await utterance('Stop.', 33));
     const barge = await c.next('barge-in', (e) => e.type === 'voice_barge_in', from);
     expect(barge).toMatchObject({ turnId: first.turnId, cancelled: true });
     const end = await c.next('cancelled', (e) => e.type === 'message_end' && e.turnId === first.turnId, from);
@@ -411,11 +414,11 @@ describe('a spoken turn', () => {
     const reply = 'First sentence is here. Second sentence is here. Third sentence is here. Fourth one is here.';
     fake.script([reply, 'Wait.']);
     const from = c.events.length;
-    await c.stream(utterance('Say four things.', 35));
+    await c.stream(await utterance('Say four things.', 35));
     const first = await c.next('first turn', (e) => e.type === 'message_start', from);
     await c.next('done', (e) => e.type === 'message_end' && e.turnId === first.turnId, from);
     await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 30, from);
-    await c.stream(utterance('Wait.', 37));
+    await c.stream(await utterance('Wait.', 37));
     const barge = await c.next('barge-in', (e) => e.type === 'voice_barge_in', from);
     expect(barge).toMatchObject({ turnId: first.turnId, cancelled: false });
     const spoken = barge.spoken as string;
@@ -433,7 +436,7 @@ describe('a spoken turn', () => {
     fake.script(['the first part']);
     const from = c.events.length;
     const sent = fake.transcriptions.length;
-    await c.stream(utterance('one two three four five six seven eight nine ten eleven twelve', 41));
+    await c.stream(await utterance('one two three four five six seven eight nine ten eleven twelve', 41));
     const err = await c.next('too long', (e) => e.type === 'error', from);
     expect(err.error).toMatchObject({ code: 'utterance_too_long', details: { maxMs: 1500 } });
     expect(await c.next('transcript', (e) => e.type === 'transcript' && e.final === true, from)).toMatchObject({
@@ -452,7 +455,7 @@ describe('partial transcripts', () => {
     // The scripted engine says how much audio it was given.
     fake.script((req) => `heard ${Math.round(req.audio.data.length / 32)} ms`);
     const from = c.events.length;
-    await c.stream(utterance('Schedule a post about the summer sale for tomorrow at nine.', 71), true);
+    await c.stream(await utterance('Schedule a post about the summer sale for tomorrow at nine.', 71), true);
     const final = await c.next('final', (e) => e.type === 'transcript' && e.final === true, from);
     const partials = c.events.slice(from, c.events.indexOf(final)).filter((e) => e.type === 'transcript');
     expect(partials.length).toBeGreaterThan(0);
@@ -470,7 +473,7 @@ describe('confirmation by voice', () => {
   async function askedToConfirm(c: Client, answer: string): Promise<{ from: number; turnId: string }> {
     fake.script(['/confirm ship it', answer]);
     const from = c.events.length;
-    await c.stream(utterance('Post ship it.', 51));
+    await c.stream(await utterance('Post ship it.', 51));
     const req = await c.next('confirm_request', (e) => e.type === 'confirm_request', from);
     const prompt = await c.next('spoken question', (e) => e.type === 'voice_audio' && e.turnId === req.turnId, from);
     expect(prompt.text).toBe('Echo "ship it". Shall I go ahead?');
@@ -481,7 +484,7 @@ describe('confirmation by voice', () => {
     const c = await connect();
     await startVoice(c);
     const { from, turnId } = await askedToConfirm(c, 'Yes, go ahead.');
-    await c.stream(utterance('Yes, go ahead.', 53));
+    await c.stream(await utterance('Yes, go ahead.', 53));
     const result = await c.next('confirm_result', (e) => e.type === 'confirm_result', from);
     expect(result).toMatchObject({ turnId, outcome: 'confirmed' });
     await c.next('tool_end', (e) => e.type === 'tool_end' && e.turnId === turnId, from);
@@ -493,7 +496,7 @@ describe('confirmation by voice', () => {
     const c = await connect();
     await startVoice(c);
     const { from, turnId } = await askedToConfirm(c, 'No.');
-    await c.stream(utterance('No.', 55));
+    await c.stream(await utterance('No.', 55));
     expect(await c.next('confirm_result', (e) => e.type === 'confirm_result', from)).toMatchObject({
       turnId,
       outcome: 'rejected',
@@ -505,11 +508,11 @@ describe('confirmation by voice', () => {
     await startVoice(c);
     const { from, turnId } = await askedToConfirm(c, 'What is the weather?');
     const asked = c.events.length;
-    await c.stream(utterance('What is the weather?', 57));
+    await c.stream(await utterance('What is the weather?', 57));
     expect((await finalTranscript(c, asked)).use).toBe('not_an_answer');
     expect(c.events.slice(from).some((e) => e.type === 'confirm_result')).toBe(false);
     fake.script(['Change the time to ten.']);
-    await c.stream(utterance('Change the time to ten.', 59));
+    await c.stream(await utterance('Change the time to ten.', 59));
     expect(await c.next('confirm_result', (e) => e.type === 'confirm_result', from)).toMatchObject({
       turnId,
       outcome: 'confirmed',
@@ -526,7 +529,7 @@ describe('mute and stop', () => {
     c.send({ type: 'voice_mute', input: true });
     expect(await c.next('muted', (e) => e.type === 'voice_muted', from)).toMatchObject({ input: true, output: false });
     const sent = fake.transcriptions.length;
-    await c.stream(utterance('Nobody hears this.', 61));
+    await c.stream(await utterance('Nobody hears this.', 61));
     c.send({ type: 'voice_mute', input: false });
     await c.next('unmuted', (e) => e.type === 'voice_muted' && e.input === false, from);
     expect(c.events.slice(from).filter((e) => e.type === 'voice_activity')).toEqual([]);
