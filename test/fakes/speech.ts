@@ -4,6 +4,10 @@
  * and `POST /v1/audio/speech` (JSON in, raw 24 kHz PCM out for `response_format: pcm`), Groq's
  * copy of the transcriptions endpoint under `/openai/v1/...`, and whisper.cpp's server
  * `POST /inference`. The real `openai` and `groq-sdk` clients are pointed at it.
+ * Wire formats from https://platform.openai.com/docs/api-reference/audio/createTranscription
+ * (multipart `file`, `model`, `response_format`; JSON `{ "text" }` back; errors as
+ * `{ "error": { "message" } }`), https://platform.openai.com/docs/api-reference/audio/createSpeech
+ * and https://console.groq.com/docs/speech-to-text (the same under `/openai/v1`).
  *
  * Transcriptions answer from a script: a list of replies taken in order (then `fallback`), or
  * a function of the request. A reply is the text, or a fault: an HTTP status, a hang, a delay.
@@ -21,6 +25,8 @@ export interface SttRequest {
   /** The uploaded WAV, decoded. */
   audio: Pcm;
   fields: Record<string, string>;
+  /** The Authorization header as sent. */
+  authorization: string | undefined;
 }
 
 export interface SpeechRequest {
@@ -100,7 +106,14 @@ export async function startFakeSpeech(options: FakeSpeechOptions = {}): Promise<
       return;
     }
     const audio = decodeWav(Buffer.from(await file.arrayBuffer()));
-    const request: SttRequest = { path, model: fields.model ?? null, fileName: file.name, audio, fields };
+    const request: SttRequest = {
+      path,
+      model: fields.model ?? null,
+      fileName: file.name,
+      audio,
+      fields,
+      authorization: req.headers.authorization,
+    };
     transcriptions.push(request);
     const reply = next(request);
     if (typeof reply === 'object' && 'hang' in reply) {

@@ -21,11 +21,14 @@ export interface SttConfig {
 }
 
 export function createSpeechToText(config: SttConfig): SpeechToText | null {
+  // Spelled out field by field: the SDK engines call their URL `baseUrl`, and handing them the
+  // whole config once sent audio meant for a local server to the cloud (its `url` went unread).
+  const http = { baseUrl: config.url, apiKey: config.apiKey, model: config.model, timeoutMs: config.timeoutMs };
   switch (config.engine) {
     case 'openai':
-      return new OpenAiSpeechToText(config);
+      return new OpenAiSpeechToText(http);
     case 'groq':
-      return new GroqSpeechToText(config);
+      return new GroqSpeechToText(http);
     case 'whisper-server':
       return new WhisperServerSpeechToText({ url: config.url ?? 'http://127.0.0.1:8080', timeoutMs: config.timeoutMs });
     case 'whisper-cli':
