@@ -249,7 +249,7 @@ try {
   const onPlatforms = heldBy.reduce((sum, held) => sum + held(), 0);
 
   // --- (c) lone posts -----------------------------------------------------------------------
-  const ctx = { workspaceId: ws.id, userId: user.id, timeZone: 'UTC', channel: 'bench' };
+  const ctx = { workspaceId: ws.id, userId: user.id, role: 'owner' as const, timeZone: 'UTC', channel: 'bench' };
   const connectors = new ConnectorRegistry([
     createMastodonConnector(),
     createXConnector({ clientId: xFake.clientId, clientSecret: xFake.clientSecret, apiUrl: xFake.url }),

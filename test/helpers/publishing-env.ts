@@ -117,7 +117,7 @@ export async function startPublishingEnv(opts: PublishingEnvOptions): Promise<Pu
       return {
         workspaceId: ws.id,
         userId: user.id,
-        ctx: { workspaceId: ws.id, userId: user.id, timeZone, channel: 'rest' },
+        ctx: { workspaceId: ws.id, userId: user.id, role: 'owner' as const, timeZone, channel: 'rest' },
       };
     },
     async addAccount(workspaceId, account) {

@@ -153,7 +153,7 @@ describe('recurring posts', () => {
 });
 
 describe('CSV import', () => {
-  it('imports valid rows and reports each broken row with its reasons', async () => {
+  it('imports valid rows and reports each broken row with its problems, by column', async () => {
     const { ctx, handle, workspaceId } = await setup('Europe/Paris');
     const day = DateTime.now().setZone('Europe/Paris').plus({ days: 2 }).toFormat('yyyy-MM-dd');
     const csv = [
@@ -170,11 +170,12 @@ describe('CSV import', () => {
     const report = await importCsv(env.deps, ctx, csv);
     expect(report.imported.map((r) => r.row)).toEqual([2, 3, 9]);
     expect(report.rejected.map((r) => r.row)).toEqual([4, 5, 6, 7, 8]);
-    expect(report.rejected.find((r) => r.row === 4)!.reasons[0]).toContain('nobody.test');
-    expect(report.rejected.find((r) => r.row === 5)!.reasons[0]).toContain('300');
-    expect(report.rejected.find((r) => r.row === 6)!.reasons[0]).toContain('in the past');
-    expect(report.rejected.find((r) => r.row === 7)!.reasons[0]).toContain('Mars/Base');
-    expect(report.rejected.find((r) => r.row === 8)!.reasons).toContain('text is empty');
+    const problems = (row: number) => report.rejected.find((r) => r.row === row)!.problems;
+    expect(problems(4)).toEqual([{ column: 'account', message: expect.stringContaining('nobody.test') }]);
+    expect(problems(5)).toEqual([{ column: 'text', message: expect.stringContaining('300') }]);
+    expect(problems(6)).toEqual([{ column: 'scheduled_at', message: expect.stringContaining('in the past') }]);
+    expect(problems(7)).toEqual([{ column: 'time_zone', message: expect.stringContaining('Mars/Base') }]);
+    expect(problems(8)).toContainEqual({ column: 'text', message: 'text is empty' });
     const thread = await getTarget(env.deps.db, workspaceId, report.imported[2]!.targetId);
     expect(thread?.threadParts).toEqual(['second part', 'third part']);
     expect(report.imported[2]!.scheduledAt).toMatch(/T13:00:00\.000-0[45]:00$/);

@@ -19,3 +19,4 @@ export {
   type CreatePostInput,
   type TargetVariantInput,
 } from './service.js';
+export { queuePostDraft } from './queue.js';

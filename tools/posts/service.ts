@@ -28,7 +28,6 @@ import {
   type Post,
   type PostCursor,
   type PostTarget,
-  type Role,
   type schema,
   type TargetStatus,
 } from '../../core/index.js';
@@ -45,9 +44,8 @@ import { checkTargets } from '../scheduling/validation.js';
 import { draftFor, type TargetContent } from '../publishing/draft.js';
 import { pageCacheOf, pageKey } from './page-cache.js';
 
-export interface PostsContext extends ServiceContext {
-  role: Role;
-}
+/** The scheduling context (it carries the caller's role). */
+export type PostsContext = ServiceContext;
 
 /** Statuses in which a target's variant can still be edited. */
 export const EDITABLE: TargetStatus[] = ['draft', 'pending_approval', 'scheduled'];
@@ -65,12 +63,12 @@ const viewTarget = (t: PostTarget, zone: string): TargetView => ({
   scheduledAtLocal: t.scheduledAt ? showInZone(t.scheduledAt, zone) : null,
 });
 
-const viewPost = (post: Post, targets: PostTarget[], zone: string): PostView => ({
+export const viewPost = (post: Post, targets: PostTarget[], zone: string): PostView => ({
   ...post,
   targets: targets.map((t) => viewTarget(t, zone)),
 });
 
-async function approvalRequired(deps: SchedulingDeps, ctx: PostsContext): Promise<boolean> {
+export async function approvalRequired(deps: SchedulingDeps, ctx: PostsContext): Promise<boolean> {
   if (roleAtLeast(ctx.role, 'admin')) return false;
   const ws = await getWorkspace(deps.db, ctx.workspaceId);
   return ws?.settings.requireApproval === true;
@@ -82,15 +80,18 @@ async function requirePost(deps: SchedulingDeps, ctx: PostsContext, postId: stri
   return found;
 }
 
-/** Runs a time parse, naming the request field in any `invalid_time` error it throws. */
-function timeField<T>(field: string, where: 'body' | 'querystring', parse: () => T): T {
+/**
+ * Runs a time parse, naming the input field in any `invalid_time` error it throws. The field
+ * is named, not where it sat in an HTTP request: the agent and bots get the same error.
+ */
+function timeField<T>(field: string, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
     if (err instanceof HeraldError && err.code === 'invalid_time')
       throw new HeraldError('invalid_time', {
         message: err.message,
-        details: { ...(err.details ?? {}), issues: [{ in: where, field, message: err.message }] },
+        details: { ...(err.details ?? {}), issues: [{ field, message: err.message }] },
       });
     throw err;
   }
@@ -133,12 +134,11 @@ export async function createPost(deps: SchedulingDeps, ctx: PostsContext, input:
   if (input.mode === 'schedule' && !input.at)
     throw new HeraldError('validation_failed', {
       message: 'A scheduled post needs `at`',
-      details: { issues: [{ in: 'body', field: 'at', message: 'required when scheduling' }] },
+      details: { issues: [{ field: 'at', message: 'required when scheduling' }] },
     });
 
   if (input.mode !== 'draft' && !(await approvalRequired(deps, ctx))) {
-    const at =
-      input.mode === 'now' ? nowOf(deps) : timeField('at', 'body', () => resolveFutureTime(deps, ctx, input.at!));
+    const at = input.mode === 'now' ? nowOf(deps) : timeField('at', () => resolveFutureTime(deps, ctx, input.at!));
     const { postId } = await createScheduled(deps, ctx, { ...input, tags }, () => at, {
       action: input.mode === 'now' ? 'post.publish_now' : 'post.schedule',
     });
@@ -152,7 +152,7 @@ export async function createPost(deps: SchedulingDeps, ctx: PostsContext, input:
     input.mode === 'now'
       ? null
       : input.at
-        ? timeField('at', 'body', () =>
+        ? timeField('at', () =>
             pending ? resolveFutureTime(deps, ctx, input.at!) : parseUserTime(input.at!, ctx.timeZone),
           )
         : null;
@@ -238,7 +238,7 @@ function decodeCursor(cursor: string): PostCursor {
   ) {
     throw new HeraldError('validation_failed', {
       message: 'The cursor is not one this API returned',
-      details: { issues: [{ in: 'querystring', field: 'cursor', message: 'invalid cursor' }] },
+      details: { issues: [{ field: 'cursor', message: 'invalid cursor' }] },
     });
   }
   return { createdAt, id };
@@ -368,12 +368,12 @@ export async function updateTarget(
     if (target.status === 'scheduled')
       throw new HeraldError('validation_failed', {
         message: 'A scheduled post needs a time; cancel it instead',
-        details: { issues: [{ in: 'body', field: 'scheduledAt', message: 'cannot be null while scheduled' }] },
+        details: { issues: [{ field: 'scheduledAt', message: 'cannot be null while scheduled' }] },
       });
     scheduledAt = null;
   } else if (input.scheduledAt !== undefined) {
     const text = input.scheduledAt;
-    scheduledAt = timeField('scheduledAt', 'body', () =>
+    scheduledAt = timeField('scheduledAt', () =>
       target.status === 'draft' ? parseUserTime(text, ctx.timeZone) : resolveFutureTime(deps, ctx, text),
     );
   }
@@ -468,14 +468,14 @@ export async function schedulePostDraft(
     });
   const pending = await approvalRequired(deps, ctx);
   const at = input.at;
-  const fixed = input.now ? nowOf(deps) : at ? timeField('at', 'body', () => resolveFutureTime(deps, ctx, at)) : null;
+  const fixed = input.now ? nowOf(deps) : at ? timeField('at', () => resolveFutureTime(deps, ctx, at)) : null;
   const timeOf = (t: PostTarget): Date | null => {
     if (fixed) return fixed;
     if (t.scheduledAt) return resolveFutureTime(deps, ctx, t.scheduledAt);
     if (pending) return null; // the approver publishes it when they approve
     throw new HeraldError('validation_failed', {
       message: 'Give `at` (or `now: true`): this draft has no planned time',
-      details: { issues: [{ in: 'body', field: 'at', message: 'required' }], targetId: t.id },
+      details: { issues: [{ field: 'at', message: 'required' }], targetId: t.id },
     });
   };
   const times = drafts.map(timeOf);
@@ -616,8 +616,8 @@ export async function calendar(
 ) {
   requireRole(ctx, 'viewer');
   const zoned = range.zone ? { ...ctx, timeZone: range.zone } : ctx;
-  const from = timeField('from', 'querystring', () => parseUserTime(range.from, zoned.timeZone));
-  const to = timeField('to', 'querystring', () => parseUserTime(range.to, zoned.timeZone));
+  const from = timeField('from', () => parseUserTime(range.from, zoned.timeZone));
+  const to = timeField('to', () => parseUserTime(range.to, zoned.timeZone));
   if (to.getTime() - from.getTime() > 366 * 24 * 3600 * 1000)
     throw new HeraldError('invalid_time', { message: 'A calendar range can span at most 366 days' });
   const items = await listScheduled(deps, zoned, {

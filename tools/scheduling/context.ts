@@ -3,7 +3,14 @@
  * queue, events, clock) and the caller's context (workspace, user, time zone, channel).
  * Channels build the context; the service decides everything else.
  */
-import { auditAs, type Db, type EventBus, type PostTarget, type TargetStatusName } from '../../core/index.js';
+import {
+  auditAs,
+  type Db,
+  type EventBus,
+  type PostTarget,
+  type Role,
+  type TargetStatusName,
+} from '../../core/index.js';
 import type { ConnectorRegistry } from '../../connectors/index.js';
 import type { PublishQueue } from '../publishing/queue.js';
 
@@ -20,6 +27,12 @@ export interface ServiceContext {
   workspaceId: string;
   /** The person acting, when there is one. */
   userId: string | null;
+  /**
+   * What the caller may do: a member's role, or the role an API key's scopes grant
+   * (`read` viewer, `write` editor, `admin` admin). Every service function checks it itself,
+   * so REST, WebSocket and agent callers get the same answer.
+   */
+  role: Role;
   /** IANA zone that times are read and shown in. */
   timeZone: string;
   /** rest | ws | voice | slack | telegram | mcp | agent | csv | system */

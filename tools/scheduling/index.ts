@@ -7,7 +7,9 @@ export {
   cancel,
   listScheduled,
   getPostStatus,
+  getScheduledTarget,
   PAST_GRACE_MS,
+  requireDirectScheduling,
   type ScheduleInput,
   type TargetInput,
   type ScheduledTarget,
@@ -18,6 +20,9 @@ export {
   nextFreeSlot,
   addToQueue,
   slotInstants,
+  withQueueLocks,
+  MAX_SLOTS_PER_ACCOUNT,
+  QUEUE_HORIZON_DAYS,
   type SlotInput,
   type PostingSlot,
 } from './slots.js';
@@ -25,13 +30,30 @@ export {
   createSeries,
   materializeSeries,
   materializeAllSeries,
-  stopSeries,
   occurrences,
   parseRule,
   RECURRENCE_HORIZON_DAYS,
   type SeriesInput,
   type Series,
 } from './recurrence.js';
-export { importCsv, CSV_MAX_BYTES, CSV_MAX_ROWS, type ImportReport } from './csv-import.js';
-export { parseUserTime, showInZone, assertTimeZone } from './time.js';
+export {
+  listSeries,
+  getSeries,
+  pauseSeries,
+  resumeSeries,
+  stopSeries,
+  updateSeries,
+  SERIES_PREVIEW,
+  type SeriesStatus,
+  type SeriesView,
+} from './series.js';
+export {
+  importCsv,
+  CSV_MAX_BYTES,
+  CSV_MAX_ROWS,
+  type CsvColumn,
+  type ImportReport,
+  type RowProblem,
+} from './csv-import.js';
+export { parseUserTime, showInZone, showTime, assertTimeZone } from './time.js';
 export { checkTargets, type TargetProblem } from './validation.js';

@@ -5,12 +5,12 @@
  * posts (visible in the calendar, editable, cancellable one by one); a unique (series,
  * occurrence) key makes materialising twice a no-op.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import rrulePkg, { type Options as RRuleOptions } from 'rrule';
 import { HeraldError, isHeraldError, schema } from '../../core/index.js';
 import { audit, nowOf, type SchedulingDeps, type ServiceContext } from './context.js';
-import { createScheduled, type TargetInput } from './service.js';
+import { createScheduled, requireDirectScheduling, type TargetInput } from './service.js';
 import { assertTimeZone, wallClockToInstantLenient } from './time.js';
 import { checkTargets } from './validation.js';
 
@@ -71,11 +71,11 @@ export interface SeriesInput {
   targets: TargetInput[];
 }
 
-export async function createSeries(
-  deps: SchedulingDeps,
-  ctx: ServiceContext,
-  input: SeriesInput,
-): Promise<{ series: Series; created: number }> {
+/**
+ * Checks a series' rule, start, zone and targets (against their platforms, as a post would
+ * be) and returns the columns to store.
+ */
+export async function checkSeriesInput(deps: SchedulingDeps, ctx: ServiceContext, input: SeriesInput) {
   const timeZone = assertTimeZone(input.timeZone ?? ctx.timeZone);
   parseRule(input.rrule);
   if (!LOCAL.test(input.start)) {
@@ -83,6 +83,8 @@ export async function createSeries(
       message: `The start "${input.start}" must be a wall-clock time YYYY-MM-DDTHH:MM, read in ${timeZone}`,
     });
   }
+  if (input.targets.length === 0)
+    throw new HeraldError('validation_failed', { message: 'A series needs at least one target account' });
   const targets = input.targets.map((t) => ({
     socialAccountId: t.socialAccountId,
     content: t.content ?? input.content,
@@ -91,26 +93,34 @@ export async function createSeries(
     options: t.options ?? {},
   }));
   await checkTargets(deps.db, deps.connectors, ctx.workspaceId, targets);
+  return {
+    rrule: input.rrule.trim().replace(/^RRULE:/i, ''),
+    startLocal: input.start,
+    timeZone,
+    content: input.content,
+    targets,
+  };
+}
+
+export async function createSeries(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  input: SeriesInput,
+): Promise<{ series: Series; created: number }> {
+  await requireDirectScheduling(deps, ctx);
+  const checked = await checkSeriesInput(deps, ctx, input);
   const [series] = await deps.db
     .insert(schema.recurringSeries)
-    .values({
-      workspaceId: ctx.workspaceId,
-      authorId: ctx.userId,
-      rrule: input.rrule.trim().replace(/^RRULE:/i, ''),
-      startLocal: input.start,
-      timeZone,
-      content: input.content,
-      targets,
-    })
+    .values({ workspaceId: ctx.workspaceId, authorId: ctx.userId, ...checked })
     .returning();
   await audit(
     deps,
     ctx,
     'series.create',
     { type: 'recurring_series', id: series!.id },
-    { rrule: series!.rrule, start: input.start, timeZone },
+    { rrule: series!.rrule, start: input.start, timeZone: checked.timeZone },
   );
-  const created = await materializeSeries(deps, { ...ctx, timeZone }, series!);
+  const created = await materializeSeries(deps, { ...ctx, timeZone: checked.timeZone }, series!);
   return { series: series!, created };
 }
 
@@ -146,23 +156,14 @@ export async function materializeSeries(deps: SchedulingDeps, ctx: ServiceContex
   return created;
 }
 
-/** Stops a series: no new occurrences; already scheduled ones stay and can be cancelled one by one. */
-export async function stopSeries(deps: SchedulingDeps, ctx: ServiceContext, seriesId: string): Promise<void> {
-  const rows = await deps.db
-    .update(schema.recurringSeries)
-    .set({ active: false, updatedAt: new Date() })
-    .where(and(eq(schema.recurringSeries.workspaceId, ctx.workspaceId), eq(schema.recurringSeries.id, seriesId)))
-    .returning({ id: schema.recurringSeries.id });
-  if (rows.length === 0)
-    throw new HeraldError('not_found', { message: `No recurring series ${seriesId} in this workspace` });
-  await audit(deps, ctx, 'series.stop', { type: 'recurring_series', id: seriesId });
-}
-
 /** The maintenance job: every active series, all workspaces, materialised up to the horizon. */
 export async function materializeAllSeries(
   deps: SchedulingDeps,
 ): Promise<{ series: number; created: number; failed: number }> {
-  const all = await deps.db.select().from(schema.recurringSeries).where(eq(schema.recurringSeries.active, true));
+  const all = await deps.db
+    .select()
+    .from(schema.recurringSeries)
+    .where(and(eq(schema.recurringSeries.active, true), isNull(schema.recurringSeries.stoppedAt)));
   let created = 0;
   let failed = 0;
   for (const s of all) {
@@ -173,6 +174,8 @@ export async function materializeAllSeries(
           workspaceId: s.workspaceId,
           userId: s.authorId,
           timeZone: s.timeZone,
+          // The series was created by someone allowed to schedule; the job acts for them.
+          role: 'owner',
           channel: 'system',
           actorKind: 'system',
         },

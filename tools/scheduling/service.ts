@@ -8,7 +8,10 @@ import {
   createPost,
   getPost,
   getTarget,
+  getWorkspace,
   HeraldError,
+  requireRole,
+  roleAtLeast,
   listAttempts,
   listTargetsInRange,
   transitionTarget,
@@ -73,12 +76,29 @@ export function resolveFutureTime(deps: SchedulingDeps, ctx: ServiceContext, at:
   return instant;
 }
 
+/**
+ * For actions that put posts straight into the queue (schedule, queue, series, CSV import):
+ * an editor at least, and an admin when the workspace requires approval — an editor's posts
+ * there go through `tools/posts`, which sends them for approval instead.
+ */
+export async function requireDirectScheduling(deps: SchedulingDeps, ctx: ServiceContext): Promise<void> {
+  requireRole(ctx, 'editor');
+  if (roleAtLeast(ctx.role, 'admin')) return;
+  const ws = await getWorkspace(deps.db, ctx.workspaceId);
+  if (ws?.settings.requireApproval === true)
+    throw new HeraldError('forbidden', {
+      message: 'This workspace requires approval: an editor schedules one post at a time for review; ask an admin',
+      details: { required: 'admin', role: ctx.role },
+    });
+}
+
 /** Schedules one post on one or more accounts at the same instant. */
 export async function schedulePost(
   deps: SchedulingDeps,
   ctx: ServiceContext,
   input: ScheduleInput,
 ): Promise<{ postId: string; targets: ScheduledTarget[] }> {
+  await requireDirectScheduling(deps, ctx);
   const at = resolveFutureTime(deps, ctx, input.at);
   return createScheduled(deps, ctx, input, () => at);
 }
@@ -169,6 +189,16 @@ async function requireTarget(deps: SchedulingDeps, ctx: ServiceContext, targetId
   return target;
 }
 
+/** One target by id (in the caller's workspace), with its time in the caller's zone. */
+export async function getScheduledTarget(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  targetId: string,
+): Promise<ScheduledTarget> {
+  requireRole(ctx, 'viewer');
+  return withLocal(await requireTarget(deps, ctx, targetId), ctx.timeZone);
+}
+
 function notMovable(target: PostTarget, verb: string): HeraldError {
   return new HeraldError('invalid_state', {
     message: `Cannot ${verb} a post that is ${target.status.replace('_', ' ')}`,
@@ -183,6 +213,7 @@ export async function reschedule(
   targetId: string,
   at: string | Date,
 ): Promise<ScheduledTarget> {
+  requireRole(ctx, 'editor');
   const target = await requireTarget(deps, ctx, targetId);
   if (target.status !== 'scheduled') throw notMovable(target, 'reschedule');
   const when = resolveFutureTime(deps, ctx, at);
@@ -207,6 +238,7 @@ export async function reschedule(
 
 /** Cancels one scheduled target; it will not be published. */
 export async function cancel(deps: SchedulingDeps, ctx: ServiceContext, targetId: string): Promise<ScheduledTarget> {
+  requireRole(ctx, 'editor');
   const target = await requireTarget(deps, ctx, targetId);
   const cancelled = await transitionTarget(
     deps.db,
@@ -228,6 +260,7 @@ export async function listScheduled(
   ctx: ServiceContext,
   range: { from: string | Date; to: string | Date; statuses?: PostTarget['status'][] },
 ): Promise<ScheduledTarget[]> {
+  requireRole(ctx, 'viewer');
   const from = parseUserTime(range.from, ctx.timeZone);
   const to = parseUserTime(range.to, ctx.timeZone);
   if (to <= from) throw new HeraldError('invalid_time', { message: 'The end of the range must be after its start' });
@@ -241,6 +274,7 @@ export async function listScheduled(
 
 /** A post with each target's status, its attempts and its last error. */
 export async function getPostStatus(deps: SchedulingDeps, ctx: ServiceContext, postId: string) {
+  requireRole(ctx, 'viewer');
   const found = await getPost(deps.db, ctx.workspaceId, postId);
   if (!found) throw new HeraldError('not_found', { message: `No post ${postId} in this workspace` });
   return {

@@ -6,9 +6,9 @@
  */
 import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import { getSocialAccount, HeraldError, mapConstraintErrors, schema } from '../../core/index.js';
+import { getSocialAccount, HeraldError, mapConstraintErrors, requireRole, schema, type Db } from '../../core/index.js';
 import { audit, nowOf, type SchedulingDeps, type ServiceContext } from './context.js';
-import { announceScheduled, insertScheduled, type TargetInput } from './service.js';
+import { announceScheduled, insertScheduled, requireDirectScheduling, type TargetInput } from './service.js';
 import { assertTimeZone, wallClockToInstantLenient } from './time.js';
 
 export interface SlotInput {
@@ -23,6 +23,8 @@ export type PostingSlot = typeof schema.postingSlots.$inferSelect;
 const TIME = /^([01]\d|2[0-3]):([0-5]\d)$/;
 /** How far ahead "add to queue" looks for a free slot. */
 export const QUEUE_HORIZON_DAYS = 90;
+/** Ten a day, every day: more is a mistake, not a schedule. */
+export const MAX_SLOTS_PER_ACCOUNT = 70;
 
 /** Replaces the account's weekly slots. */
 export async function setSlots(
@@ -32,10 +34,15 @@ export async function setSlots(
   slots: SlotInput[],
   timeZone = ctx.timeZone,
 ): Promise<PostingSlot[]> {
+  requireRole(ctx, 'editor');
   assertTimeZone(timeZone);
   const account = await getSocialAccount(deps.db, ctx.workspaceId, socialAccountId);
   if (!account)
     throw new HeraldError('not_found', { message: `No social account ${socialAccountId} in this workspace` });
+  if (slots.length > MAX_SLOTS_PER_ACCOUNT)
+    throw new HeraldError('validation_failed', {
+      message: `An account takes at most ${MAX_SLOTS_PER_ACCOUNT} weekly slots; got ${slots.length}`,
+    });
   for (const s of slots) {
     if (!Number.isInteger(s.weekday) || s.weekday < 1 || s.weekday > 7 || !TIME.test(s.time)) {
       throw new HeraldError('validation_failed', {
@@ -73,6 +80,10 @@ export async function listSlots(
   ctx: ServiceContext,
   socialAccountId: string,
 ): Promise<PostingSlot[]> {
+  requireRole(ctx, 'viewer');
+  const account = await getSocialAccount(deps.db, ctx.workspaceId, socialAccountId);
+  if (!account)
+    throw new HeraldError('not_found', { message: `No social account ${socialAccountId} in this workspace` });
   const t = schema.postingSlots;
   return deps.db
     .select()
@@ -147,14 +158,35 @@ export async function addToQueue(
   ctx: ServiceContext,
   input: { content: string; targets: TargetInput[]; tags?: string[] },
 ) {
+  await requireDirectScheduling(deps, ctx);
+  const created = await withQueueLocks(
+    deps,
+    ctx,
+    input.targets.map((t) => t.socialAccountId),
+    (tx, times) => insertScheduled(deps, tx, ctx, input, (id) => times.get(id)!),
+  );
+  return announceScheduled(deps, ctx, created, 'post.queue');
+}
+
+/**
+ * Runs `fn` in a transaction that holds each account's queue lock (PostgreSQL advisory
+ * locks, taken in a fixed order) and gives it each account's next free slot: whatever `fn`
+ * stores at those times is committed before another caller can pick a slot on the same
+ * account. Every path that fills a slot goes through here.
+ */
+export async function withQueueLocks<T>(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  socialAccountIds: string[],
+  fn: (tx: Db, times: Map<string, Date>) => Promise<T>,
+): Promise<T> {
   const now = nowOf(deps);
-  const accounts = [...new Set(input.targets.map((t) => t.socialAccountId))].sort();
-  const created = await deps.db.transaction(async (tx) => {
+  const accounts = [...new Set(socialAccountIds)].sort();
+  return deps.db.transaction(async (tx) => {
     for (const id of accounts)
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`herald:queue:${id}`}, 0))`);
     const times = new Map<string, Date>();
     for (const id of accounts) times.set(id, await nextFreeSlot({ ...deps, db: tx }, ctx, id, now));
-    return insertScheduled(deps, tx, ctx, input, (id) => times.get(id)!);
+    return fn(tx, times);
   });
-  return announceScheduled(deps, ctx, created, 'post.queue');
 }
