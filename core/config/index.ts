@@ -10,6 +10,7 @@ import { parse as parseDotenv } from 'dotenv';
 import {
   DEFAULTS,
   VARIABLES,
+  isSecret,
   type LOG_LEVELS,
   type ROLES,
   type VOICE_STT_ENGINES,
@@ -17,12 +18,14 @@ import {
 } from './variables.js';
 import { HeraldError } from '../errors.js';
 
-export { VARIABLES, DEFAULTS } from './variables.js';
+export { VARIABLES, DEFAULTS, isSecret } from './variables.js';
 export type { VariableDoc } from './variables.js';
 
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** Where people and platforms reach Herald (no trailing slash); undefined when unset. */
+  readonly publicUrl: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Absolute path. */
   readonly dataDir: string;
@@ -77,6 +80,8 @@ export interface Config {
   readonly encryption: { readonly keys: ReadonlyMap<string, Buffer>; readonly activeKeyId: string } | undefined;
   readonly shutdownTimeoutMs: number;
   readonly childStartTimeoutMs: number;
+  /** How long start-up retries a database, Redis or Chroma that does not answer yet; 0: once. */
+  readonly startupRetryMs: number;
   readonly queuePrefix: string;
   /** Bearer token for `/metrics`; undefined: loopback scrapes only. */
   readonly metricsToken: string | undefined;
@@ -136,6 +141,10 @@ export interface Config {
     readonly mediaMaxBytes: number;
     /** Empty: no cross-origin access; ['*']: any origin. */
     readonly corsOrigins: readonly string[];
+    /** Fastify's `trustProxy`: which proxies' forwarded headers give the client's address. */
+    readonly trustProxy?: boolean | readonly string[];
+    /** `PUBLIC_URL`, listed as the server in the OpenAPI document. */
+    readonly publicUrl?: string | undefined;
   };
 }
 
@@ -163,6 +172,42 @@ function readDotenvFile(cwd: string): Record<string, string> {
   }
 }
 
+/**
+ * `<NAME>_FILE` for every secret: the file's content (trailing newlines dropped) becomes the
+ * value, so Docker or Kubernetes secrets need not sit in the environment. Setting both forms
+ * is refused rather than guessing which one wins.
+ */
+function readSecretFiles(env: NodeJS.ProcessEnv, cwd: string, problems: ConfigProblem[]): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const v of VARIABLES) {
+    if (!isSecret(v)) continue;
+    const fileVar = `${v.name}_FILE`;
+    const file = env[fileVar]?.trim();
+    if (!file) continue;
+    if (env[v.name] !== undefined && env[v.name]!.trim() !== '') {
+      problems.push({
+        variable: fileVar,
+        expects: `either ${v.name} or ${fileVar}, not both`,
+        problem: `set together with ${v.name}`,
+      });
+      continue;
+    }
+    try {
+      out[v.name] = readFileSync(path.resolve(cwd, file), 'utf8').replace(/[\r\n]+$/, '');
+    } catch (err) {
+      problems.push({
+        variable: fileVar,
+        expects: `a readable file holding ${v.name}`,
+        problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      });
+    }
+  }
+  return out;
+}
+
+/** The OAuth callback under `PUBLIC_URL`, the default of every `*_REDIRECT_URI`. */
+export const CALLBACK_PATH = '/v1/social-accounts/callback';
+
 function describe(value: string): string {
   return value.length > 40 ? `${value.slice(0, 37)}...` : value;
 }
@@ -170,9 +215,8 @@ function describe(value: string): string {
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd();
   const fileVars = options.readDotenv === false ? {} : readDotenvFile(cwd);
-  const env = { ...fileVars, ...(options.env ?? process.env) };
-
   const problems: ConfigProblem[] = [];
+  const env = readSecretFiles({ ...fileVars, ...(options.env ?? process.env) }, cwd, problems);
   const values: Record<string, unknown> = {};
   for (const v of VARIABLES) {
     const raw = env[v.name];
@@ -182,13 +226,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const parsed = v.schema.safeParse(input);
     if (parsed.success) values[v.name] = parsed.data;
     else {
-      const secret =
-        v.name === 'ENCRYPTION_KEYS' ||
-        v.name === 'JWT_SECRET' ||
-        v.name === 'METRICS_TOKEN' ||
-        v.name === 'S3_SECRET_ACCESS_KEY' ||
-        v.name.endsWith('_API_KEY') ||
-        v.name.endsWith('_URL');
+      const secret = isSecret(v) || v.name.endsWith('_URL');
       problems.push({
         variable: v.name,
         expects: v.expects,
@@ -259,9 +297,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   if (problems.length > 0) throw configError(problems);
 
+  const publicUrl = values.PUBLIC_URL as string | undefined;
+  const redirectUri = (name: string): string | undefined =>
+    (values[name] as string | undefined) ?? (publicUrl ? `${publicUrl}${CALLBACK_PATH}` : undefined);
+  const xRedirect = redirectUri('X_REDIRECT_URI');
+  const linkedinRedirect = redirectUri('LINKEDIN_REDIRECT_URI');
+  const mastodonRedirect = redirectUri('MASTODON_REDIRECT_URI');
+
   return Object.freeze({
     host: pick('HOST', DEFAULTS.host),
     port: pick('PORT', DEFAULTS.port),
+    publicUrl,
     logLevel: pick('LOG_LEVEL', DEFAULTS.logLevel),
     dataDir: path.resolve(cwd, pick('DATA_DIR', DEFAULTS.dataDir)),
     role: pick('HERALD_ROLE', DEFAULTS.role),
@@ -324,6 +370,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     encryption,
     shutdownTimeoutMs: pick('SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
     childStartTimeoutMs: pick('CHILD_START_TIMEOUT_MS', DEFAULTS.childStartTimeoutMs),
+    startupRetryMs: pick('STARTUP_RETRY_MS', DEFAULTS.startupRetryMs),
     queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),
     metricsToken: values.METRICS_TOKEN as string | undefined,
     s3: s3Bucket
@@ -338,26 +385,26 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       : undefined,
     connect: Object.freeze({
       x:
-        values.X_CLIENT_ID && values.X_CLIENT_SECRET && values.X_REDIRECT_URI
+        values.X_CLIENT_ID && values.X_CLIENT_SECRET && xRedirect
           ? {
               clientId: values.X_CLIENT_ID as string,
               clientSecret: values.X_CLIENT_SECRET as string,
-              redirectUri: values.X_REDIRECT_URI as string,
+              redirectUri: xRedirect,
             }
           : undefined,
       xApiUrl: values.X_API_URL as string | undefined,
       linkedin:
-        values.LINKEDIN_CLIENT_ID && values.LINKEDIN_CLIENT_SECRET && values.LINKEDIN_REDIRECT_URI
+        values.LINKEDIN_CLIENT_ID && values.LINKEDIN_CLIENT_SECRET && linkedinRedirect
           ? {
               clientId: values.LINKEDIN_CLIENT_ID as string,
               clientSecret: values.LINKEDIN_CLIENT_SECRET as string,
-              redirectUri: values.LINKEDIN_REDIRECT_URI as string,
+              redirectUri: linkedinRedirect,
               scopes: pick('LINKEDIN_SCOPES', DEFAULTS.linkedinScopes).split(' '),
               version: pick('LINKEDIN_VERSION', DEFAULTS.linkedinVersion),
             }
           : undefined,
       linkedinApiUrl: values.LINKEDIN_API_URL as string | undefined,
-      mastodon: values.MASTODON_REDIRECT_URI ? { redirectUri: values.MASTODON_REDIRECT_URI as string } : undefined,
+      mastodon: mastodonRedirect ? { redirectUri: mastodonRedirect } : undefined,
       doneUrl: values.CONNECT_DONE_URL as string | undefined,
     }),
     publish: Object.freeze({
@@ -387,6 +434,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
           .map((o) => o.trim())
           .filter(Boolean),
       ),
+      trustProxy: pick<boolean | string[]>('TRUST_PROXY', false),
+      publicUrl,
     }),
   });
 }

@@ -3,6 +3,7 @@
  * a one-line description. The README's configuration table is checked against this list
  * by a test, so adding a variable here without documenting it fails the build.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -22,6 +23,8 @@ export const DEFAULTS = {
   redisAutostart: true,
   shutdownTimeoutMs: 10_000,
   childStartTimeoutMs: 20_000,
+  startupRetryMs: 60_000,
+  trustProxy: 'false',
   queuePrefix: 'herald',
   publishConcurrency: 16,
   publishMaxAttempts: 8,
@@ -121,6 +124,12 @@ const probability = z.coerce
 export interface VariableDoc {
   /** Environment variable name. */
   name: string;
+  /**
+   * Holds a secret (or a URL that may carry one): never echoed in errors, and may be read
+   * from the file named by `<name>_FILE` (Docker and Kubernetes secrets). Names ending in
+   * `_API_KEY`, `_SECRET`, `_TOKEN`, `_PASSWORD` or `_KEYS` count as secrets without it.
+   */
+  secret?: boolean;
   /** What a valid value looks like (shown in the README and in start-up errors). */
   expects: string;
   /** Default, as shown in the README ("unset" when there is none). */
@@ -128,6 +137,40 @@ export interface VariableDoc {
   description: string;
   schema: z.ZodType;
 }
+
+const SECRET_NAME = /(_API_KEY|_SECRET|_SECRET_ACCESS_KEY|_TOKEN|_PASSWORD|_KEYS)$/;
+
+/** Whether a variable holds a secret: never echoed in errors, and readable from `<name>_FILE`. */
+export function isSecret(v: Pick<VariableDoc, 'name' | 'secret'>): boolean {
+  return v.secret ?? SECRET_NAME.test(v.name);
+}
+
+const TRUST_PROXY_EXPECTS = 'false | true | proxy addresses or CIDRs';
+/** proxy-addr's names for ranges (what Fastify compiles `trustProxy` with). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const ipOrCidr = (entry: string): boolean => {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+};
+/**
+ * Fastify's `trustProxy`: false, true (every hop), or the proxies' addresses. Fastify treats
+ * a hop count as "trust nothing" (it cannot check the nearest peer), so counts are not offered.
+ */
+const trustProxy = z
+  .string()
+  .transform((v): boolean | string[] => {
+    if (v === 'false') return false;
+    if (v === 'true') return true;
+    return v.split(',').map((e) => e.trim());
+  })
+  .refine((v) => !Array.isArray(v) || (v.length > 0 && v.every(ipOrCidr)), {
+    error: `expected ${TRUST_PROXY_EXPECTS}`,
+  });
 
 export const VARIABLES: readonly VariableDoc[] = [
   {
@@ -143,6 +186,22 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: String(DEFAULTS.port),
     description: 'HTTP port for the API, the WebSocket and `/health` + `/ready`.',
     schema: port,
+  },
+  {
+    name: 'PUBLIC_URL',
+    expects: 'https://herald.example.com',
+    default: 'unset (each redirect URI set on its own)',
+    description:
+      'Address people and platforms reach Herald at (the TLS proxy in front of it). Default of `X_REDIRECT_URI`, `LINKEDIN_REDIRECT_URI` and `MASTODON_REDIRECT_URI` (`<PUBLIC_URL>/v1/social-accounts/callback`) and the server listed in the OpenAPI document.',
+    schema: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')),
+  },
+  {
+    name: 'TRUST_PROXY',
+    expects: TRUST_PROXY_EXPECTS,
+    default: DEFAULTS.trustProxy,
+    description:
+      "Which proxies' `X-Forwarded-For`/`-Proto`/`-Host` to believe, so per-address rate limits and logs see the client, not the proxy: their addresses or CIDRs, `loopback` (a proxy on the same host), `uniquelocal` (private ranges, e.g. a Docker network), or `true` (anyone: only when nothing else can reach Herald).",
+    schema: trustProxy,
   },
   {
     name: 'LOG_LEVEL',
@@ -167,6 +226,7 @@ export const VARIABLES: readonly VariableDoc[] = [
   },
   {
     name: 'DATABASE_URL',
+    secret: true,
     expects: 'postgres://user:pass@host:port/db',
     default: 'unset (embedded PGlite in `DATA_DIR/pg`)',
     description: 'PostgreSQL connection. Unset runs the same schema on embedded PGlite.',
@@ -181,6 +241,7 @@ export const VARIABLES: readonly VariableDoc[] = [
   },
   {
     name: 'REDIS_URL',
+    secret: true,
     expects: 'redis://[user:pass@]host:port[/db] or rediss://',
     default: DEFAULTS.redisUrl,
     description: 'Redis for BullMQ queues, rate limits and WebSocket fan-out.',
@@ -359,6 +420,17 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: positiveInt('a positive integer of milliseconds'),
   },
   {
+    name: 'STARTUP_RETRY_MS',
+    expects: 'integer ms, 0 for no retry',
+    default: String(DEFAULTS.startupRetryMs),
+    description:
+      'How long start-up keeps retrying a PostgreSQL, Redis or Chroma that does not answer yet (one log line per wait) before it gives up and exits.',
+    schema: z.coerce
+      .number({ error: 'expected a non-negative integer of milliseconds' })
+      .int('expected a non-negative integer of milliseconds')
+      .min(0, 'expected a non-negative integer of milliseconds'),
+  },
+  {
     name: 'QUEUE_PREFIX',
     expects: 'letters, digits, - or _',
     default: DEFAULTS.queuePrefix,
@@ -518,6 +590,7 @@ export const VARIABLES: readonly VariableDoc[] = [
   },
   {
     name: 'S3_ACCESS_KEY_ID',
+    secret: true,
     expects: 'an access key id',
     default: "unset (the AWS SDK's default chain)",
     description:
