@@ -30,7 +30,7 @@ export {
   type ModelPolicy,
   type ModelPolicyName,
 } from './policy.js';
-export { abortChatModel, configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
+export { configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
 export {
   costUsd,
   DEFAULT_MODELS,

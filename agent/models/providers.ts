@@ -3,6 +3,8 @@
  * SDKs and give LangGraph token streaming): `ChatOllama`, `ChatGroq`, `ChatAnthropic`, and
  * `ChatOpenAI` for any OpenAI-compatible endpoint. Credentials come in as typed options,
  * never from the environment here; SDK retries are off because the router fails over itself.
+ * Every request is cancelled through its own AbortSignal, so an abandoned call closes its
+ * socket even when the server has not sent headers yet.
  */
 import { ChatAnthropic } from '@langchain/anthropic';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
@@ -23,6 +25,11 @@ export interface ProviderSettings {
 export interface ChatModelOptions {
   maxOutputTokens?: number;
   temperature?: number;
+  /**
+   * Cancels every request of this model instance (Ollama only; see `createChatModel`). The
+   * other providers take the signal per call, from `stream(messages, { signal })`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Sent as the key to OpenAI-compatible servers that do not check one (vLLM, LM Studio). */
@@ -51,7 +58,12 @@ export function createChatModel(
   switch (spec.provider) {
     case 'ollama': {
       const s = need(settings.ollama, spec);
-      return new ChatOllama({ ...common, baseUrl: s.baseUrl, ...maybe('numPredict', options.maxOutputTokens) });
+      return new ChatOllama({
+        ...common,
+        baseUrl: s.baseUrl,
+        ...maybe('numPredict', options.maxOutputTokens),
+        ...(options.signal ? { fetch: fetchWithSignal(options.signal) } : {}),
+      });
     }
     case 'groq': {
       const s = need(settings.groq, spec);
@@ -94,10 +106,13 @@ function maybe<K extends string>(key: K, value: number | undefined): { [P in K]?
 }
 
 /**
- * Stops a model's in-flight request. The OpenAI, Groq and Anthropic SDKs honour the call's
- * AbortSignal; the `ollama` client does not take one, so its own `abort()` is called (safe:
- * every routed call has its own model instance).
+ * A `fetch` that also stops when `signal` aborts. `ChatOllama` does not hand the call's
+ * signal to the `ollama` client, whose own `abort()` reaches only requests whose response has
+ * arrived; a request Ollama has not answered yet (a model still loading) would stay open and
+ * keep Ollama working. So the router builds each Ollama model with this fetch and its call's
+ * signal: aborting it closes the socket at once, headers or not.
  */
-export function abortChatModel(model: BaseChatModel): void {
-  if (model instanceof ChatOllama) model.client.abort();
+function fetchWithSignal(signal: AbortSignal): typeof fetch {
+  return (input, init) =>
+    fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
 }

@@ -2,9 +2,12 @@
  * The model router: picks a model for each call (see `decide.ts`), streams the reply through
  * the provider's LangChain chat model, fails over to the next candidate on an error or a
  * timeout *before the first token*, and never switches once tokens have reached the caller
- * (the stream then errors with `model_stream_interrupted`). It keeps a circuit breaker per
- * provider and a moving average of time to first token per model, and writes every call to
- * the usage ledger with the reason it was routed where it went.
+ * (the stream then errors with `model_stream_interrupted`). An abandoned attempt is aborted
+ * through its request's own signal, so its socket closes at the timeout; a provider that sent
+ * no first token in time is skipped for the rest of the call (its other models would hang the
+ * same way) and counts once toward its breaker. It keeps a circuit breaker per provider and a
+ * moving average of time to first token per model, and writes every call to the usage ledger
+ * with the reason it was routed where it went.
  */
 import type { BaseChatModel, BindToolsInput } from '@langchain/core/language_models/chat_models';
 import type { AIMessageChunk, BaseMessageLike } from '@langchain/core/messages';
@@ -14,7 +17,7 @@ import type { UsageSink } from './accounting.js';
 import { CircuitBreaker, MovingAverage, type BreakerOptions } from './breaker.js';
 import { decide, TASK_PROFILES, type RouteDecision, type TaskKind } from './decide.js';
 import type { ModelPolicy } from './policy.js';
-import { abortChatModel, configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
+import { configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
 import { costUsd, type ModelRegistry, type ModelSpec, type ProviderName } from './registry.js';
 import { chunkCarriesToken, estimateTokens, usageOfChunks } from './tokens.js';
 
@@ -97,8 +100,10 @@ function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promi
 
 /** An SDK error in a few safe words: status and message, never headers or keys. */
 function describeError(err: unknown): string {
-  const e = err as { status?: number; name?: string; message?: string };
-  const text = `${e.status ? `${e.status} ` : ''}${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
+  // The `ollama` client's ResponseError carries the status as `status_code`.
+  const e = err as { status?: number; status_code?: number; name?: string; message?: string };
+  const status = e.status ?? e.status_code;
+  const text = `${status ? `${status} ` : ''}${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
@@ -170,9 +175,20 @@ export class ModelRouter {
     const firstTokenMs = this.#options.firstTokenTimeoutMs ?? ROUTER_DEFAULTS.firstTokenTimeoutMs;
     const idleMs = this.#options.idleTimeoutMs ?? ROUTER_DEFAULTS.idleTimeoutMs;
     const attempts: Attempt[] = [];
+    /** Providers that sent no first token in time during this call, and the model that hung. */
+    const hung = new Map<ProviderName, string>();
     let settled = false;
     try {
       for (const spec of decision.order) {
+        const hungModel = hung.get(spec.provider);
+        if (hungModel) {
+          attempts.push({
+            model: spec.id,
+            outcome: 'skipped',
+            error: `${spec.provider} sent no token within ${firstTokenMs} ms to ${hungModel} in this call`,
+          });
+          continue;
+        }
         const breaker = this.breaker(spec.provider);
         if (!breaker.acquire()) {
           attempts.push({ model: spec.id, outcome: 'skipped', error: breaker.peek().why });
@@ -180,11 +196,9 @@ export class ModelRouter {
         }
         const controller = new AbortController();
         const signal = req.signal ? AbortSignal.any([controller.signal, req.signal]) : controller.signal;
-        const { model, runnable } = this.#model(spec, decision.maxOutputTokens, req);
-        const stop = () => {
-          controller.abort();
-          abortChatModel(model);
-        };
+        const runnable = this.#model(spec, decision.maxOutputTokens, req, signal);
+        // Aborting the signal cancels the request itself, answered or not (see providers.ts).
+        const stop = () => controller.abort();
         const started = performance.now();
         const chunks: AIMessageChunk[] = [];
         let iterator: AsyncIterator<AIMessageChunk> | undefined;
@@ -210,6 +224,7 @@ export class ModelRouter {
           breaker.failure();
           if (req.signal?.aborted) throw err;
           const timedOut = err instanceof FirstTokenTimeout;
+          if (timedOut) hung.set(spec.provider, spec.id);
           attempts.push({ model: spec.id, outcome: timedOut ? 'timeout' : 'error', error: describeError(err) });
           this.#options.logger?.warn(
             { workspaceId: ctx.workspaceId, model: spec.id, error: describeError(err) },
@@ -221,6 +236,15 @@ export class ModelRouter {
         // Phase 2: committed to this model. Errors now go to the caller, never to a fallback.
         const ttftMs = performance.now() - started;
         this.#ttft.observe(spec.id, ttftMs);
+        if (attempts.length > 0)
+          this.#options.logger?.info(
+            {
+              workspaceId: ctx.workspaceId,
+              model: spec.id,
+              failedOver: attempts.map((a) => `${a.model} ${a.outcome}`),
+            },
+            `model ${spec.id} served after failover`,
+          );
         let failure: string | undefined;
         let finished = ended;
         try {
@@ -274,19 +298,20 @@ export class ModelRouter {
   /**
    * The chat model for one attempt, bound to the request's tools. Building a LangChain model
    * (and its SDK client) and binding tools cost more than a loopback call, so both are kept
-   * and shared across calls — except Ollama's, which is stopped through its own client
-   * (`abortChatModel`) and so must not be shared.
+   * and shared across calls — except Ollama's, which carries the attempt's signal in its
+   * `fetch` (its wrapper does not pass the call's signal on) and so is built per attempt.
    */
   #model(
     spec: ModelSpec,
     maxOutputTokens: number,
     req: ChatRequest,
-  ): { model: BaseChatModel; runnable: Runnable<BaseMessageLike[], AIMessageChunk> } {
+    signal: AbortSignal,
+  ): Runnable<BaseMessageLike[], AIMessageChunk> {
     const options = { maxOutputTokens, ...(req.temperature === undefined ? {} : { temperature: req.temperature }) };
     const tools = req.tools?.length ? req.tools : undefined;
     if (spec.provider === 'ollama') {
-      const model = createChatModel(spec, this.#options.providers, options);
-      return { model, runnable: tools ? bindTools(model, tools) : model };
+      const model = createChatModel(spec, this.#options.providers, { ...options, signal });
+      return tools ? bindTools(model, tools) : model;
     }
     const key = `${spec.id}\u0000${maxOutputTokens}\u0000${req.temperature ?? ''}`;
     let entry = this.#models.get(key);
@@ -294,10 +319,10 @@ export class ModelRouter {
       entry = { model: createChatModel(spec, this.#options.providers, options), bound: new WeakMap() };
       this.#models.set(key, entry);
     }
-    if (!tools) return { model: entry.model, runnable: entry.model };
+    if (!tools) return entry.model;
     let bound = entry.bound.get(tools);
     if (!bound) entry.bound.set(tools, (bound = bindTools(entry.model, tools)));
-    return { model: entry.model, runnable: bound as Runnable<BaseMessageLike[], AIMessageChunk> };
+    return bound as Runnable<BaseMessageLike[], AIMessageChunk>;
   }
 
   async #account(

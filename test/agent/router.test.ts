@@ -6,7 +6,7 @@
 import { HumanMessage } from '@langchain/core/messages';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWorkspace, schema, type Database } from '../../core/index.js';
+import { createLogger, createWorkspace, schema, type Database } from '../../core/index.js';
 import {
   estimateTokens,
   LedgerUsageSink,
@@ -20,6 +20,7 @@ import {
 } from '../../agent/models/index.js';
 import { startFakeLlm, type FakeLlm } from '../fakes/llm/index.js';
 import { openPgliteForTest } from '../helpers/databases.js';
+import { waitFor } from '../helpers/processes.js';
 
 let fake: FakeLlm;
 let database: Database;
@@ -153,6 +154,79 @@ describe('fallback before the first token, never after', () => {
     const { text, result } = await run(makeRouter({ registry: localAndOpenAi() }), ctx());
     expect(text).toBe('on time');
     expect(result.attempts[0]).toMatchObject({ model: 'ollama/llama3.2:3b', outcome: 'timeout' });
+  });
+
+  // A real Ollama still loading a model has not sent headers; an abandoned request must not
+  // keep it working. The fake holds a `hang` request open until the client goes away.
+  it.each([
+    { hangs: 'ollama', protocol: 'ollama', fallback: 'openai/gpt-4o-mini' },
+    { hangs: 'groq', protocol: 'openai', fallback: 'ollama/llama3.2:3b' },
+    { hangs: 'anthropic', protocol: 'anthropic', fallback: 'ollama/llama3.2:3b' },
+    { hangs: 'openai', protocol: 'openai', fallback: 'ollama/llama3.2:3b' },
+  ] as const)(
+    'a $hangs request that never sends headers is closed when abandoned',
+    async ({ hangs, protocol, fallback }) => {
+      const primary = new ModelRegistry().list().find((m) => m.provider === hangs)!;
+      fake.script(protocol, [{ hang: true }]);
+      fake.script(fallback.startsWith('ollama') ? 'ollama' : 'openai', [{ text: 'served' }]);
+      const before = fake.requests.length;
+      // Local first puts Ollama first for a tier-1 task; quality first puts a tier-2 cloud model first.
+      const { text, result } = await run(
+        makeRouter({ registry: only(primary.id, fallback) }),
+        ctx({ policy: hangs === 'ollama' ? 'local_first' : 'quality_first' }),
+        { taskKind: hangs === 'ollama' ? 'intent' : 'coaching' },
+      );
+      expect(text).toBe('served');
+      expect(result.attempts).toEqual([{ model: primary.id, outcome: 'timeout', error: expect.any(String) }]);
+      const hung = fake.requests.slice(before).find((r) => r.body.model === primary.model)!;
+      await waitFor(() => hung.closed || undefined, 5_000, `the abandoned ${hangs} request to close`);
+    },
+  );
+
+  it('a provider that hung is skipped for the rest of the call and counts once toward its breaker', async () => {
+    fake.script('ollama', () => ({ hang: true }));
+    fake.script('openai', () => ({ text: 'from the cloud' }));
+    const router = makeRouter({
+      registry: only('ollama/llama3.2:3b', 'ollama/qwen2.5:7b', 'openai/gpt-4o-mini'),
+      breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+    });
+    const before = fake.requests.filter((r) => r.protocol === 'ollama').length;
+    const { text, decision, result } = await run(router, ctx(), { taskKind: 'intent' });
+    expect(
+      decision.order
+        .map((m) => m.id)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['ollama/llama3.2:3b', 'ollama/qwen2.5:7b']);
+    expect(text).toBe('from the cloud');
+    const [first, second] = decision.order;
+    expect(result.attempts).toEqual([
+      { model: first!.id, outcome: 'timeout', error: 'no token within 300 ms' },
+      {
+        model: second!.id,
+        outcome: 'skipped',
+        error: `ollama sent no token within 300 ms to ${first!.id} in this call`,
+      },
+    ]);
+    expect(fake.requests.filter((r) => r.protocol === 'ollama').length - before).toBe(1);
+    // One failure of two: still closed. Two timeouts in one call would have opened it.
+    expect(router.breaker('ollama').state).toBe('closed');
+  });
+
+  it('after a failover the log names the model that served', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    fake.script('ollama', [{ status: 500 }]);
+    fake.script('openai', [{ text: 'from the fallback' }]);
+    await run(makeRouter({ registry: localAndOpenAi(), logger }), ctx());
+    expect(lines.find((l) => l.msg === 'model openai/gpt-4o-mini served after failover')).toMatchObject({
+      level: 30,
+      model: 'openai/gpt-4o-mini',
+      failedOver: ['ollama/llama3.2:3b error'],
+    });
   });
 
   it('a stream that opens but sends no token also times out and falls back', async () => {
@@ -322,9 +396,13 @@ describe('daily cost cap', () => {
 
 /** Registry with only the small local model and OpenAI's small model. */
 function localAndOpenAi(): ModelRegistry {
+  return only('ollama/llama3.2:3b', 'openai/gpt-4o-mini');
+}
+
+/** The built-in registry with every model but these disabled. */
+function only(...ids: string[]): ModelRegistry {
   const registry = new ModelRegistry();
   for (const m of registry.list())
-    if (m.id !== 'ollama/llama3.2:3b' && m.id !== 'openai/gpt-4o-mini')
-      registry.apply({ provider: m.provider, model: m.model, disabled: true });
+    if (!ids.includes(m.id)) registry.apply({ provider: m.provider, model: m.model, disabled: true });
   return registry;
 }

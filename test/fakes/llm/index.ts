@@ -49,6 +49,11 @@ export interface FakeRecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: Record<string, unknown>;
+  /**
+   * Set once the exchange is over: the response ended, or the client went away (an aborted
+   * request closes its socket). A request the fake hangs on stays open until one of those.
+   */
+  closed: boolean;
 }
 
 export interface FakeLlm {
@@ -222,7 +227,15 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       const path = new URL(req.url ?? '/', 'http://fake').pathname;
       const body = req.method === 'POST' ? await readBody(req) : {};
       const chatRoute = PROTOCOL_OF_PATH[path];
-      requests.push({ protocol: chatRoute?.protocol ?? 'ollama-admin', path, headers: req.headers, body });
+      const record: FakeRecordedRequest = {
+        protocol: chatRoute?.protocol ?? 'ollama-admin',
+        path,
+        headers: req.headers,
+        body,
+        closed: false,
+      };
+      requests.push(record);
+      res.once('close', () => (record.closed = true));
       if (chatRoute && req.method === 'POST') return chat(req, res, path, body);
       if (path === '/api/version') return sendJson(res, 200, { version: '0.6.0-fake' });
       if (path === '/api/tags')
