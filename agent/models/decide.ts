@@ -57,11 +57,23 @@ export interface RouteDecision {
   considered: ConsideredModel[];
   promptTokens: number;
   maxOutputTokens: number;
+  /** Set when the daily cost cap left the cloud models out: the cap and today's spend, USD. */
+  costCap: { capUsd: number; spentUsd: number } | null;
+}
+
+/**
+ * US dollars as a person reads them: cents from a cent up, else enough decimals for two
+ * significant digits, so a $0.004 cap does not read "$0.00".
+ */
+export function formatUsd(usd: number): string {
+  if (usd === 0 || Math.abs(usd) >= 0.01) return `$${usd.toFixed(2)}`;
+  const decimals = Math.min(10, 1 - Math.floor(Math.log10(Math.abs(usd))));
+  return `$${usd.toFixed(decimals).replace(/0+$/, '')}`;
 }
 
 /** Expected time to first token: observed, or guessed from the typical speed. */
 function expectedTtft(spec: ModelSpec, observed: number | undefined): number {
-  return observed ?? Math.round(20_000 / spec.tokensPerSecond);
+  return Math.round(observed ?? 20_000 / spec.tokensPerSecond);
 }
 
 function estimatedCost(spec: ModelSpec, promptTokens: number, maxOut: number): number {
@@ -92,11 +104,12 @@ export function decide(input: DecideInput): RouteDecision {
 
   stage((m) => (policy === 'local_only' && !m.local ? 'cloud model, policy is local_only' : undefined));
   stage((m) => (input.needsTools && !m.toolCalling ? 'no tool calling, the call needs tools' : undefined));
-  const capEmptied = stage((m) =>
-    capReached && !m.local
-      ? `daily cost cap $${dailyCostCapUsd!.toFixed(2)} reached ($${input.spentTodayUsd.toFixed(4)} spent today)`
-      : undefined,
-  );
+  let capLeftOut = 0;
+  const capEmptied = stage((m) => {
+    if (!capReached || m.local) return undefined;
+    capLeftOut++;
+    return `daily cost cap ${formatUsd(dailyCostCapUsd!)} reached (${formatUsd(input.spentTodayUsd)} spent today)`;
+  });
   const contextEmptied = stage((m) =>
     needed > m.contextWindow
       ? `~${input.promptTokens} prompt + ${input.maxOutputTokens} reply tokens exceed its ${m.contextWindow}-token window`
@@ -111,7 +124,7 @@ export function decide(input: DecideInput): RouteDecision {
     const details = { taskKind: input.taskKind, policy, considered };
     if (capEmptied)
       throw new HeraldError('model_cost_cap_reached', {
-        message: `The workspace reached its daily model cost cap of $${dailyCostCapUsd!.toFixed(2)} and no local model can take this request`,
+        message: `The workspace reached its daily model cost cap of ${formatUsd(dailyCostCapUsd!)} (${formatUsd(input.spentTodayUsd)} spent today) and no local model can take this request`,
         details: { ...details, spentTodayUsd: input.spentTodayUsd, dailyCostCapUsd },
       });
     if (contextEmptied) {
@@ -178,5 +191,6 @@ export function decide(input: DecideInput): RouteDecision {
     considered,
     promptTokens: input.promptTokens,
     maxOutputTokens: input.maxOutputTokens,
+    costCap: capLeftOut > 0 ? { capUsd: dailyCostCapUsd!, spentUsd: input.spentTodayUsd } : null,
   };
 }

@@ -15,6 +15,7 @@ export { LedgerUsageSink, type UsageRecord, type UsageSink } from './accounting.
 export { BREAKER_DEFAULTS, CircuitBreaker, MovingAverage, type BreakerOptions, type BreakerState } from './breaker.js';
 export {
   decide,
+  formatUsd,
   TASK_KINDS,
   TASK_PROFILES,
   type RouteDecision,

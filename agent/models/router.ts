@@ -15,7 +15,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import { HeraldError, type Logger } from '../../core/index.js';
 import type { UsageSink } from './accounting.js';
 import { CircuitBreaker, MovingAverage, type BreakerOptions } from './breaker.js';
-import { decide, TASK_PROFILES, type RouteDecision, type TaskKind } from './decide.js';
+import { decide, formatUsd, TASK_PROFILES, type RouteDecision, type TaskKind } from './decide.js';
 import type { ModelPolicy } from './policy.js';
 import { configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
 import { costUsd, type ModelRegistry, type ModelSpec, type ProviderName } from './registry.js';
@@ -286,9 +286,18 @@ export class ModelRouter {
         }
         return;
       }
+      const cap = decision.costCap;
       throw new HeraldError('model_unavailable', {
-        message: `Every model failed before answering: ${attempts.map((a) => `${a.model} (${a.error})`).join('; ')}`,
-        details: { taskKind: decision.taskKind, attempts },
+        message:
+          `Every model failed before answering: ${attempts.map((a) => `${a.model} (${a.error})`).join('; ')}` +
+          (cap
+            ? `. No cloud model was tried: the workspace reached its daily cost cap of ${formatUsd(cap.capUsd)} (${formatUsd(cap.spentUsd)} spent today)`
+            : ''),
+        details: {
+          taskKind: decision.taskKind,
+          attempts,
+          ...(cap ? { dailyCostCapUsd: cap.capUsd, spentTodayUsd: cap.spentUsd } : {}),
+        },
       });
     } finally {
       if (!settled) settle(undefined);

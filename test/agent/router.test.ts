@@ -91,6 +91,15 @@ describe('routing by task and policy', () => {
     expect(row!.routeReason).toMatch(/^short_draft \(tier 1\) under local_first: ollama\/.+local, meets tier 1/);
   });
 
+  it('reasons show observed latency in whole milliseconds', async () => {
+    const router = makeRouter({ registry: localAndOpenAi() });
+    await run(router, ctx());
+    expect(Number.isInteger(router.latencyOf('ollama/llama3.2:3b'))).toBe(false);
+    const { decision } = await run(router, ctx());
+    expect(decision.reason).toMatch(/ttft \d+ ms/);
+    expect(decision.considered[0]!.note).toMatch(/ttft \d+ ms$/);
+  });
+
   it('local first: planning needs tier 3, so it goes to the cheapest tier-3 cloud model', async () => {
     fake.script('anthropic', [{ text: 'a plan', usage: { input: 1000, output: 2000 } }]);
     const { decision, result } = await run(makeRouter(), ctx(), { taskKind: 'planning' });
@@ -380,6 +389,29 @@ describe('daily cost cap', () => {
     expect(decision.order.every((m) => m.local)).toBe(true);
     expect(decision.reason).toMatch(/cost cap reached/);
     expect(result.costUsd).toBe(0);
+  });
+
+  it('a cap under half a cent reads as itself, not "$0.00"', async () => {
+    await spend('0.0041');
+    const cloudOnly = makeRouter({ providers: { ...providers, ollama: undefined } });
+    await expect(
+      cloudOnly.stream(ctx({ dailyCostCapUsd: 0.004 }), { taskKind: 'intent', messages: [['user', 'hi']] }),
+    ).rejects.toMatchObject({
+      code: 'model_cost_cap_reached',
+      message: expect.stringContaining('daily model cost cap of $0.004 ($0.0041 spent today)'),
+    });
+  });
+
+  it('over the cap with the local model failing, the error says the cap is why no cloud model was tried', async () => {
+    await spend('1.5');
+    fake.script('ollama', [{ status: 500 }]);
+    await expect(run(makeRouter({ registry: localAndOpenAi() }), ctx({ dailyCostCapUsd: 1 }))).rejects.toMatchObject({
+      code: 'model_unavailable',
+      message: expect.stringMatching(
+        /ollama\/llama3\.2:3b \(500 .*\)\. No cloud model was tried: the workspace reached its daily cost cap of \$1\.00 \(\$1\.50 spent today\)$/,
+      ),
+      details: { dailyCostCapUsd: 1, spentTodayUsd: 1.5 },
+    });
   });
 
   it('over the cap with no local model, the call is refused', async () => {
