@@ -80,6 +80,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         version: API_VERSION,
         description: 'See README.md and docs/ for the full contract.',
       },
+      // PUBLIC_URL: where clients reach this API (behind its proxy); unset, relative to the page.
+      ...(deps.limits.publicUrl ? { servers: [{ url: deps.limits.publicUrl }] } : {}),
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token, or an API key (hk_...)' },

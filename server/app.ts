@@ -24,14 +24,22 @@ export interface AppOptions {
   api?: ApiDeps;
   /** `/metrics` (Prometheus); absent, not served. */
   metrics?: MetricsOptions;
+  /** Whose forwarded headers to believe (`TRUST_PROXY`); defaults to the API's limits, else none. */
+  trustProxy?: boolean | readonly string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const trustProxyOf = (v: AppOptions['trustProxy']): boolean | string[] =>
+  v === undefined ? false : typeof v === 'boolean' ? v : [...v];
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimitBytes ?? opts.api?.limits.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // Behind a TLS proxy, request.ip (rate limits, access log) is the client's only when the
+    // proxy's X-Forwarded-For is believed, and only the proxy's (TRUST_PROXY).
+    trustProxy: trustProxyOf(opts.trustProxy ?? opts.api?.limits.trustProxy),
     // Accept a caller's request id when it is sane, so logs line up across services.
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
@@ -69,6 +77,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         reqId: request.id,
         method: request.method,
         path: q === -1 ? request.url : request.url.slice(0, q),
+        ip: request.ip,
         statusCode: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 100) / 100,
       },
