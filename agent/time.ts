@@ -107,27 +107,4 @@ export function rangeOf(name: RangeName, zone: string, now: Date): { from: Date;
   return { from: new Date(from), to: new Date(to) };
 }
 
-/** One formatter per zone: building an `Intl.DateTimeFormat` costs far more than using one. */
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-/** "Tue 2 Jun 2026, 09:00" in the zone (English names, 24-hour clock). */
-export function showTime(instant: Date, zone: string): string {
-  let format = formats.get(zone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      weekday: 'short',
-      day: 'numeric',
-      month: 'short',
-      year: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    if (formats.size >= 512) formats.clear();
-    formats.set(zone, format);
-  }
-  const part: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
-  for (const p of format.formatToParts(instant)) part[p.type] = p.value;
-  return `${part.weekday} ${part.day} ${part.month} ${part.year}, ${part.hour}:${part.minute}`;
-}
+export { showTime } from '../tools/scheduling/index.js';

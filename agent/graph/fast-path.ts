@@ -4,15 +4,17 @@
  * last week's stats". Times are
  * read with chrono-node in the user's zone. It either answers (reads) or proposes one tool
  * call, which goes through the same confirmation step as the model's. Anything it is not
- * sure of — no match, no single post that fits — returns null and goes to the model.
+ * sure of — no match, no single post that fits — returns null and goes to the model. It reads
+ * only through the services (`tools/*`), with the session's context, as the tools do.
  */
-import { and, desc, eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import { schema } from '../../core/index.js';
+import { publishingStats, statsText } from '../../tools/analytics/index.js';
+import { listPosts } from '../../tools/posts/index.js';
 import { listScheduled } from '../../tools/scheduling/index.js';
 import { findTime, rangeOf, showTime, type RangeName } from '../time.js';
 import { workspaceAccounts } from '../tools/accounts.js';
-import { periodOf, publishingStats, statsText } from '../tools/analytics.js';
+import { periodOf } from '../tools/analytics.js';
+import { ctxOf } from '../tools/common.js';
 import type { ToolEnv } from '../tools/index.js';
 
 export type FastResult =
@@ -100,7 +102,7 @@ export async function fastPath(
           : 'last 7 days';
     const { from, to } = periodOf(period, zone, env.now());
     const label = period === 'last 7 days' ? 'in the last 7 days' : period;
-    return { kind: 'answer', text: statsText(label, zone, await publishingStats(env, from, to)) };
+    return { kind: 'answer', text: statsText(label, zone, await publishingStats(env.deps, ctxOf(env), { from, to })) };
   }
 
   if (PUBLISH.test(text)) {
@@ -109,13 +111,6 @@ export async function fastPath(
   }
   return null;
 }
-
-const ctxOf = (env: ToolEnv) => ({
-  workspaceId: env.session.workspaceId,
-  userId: env.session.userId,
-  timeZone: env.session.timeZone,
-  channel: 'agent',
-});
 
 /**
  * The one scheduled target that a description like "9am mastodon" or "friday 3pm" names,
@@ -147,13 +142,7 @@ async function findOne(env: ToolEnv, description: string): Promise<string | null
 
 /** The workspace's only post with draft targets, else null. */
 async function onlyDraft(env: ToolEnv): Promise<string | null> {
-  const t = schema.postTargets;
-  const rows = await env.deps.db
-    .selectDistinct({ postId: t.postId, createdAt: t.createdAt })
-    .from(t)
-    .where(and(eq(t.workspaceId, env.session.workspaceId), eq(t.status, 'draft')))
-    .orderBy(desc(t.createdAt))
-    .limit(10);
-  const posts = new Set(rows.map((r) => r.postId));
-  return posts.size === 1 ? rows[0]!.postId : null;
+  const page = await listPosts(env.deps, ctxOf(env), { limit: 2, statuses: ['draft'] });
+  const posts = (JSON.parse(page.json.toString('utf8')) as { items: Array<{ id: string }> }).items;
+  return posts.length === 1 ? posts[0]!.id : null;
 }

@@ -6,12 +6,14 @@ import { z } from 'zod';
 import type { PostsContext } from '../../tools/posts/index.js';
 import type { ToolEnv } from './types.js';
 
+/** The service context of the session: the services check its role (a `read` key's is viewer) themselves. */
 export const ctxOf = (env: ToolEnv): PostsContext => ({
   workspaceId: env.session.workspaceId,
   userId: env.session.userId,
   role: env.session.role,
   timeZone: env.session.timeZone,
   channel: 'agent',
+  actorKind: 'agent',
 });
 
 export const Id = z.guid().describe('An id from an earlier tool result');

@@ -9,6 +9,7 @@ import { analyticsTools } from './analytics.js';
 import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
 import { postTools } from './posts.js';
+import { scheduleTools } from './schedules.js';
 import { NO_JOURNAL, type ActionJournal, type HeraldTool, type ToolEnv } from './types.js';
 
 export type {
@@ -22,7 +23,7 @@ export type {
 } from './types.js';
 
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
-  [...postTools, ...draftTools, ...analyticsTools, ...knowledgeTools].map((t) => [t.name, t]),
+  [...postTools, ...scheduleTools, ...draftTools, ...analyticsTools, ...knowledgeTools].map((t) => [t.name, t]),
 );
 
 /** The side-effect tools, which autopilot may be allowed for. */

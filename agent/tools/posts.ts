@@ -1,15 +1,19 @@
 /**
- * The agent's post tools: thin zod-typed wrappers over `tools/posts` and `tools/scheduling`.
- * Reads run at once; schedule, publish, reschedule and cancel describe their exact action
- * (accounts, text, time in the user's zone) for the confirmation step before they run.
+ * The agent's post tools: thin zod-typed wrappers over `tools/posts`, `tools/drafting` and
+ * `tools/scheduling`. Reads run at once; schedule, publish, queue, reschedule and cancel
+ * describe their exact action (accounts, text, time in the user's zone) for the confirmation
+ * step before they run. A send of new text is two service calls — save the draft, then send
+ * it — with the draft's id journalled in between, so a replay after a crash sends the same
+ * draft instead of making a second one.
  */
 import { z } from 'zod';
-import { getTarget, HeraldError } from '../../core/index.js';
-import { createPost, getPostView, schedulePostDraft, updateTarget } from '../../tools/posts/index.js';
+import { HeraldError } from '../../core/index.js';
+import { draftPost, reviseDraft } from '../../tools/drafting/index.js';
+import { getPostView, queuePostDraft, schedulePostDraft } from '../../tools/posts/index.js';
 import {
   cancel,
-  checkTargets,
   getPostStatus,
+  getScheduledTarget,
   listScheduled,
   nextFreeSlot,
   reschedule,
@@ -76,10 +80,7 @@ function describeShape(
 
 /** Replaces a draft's text on every draft target before it is sent (the user's edit). */
 async function applyDraftText(env: ToolEnv, postId: string, text: string | undefined) {
-  if (!text) return;
-  const post = await getPostView(env.deps, ctxOf(env), postId);
-  for (const t of post.targets.filter((x) => x.status === 'draft'))
-    await updateTarget(env.deps, ctxOf(env), postId, t.id, { content: text });
+  if (text) await reviseDraft(env.deps, ctxOf(env), postId, { text });
 }
 
 /**
@@ -98,15 +99,10 @@ async function draftOnce(
   }
   const recorded = journal.progress.postId;
   if (typeof recorded === 'string') return recorded;
-  const shape = await postShape(env, args);
-  const targets = shape.map((s) => ({ socialAccountId: s.account.id, content: s.text }));
-  await checkTargets(
-    env.deps.db,
-    env.deps.connectors,
-    env.session.workspaceId,
-    targets.map((t) => ({ ...t, threadParts: [], media: [], options: {}, at: null })),
-  );
-  const post = await createPost(env.deps, ctxOf(env), { content: args.text!, targets, mode: 'draft' });
+  if (!args.text || !args.accounts?.length)
+    throw new HeraldError('validation_failed', { message: 'Give a postId (a draft), or text and accounts' });
+  // Checked against every platform before it is saved: a bad text creates nothing.
+  const { post } = await draftPost({ scheduling: env.deps }, ctxOf(env), { text: args.text, accounts: args.accounts });
   await journal.note({ postId: post.id });
   return post.id;
 }
@@ -118,7 +114,7 @@ async function draftOnce(
 async function scheduleDraftOnce(
   env: ToolEnv,
   postId: string,
-  when: { at?: string; now?: boolean },
+  when: { at?: string; now?: boolean } | 'queue',
   journal: ActionJournal,
 ) {
   const ctx = ctxOf(env);
@@ -126,7 +122,11 @@ async function scheduleDraftOnce(
     const post = await getPostView(env.deps, ctx, postId);
     if (!post.targets.some((t) => t.status === 'draft')) return compactPost(post);
   }
-  return compactPost(await schedulePostDraft(env.deps, ctx, postId, when));
+  return compactPost(
+    when === 'queue'
+      ? await queuePostDraft(env.deps, ctx, postId)
+      : await schedulePostDraft(env.deps, ctx, postId, when),
+  );
 }
 
 const sendPost = async (
@@ -186,8 +186,9 @@ export const postTools = [
   }),
   defineTool({
     name: 'add_to_queue',
-    description: "Schedules new text in each account's next free posting slot. The user confirms first.",
-    schema: z.object({ text: Text, accounts: Accounts }),
+    description:
+      "Schedules a draft (postId) or new text in each account's next free weekly posting slot (see get_slots). The user confirms first.",
+    schema: SendArgs,
     sideEffect: true,
     describe: async (env, args) => {
       const shape = await postShape(env, args);
@@ -197,23 +198,8 @@ export const postTools = [
       return action;
     },
     applyEdit: (args, edit) => ({ ...args, ...(edit.text ? { text: edit.text } : {}) }),
-    run: async (env, args, journal) => {
-      const postId = await draftOnce(env, args, journal);
-      const ctx = ctxOf(env);
-      // Each account's next free slot, as the planned time of its draft target; then schedule.
-      for (const t of (await getPostView(env.deps, ctx, postId)).targets.filter((x) => x.status === 'draft')) {
-        const slot = await nextFreeSlot(env.deps, ctx, t.socialAccountId, env.now());
-        await updateTarget(env.deps, ctx, postId, t.id, {
-          content: t.content,
-          threadParts: t.threadParts,
-          media: t.media,
-          options: t.options,
-          scheduledAt: slot.toISOString(),
-          version: t.version,
-        });
-      }
-      return scheduleDraftOnce(env, postId, {}, journal);
-    },
+    // Each account's next free slot is picked and taken under that account's queue lock.
+    run: async (env, args, journal) => scheduleDraftOnce(env, await draftOnce(env, args, journal), 'queue', journal),
   }),
   defineTool({
     name: 'list_scheduled',
@@ -320,8 +306,4 @@ export const postTools = [
   }),
 ];
 
-async function requireTarget(env: ToolEnv, targetId: string) {
-  const target = await getTarget(env.deps.db, env.session.workspaceId, targetId);
-  if (!target) throw new HeraldError('not_found', { message: `No scheduled post ${targetId} in this workspace` });
-  return target;
-}
+const requireTarget = (env: ToolEnv, targetId: string) => getScheduledTarget(env.deps, ctxOf(env), targetId);

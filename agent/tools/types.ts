@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { Role } from '../../core/index.js';
 import type { KnowledgeDeps } from '../../knowledge/index.js';
+import type { TextWriter } from '../../tools/drafting/index.js';
 import type { SchedulingDeps } from '../../tools/scheduling/index.js';
 
 export interface AgentSession {
@@ -32,7 +33,7 @@ export interface ActionEdit {
 }
 
 /** Asks the session's model for text (drafting in the brand's voice); unset, tools write nothing themselves. */
-export type TextWriter = (prompt: { system: string; user: string }) => Promise<string>;
+export type { TextWriter } from '../../tools/drafting/index.js';
 
 export interface ToolEnv {
   deps: SchedulingDeps;

@@ -94,7 +94,7 @@ describe('suggest_time', () => {
 
     await setSlots(
       env.api.env.deps,
-      { workspaceId: p.workspaceId, userId: p.userId, timeZone: ZONE, channel: 'test' },
+      { workspaceId: p.workspaceId, userId: p.userId, role: 'owner', timeZone: ZONE, channel: 'test' },
       accountId,
       [{ weekday: 3, time: '12:15' }],
     );

@@ -1,0 +1,157 @@
+/**
+ * Analytics from what Herald stores today: posts per platform and account by status
+ * (published, failed, scheduled...) over a period, and a time to post taken from the
+ * account's posting slots, else from when its posts usually went out, else a plain default —
+ * always saying which. Engagement metrics (likes, reach) are not collected yet; both say so
+ * rather than invent them. Every channel (agent tool, fast path, REST) reads them here.
+ */
+import { DateTime } from 'luxon';
+import { HeraldError, listSocialAccounts, requireRole } from '../../core/index.js';
+import type { SchedulingDeps, ServiceContext } from '../scheduling/context.js';
+import { listScheduled } from '../scheduling/service.js';
+import { nextFreeSlot } from '../scheduling/slots.js';
+import { showTime } from '../scheduling/time.js';
+
+export const NO_METRICS = 'Engagement metrics (likes, replies, reach) are not collected yet.';
+
+export interface PublishingStats {
+  from: string;
+  to: string;
+  total: number;
+  byStatus: Record<string, number>;
+  byAccount: Array<{ socialAccountId: string; platform: string; byStatus: Record<string, number> }>;
+  metrics: null;
+  note: string;
+}
+
+/** Posts per status, platform and account whose time falls in [from, to). */
+export async function publishingStats(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  range: { from: Date; to: Date },
+): Promise<PublishingStats> {
+  requireRole(ctx, 'viewer');
+  const rows = await listScheduled(deps, ctx, range);
+  const byStatus: Record<string, number> = {};
+  const accounts = new Map<string, PublishingStats['byAccount'][number]>();
+  for (const t of rows) {
+    byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
+    const a = accounts.get(t.socialAccountId) ?? {
+      socialAccountId: t.socialAccountId,
+      platform: t.platform,
+      byStatus: {},
+    };
+    a.byStatus[t.status] = (a.byStatus[t.status] ?? 0) + 1;
+    accounts.set(t.socialAccountId, a);
+  }
+  const zone = ctx.timeZone;
+  return {
+    from: showTime(range.from, zone),
+    to: showTime(range.to, zone),
+    total: rows.length,
+    byStatus,
+    byAccount: [...accounts.values()],
+    metrics: null,
+    note: NO_METRICS,
+  };
+}
+
+/** "Last week (Europe/Paris): 3 published, 1 failed — mastodon 3 published; ..." */
+export function statsText(label: string, zone: string, s: PublishingStats): string {
+  const counts = (by: Record<string, number>) =>
+    Object.entries(by)
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
+      .join(', ');
+  if (s.total === 0) return `Nothing was scheduled or posted ${label} (${zone}). ${s.note}`;
+  const perPlatform = s.byAccount.map((a) => `${a.platform}: ${counts(a.byStatus)}`).join('; ');
+  return `${label[0]!.toUpperCase()}${label.slice(1)} (${zone}): ${counts(s.byStatus)} — ${perPlatform}. ${s.note}`;
+}
+
+/** How far back `suggestTimes` looks at published posts. */
+export const HISTORY_DAYS = 90;
+
+export interface Suggestion {
+  socialAccountId: string;
+  platform: string;
+  at: string;
+  atLocal: string;
+  basis: 'posting_slots' | 'past_posts' | 'default';
+  reason: string;
+}
+
+/** The account's next free slot; else the hour its posts usually went out; else 09:00 on the next weekday. */
+async function suggestFor(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  account: { id: string; platform: string },
+  after: Date,
+): Promise<Suggestion> {
+  const zone = ctx.timeZone;
+  const shown = (d: Date) => `${showTime(d, zone)} (${zone})`;
+  const base = { socialAccountId: account.id, platform: account.platform };
+  try {
+    const slot = await nextFreeSlot(deps, ctx, account.id, after);
+    return {
+      ...base,
+      at: slot.toISOString(),
+      atLocal: shown(slot),
+      basis: 'posting_slots',
+      reason: "the account's next free weekly posting slot",
+    };
+  } catch {
+    // No slots (or all taken): fall back to history.
+  }
+  const history = await listScheduled(deps, ctx, {
+    from: DateTime.fromJSDate(after).minus({ days: HISTORY_DAYS }).toJSDate(),
+    to: after,
+    statuses: ['published'],
+  });
+  const mine = history.filter((t) => t.socialAccountId === account.id && t.scheduledAt);
+  const start = DateTime.fromJSDate(after, { zone });
+  if (mine.length > 0) {
+    const hours = new Map<string, number>();
+    for (const t of mine) {
+      const local = DateTime.fromJSDate(t.scheduledAt!, { zone }).toFormat('HH:mm');
+      hours.set(local, (hours.get(local) ?? 0) + 1);
+    }
+    const [hhmm, n] = [...hours.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]!;
+    const [h, m] = hhmm.split(':').map(Number) as [number, number];
+    let at = start.set({ hour: h, minute: m, second: 0, millisecond: 0 });
+    if (at <= start) at = at.plus({ days: 1 });
+    return {
+      ...base,
+      at: at.toUTC().toISO()!,
+      atLocal: shown(at.toJSDate()),
+      basis: 'past_posts',
+      reason: `${n} of its ${mine.length} posts in the last ${HISTORY_DAYS} days went out at ${hhmm}; ${NO_METRICS.toLowerCase()}`,
+    };
+  }
+  let at = start.set({ hour: 9, minute: 0, second: 0, millisecond: 0 });
+  while (at <= start || at.weekday > 5) at = at.plus({ days: 1 }).set({ hour: 9, minute: 0 });
+  return {
+    ...base,
+    at: at.toUTC().toISO()!,
+    atLocal: shown(at.toJSDate()),
+    basis: 'default',
+    reason: 'no posting slots and no published posts to learn from: a weekday morning, a common default',
+  };
+}
+
+/** A suggested time per account (default: every connected account), after `after`. */
+export async function suggestTimes(
+  deps: SchedulingDeps,
+  ctx: ServiceContext,
+  opts: { socialAccountIds?: string[] | undefined; after: Date },
+): Promise<{ suggestions: Suggestion[] }> {
+  requireRole(ctx, 'viewer');
+  const all = await listSocialAccounts(deps.db, ctx.workspaceId, { includeDisconnected: false });
+  const accounts = opts.socialAccountIds
+    ? opts.socialAccountIds.map((id) => {
+        const a = all.find((x) => x.id === id);
+        if (!a) throw new HeraldError('not_found', { message: `No connected account ${id} in this workspace` });
+        return a;
+      })
+    : all;
+  return { suggestions: await Promise.all(accounts.map((a) => suggestFor(deps, ctx, a, opts.after))) };
+}
