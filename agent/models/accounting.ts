@@ -55,6 +55,8 @@ export class LedgerUsageSink implements UsageSink {
   readonly #spend = new Map<string, { day: number; usd: number; readAt: number }>();
   #queued: Queued[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** Batches being written now: `flush` waits for them too. */
+  readonly #writing = new Set<Promise<void>>();
 
   constructor(db: Db, options: LedgerSinkOptions = {}) {
     this.#db = db;
@@ -83,13 +85,25 @@ export class LedgerUsageSink implements UsageSink {
     });
   }
 
-  /** Writes the rows waiting for their batch now. */
+  /**
+   * Writes the rows waiting for their batch now, and settles once every row recorded so far
+   * is written (a batch whose timer already fired may still be on its way: shutdown and
+   * readers of the ledger wait for it as well).
+   */
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const batch = this.#queued;
     this.#queued = [];
-    if (batch.length === 0) return;
+    if (batch.length > 0) {
+      const writing = this.#write(batch);
+      this.#writing.add(writing);
+      void writing.finally(() => this.#writing.delete(writing));
+    }
+    await Promise.all(this.#writing);
+  }
+
+  async #write(batch: Queued[]): Promise<void> {
     try {
       await this.#db.insert(schema.usageLedger).values(batch.map((q) => q.row));
       for (const q of batch) q.resolve();

@@ -317,6 +317,8 @@ describe('long threads', () => {
     expect(system).toContain(`Earlier in this conversation (summary):\n${SUMMARY}`);
     // Only the latest exchange is sent word for word.
     expect(roles(main!)).toEqual(['system', 'user']);
+    // The summary call's row is written in a batch after the reply: wait for that write.
+    await env.usage.flush();
     const ledger = await env.api.env.database.db
       .select()
       .from(schema.usageLedger)

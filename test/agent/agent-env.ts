@@ -124,6 +124,8 @@ export interface AgentEnv {
   brain: (req: FakeChatRequest) => FakeReply;
   /** Chat requests the model server has received. */
   modelCalls(): number;
+  /** The router's usage ledger writer (rows are written in batches: `flush()` waits for them). */
+  usage: LedgerUsageSink;
   /** Starts (another) agent on the same database; `close` stops it as a restart would. */
   startAgent(opts?: AgentOpts): Promise<{ url: string; handler: RecordingHandler; close: () => Promise<void> }>;
   url: string;
@@ -161,10 +163,11 @@ export async function startAgentEnv(): Promise<AgentEnv> {
   const env = {} as AgentEnv;
   env.brain = () => ({ text: 'unscripted' });
   const llm = await startFakeLlm({ openai: (req) => env.brain(req) });
+  const usage = new LedgerUsageSink(api.env.database.db, { cacheMs: 0 });
   const router = new ModelRouter({
     registry: new ModelRegistry(),
     providers: { openai: { apiKey: 'sk-test', baseUrl: llm.openaiUrl } },
-    usage: new LedgerUsageSink(api.env.database.db, { cacheMs: 0 }),
+    usage,
   });
   const apps: FastifyInstance[] = [];
 
@@ -193,6 +196,7 @@ export async function startAgentEnv(): Promise<AgentEnv> {
     llm,
     mastodon,
     url: first.url,
+    usage,
     handler: first.handler,
     startAgent,
     modelCalls: () => llm.requests.filter((r) => r.protocol === 'openai').length,
