@@ -345,7 +345,7 @@ export class ModelRouter {
     totalMs: number,
     error: string | undefined,
   ): Promise<CallResult> {
-    const usage = usageOfChunks(chunks, decision.promptTokens);
+    const usage = usageOfChunks(chunks, decision.promptTokens, { cumulativeOutput: spec.provider === 'anthropic' });
     const reason =
       decision.reason +
       (attempts.length > 0

@@ -50,13 +50,15 @@ function visibleChars(chunk: AIMessageChunk): number {
 }
 
 /**
- * Input and output tokens of a finished stream: the `usage_metadata` LangChain collected,
+ * Input and output tokens of a finished stream: the `usage_metadata` LangChain collected
+ * (`cumulativeOutput` for providers whose stream reports a running output total),
  * else the OpenAI-style `usage` (or Groq's `x_groq.usage`) left in the response metadata,
  * else an estimate from the prompt and the text received.
  */
 export function usageOfChunks(
   chunks: readonly AIMessageChunk[],
   promptEstimate: number,
+  options: { cumulativeOutput?: boolean } = {},
 ): { input: number; output: number } {
   let input = 0;
   let output = 0;
@@ -64,7 +66,11 @@ export function usageOfChunks(
   for (const c of chunks) {
     if (c.usage_metadata) {
       input += c.usage_metadata.input_tokens;
-      output += c.usage_metadata.output_tokens;
+      // Anthropic's message_start counts the first output token and each message_delta
+      // carries the running total: the last (largest) figure is the count, not their sum.
+      output = options.cumulativeOutput
+        ? Math.max(output, c.usage_metadata.output_tokens)
+        : output + c.usage_metadata.output_tokens;
       reported = true;
     }
   }

@@ -142,6 +142,18 @@ describe('routing by task and policy', () => {
   });
 });
 
+describe('usage as the provider reports it', () => {
+  it("Anthropic's output tokens are message_delta's total, not that plus message_start's first token", async () => {
+    fake.script('anthropic', [{ text: 'a short answer', usage: { input: 42, output: 7 } }]);
+    const { result } = await run(makeRouter({ registry: only('anthropic/claude-haiku-4-5') }), ctx(), {
+      taskKind: 'coaching',
+    });
+    expect(result).toMatchObject({ provider: 'anthropic', inputTokens: 42, outputTokens: 7 });
+    const [row] = await ledger();
+    expect(row).toMatchObject({ inputTokens: 42, outputTokens: 7, costUsd: ((42 * 1 + 7 * 5) / 1e6).toFixed(8) });
+  });
+});
+
 describe('fallback before the first token, never after', () => {
   it('a 500 from the chosen model falls back to the next one', async () => {
     fake.script('ollama', [{ status: 500 }]);

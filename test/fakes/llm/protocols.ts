@@ -154,7 +154,10 @@ export function anthropicReply(req: FakeChatRequest, reply: FakeReply): WireRepl
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: usage.input, output_tokens: 0 },
+        // As the streaming docs show it (https://docs.anthropic.com/en/docs/build-with-claude/streaming):
+        // message_start already counts a first output token; message_delta then carries the
+        // cumulative total, so a client must not add the two.
+        usage: { input_tokens: usage.input, output_tokens: Math.min(1, usage.output) },
       },
     }),
     event('ping', {}),
