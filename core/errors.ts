@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   malformed_json: { status: 400, message: 'The request body is not valid JSON', retryable: false },
   payload_too_large: { status: 413, message: 'The request body is larger than allowed', retryable: false },
   unsupported_media_type: { status: 415, message: 'This content type is not accepted here', retryable: false },
+  request_timeout: { status: 408, message: 'The request did not arrive in time', retryable: true },
+  headers_too_large: { status: 431, message: 'The request line and headers are larger than 16 KB', retryable: false },
   not_found: { status: 404, message: 'Not found', retryable: false },
   conflict: { status: 409, message: 'The resource already exists', retryable: false },
   db_unavailable: { status: 503, message: 'The database is not answering', retryable: true },

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HeraldError, type Logger } from '../core/index.js';
+import { clientErrorHandler, DEFAULT_HTTP_TIMEOUTS, timeoutOptions, type HttpTimeouts } from './http/connections.js';
 import { lazyChildLoggerFactory } from './http/request-logger.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { inputGuardPlugin } from './plugins/input-guard.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   api?: ApiDeps;
   /** `/metrics` (Prometheus); absent, not served. */
   metrics?: MetricsOptions;
+  /** Header, request and idle deadlines of connections (`HTTP_*_TIMEOUT_MS`); default `DEFAULT_HTTP_TIMEOUTS`. */
+  timeouts?: HttpTimeouts;
   /** Whose forwarded headers to believe (`TRUST_PROXY`); defaults to the API's limits, else none. */
   trustProxy?: boolean | readonly string[];
 }
@@ -45,7 +48,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    return503OnClosing: true,
+    // Requests reaching a closing server get `shutting_down` in the one shape (hook below).
+    return503OnClosing: false,
+    ...timeoutOptions(opts.timeouts ?? DEFAULT_HTTP_TIMEOUTS),
+    // Malformed HTTP, over-long headers or URL, timeouts: the one error shape and Connection: close.
+    clientErrorHandler,
     // One line per request, written when it ends (below), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // `request.log` is made when a request first logs, not for every request.
@@ -85,9 +92,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
     done();
   });
-  // While draining, new work is refused with a retryable error; probes still answer.
-  app.addHook('onRequest', (request, _reply, done) => {
+  // While draining, new work is refused with a retryable error; probes still answer. The
+  // connection is closed after the answer, so a keep-alive client reconnects elsewhere.
+  app.addHook('onRequest', (request, reply, done) => {
     if (opts.isDraining() && request.url !== '/health' && request.url !== '/ready') {
+      reply.header('connection', 'close');
       done(new HeraldError('shutting_down'));
       return;
     }

@@ -5,6 +5,7 @@
  */
 import { createLogger, isHeraldError, loadConfig, redactedConfig, type Config } from '../core/index.js';
 import { buildApp } from './app.js';
+import { drainAndClose } from './http/drain.js';
 import type { FastifyInstance } from 'fastify';
 import { apiDepsOf, metricsOptionsOf, startRuntime, type Runtime } from './runtime.js';
 import type { ReadinessCheck } from './routes/health.js';
@@ -39,7 +40,11 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     force.unref();
     shuttingDown = (async () => {
-      await started.app?.close();
+      if (started.app) {
+        // What is left of the shutdown timeout after the drain, less a margin for the runtime.
+        const deadlineMs = Math.max(1_000, config.shutdownTimeoutMs - config.shutdownDrainMs - 2_000);
+        await drainAndClose(started.app, { drainMs: config.shutdownDrainMs, deadlineMs, log: logger });
+      }
       await started.runtime?.close();
       logger.info('stopped');
       logger.flush();
@@ -60,7 +65,9 @@ async function main(): Promise<void> {
 
   const rt = started.runtime;
   const checks: ReadinessCheck[] = [
-    { name: 'db', run: () => rt.database.ping() },
+    // Embedded PGlite lives in this process: if it stops answering, only a restart mends it.
+    // PostgreSQL is a readiness matter (restarting every API node would not bring it back).
+    { name: 'db', liveness: rt.database.kind === 'pglite', run: () => rt.database.ping() },
     { name: 'redis', run: async () => void (await rt.redis.ping()) },
     { name: 'chroma', run: (t) => rt.chroma.ping(t) },
   ];
@@ -81,6 +88,7 @@ async function main(): Promise<void> {
     isDraining: () => draining,
     ...(config.role === 'worker' ? {} : { api: apiDepsOf(rt) }),
     metrics: metricsOptionsOf(rt),
+    timeouts: config.http,
   });
   started.app = app;
   await app.listen({ host: config.host, port: config.port });

@@ -79,6 +79,14 @@ export interface Config {
   /** Parsed keys, or undefined when the data-dir key file should be used. */
   readonly encryption: { readonly keys: ReadonlyMap<string, Buffer>; readonly activeKeyId: string } | undefined;
   readonly shutdownTimeoutMs: number;
+  /** After SIGTERM, how long new requests are answered `shutting_down` before the server stops listening. */
+  readonly shutdownDrainMs: number;
+  /** Connection deadlines of the HTTP server (`HTTP_*_TIMEOUT_MS`). */
+  readonly http: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
   readonly childStartTimeoutMs: number;
   /** How long start-up retries a database, Redis or Chroma that does not answer yet; 0: once. */
   readonly startupRetryMs: number;
@@ -369,6 +377,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }),
     encryption,
     shutdownTimeoutMs: pick('SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
+    shutdownDrainMs: pick('SHUTDOWN_DRAIN_MS', DEFAULTS.shutdownDrainMs),
+    http: Object.freeze({
+      headersTimeoutMs: pick('HTTP_HEADERS_TIMEOUT_MS', DEFAULTS.httpHeadersTimeoutMs),
+      requestTimeoutMs: pick('HTTP_REQUEST_TIMEOUT_MS', DEFAULTS.httpRequestTimeoutMs),
+      idleTimeoutMs: pick('HTTP_IDLE_TIMEOUT_MS', DEFAULTS.httpIdleTimeoutMs),
+    }),
     childStartTimeoutMs: pick('CHILD_START_TIMEOUT_MS', DEFAULTS.childStartTimeoutMs),
     startupRetryMs: pick('STARTUP_RETRY_MS', DEFAULTS.startupRetryMs),
     queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),

@@ -22,6 +22,10 @@ export const DEFAULTS = {
   redisUrl: 'redis://127.0.0.1:6379',
   redisAutostart: true,
   shutdownTimeoutMs: 10_000,
+  shutdownDrainMs: 2_000,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 120_000,
+  httpIdleTimeoutMs: 60_000,
   childStartTimeoutMs: 20_000,
   startupRetryMs: 60_000,
   trustProxy: 'false',
@@ -410,6 +414,41 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: 'positive integer (ms)',
     default: String(DEFAULTS.shutdownTimeoutMs),
     description: 'How long SIGTERM waits for in-flight work before forcing exit.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'SHUTDOWN_DRAIN_MS',
+    expects: 'integer ms (0 or more)',
+    default: String(DEFAULTS.shutdownDrainMs),
+    description:
+      'After SIGTERM, how long the server keeps accepting connections to answer `/ready` 503 `draining` and new requests `503 shutting_down` (with `Connection: close`) before it stops listening; in-flight requests finish within `SHUTDOWN_TIMEOUT_MS`.',
+    schema: z.coerce
+      .number({ error: 'expected a non-negative integer of milliseconds' })
+      .int('expected a non-negative integer of milliseconds')
+      .min(0, 'expected a non-negative integer of milliseconds'),
+  },
+  {
+    name: 'HTTP_HEADERS_TIMEOUT_MS',
+    expects: 'positive integer (ms)',
+    default: String(DEFAULTS.httpHeadersTimeoutMs),
+    description:
+      'A request whose line and headers have not all arrived within this gets `408 request_timeout` and its connection is closed.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'HTTP_REQUEST_TIMEOUT_MS',
+    expects: 'positive integer (ms)',
+    default: String(DEFAULTS.httpRequestTimeoutMs),
+    description:
+      'A request (headers and body, uploads included) that has not fully arrived within this gets `408 request_timeout` and its connection is closed.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'HTTP_IDLE_TIMEOUT_MS',
+    expects: 'positive integer (ms)',
+    default: String(DEFAULTS.httpIdleTimeoutMs),
+    description:
+      'A kept-alive connection with no new request for this long is closed (a request still arriving is bounded by `HTTP_REQUEST_TIMEOUT_MS`; WebSockets keep alive with pings).',
     schema: positiveInt('a positive integer of milliseconds'),
   },
   {

@@ -1,7 +1,10 @@
 /**
- * Liveness and readiness. `/health` answers as long as the process serves HTTP. `/ready`
- * checks each dependency with a deadline and answers 503 — naming what fails and why — when
- * any required one fails or the process is shutting down. Ollama is reported but optional.
+ * Liveness and readiness. `/health` answers 200 while the process serves HTTP and every
+ * liveness check passes: those are the parts only a restart can mend (embedded PGlite, whose
+ * memory one bad query could corrupt for every tenant), so a supervisor restarts the process
+ * when they stop answering. `/ready` checks each dependency with a deadline and answers 503 —
+ * naming what fails and why — when any required one fails or the process is shutting down.
+ * Ollama is reported but optional.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -9,6 +12,8 @@ export interface ReadinessCheck {
   name: string;
   /** Optional checks are reported but do not make the process unready. */
   optional?: boolean;
+  /** Also a liveness check: when it fails, `/health` fails too (a restart is the cure). */
+  liveness?: boolean;
   run(timeoutMs: number): Promise<void>;
 }
 
@@ -51,7 +56,13 @@ async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<Check
 export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptions): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 1_000;
 
-  app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  const liveness = opts.checks.filter((c) => c.liveness);
+  app.get('/health', { logLevel: 'warn' }, async (_request, reply) => {
+    if (liveness.length === 0) return { status: 'ok' };
+    const results = await Promise.all(liveness.map(async (c) => [c.name, await runCheck(c, timeoutMs)] as const));
+    const alive = results.every(([, r]) => r.ok);
+    return reply.status(alive ? 200 : 503).send({ status: alive ? 'ok' : 'failing', checks: Object.fromEntries(results) });
+  });
 
   app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
     const results = await Promise.all(opts.checks.map(async (c) => [c.name, await runCheck(c, timeoutMs)] as const));
