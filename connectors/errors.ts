@@ -20,6 +20,13 @@ export interface ConnectorErrorOptions {
   /** Parts published before the failure. */
   publishedParts?: Array<{ index: number; platformPostId: string; url: string | null }>;
   mayHaveSucceeded?: boolean;
+  /**
+   * The platform's own reason, where Herald acts on it or the user must: `duplicate` (the
+   * platform already holds this content), `reply_restricted`, `quote_restricted`,
+   * `client_forbidden` and `usage_capped` (the app's API access), `permission_missing` (a
+   * scope LinkedIn grants only to approved apps), `version_retired`, `lookup_unavailable`.
+   */
+  reason?: string;
   cause?: unknown;
 }
 
@@ -31,6 +38,7 @@ export class ConnectorError extends Error {
   readonly part: number | undefined;
   readonly publishedParts: ConnectorErrorOptions['publishedParts'];
   readonly mayHaveSucceeded: boolean;
+  readonly reason: string | undefined;
 
   constructor(kind: ConnectorErrorKind, message: string, opts: ConnectorErrorOptions) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -42,6 +50,7 @@ export class ConnectorError extends Error {
     this.part = opts.part;
     this.publishedParts = opts.publishedParts;
     this.mayHaveSucceeded = opts.mayHaveSucceeded ?? false;
+    this.reason = opts.reason;
   }
 
   /** A copy that says which thread part failed and what was already published. */
@@ -59,6 +68,7 @@ export class ConnectorError extends Error {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.platformMessage === undefined ? {} : { platformMessage: this.platformMessage }),
       ...(this.part === undefined ? {} : { part: this.part }),
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
       ...(this instanceof RateLimited ? { retryAt: this.retryAt.toISOString() } : {}),
     };
   }

@@ -47,6 +47,21 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   const platformMessage = platformMessageOf(body);
   const base = { platform: PLATFORM, status, ...(platformMessage ? { platformMessage } : {}) };
   const said = platformMessage ? `: ${platformMessage}` : '';
+  const type = typeof (body as { type?: unknown } | null)?.type === 'string' ? (body as { type: string }).type : '';
+  if (type.endsWith('/usage-capped')) {
+    // A spent usage cap (credits or the monthly Post-read cap), not a 15-minute window: waiting
+    // for x-rate-limit-reset would not help (docs.x.com/x-api/fundamentals/response-codes-and-errors).
+    return new PermanentError(
+      `X's usage cap for this app is reached on ${what}${said}; add credits or raise the cap in the X Developer Console (console.x.com), then publish again`,
+      { ...base, reason: 'usage_capped' },
+    );
+  }
+  if (type.endsWith('/client-forbidden')) {
+    return new PermanentError(
+      `X refused ${what} to this app: its API access does not include the call (client-forbidden${said}); docs/connectors.md says what an X app needs`,
+      { ...base, reason: 'client_forbidden' },
+    );
+  }
   if (status === 429) {
     const now = ctx.now ?? Date.now();
     const retryAt = rateLimitRetryAt(headers, now);
@@ -66,7 +81,8 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   }
   if (status === 400 || status === 403 || status === 422) {
     // 403 covers duplicate content and posting rules; 400 a post X cannot take as sent.
-    return new InvalidContent(`X refused the post${said}`, base);
+    const duplicate = status === 403 && /duplicate content/i.test(platformMessage ?? '');
+    return new InvalidContent(`X refused the post${said}`, { ...base, ...(duplicate ? { reason: 'duplicate' } : {}) });
   }
   if (status >= 500) {
     return new TransientError(`X answered ${status} to ${what}${said}`, {

@@ -8,35 +8,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import twitterText from 'twitter-text';
 import { snowflake, type FakeToken, type FakeTweet, type XFakeState } from './fake-state.js';
-
-type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | 'hang';
-type Params = { get(name: string): string | undefined; json: Record<string, unknown>; files: Map<string, Blob> };
-interface Ctx {
-  state: XFakeState;
-  req: IncomingMessage;
-  url: URL;
-  params: Params;
-  match: RegExpExecArray;
-  token: FakeToken | null;
-}
-interface Route {
-  method: string;
-  path: RegExp;
-  auth?: boolean;
-  /** Creating a post: the call injected faults apply to. */
-  creates?: boolean;
-  handle(c: Ctx): Reply | Promise<Reply>;
-}
-
-const json = (status: number, body?: unknown, headers?: Record<string, string>): Reply => ({
-  status,
-  body,
-  ...(headers ? { headers } : {}),
-});
-const problem = (status: number, title: string, detail: string) =>
-  json(status, { title, detail, type: 'about:blank', status });
-const oauthError = (status: number, error: string, description: string) =>
-  json(status, { error, error_description: description });
+import { fieldsOf, renderTweet } from './fake-render.js';
+import { json, oauthError, problem, type Ctx, type Params, type Reply, type Route } from './fake-http.js';
+import { MEDIA_ROUTES } from './fake-media-routes.js';
 
 async function readParams(req: IncomingMessage, url: URL): Promise<Params> {
   const chunks: Buffer[] = [];
@@ -89,44 +63,6 @@ function tokenReply(t: FakeToken, ttl: number): Reply {
     ...(t.refreshToken ? { refresh_token: t.refreshToken } : {}),
   });
 }
-
-const tweetView = (t: FakeTweet, s: XFakeState) => ({
-  id: t.id,
-  text: t.text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
-  edit_history_tweet_ids: [t.id],
-  author_id: t.authorId,
-  created_at: new Date(t.createdAt).toISOString(),
-  ...(t.replyToId || t.quoteId
-    ? {
-        referenced_tweets: [
-          ...(t.replyToId ? [{ type: 'replied_to', id: t.replyToId }] : []),
-          ...(t.quoteId ? [{ type: 'quoted', id: t.quoteId }] : []),
-        ],
-      }
-    : {}),
-  ...(t.mediaIds.length ? { attachments: { media_keys: t.mediaIds.map((m) => `3_${m}`) } } : {}),
-  public_metrics: t.metrics,
-  ...(s ? {} : {}),
-});
-
-const mediaInfo = (s: XFakeState, id: string) => {
-  const m = s.media.get(id)!;
-  const ready = s.now() >= m.readyAt;
-  return json(200, {
-    data: {
-      id,
-      media_key: `3_${id}`,
-      expires_after_secs: 86_400,
-      ...(m.mimeType.startsWith('image/') && m.mimeType !== 'image/gif'
-        ? {}
-        : {
-            processing_info: ready
-              ? { state: 'succeeded', progress_percent: 100 }
-              : { state: 'in_progress', check_after_secs: 1, progress_percent: 50 },
-          }),
-    },
-  });
-};
 
 const ROUTES: Route[] = [
   {
@@ -232,7 +168,8 @@ const ROUTES: Route[] = [
     handle: ({ state, params, token }) => {
       const user = state.users.get(token!.userId)!;
       const b = params.json;
-      const text = typeof b.text === 'string' ? b.text : '';
+      // X keeps text in Unicode NFC (https://docs.x.com/fundamentals/counting-characters).
+      const text = typeof b.text === 'string' ? b.text.normalize('NFC') : '';
       const mediaIds = ((b.media as { media_ids?: unknown } | undefined)?.media_ids as string[] | undefined) ?? [];
       const replyTo = (b.reply as { in_reply_to_tweet_id?: string } | undefined)?.in_reply_to_tweet_id ?? null;
       const quoteId = typeof b.quote_tweet_id === 'string' ? b.quote_tweet_id : null;
@@ -247,10 +184,27 @@ const ROUTES: Route[] = [
           return problem(400, 'Invalid Request', `Your media IDs are invalid.`);
         }
       }
-      if (replyTo && !state.tweets.get(replyTo))
+      const parent = replyTo ? state.tweets.get(replyTo) : undefined;
+      if (replyTo && (!parent || parent.deleted))
         return problem(403, 'Forbidden', 'You attempted to reply to a Tweet that is deleted or not visible to you.');
       if (quoteId && !state.tweets.get(quoteId))
         return problem(400, 'Invalid Request', 'The quoted Tweet does not exist.');
+      if (state.options.access === 'self-serve') {
+        // Apr 20, 2026: "Following, Likes, and Quote-Posts via the API have been removed from
+        // all self-serve tiers" (https://docs.x.com/changelog). X documents no body for it.
+        if (quoteId) return problem(403, 'Forbidden', 'Quote Posts are not available to your app.');
+        // Feb 23, 2026: a reply only where the original Post's author "summoned" the replier
+        // by @mentioning them or quoting one of their Posts
+        // (https://docs.x.com/x-api/posts/manage-tweets/integrate, "Post creation restrictions");
+        // one's own Post may be replied to, so threads still work (X's refusal reads "You can
+        // only reply to or quote posts where you are mentioned or are the author").
+        if (parent && !summoned(state, parent, user))
+          return problem(
+            403,
+            'Forbidden',
+            'You can only reply to or quote posts where you are mentioned or are the author.',
+          );
+      }
       const live = [...state.tweets.values()].filter((t) => t.authorId === user.id && !t.deleted);
       if (live.some((t) => t.text === text && t.replyToId === replyTo && text !== '')) {
         return problem(403, 'Forbidden', 'You are not allowed to create a Tweet with duplicate content.');
@@ -275,7 +229,8 @@ const ROUTES: Route[] = [
     method: 'GET',
     path: /^\/2\/tweets\/(\d+)$/,
     auth: true,
-    handle: ({ state, match }) => {
+    reads: true,
+    handle: ({ state, match, params, token }) => {
       const t = state.tweets.get(match[1]!);
       if (!t || t.deleted) {
         return json(200, {
@@ -292,7 +247,8 @@ const ROUTES: Route[] = [
           ],
         });
       }
-      return json(200, { data: tweetView(t, state) });
+      state.countersOf(token!.userId).postsRead++;
+      return json(200, { data: renderTweet(t, state, fieldsOf(params.get('tweet.fields'))) });
     },
   },
   {
@@ -313,107 +269,37 @@ const ROUTES: Route[] = [
     method: 'GET',
     path: /^\/2\/users\/(\d+)\/tweets$/,
     auth: true,
-    handle: ({ state, match, params }) => {
+    reads: true,
+    handle: ({ state, match, params, token }) => {
+      // GET /2/users/:id/tweets: newest first, `max_results` 5-100 (default 10), `start_time`,
+      // `pagination_token` from `meta.next_token` (https://docs.x.com/x-api/users/get-posts).
       const since = params.get('start_time') ? Date.parse(params.get('start_time')!) : 0;
-      const max = Math.min(100, Number(params.get('max_results') ?? 10));
-      const list = [...state.tweets.values()]
+      const max = Number(params.get('max_results') ?? 10);
+      if (!Number.isInteger(max) || max < 5 || max > 100)
+        return problem(400, 'Invalid Request', 'The `max_results` query parameter value is not between 5 and 100');
+      const all = [...state.tweets.values()]
         .filter((t) => t.authorId === match[1] && !t.deleted && t.createdAt >= since)
-        .sort((a, b) => b.createdAt - a.createdAt || (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
-        .slice(0, max);
-      return json(200, { data: list.map((t) => tweetView(t, state)), meta: { result_count: list.length } });
-    },
-  },
-  {
-    method: 'POST',
-    path: /^\/2\/media\/upload\/initialize$/,
-    auth: true,
-    handle: ({ state, params, token }) => {
-      const b = params.json;
-      const mimeType = String(b.media_type ?? '');
-      const total = Number(b.total_bytes);
-      if (!/^(image\/(jpeg|png|webp|gif)|video\/(mp4|quicktime))$/.test(mimeType))
-        return problem(400, 'Invalid Request', `media_type ${mimeType} is not supported.`);
-      if (!Number.isInteger(total) || total <= 0) return problem(400, 'Invalid Request', 'total_bytes is invalid.');
-      const id = snowflake();
-      state.media.set(id, {
-        id,
-        ownerId: token!.userId,
-        mimeType,
-        totalBytes: total,
-        chunks: new Map(),
-        finalized: false,
-        readyAt: Infinity,
-        altText: null,
+        .sort((a, b) => b.createdAt - a.createdAt || (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+      const from = Number(params.get('pagination_token') ?? 0) || 0;
+      const list = all.slice(from, from + max);
+      state.countersOf(token!.userId).postsRead += list.length;
+      const fields = fieldsOf(params.get('tweet.fields'));
+      return json(200, {
+        ...(list.length ? { data: list.map((t) => renderTweet(t, state, fields)) } : {}),
+        meta: { result_count: list.length, ...(from + max < all.length ? { next_token: String(from + max) } : {}) },
       });
-      return json(200, { data: { id, media_key: `3_${id}`, expires_after_secs: 86_400 } });
     },
   },
-  {
-    method: 'POST',
-    path: /^\/2\/media\/upload\/(\d+)\/append$/,
-    auth: true,
-    handle: async ({ state, params, match, token }) => {
-      const m = state.media.get(match[1]!);
-      if (!m || m.ownerId !== token!.userId || m.finalized)
-        return problem(400, 'Invalid Request', 'The media_id is invalid.');
-      const file = params.files.get('media');
-      const segment = Number(params.get('segment_index'));
-      if (!file || !Number.isInteger(segment) || segment < 0 || segment > 999)
-        return problem(400, 'Invalid Request', 'media and segment_index are required.');
-      if (file.size > 5 * 1024 * 1024) return problem(400, 'Invalid Request', 'Chunks may be at most 5 MB.');
-      m.chunks.set(segment, file.size);
-      return json(200, { data: { expires_at: Math.floor(state.now() / 1000) + 86_400 } });
-    },
-  },
-  {
-    method: 'POST',
-    path: /^\/2\/media\/upload\/(\d+)\/finalize$/,
-    auth: true,
-    handle: ({ state, match, token }) => {
-      const m = state.media.get(match[1]!);
-      if (!m || m.ownerId !== token!.userId) return problem(400, 'Invalid Request', 'The media_id is invalid.');
-      const received = [...m.chunks.values()].reduce((a, b) => a + b, 0);
-      if (received !== m.totalBytes)
-        return problem(
-          400,
-          'Invalid Request',
-          `File size mismatch: expected ${m.totalBytes} bytes, received ${received}.`,
-        );
-      if (!m.finalized) {
-        m.finalized = true;
-        m.readyAt = state.now() + state.options.mediaProcessingMs(m.mimeType);
-        state.countersOf(m.ownerId).mediaFinalized++;
-      }
-      return mediaInfo(state, m.id);
-    },
-  },
-  {
-    method: 'GET',
-    path: /^\/2\/media\/upload$/,
-    auth: true,
-    handle: ({ state, params, token }) => {
-      const m = state.media.get(params.get('media_id') ?? '');
-      if (params.get('command') !== 'STATUS' || !m || m.ownerId !== token!.userId || !m.finalized)
-        return problem(400, 'Invalid Request', 'The media_id is invalid.');
-      return mediaInfo(state, m.id);
-    },
-  },
-  {
-    method: 'POST',
-    path: /^\/2\/media\/metadata$/,
-    auth: true,
-    handle: ({ state, params, token }) => {
-      const b = params.json as { id?: string; metadata?: { alt_text?: { text?: string } } };
-      const m = state.media.get(b.id ?? '');
-      const text = b.metadata?.alt_text?.text;
-      if (!m || m.ownerId !== token!.userId) return problem(400, 'Invalid Request', 'The media id is invalid.');
-      if (typeof text !== 'string' || text.length > 1000)
-        return problem(400, 'Invalid Request', 'alt_text must be at most 1000 characters.');
-      m.altText = text;
-      return json(200, { data: { id: m.id, associated_metadata: true } });
-    },
-  },
+  ...MEDIA_ROUTES,
 ];
+
+/** Whether `parent`'s author summoned `user`: it is theirs, mentions them, or quotes one of theirs. */
+function summoned(state: XFakeState, parent: FakeTweet, user: { id: string; username: string }): boolean {
+  if (parent.authorId === user.id) return state.options.selfReplies;
+  const mentions = twitterText.extractMentions(parent.text).map((m) => m.toLowerCase());
+  if (mentions.includes(user.username.toLowerCase())) return true;
+  return !!parent.quoteId && state.tweets.get(parent.quoteId)?.authorId === user.id;
+}
 
 async function answer(state: XFakeState, req: IncomingMessage, url: URL): Promise<Reply> {
   const route = ROUTES.find((r) => r.method === req.method && r.path.test(url.pathname));
@@ -437,7 +323,28 @@ async function answer(state: XFakeState, req: IncomingMessage, url: URL): Promis
       { title: 'Too Many Requests', detail: 'Too Many Requests', type: 'about:blank', status: 429 },
       { ...headers, 'x-rate-limit-remaining': '0' },
     );
+  if (route.reads && !state.options.reads) {
+    // The body X sends an app whose access does not include the call.
+    return json(403, {
+      title: 'Client Forbidden',
+      detail:
+        'This request must be made using an approved developer account that is enrolled in the requested endpoint.',
+      reason: 'client-not-enrolled',
+      type: 'https://api.twitter.com/2/problems/client-forbidden',
+      required_enrollment: 'Appropriate Level of API Access',
+    });
+  }
   const fault = route.creates ? state.takeFault(token.userId) : undefined;
+  if (fault === 'usage_capped')
+    // A 429 of type usage-capped: the app's credits or monthly cap are spent
+    // (https://docs.x.com/x-api/fundamentals/response-codes-and-errors, "Error types").
+    return json(429, {
+      title: 'UsageCapExceeded',
+      detail: 'Usage cap exceeded: Monthly product cap',
+      type: 'https://api.twitter.com/2/problems/usage-capped',
+      period: 'Monthly',
+      scope: 'Product',
+    });
   if (fault === 'rate_limited')
     return json(
       429,

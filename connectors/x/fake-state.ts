@@ -4,7 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export type XFakeFault = 'rate_limited' | 'server_error' | 'invalid_content' | 'timeout_after_apply';
+export type XFakeFault = 'rate_limited' | 'server_error' | 'invalid_content' | 'timeout_after_apply' | 'usage_capped';
+
+/**
+ * The developer app's API access. Self-serve (pay-per-use, and the Basic and Pro plans) has
+ * the reply and quote restrictions of Feb 23 and Apr 20, 2026; Enterprise has neither
+ * (https://docs.x.com/changelog). A legacy free app may also be refused reads
+ * (`client-forbidden`, https://docs.x.com/x-api/fundamentals/response-codes-and-errors).
+ */
+export type XFakeAccess = 'self-serve' | 'enterprise';
 
 export interface FakeUser {
   id: string;
@@ -56,6 +64,8 @@ export interface FakeCounters {
   tweetsDeleted: number;
   mediaFinalized: number;
   tokensRefreshed: number;
+  /** Posts returned by reads (X bills reads per post returned: docs.x.com/x-api/getting-started/pricing). */
+  postsRead: number;
 }
 
 let seq = 1_900_000_000_000_000_000n;
@@ -88,6 +98,11 @@ export class XFakeState {
       rateLimit: { limit: number; windowMs: number };
       /** Issue a new refresh token when a user who already granted access consents again. */
       reissueRefreshTokens: boolean;
+      access: XFakeAccess;
+      /** The app may read posts (false: a legacy free app, answered `client-forbidden`). */
+      reads: boolean;
+      /** A self-serve app may reply to the account's own posts (threads). */
+      selfReplies: boolean;
     },
     redirectUris: string[],
   ) {
@@ -101,7 +116,10 @@ export class XFakeState {
   countersOf(userId: string): FakeCounters {
     let c = this.counters.get(userId);
     if (!c)
-      this.counters.set(userId, (c = { tweetsCreated: 0, tweetsDeleted: 0, mediaFinalized: 0, tokensRefreshed: 0 }));
+      this.counters.set(
+        userId,
+        (c = { tweetsCreated: 0, tweetsDeleted: 0, mediaFinalized: 0, tokensRefreshed: 0, postsRead: 0 }),
+      );
     return c;
   }
 

@@ -5,9 +5,9 @@
  * what was posted, so tests can assert exactly-once. Tests drive it through these methods.
  */
 import { listen } from './fake-server.js';
-import { XFakeState, type FakeCounters, type XFakeFault } from './fake-state.js';
+import { XFakeState, type FakeCounters, type XFakeAccess, type XFakeFault } from './fake-state.js';
 
-export type { FakeCounters, XFakeFault } from './fake-state.js';
+export type { FakeCounters, XFakeAccess, XFakeFault } from './fake-state.js';
 
 export interface XFakeOptions {
   /** Redirect URIs the fake's app accepts. */
@@ -23,6 +23,17 @@ export interface XFakeOptions {
    * true; false behaves like providers that send one only on first consent.
    */
   reissueRefreshTokens?: boolean;
+  /** The app's API access. Default `self-serve`: replies only where summoned, no quote posts. */
+  access?: XFakeAccess;
+  /** The app may read posts. Default true; false answers reads `403 client-forbidden`. */
+  reads?: boolean;
+  /**
+   * A self-serve app may reply to the account's own posts. Default true, as X's refusal reads
+   * ("…where you are mentioned or are the author"); false is the strict reading of the docs
+   * ("only permitted if the replying account has been explicitly summoned by the original
+   * post's author"), under which a thread stops after its first post.
+   */
+  selfReplies?: boolean;
 }
 
 export interface XFakePost {
@@ -77,6 +88,9 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
         options.mediaProcessingMs ?? ((t) => (t.startsWith('video/') || t === 'image/gif' ? 1_500 : 0)),
       rateLimit: options.rateLimit ?? { limit: 900, windowMs: 15 * 60_000 },
       reissueRefreshTokens: options.reissueRefreshTokens ?? true,
+      access: options.access ?? 'self-serve',
+      reads: options.reads ?? true,
+      selfReplies: options.selfReplies ?? true,
     },
     options.redirectUris ?? [],
   );

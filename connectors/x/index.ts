@@ -13,14 +13,23 @@ import type {
   PublishResult,
   PublishedPart,
 } from '../contract.js';
-import { ConnectorError, InvalidContent, TransientError, isConnectorError } from '../errors.js';
+import { ConnectorError, InvalidContent, PermanentError, TransientError, isConnectorError } from '../errors.js';
 import { DEFAULT_API_URL, DEFAULT_TIMEOUT_MS, xRequest, type Transport } from './client.js';
 import { PLATFORM } from './errors.js';
-import { capabilities, parsePostOptions, validateDraft, type XPostOptions } from './limits.js';
+import {
+  capabilities,
+  countXText,
+  DEFAULT_X_API_ACCESS,
+  parsePostOptions,
+  STANDARD_MAX,
+  validateDraft,
+  type XApiAccess,
+  type XPostOptions,
+} from './limits.js';
 import { uploadMedia } from './media.js';
 import { DEFAULT_AUTHORIZE_URL, parseCredentials, refreshCredentials, type XApp } from './oauth.js';
 
-export { capabilities, countXText, validateDraft, STANDARD_MAX, LONG_POST_MAX } from './limits.js';
+export { capabilities, countXText, validateDraft, STANDARD_MAX, LONG_POST_MAX, type XApiAccess } from './limits.js';
 export * from './oauth.js';
 export { DEFAULT_API_URL } from './client.js';
 
@@ -37,6 +46,17 @@ export interface XConnectorOptions {
   mediaPollIntervalMs?: number;
   /** Give up on media still processing after this long, ms. Default 120 s. */
   mediaPollTimeoutMs?: number;
+  /** The app's X API access (decides quote posts). Default `self-serve`. */
+  access?: XApiAccess;
+}
+
+/** Posts read at most by one lookup: X bills every post a read returns. */
+export const LOOKUP_MAX_POSTS = 100;
+
+interface UrlEntity {
+  url?: string;
+  expanded_url?: string;
+  media_key?: string;
 }
 
 interface TweetJson {
@@ -45,6 +65,8 @@ interface TweetJson {
   created_at?: string;
   referenced_tweets?: Array<{ type: string; id: string }>;
   attachments?: { media_keys?: string[] };
+  entities?: { urls?: UrlEntity[] };
+  note_tweet?: { text?: string; entities?: { urls?: UrlEntity[] } };
   public_metrics?: Record<string, number>;
 }
 
@@ -59,6 +81,8 @@ const repliedTo = (t: TweetJson) => t.referenced_tweets?.find((r) => r.type === 
 /** X stores text with `&`, `<`, `>` escaped and URLs shortened: compare past both. */
 const normalize = (s: string) =>
   s
+    // X keeps text in Unicode NFC (docs.x.com/fundamentals/counting-characters).
+    .normalize('NFC')
     .replace(/&amp;/g, '&')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -66,9 +90,26 @@ const normalize = (s: string) =>
     .replace(/\r\n/g, '\n')
     .trim();
 
+/**
+ * The text as Herald wrote it, from what X shows: the whole text of a long post from
+ * `note_tweet` (`text` is cut), without the t.co link X appends for media (its URL entity
+ * carries a `media_key`), other t.co links back to what they point to.
+ * (https://docs.x.com/x-api/fundamentals/data-dictionary: `note_tweet`, `entities.urls`.)
+ */
+export function writtenText(t: TweetJson): string {
+  let text = t.note_tweet?.text ?? t.text;
+  for (const u of [...(t.entities?.urls ?? []), ...(t.note_tweet?.entities?.urls ?? [])]) {
+    if (!u.url) continue;
+    text = text.split(u.url).join(u.media_key ? '' : (u.expanded_url ?? u.url));
+  }
+  return text;
+}
+
 export function createXConnector(options: XConnectorOptions): Connector {
   const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const access = options.access ?? DEFAULT_X_API_ACCESS;
+  const validate = (account: Pick<AccountContext, 'metadata'>, draft: Draft) => validateDraft(account, draft, access);
   const upload = {
     uploadTimeoutMs: options.uploadTimeoutMs ?? 120_000,
     pollIntervalMs: options.mediaPollIntervalMs ?? 1_000,
@@ -111,6 +152,7 @@ export function createXConnector(options: XConnectorOptions): Connector {
       }
       throw err;
     }
+    const quoting = index === 0 && !!opts.quoteTweetId;
     const res = await xRequest<{ data?: unknown }>(t, {
       method: 'POST',
       path: '/2/tweets',
@@ -118,9 +160,11 @@ export function createXConnector(options: XConnectorOptions): Connector {
         ...(part.text ? { text: part.text } : {}),
         ...(mediaIds.length ? { media: { media_ids: mediaIds } } : {}),
         ...(replyTo ? { reply: { in_reply_to_tweet_id: replyTo } } : {}),
-        ...(index === 0 && opts.quoteTweetId ? { quote_tweet_id: opts.quoteTweetId } : {}),
+        ...(quoting ? { quote_tweet_id: opts.quoteTweetId } : {}),
         ...(index === 0 && opts.replySettings ? { reply_settings: opts.replySettings } : {}),
       },
+    }).catch((err: unknown) => {
+      throw refusalOf(err, { replying: !!replyTo, quoting });
     });
     const data = res.body?.data;
     if (!isTweet(data)) {
@@ -134,14 +178,14 @@ export function createXConnector(options: XConnectorOptions): Connector {
   }
 
   async function publish(account: AccountContext, input: PublishInput): Promise<PublishResult> {
-    const issues = validateDraft(account, input);
+    const issues = validate(account, input);
     if (issues.length > 0) {
       throw new InvalidContent(`The post cannot go to X: ${issues.map((i) => i.message).join(' ')}`, {
         platform: PLATFORM,
       });
     }
     const t = transportFor(account);
-    const opts = parsePostOptions(input.options).options;
+    const opts = parsePostOptions(input.options, access).options;
     const published: PublishedPart[] = [];
     for (const [i, part] of input.parts.entries()) {
       try {
@@ -155,10 +199,42 @@ export function createXConnector(options: XConnectorOptions): Connector {
     return { status: 'published', platformPostId: first.platformPostId, url: first.url, parts: published };
   }
 
+  /** The account's posts created at or after `since`, oldest first, reading as few as X allows. */
+  async function postsSince(account: AccountContext, since: Date, wanted: number): Promise<TweetJson[]> {
+    const t = transportFor(account);
+    const posts: TweetJson[] = [];
+    let next: string | undefined;
+    do {
+      // X bills every post returned (docs.x.com/x-api/getting-started/pricing): a page just
+      // larger than the thread (5 is X's smallest), then more only while they are needed.
+      const res = await xRequest<{ data?: unknown[]; meta?: { next_token?: string } }>(t, {
+        method: 'GET',
+        path: `/2/users/${encodeURIComponent(account.externalId)}/tweets`,
+        query: {
+          max_results: Math.min(100, Math.max(5, wanted + 2)),
+          start_time: since.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          'tweet.fields': 'created_at,referenced_tweets,attachments,entities,note_tweet',
+          ...(next ? { pagination_token: next } : {}),
+        },
+      });
+      posts.push(...(Array.isArray(res.body?.data) ? res.body.data : []).filter(isTweet));
+      next = res.body?.meta?.next_token;
+      if (next && posts.length >= LOOKUP_MAX_POSTS) {
+        throw new PermanentError(
+          `X holds more than ${LOOKUP_MAX_POSTS} posts by @${account.handle} since the attempt; Herald does not read further, so it cannot be sure whether the post is there`,
+          { platform: PLATFORM, reason: 'lookup_unavailable' },
+        );
+      }
+    } while (next);
+    return posts.reverse();
+  }
+
   /**
    * The earlier post is recognised by its shape: part 0 a non-reply at or after `since` with
-   * the same text (past X's escaping and link shortening) and media count, each further part
-   * a reply to the one before. Only a whole thread counts as found.
+   * the same text (past X's escaping, t.co links and media link, the whole text of a long
+   * post) and as many media, each further part a reply to the one before. Only a whole thread
+   * counts as found. A post X shows cut without its full text cannot be told apart: that
+   * throws rather than answering "not there".
    */
   async function lookup(
     account: AccountContext,
@@ -166,20 +242,18 @@ export function createXConnector(options: XConnectorOptions): Connector {
     _key: string,
     since: Date,
   ): Promise<PublishResult | null> {
-    const t = transportFor(account);
-    const res = await xRequest<{ data?: unknown[] }>(t, {
-      method: 'GET',
-      path: `/2/users/${encodeURIComponent(account.externalId)}/tweets`,
-      query: {
-        max_results: 100,
-        start_time: since.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        'tweet.fields': 'created_at,referenced_tweets,attachments',
-      },
-    });
-    const recent = (Array.isArray(res.body?.data) ? res.body.data : []).filter(isTweet).reverse(); // oldest first
-    const matches = (tw: TweetJson, i: number) =>
-      normalize(tw.text) === normalize(input.parts[i]!.text) &&
-      (tw.attachments?.media_keys?.length ?? 0) === input.parts[i]!.media.length;
+    const recent = await postsSince(account, since, input.parts.length);
+    let unsure = false;
+    const matches = (tw: TweetJson, i: number) => {
+      const part = input.parts[i]!;
+      if ((tw.attachments?.media_keys?.length ?? 0) !== part.media.length) return false;
+      const shown = normalize(writtenText(tw));
+      const wanted = normalize(part.text);
+      if (shown === wanted) return true;
+      const cut = shown.endsWith('…') && !tw.note_tweet ? shown.slice(0, -1).trimEnd() : null;
+      if (cut && countXText(part.text) > STANDARD_MAX && wanted.startsWith(cut)) unsure = true;
+      return false;
+    };
     for (const root of recent.filter((tw) => repliedTo(tw) === null && matches(tw, 0))) {
       const chain = [root];
       for (let i = 1; i < input.parts.length; i++) {
@@ -190,6 +264,15 @@ export function createXConnector(options: XConnectorOptions): Connector {
       if (chain.length < input.parts.length) continue;
       const parts = chain.map((tw, index) => ({ index, platformPostId: tw.id, url: urlOf(account, tw.id) }));
       return { status: 'published', platformPostId: root.id, url: parts[0]!.url, parts };
+    }
+    if (unsure) {
+      throw new PermanentError(
+        'X shows a long post cut short without its full text; Herald cannot tell whether it is this one',
+        {
+          platform: PLATFORM,
+          reason: 'lookup_unavailable',
+        },
+      );
     }
     return null;
   }
@@ -208,7 +291,7 @@ export function createXConnector(options: XConnectorOptions): Connector {
   return {
     platform: PLATFORM,
     capabilities,
-    validate: validateDraft,
+    validate,
     publish: (account, input) => publish(account, input),
     lookup,
     async checkStatus(account, platformPostId) {
@@ -240,4 +323,25 @@ export function createXConnector(options: XConnectorOptions): Connector {
       };
     },
   };
+}
+
+/**
+ * X's refusal of a post, named: a reply where the account was not summoned (self-serve apps
+ * since Feb 23, 2026) or a quote post (removed from self-serve apps on Apr 20, 2026), per
+ * https://docs.x.com/changelog. The body does not say which rule, so the request does.
+ */
+function refusalOf(err: unknown, call: { replying: boolean; quoting: boolean }): unknown {
+  if (!(err instanceof InvalidContent) || err.status !== 403 || err.reason === 'duplicate') return err;
+  const reason = call.quoting ? 'quote_restricted' : call.replying ? 'reply_restricted' : undefined;
+  if (!reason) return err;
+  const rule =
+    reason === 'quote_restricted'
+      ? 'X takes quote posts only from Enterprise API apps'
+      : 'X lets self-serve API apps reply only where the original post summoned the account';
+  return new InvalidContent(`${err.message} (${rule})`, {
+    platform: PLATFORM,
+    status: 403,
+    reason,
+    ...(err.platformMessage ? { platformMessage: err.platformMessage } : {}),
+  });
 }

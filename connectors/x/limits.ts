@@ -44,6 +44,14 @@ export function capabilities(account: Pick<AccountContext, 'metadata'>): Capabil
   };
 }
 
+/**
+ * The developer app's X API access. Self-serve (pay-per-use, Basic, Pro) lost quote posts on
+ * Apr 20, 2026 and may reply only where summoned (Feb 23, 2026); Enterprise kept both
+ * (https://docs.x.com/changelog).
+ */
+export type XApiAccess = 'self-serve' | 'enterprise';
+export const DEFAULT_X_API_ACCESS: XApiAccess = 'self-serve';
+
 export interface XPostOptions {
   /** Part 0 quotes this post. */
   quoteTweetId?: string;
@@ -52,7 +60,10 @@ export interface XPostOptions {
 
 const REPLY_SETTINGS = ['mentionedUsers', 'following', 'subscribers', 'verified'];
 
-export function parsePostOptions(options: Record<string, unknown>): {
+export function parsePostOptions(
+  options: Record<string, unknown>,
+  access: XApiAccess = DEFAULT_X_API_ACCESS,
+): {
   options: XPostOptions;
   issues: ValidationIssue[];
 } {
@@ -60,7 +71,14 @@ export function parsePostOptions(options: Record<string, unknown>): {
   const issues: ValidationIssue[] = [];
   const { quoteTweetId, replySettings, ...rest } = options;
   if (quoteTweetId !== undefined) {
-    if (typeof quoteTweetId === 'string' && /^\d{1,19}$/.test(quoteTweetId)) out.quoteTweetId = quoteTweetId;
+    if (access !== 'enterprise')
+      issues.push({
+        code: 'option_invalid',
+        part: 0,
+        message:
+          'X no longer takes quote posts from self-serve API apps (since April 20, 2026); this needs Enterprise access (X_API_ACCESS=enterprise). Post the link to the post instead.',
+      });
+    else if (typeof quoteTweetId === 'string' && /^\d{1,19}$/.test(quoteTweetId)) out.quoteTweetId = quoteTweetId;
     else issues.push({ code: 'option_invalid', part: 0, message: 'quoteTweetId must be the numeric id of an X post.' });
   }
   if (replySettings !== undefined) {
@@ -79,7 +97,11 @@ export function parsePostOptions(options: Record<string, unknown>): {
   return { options: out, issues };
 }
 
-export function validateDraft(account: Pick<AccountContext, 'metadata'>, draft: Draft): ValidationIssue[] {
+export function validateDraft(
+  account: Pick<AccountContext, 'metadata'>,
+  draft: Draft,
+  access: XApiAccess = DEFAULT_X_API_ACCESS,
+): ValidationIssue[] {
   const issues = validateAgainstCapabilities(capabilities(account), draft, countXText);
   draft.parts.forEach((part, i) => {
     const where = draft.parts.length > 1 ? ` (part ${i + 1})` : '';
@@ -111,6 +133,6 @@ export function validateDraft(account: Pick<AccountContext, 'metadata'>, draft: 
       }
     }
   });
-  issues.push(...parsePostOptions(draft.options).issues);
+  issues.push(...parsePostOptions(draft.options, access).issues);
   return issues;
 }

@@ -134,21 +134,34 @@ describe('the X connector', () => {
   });
   afterAll(() => fake?.close());
 
-  it('uploads a video in chunks, waits for processing, and posts it quoting another post', async () => {
-    const creds = fake.createAccount();
-    const account = accountFor(creds);
-    const quoted = await connector().publish(account, post('original'), randomUUID());
-    const bytes = Buffer.concat([isoBmffVideo(), Buffer.alloc(9 * 1024 * 1024)]); // three chunks
-    const video: MediaInput = { mimeType: 'video/mp4', sizeBytes: bytes.length, bytes, altText: 'a clip' };
-    const result = await connector().publish(
-      account,
-      { parts: [{ text: 'watch this', media: [video] }], options: { quoteTweetId: quoted.platformPostId } },
-      randomUUID(),
-    );
-    const [, posted] = fake.posts(creds.userId);
-    expect(posted).toMatchObject({ id: result.platformPostId, quoteId: quoted.platformPostId, altTexts: ['a clip'] });
-    expect(result.url).toBe(`https://x.com/${creds.username}/status/${result.platformPostId}`);
-    expect(fake.counters(creds.userId)).toMatchObject({ tweetsCreated: 2, mediaFinalized: 1 });
+  it('uploads a video in chunks, waits for processing, and posts it quoting another post (Enterprise access)', async () => {
+    const enterprise = await startXFake({ access: 'enterprise', mediaProcessingMs: () => 100 });
+    try {
+      const c = createXConnector({
+        clientId: enterprise.clientId,
+        clientSecret: enterprise.clientSecret,
+        apiUrl: enterprise.url,
+        timeoutMs: 2_000,
+        mediaPollIntervalMs: 20,
+        access: 'enterprise',
+      });
+      const creds = enterprise.createAccount();
+      const account = accountFor(creds);
+      const quoted = await c.publish(account, post('original'), randomUUID());
+      const bytes = Buffer.concat([isoBmffVideo(), Buffer.alloc(9 * 1024 * 1024)]); // three chunks
+      const video: MediaInput = { mimeType: 'video/mp4', sizeBytes: bytes.length, bytes, altText: 'a clip' };
+      const result = await c.publish(
+        account,
+        { parts: [{ text: 'watch this', media: [video] }], options: { quoteTweetId: quoted.platformPostId } },
+        randomUUID(),
+      );
+      const [, posted] = enterprise.posts(creds.userId);
+      expect(posted).toMatchObject({ id: result.platformPostId, quoteId: quoted.platformPostId, altTexts: ['a clip'] });
+      expect(result.url).toBe(`https://x.com/${creds.username}/status/${result.platformPostId}`);
+      expect(enterprise.counters(creds.userId)).toMatchObject({ tweetsCreated: 2, mediaFinalized: 1 });
+    } finally {
+      await enterprise.close();
+    }
   });
 
   it('reads the reset time from x-rate-limit-reset', async () => {
