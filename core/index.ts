@@ -19,6 +19,7 @@ export { loadOrCreateKeyFile } from './crypto/key-file.js';
 export * from './db/index.js';
 export * from './queue/index.js';
 export { startManagedChild, reapStale, type ManagedChild, type ManagedChildOptions } from './process/managed-child.js';
+export { retryAtStartup, type StartupRetryOptions } from './process/startup-retry.js';
 export {
   EventBus,
   type HeraldEvent,

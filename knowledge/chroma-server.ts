@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import getPort from 'get-port';
 import { ChromaClient } from 'chromadb';
-import { HeraldError, startManagedChild, type Logger, type ManagedChild } from '../core/index.js';
+import { HeraldError, retryAtStartup, startManagedChild, type Logger, type ManagedChild } from '../core/index.js';
 
 export interface ChromaOptions {
   /** Connect to this server instead of starting one. */
@@ -16,6 +16,8 @@ export interface ChromaOptions {
   dataDir: string;
   startTimeoutMs: number;
   logger: Logger;
+  /** With `url`: wait this long for its heartbeat before start-up fails (`STARTUP_RETRY_MS`). Unset: no check. */
+  retryForMs?: number;
 }
 
 export interface ChromaHandle {
@@ -57,6 +59,17 @@ async function heartbeat(url: string, timeoutMs: number): Promise<void> {
 export async function startChroma(opts: ChromaOptions): Promise<ChromaHandle> {
   if (opts.url) {
     const url = opts.url;
+    if (opts.retryForMs !== undefined) {
+      const forMs = opts.retryForMs;
+      await retryAtStartup({ service: 'Chroma', target: new URL(url).host, forMs, logger: opts.logger }, () =>
+        heartbeat(url, 2_000),
+      ).catch((err: HeraldError) => {
+        throw new HeraldError('chroma_unavailable', {
+          message: `${err.message}${forMs > 0 ? ` (retried for ${forMs} ms; raise STARTUP_RETRY_MS to wait longer)` : ''}`,
+          cause: err.cause,
+        });
+      });
+    }
     return {
       url,
       client: clientFor(url),

@@ -216,7 +216,13 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       step('database', async () => {
         const db = await openDatabase(
           config.databaseUrl
-            ? { kind: 'postgres', url: config.databaseUrl, poolMax: config.databasePoolMax }
+            ? {
+                kind: 'postgres',
+                url: config.databaseUrl,
+                poolMax: config.databasePoolMax,
+                retryForMs: config.startupRetryMs,
+                logger,
+              }
             : { kind: 'pglite', dir: path.join(config.dataDir, 'pg') },
         );
         closers.push({ name: 'database', close: () => db.close() });
@@ -228,6 +234,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
           autostart: config.redisAutostart,
           dataDir: config.dataDir,
           startTimeoutMs: config.childStartTimeoutMs,
+          retryForMs: config.startupRetryMs,
           logger,
         });
         closers.push({ name: 'redis-server', close: () => handle.stop() });
@@ -238,6 +245,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
           url: config.chromaUrl,
           dataDir: config.dataDir,
           startTimeoutMs: config.childStartTimeoutMs,
+          retryForMs: config.startupRetryMs,
           logger,
         });
         closers.push({ name: 'chroma', close: () => handle.stop() });

@@ -15,6 +15,9 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import type { Logger } from 'pino';
+import { HeraldError } from '../errors.js';
+import { retryAtStartup, reasonOf } from '../process/startup-retry.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -63,10 +66,20 @@ function checkChannel(channel: string): void {
 }
 
 export type DatabaseTarget =
-  { kind: 'postgres'; url: string; poolMax?: number } | { kind: 'pglite'; dir?: string /* undefined = in memory */ };
+  | {
+      kind: 'postgres';
+      url: string;
+      poolMax?: number;
+      /** Keep trying a server that does not accept connections yet for this long (`STARTUP_RETRY_MS`). Default 0. */
+      retryForMs?: number;
+      logger?: Logger;
+    }
+  | { kind: 'pglite'; dir?: string /* undefined = in memory */ };
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  if (target.kind === 'postgres') return openPostgres(target.url, target.poolMax ?? 10);
+  if (target.kind === 'postgres') {
+    return openPostgres(target.url, target.poolMax ?? 10, target.retryForMs ?? 0, target.logger);
+  }
   return openPglite(target.dir);
 }
 
@@ -124,12 +137,42 @@ async function openPglite(dir: string | undefined): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, poolMax: number): Promise<Database> {
+/**
+ * Errors of a server that is not there yet or still starting (refused, name not resolvable
+ * yet, timed out, `57P03 cannot_connect_now`): worth waiting for. A wrong password or a missing
+ * database is not, and fails at once.
+ */
+const NOT_YET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '57P03']);
+function notUpYet(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.some(notUpYet);
+  const e = err as { code?: string; message?: string };
+  return (
+    (e.code !== undefined && NOT_YET.has(e.code)) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '')
+  );
+}
+
+async function openPostgres(url: string, poolMax: number, retryForMs: number, logger?: Logger): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5_000 });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next query reconnects.
   pool.on('error', () => undefined);
-  const lockClient = await pool.connect();
+  const target = new URL(url).host;
+  let lockClient: pg.PoolClient;
+  try {
+    lockClient = await retryAtStartup(
+      { service: 'PostgreSQL', target, forMs: retryForMs, logger, retryable: notUpYet },
+      () => pool.connect(),
+    );
+  } catch (err) {
+    await pool.end();
+    throw new HeraldError('db_unavailable', {
+      message: notUpYet(err)
+        ? `PostgreSQL at ${target} did not accept a connection within ${retryForMs} ms (${reasonOf(err)}). Check DATABASE_URL, or raise STARTUP_RETRY_MS.`
+        : `PostgreSQL at ${target} refused the connection: ${reasonOf(err)}. Check DATABASE_URL.`,
+      cause: err,
+    });
+  }
   try {
     await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {

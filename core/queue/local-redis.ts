@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
 import { startManagedChild, type ManagedChild } from '../process/managed-child.js';
+import { retryAtStartup } from '../process/startup-retry.js';
 import { pingRedis } from './redis-connection.js';
 
 export interface EnsureRedisOptions {
@@ -19,6 +20,11 @@ export interface EnsureRedisOptions {
   logger: Logger;
   /** Defaults to `redis-server` on PATH. */
   redisServerBin?: string;
+  /**
+   * A Redis Herald does not start itself (not loopback, or autostart off) is waited for this
+   * long before start-up fails (`STARTUP_RETRY_MS`). Default 0.
+   */
+  retryForMs?: number;
 }
 
 export interface RedisHandle {
@@ -41,9 +47,21 @@ export async function ensureRedis(opts: EnsureRedisOptions): Promise<RedisHandle
   const parsed = new URL(opts.url);
   const safeUrl = `${parsed.protocol}//${parsed.host}`;
   if (!opts.autostart || !LOOPBACK.has(parsed.hostname) || parsed.protocol !== 'redis:') {
-    throw new HeraldError('redis_unavailable', {
-      message: `Nothing answers at REDIS_URL (${safeUrl}). ${HOW_TO_GET_REDIS}`,
-    });
+    // Someone else runs this Redis: it may still be starting (Compose, Kubernetes).
+    const retryForMs = opts.retryForMs ?? 0;
+    try {
+      await retryAtStartup(
+        { service: 'Redis', target: parsed.host, forMs: retryForMs, logger: opts.logger },
+        async () => {
+          if (!(await pingRedis(opts.url))) throw new Error('no answer to PING');
+        },
+      );
+    } catch {
+      throw new HeraldError('redis_unavailable', {
+        message: `Nothing answers at REDIS_URL (${safeUrl})${retryForMs > 0 ? ` after ${retryForMs} ms of retries` : ''}. ${HOW_TO_GET_REDIS}`,
+      });
+    }
+    return { url: opts.url, child: undefined, stop: async () => undefined };
   }
 
   const port = parsed.port || '6379';
