@@ -38,3 +38,12 @@ export interface AccountLinker {
   /** Revokes the account's tokens at the platform, when it offers revocation. */
   revoke?(credentials: Credentials, metadata: Record<string, unknown>): Promise<void>;
 }
+
+/**
+ * Linking an account by signing in to it (Bluesky's app passwords) instead of an OAuth
+ * redirect: the identifier and password go to the platform once, and what it answers is stored.
+ */
+export interface PasswordLinker {
+  readonly platform: string;
+  signIn(input: { identifier: string; password: string }): Promise<LinkedAccount>;
+}

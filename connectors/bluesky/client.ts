@@ -8,12 +8,18 @@
  * Sessions are app-password sessions (`com.atproto.server.createSession`). OAuth sessions bind
  * every request to a DPoP key and need `@atproto/oauth-client`, which this repository does not
  * install; `@atproto/api` alone cannot hold one honestly, so they are not supported here.
+ *
+ * Every call goes to the account's PDS (`credentials.service`), found from its DID document
+ * when the account was connected and updated from the DID document each session renewal
+ * returns, so an account stored against an entryway (bsky.social) or moved to another PDS is
+ * called where it lives (https://docs.bsky.app/docs/advanced-guides/entryway).
  */
 import { Agent, type AppBskyFeedDefs, type BlobRef, XRPCError } from '@atproto/api';
 import { z } from 'zod';
 import type { Credentials } from '../contract.js';
 import { AuthExpired, PermanentError } from '../errors.js';
 import { classify, type ClassifyContext, isRecordNotFound, PLATFORM } from './errors.js';
+import { pdsOf } from './identity.js';
 
 /**
  * What Herald stores for a Bluesky account (`AccountContext.credentials`).
@@ -61,6 +67,8 @@ export interface TransportOptions {
   /** Each request (including reading its answer) is abandoned after this many milliseconds. */
   timeoutMs: number;
   fetch: typeof globalThis.fetch;
+  /** Follow a DID document to a PDS served over plain http (a local development network). */
+  allowHttpPds?: boolean;
 }
 
 /** A record as the PDS holds it. */
@@ -190,7 +198,7 @@ export async function renewSession(
   try {
     const agent = xrpcAgent(credentials.service, transport, credentials.refreshJwt);
     const res = await agent.com.atproto.server.refreshSession();
-    return renewed(credentials, res.data);
+    return renewed(credentials, res.data, transport);
   } catch (err) {
     const failure = classify(err, ctx);
     if (!(failure instanceof AuthExpired) || !failure.reconnect) throw failure;
@@ -213,7 +221,7 @@ export async function renewSession(
       identifier: credentials.did,
       password: credentials.appPassword,
     });
-    return renewed(credentials, res.data);
+    return renewed(credentials, res.data, transport);
   } catch (err) {
     throw classify(err, ctx);
   }
@@ -221,11 +229,17 @@ export async function renewSession(
 
 function renewed(
   previous: BlueskyCredentials,
-  session: { did: string; handle: string; accessJwt: string; refreshJwt: string },
+  session: { did: string; handle: string; accessJwt: string; refreshJwt: string; didDoc?: unknown },
+  transport: TransportOptions,
 ): RenewedSession {
+  // The session's DID document names the PDS the account lives on now (as @atproto/api's
+  // AtpAgent reads it); a document about another DID, or without a usable PDS, changes nothing.
+  const doc = session.didDoc as { id?: unknown } | undefined;
+  const pds = doc?.id === session.did ? pdsOf(doc, { allowHttpPds: transport.allowHttpPds === true }) : null;
   return {
     credentials: {
       ...previous,
+      service: pds ?? previous.service,
       did: session.did,
       handle: session.handle,
       accessJwt: session.accessJwt,
@@ -237,13 +251,19 @@ function renewed(
 
 /** The `exp` claim of a JWT (read, not verified: the PDS verifies its own tokens). */
 export function jwtExpiry(jwt: string): Date | null {
+  const { exp } = jwtClaims(jwt);
+  return typeof exp === 'number' ? new Date(exp * 1000) : null;
+}
+
+/** A JWT's claims, read without verifying (the PDS verifies its own tokens); empty when unreadable. */
+export function jwtClaims(jwt: string): Record<string, unknown> {
   const payload = jwt.split('.')[1];
-  if (!payload) return null;
+  if (!payload) return {};
   try {
-    const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof exp === 'number' ? new Date(exp * 1000) : null;
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : {};
   } catch {
-    return null;
+    return {};
   }
 }
 
@@ -251,7 +271,7 @@ export function jwtExpiry(jwt: string): Date | null {
  * An XRPC agent whose every request goes to `service`, carries `bearer` when given and is
  * abandoned after the timeout. It holds no session, so it cannot refresh one behind our back.
  */
-function xrpcAgent(service: string, transport: TransportOptions, bearer?: string, did?: string): Agent {
+export function xrpcAgent(service: string, transport: TransportOptions, bearer?: string, did?: string): Agent {
   return new Agent({
     did,
     fetchHandler(path: string, init: RequestInit): Promise<Response> {

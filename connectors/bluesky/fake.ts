@@ -60,7 +60,11 @@ export interface BlueskyTestbed {
   readonly serviceUrl: string;
   /** The AppView front (reads see all writes made before them), or null without PostgreSQL. */
   readonly appViewUrl: string | null;
+  /** The PLC directory holding every test account's DID document (which names `pdsUrl`). */
+  readonly plcUrl: string;
   createAccount(): Promise<TestAccount>;
+  /** Revokes the account's app password on the PDS (its sessions' refresh tokens go with it), as the owner would in Bluesky's settings. */
+  revokeAppPassword(account: TestAccount): Promise<void>;
   /** The account's posts, read from the PDS, oldest first. */
   listPosts(did: string): Promise<TestbedPost[]>;
   failNext(did: string, fault: ProxyFault, options?: FaultOptions): void;
@@ -82,6 +86,12 @@ export interface TestbedPeer {
 }
 
 const POST_COLLECTION = 'app.bsky.feed.post';
+const APP_PASSWORD_NAME = 'herald';
+/**
+ * Sessions carry the account's DID document, as bsky.social's do (`PDS_ENABLE_DID_DOC_WITH_SESSION`;
+ * clients such as @atproto/api's AtpAgent read the PDS endpoint from it).
+ */
+const PDS_CONFIG = { enableDidDocWithSession: true };
 /** Accounts kept in the making ahead of `createAccount` calls. */
 const PREPARED_ACCOUNTS = 2;
 
@@ -100,7 +110,7 @@ export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): 
     const password = randomBytes(12).toString('base64url');
     const agent = new AtpAgent({ service: network.pds.url });
     await agent.createAccount({ handle, email: `${handle}@herald.test`, password });
-    const { data: app } = await agent.com.atproto.server.createAppPassword({ name: 'herald' });
+    const { data: app } = await agent.com.atproto.server.createAppPassword({ name: APP_PASSWORD_NAME });
     const { data: session } = await direct.com.atproto.server.createSession({
       identifier: handle,
       password: app.password,
@@ -147,6 +157,7 @@ export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): 
     pdsUrl: network.pds.url,
     serviceUrl: proxy.url,
     appViewUrl: appViewProxy?.url ?? null,
+    plcUrl: network.plc.url,
 
     createAccount() {
       // The PDS holds every login for at least 350 ms (timing-attack mitigation), so the next
@@ -168,6 +179,12 @@ export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): 
       await direct.com.atproto.server.deleteSession(undefined, {
         headers: { authorization: `Bearer ${credentials.refreshJwt}` },
       });
+    },
+
+    async revokeAppPassword(account) {
+      const agent = new AtpAgent({ service: network.pds.url });
+      await agent.login({ identifier: account.did, password: account.password });
+      await agent.com.atproto.server.revokeAppPassword({ name: APP_PASSWORD_NAME });
     },
 
     async agentFor(account) {
@@ -201,13 +218,14 @@ export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): 
 
 interface RunningNetwork {
   pds: { url: string };
+  plc: { url: string };
   appView: { url: string; catchUp: () => Promise<void> } | null;
   close(): Promise<void>;
 }
 
 async function startWithoutAppView(): Promise<RunningNetwork> {
-  const net = await TestNetworkNoAppView.create({});
-  return { pds: net.pds, appView: null, close: () => net.close() };
+  const net = await TestNetworkNoAppView.create({ pds: PDS_CONFIG });
+  return { pds: net.pds, plc: net.plc, appView: null, close: () => net.close() };
 }
 
 /** PLC + AppView + PDS wired as dev-env's `TestNetwork` does, without its Ozone moderation service. */
@@ -229,6 +247,7 @@ async function startWithAppView(postgresUrl: string): Promise<RunningNetwork> {
     didPlcUrl: plc.url,
     bskyAppViewUrl: bsky.url,
     bskyAppViewDid: bsky.ctx.cfg.serverDid,
+    ...PDS_CONFIG,
   });
   mockNetworkUtilities(pds, bsky);
 
@@ -248,6 +267,7 @@ async function startWithAppView(postgresUrl: string): Promise<RunningNetwork> {
 
   return {
     pds,
+    plc,
     appView: { url: bsky.url, catchUp },
     async close() {
       await pds.close();

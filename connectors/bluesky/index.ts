@@ -17,10 +17,11 @@ import { findThread, ownPostKey, postKey, publishThread, readPostOptions } from 
 export type { BlueskyCredentials } from './client.js';
 export type { PostOptions as BlueskyPostOptions } from './publish.js';
 
-/** Milliseconds before a request is abandoned, unless `timeoutMs` says otherwise. */
-export const DEFAULT_TIMEOUT_MS = 15_000;
-/** Bluesky's public AppView; `app.bsky.feed.getPosts` answers there without auth. */
-export const DEFAULT_APPVIEW_URL = 'https://api.bsky.app';
+import { DEFAULT_APPVIEW_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
+
+export { DEFAULT_APPVIEW_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
+export { DEFAULT_PLC_URL } from './identity.js';
+export { createBlueskyPasswordLinker, type BlueskyLinkerOptions } from './link.js';
 
 export interface BlueskyConnectorOptions {
   /**
@@ -43,6 +44,11 @@ export interface BlueskyConnectorOptions {
   imageMaxBytes?: number;
   /** The `fetch` every request goes through. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /**
+   * Follow a session's DID document to a PDS served over plain http (a local development
+   * network). Default false: only https PDS endpoints replace the stored one.
+   */
+  allowHttpPds?: boolean;
 }
 
 interface ResolvedOptions {
@@ -50,6 +56,7 @@ interface ResolvedOptions {
   appViewUrl: string;
   imageMaxBytes: number;
   fetch: typeof globalThis.fetch;
+  allowHttpPds: boolean;
 }
 
 function resolveOptions(options: BlueskyConnectorOptions): Readonly<ResolvedOptions> {
@@ -58,6 +65,7 @@ function resolveOptions(options: BlueskyConnectorOptions): Readonly<ResolvedOpti
     appViewUrl: options.appViewUrl ?? DEFAULT_APPVIEW_URL,
     imageMaxBytes: options.imageMaxBytes ?? IMAGE_MAX_BYTES,
     fetch: options.fetch ?? globalThis.fetch,
+    allowHttpPds: options.allowHttpPds === true,
   };
   const problems: string[] = [];
   if (!Number.isInteger(resolved.timeoutMs) || resolved.timeoutMs <= 0)
@@ -77,7 +85,11 @@ function resolveOptions(options: BlueskyConnectorOptions): Readonly<ResolvedOpti
 export function createBlueskyConnector(options: BlueskyConnectorOptions = {}): Connector {
   const config = resolveOptions(options);
   const caps = Object.freeze(blueskyCapabilities({ imageMaxBytes: config.imageMaxBytes }));
-  const transport: TransportOptions = { timeoutMs: config.timeoutMs, fetch: config.fetch };
+  const transport: TransportOptions = {
+    timeoutMs: config.timeoutMs,
+    fetch: config.fetch,
+    allowHttpPds: config.allowHttpPds,
+  };
   const clientFor = (account: AccountContext) => new BlueskyClient(readCredentials(account.credentials), transport);
 
   function validate(_account: Pick<AccountContext, 'metadata'>, draft: Draft): ValidationIssue[] {
