@@ -164,6 +164,16 @@ export type ConnectionEvent =
       percent: number | null;
       error: string | null;
       at: string;
+    }
+  | {
+      /** A social account of the workspace was connected, reconnected, needs reconnecting or was disconnected. */
+      type: 'account_status';
+      socialAccountId: string;
+      platform: string;
+      status: 'active' | 'needs_reconnect' | 'disconnected';
+      /** `connected`, `reconnected`, or the platform's refusal in words. */
+      reason: string;
+      at: string;
     };
 
 export type ServerEvent = TurnEvent | ConnectionEvent | VoiceEvent;

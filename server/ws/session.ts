@@ -1,6 +1,6 @@
 /**
  * The chat protocol for one authenticated connection: starts turns (once per client message
- * id), cancels, answers confirmations, resumes, forwards post status changes, and applies the
+ * id), cancels, answers confirmations, resumes, forwards post and account status changes, and applies the
  * credential policy — a credential that expires or is revoked refuses new turns at once and
  * closes the socket (4001) once the turns it is following have ended. Transport concerns
  * (frames, rate, heartbeats, backpressure) belong to `connection.ts`.
@@ -87,7 +87,10 @@ export class ChatSession implements TurnSubscriber {
     }
   }
 
-  /** Forwards this workspace's `target.status` events as `post_status` and `model.pull` as `model_pull`. */
+  /**
+   * Forwards this workspace's `target.status` events as `post_status`, `account.status` as
+   * `account_status` and `model.pull` as `model_pull`.
+   */
   async followEvents(events: EventBus): Promise<void> {
     const unsubscribe = await events.subscribe(this.owner.workspaceId, (e) => this.#onEvent(e));
     if (this.#detached) await unsubscribe();
@@ -342,6 +345,17 @@ export class ChatSession implements TurnSubscriber {
         totalBytes: e.totalBytes,
         percent: e.percent,
         error: e.error,
+        at: e.at,
+      });
+      return;
+    }
+    if (e.type === 'account.status') {
+      this.transport.send({
+        type: 'account_status',
+        socialAccountId: e.socialAccountId,
+        platform: e.platform,
+        status: e.status,
+        reason: e.reason,
         at: e.at,
       });
       return;
