@@ -53,6 +53,8 @@ export interface ApiDeps {
 /** The connect flow's platform side: linkers of configured platforms, their setup, the done page. */
 export interface AccountsApiDeps {
   linkers: ConnectRouteDeps['connect']['linkers'];
+  /** Platforms connected with an app password (Bluesky). */
+  passwordLinkers?: ConnectRouteDeps['connect']['passwordLinkers'];
   platforms: ConnectRouteDeps['connect']['platforms'];
   doneUrl: string | undefined;
 }
@@ -137,6 +139,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
           redis: deps.redis,
           keyPrefix: deps.keyPrefix,
           linkers: deps.accounts?.linkers ?? new Map(),
+          passwordLinkers: deps.accounts?.passwordLinkers,
           platforms: deps.accounts?.platforms ?? [],
           events: deps.events,
         },

@@ -1,6 +1,6 @@
 /** The platform connectors this build of Herald publishes with, and the platforms accounts can be connected to. */
-import { ConnectorRegistry, type AccountLinker } from '../connectors/index.js';
-import { createBlueskyConnector } from '../connectors/bluesky/index.js';
+import { ConnectorRegistry, type AccountLinker, type PasswordLinker } from '../connectors/index.js';
+import { createBlueskyConnector, createBlueskyPasswordLinker } from '../connectors/bluesky/index.js';
 import { createMastodonConnector } from '../connectors/mastodon/index.js';
 import { createMastodonLinker } from '../connectors/mastodon/link.js';
 import { createXConnector, createXLinker, DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL } from '../connectors/x/index.js';
@@ -14,12 +14,28 @@ import type { Config } from '../core/index.js';
 import type { PlatformSetup } from '../tools/accounts/index.js';
 import type { AccountsApiDeps } from './api.js';
 
+/**
+ * Where Bluesky identities are looked up and engagement read; unset, the public network's
+ * (https://plc.directory, https://api.bsky.app) and https-only PDSes. Tests point them at
+ * `@atproto/dev-env`.
+ */
+export interface BlueskyNetwork {
+  plcUrl?: string | undefined;
+  appViewUrl?: string | undefined;
+  allowHttpPds?: boolean | undefined;
+}
+
 export function createConnectors(opts: {
   timeoutMs: number;
   connect?: Config['connect'] | undefined;
+  bluesky?: BlueskyNetwork | undefined;
 }): ConnectorRegistry {
   const registry = new ConnectorRegistry([
-    createBlueskyConnector({ timeoutMs: opts.timeoutMs }),
+    createBlueskyConnector({
+      timeoutMs: opts.timeoutMs,
+      ...(opts.bluesky?.appViewUrl ? { appViewUrl: opts.bluesky.appViewUrl } : {}),
+      allowHttpPds: opts.bluesky?.allowHttpPds === true,
+    }),
     createMastodonConnector({ timeoutMs: opts.timeoutMs }),
   ]);
   const x = opts.connect?.x;
@@ -53,9 +69,32 @@ export function createConnectors(opts: {
 const linkedinUrls = (base: string | undefined) => (base ? { apiUrl: base, oauthUrl: base } : {});
 
 /** Linkers for the platforms whose app credentials are configured, and what the others need. */
-export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number): AccountsApiDeps {
+export function accountsApiDepsOf(
+  connect: Config['connect'],
+  timeoutMs: number,
+  bluesky: BlueskyNetwork = {},
+): AccountsApiDeps {
   const linkers = new Map<string, AccountLinker>();
   const platforms: PlatformSetup[] = [];
+  // Bluesky needs no app registration: an account connects with its handle and an app password.
+  const passwordLinkers = new Map<string, PasswordLinker>([
+    [
+      'bluesky',
+      createBlueskyPasswordLinker({
+        timeoutMs,
+        ...(bluesky.plcUrl ? { plcUrl: bluesky.plcUrl } : {}),
+        ...(bluesky.appViewUrl ? { handleResolverUrl: bluesky.appViewUrl } : {}),
+        allowHttpPds: bluesky.allowHttpPds === true,
+      }),
+    ],
+  ]);
+  platforms.push({
+    platform: 'bluesky',
+    configured: true,
+    set: [],
+    needsInstanceUrl: false,
+    connectWith: ['app_password'],
+  });
   if (connect.x) {
     const apiUrl = connect.xApiUrl ?? DEFAULT_API_URL;
     linkers.set(
@@ -75,6 +114,7 @@ export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number)
     configured: !!connect.x,
     set: connect.x ? [] : ['X_CLIENT_ID', 'X_CLIENT_SECRET', 'X_REDIRECT_URI'],
     needsInstanceUrl: false,
+    connectWith: ['oauth'],
   });
   if (connect.linkedin) {
     linkers.set(
@@ -94,6 +134,7 @@ export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number)
     configured: !!connect.linkedin,
     set: connect.linkedin ? [] : ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REDIRECT_URI'],
     needsInstanceUrl: false,
+    connectWith: ['oauth'],
   });
   if (connect.mastodon)
     linkers.set('mastodon', createMastodonLinker({ redirectUri: connect.mastodon.redirectUri, timeoutMs }));
@@ -102,6 +143,7 @@ export function accountsApiDepsOf(connect: Config['connect'], timeoutMs: number)
     configured: !!connect.mastodon,
     set: connect.mastodon ? [] : ['MASTODON_REDIRECT_URI'],
     needsInstanceUrl: true,
+    connectWith: ['oauth'],
   });
-  return { linkers, platforms, doneUrl: connect.doneUrl };
+  return { linkers, passwordLinkers, platforms, doneUrl: connect.doneUrl };
 }

@@ -1,13 +1,20 @@
 /**
  * Connecting social accounts: which platforms can be connected (and what to set for those
- * that cannot), starting the OAuth flow, and the platform's redirect back. The callback is
- * public — the browser arriving from the platform carries no Herald token — so the single-use
- * `state` is what binds it to the user and workspace that started the flow.
+ * that cannot), starting the OAuth flow, the platform's redirect back, and connecting with an
+ * app password (Bluesky). The callback is public — the browser arriving from the platform
+ * carries no Herald token — so the single-use `state` is what binds it to the user and
+ * workspace that started the flow.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HeraldError } from '../../core/index.js';
-import { completeConnect, listPlatforms, startConnect, type ConnectDeps } from '../../tools/accounts/index.js';
+import {
+  completeConnect,
+  connectWithPassword,
+  listPlatforms,
+  startConnect,
+  type ConnectDeps,
+} from '../../tools/accounts/index.js';
 import { contextOf } from '../http/context.js';
 
 export interface ConnectRouteDeps {
@@ -64,6 +71,33 @@ export const connectRoutes: FastifyPluginAsyncZod<{ deps: ConnectRouteDeps }> = 
       return reply.status(201).send(started);
     },
   );
+
+  app.post(
+    '/social-accounts/app-password',
+    {
+      schema: {
+        tags: ['social accounts'],
+        summary:
+          'Connect an account with a handle (or DID) and an app password (admin; Bluesky): resolves the account, signs in on its PDS, stores the session encrypted',
+        body: z.strictObject({
+          platform: Platform,
+          /** A handle such as alice.bsky.social (an @ in front is fine) or a DID (did:plc:…, did:web:…). */
+          identifier: z.string().min(3).max(2100),
+          /** An app password from Bluesky's settings (never the account's main password). */
+          appPassword: z.string().min(1).max(200),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const c = contextOf(req, 'admin');
+      const connected = await connectWithPassword(
+        deps.connect,
+        { workspaceId: c.workspaceId, userId: c.userId, role: c.principal.role, channel: 'rest' },
+        req.body,
+      );
+      return reply.status(201).send({ status: 'connected', account: connected });
+    },
+  );
 };
 
 const CallbackQuery = z.object({
@@ -99,8 +133,11 @@ export const connectCallbackRoutes: FastifyPluginAsyncZod<{ deps: ConnectRouteDe
           withQuery(deps.doneUrl, { status: 'connected', platform: account.platform, accountId: account.id }),
         );
       } catch (err) {
-        if (!deps.doneUrl || !(err instanceof HeraldError)) throw err;
-        req.log.info({ code: err.code }, 'account connection refused');
+        if (!(err instanceof HeraldError)) throw err;
+        // A denial or a bad link is the user's doing, not the server's: info, without a stack.
+        if (err.status < 500) req.log.info({ code: err.code }, 'account connection refused');
+        if (!deps.doneUrl) throw err;
+        if (err.status >= 500) req.log.warn({ code: err.code, message: err.message }, 'account connection failed');
         return reply.redirect(withQuery(deps.doneUrl, { status: 'error', code: err.code, message: err.message }));
       }
     },

@@ -1,18 +1,29 @@
 /**
- * Connecting accounts through Herald's REST API against the local fake X and fake Mastodon:
- * authorize -> callback -> account stored (tokens encrypted) -> post -> refresh -> post;
- * reconnecting keeps the refresh token and the single row; wrong, reused and expired states
- * store nothing; refusals come back in words; the refresh-ahead job marks `needs_reconnect`.
+ * Connecting accounts through Herald's REST API against the local fake X and fake Mastodon,
+ * and a real Bluesky PDS (`@atproto/dev-env`): authorize -> callback -> account stored (tokens
+ * encrypted) -> post -> refresh -> post; a Bluesky handle and app password -> post; reconnecting
+ * keeps the refresh token and the single row; wrong, reused and expired states store nothing;
+ * refusals come back in words; the refresh-ahead job marks `needs_reconnect`, which reaches the
+ * workspace's WebSocket as `account_status`.
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { readCredentials, schema, type HeraldEvent } from '../../core/index.js';
+import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
+import { startBlueskyTestbed, type BlueskyTestbed } from '../../connectors/bluesky/fake.js';
 import { createMastodonConnector } from '../../connectors/mastodon/index.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake, type XFake } from '../../connectors/x/fake.js';
 import { accountsApiDepsOf } from '../../server/connectors.js';
-import { completeConnect, refreshExpiringTokens, startConnect, type ConnectDeps } from '../../tools/accounts/index.js';
+import {
+  completeConnect,
+  connectWithPassword,
+  refreshExpiringTokens,
+  startConnect,
+  type ConnectDeps,
+} from '../../tools/accounts/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
 
 const REDIRECT = 'https://herald.test/v1/social-accounts/callback';
@@ -20,16 +31,19 @@ const DONE = 'https://app.herald.test/accounts';
 
 let x: XFake;
 let mastodon: MastodonFake;
+let bluesky: BlueskyTestbed;
 let api: ApiEnv;
 let events: HeraldEvent[];
 
 beforeAll(async () => {
   x = await startXFake({ redirectUris: [REDIRECT], reissueRefreshTokens: false });
   mastodon = await startMastodonFake();
+  bluesky = await startBlueskyTestbed();
   api = await startApiEnv({
     connectors: [
       createXConnector({ clientId: x.clientId, clientSecret: x.clientSecret, apiUrl: x.url, timeoutMs: 2_000 }),
       createMastodonConnector({ timeoutMs: 2_000 }),
+      createBlueskyConnector({ timeoutMs: 2_000, allowHttpPds: true }),
     ],
     accounts: accountsApiDepsOf(
       {
@@ -39,6 +53,8 @@ beforeAll(async () => {
         doneUrl: DONE,
       },
       2_000,
+      // The dev-env PDS resolves the `.test` handles it hosts; DID documents come from its PLC.
+      { plcUrl: bluesky.plcUrl, appViewUrl: bluesky.pdsUrl, allowHttpPds: true },
     ),
   });
   api.env.startWorker();
@@ -48,6 +64,7 @@ afterAll(async () => {
   await api?.close();
   await x?.close();
   await mastodon?.close();
+  await bluesky?.close();
 });
 
 const call = (method: string, path: string, who: Person, body?: unknown) =>
@@ -101,6 +118,7 @@ function connectDeps(now?: () => Date): ConnectDeps {
     redis: api.deps.redis,
     keyPrefix: api.deps.keyPrefix,
     linkers: accountsDeps.linkers,
+    passwordLinkers: accountsDeps.passwordLinkers,
     platforms: accountsDeps.platforms,
     events: null,
     ...(now ? { now } : {}),
@@ -185,8 +203,24 @@ describe('connecting an X account over REST', () => {
     const owner = await api.signUp();
     const user = x.createUser();
     const denied = await connectX(owner, user.userId, { deny: true });
-    expect(denied.done.searchParams.get('code')).toBe('oauth_failed');
-    expect(denied.done.searchParams.get('message')).toBe('The x authorization was not granted: access_denied');
+    expect(denied.done.searchParams.get('code')).toBe('oauth_denied');
+    expect(denied.done.searchParams.get('message')).toBe('The x authorization was not granted');
+    // The user's choice is a 4xx (logged at info), not the platform failing (502).
+    const ctx = { workspaceId: owner.workspaceId, userId: owner.userId, role: 'owner' as const };
+    const state = async () =>
+      new URL((await startConnect(connectDeps(), ctx, { platform: 'x' })).authorizeUrl).searchParams.get('state')!;
+    expect(
+      await completeConnect(connectDeps(), { state: await state(), error: 'access_denied' }).catch((e) => e),
+    ).toMatchObject({
+      code: 'oauth_denied',
+      status: 403,
+    });
+    expect(
+      await completeConnect(connectDeps(), { state: await state(), error: 'server_error' }).catch((e) => e),
+    ).toMatchObject({
+      code: 'oauth_failed',
+      status: 502,
+    });
 
     const res = await call('POST', '/v1/social-accounts/connect', owner, { platform: 'x' });
     const { authorizeUrl } = (await res.json()) as { authorizeUrl: string };
@@ -235,14 +269,16 @@ describe('connecting an X account over REST', () => {
     const owner = await api.signUp();
     const list = (await (await call('GET', '/v1/social-accounts/platforms', owner)).json()) as { items: unknown[] };
     expect(list.items).toEqual([
-      { platform: 'x', configured: true, set: [], needsInstanceUrl: false },
+      { platform: 'bluesky', configured: true, set: [], needsInstanceUrl: false, connectWith: ['app_password'] },
+      { platform: 'x', configured: true, set: [], needsInstanceUrl: false, connectWith: ['oauth'] },
       {
         platform: 'linkedin',
         configured: false,
         set: ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REDIRECT_URI'],
         needsInstanceUrl: false,
+        connectWith: ['oauth'],
       },
-      { platform: 'mastodon', configured: true, set: [], needsInstanceUrl: true },
+      { platform: 'mastodon', configured: true, set: [], needsInstanceUrl: true, connectWith: ['oauth'] },
     ]);
     const bare = accountsApiDepsOf(
       { x: undefined, xApiUrl: undefined, mastodon: undefined, doneUrl: undefined },
@@ -253,8 +289,13 @@ describe('connecting an X account over REST', () => {
       set: ['X_CLIENT_ID', 'X_CLIENT_SECRET', 'X_REDIRECT_URI'],
     });
     const unknown = await call('POST', '/v1/social-accounts/connect', owner, { platform: 'tiktok' });
-    expect(unknown.status).toBe(409);
-    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('platform_not_configured');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({
+      error: {
+        code: 'platform_unsupported',
+        message: 'Herald cannot connect tiktok accounts; it connects bluesky, x, linkedin, mastodon',
+      },
+    });
     const noAuth = await fetch(`${api.baseUrl}/v1/social-accounts/connect`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -281,6 +322,138 @@ describe('connecting a Mastodon account over REST', () => {
     expect(account).toMatchObject({ platform: 'mastodon', handle: 'ada', externalId: user.accountId });
     expect(await publishNow(owner, done.searchParams.get('accountId')!, 'hello fediverse')).toBe('published');
     expect(mastodon.statuses(user.accountId).map((s) => s.text)).toEqual(['hello fediverse']);
+  });
+});
+
+/** The workspace's WebSocket: every server event it receives, and a wait for one. */
+async function socket(who: Person) {
+  const ws = new WebSocket(`${api.baseUrl.replace(/^http/, 'ws')}/v1/ws`, { headers: who.auth });
+  const events: Array<Record<string, unknown>> = [];
+  ws.on('message', (data: Buffer) => events.push(JSON.parse(data.toString()) as Record<string, unknown>));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const until = async (what: string, found: () => boolean) => {
+    for (let i = 0; i < 400 && !found(); i++) await new Promise((r) => setTimeout(r, 25));
+    if (!found()) throw new Error(`no ${what} on the socket: ${JSON.stringify(events)}`);
+  };
+  await until('ready', () => events.some((e) => e.type === 'ready'));
+  return { events, until, close: () => ws.close() };
+}
+
+const signIn = (who: Person, body: Record<string, unknown>) =>
+  call('POST', '/v1/social-accounts/app-password', who, { platform: 'bluesky', ...body });
+
+describe('connecting a Bluesky account over REST', () => {
+  it('a new user connects with a handle and an app password, and publishes to it', async () => {
+    const owner = await api.signUp();
+    const person = await bluesky.createAccount();
+    const ws = await socket(owner);
+    const res = await signIn(owner, { identifier: person.handle, appPassword: person.appPassword });
+    expect(res.status).toBe(201);
+    const { account } = (await res.json()) as { account: { id: string; reconnected: boolean } };
+    expect(account).toMatchObject({ platform: 'bluesky', handle: person.handle, reconnected: false });
+    const [listed] = await accounts(owner);
+    expect(listed).toMatchObject({ id: account.id, platform: 'bluesky', externalId: person.did, status: 'active' });
+
+    // Stored encrypted, pointing at the PDS the DID document names.
+    const stored = await readCredentials(api.deps.db, api.deps.cipher, owner.workspaceId, account.id);
+    expect(stored).toMatchObject({ service: bluesky.pdsUrl, did: person.did, appPassword: person.appPassword });
+    const [row] = await api.deps.db
+      .select()
+      .from(schema.socialAccounts)
+      .where(eq(schema.socialAccounts.id, account.id));
+    for (const secret of [person.appPassword, stored!.accessJwt as string, stored!.refreshJwt as string]) {
+      expect(row!.credentialsCiphertext).not.toContain(secret);
+      expect(JSON.stringify(listed)).not.toContain(secret);
+    }
+    expect(row!.tokenExpiresAt).not.toBeNull();
+
+    expect(await publishNow(owner, account.id, 'hello from Herald')).toBe('published');
+    expect((await bluesky.listPosts(person.did)).map((p) => p.text)).toEqual(['hello from Herald']);
+
+    await ws.until('account_status', () => ws.events.some((e) => e.type === 'account_status'));
+    expect(ws.events.find((e) => e.type === 'account_status')).toMatchObject({
+      socialAccountId: account.id,
+      platform: 'bluesky',
+      status: 'active',
+      reason: 'connected',
+    });
+    ws.close();
+
+    // Connecting again updates the one row.
+    const again = await signIn(owner, { identifier: person.did, appPassword: person.appPassword });
+    expect(((await again.json()) as { account: unknown }).account).toMatchObject({ id: account.id, reconnected: true });
+    expect(await accounts(owner)).toHaveLength(1);
+  });
+
+  it('a revoked app password: the refresh job marks the account needs_reconnect and the socket hears it', async () => {
+    const owner = await api.signUp();
+    const person = await bluesky.createAccount();
+    const res = await signIn(owner, { identifier: person.handle, appPassword: person.appPassword });
+    const { account } = (await res.json()) as { account: { id: string } };
+    await bluesky.revokeAppPassword(person);
+    const ws = await socket(owner);
+    const deps = {
+      db: api.deps.db,
+      cipher: api.deps.cipher,
+      connectors: api.deps.scheduling.connectors,
+      events: api.env.events,
+    };
+    // Access tokens live two hours: two hours on, the refresh is due and the PDS refuses it.
+    const report = await refreshExpiringTokens({ ...deps, now: () => new Date(Date.now() + 2 * 3_600_000) });
+    expect(report.needsReconnect).toBeGreaterThanOrEqual(1);
+    expect((await accounts(owner)).find((a) => a.id === account.id)).toMatchObject({ status: 'needs_reconnect' });
+    await ws.until('needs_reconnect', () =>
+      ws.events.some((e) => e.type === 'account_status' && e.status === 'needs_reconnect'),
+    );
+    expect(ws.events.find((e) => e.type === 'account_status' && e.status === 'needs_reconnect')).toMatchObject({
+      socialAccountId: account.id,
+      platform: 'bluesky',
+    });
+    ws.close();
+    // A post for it is refused at once, in words.
+    const post = await call('POST', '/v1/posts', owner, {
+      content: 'x',
+      publishNow: true,
+      targets: [{ socialAccountId: account.id }],
+    });
+    expect(post.status).toBe(409);
+    expect(JSON.stringify(await post.json())).toContain('needs reconnecting');
+  });
+
+  it('a wrong password, a handle that does not resolve, an editor and an OAuth attempt each get their own answer', async () => {
+    const owner = await api.signUp();
+    const person = await bluesky.createAccount();
+    const wrong = await signIn(owner, { identifier: person.handle, appPassword: 'abcd-efgh-ijkl-mnop' });
+    expect(wrong.status).toBe(422);
+    expect(await wrong.json()).toMatchObject({ error: { code: 'sign_in_refused' } });
+    const lost = await signIn(owner, { identifier: 'nobody-here.test', appPassword: 'abcd-efgh-ijkl-mnop' });
+    expect(lost.status).toBe(422);
+    expect(await lost.json()).toMatchObject({ error: { code: 'handle_unresolved' } });
+    const oauth = await call('POST', '/v1/social-accounts/connect', owner, { platform: 'bluesky' });
+    expect(oauth.status).toBe(400);
+    expect(((await oauth.json()) as { error: { message: string } }).error.message).toContain('app password');
+    const other = await signIn(owner, { platform: 'x', identifier: 'someone.test', appPassword: 'p' });
+    expect(other.status).toBe(400);
+    const unknown = await signIn(owner, { platform: 'tiktok', identifier: 'someone.test', appPassword: 'p' });
+    expect(await unknown.json()).toMatchObject({ error: { code: 'platform_unsupported' } });
+
+    // Admins only: over REST, and in the service itself (what every other channel calls).
+    const inv = await call('POST', '/v1/invitations', owner, { email: `editor-${Date.now()}@example.com`, role: 'editor' });
+    expect(inv.status).toBe(201);
+    const editor = await api.signUp({ invitationToken: ((await inv.json()) as { token: string }).token });
+    expect(editor.workspaceId).toBe(owner.workspaceId);
+    const byEditor = await signIn(editor, { identifier: person.handle, appPassword: person.appPassword });
+    expect(byEditor.status).toBe(403);
+    const direct = await connectWithPassword(
+      connectDeps(),
+      { workspaceId: owner.workspaceId, userId: editor.userId, role: 'editor', channel: 'ws' },
+      { platform: 'bluesky', identifier: person.handle, appPassword: person.appPassword },
+    ).catch((e: unknown) => e);
+    expect(direct).toMatchObject({ code: 'forbidden' });
+    expect(await accounts(owner)).toHaveLength(0);
   });
 });
 

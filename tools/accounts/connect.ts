@@ -5,23 +5,16 @@
  * `completeConnect` takes the state back atomically (GETDEL: a second use finds nothing),
  * trades the code for tokens, reads the profile and upserts the account — one row per
  * platform account, keeping the stored refresh token when the platform sends no new one.
- * A wrong, reused or expired state, or a refusal by the platform, stores nothing.
+ * A wrong, reused or expired state, or a refusal by the platform, stores nothing. Platforms
+ * that link by signing in (Bluesky app passwords) go through `sign-in.ts` instead.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import {
-  appendAudit,
-  HeraldError,
-  readCredentials,
-  schema,
-  upsertSocialAccount,
-  type Db,
-  type EventBus,
-  type Role,
-  type SecretCipher,
-} from '../../core/index.js';
-import { isConnectorError, type AccountLinker } from '../../connectors/index.js';
+import { HeraldError, type Db, type EventBus, type Role, type SecretCipher } from '../../core/index.js';
+import { isConnectorError, type AccountLinker, type PasswordLinker } from '../../connectors/index.js';
+import { storeLinkedAccount, type ConnectedView } from './store.js';
+
+export type { ConnectedView } from './store.js';
 
 /** How long a connect link stays valid. */
 export const CONNECT_STATE_TTL_MS = 10 * 60_000;
@@ -34,6 +27,11 @@ export interface PlatformSetup {
   set: string[];
   /** Connecting asks which server (Mastodon's instance URL). */
   needsInstanceUrl: boolean;
+  /**
+   * How accounts are connected: `oauth` (an authorize link, `startConnect`) and/or
+   * `app_password` (a handle and an app password, `connectWithPassword`).
+   */
+  connectWith: Array<'oauth' | 'app_password'>;
 }
 
 export interface ConnectDeps {
@@ -44,6 +42,8 @@ export interface ConnectDeps {
   keyPrefix: string;
   /** Linkers of the configured platforms, by platform name. */
   linkers: ReadonlyMap<string, AccountLinker>;
+  /** Platforms connected by signing in with an app password (Bluesky), by platform name. */
+  passwordLinkers?: ReadonlyMap<string, PasswordLinker> | undefined;
   platforms: readonly PlatformSetup[];
   events: EventBus | null;
   now?: () => Date;
@@ -53,6 +53,8 @@ export interface ConnectContext {
   workspaceId: string;
   userId: string | null;
   role: Role;
+  /** rest | ws | agent | …; recorded in the audit log. Default `rest`. */
+  channel?: string | undefined;
 }
 
 interface PendingState {
@@ -74,14 +76,25 @@ export function listPlatforms(deps: Pick<ConnectDeps, 'platforms'>): PlatformSet
   return deps.platforms.map((p) => ({ ...p, set: [...p.set] }));
 }
 
+/** The platform's setup; a platform Herald has no connector for is `platform_unsupported`. */
+export function setupOf(deps: Pick<ConnectDeps, 'platforms'>, platform: string): PlatformSetup {
+  const setup = deps.platforms.find((p) => p.platform === platform);
+  if (setup) return setup;
+  const supported = deps.platforms.map((p) => p.platform);
+  throw new HeraldError('platform_unsupported', {
+    message: `Herald cannot connect ${platform} accounts; it connects ${supported.join(', ')}`,
+    details: { platform, supported },
+  });
+}
+
 function linkerFor(deps: ConnectDeps, platform: string): AccountLinker {
   const linker = deps.linkers.get(platform);
   if (linker) return linker;
-  const setup = deps.platforms.find((p) => p.platform === platform);
-  if (!setup) {
-    throw new HeraldError('platform_not_configured', {
-      message: `Herald cannot connect ${platform} accounts; it knows ${deps.platforms.map((p) => p.platform).join(', ')}`,
-      details: { platform, set: [] },
+  const setup = setupOf(deps, platform);
+  if (!setup.connectWith.includes('oauth')) {
+    throw new HeraldError('validation_failed', {
+      message: `${platform} accounts are connected with a handle and an app password, not an authorization link`,
+      details: { platform, connectWith: setup.connectWith },
     });
   }
   throw new HeraldError('platform_not_configured', {
@@ -147,14 +160,6 @@ export interface CallbackInput {
   errorDescription?: string | undefined;
 }
 
-export interface ConnectedView {
-  id: string;
-  platform: string;
-  handle: string;
-  workspaceId: string;
-  reconnected: boolean;
-}
-
 /** Finishes connecting from the platform's redirect. The state is spent whatever happens. */
 export async function completeConnect(deps: ConnectDeps, input: CallbackInput): Promise<ConnectedView> {
   const hash = hashOf(input.state);
@@ -162,6 +167,13 @@ export async function completeConnect(deps: ConnectDeps, input: CallbackInput): 
   if (!raw) throw new HeraldError('oauth_state_invalid');
   const pending = JSON.parse(raw) as PendingState;
   if (Date.parse(pending.expiresAt) <= nowOf(deps).getTime()) throw new HeraldError('oauth_state_invalid');
+  if (input.error === 'access_denied') {
+    // RFC 6749 §4.1.2.1: the owner said no. Their choice, not a failure.
+    throw new HeraldError('oauth_denied', {
+      message: `The ${pending.platform} authorization was not granted${input.errorDescription ? `: ${input.errorDescription}` : ''}`,
+      details: { platform: pending.platform, said: input.error },
+    });
+  }
   if (input.error) {
     throw new HeraldError('oauth_failed', {
       message: `The ${pending.platform} authorization was not granted: ${input.errorDescription ?? input.error}`,
@@ -180,56 +192,10 @@ export async function completeConnect(deps: ConnectDeps, input: CallbackInput): 
     throw refused(pending.platform, err);
   }
 
-  const existing = await findAccount(deps.db, pending.workspaceId, pending.platform, linked.externalId);
-  let credentials = linked.credentials;
-  if (existing && typeof credentials.refreshToken !== 'string') {
-    // Platforms that send no new refresh token on re-consent keep honouring the old one.
-    const before = await readCredentials(deps.db, deps.cipher, pending.workspaceId, existing.id).catch(() => undefined);
-    if (typeof before?.refreshToken === 'string') credentials = { ...credentials, refreshToken: before.refreshToken };
-  }
-  const account = await upsertSocialAccount(deps.db, deps.cipher, pending.workspaceId, {
-    platform: pending.platform,
-    externalId: linked.externalId,
-    handle: linked.handle,
-    displayName: linked.displayName,
-    avatarUrl: linked.avatarUrl,
-    credentials,
-    tokenExpiresAt: linked.expiresAt,
-    scopes: linked.scopes,
-    metadata: linked.metadata,
-  });
-  await appendAudit(deps.db, pending.workspaceId, {
-    actorKind: pending.userId ? 'user' : 'system',
-    actorId: pending.userId,
-    channel: 'rest',
-    action: existing ? 'social_account.reconnect' : 'social_account.connect',
-    subjectType: 'social_account',
-    subjectId: account.id,
-    details: { platform: account.platform, handle: account.handle },
-  });
-  await deps.events?.publish({
-    type: 'account.status',
-    workspaceId: pending.workspaceId,
-    socialAccountId: account.id,
-    platform: account.platform,
-    status: 'active',
-    reason: existing ? 'reconnected' : 'connected',
-    at: nowOf(deps).toISOString(),
-  });
-  return {
-    id: account.id,
-    platform: account.platform,
-    handle: account.handle,
-    workspaceId: pending.workspaceId,
-    reconnected: !!existing,
-  };
-}
-
-async function findAccount(db: Db, workspaceId: string, platform: string, externalId: string) {
-  const a = schema.socialAccounts;
-  const [row] = await db
-    .select({ id: a.id })
-    .from(a)
-    .where(and(eq(a.workspaceId, workspaceId), eq(a.platform, platform), eq(a.externalId, externalId)));
-  return row;
+  return storeLinkedAccount(
+    deps,
+    { workspaceId: pending.workspaceId, userId: pending.userId, channel: 'rest' },
+    pending.platform,
+    linked,
+  );
 }

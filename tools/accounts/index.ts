@@ -10,6 +10,7 @@ export {
   type ConnectedView,
   type PlatformSetup,
 } from './connect.js';
+export { connectWithPassword, type PasswordConnectInput } from './sign-in.js';
 export {
   refreshExpiringTokens,
   DEFAULT_REFRESH_AHEAD_MS,

@@ -82,8 +82,9 @@ export async function refreshExpiringTokens(
         continue;
       }
       // Someone else (the publish worker) may have refreshed meanwhile with a rotating token.
+      // Compared whole: the token's field name is the platform's (`refreshToken`, Bluesky's `refreshJwt`).
       const now2 = await getAccountWithCredentials(deps.db, deps.cipher, row.workspaceId, row.id);
-      if (now2 && now2.credentials.refreshToken !== credentials.refreshToken) continue;
+      if (now2 && JSON.stringify(now2.credentials) !== JSON.stringify(credentials)) continue;
       await setSocialAccountStatus(deps.db, account.workspaceId, account.id, 'needs_reconnect');
       report.needsReconnect++;
       await deps.events?.publish({
