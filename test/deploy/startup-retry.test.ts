@@ -70,7 +70,14 @@ function stopHerald(h: HeraldProcess) {
   });
 }
 
-const messages = (h: HeraldProcess) => h.logs.map((l) => String(l.msg));
+/** Every JSON log line so far, parsed from the whole output (a chunk may end mid-line). */
+const logsOf = (h: HeraldProcess): Array<Record<string, unknown>> =>
+  h
+    .stdout()
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.endsWith('}'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const messages = (h: HeraldProcess) => logsOf(h).map((l) => String(l.msg));
 
 describe.skipIf(!TEST_DATABASE_URL)('start-up before the services answer', () => {
   it('waits for PostgreSQL, Redis and Chroma, logging each wait, and is ready once they answer', async () => {
@@ -117,7 +124,7 @@ describe.skipIf(!TEST_DATABASE_URL)('start-up before the services answer', () =>
       'a waiting line for each service',
     );
     expect(herald.child.exitCode).toBeNull();
-    const pgWait = herald.logs.find((l) => String(l.msg).startsWith('waiting for PostgreSQL'))!;
+    const pgWait = logsOf(herald).find((l) => String(l.msg).startsWith('waiting for PostgreSQL'))!;
     expect(pgWait).toMatchObject({ level: 40, waitingFor: 'PostgreSQL', target: `127.0.0.1:${pgPort}` });
     expect(String(pgWait.msg)).toMatch(/ECONNREFUSED.*giving up \d+ s from now \(STARTUP_RETRY_MS\)/);
     // The URL's credentials never reach the log.
@@ -180,7 +187,7 @@ describe.skipIf(!TEST_DATABASE_URL)('start-up before the services answer', () =>
     stopHerald(herald);
     expect(await herald.exited).toEqual({ code: 1, signal: null });
     expect(messages(herald).some((m) => m.startsWith('waiting for Redis'))).toBe(true);
-    const fatal = herald.logs.find((l) => l.level === 60)!;
+    const fatal = logsOf(herald).find((l) => l.level === 60)!;
     expect(String(fatal.msg)).toContain(
       `Nothing answers at REDIS_URL (redis://127.0.0.1:${redisPort}) after 1500 ms of retries`,
     );
