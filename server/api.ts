@@ -24,6 +24,7 @@ import { knowledgeRoutes } from './routes/knowledge.js';
 import { mediaRoutes } from './routes/media.js';
 import { modelRoutes, type ModelRouteDeps } from './routes/models.js';
 import { postRoutes } from './routes/posts.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { wsRoutes, type ChatHandler } from './ws/index.js';
 
@@ -158,6 +159,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
           cipher: deps.cipher,
           linkers: deps.accounts?.linkers,
         });
+        await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
         await scope.register(connectRoutes, { deps: connect });
         if (deps.models) await scope.register(modelRoutes, { models: deps.models });
         if (deps.knowledge) await scope.register(knowledgeRoutes, { knowledge: deps.knowledge });

@@ -105,6 +105,20 @@ beforeAll(async () => {
     payload: { docType: 'brand_guide', title: 'A secret guide', format: 'markdown', text: '# Plan\n\nA secret plan.' },
   });
   ids.knowledgeSource = source.json().id;
+  const series = await api.app.inject({
+    method: 'POST',
+    url: '/v1/series',
+    headers: a.auth,
+    payload: {
+      rrule: 'FREQ=WEEKLY;COUNT=2',
+      start: new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 16),
+      timeZone: 'UTC',
+      content: 'A secret series',
+      targets: [{ socialAccountId: ids.account }],
+    },
+  });
+  expect(series.statusCode).toBe(201);
+  ids.series = series.json().id;
   const ready = await waitForIngest(
     knowledge.deps,
     { workspaceId: a.workspaceId, userId: a.userId, role: 'owner', channel: 'rest' },
@@ -131,6 +145,7 @@ function fill(path: string, method: string): string {
     if (path.startsWith('/v1/social-accounts/')) return ids.account!;
     if (path.startsWith('/v1/media/')) return ids.media!;
     if (path.startsWith('/v1/knowledge/sources/')) return ids.knowledgeSource!;
+    if (path.startsWith('/v1/series/')) return ids.series!;
     throw new Error(`No fixture id for {${name}} in ${method} ${path}: add one to the isolation test`);
   });
 }
@@ -145,6 +160,8 @@ const BODIES: Record<string, unknown> = {
   'PATCH /v1/members/{id}': { role: 'viewer' },
   'PATCH /v1/media/{id}': { altText: 'hijacked' },
   'PUT /v1/knowledge/sources/{id}': { docType: 'note', title: 'hijacked', format: 'text', text: 'hijacked' },
+  'PUT /v1/social-accounts/{id}/slots': { slots: [{ weekday: 1, time: '09:00' }] },
+  'PATCH /v1/series/{id}': { content: 'hijacked' },
 };
 
 function operations(): Array<{ method: string; path: string }> {

@@ -176,7 +176,12 @@ export async function updateSeries(
     start: change.start ?? series.startLocal,
     timeZone: change.timeZone ?? series.timeZone,
     content: change.content ?? series.content,
-    targets: change.targets ?? series.targets,
+    // New text reaches every account that had the old text; an account's own variant stays.
+    targets:
+      change.targets ??
+      series.targets.map((t) =>
+        change.content !== undefined && t.content === series.content ? { ...t, content: change.content } : t,
+      ),
   });
   const updated = await setState(deps, ctx, series, { ...merged, materializedUntil: null });
   const replaced = await dropWaitingOccurrences(deps, ctx, updated);
