@@ -13,6 +13,7 @@ import { AIMessage, HumanMessage, RemoveMessage, SystemMessage, type BaseMessage
 import { Command, INTERRUPT, type BaseCheckpointSaver } from '@langchain/langgraph';
 import type { Logger, Role } from '../core/index.js';
 import type { KnowledgeDeps } from '../knowledge/index.js';
+import type { ConnectDeps } from '../tools/accounts/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { fastPath, mightBeFast } from './graph/fast-path.js';
 import { buildAgentGraph, fastAnswerUpdate, type AgentGraph } from './graph/graph.js';
@@ -49,6 +50,8 @@ export interface AgentOptions {
   deps: SchedulingDeps;
   /** The knowledge base the `search_knowledge` and `remember` tools use. */
   knowledge?: KnowledgeDeps | undefined;
+  /** Connecting social accounts (`connect_bluesky`); unset, the tool says it is unavailable. */
+  accounts?: ConnectDeps | undefined;
   router: ModelRouter;
   checkpointer: BaseCheckpointSaver;
   /** Channel name written to the audit log. Default `ws`. */
@@ -130,6 +133,7 @@ export class AgentChatHandler {
       env: {
         deps: this.#options.deps,
         knowledge: this.#options.knowledge,
+        accounts: this.#options.accounts,
         write: this.#writer(principal, policy, signal),
         session: {
           workspaceId: principal.workspaceId,

@@ -299,6 +299,9 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       modelProviders,
       knowledge,
       principals,
+      cipher,
+      redis,
+      events: publishing.events,
     });
     // Runs before the database closes: checkpoints and fast-path records written after a
     // reply (docs/agent.md) are stored before the process goes.
@@ -376,13 +379,34 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
 export function chatHandlerOf(
   rt: Pick<
     Runtime,
-    'config' | 'logger' | 'database' | 'scheduling' | 'models' | 'modelProviders' | 'knowledge' | 'principals'
+    | 'config'
+    | 'logger'
+    | 'database'
+    | 'scheduling'
+    | 'models'
+    | 'modelProviders'
+    | 'knowledge'
+    | 'principals'
+    | 'cipher'
+    | 'redis'
+    | 'events'
   >,
 ): AgentChatHandler | undefined {
   if (configuredProviders(rt.modelProviders).size === 0) return undefined;
+  const accounts = accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs);
   return new AgentChatHandler({
     deps: rt.scheduling,
     knowledge: rt.knowledge,
+    accounts: {
+      db: rt.database.db,
+      cipher: rt.cipher,
+      redis: rt.redis,
+      keyPrefix: rt.config.queuePrefix,
+      linkers: accounts.linkers,
+      passwordLinkers: accounts.passwordLinkers,
+      platforms: accounts.platforms,
+      events: rt.events,
+    },
     router: rt.models.router,
     checkpointer: new DbCheckpointSaver(rt.database.db, { logger: rt.logger.child({ component: 'agent' }) }),
     // Workspace settings are cached while the principal cache hears of no change.

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isHeraldError } from '../../core/index.js';
 import { analyticsTools } from './analytics.js';
+import { connectTools } from './connect.js';
 import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
 import { postTools } from './posts.js';
@@ -23,7 +24,7 @@ export type {
 } from './types.js';
 
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
-  [...postTools, ...scheduleTools, ...draftTools, ...analyticsTools, ...knowledgeTools].map((t) => [t.name, t]),
+  [postTools, scheduleTools, draftTools, analyticsTools, knowledgeTools, connectTools].flat().map((t) => [t.name, t]),
 );
 
 /** The side-effect tools, which autopilot may be allowed for. */

@@ -9,6 +9,7 @@ import type { Role } from '../../core/index.js';
 import type { KnowledgeDeps } from '../../knowledge/index.js';
 import type { TextWriter } from '../../tools/drafting/index.js';
 import type { SchedulingDeps } from '../../tools/scheduling/index.js';
+import type { ConnectDeps } from '../../tools/accounts/index.js';
 
 export interface AgentSession {
   workspaceId: string;
@@ -40,6 +41,8 @@ export interface ToolEnv {
   /** The workspace's knowledge base; unset, the knowledge tools say it is unavailable. */
   knowledge?: KnowledgeDeps | undefined;
   write?: TextWriter | undefined;
+  /** Connecting social accounts (`connect_bluesky`); unset, the tool says it is unavailable. */
+  accounts?: ConnectDeps | undefined;
   session: AgentSession;
   now: () => Date;
 }

@@ -9,7 +9,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { readCredentials, schema, type HeraldEvent } from '../../core/index.js';
+import { TOOLS, runTool, type ToolEnv } from '../../agent/index.js';
+import { readCredentials, schema, type HeraldEvent, type Role } from '../../core/index.js';
 import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
 import { startBlueskyTestbed, type BlueskyTestbed } from '../../connectors/bluesky/fake.js';
 import { createMastodonConnector } from '../../connectors/mastodon/index.js';
@@ -441,7 +442,10 @@ describe('connecting a Bluesky account over REST', () => {
     expect(await unknown.json()).toMatchObject({ error: { code: 'platform_unsupported' } });
 
     // Admins only: over REST, and in the service itself (what every other channel calls).
-    const inv = await call('POST', '/v1/invitations', owner, { email: `editor-${Date.now()}@example.com`, role: 'editor' });
+    const inv = await call('POST', '/v1/invitations', owner, {
+      email: `editor-${Date.now()}@example.com`,
+      role: 'editor',
+    });
     expect(inv.status).toBe(201);
     const editor = await api.signUp({ invitationToken: ((await inv.json()) as { token: string }).token });
     expect(editor.workspaceId).toBe(owner.workspaceId);
@@ -454,6 +458,39 @@ describe('connecting a Bluesky account over REST', () => {
     ).catch((e: unknown) => e);
     expect(direct).toMatchObject({ code: 'forbidden' });
     expect(await accounts(owner)).toHaveLength(0);
+  });
+});
+
+describe("the agent's connect_bluesky tool", () => {
+  it('is one service call: an editor is refused, an owner connects, and the password is not in the action shown', async () => {
+    const owner = await api.signUp();
+    const person = await bluesky.createAccount();
+    const toolEnv = (role: Role): ToolEnv => ({
+      deps: api.deps.scheduling,
+      accounts: connectDeps(),
+      session: { workspaceId: owner.workspaceId, userId: owner.userId, role, timeZone: 'UTC', channel: 'ws' },
+      now: () => new Date(),
+    });
+    const args = { identifier: person.handle, appPassword: person.appPassword };
+    const tool = TOOLS.get('connect_bluesky')!;
+    expect(tool.sideEffect).toBe(true);
+    const shown = await tool.describe!(toolEnv('owner'), args);
+    expect(JSON.stringify(shown)).not.toContain(person.appPassword);
+    expect(shown.summary).toContain(person.handle);
+
+    expect(await runTool(toolEnv('editor'), 'connect_bluesky', args)).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    const wrong = await runTool(toolEnv('owner'), 'connect_bluesky', { ...args, appPassword: 'abcd-efgh-ijkl-mnop' });
+    expect(wrong).toMatchObject({ ok: false, error: { code: 'sign_in_refused' } });
+    const done = await runTool(toolEnv('owner'), 'connect_bluesky', args);
+    expect(done).toMatchObject({
+      ok: true,
+      output: { platform: 'bluesky', handle: person.handle, reconnected: false },
+    });
+    expect(JSON.stringify(done)).not.toContain(person.appPassword);
+    expect(await accounts(owner)).toMatchObject([{ platform: 'bluesky', externalId: person.did }]);
   });
 });
 
