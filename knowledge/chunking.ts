@@ -61,18 +61,33 @@ function sections(text: string, markdown: boolean): Section[] {
   return out;
 }
 
-/** Sentences, with paragraph and list-item breaks treated as sentence ends. */
-export function sentences(body: string): string[] {
-  return body
-    .split(/\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)/)
-    .flatMap((para) =>
-      para
+/** A sentence and what stood before it in the text: a paragraph break, a line break (a list item) or a space. */
+interface Part {
+  text: string;
+  before: '\n\n' | '\n' | ' ';
+}
+
+const LIST_ITEM = /^\s*(?:[-*+]|\d+[.)])\s/;
+
+/** Sentences, with paragraph and list-item breaks treated as sentence ends (and kept, for joining). */
+function parts(body: string): Part[] {
+  const out: Part[] = [];
+  for (const para of body.split(/\n\s*\n/)) {
+    para.split(/\n(?=\s*(?:[-*+]|\d+[.)])\s)/).forEach((block, b) => {
+      block
         .replace(/\s+/g, ' ')
         .trim()
-        .split(/(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"'“([])/u),
-    )
-    .map((s) => s.trim())
-    .filter(Boolean);
+        .split(/(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"'“([])/u)
+        .map((t) => t.trim())
+        .filter(Boolean)
+        .forEach((text, i) => out.push({ text, before: i > 0 ? ' ' : b > 0 || LIST_ITEM.test(block) ? '\n' : '\n\n' }));
+    });
+  }
+  return out;
+}
+
+export function sentences(body: string): string[] {
+  return parts(body).map((p) => p.text);
 }
 
 function cutLong(sentence: string, max: number): string[] {
@@ -101,27 +116,36 @@ export function chunkText(text: string, opts: ChunkOptions = {}): Chunk[] {
   const bodies: Array<{ heading: string | null; body: string }> = [];
   for (const section of sections(text.replace(/\r\n?/g, '\n'), opts.markdown ?? true)) {
     const room = Math.max(100, max - (section.heading ? section.heading.length + 2 : 0));
-    const parts = sentences(section.body).flatMap((s) => cutLong(s, room));
-    let current: string[] = [];
+    const pieces = parts(section.body).flatMap((p) =>
+      cutLong(p.text, room).map((text, i): Part => ({ text, before: i === 0 ? p.before : ' ' })),
+    );
+    let current: Part[] = [];
     let size = 0;
-    const emit = () => bodies.push({ heading: section.heading, body: current.join(' ') });
-    for (const part of parts) {
-      if (current.length && size + 1 + part.length > room) {
+    // Paragraphs and list items keep their breaks: "By Sam Lee" and the next paragraph are not one sentence.
+    const emit = () =>
+      bodies.push({
+        heading: section.heading,
+        body: current.map((p, i) => (i === 0 ? p.text : p.before + p.text)).join(''),
+      });
+    for (const part of pieces) {
+      const cost = part.text.length + part.before.length;
+      if (current.length && size + cost > room) {
         emit();
         // Carry the tail sentences (up to `overlap` characters) into the next chunk.
-        const carried: string[] = [];
+        const carried: Part[] = [];
         let carriedSize = 0;
         for (let i = current.length - 1; i >= 0; i--) {
           const s = current[i]!;
-          if (carriedSize + s.length + 1 > overlap || carriedSize + s.length + 1 + part.length > room) break;
+          const sCost = s.text.length + s.before.length;
+          if (carriedSize + sCost > overlap || carriedSize + sCost + cost > room) break;
           carried.unshift(s);
-          carriedSize += s.length + 1;
+          carriedSize += sCost;
         }
         current = carried;
         size = carriedSize;
       }
       current.push(part);
-      size += part.length + 1;
+      size += cost;
     }
     if (current.length) emit();
   }
