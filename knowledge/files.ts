@@ -2,13 +2,14 @@
  * Uploaded files as knowledge: which format a file is (by its bytes first, then its name and
  * declared type), and its text — a PDF's text layer (unpdf, pure JS), a CSV product
  * catalogue (kept as CSV; `catalogueChunks` makes one chunk per product row, with its
- * columns), or UTF-8 text and Markdown. Each refusal is a typed error naming the reason:
+ * columns), or text and Markdown, read in their own character encoding (`charset.ts`). Each refusal is a typed error naming the reason:
  * empty, binary, a PDF that cannot be read or has no text (a scan), a CSV without rows.
  */
 import { createHash } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { HeraldError } from '../core/index.js';
 import type { Chunk } from './chunking.js';
+import { decodePlain } from './charset.js';
 import { checkText } from './input.js';
 
 export interface UploadedFile {
@@ -125,10 +126,11 @@ export function checkCatalogue(csv: string, maxBytes: number): { rows: number; c
   return { rows: rows.length, columns };
 }
 
-/** Decodes UTF-8, refusing bytes that are not text (invalid sequences count as binary in `checkText`). */
-function utf8(bytes: Buffer, maxBytes: number): string {
-  if (bytes.length === 0) throw invalid('empty', 'The file is empty');
-  return checkText(new TextDecoder('utf-8', { fatal: false }).decode(bytes), maxBytes);
+/** Decodes a text file in its own encoding (`charset.ts`), refusing bytes that are not text (`checkText`). */
+function decodeFile(file: UploadedFile, maxBytes: number): { text: string; encoding: string } {
+  if (file.bytes.length === 0) throw invalid('empty', 'The file is empty');
+  const decoded = decodePlain(file.bytes, file.contentType);
+  return { text: checkText(decoded.text, maxBytes), encoding: decoded.encoding };
 }
 
 /**
@@ -142,10 +144,10 @@ export async function readUploadedFile(file: UploadedFile, maxTextBytes: number)
     const { text, pages } = await pdfText(file.bytes);
     return { format, text: checkText(text, maxTextBytes), metadata: { pages } };
   }
-  const text = utf8(file.bytes, maxTextBytes);
+  const { text, encoding } = decodeFile(file, maxTextBytes);
   if (format === 'csv') {
     const { rows, columns } = checkCatalogue(text, maxTextBytes);
-    return { format, text, metadata: { rows, columns } };
+    return { format, text, metadata: { rows, columns, charset: encoding } };
   }
-  return { format, text, metadata: {} };
+  return { format, text, metadata: { charset: encoding } };
 }

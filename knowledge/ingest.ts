@@ -151,12 +151,14 @@ export async function ingestSource(
       text = page.text;
       metadata.pageTitle = page.title;
       metadata.finalUrl = page.finalUrl;
+      metadata.charset = page.charset.encoding;
     } else if (source.format === 'feed') {
       const feed = await fetchFeed(source.url!, fetchOpts);
       text = feed.text;
       metadata.feedTitle = feed.title;
       metadata.feedItems = feed.items;
       metadata.finalUrl = feed.finalUrl;
+      metadata.charset = feed.charset.encoding;
     } else {
       text = checkText(source.content ?? '', deps.limits.maxBytes);
     }

@@ -5,6 +5,7 @@
  * Atom (`feed.ts`).
  */
 import { HeraldError } from '../core/index.js';
+import { decodeMarkup, decodePlain, type CharsetSource } from './charset.js';
 import { parseFeed } from './feed.js';
 import { extractMainContent } from './html.js';
 
@@ -35,7 +36,7 @@ export function checkText(text: string, maxBytes: number): string {
 }
 
 /** Reads at most `maxBytes` of a response body, failing rather than truncating. */
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
+async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? 0);
   const tooLarge = (bytes: number) =>
     new HeraldError('knowledge_input_too_large', {
@@ -46,7 +47,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<string> {
   const parts: Uint8Array[] = [];
   let size = 0;
   const reader = res.body?.getReader();
-  if (!reader) return '';
+  if (!reader) return Buffer.alloc(0);
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -57,18 +58,22 @@ async function readCapped(res: Response, maxBytes: number): Promise<string> {
     }
     parts.push(value);
   }
-  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(parts));
+  return Buffer.concat(parts);
 }
 
 export interface FetchedPage {
   title: string | null;
   text: string;
   finalUrl: string;
+  /** The character encoding the body was read in, and what named it (`charset.ts`). */
+  charset: { encoding: string; from: CharsetSource };
 }
 
 interface Fetched {
   type: string;
-  raw: string;
+  /** The whole `Content-Type` value (its charset decodes the body). */
+  contentType: string | null;
+  body: Buffer;
   finalUrl: string;
 }
 
@@ -114,7 +119,12 @@ async function fetchCapped(
     });
   }
   try {
-    return { type, raw: await readCapped(res, opts.maxBytes), finalUrl: res.url || url };
+    return {
+      type,
+      contentType: res.headers.get('content-type'),
+      body: await readCapped(res, opts.maxBytes),
+      finalUrl: res.url || url,
+    };
   } catch (err) {
     if (err instanceof HeraldError) throw err;
     throw new HeraldError('knowledge_fetch_failed', {
@@ -137,8 +147,14 @@ export async function fetchPage(url: string, opts: { timeoutMs: number; maxBytes
     (t) => isHtml(t) || t === 'text/plain',
     'an HTML page',
   );
-  const page = isHtml(got.type) ? extractMainContent(got.raw) : { title: null, text: got.raw };
-  return { ...page, text: checkText(page.text, opts.maxBytes), finalUrl: got.finalUrl };
+  const decoded = isHtml(got.type) ? decodeMarkup(got.body, got.contentType) : decodePlain(got.body, got.contentType);
+  const page = isHtml(got.type) ? extractMainContent(decoded.text) : { title: null, text: decoded.text };
+  return {
+    ...page,
+    text: checkText(page.text, opts.maxBytes),
+    finalUrl: got.finalUrl,
+    charset: { encoding: decoded.encoding, from: decoded.from },
+  };
 }
 
 /** Fetches an RSS or Atom feed; its text is one Markdown section per item (title, link, date, summary). */
@@ -154,7 +170,8 @@ export async function fetchFeed(
     (t) => !isHtml(t),
     'a feed',
   );
-  const feed = parseFeed(got.raw);
+  const decoded = decodeMarkup(got.body, got.contentType);
+  const feed = parseFeed(decoded.text);
   if (!feed)
     throw new HeraldError('knowledge_input_invalid', {
       message: `${url} is not an RSS or Atom feed`,
@@ -167,5 +184,11 @@ export async function fetchFeed(
         .join('\n\n'),
     )
     .join('\n\n');
-  return { title: feed.title, text: checkText(text, opts.maxBytes), finalUrl: got.finalUrl, items: feed.items.length };
+  return {
+    title: feed.title,
+    text: checkText(text, opts.maxBytes),
+    finalUrl: got.finalUrl,
+    items: feed.items.length,
+    charset: { encoding: decoded.encoding, from: decoded.from },
+  };
 }
