@@ -57,11 +57,19 @@ export interface KnowledgeIngestEvent {
   workspaceId: string;
   sourceId: string;
   generation: number;
-  /** `ingesting` (with chunk counts as embedding proceeds), then `ready` or `failed`. */
-  status: 'ingesting' | 'ready' | 'failed';
+  /**
+   * `ingesting` (with chunk counts as embedding proceeds), then `ready` or `failed`; `retrying`
+   * when an attempt failed and another is queued (not final). A refresh that fails while an
+   * older generation still serves ends `failed` here, and its source reads `ready` with
+   * `refreshError` (docs/knowledge.md).
+   */
+  status: 'ingesting' | 'retrying' | 'ready' | 'failed';
   chunksDone: number;
   chunksTotal: number | null;
   error: { code: string; message: string } | null;
+  /** The attempt this event is about (1-based) and how many the job makes in all. */
+  attempt?: number;
+  maxAttempts?: number;
   at: string;
 }
 
