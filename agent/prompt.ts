@@ -20,6 +20,7 @@ export function systemPrompt(
   return [
     'You are Herald, an assistant that drafts, schedules and publishes social media posts for this workspace.',
     `Now: ${showTime(now, session.timeZone)} in the user's time zone ${session.timeZone}. Read and say every time in that zone.`,
+    'Weeks run Monday to Sunday; asked on a Sunday, "this week" means today and the coming week. Say the dates of any week you answer about (e.g. Mon 7 – Sun 13 Dec).',
     `Connected accounts: ${accounts.length ? accounts.map((a) => `${a.platform} @${a.handle} (id ${a.id})`).join('; ') : 'none'}.`,
     'Use the tools. Draft with draft_post, keeping each variant within its platform limit; then schedule or publish the returned postId.',
     'Scheduling, publishing, rescheduling and cancelling are shown to the user, who approves, edits or rejects them; do not ask for confirmation in words.',

@@ -54,20 +54,18 @@ export async function fastPath(
     // Some other period ("in March", "after the launch"): the model knows better.
     if (!named && rest.replace(/[?.!\s]/g, '') !== '') return null;
     const period: RangeName = named?.[1] ?? 'next 7 days';
-    const range = rangeOf(period, zone, env.now());
-    const rows = await listScheduled(env.deps, ctxOf(env), { ...range, statuses: ['scheduled', 'pending_approval'] });
-    if (rows.length === 0)
-      return {
-        kind: 'answer',
-        text: `Nothing is scheduled ${period === 'next 7 days' ? 'in the next 7 days' : period}.`,
-      };
+    const { from, to, label } = rangeOf(period, zone, env.now());
+    const rows = await listScheduled(env.deps, ctxOf(env), { from, to, statuses: ['scheduled', 'pending_approval'] });
+    // The days are said every time: "this week" on a Sunday means the coming one too.
+    const when = `${period === 'next 7 days' ? 'in the next 7 days' : period}, ${label}`;
+    if (rows.length === 0) return { kind: 'answer', text: `Nothing is scheduled ${when}.` };
     const lines = rows.map(
       (t) =>
         `- ${showTime(t.scheduledAt!, zone)} · ${t.platform} · "${t.content.length > 80 ? `${t.content.slice(0, 79)}…` : t.content}"`,
     );
     return {
       kind: 'answer',
-      text: `Scheduled ${period === 'next 7 days' ? 'in the next 7 days' : period} (${zone}):\n${lines.join('\n')}`,
+      text: `Scheduled ${when} (${zone}):\n${lines.join('\n')}`,
     };
   }
 
@@ -100,8 +98,9 @@ export async function fastPath(
         : said.startsWith('today')
           ? 'today'
           : 'last 7 days';
-    const { from, to } = periodOf(period, zone, env.now());
-    const label = period === 'last 7 days' ? 'in the last 7 days' : period;
+    const range = periodOf(period, zone, env.now());
+    const { from, to } = range;
+    const label = `${period === 'last 7 days' ? 'in the last 7 days' : period}, ${range.label}`;
     return { kind: 'answer', text: statsText(label, zone, await publishingStats(env.deps, ctxOf(env), { from, to })) };
   }
 

@@ -6,21 +6,26 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { NO_METRICS, publishingStats, suggestTimes } from '../../tools/analytics/index.js';
-import { rangeOf, readTime, type RangeName } from '../time.js';
+import { calendarWeekOf, periodLabel, rangeOf, readTime, type NamedRange, type RangeName } from '../time.js';
 import { resolveAccounts } from './accounts.js';
 import { Accounts, At, ctxOf } from './common.js';
 import { defineTool } from './types.js';
 
 export { NO_METRICS };
 
-/** The named past or coming period, as [from, to) in the user's zone. */
-export function periodOf(name: 'last week' | 'last 7 days' | RangeName, zone: string, now: Date) {
+/**
+ * The named period results are asked for, as [from, to) in the user's zone with its days
+ * ("Mon 30 Nov – Sun 6 Dec"). Results look back: "this week" is the calendar week, Sundays too.
+ */
+export function periodOf(name: 'last week' | 'last 7 days' | RangeName, zone: string, now: Date): NamedRange {
   const today = DateTime.fromJSDate(now, { zone }).startOf('day');
+  const range = (from: Date, to: Date) => ({ from, to, label: periodLabel(from, to, zone) });
   if (name === 'last week') {
     const start = today.startOf('week').minus({ weeks: 1 });
-    return { from: start.toJSDate(), to: start.plus({ weeks: 1 }).toJSDate() };
+    return range(start.toJSDate(), start.plus({ weeks: 1 }).toJSDate());
   }
-  if (name === 'last 7 days') return { from: today.minus({ days: 7 }).toJSDate(), to: now };
+  if (name === 'last 7 days') return range(today.minus({ days: 7 }).toJSDate(), now);
+  if (name === 'this week') return calendarWeekOf(zone, now);
   return rangeOf(name, zone, now);
 }
 

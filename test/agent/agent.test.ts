@@ -7,6 +7,7 @@
 import { and, eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fastPath } from '../../agent/index.js';
 import { schema } from '../../core/index.js';
 import { createPost } from '../../tools/posts/index.js';
 import { schedulePost } from '../../tools/scheduling/index.js';
@@ -124,6 +125,30 @@ describe('drafting and scheduling through the model', () => {
 });
 
 describe('the fast path', () => {
+  it('"what\'s scheduled this week" on a Sunday answers with the coming week, and names its days', async () => {
+    const { p, accountId } = await env.personWithMastodon();
+    // A Sunday a few weeks ahead (so the Monday post is in the future), and that Monday at 9.
+    const sunday = DateTime.now().setZone(ZONE).plus({ weeks: 3 }).set({ weekday: 7, hour: 18, minute: 0 });
+    const monday = sunday.plus({ days: 1 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 });
+    await schedulePost(env.api.env.deps, ctxFor(p.workspaceId, p.userId), {
+      content: 'Monday launch',
+      targets: [{ socialAccountId: accountId }],
+      at: monday.toISO()!,
+    });
+    const toolEnv = {
+      deps: env.api.env.deps,
+      session: ctxFor(p.workspaceId, p.userId),
+      now: () => sunday.toJSDate(),
+    };
+    const days = `${sunday.toFormat('ccc d')}`;
+    const answer = await fastPath("what's scheduled this week?", toolEnv, {});
+    expect(answer).toMatchObject({ kind: 'answer' });
+    const text = (answer as { text: string }).text;
+    expect(text).toContain(`Scheduled this week, ${days}`);
+    expect(text).toContain(`${sunday.plus({ weeks: 1 }).toFormat('ccc d')}`);
+    expect(text).toContain(`${monday.toFormat('ccc d LLL yyyy')}, 09:00 · mastodon · "Monday launch"`);
+  });
+
   it('lists, cancels and publishes with no model call at all', async () => {
     const { p, accountId, fakeAccountId } = await env.personWithMastodon();
     env.brain = () => ({ status: 500, text: 'the fast path must not call the model' });

@@ -1,11 +1,12 @@
 /**
  * The agent's named periods ("today", "this week", ...) in the user's zone: bounds fall on
  * local midnights across daylight-saving changes, weeks start on Monday, and the per-zone
- * memo of the current day never serves another day or another zone. Times are shown in the
+ * memo of the current day never serves another day or another zone; on a Sunday "this week"
+ * runs to the end of the coming week, and every period says its days. Times are shown in the
  * zone with one cached formatter per zone.
  */
 import { describe, expect, it } from 'vitest';
-import { rangeOf, showTime } from '../../agent/time.js';
+import { calendarWeekOf, periodLabel, rangeOf, showTime } from '../../agent/time.js';
 
 const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOString()];
 
@@ -55,6 +56,46 @@ describe('named periods in the user zone', () => {
     const week = rangeOf('this week', 'UTC', now);
     week.from.setTime(0);
     expect(rangeOf('this week', 'UTC', now).from.toISOString()).toBe('2026-06-01T00:00:00.000Z');
+  });
+});
+
+describe('which week is meant', () => {
+  const zone = 'Europe/Paris';
+  const saturday = new Date('2026-12-05T18:00:00Z'); // Sat 5 Dec, 19:00 CET
+  const sunday = new Date('2026-12-06T09:00:00Z'); // Sun 6 Dec, 10:00 CET
+
+  it('"this week" asked on a Sunday runs from that Sunday to the end of the coming week', () => {
+    const week = rangeOf('this week', zone, sunday);
+    expect(iso(week)).toEqual(['2026-12-05T23:00:00.000Z', '2026-12-13T23:00:00.000Z']);
+    expect(week.label).toBe('Sun 6 – Sun 13 Dec');
+    // A post due Monday 7 Dec at 09:00 is in it.
+    const monday9 = new Date('2026-12-07T08:00:00Z');
+    expect(monday9 >= week.from && monday9 < week.to).toBe(true);
+    expect(rangeOf('next week', zone, sunday).label).toBe('Mon 7 – Sun 13 Dec');
+    // Looking back (results of "this week"), it is still the calendar week ending today.
+    expect(calendarWeekOf(zone, sunday).label).toBe('Mon 30 Nov – Sun 6 Dec');
+  });
+
+  it('on any other day "this week" is Monday to Sunday, and says so', () => {
+    const week = rangeOf('this week', zone, saturday);
+    expect(iso(week)).toEqual(['2026-11-29T23:00:00.000Z', '2026-12-06T23:00:00.000Z']);
+    expect(week.label).toBe('Mon 30 Nov – Sun 6 Dec');
+    expect(calendarWeekOf(zone, saturday)).toEqual(week);
+    expect(rangeOf('today', zone, saturday).label).toBe('Sat 5 Dec');
+    expect(rangeOf('next 7 days', zone, saturday).label).toBe('Sat 5 – Sat 12 Dec');
+  });
+
+  it('labels name the month once when they can, and the years when they differ', () => {
+    expect(periodLabel(new Date('2026-12-28T00:00:00Z'), new Date('2027-01-04T00:00:00Z'), 'UTC')).toBe(
+      'Mon 28 Dec 2026 – Sun 3 Jan 2027',
+    );
+    expect(periodLabel(new Date('2026-06-29T00:00:00Z'), new Date('2026-07-06T00:00:00Z'), 'UTC')).toBe(
+      'Mon 29 Jun – Sun 5 Jul',
+    );
+    // The same instants, read in Tokyo, are other days.
+    expect(periodLabel(new Date('2026-06-29T00:00:00Z'), new Date('2026-07-06T00:00:00Z'), 'Asia/Tokyo')).toBe(
+      'Mon 29 Jun – Mon 6 Jul',
+    );
   });
 });
 
