@@ -564,7 +564,7 @@ describe('connecting a LinkedIn account over REST', () => {
     expect((await callback(forged.toString())).searchParams.get('code')).toBe('oauth_state_invalid');
 
     const cancelled = await callback(await li.approve(await start(), member.memberId, { deny: true }));
-    expect(cancelled.searchParams.get('code')).toBe('oauth_failed');
+    expect(cancelled.searchParams.get('code')).toBe('oauth_denied');
     expect(cancelled.searchParams.get('message')).toBe(
       'The linkedin authorization was not granted: The user cancelled the authorization',
     );
@@ -608,7 +608,13 @@ describe('connecting a LinkedIn account over REST', () => {
   it('lists LinkedIn as connectable, and says what to set when it is not', async () => {
     const owner = await api.signUp();
     const list = (await (await call('GET', '/v1/social-accounts/platforms', owner)).json()) as { items: unknown[] };
-    expect(list.items).toContainEqual({ platform: 'linkedin', configured: true, set: [], needsInstanceUrl: false });
+    expect(list.items).toContainEqual({
+      platform: 'linkedin',
+      configured: true,
+      set: [],
+      needsInstanceUrl: false,
+      connectWith: ['oauth'],
+    });
     const bare = accountsApiDepsOf(
       { x: undefined, xApiUrl: undefined, mastodon: undefined, doneUrl: undefined },
       1_000,

@@ -66,6 +66,12 @@ interface PendingState {
   expiresAt: string;
 }
 
+/**
+ * Callback errors that mean the owner declined: OAuth's `access_denied` (RFC 6749 §4.1.2.1),
+ * and LinkedIn's own `user_cancelled_login` / `user_cancelled_authorize` (LinkedIn docs,
+ * "Authorization Code Flow", failed requests).
+ */
+const DENIALS = new Set(['access_denied', 'user_cancelled_login', 'user_cancelled_authorize']);
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
 const hashOf = (state: string) => createHash('sha256').update(state).digest('hex');
 const keyOf = (deps: ConnectDeps, hash: string) => `${deps.keyPrefix}:oauth-state:${hash}`;
@@ -167,8 +173,8 @@ export async function completeConnect(deps: ConnectDeps, input: CallbackInput): 
   if (!raw) throw new HeraldError('oauth_state_invalid');
   const pending = JSON.parse(raw) as PendingState;
   if (Date.parse(pending.expiresAt) <= nowOf(deps).getTime()) throw new HeraldError('oauth_state_invalid');
-  if (input.error === 'access_denied') {
-    // RFC 6749 §4.1.2.1: the owner said no. Their choice, not a failure.
+  if (input.error && DENIALS.has(input.error)) {
+    // The owner said no: their choice, not a failure.
     throw new HeraldError('oauth_denied', {
       message: `The ${pending.platform} authorization was not granted${input.errorDescription ? `: ${input.errorDescription}` : ''}`,
       details: { platform: pending.platform, said: input.error },
