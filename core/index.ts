@@ -10,6 +10,11 @@ export {
   type Config,
   type LoadConfigOptions,
   type VariableDoc,
+  MODEL_PROVIDERS,
+  ModelFileEntrySchema,
+  ModelFileSchema,
+  readModelsFile,
+  type ModelFileEntry,
 } from './config/index.js';
 export { HeraldError, isHeraldError, ERROR_CATALOGUE, type ErrorCode, type ErrorSpec } from './errors.js';
 export { ROLE_ORDER, roleAtLeast, requireRole } from './access.js';

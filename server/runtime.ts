@@ -271,7 +271,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     const models = await step('models', () =>
       createModelLayer({
         providers: modelProviders,
-        modelsFile: config.models.file,
+        modelOverrides: config.models.entries,
         firstTokenTimeoutMs: config.models.firstTokenTimeoutMs,
         breaker: { failureThreshold: config.models.breakerFailures, cooldownMs: config.models.breakerCooldownMs },
         db: database.db,

@@ -8,7 +8,7 @@ import { LedgerUsageSink, type UsageSink } from './accounting.js';
 import type { BreakerOptions } from './breaker.js';
 import { OllamaManager } from './ollama.js';
 import type { ProviderSettings } from './providers.js';
-import { ModelRegistry, readModelFile, DEFAULT_MODELS } from './registry.js';
+import { ModelRegistry, DEFAULT_MODELS, type ModelFileEntry } from './registry.js';
 import { ModelRouter } from './router.js';
 
 export { LedgerUsageSink, type UsageRecord, type UsageSink } from './accounting.js';
@@ -37,7 +37,6 @@ export {
   DEFAULT_MODELS,
   ModelRegistry,
   PROVIDERS,
-  readModelFile,
   type ModelFileEntry,
   type ModelSpec,
   type ProviderName,
@@ -57,8 +56,8 @@ export { listModels, startPull, pullsSettled } from './catalog.js';
 
 export interface ModelLayerOptions {
   providers: ProviderSettings;
-  /** JSON file adding to or overriding the built-in registry. */
-  modelsFile?: string | undefined;
+  /** Entries of `MODELS_FILE` (`config.models.entries`), adding to or overriding the built-in registry. */
+  modelOverrides?: readonly ModelFileEntry[];
   firstTokenTimeoutMs?: number;
   breaker?: BreakerOptions;
   db: Db;
@@ -79,8 +78,7 @@ export interface ModelLayer {
 }
 
 export async function createModelLayer(options: ModelLayerOptions): Promise<ModelLayer> {
-  const overrides = options.modelsFile ? await readModelFile(options.modelsFile) : [];
-  const registry = new ModelRegistry(DEFAULT_MODELS, overrides);
+  const registry = new ModelRegistry(DEFAULT_MODELS, options.modelOverrides ?? []);
   const ollama = options.providers.ollama
     ? new OllamaManager({ baseUrl: options.providers.ollama.baseUrl })
     : undefined;

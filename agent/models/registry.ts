@@ -1,14 +1,14 @@
 /**
  * The model registry: what Herald knows about each model it may route to — provider, local
  * or cloud, context window, price, tool calling, quality tier and typical speed — as data.
- * Defaults below; a `MODELS_FILE` adds or overrides entries; Ollama's installed models are
- * discovered at run time and added with conservative defaults.
+ * Defaults below; a `MODELS_FILE` (read and validated with the configuration, core/config)
+ * adds or overrides entries; Ollama's installed models are discovered at run time and added
+ * with conservative defaults.
  */
-import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { HeraldError } from '../../core/index.js';
+import { MODEL_PROVIDERS, type ModelFileEntry } from '../../core/index.js';
 
-export const PROVIDERS = ['ollama', 'groq', 'anthropic', 'openai'] as const;
+export type { ModelFileEntry } from '../../core/index.js';
+export const PROVIDERS = MODEL_PROVIDERS;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export interface ModelSpec {
@@ -84,22 +84,6 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = [
   cloud('openai', 'gpt-4.1', 1_047_576, [2, 8], 3, 70),
 ];
 
-const ModelFileEntry = z.strictObject({
-  provider: z.enum(PROVIDERS),
-  model: z.string().min(1).max(200),
-  local: z.boolean().optional(),
-  contextWindow: z.number().int().positive().optional(),
-  inputUsdPerMTok: z.number().min(0).optional(),
-  outputUsdPerMTok: z.number().min(0).optional(),
-  toolCalling: z.boolean().optional(),
-  tier: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
-  tokensPerSecond: z.number().positive().optional(),
-  /** Drop this entry (e.g. a default you never want routed to). */
-  disabled: z.boolean().optional(),
-});
-export const ModelFile = z.strictObject({ models: z.array(ModelFileEntry).max(500) });
-export type ModelFileEntry = z.infer<typeof ModelFileEntry>;
-
 export class ModelRegistry {
   readonly #models = new Map<string, ModelSpec>();
 
@@ -156,24 +140,6 @@ export class ModelRegistry {
   list(): ModelSpec[] {
     return [...this.#models.values()];
   }
-}
-
-/** Reads and validates a `MODELS_FILE`; a bad file stops start-up with every problem listed. */
-export async function readModelFile(file: string): Promise<ModelFileEntry[]> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new HeraldError('config_invalid', { message: `MODELS_FILE ${file} cannot be read as JSON`, cause: err });
-  }
-  const parsed = ModelFile.safeParse(raw);
-  if (!parsed.success)
-    throw new HeraldError('config_invalid', {
-      message: `MODELS_FILE ${file} is invalid: ${parsed.error.issues
-        .map((i) => `${i.path.join('.')}: ${i.message}`)
-        .join('; ')}`,
-    });
-  return parsed.data.models;
 }
 
 /** Cost of one call in US dollars. */

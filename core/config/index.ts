@@ -17,9 +17,17 @@ import {
   type VOICE_TTS_ENGINES,
 } from './variables.js';
 import { HeraldError } from '../errors.js';
+import { readModelsFile, type ModelFileEntry } from './models-file.js';
 
 export { VARIABLES, DEFAULTS, isSecret } from './variables.js';
 export type { VariableDoc } from './variables.js';
+export {
+  MODEL_PROVIDERS,
+  ModelFileEntrySchema,
+  ModelFileSchema,
+  readModelsFile,
+  type ModelFileEntry,
+} from './models-file.js';
 
 export interface Config {
   readonly host: string;
@@ -69,11 +77,18 @@ export interface Config {
     readonly anthropic: { readonly apiKey: string; readonly baseUrl: string | undefined } | undefined;
     /** Set when OPENAI_API_KEY or OPENAI_BASE_URL is. */
     readonly openai: { readonly apiKey: string | undefined; readonly baseUrl: string | undefined } | undefined;
+    /** Absolute path of `MODELS_FILE`, read and validated at load. */
     readonly file: string | undefined;
+    /** The entries of `MODELS_FILE`; empty when unset. */
+    readonly entries: readonly ModelFileEntry[];
+    /** Ollama models any workspace admin may pull (`MODEL_PULL_ALLOWLIST`); instance admins may pull any. */
+    readonly pullAllowlist: readonly string[];
     readonly firstTokenTimeoutMs: number;
     readonly breakerFailures: number;
     readonly breakerCooldownMs: number;
   };
+  /** User ids of the instance's administrators (`INSTANCE_ADMINS`): instance-level actions such as model pulls. */
+  readonly instanceAdmins: readonly string[];
   /** The agent's conversation memory (see docs/agent.md). */
   readonly agent: { readonly summaryAfterTokens: number; readonly summaryKeepMessages: number };
   /** Parsed keys, or undefined when the data-dir key file should be used. */
@@ -303,6 +318,21 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     });
   }
 
+  // The models file is part of the configuration: a missing or bad one is reported here,
+  // with the other problems, before anything is started.
+  const modelsFile = values.MODELS_FILE === undefined ? undefined : path.resolve(cwd, values.MODELS_FILE as string);
+  let modelEntries: readonly ModelFileEntry[] = [];
+  if (modelsFile) {
+    const read = readModelsFile(modelsFile);
+    if ('problem' in read)
+      problems.push({
+        variable: 'MODELS_FILE',
+        expects: 'a JSON file in the format of docs/models.md',
+        problem: read.problem,
+      });
+    else modelEntries = read.entries;
+  }
+
   if (problems.length > 0) throw configError(problems);
 
   const publicUrl = values.PUBLIC_URL as string | undefined;
@@ -366,11 +396,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
               baseUrl: values.OPENAI_BASE_URL as string | undefined,
             }
           : undefined,
-      file: values.MODELS_FILE === undefined ? undefined : path.resolve(cwd, values.MODELS_FILE as string),
+      file: modelsFile,
+      entries: Object.freeze([...modelEntries]),
+      pullAllowlist: Object.freeze(listOf(values.MODEL_PULL_ALLOWLIST)),
       firstTokenTimeoutMs: pick('MODEL_FIRST_TOKEN_TIMEOUT_MS', DEFAULTS.modelFirstTokenTimeoutMs),
       breakerFailures: pick('MODEL_BREAKER_FAILURES', DEFAULTS.modelBreakerFailures),
       breakerCooldownMs: pick('MODEL_BREAKER_COOLDOWN_MS', DEFAULTS.modelBreakerCooldownMs),
     }),
+    instanceAdmins: Object.freeze(listOf(values.INSTANCE_ADMINS)),
     agent: Object.freeze({
       summaryAfterTokens: pick('AGENT_SUMMARY_AFTER_TOKENS', DEFAULTS.agentSummaryAfterTokens),
       summaryKeepMessages: pick('AGENT_SUMMARY_KEEP_MESSAGES', DEFAULTS.agentSummaryKeepMessages),
@@ -452,6 +485,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       publicUrl,
     }),
   });
+}
+
+/** A comma-separated value as its non-empty items. */
+function listOf(value: unknown): string[] {
+  return typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }
 
 function configError(problems: ConfigProblem[]): HeraldError {

@@ -120,6 +120,9 @@ const encryptionKeys = z.string().refine(
   { error: 'expected a comma list of keyid:base64 entries, each key exactly 32 bytes' },
 );
 
+/** An Ollama model name as the pull route takes it (`qwen2.5:7b`, `library/llama3.2:3b`). */
+export const OLLAMA_MODEL_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:]*$/;
+
 const probability = z.coerce
   .number({ error: 'expected a number between 0 and 1' })
   .min(0, 'expected a number between 0 and 1')
@@ -358,6 +361,28 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: z.string().min(1),
   },
   {
+    name: 'MODEL_PULL_ALLOWLIST',
+    expects: 'comma-separated Ollama model names',
+    default: 'unset (only `INSTANCE_ADMINS` may pull)',
+    description:
+      'Models a workspace admin may pull into Ollama (`POST /v1/models/pull`), e.g. `llama3.2:3b,qwen2.5:7b`. Sign-up is open, so pulling anything else (disk, bandwidth, a busy Ollama) is for instance admins.',
+    schema: z.string().refine((v) => v.split(',').every((m) => OLLAMA_MODEL_NAME.test(m.trim()) || m.trim() === ''), {
+      error: 'expected a comma list of Ollama model names such as qwen2.5:7b',
+    }),
+  },
+  {
+    name: 'INSTANCE_ADMINS',
+    expects: 'comma-separated user ids',
+    default: 'unset (none)',
+    description:
+      'Users who administer this Herald instance, not just a workspace (their `userId` from the sign-up or login answer, or `GET /v1/members`): they may pull any Ollama model. Ids, not emails: sign-up is open and an email is only a claim.',
+    schema: z
+      .string()
+      .refine((v) => v.split(',').every((id) => z.uuid().safeParse(id.trim()).success || id.trim() === ''), {
+        error: 'expected a comma list of user ids (UUIDs)',
+      }),
+  },
+  {
     name: 'MODEL_FIRST_TOKEN_TIMEOUT_MS',
     expects: 'positive integer (ms)',
     default: String(DEFAULTS.modelFirstTokenTimeoutMs),
@@ -471,10 +496,13 @@ export const VARIABLES: readonly VariableDoc[] = [
   },
   {
     name: 'QUEUE_PREFIX',
-    expects: 'letters, digits, - or _',
+    expects: 'letters, digits, - or _ (at most 32)',
     default: DEFAULTS.queuePrefix,
     description: 'Prefix of every BullMQ key in Redis, so several Herald installs can share one Redis.',
-    schema: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected letters, digits, - or _'),
+    schema: z
+      .string()
+      .max(32, 'expected at most 32 characters')
+      .regex(/^[A-Za-z0-9_-]+$/, 'expected only letters, digits, - or _'),
   },
   {
     name: 'PUBLISH_CONCURRENCY',

@@ -115,3 +115,54 @@ describe('config', () => {
     expect(defaults).toEqual(VARIABLES.map((v) => v.default));
   });
 });
+
+describe('config: models', () => {
+  const problemOf = (env: Record<string, string>) => {
+    try {
+      load(env);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('expected the configuration to be refused');
+  };
+
+  it('reads MODELS_FILE with the rest of the configuration', async () => {
+    const file = path.join(dir, 'models.json');
+    await writeFile(file, JSON.stringify({ models: [{ provider: 'openai', model: 'local-qwen', local: true }] }));
+    expect(load({ MODELS_FILE: 'models.json' }).models).toMatchObject({
+      file,
+      entries: [{ provider: 'openai', model: 'local-qwen', local: true }],
+    });
+    expect(load({}).models.entries).toEqual([]);
+  });
+
+  it('a missing, unreadable or invalid MODELS_FILE is one more problem in the one message', async () => {
+    await writeFile(path.join(dir, 'not-json.json'), '{ models: ');
+    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ models: [{ provider: 'mistral', model: '' }] }));
+    expect(problemOf({ MODELS_FILE: 'nope.json', PORT: 'x' })).toMatch(
+      /2 problems:\n {2}PORT: .*\n {2}MODELS_FILE: no file at .*nope\.json \(expects a JSON file in the format of docs\/models\.md\)$/,
+    );
+    expect(problemOf({ MODELS_FILE: 'not-json.json' })).toMatch(/MODELS_FILE: .*not-json\.json is not JSON/);
+    expect(problemOf({ MODELS_FILE: 'bad.json' })).toMatch(
+      /MODELS_FILE: .*bad\.json is invalid: models\.0\.provider: .*; models\.0\.model: /,
+    );
+  });
+
+  it('QUEUE_PREFIX: a long one is refused for its length, a bad character for the character', () => {
+    expect(problemOf({ QUEUE_PREFIX: 'a'.repeat(33) })).toMatch(/QUEUE_PREFIX: expected at most 32 characters/);
+    expect(problemOf({ QUEUE_PREFIX: 'her ald' })).toMatch(/QUEUE_PREFIX: expected only letters, digits, - or _/);
+    expect(load({ QUEUE_PREFIX: 'a'.repeat(32) }).queuePrefix).toBe('a'.repeat(32));
+  });
+
+  it('INSTANCE_ADMINS takes user ids and MODEL_PULL_ALLOWLIST model names, as lists', () => {
+    const id = '0b6f2c1e-3d4a-4f5b-8c7d-9e0f1a2b3c4d';
+    const c = load({ INSTANCE_ADMINS: ` ${id} ,`, MODEL_PULL_ALLOWLIST: 'llama3.2:3b, qwen2.5:7b' });
+    expect(c.instanceAdmins).toEqual([id]);
+    expect(c.models.pullAllowlist).toEqual(['llama3.2:3b', 'qwen2.5:7b']);
+    expect(load({}).instanceAdmins).toEqual([]);
+    expect(problemOf({ INSTANCE_ADMINS: 'admin@example.com' })).toMatch(
+      /INSTANCE_ADMINS: expected a comma list of user ids/,
+    );
+    expect(problemOf({ MODEL_PULL_ALLOWLIST: '../etc' })).toMatch(/MODEL_PULL_ALLOWLIST: expected a comma list/);
+  });
+});

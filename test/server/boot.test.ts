@@ -69,4 +69,15 @@ describe('the herald process', () => {
     expect(herald.stderr()).toMatch(/PORT: .*expects integer 1-65535/);
     expect(herald.stderr()).toMatch(/LOG_LEVEL: .*expects fatal \| error/);
   }, 60_000);
+
+  it('a missing MODELS_FILE is a configuration problem: exit 78, one message, nothing started', async () => {
+    const herald = startHerald({ MODELS_FILE: path.join(dataDir, 'no-such-models.json'), DATA_DIR: dataDir });
+    const exit = await herald.exited;
+    expect(exit.code).toBe(78);
+    expect(herald.stderr()).toMatch(
+      /^Invalid configuration, 1 problem:\n {2}MODELS_FILE: no file at .*no-such-models\.json \(expects .*\)\nSee README\.md, "Configuration"\.\n$/,
+    );
+    // Refused before the logger exists: no child was started, nothing was logged.
+    expect(herald.stdout()).toBe('');
+  }, 60_000);
 });
