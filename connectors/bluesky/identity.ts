@@ -7,6 +7,7 @@
  * (https://atproto.com/specs/handle, https://atproto.com/specs/did,
  * https://docs.bsky.app/docs/advanced-guides/entryway).
  */
+import { BlockList, isIP } from 'node:net';
 import { Agent, XRPCError } from '@atproto/api';
 import { getHandle, getPdsEndpoint, isValidDidDoc, type DidDocument } from '@atproto/common-web';
 import { DidResolver, HandleResolver, PoorlyFormattedDidDocumentError } from '@atproto/identity';
@@ -22,7 +23,10 @@ export interface IdentityOptions {
   handleResolverUrl: string;
   /** Each lookup is abandoned after this many milliseconds. */
   timeoutMs: number;
-  /** Accept a PDS endpoint over plain http (a local development network). Default false. */
+  /**
+   * A local development network: accept a PDS over plain http and on a loopback or private
+   * address, and `did:web` documents on such hosts. Default false.
+   */
   allowHttpPds?: boolean;
 }
 
@@ -59,6 +63,15 @@ export function parseIdentifier(identifier: string): { did: string } | { handle:
 export async function resolveIdentity(identifier: string, options: IdentityOptions): Promise<ResolvedIdentity> {
   const parsed = parseIdentifier(identifier);
   const did = 'did' in parsed ? parsed.did : await resolveHandle(parsed.handle, options);
+  if (did.startsWith('did:web:') && !options.allowHttpPds) {
+    const host = decodeURIComponent(did.slice('did:web:'.length).split(':')[0]!).replace(/:\d+$/, '');
+    if (isInternalHost(host)) {
+      throw new HeraldError('handle_unresolved', {
+        message: `${did} names a local or private host; Herald does not fetch DID documents from there`,
+        details: { identifier, did },
+      });
+    }
+  }
   const doc = await resolveDid(did, identifier, options);
   const pdsUrl = pdsOf(doc, options);
   if (!pdsUrl) {
@@ -76,8 +89,38 @@ export function pdsOf(doc: unknown, options: Pick<IdentityOptions, 'allowHttpPds
   const endpoint = getPdsEndpoint(doc);
   if (!endpoint || !URL.canParse(endpoint)) return null;
   const url = new URL(endpoint);
-  const ok = url.protocol === 'https:' || (options.allowHttpPds === true && url.protocol === 'http:');
-  return ok ? url.origin : null;
+  if (options.allowHttpPds === true) return /^https?:$/.test(url.protocol) ? url.origin : null;
+  // Sessions and passwords go to this host: only a public https server.
+  return url.protocol === 'https:' && !isInternalHost(url.hostname) ? url.origin : null;
+}
+
+/** Loopback, private, link-local, unique-local and IPv4-mapped addresses (RFC 1918, 6598, 3927, 4193), and localhost. */
+const INTERNAL = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const)
+  INTERNAL.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::1', 128],
+  ['::', 128],
+  ['::ffff:0:0', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+] as const)
+  INTERNAL.addSubnet(net, prefix, 'ipv6');
+
+function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  if (family === 0) return false;
+  return INTERNAL.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 async function resolveHandle(handle: string, options: IdentityOptions): Promise<string> {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBlueskyTestbed, type BlueskyTestbed } from '../../connectors/bluesky/fake.js';
 import { createBlueskyConnector, createBlueskyPasswordLinker } from '../../connectors/bluesky/index.js';
+import { pdsOf } from '../../connectors/bluesky/identity.js';
 import type { BlueskyCredentials } from '../../connectors/bluesky/index.js';
 import type { PublishInput } from '../../connectors/contract.js';
 
@@ -172,6 +173,43 @@ describe('connecting a Bluesky account with an app password', () => {
     const err = await failure(strict.signIn({ identifier: account.handle, password: account.appPassword }));
     expect(err).toMatchObject({ code: 'handle_unresolved' });
     expect((err as Error).message).toContain('names no usable PDS');
+  });
+});
+
+describe('where Herald sends an account password', () => {
+  const doc = (serviceEndpoint: string) => ({
+    id: 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa',
+    service: [{ id: '#atproto_pds', type: 'AtprotoPersonalDataServer', serviceEndpoint }],
+  });
+
+  it('only to a public https PDS, unless a local network is allowed', () => {
+    expect(pdsOf(doc('https://morel.us-east.host.bsky.network/'))).toBe('https://morel.us-east.host.bsky.network');
+    for (const internal of [
+      'http://pds.example.com',
+      'https://localhost:2583',
+      'https://127.0.0.1',
+      'https://10.1.2.3',
+      'https://192.168.1.20',
+      'https://169.254.169.254',
+      'https://[::1]',
+      'https://[::ffff:127.0.0.1]',
+      'https://[fd00::1]',
+    ])
+      expect([internal, pdsOf(doc(internal))]).toEqual([internal, null]);
+    expect(pdsOf(doc('http://localhost:2583'), { allowHttpPds: true })).toBe('http://localhost:2583');
+    expect(pdsOf({ id: 'not a did document' })).toBeNull();
+  });
+
+  it('does not fetch a did:web document from a local host unless a local network is allowed', async () => {
+    const host = await didWebHost(tb.pdsUrl);
+    try {
+      const strict = createBlueskyPasswordLinker({ plcUrl: tb.plcUrl, timeoutMs: TIMEOUT_MS });
+      const err = await failure(strict.signIn({ identifier: host.did, password: 'abcd-efgh-ijkl-mnop' }));
+      expect(err).toMatchObject({ code: 'handle_unresolved' });
+      expect((err as Error).message).toContain('local or private host');
+    } finally {
+      await host.close();
+    }
   });
 });
 
