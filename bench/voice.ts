@@ -17,7 +17,6 @@
  *
  * The client runs in the same process as the server (it only sends prepared frames).
  */
-import { execFileSync } from 'node:child_process';
 import Fastify from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import { createSession } from '../core/index.js';
@@ -25,7 +24,6 @@ import { authPlugin } from '../server/plugins/auth.js';
 import { errorsPlugin } from '../server/plugins/errors.js';
 import { wsRoutes } from '../server/ws/index.js';
 import {
-  decodeWav,
   FRAME_BYTES,
   framesOf,
   loadSileroModel,
@@ -36,6 +34,7 @@ import {
   type VoiceEngines,
 } from '../voice/index.js';
 import { startApiEnv } from '../test/helpers/api-env.js';
+import { speech } from '../test/fakes/speech-audio.js';
 import { startFakeSpeech } from '../test/fakes/speech.js';
 import { percentile, printResult, printTable, round } from './lib.js';
 
@@ -54,14 +53,8 @@ const SENTENCES = [
 ];
 
 /** espeak-ng speech at 16 kHz with its silent edges cut, so "end of speech" is the last sound. */
-function speech(text: string): Buffer {
-  const wav = execFileSync('espeak-ng', ['--stdout', '-v', 'en-us'], { input: text });
-  const pcm = decodeWav(
-    execFileSync('sox', ['-t', 'wav', '-', '-t', 'wav', '-r', '16000', '-b', '16', '-c', '1', '-'], {
-      input: wav,
-      stdio: ['pipe', 'pipe', 'ignore'],
-    }),
-  ).data;
+async function trimmedSpeech(text: string): Promise<Buffer> {
+  const pcm = await speech(text);
   const loud = (i: number) => Math.abs(pcm.readInt16LE(i * 2)) > 300;
   let a = 0;
   let b = pcm.length / 2 - 1;
@@ -76,7 +69,7 @@ function quiet(ms: number): Buffer {
   return out;
 }
 
-const voiceAudio = SENTENCES.map(speech);
+const voiceAudio = await Promise.all(SENTENCES.map(trimmedSpeech));
 
 const [api, fake, vad] = await Promise.all([startApiEnv(), startFakeSpeech(), loadSileroModel()]);
 fake.script(() => 'Sure. Done.');
