@@ -8,7 +8,7 @@ import { listAudit, type SecretCipher } from '../../core/index.js';
 import type { AccountLinker } from '../../connectors/connect.js';
 import { disconnectAccount, getAccount, listAccounts } from '../../tools/accounts/index.js';
 import * as posts from '../../tools/posts/index.js';
-import { cancel, type SchedulingDeps } from '../../tools/scheduling/index.js';
+import type { SchedulingDeps } from '../../tools/scheduling/index.js';
 import { usageSummary } from '../../tools/usage/index.js';
 import { acceptsGzip, gzipOnce } from '../http/compression.js';
 import { contextOf } from '../http/context.js';
@@ -193,12 +193,7 @@ export const postRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/posts/:id/targets/:targetId/cancel',
     { schema: { tags: ['posts'], summary: 'Cancel one target before it publishes (editor)', params: TargetParams } },
-    async (req) => {
-      // The service checks the role (editor); the route only checks the target is on this post.
-      const ctx = ctxOf(req);
-      await posts.getTargetView(deps, ctx, req.params.id, req.params.targetId);
-      return cancel(deps, ctx, req.params.targetId);
-    },
+    (req) => posts.cancelTarget(deps, ctxOf(req), req.params.id, req.params.targetId),
   );
 
   app.post(

@@ -20,3 +20,4 @@ export {
   type TargetVariantInput,
 } from './service.js';
 export { queuePostDraft } from './queue.js';
+export { cancelTarget } from './target-actions.js';

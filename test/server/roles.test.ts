@@ -1,0 +1,291 @@
+/**
+ * The role matrix: every writing route over REST and every side-effect agent tool over the
+ * WebSocket, as a viewer, an editor, an admin and a `read`-scoped API key of one workspace.
+ * The services check roles themselves, so both channels give the same answer: too low a role
+ * is `forbidden`, enough is anything but. REST calls use ids that do not exist (a role that
+ * may act gets 404 after the role check, so the matrix changes nothing); agent tools run on
+ * real fixtures after the user confirms, and must succeed where the role allows them.
+ * The REST table is checked against the OpenAPI document: a new writing route fails this
+ * test until it has a row here.
+ */
+import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../../core/index.js';
+import {
+  createSeries,
+  pauseSeries,
+  schedulePost,
+  setSlots,
+  type ServiceContext,
+} from '../../tools/scheduling/index.js';
+import { startAgentEnv, toolResults, type AgentEnv } from '../agent/agent-env.js';
+import type { Person } from '../helpers/api-env.js';
+import { form, fileField } from '../helpers/media-upload.js';
+
+let env: AgentEnv;
+let owner: Person;
+let accountId: string;
+const ZONE = 'Europe/Paris';
+type Who = 'viewer' | 'editor' | 'admin' | 'read key';
+const WHO: Who[] = ['read key', 'viewer', 'editor', 'admin'];
+const callers = {} as Record<Who, { auth: Record<string, string>; role: Role }>;
+
+beforeAll(async () => {
+  env = await startAgentEnv();
+  const made = await env.personWithMastodon();
+  owner = made.p;
+  accountId = made.accountId;
+  const inject = (method: string, url: string, payload: object) =>
+    env.api.app.inject({ method: method as 'POST', url, headers: owner.auth, payload });
+  for (const role of ['viewer', 'editor', 'admin'] as const) {
+    const token = (
+      await inject('POST', '/v1/invitations', { email: `${role}-${randomUUID()}@example.com`, role })
+    ).json().token as string;
+    const p = await env.api.signUp({ invitationToken: token, timeZone: ZONE });
+    expect(p.workspaceId).toBe(owner.workspaceId);
+    callers[role] = { auth: p.auth, role };
+  }
+  const key = await inject('POST', '/v1/api-keys', { name: 'read only', scopes: ['read'] });
+  expect(key.statusCode).toBe(201);
+  callers['read key'] = { auth: { authorization: `Bearer ${key.json().secret as string}` }, role: 'viewer' };
+  await setSlots(env.api.env.deps, ownerCtx(), accountId, [
+    { weekday: 1, time: '09:00' },
+    { weekday: 3, time: '09:00' },
+    { weekday: 5, time: '09:00' },
+  ]);
+}, 90_000);
+
+afterAll(async () => {
+  await env?.close();
+});
+
+const ownerCtx = (): ServiceContext => ({
+  workspaceId: owner.workspaceId,
+  userId: owner.userId,
+  role: 'owner',
+  timeZone: ZONE,
+  channel: 'test',
+});
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
+const allowed = (who: Who, needed: Role) => ROLE_RANK[callers[who].role] >= ROLE_RANK[needed];
+
+const ID = '{id}';
+const day = () => DateTime.now().setZone(ZONE).plus({ days: 3 }).toFormat('yyyy-MM-dd');
+
+/** Every writing route: the role it needs and a valid request with ids that do not exist. */
+const ROUTES: Array<{
+  method: string;
+  path: string;
+  needs: Role;
+  body?: () => unknown;
+  raw?: () => { payload: string | Buffer; headers: Record<string, string> };
+}> = [
+  { method: 'PATCH', path: '/v1/workspace', needs: 'admin', body: () => ({ name: 'Renamed' }) },
+  { method: 'PATCH', path: `/v1/members/${ID}`, needs: 'admin', body: () => ({ role: 'viewer' }) },
+  { method: 'DELETE', path: `/v1/members/${ID}`, needs: 'admin' },
+  {
+    method: 'POST',
+    path: '/v1/invitations',
+    needs: 'admin',
+    body: () => ({ email: `x-${randomUUID()}@example.com`, role: 'viewer' }),
+  },
+  { method: 'DELETE', path: `/v1/invitations/${ID}`, needs: 'admin' },
+  { method: 'POST', path: '/v1/api-keys', needs: 'admin', body: () => ({ name: 'k', scopes: ['read'] }) },
+  { method: 'DELETE', path: `/v1/api-keys/${ID}`, needs: 'admin' },
+  {
+    method: 'POST',
+    path: '/v1/media',
+    needs: 'editor',
+    raw: () => form([fileField(Buffer.from('not an image'), 'x.txt', 'text/plain')]),
+  },
+  { method: 'PATCH', path: `/v1/media/${ID}`, needs: 'editor', body: () => ({ altText: 'x' }) },
+  { method: 'DELETE', path: `/v1/media/${ID}`, needs: 'editor' },
+  {
+    method: 'POST',
+    path: '/v1/posts',
+    needs: 'editor',
+    body: () => ({ content: 'x', draft: true, targets: [{ socialAccountId: randomUUID() }] }),
+  },
+  { method: 'PUT', path: `/v1/posts/${ID}`, needs: 'editor', body: () => ({ content: 'x' }) },
+  { method: 'DELETE', path: `/v1/posts/${ID}`, needs: 'editor' },
+  { method: 'PUT', path: `/v1/posts/${ID}/targets/${ID}`, needs: 'editor', body: () => ({ content: 'x' }) },
+  { method: 'POST', path: `/v1/posts/${ID}/targets/${ID}/cancel`, needs: 'editor' },
+  { method: 'POST', path: `/v1/posts/${ID}/schedule`, needs: 'editor', body: () => ({ now: true }) },
+  { method: 'POST', path: `/v1/posts/${ID}/queue`, needs: 'editor' },
+  { method: 'POST', path: `/v1/posts/${ID}/approve`, needs: 'admin', body: () => ({}) },
+  { method: 'POST', path: `/v1/posts/${ID}/reject`, needs: 'admin', body: () => ({ comment: 'no' }) },
+  { method: 'DELETE', path: `/v1/social-accounts/${ID}`, needs: 'admin' },
+  { method: 'PUT', path: `/v1/social-accounts/${ID}/slots`, needs: 'editor', body: () => ({ slots: [] }) },
+  {
+    method: 'POST',
+    path: '/v1/series',
+    needs: 'editor',
+    body: () => ({
+      rrule: 'FREQ=DAILY',
+      start: `${day()}T09:00`,
+      content: 'x',
+      targets: [{ socialAccountId: randomUUID() }],
+    }),
+  },
+  { method: 'PATCH', path: `/v1/series/${ID}`, needs: 'editor', body: () => ({ content: 'x' }) },
+  { method: 'POST', path: `/v1/series/${ID}/pause`, needs: 'editor' },
+  { method: 'POST', path: `/v1/series/${ID}/resume`, needs: 'editor' },
+  { method: 'POST', path: `/v1/series/${ID}/stop`, needs: 'editor' },
+  {
+    method: 'POST',
+    path: '/v1/imports/csv',
+    needs: 'editor',
+    raw: () => ({
+      payload: `account,text,scheduled_at\nnobody,x,${day()} 10:00`,
+      headers: { 'content-type': 'text/csv' },
+    }),
+  },
+];
+
+/** Writing routes this matrix leaves out, and why. */
+const NOT_HERE: Record<string, string> = {
+  'POST /v1/auth/signup': 'public',
+  'POST /v1/auth/login': 'public',
+  'POST /v1/auth/refresh': 'public',
+  'POST /v1/auth/logout': 'any signed-in user, for their own session',
+  'POST /v1/workspaces': 'any signed-in user creates a workspace they own',
+  'POST /v1/invitations/accept': 'any signed-in user, with an invitation token',
+  'POST /v1/social-accounts/connect': 'admin; covered by test/server/connect.test.ts',
+  'POST /v1/social-accounts/app-password': 'admin; covered by test/server/connect.test.ts',
+};
+
+const template = (path: string) =>
+  path.replace(/\{id\}/g, '{id}').replace(/\/\{id\}\/targets\/\{id\}/, '/{id}/targets/{targetId}');
+
+describe('roles over REST', () => {
+  it('every writing route in the OpenAPI document is in the matrix', () => {
+    const doc = env.api.app.swagger() as { paths: Record<string, Record<string, unknown>> };
+    const writing = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops)
+        .filter((m) => ['post', 'put', 'patch', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    const covered = new Set(ROUTES.map((r) => `${r.method} ${template(r.path)}`));
+    expect(writing.filter((w) => !covered.has(w) && !(w in NOT_HERE))).toEqual([]);
+  });
+
+  it.each(WHO)(
+    'as %s: forbidden below the role each route needs, and past the role check otherwise',
+    async (who) => {
+      for (const r of ROUTES) {
+        const raw = r.raw?.();
+        const res = await env.api.app.inject({
+          method: r.method as 'POST',
+          url: r.path.replaceAll(ID, randomUUID()),
+          headers: { ...callers[who].auth, ...(raw?.headers ?? {}) },
+          ...(raw ? { payload: raw.payload } : r.body ? { payload: r.body() as object } : {}),
+        });
+        const label = `${who}: ${r.method} ${r.path} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+        expect(res.statusCode, label).toBeLessThan(500);
+        if (allowed(who, r.needs)) expect(res.statusCode, label).not.toBe(403);
+        else {
+          expect(res.statusCode, label).toBe(403);
+          expect(res.json().error.code, label).toBe('forbidden');
+        }
+      }
+    },
+    60_000,
+  );
+});
+
+type Call = { needs: Role; args: () => Promise<Record<string, unknown>> };
+
+/** Every side-effect tool: the role it needs and arguments on fresh fixtures of the workspace. */
+const TOOLS: Record<string, Call> = {
+  schedule_post: {
+    needs: 'editor',
+    args: async () => ({ text: `scheduled ${randomUUID()}`, accounts: ['mastodon'], at: `${day()}T11:00` }),
+  },
+  publish_now: { needs: 'editor', args: async () => ({ text: `now ${randomUUID()}`, accounts: ['mastodon'] }) },
+  add_to_queue: { needs: 'editor', args: async () => ({ text: `queued ${randomUUID()}`, accounts: ['mastodon'] }) },
+  reschedule: { needs: 'editor', args: async () => ({ targetId: await freshTarget(), at: `${day()}T15:00` }) },
+  cancel: { needs: 'editor', args: async () => ({ targetId: await freshTarget() }) },
+  set_slots: {
+    needs: 'editor',
+    args: async () => ({ account: 'mastodon', slots: [1, 3, 5].map((weekday) => ({ weekday, time: '09:00' })) }),
+  },
+  create_series: {
+    needs: 'editor',
+    args: async () => ({
+      text: `series ${randomUUID()}`,
+      accounts: ['mastodon'],
+      rrule: 'FREQ=WEEKLY;COUNT=1',
+      start: `${day()}T08:00`,
+    }),
+  },
+  pause_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries() }) },
+  resume_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries(true) }) },
+  stop_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries() }) },
+  edit_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries(), text: 'edited' }) },
+  import_csv: {
+    needs: 'editor',
+    args: async () => ({ csv: `account,text,scheduled_at\nmastodon:${handle},csv ${randomUUID()},${day()} 17:00` }),
+  },
+};
+
+/** Side-effect tools this matrix leaves out, and why. */
+const TOOLS_NOT_HERE: Record<string, string> = {
+  connect_bluesky:
+    'needs a Bluesky PDS; its role check (admin, in connectWithPassword) is tested in test/server/connect.test.ts',
+};
+
+let handle = '';
+async function freshTarget(): Promise<string> {
+  const { targets } = await schedulePost(env.api.env.deps, ownerCtx(), {
+    content: `target ${randomUUID()}`,
+    targets: [{ socialAccountId: accountId }],
+    at: `${day()}T13:00`,
+  });
+  return targets[0]!.id;
+}
+
+async function freshSeries(paused = false): Promise<string> {
+  const { series } = await createSeries(env.api.env.deps, ownerCtx(), {
+    rrule: 'FREQ=WEEKLY;COUNT=1',
+    start: `${day()}T07:00`,
+    content: `series ${randomUUID()}`,
+    targets: [{ socialAccountId: accountId }],
+  });
+  if (paused) await pauseSeries(env.api.env.deps, ownerCtx(), series.id);
+  return series.id;
+}
+
+describe('roles over the WebSocket (agent tools, after the user confirms)', () => {
+  it('every side-effect tool is in the matrix', async () => {
+    const { SIDE_EFFECT_TOOLS } = await import('../../agent/index.js');
+    expect([...SIDE_EFFECT_TOOLS].filter((t) => !(t in TOOLS_NOT_HERE)).sort()).toEqual(Object.keys(TOOLS).sort());
+  });
+
+  it.each(WHO)(
+    'as %s: each side-effect tool is forbidden below its role and works otherwise',
+    async (who) => {
+      handle = (await env.api.app.inject({ method: 'GET', url: '/v1/social-accounts', headers: owner.auth })).json()
+        .items[0].handle as string;
+      const c = await env.connect({ auth: callers[who].auth } as unknown as Person);
+      try {
+        for (const [name, call] of Object.entries(TOOLS)) {
+          const args = await call.args();
+          env.brain = (req) => (toolResults(req).length === 0 ? { toolCalls: [{ name, args }] } : { text: 'Done.' });
+          const turn = await c.say('please do the thing', `roles-${who.replace(' ', '-')}-${name}-${randomUUID()}`);
+          const ask = await c.confirmRequest(turn);
+          c.send({ type: 'confirm', turnId: turn, requestId: ask.requestId });
+          await c.end(turn);
+          const end = c.ofTurn(turn).find((e) => e.type === 'tool_end');
+          const label = `${who}: ${name} → ${JSON.stringify(end)}`;
+          if (allowed(who, call.needs)) expect(end?.ok, label).toBe(true);
+          else expect(end, label).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+        }
+      } finally {
+        c.close();
+      }
+    },
+    120_000,
+  );
+});
