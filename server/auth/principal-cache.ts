@@ -34,6 +34,7 @@ export class PrincipalCache {
   #up = false;
   #epoch = 0;
   readonly #byTag = new Map<string, Set<string>>();
+  readonly #listeners = new Set<(tag: string) => void>();
   readonly #entries: LRUCache<string, Entry>;
 
   constructor(opts: { max?: number; ttlMs?: number } = {}) {
@@ -85,12 +86,22 @@ export class PrincipalCache {
     }
   }
 
-  /** Drops every principal carrying `tag` (a notification's payload). */
+  /** Drops every principal carrying `tag` (a notification's payload), then tells the listeners. */
   invalidate(tag: string): void {
     this.#epoch++;
     const keys = this.#byTag.get(tag);
-    if (!keys) return;
-    for (const key of [...keys]) this.#entries.delete(key);
+    if (keys) for (const key of [...keys]) this.#entries.delete(key);
+    for (const listener of this.#listeners) listener(tag);
+  }
+
+  /**
+   * Calls `listener` with the tag of every change notification, and with `*` when the
+   * subscription comes back (changes made meanwhile were not heard). Long-lived holders of a
+   * principal (WebSocket connections) re-check theirs. Returns the unsubscribe function.
+   */
+  onChange(listener: (tag: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   clear(): void {
@@ -101,5 +112,6 @@ export class PrincipalCache {
   setAvailable(up: boolean): void {
     this.clear();
     this.#up = up;
+    if (up) for (const listener of this.#listeners) listener('*');
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Who is calling, in which workspace, with which role — resolved once per request (or once
  * per WebSocket connection) and passed to every service call. Roles are ordered; an API key
- * acts with the role its scope grants, never more than its creator could.
+ * acts with the role its scope grants, capped by its creator's role in the workspace now
+ * (a key whose creator left is refused).
  */
 import { roleAtLeast, type Role } from '../../core/index.js';
 

@@ -26,7 +26,7 @@ import {
   type User,
 } from '../../core/index.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { roleOfScopes, type Principal } from './principal.js';
+import { roleAtLeast, roleOfScopes, type Principal } from './principal.js';
 import type { PrincipalCache } from './principal-cache.js';
 import { opaqueToken, type TokenSigner } from './tokens.js';
 
@@ -47,6 +47,8 @@ export interface TokenPair {
   workspaceId: string;
   userId: string;
 }
+
+const lowerRole = (a: Role, b: Role): Role => (roleAtLeast(a, b) ? b : a);
 
 /** How often an API key's `last_used_at` is written, at most. */
 const API_KEY_TOUCH_MS = 60_000;
@@ -252,6 +254,11 @@ async function authenticateApiKey(deps: AuthDeps, secret: string): Promise<Princ
   const epoch = deps.principals?.epoch ?? 0;
   const key = await resolveApiKey(deps.db, secret, at);
   if (!key) throw new HeraldError('unauthorized', { message: 'The API key is not valid or was revoked' });
+  // A key acts for the person who made it, with at most their role now: none once they left.
+  if (!key.creatorRole)
+    throw new HeraldError('unauthorized', {
+      message: "The API key's creator is no longer a member of this workspace",
+    });
   if (!key.lastUsedAt || at.getTime() - key.lastUsedAt.getTime() > API_KEY_TOUCH_MS) {
     // Not awaited on the hot path's critical section would lose errors; it is one cheap update.
     await touchApiKey(deps.db, key.workspaceId, key.id, at);
@@ -262,7 +269,7 @@ async function authenticateApiKey(deps: AuthDeps, secret: string): Promise<Princ
     apiKeyId: key.id,
     sessionId: null,
     workspaceId: key.workspaceId,
-    role: roleOfScopes(key.scopes),
+    role: lowerRole(roleOfScopes(key.scopes), key.creatorRole),
     timeZone: key.workspaceTimeZone,
     limitKey: `k:${key.id}`,
     contentVersion: key.contentVersion,

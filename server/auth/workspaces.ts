@@ -19,6 +19,7 @@ import {
   listWorkspacesOfUser,
   removeMember,
   revokeApiKey,
+  revokeApiKeysOf,
   revokeInvitation,
   schema,
   setMemberRole,
@@ -158,7 +159,16 @@ export async function changeMemberRole(db: Db, ctx: RequestContext, userId: stri
   return { userId, email: current.user.email, displayName: current.user.displayName, role };
 }
 
+/**
+ * Removes a member, or lets a signed-in user leave. Leaving is a person's act: an API key
+ * cannot remove the user who created it. A removed member's API keys in the workspace are
+ * revoked with the membership (their sockets close on the change's notification).
+ */
 export async function removeMemberFrom(db: Db, ctx: RequestContext, userId: string) {
+  if (ctx.principal.kind === 'api_key' && userId === ctx.userId)
+    throw new HeraldError('forbidden', {
+      message: 'An API key cannot remove the user who created it; that user can leave by signing in',
+    });
   const leaving = userId === ctx.userId;
   if (!leaving) requireRole(ctx.principal, 'admin');
   const current = (await listMembers(db, ctx.workspaceId)).find((m) => m.user.id === userId);
@@ -170,8 +180,11 @@ export async function removeMemberFrom(db: Db, ctx: RequestContext, userId: stri
     });
   if (current.role === 'owner' && (await countOwners(db, ctx.workspaceId)) <= 1)
     throw new HeraldError('invalid_state', { message: 'A workspace needs at least one owner' });
-  await removeMember(db, ctx.workspaceId, userId);
-  await audit(db, ctx, 'member.remove', { type: 'user', id: userId }, { role: current.role });
+  const revokedKeys = await db.transaction(async (tx) => {
+    await removeMember(tx, ctx.workspaceId, userId);
+    return revokeApiKeysOf(tx, ctx.workspaceId, userId);
+  });
+  await audit(db, ctx, 'member.remove', { type: 'user', id: userId }, { role: current.role, revokedKeys });
 }
 
 export async function invite(db: Db, ctx: RequestContext, input: { email: string; role: Role }) {

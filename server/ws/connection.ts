@@ -43,6 +43,8 @@ export class ChatConnection implements SessionTransport {
   readonly #session: ChatSession;
   readonly #bucket: MessageBucket;
   #dropped = 0;
+  /** A revalidation is queued and has not started yet. */
+  #revalidating = false;
   /** Set from a voice_start until its voice_stop: binary frames are audio, with this budget. */
   #voiceFrames: MessageBucket | null = null;
   #missedPongs = 0;
@@ -111,6 +113,21 @@ export class ChatConnection implements SessionTransport {
     if (this.#socket.bufferedAmount > this.#shared.options.deps.limits.wsMaxBufferedBytes) {
       this.close(CLOSE_CODES.slowConsumer, 'slow consumer');
     }
+  }
+
+  /** True when a principal-cache change notification (`tag`, `*` for all) may concern this connection. */
+  concerns(tag: string): boolean {
+    return tag === '*' || this.#session.tags.includes(tag);
+  }
+
+  /** Re-checks the credential after the messages already received (at most one waiting). */
+  revalidate(): void {
+    if (this.#closing || this.#revalidating) return;
+    this.#revalidating = true;
+    this.#enqueue(async () => {
+      this.#revalidating = false;
+      await this.#session.revalidate();
+    });
   }
 
   close(code: number, reason: string): void {

@@ -1,7 +1,8 @@
 /**
  * `GET /v1/ws`: the chat WebSocket. Authenticates at the upgrade (a bad credential gets an
  * HTTP 401 with the usual error body, never an upgraded socket), caps connections per user or
- * API key on this node (4029), and on app close cancels running turns and closes every socket
+ * API key on this node (4029), re-checks a connection's credential whenever the database
+ * notifies a change to its user, key, session or workspace (4001 once it lapsed), and on app close cancels running turns and closes every socket
  * with 1001. The protocol itself is in `session.ts` and `docs/protocol.md`.
  *
  * `@fastify/websocket` is registered here and must not be registered anywhere else: it
@@ -69,6 +70,12 @@ export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstan
   /** Set when the app starts closing: an upgrade that finishes after that is turned away. */
   let closing = false;
   const credentials = new WeakMap<FastifyRequest, string>();
+  // A change to a user, key, session, membership or workspace (notified by the database) makes
+  // the connections it concerns re-check their credential: a removed member's or revoked key's
+  // socket closes at once, a demoted one acts with the new role.
+  const stopFollowing = deps.auth.principals?.onChange((tag) => {
+    for (const conn of connections) if (conn.concerns(tag)) conn.revalidate();
+  });
 
   const serverOptions: NonNullable<WebsocketPluginOptions['options']> & { closeTimeout: number } = {
     maxPayload: deps.limits.wsMaxFrameBytes,
@@ -96,6 +103,7 @@ export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstan
     },
     preClose: async () => {
       closing = true;
+      stopFollowing?.();
       app.server.off('upgrade', guardUpgrade);
       await shared.turns.shutdown();
       for (const conn of connections) conn.close(CLOSE_CODES.goingAway, 'server shutting down');

@@ -180,6 +180,36 @@ export class ChatSession implements TurnSubscriber {
   }
 
   /**
+   * Re-checks the credential now (a change to this user, key, session or workspace was
+   * notified). Lapsed — removed, key revoked, logged out — the connection stops at once: its
+   * running turns are cancelled and the socket closes 4001. Still valid, the principal is
+   * refreshed, so a demotion applies to the next turn.
+   */
+  async revalidate(): Promise<void> {
+    if (this.#lapsed || this.#detached) return;
+    try {
+      this.#principal = await authenticate(this.shared.options.deps.auth, this.#credential);
+    } catch (err) {
+      if (!isHeraldError(err, 'unauthorized') && !isHeraldError(err, 'token_expired')) throw err;
+      this.#lapsed = err;
+      this.#error(err, {});
+      for (const turn of this.#live.values()) turn.cancel('client');
+      this.transport.close(CLOSE_CODES.authEnded, err.code === 'token_expired' ? 'token expired' : 'unauthorized');
+    }
+  }
+
+  /** The principal-cache tags whose change may end or alter this connection's rights. */
+  get tags(): string[] {
+    const p = this.#principal;
+    return [
+      `w:${p.workspaceId}`,
+      ...(p.userId ? [`u:${p.userId}`] : []),
+      ...(p.apiKeyId ? [`k:${p.apiKeyId}`] : []),
+      ...(p.sessionId ? [`s:${p.sessionId}`] : []),
+    ];
+  }
+
+  /**
    * Every new turn re-checks the credential, so a logout, a revoked key or a removal from the
    * workspace stops new work without waiting for the token to expire. False when it lapsed.
    */

@@ -1,12 +1,14 @@
 /**
  * API keys: random 256-bit secrets shown once at creation, stored as a SHA-256 hash with a
  * short visible prefix. Resolving a key is the one lookup not scoped by a workspace id,
- * because the key is what tells us the workspace.
+ * because the key is what tells us the workspace. It also reads the creator's current role
+ * there: a key never acts with more than that, and not at all once they have left.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { apiKeys, workspaces } from '../schema.js';
+import { apiKeys, memberships, workspaces } from '../schema.js';
+import type { Role } from './tenancy.js';
 
 export type ApiKey = Omit<typeof apiKeys.$inferSelect, 'keyHash'>;
 
@@ -42,16 +44,28 @@ export async function createApiKey(
   return { key: key!, secret };
 }
 
-/** The active (not revoked, not expired) key with this secret, with its workspace. */
+/**
+ * The active (not revoked, not expired) key with this secret, with its workspace and its
+ * creator's current role there (null when the creator is gone or no longer a member).
+ */
 export async function resolveApiKey(
   db: Db,
   secret: string,
   now = new Date(),
-): Promise<(ApiKey & { workspaceTimeZone: string; contentVersion: number }) | undefined> {
+): Promise<(ApiKey & { workspaceTimeZone: string; contentVersion: number; creatorRole: Role | null }) | undefined> {
   const [key] = await db
-    .select({ ...publicColumns, workspaceTimeZone: workspaces.timeZone, contentVersion: workspaces.contentVersion })
+    .select({
+      ...publicColumns,
+      workspaceTimeZone: workspaces.timeZone,
+      contentVersion: workspaces.contentVersion,
+      creatorRole: memberships.role,
+    })
     .from(apiKeys)
     .innerJoin(workspaces, eq(workspaces.id, apiKeys.workspaceId))
+    .leftJoin(
+      memberships,
+      and(eq(memberships.workspaceId, apiKeys.workspaceId), eq(memberships.userId, apiKeys.createdBy)),
+    )
     .where(
       and(
         eq(apiKeys.keyHash, hashApiKey(secret)),
@@ -85,4 +99,14 @@ export async function revokeApiKey(db: Db, workspaceId: string, keyId: string, a
     .where(and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
   return rows.length > 0;
+}
+
+/** Revokes every active key `userId` created in the workspace (they were removed from it); returns their ids. */
+export async function revokeApiKeysOf(db: Db, workspaceId: string, userId: string, at = new Date()): Promise<string[]> {
+  const rows = await db
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.createdBy, userId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.map((r) => r.id);
 }
