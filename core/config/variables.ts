@@ -833,7 +833,7 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: VOICE_TTS_ENGINES.join(' | '),
     default: DEFAULTS.voiceTts,
     description:
-      'How answers are spoken: `espeak-ng` (Debian package), an OpenAI-compatible `/audio/speech`, or `none` (text only).',
+      'How answers are spoken: `espeak` (eSpeak NG built into Herald as WebAssembly, no system package), an OpenAI-compatible `/audio/speech`, or `none` (text only).',
     schema: z.enum(VOICE_TTS_ENGINES, { error: `expected one of ${VOICE_TTS_ENGINES.join(', ')}` }),
   },
   {
@@ -854,7 +854,7 @@ export const VARIABLES: readonly VariableDoc[] = [
     name: 'VOICE_TTS_VOICE',
     expects: 'a voice name',
     default: `${DEFAULTS.voiceTtsVoice} (openai: alloy)`,
-    description: 'espeak-ng voice (`espeak-ng --voices` lists them) or the OpenAI voice.',
+    description: 'eSpeak NG voice (a language code such as `en-us`, `en-gb`, `fr`, `de`) or the OpenAI voice.',
     schema: z.string().min(1),
   },
   {
