@@ -23,7 +23,7 @@ export interface WsDeps {
 
 export interface WsOptions {
   deps: WsDeps;
-  /** Answers chat turns. Default: `EchoChatHandler`, until the agent lands. */
+  /** Answers chat turns (the runtime passes the agent when a model provider is set). Default: `EchoChatHandler`. */
   handler?: ChatHandler;
   /** Speech engines for voice sessions (`voice_start`); unset or null: voice is refused (`voice_unavailable`). */
   voice?: VoiceEngines | null | undefined;
