@@ -79,7 +79,7 @@ const aadOf = (hash: string) => `herald/oauth_state/${hash}`;
 const nowOf = (deps: ConnectDeps) => deps.now?.() ?? new Date();
 
 export function listPlatforms(deps: Pick<ConnectDeps, 'platforms'>): PlatformSetup[] {
-  return deps.platforms.map((p) => ({ ...p, set: [...p.set] }));
+  return deps.platforms.map((p) => ({ ...p, set: [...p.set], connectWith: [...p.connectWith] }));
 }
 
 /** The platform's setup; a platform Herald has no connector for is `platform_unsupported`. */
