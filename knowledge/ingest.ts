@@ -1,8 +1,9 @@
 /**
  * One ingestion: read the source row, get its text (as given, or fetched from its URL),
  * chunk, embed with progress, write the new generation's chunks, then retire the old ones
- * and mark the source ready. Any failure marks the source failed with a typed error and
- * leaves its previous chunks (if any) in place and in use — nothing half-written.
+ * and mark the source ready. A failure leaves the previous chunks (if any) in place and in
+ * use — nothing half-written — and says so: `retrying` while the job has attempts left,
+ * then `failed`, or `ready` with `refreshError` when older chunks still serve.
  */
 import { and, eq } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
@@ -104,14 +105,32 @@ export type IngestResult =
   | { outcome: 'failed'; error: { code: string; message: string } }
   | { outcome: 'superseded' };
 
+/** Which attempt of its job an ingestion is, so a failure can say whether another follows. */
+export interface IngestAttempt {
+  /** 1-based. */
+  attempt: number;
+  /** Attempts the job makes in all (BullMQ's `attempts`). */
+  maxAttempts: number;
+  /** The wait before the next attempt, should this one fail retryably. */
+  retryDelayMs: number;
+}
+
+export interface IngestOptions {
+  /** Embed the stored text again rather than fetching a URL or feed anew. */
+  reembed?: boolean;
+  /** Default: the only attempt. */
+  attempt?: IngestAttempt;
+}
+
 export async function ingestSource(
   deps: IngestDeps,
   workspaceId: string,
   sourceId: string,
   generation: number,
   onProgress: (done: number, total: number) => Promise<void> = async () => undefined,
-  opts: { reembed?: boolean } = {},
+  opts: IngestOptions = {},
 ): Promise<IngestResult> {
+  const attempt = opts.attempt ?? { attempt: 1, maxAttempts: 1, retryDelayMs: 0 };
   const where = and(eq(knowledgeSources.workspaceId, workspaceId), eq(knowledgeSources.id, sourceId));
   const current = async () => (await deps.db.select().from(knowledgeSources).where(where))[0];
   const source = await current();
@@ -119,7 +138,7 @@ export async function ingestSource(
   if (!source || source.generation !== generation) return { outcome: 'superseded' };
 
   const emit = (
-    status: 'ingesting' | 'ready' | 'failed',
+    status: 'ingesting' | 'retrying' | 'ready' | 'failed',
     done: number,
     total: number | null,
     error = null as { code: string; message: string } | null,
@@ -134,11 +153,22 @@ export async function ingestSource(
         chunksDone: done,
         chunksTotal: total,
         error,
+        attempt: attempt.attempt,
+        maxAttempts: attempt.maxAttempts,
         at: new Date().toISOString(),
       })
       .catch((err: unknown) => deps.logger?.warn({ err }, 'knowledge event not published'));
 
-  await deps.db.update(knowledgeSources).set({ status: 'ingesting', updatedAt: new Date() }).where(where);
+  await deps.db
+    .update(knowledgeSources)
+    .set({
+      status: 'ingesting',
+      attempt: attempt.attempt,
+      maxAttempts: attempt.maxAttempts,
+      nextAttemptAt: null,
+      updatedAt: new Date(),
+    })
+    .where(and(where, eq(knowledgeSources.generation, generation)));
   await emit('ingesting', 0, null);
   let text: string;
   const metadata = { ...source.metadata };
@@ -189,6 +219,8 @@ export async function ingestSource(
       .set({
         status: 'ready',
         error: null,
+        refreshError: null,
+        nextAttemptAt: null,
         readyGeneration: generation,
         chunkCount: stored.length,
         embeddingModel: embedder.model,
@@ -215,13 +247,26 @@ export async function ingestSource(
       ? { code: err.code, message: err.message }
       : { code: 'internal', message: 'The ingestion failed unexpectedly' };
     if (!isHeraldError(err)) deps.logger?.error({ err, sourceId }, 'knowledge ingestion failed');
+    // Chroma or Ollama down, a URL timing out: worth retrying. Bad input: not.
+    const retryable = isHeraldError(err) && err.retryable;
+    const final = !retryable || attempt.attempt >= attempt.maxAttempts;
+    // Honest statuses: `retrying` while another attempt is queued; when none is left, `failed`
+    // only if nothing serves — a failed refresh leaves the source `ready` on its old chunks.
+    const serving = source.readyGeneration !== null;
     await deps.db
       .update(knowledgeSources)
-      .set({ status: 'failed', error, updatedAt: new Date() })
+      .set({
+        ...(!final
+          ? { status: 'retrying', error, nextAttemptAt: new Date(Date.now() + attempt.retryDelayMs) }
+          : serving
+            ? { status: 'ready', error: null, refreshError: { ...error, at: new Date().toISOString() } }
+            : { status: 'failed', error }),
+        ...(final ? { nextAttemptAt: null } : {}),
+        updatedAt: new Date(),
+      })
       .where(and(where, eq(knowledgeSources.generation, generation)));
-    await emit('failed', 0, null, error);
-    // Chroma or Ollama down: worth retrying. Bad input: not.
-    if (isHeraldError(err) && err.retryable) throw err;
+    await emit(final ? 'failed' : 'retrying', 0, null, error);
+    if (retryable) throw err;
     return { outcome: 'failed', error };
   }
 }

@@ -4,11 +4,12 @@
  * its own. Progress goes to the job (`job.progress`) and to the event bus
  * (`knowledge.ingest`). `past_post` jobs (one per published target, `past-posts.ts`) add a
  * published post as a source and ingest it in the same job; `reembed` jobs (one per embedder
- * change, `reembed.ts`) re-embed a whole workspace for its new embedder. Retryable failures (Chroma or Ollama down, a URL timing out) are
- * retried with backoff; bad input fails the source at once.
+ * change, `reembed.ts`) re-embed a whole workspace for its new embedder. Retryable failures
+ * (Chroma or Ollama down, a URL timing out) are retried with backoff — 3 attempts in all by
+ * default, the source `retrying` in between; bad input fails the source at once.
  */
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
-import { ingestSource, type IngestDeps } from './ingest.js';
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { ingestSource, type IngestAttempt, type IngestDeps } from './ingest.js';
 import { ingestPastPost } from './past-posts.js';
 import { reembedWorkspace } from './reembed.js';
 
@@ -46,7 +47,7 @@ export interface KnowledgeQueueOptions {
   connection: ConnectionOptions;
   /** BullMQ key prefix. Default `bull`. */
   prefix?: string | undefined;
-  /** Tries per job for retryable failures. Default 3. */
+  /** Attempts per job in all (the first and its retries) for retryable failures. Default 3. */
   maxAttempts?: number;
   /** First retry delay, doubled each time. Default 2000 ms. */
   backoffMs?: number;
@@ -97,6 +98,19 @@ export interface KnowledgeWorkerOptions {
   concurrency?: number;
 }
 
+/** This run's attempt, and the wait BullMQ will make before the next (its backoff formulas). */
+function attemptOf(job: Job<KnowledgeJobData>): IngestAttempt {
+  const attempt = job.attemptsMade + 1;
+  const backoff = job.opts.backoff;
+  const delay = typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+  const exponential = typeof backoff === 'object' && backoff.type === 'exponential';
+  return {
+    attempt,
+    maxAttempts: job.opts.attempts ?? 1,
+    retryDelayMs: exponential ? 2 ** (attempt - 1) * delay : delay,
+  };
+}
+
 export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOptions): Worker<KnowledgeJobData> {
   const worker = new Worker<KnowledgeJobData>(
     KNOWLEDGE_QUEUE,
@@ -105,7 +119,10 @@ export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOpti
       if (isPastPost(job.data)) return ingestPastPost(deps, job.data.workspaceId, job.data.targetId, progress);
       if (isReembed(job.data)) return reembedWorkspace(deps, job.data.workspaceId, job.data.changeId, progress);
       const { workspaceId, sourceId, generation, reembed } = job.data;
-      return ingestSource(deps, workspaceId, sourceId, generation, progress, { reembed: reembed === true });
+      return ingestSource(deps, workspaceId, sourceId, generation, progress, {
+        reembed: reembed === true,
+        attempt: attemptOf(job),
+      });
     },
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 2 },
   );

@@ -22,7 +22,13 @@ export type DocType = (typeof DOC_TYPES)[number];
 export const SOURCE_FORMATS = ['text', 'markdown', 'url', 'feed', 'csv', 'pdf'] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
-export type SourceStatus = 'pending' | 'ingesting' | 'ready' | 'failed';
+/**
+ * `pending` (queued), `ingesting`, `retrying` (an attempt failed retryably and another is
+ * queued: `error` is the last one, `attempt` of `maxAttempts`, `nextAttemptAt`), `ready`
+ * (its chunks serve; `refreshError` says when the latest re-ingest failed and older chunks
+ * still serve), `failed` (no attempt left and nothing serves).
+ */
+export type SourceStatus = 'pending' | 'ingesting' | 'retrying' | 'ready' | 'failed';
 
 /**
  * Who asks, and for which workspace: every knowledge function takes this first. Reading
@@ -41,6 +47,13 @@ export interface SourceView {
   metadata: Record<string, unknown>;
   status: SourceStatus;
   error: { code: string; message: string } | null;
+  /** Attempts the current (or last) ingestion made, of how many in all; 0 before the first. */
+  attempt: number;
+  maxAttempts: number;
+  /** While `retrying`: when the next attempt runs. */
+  nextAttemptAt: string | null;
+  /** The last refresh failed (no attempt left) while an older generation serves; null after a success. */
+  refreshError: { code: string; message: string; at: string } | null;
   generation: number;
   chunkCount: number;
   embeddingModel: string | null;

@@ -70,13 +70,21 @@ export async function startKnowledgeEnv(opts: {
   limits?: Partial<IngestLimits>;
   batchSize?: number;
   seed?: SeedDocument[];
+  /** Attempts per ingestion job (default 1: a failure is final at once) and the first retry's delay. */
+  maxAttempts?: number;
+  backoffMs?: number;
 }): Promise<KnowledgeEnv> {
   const connection = createRedisConnection(REDIS_URL, { purpose: 'worker' });
   const defaultEmbedder = opts.embedders?.defaultEmbedder ?? opts.embedder ?? new LexicalEmbedder();
   const store = new KnowledgeStore(opts.chroma.client, defaultEmbedder, {
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
   });
-  const queue = new KnowledgeQueue({ connection, prefix: `${opts.prefix}-k`, maxAttempts: 1 });
+  const queue = new KnowledgeQueue({
+    connection,
+    prefix: `${opts.prefix}-k`,
+    maxAttempts: opts.maxAttempts ?? 1,
+    ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
+  });
   const deps: KnowledgeDeps = {
     db: opts.db,
     store,
@@ -155,7 +163,7 @@ export interface KnowledgeApi {
 /** Chroma, the knowledge stack and the REST API over one database and event bus. */
 export async function startKnowledgeApi(
   limits: Partial<IngestLimits> = {},
-  opts: { embedders?: Embedders } = {},
+  opts: { embedders?: Embedders; maxAttempts?: number; backoffMs?: number } = {},
 ): Promise<KnowledgeApi> {
   const chroma = await startTestChroma();
   let kenv: KnowledgeEnv | undefined;
