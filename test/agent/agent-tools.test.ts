@@ -135,10 +135,99 @@ describe('get_analytics and "show last week\'s stats"', () => {
     const c = await env.connect(p);
     const turn = await c.say("show last week's stats", 't-stats');
     expect(await c.end(turn)).toMatchObject({ reason: 'done' });
+    const { periodOf } = await import('../../agent/tools/analytics.js');
     expect(c.text(turn)).toBe(
-      `Last week (${ZONE}): 2 published, 1 failed — mastodon: 2 published, 1 failed. Engagement metrics (likes, replies, reach) are not collected yet.`,
+      `Last week, ${periodOf('last week', ZONE, new Date()).label} (${ZONE}): 2 published, 1 failed — mastodon: 2 published, 1 failed. Engagement metrics (likes, replies, reach) are not collected yet.`,
     );
     expect(env.modelCalls()).toBe(before);
     c.close();
+  });
+});
+
+describe('queue, slots, series and CSV through the agent', () => {
+  it('add_to_queue calls run at once on one account each take their own slot (the queue lock)', async () => {
+    const { p, accountId } = await env.personWithMastodon();
+    const e = toolEnv(p);
+    await ok(
+      runTool(e, 'set_slots', {
+        account: 'mastodon',
+        slots: [
+          { weekday: 2, time: '10:00' },
+          { weekday: 4, time: '16:00' },
+        ],
+      }),
+    );
+    const slots = await ok<{ slots: Array<{ weekday: number; time: string; timeZone: string }> }>(
+      runTool(e, 'get_slots', { account: accountId }),
+    );
+    expect(slots.slots).toEqual([
+      { weekday: 2, time: '10:00', timeZone: ZONE },
+      { weekday: 4, time: '16:00', timeZone: ZONE },
+    ]);
+    const queued = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        ok<Draft>(runTool(e, 'add_to_queue', { text: `queued ${i}`, accounts: ['mastodon'] })),
+      ),
+    );
+    const rows = await env.api.env.database.db
+      .select()
+      .from(schema.postTargets)
+      .where(eq(schema.postTargets.workspaceId, p.workspaceId));
+    expect(rows.map((r) => r.status)).toEqual(Array(5).fill('scheduled'));
+    expect(new Set(rows.map((r) => r.scheduledAt!.getTime())).size).toBe(5);
+    for (const r of rows) {
+      const at = DateTime.fromJSDate(r.scheduledAt!, { zone: ZONE });
+      expect(['2 10:00', '4 16:00']).toContain(`${at.weekday} ${at.toFormat('HH:mm')}`);
+    }
+    expect(queued.map((q) => q.targets[0]!.status)).toEqual(Array(5).fill('scheduled'));
+  });
+
+  it('creates, edits and lists a series; checks a CSV row by row, then imports it once', async () => {
+    const { p } = await env.personWithMastodon();
+    const e = toolEnv(p);
+    const start = DateTime.now().setZone(ZONE).plus({ days: 1 }).toFormat("yyyy-MM-dd'T'08:30");
+    type S = { seriesId: string; status: string; next: string[]; created?: number; replaced?: number };
+    const made = await ok<S>(
+      runTool(e, 'create_series', {
+        text: 'Monday motivation',
+        accounts: ['mastodon'],
+        rrule: 'FREQ=DAILY;COUNT=3',
+        start,
+      }),
+    );
+    expect(made).toMatchObject({ status: 'active', created: 3 });
+    expect(made.next[0]).toContain('T08:30:00');
+    const edited = await ok<S>(runTool(e, 'edit_series', { seriesId: made.seriesId, text: 'Tuesday motivation' }));
+    expect(edited).toMatchObject({ replaced: 3, created: 3 });
+    expect(await ok<S[]>(runTool(e, 'list_series', {}))).toMatchObject([
+      { seriesId: made.seriesId, text: 'Tuesday motivation' },
+    ]);
+    expect(await ok<S>(runTool(e, 'pause_series', { seriesId: made.seriesId }))).toMatchObject({ status: 'paused' });
+
+    const day = DateTime.now().setZone(ZONE).plus({ days: 4 }).toFormat('yyyy-MM-dd');
+    const csv = `account,text,scheduled_at\nmastodon,From the agent,${day} 12:00\nmastodon,,${day} 13:00`;
+    const dry = await ok<{ ready: unknown[]; rejected: Array<{ row: number; problems: unknown[] }> }>(
+      runTool(e, 'check_csv', { csv }),
+    );
+    expect(dry.ready).toHaveLength(1);
+    expect(dry.rejected).toEqual([{ row: 3, problems: [{ column: 'text', message: 'text is empty' }] }]);
+    const tool = (await import('../../agent/index.js')).TOOLS.get('import_csv')!;
+    const action = await tool.describe!(e, { csv });
+    expect(action.summary).toContain('1 to import, 0 already imported, 1 rejected');
+    expect((await ok<{ imported: unknown[] }>(runTool(e, 'import_csv', { csv }))).imported).toHaveLength(1);
+    const again = await ok<{ imported: unknown[]; duplicates: unknown[] }>(runTool(e, 'import_csv', { csv }));
+    expect([again.imported.length, again.duplicates.length]).toEqual([0, 1]);
+  });
+
+  it('service errors name the field, never where it sat in an HTTP request', async () => {
+    const { p, accountId } = await env.personWithMastodon();
+    const { createPost } = await import('../../tools/posts/index.js');
+    const err = await createPost(
+      env.api.env.deps,
+      { workspaceId: p.workspaceId, userId: p.userId, role: 'owner', timeZone: ZONE, channel: 'agent' },
+      { content: 'x', targets: [{ socialAccountId: accountId }], mode: 'schedule', at: '2020-01-01T09:00' },
+    ).catch((e: unknown) => e as { code: string; details: { issues: unknown[] } });
+    expect(err).toMatchObject({ code: 'invalid_time' });
+    expect(err.details.issues).toEqual([{ field: 'at', message: expect.stringContaining('in the past') }]);
   });
 });

@@ -12,7 +12,8 @@
  * at once do not both insert.
  *
  * Columns (header row required, any order, case-insensitive):
- * - `account` (required): a social account id, `@handle`, `handle`, or `platform:handle`;
+ * - `account` (required): a social account id, `@handle`, `handle`, `platform:handle`, or the
+ *   platform's name when the workspace has one account there;
  * - `text` (required): the post text;
  * - `scheduled_at` (required): `YYYY-MM-DD HH:MM` read in the row's zone, or ISO 8601 with offset;
  * - `time_zone` (optional): IANA zone for this row; defaults to the importer's;
@@ -71,7 +72,10 @@ function findAccount(accounts: SocialAccount[], ref: string): SocialAccount | un
   const matches = accounts.filter(
     (a) => a.handle.toLowerCase() === h && (!platform || a.platform === platform.toLowerCase()),
   );
-  return matches.length === 1 ? matches[0] : undefined;
+  if (matches.length === 1) return matches[0];
+  // A platform name alone, when the workspace has exactly one account there.
+  const onPlatform = platform ? [] : accounts.filter((a) => a.platform === h && a.status !== 'disconnected');
+  return matches.length === 0 && onPlatform.length === 1 ? onPlatform[0] : undefined;
 }
 
 /** The column a platform's or the scheduler's objection is about. */
