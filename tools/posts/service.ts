@@ -25,6 +25,7 @@ import {
   transitionTarget,
   updatePostFields,
   updateTargetVariant,
+  withPostLocked,
   type Post,
   type PostCursor,
   type PostTarget,
@@ -96,6 +97,13 @@ function timeField<T>(field: string, parse: () => T): T {
     throw err;
   }
 }
+
+/** The post was approved or rejected by someone else between our read and our lock. */
+const decidedMeanwhile = () =>
+  new HeraldError('invalid_state', {
+    message: 'Another reviewer approved or rejected this post first',
+    details: { decidedMeanwhile: true },
+  });
 
 function invalidState(message: string, details: Record<string, unknown>): HeraldError {
   return new HeraldError('invalid_state', { message, details });
@@ -538,20 +546,25 @@ export async function approvePost(
     ctx.workspaceId,
     waiting.map((t, i) => ({ ...t, at: times[i]! })),
   );
-  const moved: PostTarget[] = [];
-  for (const [i, t] of waiting.entries()) {
-    const row = await transitionTarget(deps.db, ctx.workspaceId, t.id, ['pending_approval'], 'scheduled', {
-      scheduledAt: times[i]!,
+  // Under the post's lock: of an approve and a reject racing, one decides, the other is 409.
+  const moved = await withPostLocked(deps.db, ctx.workspaceId, postId, async (tx) => {
+    const out: PostTarget[] = [];
+    for (const [i, t] of waiting.entries()) {
+      const row = await transitionTarget(tx, ctx.workspaceId, t.id, ['pending_approval'], 'scheduled', {
+        scheduledAt: times[i]!,
+      });
+      if (row) out.push(row);
+    }
+    if (out.length === 0) throw decidedMeanwhile();
+    await addReview(tx, ctx.workspaceId, {
+      postId,
+      actorId: ctx.userId,
+      decision: 'approved',
+      comment: input.comment ?? null,
     });
-    if (row) moved.push(row);
-  }
-  await deps.queue.enqueueMany(moved);
-  await addReview(deps.db, ctx.workspaceId, {
-    postId,
-    actorId: ctx.userId,
-    decision: 'approved',
-    comment: input.comment ?? null,
+    return out;
   });
+  await deps.queue.enqueueMany(moved);
   await audit(
     deps,
     ctx,
@@ -579,16 +592,15 @@ export async function rejectPost(
   const waiting = found.targets.filter((t) => t.status === 'pending_approval');
   if (waiting.length === 0)
     throw invalidState('This post is not waiting for approval', { statuses: found.targets.map((t) => t.status) });
-  const moved: PostTarget[] = [];
-  for (const t of waiting) {
-    const row = await transitionTarget(deps.db, ctx.workspaceId, t.id, ['pending_approval'], 'draft');
-    if (row) moved.push(row);
-  }
-  await addReview(deps.db, ctx.workspaceId, {
-    postId,
-    actorId: ctx.userId,
-    decision: 'rejected',
-    comment: input.comment,
+  const moved = await withPostLocked(deps.db, ctx.workspaceId, postId, async (tx) => {
+    const out: PostTarget[] = [];
+    for (const t of waiting) {
+      const row = await transitionTarget(tx, ctx.workspaceId, t.id, ['pending_approval'], 'draft');
+      if (row) out.push(row);
+    }
+    if (out.length === 0) throw decidedMeanwhile();
+    await addReview(tx, ctx.workspaceId, { postId, actorId: ctx.userId, decision: 'rejected', comment: input.comment });
+    return out;
   });
   await audit(deps, ctx, 'post.reject', { type: 'post', id: postId }, { comment: input.comment });
   for (const r of moved) await emitStatus(deps.events, r, 'pending_approval');

@@ -256,6 +256,28 @@ export async function updateTargetVariant(
 
 export type PostReview = typeof postReviews.$inferSelect;
 
+/**
+ * Runs `fn` in a transaction holding the post's row lock, so review decisions (approve,
+ * reject) on one post happen one after the other: the second sees what the first did. A
+ * post not in the workspace runs nothing and throws `not_found`.
+ */
+export async function withPostLocked<T>(
+  db: Db,
+  workspaceId: string,
+  postId: string,
+  fn: (tx: Db) => Promise<T>,
+): Promise<T> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ id: posts.id })
+      .from(posts)
+      .where(and(eq(posts.workspaceId, workspaceId), eq(posts.id, postId)))
+      .for('update');
+    if (!row) throw new HeraldError('not_found', { message: 'No such post in this workspace' });
+    return fn(tx);
+  });
+}
+
 export async function addReview(
   db: Db,
   workspaceId: string,
