@@ -78,3 +78,50 @@ export async function liRequest<T = unknown>(t: Transport, req: LiRequest): Prom
     return { status: res.status, headers: res.headers, body: res.body as T };
   throw classify(res.status, res.body, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
 }
+
+/** Warn this long before the configured version's sunset. */
+export const VERSION_SUNSET_WARNING_DAYS = 60;
+
+/**
+ * When LinkedIn may stop serving a `LinkedIn-Version` (YYYYMM): versions are "supported and
+ * stable for a minimum of one year before sunset"
+ * (https://learn.microsoft.com/en-us/linkedin/marketing/versioning), so a year after its month.
+ */
+export function versionSunset(version: string): Date {
+  const year = Number(version.slice(0, 4));
+  const month = Number(version.slice(4, 6));
+  return new Date(Date.UTC(year + 1, month - 1, 1));
+}
+
+export interface VersionCheck {
+  version: string;
+  /** The earliest date LinkedIn may retire it. */
+  sunsetAt: Date;
+  /** Within {@link VERSION_SUNSET_WARNING_DAYS} of that date: time to move to a newer version. */
+  nearSunset: boolean;
+}
+
+/**
+ * Asks LinkedIn whether it still serves the configured version, before any member call: a
+ * retired version answers every `/rest/*` call 426, ahead of authentication, so an
+ * unauthenticated call is enough (a served version answers it 401). Throws a
+ * `version_retired` PermanentError when the version is gone.
+ */
+export async function checkLinkedInVersion(
+  t: Pick<Transport, 'apiUrl' | 'timeoutMs' | 'version'>,
+  now = Date.now(),
+): Promise<VersionCheck> {
+  // A 426 throws here (classify: `version_retired`); anything else means the version is served.
+  await liRequest(t, {
+    method: 'GET',
+    path: '/rest/posts',
+    query: { q: 'author', author: 'urn:li:person:0', count: 1 },
+    accept: [400, 401, 403, 404],
+  });
+  const sunsetAt = versionSunset(t.version);
+  return {
+    version: t.version,
+    sunsetAt,
+    nearSunset: sunsetAt.getTime() - now < VERSION_SUNSET_WARNING_DAYS * 86_400_000,
+  };
+}

@@ -45,8 +45,29 @@ export function classify(status: number, body: unknown, headers: Headers, ctx: C
   const said = platformMessage ? `: ${platformMessage}` : '';
   if (status === 429) {
     const now = ctx.now ?? Date.now();
-    const retryAt = rateLimitRetryAt(headers, now);
-    return new RateLimited(`LinkedIn throttled ${what}; retry after ${retryAt.toISOString()}`, retryAt, base);
+    // LinkedIn's limits are per day and reset at midnight UTC, and its 429 documents no wait
+    // header (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits):
+    // without one, waiting less than the day out only spends more of tomorrow's calls.
+    const told = ['retry-after', 'x-ratelimit-reset', 'ratelimit-reset'].some((h) => headers.has(h));
+    const retryAt = told ? rateLimitRetryAt(headers, now) : nextUtcMidnight(now);
+    return new RateLimited(
+      `LinkedIn throttled ${what}${told ? '' : ' (its daily limit, which resets at midnight UTC)'}; retry after ${retryAt.toISOString()}`,
+      retryAt,
+      base,
+    );
+  }
+  if (status === 426) {
+    return new PermanentError(
+      `LinkedIn no longer serves the API version Herald sends (LINKEDIN_VERSION)${said}; set LINKEDIN_VERSION to a version LinkedIn still supports`,
+      { ...base, reason: 'version_retired' },
+    );
+  }
+  if (status === 403 && !isWriteMethod(ctx.method)) {
+    // A read the app's permissions do not cover (r_member_social is granted to approved apps only).
+    return new PermanentError(`LinkedIn did not let Herald read ${what}${said}`, {
+      ...base,
+      reason: 'permission_missing',
+    });
   }
   if (status === 401) {
     const reconnect = !ctx.canRefresh;
@@ -75,4 +96,10 @@ export function classifyNetworkError(
   ctx: { method: string; what: string; timeoutMs: number },
 ): ConnectorError {
   return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'LinkedIn' });
+}
+
+/** The next midnight UTC after `now`, when LinkedIn's daily limits reset (plus a minute). */
+export function nextUtcMidnight(now: number): Date {
+  const d = new Date(now);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1, 0, 1));
 }

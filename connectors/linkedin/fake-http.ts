@@ -42,3 +42,16 @@ export const mayActAs = (c: Ctx, author: string) =>
   (ORG.test(author) &&
     c.token!.scopes.includes('w_organization_social') &&
     !!c.state.members.get(c.token!.userId)?.organizations.includes(author));
+
+/**
+ * Who may read an author's posts: the member's own need the restricted `r_member_social`
+ * ("restricted and is available to approved users only"); a page's need
+ * `r_organization_social` and a role on the page
+ * (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api, Permissions).
+ */
+export const mayRead = (c: Ctx, author: string) =>
+  author === `urn:li:person:${c.token!.userId}`
+    ? c.token!.scopes.includes('r_member_social')
+    : ORG.test(author) &&
+      c.token!.scopes.includes('r_organization_social') &&
+      !!c.state.members.get(c.token!.userId)?.organizations.includes(author);

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { nextId, renderLittleText, type FakeAsset, type FakePost, type LinkedInFakeState } from './fake-state.js';
-import { mayActAs, reply, restError, type Ctx, type Reply, type Route } from './fake-http.js';
+import { mayActAs, mayRead, reply, restError, type Ctx, type Reply, type Route } from './fake-http.js';
 import { OAUTH_ROUTES } from './fake-oauth-routes.js';
 
 const postView = (p: FakePost) => ({
@@ -91,7 +91,10 @@ const ROUTES: Route[] = [
       if (!['PUBLIC', 'CONNECTIONS', 'LOGGED_IN'].includes(String(b.visibility)) || b.lifecycleState !== 'PUBLISHED')
         return restError(422, 'UNPROCESSABLE_ENTITY', '/visibility or /lifecycleState is invalid');
       if (commentary === '' && !content) return restError(422, 'UNPROCESSABLE_ENTITY', '/commentary is required');
-      if (commentary.length > 3_000 * 2 || renderLittleText(commentary).length > 3_000)
+      // The Posts API takes `commentary` as a string of at most 3,000 characters; the docs do
+      // not say escapes are exempt, so the fake counts the field as sent, backslashes included
+      // (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api).
+      if ([...commentary].length > 3_000)
         return restError(422, 'UNPROCESSABLE_ENTITY', '/commentary :: Length exceeds 3000 characters');
       for (const id of referencedAssets(content)) {
         const a = c.state.assets.get(id);
@@ -124,8 +127,12 @@ const ROUTES: Route[] = [
     auth: true,
     handle: (c) => {
       const author = c.url.searchParams.get('author') ?? '';
-      if (c.url.searchParams.get('q') !== 'author' || !mayActAs(c, author))
-        return restError(403, 'ACCESS_DENIED', `Not enough permissions to read the posts of ${author}`);
+      if (c.url.searchParams.get('q') !== 'author' || !mayRead(c, author))
+        return restError(
+          403,
+          'ACCESS_DENIED',
+          `Not enough permissions to access: partnerApiPostsExternal.FINDER-author`,
+        );
       const count = Math.min(100, Number(c.url.searchParams.get('count') ?? 10));
       const list = [...c.state.posts.values()]
         .filter((p) => p.author === author && !p.deleted)
@@ -138,9 +145,11 @@ const ROUTES: Route[] = [
     method: 'GET',
     path: /^\/rest\/posts\/([^/]+)$/,
     auth: true,
-    handle: ({ state, match }) => {
-      const p = state.posts.get(decodeURIComponent(match[1]!));
-      return p && !p.deleted ? reply(200, postView(p)) : restError(404, 'NOT_FOUND', `Post ${match[1]} not found`);
+    handle: (c) => {
+      const p = c.state.posts.get(decodeURIComponent(c.match[1]!));
+      if (p && !mayRead(c, p.author))
+        return restError(403, 'ACCESS_DENIED', 'Not enough permissions to access: partnerApiPostsExternal.GET');
+      return p && !p.deleted ? reply(200, postView(p)) : restError(404, 'NOT_FOUND', `Post ${c.match[1]} not found`);
     },
   },
   {
@@ -180,8 +189,16 @@ const ROUTES: Route[] = [
     path: /^\/rest\/memberCreatorPostAnalytics$/,
     auth: true,
     handle: ({ state, url, token }) => {
-      const entity = /^\((share|ugcPost):(.+)\)$/.exec(url.searchParams.get('entity') ?? '');
-      const p = entity ? state.posts.get(entity[2]!) : undefined;
+      // `r_member_postAnalytics`; `entity` is the post's URN, of type share or ugcPost
+      // (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/members/post-statistics).
+      if (!token!.scopes.includes('r_member_postAnalytics'))
+        return restError(
+          403,
+          'ACCESS_DENIED',
+          'Not enough permissions to access: memberCreatorPostAnalytics.FINDER-entity',
+        );
+      const entity = /^urn:li:(share|ugcPost):\d+$/.exec(url.searchParams.get('entity') ?? '');
+      const p = entity ? state.posts.get(entity[0]) : undefined;
       if (!p || p.author !== `urn:li:person:${token!.userId}`)
         return restError(400, 'ILLEGAL_ARGUMENT', 'entity must be a post of the authenticated member');
       const key = (
@@ -241,12 +258,17 @@ async function answer(state: LinkedInFakeState, req: IncomingMessage, url: URL):
   const route = ROUTES.find((r) => r.method === req.method && r.path.test(url.pathname));
   if (!route) return restError(404, 'NOT_FOUND', `No route ${req.method} ${url.pathname}`);
   if (url.pathname.startsWith('/rest/')) {
-    if (!/^\d{6}$/.test(String(req.headers['linkedin-version'] ?? '')))
+    const version = String(req.headers['linkedin-version'] ?? '');
+    if (!/^\d{6}$/.test(version))
       return restError(
         400,
         'VERSION_MISSING',
         'A version must be present. Please specify a version by adding the LinkedIn-Version header.',
       );
+    // A sunset version is refused before anything else, 426 Upgrade Required
+    // (https://learn.microsoft.com/en-us/linkedin/marketing/versioning).
+    if (version < state.options.oldestVersion)
+      return restError(426, 'NONEXISTENT_VERSION', `Requested version ${version} is not active`);
     if (req.headers['x-restli-protocol-version'] !== '2.0.0')
       return restError(400, 'ILLEGAL_ARGUMENT', 'This API requires X-Restli-Protocol-Version: 2.0.0');
   }
@@ -260,19 +282,14 @@ async function answer(state: LinkedInFakeState, req: IncomingMessage, url: URL):
     return restError(401, 'EXPIRED_ACCESS_TOKEN', 'The token used in the request has expired', 65_601);
   c.token = token;
   const rate = state.consumeRate(token.userId);
+  // Daily limits, reset at midnight UTC; the 429 carries no wait header
+  // (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
   const throttled = () =>
-    reply(
-      429,
-      {
-        status: 429,
-        code: 'TOO_MANY_REQUESTS',
-        message: 'Resource level throttle limit for calls to this resource is reached.',
-      },
-      {
-        'retry-after': String(Math.max(1, rate.reset - Math.floor(state.now() / 1000))),
-        'x-ratelimit-reset': String(rate.reset),
-      },
-    );
+    reply(429, {
+      status: 429,
+      code: 'TOO_MANY_REQUESTS',
+      message: 'Resource level throttle limit for calls to this resource is reached.',
+    });
   if (rate.exceeded) return throttled();
   const fault = route.creates ? state.takeFault(token.userId) : undefined;
   if (fault === 'rate_limited') return throttled();

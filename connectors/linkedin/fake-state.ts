@@ -65,7 +65,8 @@ export interface FakeOptions {
   refreshTokens: boolean;
   reissueRefreshTokens: boolean;
   processingMs: (kind: 'image' | 'document') => number;
-  rateLimit: { limit: number; windowMs: number };
+  dailyLimit: number;
+  oldestVersion: string;
 }
 
 let seq = 7_300_000_000_000_000_000n;
@@ -182,12 +183,12 @@ export class LinkedInFakeState {
     return this.faults.get(userId)?.shift();
   }
 
-  consumeRate(userId: string): { reset: number; exceeded: boolean } {
-    const { limit, windowMs } = this.options.rateLimit;
-    const now = this.now();
+  /** One call of the member's daily budget, which resets at midnight UTC. */
+  consumeRate(userId: string): { exceeded: boolean } {
+    const day = Math.floor(this.now() / 86_400_000);
     let w = this.rate.get(userId);
-    if (!w || now - w.windowStart >= windowMs) this.rate.set(userId, (w = { windowStart: now, used: 0 }));
+    if (!w || w.windowStart !== day) this.rate.set(userId, (w = { windowStart: day, used: 0 }));
     w.used++;
-    return { reset: Math.ceil((w.windowStart + windowMs) / 1000), exceeded: w.used > limit };
+    return { exceeded: w.used > this.options.dailyLimit };
   }
 }

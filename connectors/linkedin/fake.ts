@@ -23,8 +23,18 @@ export interface LinkedInFakeOptions {
   reissueRefreshTokens?: boolean;
   /** Processing time after the upload PUT. Default 30 ms for images, 100 ms for documents. */
   processingMs?: (kind: 'image' | 'document') => number;
-  /** Authenticated calls per member per window. Default 100,000 per day. */
-  rateLimit?: { limit: number; windowMs: number };
+  /**
+   * Authenticated calls per member per UTC day. Default 100,000. LinkedIn's limits are daily
+   * and reset at midnight UTC; a throttled call gets a 429 with no documented wait header
+   * (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
+   */
+  dailyLimit?: number;
+  /**
+   * The oldest `LinkedIn-Version` still served (YYYYMM). Default: twelve months before now,
+   * as versions are "supported and stable for a minimum of one year before sunset"
+   * (https://learn.microsoft.com/en-us/linkedin/marketing/versioning); older ones answer 426.
+   */
+  oldestVersion?: string;
 }
 
 export interface LinkedInFakePost {
@@ -50,7 +60,11 @@ export interface LinkedInFake {
   readonly clientId: string;
   readonly clientSecret: string;
   /** A member holding a token with the member and organization scopes. */
-  createAccount(input?: { name?: string; organizations?: string[] }): LinkedInFakeAccount;
+  /**
+   * A member holding a token with `scopes` (default: the member and organization scopes a
+   * self-serve app gets, without the restricted `r_member_social` and `r_member_postAnalytics`).
+   */
+  createAccount(input?: { name?: string; organizations?: string[]; scopes?: string[] }): LinkedInFakeAccount;
   /** A member who has not authorized Herald yet. */
   createMember(input?: { name?: string; organizations?: string[] }): { memberId: string; name: string };
   /** The signed-in member approves (or cancels) the authorize URL; returns the redirect with code or error. */
@@ -70,6 +84,13 @@ export interface LinkedInFake {
 
 const ALL_SCOPES = ['openid', 'profile', 'w_member_social', 'w_organization_social', 'r_organization_social'];
 
+/** The YYYYMM version `months` months before now. */
+function versionMonthsAgo(months: number): string {
+  const d = new Date();
+  d.setUTCMonth(d.getUTCMonth() - months);
+  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
 export async function startLinkedInFake(options: LinkedInFakeOptions = {}): Promise<LinkedInFake> {
   const state = new LinkedInFakeState(
     {
@@ -78,7 +99,8 @@ export async function startLinkedInFake(options: LinkedInFakeOptions = {}): Prom
       refreshTokens: options.refreshTokens ?? true,
       reissueRefreshTokens: options.reissueRefreshTokens ?? true,
       processingMs: options.processingMs ?? ((k) => (k === 'image' ? 30 : 100)),
-      rateLimit: options.rateLimit ?? { limit: 100_000, windowMs: 86_400_000 },
+      dailyLimit: options.dailyLimit ?? 100_000,
+      oldestVersion: options.oldestVersion ?? versionMonthsAgo(12),
     },
     options.redirectUris ?? [],
   );
@@ -90,7 +112,7 @@ export async function startLinkedInFake(options: LinkedInFakeOptions = {}): Prom
     clientSecret: state.app.clientSecret,
     createAccount(input = {}) {
       const m = state.createMember(input);
-      const t = state.issueToken(m.id, ALL_SCOPES);
+      const t = state.issueToken(m.id, input.scopes ?? ALL_SCOPES);
       return { memberId: m.id, name: m.name, accessToken: t.accessToken, refreshToken: t.refreshToken };
     },
     createMember(input = {}) {

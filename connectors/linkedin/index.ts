@@ -6,7 +6,7 @@
  * publish (LinkedIn takes no idempotency key), and token refresh for apps LinkedIn allows it.
  */
 import type { AccountContext, Connector, Draft, PostMetrics, PublishInput, PublishResult } from '../contract.js';
-import { InvalidContent, TransientError, isConnectorError } from '../errors.js';
+import { InvalidContent, PermanentError, TransientError, isConnectorError } from '../errors.js';
 import {
   DEFAULT_API_URL,
   DEFAULT_LINKEDIN_VERSION,
@@ -24,7 +24,14 @@ import { MEMBER_SCOPES, parseCredentials, refreshCredentials, type LinkedInApp }
 export { capabilities, validateDraft, TEXT_MAX } from './limits.js';
 export { toLittleText } from './little-text.js';
 export * from './oauth.js';
-export { DEFAULT_API_URL, DEFAULT_OAUTH_URL, DEFAULT_LINKEDIN_VERSION } from './client.js';
+export {
+  DEFAULT_API_URL,
+  DEFAULT_OAUTH_URL,
+  DEFAULT_LINKEDIN_VERSION,
+  checkLinkedInVersion,
+  versionSunset,
+  type VersionCheck,
+} from './client.js';
 
 export interface LinkedInConnectorOptions {
   clientId: string;
@@ -185,10 +192,20 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     since: Date,
   ): Promise<PublishResult | null> {
     const opts = parsePostOptions(input.options, account.metadata).options;
+    const author = authorOf(account, opts);
     const res = await liRequest<{ elements?: unknown[] }>(transportFor(account), {
       method: 'GET',
       path: '/rest/posts',
-      query: { q: 'author', author: authorOf(account, opts), count: 100, sortBy: 'CREATED' },
+      query: { q: 'author', author, count: 20, sortBy: 'CREATED' },
+    }).catch((err: unknown) => {
+      if (!isConnectorError(err) || err.reason !== 'permission_missing' || !author.startsWith('urn:li:person:'))
+        throw err;
+      // A member's posts need r_member_social, which LinkedIn grants to approved apps only:
+      // without it Herald cannot tell whether the post is there, so it must not say "not there".
+      throw new PermanentError(
+        "LinkedIn lets only approved apps read a member's posts (the r_member_social permission), so Herald cannot check whether the earlier attempt published this post",
+        { platform: PLATFORM, status: err.status ?? 403, reason: 'lookup_unavailable', cause: err },
+      );
     });
     const part = input.parts[0];
     if (!part) return null;
@@ -207,13 +224,19 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     return { status: 'published', platformPostId: found.id, url, parts: [{ index: 0, platformPostId: found.id, url }] };
   }
 
-  async function getPost(account: AccountContext, urn: string): Promise<PostJson | null> {
-    const res = await liRequest(transportFor(account), {
-      method: 'GET',
-      path: `/rest/posts/${encodeURIComponent(urn)}`,
-      accept: [404],
-    });
-    return res.status === 200 && isPost(res.body) ? res.body : null;
+  /** The post, null when gone, `unreadable` when the app may not read it (a member's post without r_member_social). */
+  async function getPost(account: AccountContext, urn: string): Promise<PostJson | null | 'unreadable'> {
+    try {
+      const res = await liRequest(transportFor(account), {
+        method: 'GET',
+        path: `/rest/posts/${encodeURIComponent(urn)}`,
+        accept: [404],
+      });
+      return res.status === 200 && isPost(res.body) ? res.body : null;
+    } catch (err) {
+      if (isConnectorError(err) && err.reason === 'permission_missing') return 'unreadable';
+      throw err;
+    }
   }
 
   async function fetchMetrics(account: AccountContext, urn: string): Promise<PostMetrics> {
@@ -222,7 +245,7 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     const t = transportFor(account);
     const n = (v: unknown) => (typeof v === 'number' && v >= 0 ? v : 0);
     const kind = urn.startsWith('urn:li:ugcPost:') ? 'ugcPost' : 'share';
-    if (post.author?.startsWith('urn:li:organization:')) {
+    if (post !== 'unreadable' && post.author?.startsWith('urn:li:organization:')) {
       const res = await liRequest<{ elements?: Array<{ totalShareStatistics?: Record<string, unknown> }> }>(t, {
         method: 'GET',
         path: '/rest/organizationalEntityShareStatistics',
@@ -238,12 +261,19 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
         fetchedAt: new Date(),
       };
     }
+    // A member's post: `entity` is the post's URN (share or ugcPost), and the call needs
+    // r_member_postAnalytics (learn.microsoft.com/en-us/linkedin/marketing/community-management/members/post-statistics).
     const count = async (queryType: string) => {
       const res = await liRequest<{ elements?: Array<{ count?: unknown }> }>(t, {
         method: 'GET',
         path: '/rest/memberCreatorPostAnalytics',
-        query: { q: 'entity', queryType, aggregation: 'TOTAL' },
-        rawQuery: `entity=(${kind}:${encodeURIComponent(urn)})`,
+        query: { q: 'entity', entity: urn, queryType, aggregation: 'TOTAL' },
+      }).catch((err: unknown) => {
+        if (!isConnectorError(err) || err.reason !== 'permission_missing') throw err;
+        throw new PermanentError(
+          "LinkedIn's member post analytics need the r_member_postAnalytics permission (Community Management API): add it to LINKEDIN_SCOPES and reconnect the account",
+          { platform: PLATFORM, status: err.status ?? 403, reason: 'permission_missing', cause: err },
+        );
       });
       return (res.body?.elements ?? []).reduce((sum, e) => sum + n(e.count), 0);
     };
@@ -264,6 +294,8 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     lookup,
     async checkStatus(account, urn) {
       const post = await getPost(account, urn);
+      // Unreadable: LinkedIn gave the URN when it created the post, and it may not be read back.
+      if (post === 'unreadable') return 'published';
       return post && post.lifecycleState !== 'DELETED' ? 'published' : 'failed';
     },
     async delete(account, urn) {

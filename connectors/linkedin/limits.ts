@@ -8,6 +8,7 @@
 import type { AccountContext, Capabilities, Draft, ValidationIssue } from '../contract.js';
 import { formatBytes, validateAgainstCapabilities } from '../text-length.js';
 import { PLATFORM } from './errors.js';
+import { toLittleText } from './little-text.js';
 
 export const TEXT_MAX = 3_000;
 export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif'] as const;
@@ -116,6 +117,19 @@ export function validateDraft(account: Pick<AccountContext, 'metadata'>, draft: 
   }));
   const parsed = parsePostOptions(draft.options, account.metadata);
   const part = draft.parts[0];
+  const plain = part ? [...part.text].length : 0;
+  const sent = part ? [...toLittleText(part.text)].length : 0;
+  if (part && plain <= TEXT_MAX && sent > TEXT_MAX) {
+    // LinkedIn limits the `commentary` field as sent, and Herald sends it escaped (a backslash
+    // before each reserved character): the fake holds to that reading, as the docs give no other.
+    issues.push({
+      code: 'text_too_long',
+      part: 0,
+      message: `LinkedIn allows ${TEXT_MAX} characters counting the escaping Herald adds for its little text (a backslash before each reserved character, hashtags as {hashtag|\\#|word}); this text has ${sent}.`,
+      limit: TEXT_MAX,
+      actual: sent,
+    });
+  }
   if (part) {
     const documents = part.media.filter((m) => isDocument(m.mimeType));
     if (documents.length > 0 && part.media.length > 1) {

@@ -33,6 +33,8 @@ const image = (altText?: string): MediaInput => ({
 });
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 const person = (a: { memberId: string }) => `urn:li:person:${a.memberId}`;
+/** An app LinkedIn approved to read members' posts (r_member_social is restricted). */
+const MEMBER_READ_SCOPES = ['openid', 'profile', 'w_member_social', 'r_member_social'];
 
 function accountFor(creds: LinkedInFakeAccount, metadata: Record<string, unknown> = {}): AccountContext {
   return {
@@ -60,6 +62,8 @@ const failure = (p: Promise<unknown>) =>
 connectorContract('LinkedIn', async () => {
   PNG = await solidPng(4, 4, '#ff0000');
   const fake = await startLinkedInFake();
+  // The contract looks posts up and reads metrics: an app LinkedIn approved for both.
+  const scopes = [...MEMBER_READ_SCOPES, 'r_member_postAnalytics'];
   const connector = createLinkedInConnector({
     clientId: fake.clientId,
     clientSecret: fake.clientSecret,
@@ -71,7 +75,7 @@ connectorContract('LinkedIn', async () => {
   return {
     connector,
     async newAccount() {
-      const creds = fake.createAccount();
+      const creds = fake.createAccount({ scopes });
       return {
         account: accountFor(creds),
         peer: {
@@ -149,8 +153,13 @@ describe('validating for LinkedIn at schedule time', () => {
     expect(issue).toMatchObject({ code: 'text_too_long', limit: 3_000, actual: 3_001 });
     expect(issue!.message).toBe('LinkedIn allows 3000 characters; this text has 3001.');
     expect(connector.validate(member, post('😀'.repeat(3_000)))).toEqual([]);
-    // Escaping adds backslashes, but the limit is on the text as people see it.
-    expect(connector.validate(member, post('('.repeat(3_000)))).toEqual([]);
+    // LinkedIn limits the commentary as sent, and Herald sends it escaped: 1,500 "(" are 3,000.
+    expect(connector.validate(member, post('('.repeat(1_500)))).toEqual([]);
+    expect(connector.validate(member, post('('.repeat(1_501)))[0]).toMatchObject({
+      code: 'text_too_long',
+      limit: 3_000,
+      actual: 3_002,
+    });
   });
 
   it('refuses unsupported media types and sizes, saying the rule', () => {
@@ -261,7 +270,7 @@ describe('the LinkedIn connector', () => {
   });
 
   it("reads a member post's analytics, and tells a deleted post from a live one", async () => {
-    const creds = fake.createAccount();
+    const creds = fake.createAccount({ scopes: [...MEMBER_READ_SCOPES, 'r_member_postAnalytics'] });
     const account = accountFor(creds);
     const result = await connector().publish(account, post('measure #this'), randomUUID());
     fake.setMetrics(result.platformPostId, { reactions: 5, comments: 3, reshares: 1, impressions: 99 });
@@ -278,7 +287,7 @@ describe('the LinkedIn connector', () => {
   });
 
   it('finds an uncertain post among the author’s posts only with the same text and media', async () => {
-    const creds = fake.createAccount();
+    const creds = fake.createAccount({ scopes: MEMBER_READ_SCOPES });
     const account = accountFor(creds);
     const since = new Date(Date.now() - 5_000);
     const text = 'lost (answer) #maybe';
@@ -300,8 +309,8 @@ describe('the LinkedIn connector', () => {
     expect(await c.lookup(account, post(text), 'k', new Date(Date.now() + 60_000))).toBeNull();
   });
 
-  it('reads the wait from Retry-After when LinkedIn throttles', async () => {
-    const limited = await startLinkedInFake({ rateLimit: { limit: 1, windowMs: 3_600_000 } });
+  it('waits for the daily limit to reset at midnight UTC when LinkedIn throttles without a wait header', async () => {
+    const limited = await startLinkedInFake({ dailyLimit: 1 });
     try {
       const creds = limited.createAccount();
       const c = createLinkedInConnector({
@@ -313,7 +322,11 @@ describe('the LinkedIn connector', () => {
       await c.publish(accountFor(creds), post('one'), randomUUID());
       const err = await failure(c.publish(accountFor(creds), post('two'), randomUUID()));
       expect(err).toBeInstanceOf(RateLimited);
-      expect((err as RateLimited).retryAt.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
+      // Not a minute later: the limit is daily (the next midnight UTC, plus a minute).
+      expect((err as RateLimited).retryAt.getTime()).toBeLessThanOrEqual(Date.now() + 86_400_000 + 60_000);
+      expect((err as RateLimited).retryAt.getUTCHours()).toBe(0);
+      expect((err as RateLimited).retryAt.getUTCMinutes()).toBe(1);
+      expect((err as RateLimited).retryAt.getTime()).toBeGreaterThan(Date.now());
       expect(limited.posts(person(creds))).toHaveLength(1);
     } finally {
       await limited.close();
