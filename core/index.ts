@@ -32,6 +32,7 @@ export {
   type AccountStatusEvent,
   type ModelPullEvent,
   type KnowledgeIngestEvent,
+  type KnowledgeFeedEvent,
   type TargetStatusName,
 } from './events/index.js';
 export {

@@ -73,7 +73,29 @@ export interface KnowledgeIngestEvent {
   at: string;
 }
 
-export type HeraldEvent = TargetStatusEvent | AccountStatusEvent | ModelPullEvent | KnowledgeIngestEvent;
+/**
+ * One poll of a followed feed (knowledge/feed-poller.ts): its outcome and the items it found
+ * new. The one feed poller publishes these; a reader of the same feeds (trends) subscribes
+ * instead of polling them again.
+ */
+export interface KnowledgeFeedEvent {
+  type: 'knowledge.feed';
+  workspaceId: string;
+  sourceId: string;
+  url: string;
+  /** `changed` (new or removed items, re-ingested), `unchanged`, `not_modified` (HTTP 304) or `failed`. */
+  status: 'changed' | 'unchanged' | 'not_modified' | 'failed';
+  newItems: Array<{ title: string; link: string | null; date: string | null; summary: string }>;
+  error: { code: string; message: string } | null;
+  at: string;
+}
+
+export type HeraldEvent =
+  | TargetStatusEvent
+  | AccountStatusEvent
+  | ModelPullEvent
+  | KnowledgeIngestEvent
+  | KnowledgeFeedEvent;
 
 const PREFIX = 'herald:events:';
 
