@@ -91,11 +91,7 @@ export interface KnowledgeFeedEvent {
 }
 
 export type HeraldEvent =
-  | TargetStatusEvent
-  | AccountStatusEvent
-  | ModelPullEvent
-  | KnowledgeIngestEvent
-  | KnowledgeFeedEvent;
+  TargetStatusEvent | AccountStatusEvent | ModelPullEvent | KnowledgeIngestEvent | KnowledgeFeedEvent;
 
 const PREFIX = 'herald:events:';
 
