@@ -226,8 +226,11 @@ describe('queue, slots, series and CSV through the agent', () => {
       env.api.env.deps,
       { workspaceId: p.workspaceId, userId: p.userId, role: 'owner', timeZone: ZONE, channel: 'agent' },
       { content: 'x', targets: [{ socialAccountId: accountId }], mode: 'schedule', at: '2020-01-01T09:00' },
-    ).catch((e: unknown) => e as { code: string; details: { issues: unknown[] } });
+    ).then(
+      () => null,
+      (e: unknown) => e as { code: string; details: { issues: unknown[] } },
+    );
     expect(err).toMatchObject({ code: 'invalid_time' });
-    expect(err.details.issues).toEqual([{ field: 'at', message: expect.stringContaining('in the past') }]);
+    expect(err!.details.issues).toEqual([{ field: 'at', message: expect.stringContaining('in the past') }]);
   });
 });
