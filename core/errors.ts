@@ -75,6 +75,7 @@ export const ERROR_CATALOGUE = {
   },
   model_stream_interrupted: { status: 502, message: 'The model stopped in the middle of its reply', retryable: true },
   model_not_found: { status: 404, message: 'No such model', retryable: false },
+  model_pull_failed: { status: 502, message: 'Ollama refused or failed the model pull', retryable: false },
   ollama_unavailable: { status: 503, message: 'Ollama is not running', retryable: true },
   platform_not_configured: {
     status: 409,

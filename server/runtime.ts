@@ -364,7 +364,12 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
     cipher: rt.cipher,
     limits: rt.config.api,
     keyPrefix: rt.config.queuePrefix,
-    models: { layer: rt.models, providers: rt.modelProviders, events: rt.events },
+    models: {
+      layer: rt.models,
+      providers: rt.modelProviders,
+      events: rt.events,
+      pullAccess: { instanceAdmins: rt.config.instanceAdmins, allowlist: rt.config.models.pullAllowlist },
+    },
     accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
     chat: rt.chat,
     knowledge: rt.knowledge,

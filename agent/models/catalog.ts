@@ -2,9 +2,11 @@
  * What the API shows about models — every registry entry with whether its provider is
  * configured and whether its breaker lets calls through — and pulling an Ollama model on
  * request, with progress published as `model.pull` events to the requesting workspace
- * (the WebSocket forwards them as `model_pull`).
+ * (the WebSocket forwards them as `model_pull`). A pull is an instance-level action (disk,
+ * bandwidth, a busy Ollama for everyone) and sign-up is open, so it is checked here, in the
+ * service: instance admins may pull any model, workspace admins only the allowlisted ones.
  */
-import { HeraldError, type EventBus, type Logger } from '../../core/index.js';
+import { HeraldError, requireRole, type EventBus, type Logger, type Role } from '../../core/index.js';
 import type { ModelLayer } from './index.js';
 import { configuredProviders, type ProviderSettings } from './providers.js';
 
@@ -23,20 +25,56 @@ export async function listModels(layer: ModelLayer, providers: ProviderSettings)
   };
 }
 
+/** Who may pull what (`INSTANCE_ADMINS`, `MODEL_PULL_ALLOWLIST`). */
+export interface PullAccess {
+  /** User ids that may pull any model. */
+  instanceAdmins: readonly string[];
+  /** Models a workspace admin may pull. */
+  allowlist: readonly string[];
+}
+
+/** The caller of a pull, as every channel passes it. */
+export interface PullCaller {
+  workspaceId: string;
+  userId: string | null;
+  role: Role;
+}
+
+/**
+ * Refuses a pull the caller may not start: it needs the admin role in the workspace (so a
+ * read-scoped API key of an instance admin cannot), and either an instance admin or an
+ * allowlisted model.
+ */
+export function checkPullAllowed(caller: PullCaller, model: string, access: PullAccess): void {
+  requireRole(caller, 'admin');
+  if (caller.userId && access.instanceAdmins.includes(caller.userId)) return;
+  if (access.allowlist.includes(model)) return;
+  throw new HeraldError('forbidden', {
+    message:
+      access.allowlist.length > 0
+        ? `Pulling "${model}" is for instance admins; workspace admins may pull ${access.allowlist.join(', ')} (MODEL_PULL_ALLOWLIST)`
+        : `Pulling models into Ollama is for instance admins (INSTANCE_ADMINS); no model is open to workspace admins (MODEL_PULL_ALLOWLIST)`,
+    details: { model, allowlist: [...access.allowlist], required: 'instance_admin' },
+  });
+}
+
 /** Pulls under way in this process, by model name (one pull per model at a time). */
 const pulling = new Map<string, Promise<void>>();
 
 /**
  * Starts pulling `model` into Ollama and returns at once; progress and the outcome arrive as
- * events. A pull of the same model already under way is a conflict.
+ * events, the last one `success` or `failed` with Ollama's reason. A pull of the same model
+ * already under way is a conflict.
  */
 export function startPull(
   layer: ModelLayer,
   events: EventBus | null,
-  workspaceId: string,
+  caller: PullCaller,
   model: string,
+  access: PullAccess,
   logger?: Logger,
 ): { model: string; status: 'started' } {
+  checkPullAllowed(caller, model, access);
   const ollama = layer.ollama;
   if (!ollama)
     throw new HeraldError('ollama_unavailable', {
@@ -45,12 +83,16 @@ export function startPull(
   if (pulling.has(model))
     throw new HeraldError('conflict', { message: `"${model}" is already being pulled`, details: { model } });
   const run = ollama
-    .pull(workspaceId, model, async (e) => {
+    .pull(caller.workspaceId, model, async (e) => {
       await events?.publish(e);
     })
-    .then(() => layer.refreshOllama())
+    .then(async () => {
+      logger?.info({ model, workspaceId: caller.workspaceId }, 'model pulled');
+      await layer.refreshOllama();
+    })
     .catch((err: unknown) => {
-      logger?.warn({ model, err: (err as Error).message }, 'model pull failed');
+      const e = err as HeraldError;
+      logger?.warn({ model, workspaceId: caller.workspaceId, code: e.code, reason: e.message }, 'model pull failed');
     })
     .finally(() => pulling.delete(model));
   pulling.set(model, run);

@@ -52,7 +52,7 @@ export {
   type RouterOptions,
 } from './router.js';
 export { estimateTokens } from './tokens.js';
-export { listModels, startPull, pullsSettled } from './catalog.js';
+export { checkPullAllowed, listModels, startPull, pullsSettled, type PullAccess, type PullCaller } from './catalog.js';
 
 export interface ModelLayerOptions {
   providers: ProviderSettings;

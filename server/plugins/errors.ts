@@ -48,7 +48,11 @@ function translate(err: FastifyError): HeraldError | undefined {
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const herald = translate(err);
-    if (!herald || herald.status >= 500) request.log.error({ err }, 'request failed');
+    // 503 is a dependency that is down or not set up (Ollama, a model provider): expected,
+    // said in the answer, and no fault of this server, so it is not logged as an error.
+    if (herald?.status === 503)
+      request.log.warn({ code: herald.code, reason: herald.message }, 'request refused: unavailable');
+    else if (!herald || herald.status >= 500) request.log.error({ err }, 'request failed');
     const out = herald ?? new HeraldError('internal');
     return reply.status(out.status).send(out.toJSON());
   });

@@ -2,13 +2,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EventBus, Logger } from '../../core/index.js';
-import { listModels, startPull, type ModelLayer, type ProviderSettings } from '../../agent/models/index.js';
+import {
+  listModels,
+  startPull,
+  type ModelLayer,
+  type ProviderSettings,
+  type PullAccess,
+} from '../../agent/models/index.js';
 import { contextOf } from '../http/context.js';
 
 export interface ModelRouteDeps {
   layer: ModelLayer;
   providers: ProviderSettings;
   events: EventBus | null;
+  /** Who may pull which models (`INSTANCE_ADMINS`, `MODEL_PULL_ALLOWLIST`); checked by `startPull`. */
+  pullAccess: PullAccess;
 }
 
 export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelRouteDeps }> = async (app, { models }) => {
@@ -31,7 +39,8 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelRouteDeps }> = as
     {
       schema: {
         tags: ['models'],
-        summary: 'Pull a model into the local Ollama (admin); progress arrives as `model_pull` WebSocket events',
+        summary:
+          'Pull a model into the local Ollama (instance admins; workspace admins for MODEL_PULL_ALLOWLIST models); progress arrives as `model_pull` WebSocket events',
         body: z.strictObject({
           model: z
             .string()
@@ -42,10 +51,21 @@ export const modelRoutes: FastifyPluginAsyncZod<{ models: ModelRouteDeps }> = as
       },
     },
     async (req, reply) => {
-      const ctx = contextOf(req, 'admin');
+      // Who may pull what is decided by the service (startPull), the same on every channel.
+      const ctx = contextOf(req, 'viewer');
+      const caller = { workspaceId: ctx.workspaceId, userId: ctx.userId, role: ctx.principal.role };
       return reply
         .status(202)
-        .send(startPull(models.layer, models.events, ctx.workspaceId, req.body.model, req.log as unknown as Logger));
+        .send(
+          startPull(
+            models.layer,
+            models.events,
+            caller,
+            req.body.model,
+            models.pullAccess,
+            req.log as unknown as Logger,
+          ),
+        );
     },
   );
 };

@@ -1,6 +1,7 @@
 /**
  * Ollama management against the fake Ollama: health, installed models into the registry,
- * a pull with progress events, an unknown model, and the message when Ollama is not running.
+ * a pull with progress events, an unknown model, a refused pull, and the message when
+ * Ollama is not running (every failed pull ends with a `failed` event).
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,27 @@ describe('Ollama management', () => {
       message: expect.stringMatching(/Ollama is not running at .*ollama serve/),
     });
     await expect(ollama.list()).rejects.toMatchObject({ code: 'ollama_unavailable', status: 503 });
-    await expect(ollama.pull('ws', 'x', () => undefined)).rejects.toMatchObject({ code: 'ollama_unavailable' });
+    const events: ModelPullEvent[] = [];
+    await expect(ollama.pull('ws', 'x', (e) => void events.push(e))).rejects.toMatchObject({
+      code: 'ollama_unavailable',
+    });
+    // Even a pull that never reached Ollama ends with `failed`, saying why.
+    expect(events).toEqual([
+      expect.objectContaining({ status: 'failed', error: expect.stringMatching(/not running at .*\(ECONNREFUSED\)/) }),
+    ]);
+  });
+
+  it('a pull Ollama refuses (400 invalid model name) fails with its reason, not "not running"', async () => {
+    const events: ModelPullEvent[] = [];
+    await expect(
+      new OllamaManager({ baseUrl: fake.ollamaUrl }).pull('ws-1', 'a/b/c/d:1b', (e) => void events.push(e)),
+    ).rejects.toMatchObject({
+      code: 'model_pull_failed',
+      status: 502,
+      details: { model: 'a/b/c/d:1b', reason: 'invalid model name', status: 400 },
+    });
+    expect(events).toEqual([
+      expect.objectContaining({ status: 'failed', error: 'Ollama cannot pull "a/b/c/d:1b": invalid model name (400)' }),
+    ]);
   });
 });

@@ -5,7 +5,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, createRedisConnection, type Config, type Database, type MediaStore } from '../../core/index.js';
+import {
+  createLogger,
+  createRedisConnection,
+  type Config,
+  type Database,
+  type Logger,
+  type MediaStore,
+} from '../../core/index.js';
 import type { Connector } from '../../connectors/index.js';
 import { buildApp } from '../../server/app.js';
 import type { AccountsApiDeps, ApiDeps } from '../../server/api.js';
@@ -50,6 +57,8 @@ export async function startApiEnv(
     mediaStore?: MediaStore;
     /** Serve `/v1/models` with this model layer. */
     models?: ModelRouteDeps;
+    /** The app's logger; default: silent (or `TEST_LOG_LEVEL`). */
+    logger?: Logger;
     /** Bearer token `/metrics` requires; unset, loopback scrapes only. */
     metricsToken?: string;
     /** Platforms that can be connected (the connect flow). */
@@ -98,7 +107,7 @@ export async function startApiEnv(
     ...(opts.knowledge ? { knowledge: await opts.knowledge(env) } : {}),
   };
   const app = await buildApp({
-    logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: opts.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     checks: [],
     isDraining: () => false,
     api: deps,

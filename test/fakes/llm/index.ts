@@ -32,7 +32,10 @@ export interface FakeLlmOptions {
   fallback?: FakeReply;
   /** Models `/api/tags` lists. Default: `['llama3.2:3b']`. */
   ollamaModels?: string[];
-  /** Models `/api/pull` can fetch (anything else fails like an unknown model). Default: none. */
+  /**
+   * Models `/api/pull` can fetch (a valid name not listed fails like an unknown model; an
+   * invalid name is refused with 400 `invalid model name`). Default: none.
+   */
   pullable?: string[];
   /** Progress lines `/api/pull` streams for the download. Default 4. */
   pullSteps?: number;
@@ -200,6 +203,13 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
 
   async function pull(res: http.ServerResponse, body: Record<string, unknown>) {
     const model = String(body.model ?? body.name ?? '');
+    // Ollama refuses a name it cannot parse before streaming anything: 400 with its error
+    // text (https://github.com/ollama/ollama/blob/main/docs/api.md#errors). A name is
+    // [host/][namespace/]model[:tag]; more parts, or a part over 80 characters, is invalid.
+    const [path, tag = ''] = model.split(':');
+    const parts = (path ?? '').split('/');
+    if (!model || parts.length > 3 || parts.some((p) => !p || p.length > 80) || tag.length > 80)
+      return sendJson(res, 400, { error: 'invalid model name' });
     const stream = body.stream !== false;
     res.writeHead(200, { 'content-type': stream ? 'application/x-ndjson' : 'application/json' });
     const line = (obj: unknown) => stream && res.write(`${JSON.stringify(obj)}\n`);
