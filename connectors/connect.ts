@@ -46,4 +46,6 @@ export interface AccountLinker {
 export interface PasswordLinker {
   readonly platform: string;
   signIn(input: { identifier: string; password: string }): Promise<LinkedAccount>;
+  /** Ends the stored session at the platform (the password itself stays valid there until its owner revokes it). */
+  revoke?(credentials: Credentials, metadata: Record<string, unknown>): Promise<void>;
 }

@@ -157,7 +157,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         await scope.register(postRoutes, {
           scheduling: deps.scheduling,
           cipher: deps.cipher,
-          linkers: deps.accounts?.linkers,
+          // Disconnecting ends tokens at the platform: OAuth grants and app-password sessions alike.
+          linkers: deps.accounts
+            ? new Map([...deps.accounts.linkers, ...(deps.accounts.passwordLinkers ?? new Map())])
+            : undefined,
         });
         await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
         await scope.register(connectRoutes, { deps: connect });

@@ -9,7 +9,14 @@ import { XRPCError } from '@atproto/api';
 import { HeraldError } from '../../core/index.js';
 import type { LinkedAccount, PasswordLinker } from '../connect.js';
 import { isConnectorError, RateLimited } from '../errors.js';
-import { jwtClaims, jwtExpiry, xrpcAgent, type BlueskyCredentials, type TransportOptions } from './client.js';
+import {
+  jwtClaims,
+  jwtExpiry,
+  readCredentials,
+  xrpcAgent,
+  type BlueskyCredentials,
+  type TransportOptions,
+} from './client.js';
 import { classify, PLATFORM } from './errors.js';
 import { DEFAULT_PLC_URL, resolveIdentity } from './identity.js';
 import { DEFAULT_APPVIEW_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
@@ -95,6 +102,16 @@ export function createBlueskyPasswordLinker(options: BlueskyLinkerOptions = {}):
         scopes: [scope],
         metadata: { pds: pdsUrl },
       };
+    },
+
+    /** `com.atproto.server.deleteSession` with the refresh token: the session ends on the PDS. */
+    async revoke(stored) {
+      const credentials = readCredentials(stored);
+      try {
+        await xrpcAgent(credentials.service, transport, credentials.refreshJwt).com.atproto.server.deleteSession();
+      } catch (err) {
+        throw classify(err, { session: true, timeoutMs });
+      }
     },
   };
 }

@@ -81,7 +81,8 @@ export const postRoutes: FastifyPluginAsyncZod<{
   scheduling: SchedulingDeps;
   cipher: SecretCipher;
   /** Per platform, how to revoke an account's tokens when it is disconnected. */
-  linkers?: ReadonlyMap<string, AccountLinker> | undefined;
+  /** Linkers that can end an account's tokens at the platform when it is disconnected. */
+  linkers?: ReadonlyMap<string, Pick<AccountLinker, 'revoke'>> | undefined;
 }> = async (app, { scheduling: deps, cipher, linkers }) => {
   app.post(
     '/posts',

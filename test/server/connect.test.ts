@@ -389,6 +389,24 @@ describe('connecting a Bluesky account over REST', () => {
     expect(await accounts(owner)).toHaveLength(1);
   });
 
+  it('disconnecting ends the session on the PDS and forgets the app password', async () => {
+    const owner = await api.signUp();
+    const person = await bluesky.createAccount();
+    const res = await signIn(owner, { identifier: person.handle, appPassword: person.appPassword });
+    const { account } = (await res.json()) as { account: { id: string } };
+    const stored = (await readCredentials(api.deps.db, api.deps.cipher, owner.workspaceId, account.id))!;
+    const gone = await call('DELETE', `/v1/social-accounts/${account.id}`, owner);
+    expect(await gone.json()).toMatchObject({ status: 'disconnected', revokedAtPlatform: true });
+    expect(await readCredentials(api.deps.db, api.deps.cipher, owner.workspaceId, account.id)).toEqual({});
+    // The PDS no longer honours the session's refresh token.
+    const refresh = await fetch(`${bluesky.pdsUrl}/xrpc/com.atproto.server.refreshSession`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${String(stored.refreshJwt)}` },
+    });
+    expect(refresh.status).toBe(400);
+    expect(await refresh.json()).toMatchObject({ error: 'ExpiredToken' });
+  });
+
   it('a revoked app password: the refresh job marks the account needs_reconnect and the socket hears it', async () => {
     const owner = await api.signUp();
     const person = await bluesky.createAccount();

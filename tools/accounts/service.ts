@@ -17,6 +17,9 @@ import {
   type SecretCipher,
 } from '../../core/index.js';
 import type { AccountLinker } from '../../connectors/connect.js';
+
+/** What disconnecting needs of a linker: ending the account's tokens at the platform, when it can. */
+export type AccountRevoker = Pick<AccountLinker, 'revoke'>;
 import { audit, emitStatus, type SchedulingDeps, type ServiceContext } from '../scheduling/context.js';
 
 export interface AccountsContext extends ServiceContext {
@@ -55,7 +58,7 @@ const REVOKE_TIMEOUT_MS = 5_000;
  * connected; the outcome is reported), forgets them, and cancels its unpublished posts.
  */
 export async function disconnectAccount(
-  deps: SchedulingDeps & { cipher: SecretCipher; linkers?: ReadonlyMap<string, AccountLinker> | undefined },
+  deps: SchedulingDeps & { cipher: SecretCipher; linkers?: ReadonlyMap<string, AccountRevoker> | undefined },
   ctx: AccountsContext,
   accountId: string,
 ): Promise<{ id: string; status: 'disconnected'; cancelledTargets: number; revokedAtPlatform: boolean | null }> {
