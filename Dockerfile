@@ -1,13 +1,20 @@
 # syntax=docker/dockerfile:1
 #
-# Herald runtime image. tsx is a production dependency and runs the
-# TypeScript sources directly, so there is no build stage.
+# Herald runtime image, one image for every role (HERALD_ROLE=api | worker | all). tsx is a
+# production dependency and runs the TypeScript sources directly, so there is no build stage.
+#
+# Node 26 is the Active LTS line (Node 20 reached its end of life in April 2026); the code
+# keeps passing on Node 20 too, which CI runs. Debian trixie ships postgresql-client 17:
+# `npm run backup` runs its pg_dump, which reads the PostgreSQL 16 of docker-compose.yml
+# (pg_dump reads servers older than itself, never newer ones).
+FROM node:26-trixie-slim
 
-FROM node:20-bookworm-slim
-
-# espeak-ng and sox are run as child processes by the voice module.
+# tini is PID 1: it forwards SIGTERM to node and reaps orphaned children (an embedded Redis or
+# Chroma, whisper-cli), so a plain `docker run` needs no --init. postgresql-client: pg_dump and
+# pg_restore for `npm run backup` / `npm run restore`. Voice needs no system package: espeak-ng
+# runs as WebAssembly from npm, and audio is decoded in process (no sox).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends espeak-ng sox \
+ && apt-get install -y --no-install-recommends tini postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \
@@ -25,11 +32,11 @@ RUN npm ci --omit=dev \
  && npm cache clean --force
 
 # Source stays root-owned (read-only for the app user). .dockerignore keeps test/, bench/,
-# node_modules, data and .env out, so this copies the application folders and config files.
+# node_modules, data, backups and .env out, so this copies the application folders and config files.
 COPY . .
 
 # Created before VOLUME so a fresh named volume inherits node ownership.
-RUN mkdir -p /app/data && chown node:node /app/data
+RUN mkdir -p /app/data /backups && chown node:node /app/data /backups
 VOLUME ["/app/data"]
 
 USER node
@@ -39,10 +46,11 @@ EXPOSE 3000
 # Liveness only: /ready also fails when db/redis/chroma are down, and that
 # should not get the container marked unhealthy or restarted. The slim image
 # has no curl, so use Node's built-in fetch. Works for both roles: the worker
-# also serves /health on PORT.
+# also serves /health (and /ready, /metrics) on PORT.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 
-# Run node directly, not via npm, so SIGTERM reaches the app's shutdown handler.
 STOPSIGNAL SIGTERM
+# node directly, not via npm, so SIGTERM reaches the app's shutdown handler (through tini).
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "--import", "tsx", "server/main.ts"]
