@@ -23,6 +23,9 @@ import {
 } from './protocol.js';
 import { ChatSession, type SessionShared, type SessionTransport } from './session.js';
 
+/** One dropped (rate-limited) message is forgiven per this long; see `maxDroppedMessages`. */
+export const DROP_FORGIVE_MS = 10_000;
+
 export interface ConnectionInit {
   principal: Principal;
   credential: string;
@@ -42,7 +45,9 @@ export class ChatConnection implements SessionTransport {
   readonly #log: FastifyBaseLogger;
   readonly #session: ChatSession;
   readonly #bucket: MessageBucket;
+  /** Dropped messages not yet forgiven (one is forgiven every `DROP_FORGIVE_MS`). */
   #dropped = 0;
+  #droppedAt = performance.now();
   /** A revalidation is queued and has not started yet. */
   #revalidating = false;
   /** Set from a voice_start until its voice_stop: binary frames are audio, with this budget. */
@@ -170,6 +175,11 @@ export class ChatConnection implements SessionTransport {
     const voice = isBinary && this.#voiceFrames ? this.#voiceFrames : null;
     const waitMs = voice ? voice.take() : this.#bucket.take();
     if (waitMs > 0) {
+      // Drops are forgiven slowly, not reset by each accepted message: a flood just over the
+      // rate (most frames accepted, some dropped) still reaches the limit and is closed.
+      const now = performance.now();
+      this.#dropped = Math.max(0, this.#dropped - (now - this.#droppedAt) / DROP_FORGIVE_MS);
+      this.#droppedAt = now;
       if (++this.#dropped > this.#shared.options.maxDroppedMessages) {
         // Messages accepted before this one are still answered; then the socket closes.
         this.#refusing = true;
@@ -188,7 +198,6 @@ export class ChatConnection implements SessionTransport {
       );
       return;
     }
-    this.#dropped = 0;
     if (isBinary && voice) {
       const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       // In order with the control messages around it (a voice_stop right after the last frame).
@@ -232,6 +241,8 @@ export class ChatConnection implements SessionTransport {
     try {
       await this.#session.handle(message);
     } catch (err) {
+      // A refused voice_start grants no audio budget: later binary frames count as messages.
+      if (message.type === 'voice_start' && !this.#session.voice) this.#voiceFrames = null;
       const ref =
         message.type === 'user_message'
           ? { id: message.id }

@@ -35,7 +35,10 @@ export interface WsOptions {
   messagesPerSecond?: number;
   /** Messages a connection may send in a burst. Default 20. */
   messageBurst?: number;
-  /** Messages dropped in a row (rate limited) after which the socket is closed 1008. Default 200. */
+  /**
+   * Dropped (rate-limited) messages after which the socket is closed 1008; one drop is forgiven
+   * every 10 s, so a client sending steadily just over the rate is closed too. Default 200.
+   */
   maxDroppedMessages?: number;
   /** Turns one connection may have running at once. Default 4. */
   maxConcurrentTurns?: number;

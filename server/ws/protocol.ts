@@ -5,6 +5,7 @@
  * is the prose of this file; keep the two in step.
  */
 import { z } from 'zod';
+import { inspectJson } from '../http/input-guard.js';
 import { HeraldError, type ErrorCode } from '../../core/index.js';
 import type { VoiceEvent } from '../../voice/index.js';
 
@@ -232,6 +233,19 @@ export function parseClientFrame(text: string): ParseResult {
   }
   const obj = raw as Record<string, unknown>;
   const ref = refOf(obj);
+  // The same input limits as REST: nesting, and text PostgreSQL cannot store (the text of a
+  // message ends up in checkpoints and threads).
+  const unsafe = inspectJson(obj);
+  if (unsafe) {
+    return {
+      ok: false,
+      error: new HeraldError('validation_failed', {
+        message: `${unsafe.field || 'The message'} ${unsafe.message}`,
+        details: [{ path: unsafe.field, message: unsafe.message }],
+      }),
+      ref,
+    };
+  }
   const type = obj.type;
   if (typeof type !== 'string') {
     return {
