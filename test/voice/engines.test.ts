@@ -162,7 +162,9 @@ async function standIn(mode: 'ok' | 'args' | 'hang'): Promise<string> {
 
 describe('text-to-speech engines', () => {
   it('espeak-ng speaks a sentence as 16-bit PCM at its own rate', async () => {
-    const pcm = await new EspeakTextToSpeech().synthesize('Your post is scheduled.', signal());
+    const tts = new EspeakTextToSpeech();
+    const pcm = await tts.synthesize('Your post is scheduled.', signal());
+    await tts.close();
     expect(pcm.sampleRate).toBe(22_050);
     // About a second of speech, not silence.
     expect(pcm.data.length / 2 / pcm.sampleRate).toBeGreaterThan(0.8);
@@ -172,7 +174,9 @@ describe('text-to-speech engines', () => {
   });
 
   it('espeak-ng reads text that looks like options as text (it is read from a file, not the command line)', async () => {
-    const pcm = await new EspeakTextToSpeech().synthesize('--help -w /tmp/x.wav', signal());
+    const tts = new EspeakTextToSpeech();
+    const pcm = await tts.synthesize('--help -w /tmp/x.wav', signal());
+    await tts.close();
     expect(pcm.data.length).toBeGreaterThan(22_050);
   });
 
