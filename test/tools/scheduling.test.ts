@@ -104,6 +104,14 @@ describe('posting slots and "add to queue"', () => {
     await expect(
       setSlots(env.deps, ctx, accountId, [{ weekday: 1, time: '09:00' }], 'Nowhere/Land'),
     ).rejects.toMatchObject({ code: 'invalid_time' });
+    await expect(
+      createSeries(env.deps, ctx, {
+        rrule: 'FREQ=MINUTELY;INTERVAL=5',
+        start: '2027-01-01T09:00',
+        content: 'x',
+        targets: [{ socialAccountId: accountId }],
+      }),
+    ).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringContaining('at most hourly') });
   });
 });
 

@@ -28,6 +28,10 @@ export function parseRule(rule: string): Partial<RRuleOptions> {
   try {
     options = RRule.parseString(text);
     if (options.freq === undefined || options.freq === null) throw new Error('FREQ is required');
+    // Each occurrence is a post on every target: more often than hourly is a mistake (and
+    // would create thousands of posts per materialisation), not a schedule.
+    if (options.freq === RRule.MINUTELY || options.freq === RRule.SECONDLY)
+      throw new Error('a series repeats at most hourly (FREQ=HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY)');
     if (Array.isArray(options.byweekday) && options.byweekday.some((d) => d === null || d === undefined))
       throw new Error('BYDAY has an unknown day');
     if (options.dtstart) throw new Error('DTSTART is given separately as the start');

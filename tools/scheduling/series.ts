@@ -26,19 +26,21 @@ export interface SeriesView extends Series {
 
 /** How many coming occurrences a series is shown with. */
 export const SERIES_PREVIEW = 5;
-const PREVIEW_DAYS = 366;
+const PREVIEW_WINDOWS_DAYS = [2, 31, 366];
 
 export const statusOf = (s: Series): SeriesStatus => (s.stoppedAt ? 'stopped' : s.active ? 'active' : 'paused');
 
 function view(deps: SchedulingDeps, s: Series): SeriesView {
   const status = statusOf(s);
   const now = nowOf(deps);
-  const next =
-    status === 'active'
-      ? occurrences(s, now, new Date(now.getTime() + PREVIEW_DAYS * 86_400_000))
-          .slice(0, SERIES_PREVIEW)
-          .map((at) => showInZone(at, s.timeZone))
-      : [];
+  let found: Date[] = [];
+  // Widening windows: an hourly series fills the preview in a day without computing a year.
+  if (status === 'active')
+    for (const days of PREVIEW_WINDOWS_DAYS) {
+      found = occurrences(s, now, new Date(now.getTime() + days * 86_400_000));
+      if (found.length >= SERIES_PREVIEW) break;
+    }
+  const next = found.slice(0, SERIES_PREVIEW).map((at) => showInZone(at, s.timeZone));
   return { ...s, status, next };
 }
 
