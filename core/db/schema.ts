@@ -616,3 +616,69 @@ export const knowledgeSources = pgTable(
       .where(sql`${t.nextPollAt} IS NOT NULL`),
   ],
 );
+
+/** How a metrics read went: counters read, or why there are none (docs/analytics.md). */
+export const metricStatusEnum = pgEnum('metric_status', ['ok', 'deleted', 'unreachable', 'forbidden']);
+
+/**
+ * Engagement counters of one published target, one row per snapshot (a stage of the decaying
+ * schedule: 1h, 6h, 24h, 72h, 7d, 30d), never overwritten, so a post's curve can be drawn.
+ * `(target_id, stage)` is unique: a retried job stores its snapshot once.
+ */
+export const metricSnapshots = pgTable(
+  'metric_snapshots',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: workspaceRef(),
+    targetId: uuid('target_id').notNull(),
+    socialAccountId: uuid('social_account_id').notNull(),
+    platform: text('platform').notNull(),
+    stage: text('stage').notNull(),
+    status: metricStatusEnum('status').notNull(),
+    likes: integer('likes'),
+    reposts: integer('reposts'),
+    replies: integer('replies'),
+    /** Null where the platform does not report it. */
+    quotes: integer('quotes'),
+    impressions: integer('impressions'),
+    /** Why there are no counters (status other than ok). */
+    detail: text('detail'),
+    fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    unique('metric_snapshots_target_stage').on(t.targetId, t.stage),
+    foreignKey({
+      columns: [t.workspaceId, t.targetId],
+      foreignColumns: [postTargets.workspaceId, postTargets.id],
+    }).onDelete('cascade'),
+    index('metric_snapshots_ws_target_fetched').on(t.workspaceId, t.targetId, t.fetchedAt),
+    index('metric_snapshots_ws_fetched').on(t.workspaceId, t.fetchedAt),
+  ],
+);
+
+/** An account's audience once a day (followers, following, posts), where the platform reports it. */
+export const accountSnapshots = pgTable(
+  'account_snapshots',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: workspaceRef(),
+    socialAccountId: uuid('social_account_id').notNull(),
+    platform: text('platform').notNull(),
+    /** UTC day of the snapshot: one per account per day. */
+    day: text('day').notNull(),
+    status: metricStatusEnum('status').notNull(),
+    followers: integer('followers'),
+    following: integer('following'),
+    posts: integer('posts'),
+    detail: text('detail'),
+    fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    unique('account_snapshots_account_day').on(t.socialAccountId, t.day),
+    foreignKey({
+      columns: [t.workspaceId, t.socialAccountId],
+      foreignColumns: [socialAccounts.workspaceId, socialAccounts.id],
+    }).onDelete('cascade'),
+    index('account_snapshots_ws_fetched').on(t.workspaceId, t.fetchedAt),
+  ],
+);
