@@ -82,16 +82,33 @@ async function main(): Promise<void> {
       },
     });
   }
-  const app = await buildApp({
-    logger,
-    checks,
-    isDraining: () => draining,
-    ...(config.role === 'worker' ? {} : { api: apiDepsOf(rt) }),
-    metrics: metricsOptionsOf(rt),
-    timeouts: config.http,
-  });
-  started.app = app;
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    const app = await buildApp({
+      logger,
+      checks,
+      isDraining: () => draining,
+      ...(config.role === 'worker' ? {} : { api: apiDepsOf(rt) }),
+      metrics: metricsOptionsOf(rt),
+      timeouts: config.http,
+    });
+    started.app = app;
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    if (draining) return; // a signal arrived meanwhile; shutdown() owns the exit
+    // E.g. the port is taken: the runtime's children (Redis, Chroma) must not outlive us.
+    const code = (err as NodeJS.ErrnoException).code;
+    logger.fatal(
+      { err },
+      code === 'EADDRINUSE'
+        ? `${config.host}:${config.port} is already in use: stop what listens there or set PORT`
+        : 'start-up failed',
+    );
+    await started.app?.close().catch(() => undefined);
+    await rt.close();
+    logger.flush();
+    process.exit(1);
+  }
+  if (draining) return;
   logger.info({ role: config.role, database: rt.database.kind }, 'herald is up');
 }
 

@@ -76,6 +76,32 @@ export interface Runtime {
 type Closer = { name: string; close: () => Promise<unknown> };
 
 /**
+ * Quits a Redis connection BullMQ queues and workers share, after one round trip. A queue or
+ * worker closed while it is still setting up (a start-up that fails right after creating
+ * it) drops its error listener but keeps its setup command (INFO) waiting on this
+ * connection; quitting first would fail that command with "Connection is closed", emitted
+ * with no listener: an unhandled error that kills the process before its children are
+ * stopped. The PING's answer comes after every command already sent, so none is cut off.
+ */
+async function quitShared(connection: Redis): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  // BullMQ connections retry forever: a Redis that is gone gets a short wait, not a hang.
+  const answered = await Promise.race([
+    connection.ping().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), QUIT_PING_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (answered) await connection.quit().catch(() => connection.disconnect());
+  else connection.disconnect();
+}
+
+/** How long closing waits for Redis to answer the PING before it drops the connection. */
+const QUIT_PING_TIMEOUT_MS = 2_000;
+
+/**
  * The publish queue and event bus for every role, and — for `all` and `worker` — the publish
  * worker and the maintenance jobs (reconciler, recurring posts).
  */
@@ -89,7 +115,7 @@ async function startPublishing(
   closers: Closer[],
 ): Promise<Pick<Runtime, 'scheduling' | 'mediaStore' | 'events'>> {
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-bullmq' });
-  closers.push({ name: 'bullmq-connection', close: () => bull.quit().catch(() => bull.disconnect()) });
+  closers.push({ name: 'bullmq-connection', close: () => quitShared(bull) });
   const events = new EventBus(redis, () =>
     createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-events' }),
   );
@@ -154,7 +180,7 @@ async function startKnowledge(
   );
   const store = new KnowledgeStore(chroma.client, embedders.defaultEmbedder);
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-knowledge' });
-  closers.push({ name: 'knowledge-connection', close: () => bull.quit().catch(() => bull.disconnect()) });
+  closers.push({ name: 'knowledge-connection', close: () => quitShared(bull) });
   const queue = new KnowledgeQueue({ connection: bull, prefix: config.queuePrefix });
   closers.push({ name: 'knowledge-queue', close: () => queue.close() });
   const limits = {

@@ -2,7 +2,9 @@
  * A child service Herald starts for itself (embedded Redis, Chroma). It runs in its own
  * process group so stopping it also stops anything it forked; its pid is written to a pid
  * file so that a child orphaned by a hard kill of Herald is found and stopped on the next
- * start instead of holding its port and data directory forever.
+ * start instead of holding its port and data directory forever. While Herald runs, the
+ * children it started are also signalled when its process exits by any path (an uncaught
+ * error included), since being in their own process group they would otherwise outlive it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -94,6 +96,27 @@ export async function reapStale(pidFile: string, expect: string, logger: Logger)
   await rm(pidFile, { force: true });
 }
 
+/** Children started and not yet stopped, by pid: what the exit hook signals. */
+const running = new Set<number>();
+let exitHooked = false;
+
+/**
+ * On exit (process.exit, the end of the event loop, or an uncaught exception) only
+ * synchronous work runs: a SIGTERM (and SIGCONT, for a stopped child) to each child's group
+ * still running, which stops it on its own shortly after. Orderly stops remove their child
+ * first, so this only catches what a crash left behind.
+ */
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const pid of running) {
+      killGroup(pid, 'SIGTERM');
+      killGroup(pid, 'SIGCONT');
+    }
+  });
+}
+
 export async function startManagedChild(opts: ManagedChildOptions): Promise<ManagedChild> {
   await mkdir(path.dirname(opts.pidFile), { recursive: true });
   await reapStale(opts.pidFile, opts.identifyBy ?? path.basename(opts.command), opts.logger);
@@ -119,6 +142,9 @@ export async function startManagedChild(opts: ManagedChildOptions): Promise<Mana
       for (const line of chunk.split('\n')) if (line.trim()) log.debug({ line: line.slice(0, 500) }, 'output');
     });
   }
+  running.add(spawned);
+  hookExit();
+  void exited.then(() => running.delete(spawned));
   await writeFile(opts.pidFile, String(spawned));
   log.info({ pid: spawned }, 'started');
 

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,4 +81,58 @@ describe('the herald process', () => {
     // Refused before the logger exists: no child was started, nothing was logged.
     expect(herald.stdout()).toBe('');
   }, 60_000);
+
+  /** Boots Herald on embedded defaults with `env`, expecting start-up to fail after its children started. */
+  async function failedBoot(env: Record<string, string>) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'herald-boot-fail-'));
+    const herald = startHerald({
+      PORT: String(await freePort()),
+      DATA_DIR: dir,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      LOG_LEVEL: 'info',
+      ...env,
+    });
+    try {
+      const exit = await herald.exited;
+      const children = herald.logs
+        .filter((l) => l.msg === 'started' && typeof l.pid === 'number')
+        .map((l) => ({ name: l.child as string, pid: l.pid as number }));
+      return { herald, exit, children };
+    } finally {
+      if (herald.child.exitCode === null) herald.child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function expectAllGone(children: Array<{ name: string; pid: number }>) {
+    expect(children.map((c) => c.name).sort()).toEqual(['chroma', 'redis']);
+    for (const c of children) await waitFor(() => !isAlive(c.pid) || undefined, 15_000, `${c.name} to stop`);
+  }
+
+  it('a port already in use fails start-up with exit 1, saying so, and stops the children it started', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const { herald, exit, children } = await failedBoot({ PORT: String(port) });
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(herald.logs.find((l) => l.level === 60)).toMatchObject({
+        msg: `127.0.0.1:${port} is already in use: stop what listens there or set PORT`,
+      });
+      await expectAllGone(children);
+      expect(herald.stderr()).toBe('');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 90_000);
+
+  it('a start-up step failing after the queues started exits 1 cleanly and leaves no child', async () => {
+    // The knowledge step fails after publishing (BullMQ queues and workers still connecting).
+    const { herald, exit, children } = await failedBoot({ KNOWLEDGE_EMBEDDER: 'ollama:nomic-embed-text' });
+    expect(exit).toEqual({ code: 1, signal: null });
+    expect(herald.logs.find((l) => l.level === 60)).toMatchObject({ msg: expect.stringMatching(/needs OLLAMA_URL/) });
+    await expectAllGone(children);
+    expect(herald.stdout() + herald.stderr()).not.toMatch(/Connection is closed/);
+    expect(herald.stderr()).toBe('');
+  }, 90_000);
 });
