@@ -35,17 +35,14 @@ import {
   type Credentials,
   type PublishInput,
   type ConnectorError,
-  type PublishResult,
 } from '../../connectors/index.js';
 import { emitStatus } from '../scheduling/context.js';
+import { confirmEarlierAttempt, lookupSince, settle } from './confirm.js';
+import { describe, move, published, type Outcome, type RunInfo } from './outcome.js';
 import { publishInputFor } from './draft.js';
 import type { PublishWorkerDeps } from './worker-deps.js';
 
-/** What the job runner should do next with the job. */
-export type Outcome =
-  | { kind: 'done'; status: PostTarget['status'] | 'noop' }
-  | { kind: 'defer'; until: number; reason: string }
-  | { kind: 'retry'; error: Error };
+export type { Outcome, RunInfo } from './outcome.js';
 
 /** Stay this far inside a platform's idempotency window before trusting it. */
 const WINDOW_MARGIN_MS = 5 * 60_000;
@@ -53,52 +50,6 @@ const WINDOW_MARGIN_MS = 5 * 60_000;
 export const STATUS_POLL_MS = 5_000;
 /** Give up waiting for asynchronous processing after this long. */
 export const STATUS_POLL_LIMIT_MS = 30 * 60_000;
-
-type Failure = { kind: string; message: string; part?: number; platformMessage?: string; retryAt?: string };
-
-const describe = (err: ConnectorError): Failure => {
-  const j = err.toJSON();
-  return {
-    kind: err.kind,
-    message: err.message,
-    ...(err.part === undefined ? {} : { part: err.part }),
-    ...(err.platformMessage ? { platformMessage: err.platformMessage } : {}),
-    ...(typeof j.retryAt === 'string' ? { retryAt: j.retryAt } : {}),
-  };
-};
-
-async function move(
-  deps: PublishWorkerDeps,
-  target: PostTarget,
-  to: PostTarget['status'],
-  patch: Parameters<typeof transitionTarget>[5] = {},
-  error?: Failure,
-): Promise<Outcome> {
-  const moved = await transitionTarget(deps.db, target.workspaceId, target.id, ['publishing'], to, {
-    ...patch,
-    ...(error ? { lastError: error } : to === 'published' ? { lastError: null } : {}),
-  });
-  if (moved) await emitStatus(deps.events, moved, 'publishing', { error: error ?? null });
-  return { kind: 'done', status: moved ? to : 'noop' };
-}
-
-const published = (
-  deps: PublishWorkerDeps,
-  target: PostTarget,
-  result: Pick<PublishResult, 'platformPostId' | 'url'>,
-) =>
-  move(deps, target, 'published', {
-    publishedAt: new Date(),
-    platformPostId: result.platformPostId,
-    platformUrl: result.url,
-  });
-
-export interface RunInfo {
-  /** This is the job's last try: a transient failure becomes final. */
-  lastTry: boolean;
-  /** Identifies the holder of account slots (the job id + run). */
-  holder: string;
-}
 
 export async function publishTarget(
   deps: PublishWorkerDeps,
@@ -204,8 +155,8 @@ async function publishHoldingSlot(
 
   // An earlier attempt may have reached the platform.
   const uncertain = attempts.filter((a) => a.outcome === 'pending' || a.outcome === 'unknown');
-  if (uncertain.length > 0) {
-    const oldest = uncertain[uncertain.length - 1]!;
+  const oldest = uncertain[uncertain.length - 1];
+  if (oldest) {
     for (const a of uncertain.filter((x) => x.outcome === 'pending'))
       await finishAttempt(deps.db, ws, a.id, { outcome: 'unknown' });
     const idem = caps.idempotency;
@@ -213,23 +164,8 @@ async function publishHoldingSlot(
       idem.kind === 'permanent' ||
       (idem.kind === 'window' && Date.now() - oldest.startedAt.getTime() < idem.ms - WINDOW_MARGIN_MS);
     if (!repeatIsSafe) {
-      const found = await connector.lookup(ctx, input, key, new Date(oldest.startedAt.getTime() - 60_000));
-      if (found && found.parts.length >= input.parts.length) {
-        await finishAttempt(deps.db, ws, oldest.id, { outcome: 'succeeded', platformPostId: found.platformPostId });
-        return published(deps, target, found);
-      }
-      if (!caps.lookupIsAuthoritative) {
-        return move(
-          deps,
-          target,
-          'unconfirmed',
-          {},
-          {
-            kind: 'unconfirmed',
-            message: `An earlier attempt may have reached ${account.platform} and Herald cannot confirm it; check @${account.handle} before posting again`,
-          },
-        );
-      }
+      const seen = await confirmEarlierAttempt(connector, ctx, input, key, lookupSince(oldest));
+      if (seen.kind !== 'absent') return settle(deps, target, account, seen, oldest, run);
     }
   }
 
@@ -256,6 +192,22 @@ async function publishHoldingSlot(
         outcome: err.mayHaveSucceeded ? 'unknown' : 'failed',
         error: describe(err),
       });
+      if (oldest && err.reason === 'duplicate' && err.part === undefined) {
+        // The platform already holds this text, and an earlier attempt may have put it there:
+        // published, to be found — not a refused post.
+        const seen = await confirmEarlierAttempt(connector, ctx, input, key, lookupSince(oldest));
+        return settle(
+          deps,
+          target,
+          account,
+          seen.kind === 'absent' ? { kind: 'unsure', message: '' } : seen,
+          oldest,
+          run,
+          {
+            duplicate: err,
+          },
+        );
+      }
       if (err instanceof AuthExpired && !err.reconnect && !refreshed) {
         refreshed = true;
         try {
@@ -322,20 +274,43 @@ async function handleFailure(
     case 'auth_expired':
       return needsReconnect(deps, target, account, err);
     case 'invalid_content':
-    case 'permanent':
+    case 'permanent': {
+      // Only a rule that no retry changes: other refusals leave the target failed, to be
+      // published again (per-part keys keep that from duplicating where the platform has them).
+      const first =
+        err.reason === 'reply_restricted' && err.part !== undefined && err.part > 0
+          ? err.publishedParts?.[0]
+          : undefined;
+      if (first) {
+        // A thread whose later part X's reply rules refused: the first parts are live, so the
+        // target is published and the error says what is missing.
+        return move(
+          deps,
+          target,
+          'published',
+          { publishedAt: new Date(), platformPostId: first.platformPostId, platformUrl: first.url },
+          {
+            ...describe(err),
+            kind: 'thread_incomplete',
+            message: `Parts 1-${err.part!} are published; parts ${err.part! + 1}-${input.parts.length} are not: ${err.message}`,
+          },
+        );
+      }
       return move(deps, target, 'failed', {}, describe(err));
+    }
     case 'transient': {
       if (!run.lastTry) return { kind: 'retry', error: err };
       if (err.mayHaveSucceeded) {
-        const found = await connector.lookup(ctx, input, target.id, new Date(attempt.startedAt.getTime() - 60_000));
-        if (found && found.parts.length >= input.parts.length) {
+        const seen = await confirmEarlierAttempt(connector, ctx, input, target.id, lookupSince(attempt));
+        if (seen.kind === 'found') {
           await finishAttempt(deps.db, target.workspaceId, attempt.id, {
             outcome: 'succeeded',
-            platformPostId: found.platformPostId,
+            platformPostId: seen.result.platformPostId,
           });
-          return published(deps, target, found);
+          return published(deps, target, seen.result);
         }
-        if (!connector.capabilities(account).lookupIsAuthoritative) {
+        if (seen.kind !== 'absent') {
+          const why = seen.kind === 'unsure' ? ` (${seen.message})` : '';
           return move(
             deps,
             target,
@@ -344,7 +319,7 @@ async function handleFailure(
             {
               ...describe(err),
               kind: 'unconfirmed',
-              message: `Gave up after repeated errors; the last one may have reached ${account.platform}: ${err.message}`,
+              message: `Gave up after repeated errors; the last one may have reached ${account.platform}${why}: ${err.message}`,
             },
           );
         }
