@@ -164,8 +164,14 @@ export const metricsPlugin = fp(
             reply.header('www-authenticate', 'Bearer realm="metrics"');
             throw new HeraldError('unauthorized', { message: 'Send the metrics token as "Bearer <token>"' });
           }
-        } else if (!isLoopback(request.socket.remoteAddress)) {
-          // The socket's address, not request.ip: a forwarded header must not make a client local.
+        } else if (
+          !isLoopback(request.socket.remoteAddress) ||
+          request.headers['x-forwarded-for'] !== undefined ||
+          request.headers.forwarded !== undefined
+        ) {
+          // The socket's address, not request.ip: a forwarded header must not make a client
+          // local. And a request that came through a proxy on this host is not local either,
+          // though its socket is: without METRICS_TOKEN, the proxy must not open /metrics.
           throw new HeraldError('not_found', { message: 'No route GET /metrics' });
         }
         reply.header('content-type', registry.contentType);

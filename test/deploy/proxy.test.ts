@@ -79,6 +79,22 @@ describe('behind a reverse proxy', () => {
     expect(p.lines.filter((l) => l.msg === 'request').map((l) => l.ip)).toEqual(['127.0.0.1']);
   });
 
+  it('without METRICS_TOKEN, /metrics answers loopback scrapes but not requests forwarded by a proxy on this host', async () => {
+    const app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      checks: [],
+      isDraining: () => false,
+      metrics: { token: undefined },
+      trustProxy: ['loopback'],
+    });
+    apps.push(app);
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    for (const header of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }]) {
+      expect((await fetch(`${base}/metrics`, { headers: header })).status).toBe(404);
+    }
+  });
+
   it('PUBLIC_URL is the server of the OpenAPI document', async () => {
     const p = await apiProcess(['loopback']);
     const doc = (await (await fetch(`${p.base}/docs/json`)).json()) as { servers?: { url: string }[] };
