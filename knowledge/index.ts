@@ -33,6 +33,16 @@ export {
   type ReembedJobData,
 } from './queue.js';
 export { catalogueChunks, readUploadedFile, type UploadedFile } from './files.js';
+export {
+  DEFAULT_FEED_INTERVAL_MINUTES,
+  FEED_POLL_TICK_MS,
+  MAX_FEED_INTERVAL_MINUTES,
+  MIN_FEED_INTERVAL_MINUTES,
+  pollFeedSource,
+  queueDueFeedPolls,
+  type FeedPollJobData,
+  type PollOutcome,
+} from './feed-poller.js';
 export { listenForPublishedPosts, updatePastPostMetrics, type PostMetrics } from './past-posts.js';
 export {
   createSource,
@@ -42,6 +52,7 @@ export {
   replaceSource,
   searchKnowledge,
   uploadSource,
+  type FollowInput,
   type KnowledgeDeps,
   type SourceInput,
   type UploadInput,

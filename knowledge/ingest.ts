@@ -12,7 +12,8 @@ import { chunkText } from './chunking.js';
 import { catalogueChunks } from './files.js';
 import { resolveEmbedder, type Embedders } from './embedder-settings.js';
 import type { Embedder } from './embedders.js';
-import { checkText, fetchFeed, fetchPage } from './input.js';
+import { fetchFeedItems, mergeFeedItems, renderFeedItems, type FetchedFeed, type MergedItems } from './feed-items.js';
+import { checkText, fetchPage } from './input.js';
 import type { SourceRow } from './source-rows.js';
 import type { ChunkMetadata, KnowledgeStore, StoredChunk } from './store.js';
 
@@ -120,6 +121,8 @@ export interface IngestOptions {
   reembed?: boolean;
   /** Default: the only attempt. */
   attempt?: IngestAttempt;
+  /** A feed the poller already fetched and merged: ingested as is, not fetched again. */
+  feed?: { fetched: FetchedFeed; merged: MergedItems };
 }
 
 export async function ingestSource(
@@ -171,6 +174,7 @@ export async function ingestSource(
     .where(and(where, eq(knowledgeSources.generation, generation)));
   await emit('ingesting', 0, null);
   let text: string;
+  let feedColumns: Partial<Pick<SourceRow, 'feed' | 'feedItems'>> = {};
   const metadata = { ...source.metadata };
   try {
     const fetchOpts = { timeoutMs: deps.limits.fetchTimeoutMs, maxBytes: deps.limits.maxBytes };
@@ -183,12 +187,20 @@ export async function ingestSource(
       metadata.finalUrl = page.finalUrl;
       metadata.charset = page.charset.encoding;
     } else if (source.format === 'feed') {
-      const feed = await fetchFeed(source.url!, fetchOpts);
-      text = feed.text;
-      metadata.feedTitle = feed.title;
-      metadata.feedItems = feed.items;
-      metadata.finalUrl = feed.finalUrl;
-      metadata.charset = feed.charset.encoding;
+      // The poller hands over what it fetched and merged; a first ingest or a PUT fetches.
+      const fetched = opts.feed?.fetched ?? (await fetchFeedItems(source.url!, fetchOpts))!;
+      const merged =
+        opts.feed?.merged ?? mergeFeedItems(source.feedItems ?? [], fetched.items, source.feed?.removedItems ?? 'drop');
+      const rendered = renderFeedItems(merged.items, deps.limits.maxBytes, fetched.items.length);
+      text = rendered.text;
+      feedColumns = {
+        feedItems: rendered.items,
+        ...(source.feed ? { feed: { ...source.feed, etag: fetched.etag, lastModified: fetched.lastModified } } : {}),
+      };
+      metadata.feedTitle = fetched.title;
+      metadata.feedItems = rendered.items.length;
+      metadata.finalUrl = fetched.finalUrl;
+      metadata.charset = fetched.charset.encoding;
     } else {
       text = checkText(source.content ?? '', deps.limits.maxBytes);
     }
@@ -225,6 +237,7 @@ export async function ingestSource(
         chunkCount: stored.length,
         embeddingModel: embedder.model,
         ...(source.format === 'url' || source.format === 'feed' ? { content: text } : {}),
+        ...feedColumns,
         contentSha256: createHash('sha256').update(text).digest('hex'),
         metadata,
         ingestedAt: new Date(),

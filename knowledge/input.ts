@@ -1,12 +1,10 @@
 /**
  * What may be ingested, and getting the text out of it: text must be non-empty, not binary
  * and under the size cap; a URL is fetched with a deadline and a size cap and must answer HTML
- * (or plain text), whose main content is extracted (`html.ts`); a feed must parse as RSS or
- * Atom (`feed.ts`).
+ * (or plain text), whose main content is extracted (`html.ts`). Feeds: `feed-items.ts`.
  */
 import { HeraldError } from '../core/index.js';
 import { decodeMarkup, decodePlain, type CharsetSource } from './charset.js';
-import { parseFeed } from './feed.js';
 import { extractMainContent } from './html.js';
 
 export function checkText(text: string, maxBytes: number): string {
@@ -69,29 +67,41 @@ export interface FetchedPage {
   charset: { encoding: string; from: CharsetSource };
 }
 
-interface Fetched {
+export interface Fetched {
   type: string;
   /** The whole `Content-Type` value (its charset decodes the body). */
   contentType: string | null;
   body: Buffer;
   finalUrl: string;
+  /** The validators for a conditional GET next time (`ETag`, `Last-Modified`), when the server sent them. */
+  etag: string | null;
+  lastModified: string | null;
 }
 
-/** GETs `url` with a deadline and a size cap; typed errors for timeouts, HTTP errors and oversize bodies. */
-async function fetchCapped(
+/**
+ * GETs `url` with a deadline and a size cap; typed errors for timeouts, HTTP errors and
+ * oversize bodies. With `conditional` validators, a 304 answer is `null` (unchanged).
+ */
+export async function fetchCapped(
   url: string,
   opts: { timeoutMs: number; maxBytes: number },
   accept: string,
   acceptable: (type: string) => boolean,
   what: string,
-): Promise<Fetched> {
+  conditional?: { etag: string | null; lastModified: string | null },
+): Promise<Fetched | null> {
   let res: Response;
   const signal = AbortSignal.timeout(opts.timeoutMs);
   try {
     res = await fetch(url, {
       signal,
       redirect: 'follow',
-      headers: { accept, 'user-agent': 'Herald knowledge fetcher' },
+      headers: {
+        accept,
+        'user-agent': 'Herald knowledge fetcher',
+        ...(conditional?.etag ? { 'if-none-match': conditional.etag } : {}),
+        ...(conditional?.lastModified ? { 'if-modified-since': conditional.lastModified } : {}),
+      },
     });
   } catch (cause) {
     const timedOut = signal.aborted;
@@ -102,6 +112,10 @@ async function fetchCapped(
       details: { reason: timedOut ? 'timeout' : 'network' },
       cause,
     });
+  }
+  if (res.status === 304 && conditional) {
+    await res.body?.cancel().catch(() => undefined);
+    return null;
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
@@ -124,6 +138,8 @@ async function fetchCapped(
       contentType: res.headers.get('content-type'),
       body: await readCapped(res, opts.maxBytes),
       finalUrl: res.url || url,
+      etag: res.headers.get('etag'),
+      lastModified: res.headers.get('last-modified'),
     };
   } catch (err) {
     if (err instanceof HeraldError) throw err;
@@ -137,58 +153,22 @@ async function fetchCapped(
   }
 }
 
-const isHtml = (type: string) => type === 'text/html' || type === 'application/xhtml+xml';
+export const isHtml = (type: string) => type === 'text/html' || type === 'application/xhtml+xml';
 
 export async function fetchPage(url: string, opts: { timeoutMs: number; maxBytes: number }): Promise<FetchedPage> {
-  const got = await fetchCapped(
+  const got = (await fetchCapped(
     url,
     opts,
     'text/html,application/xhtml+xml,text/plain;q=0.8',
     (t) => isHtml(t) || t === 'text/plain',
     'an HTML page',
-  );
+  ))!;
   const decoded = isHtml(got.type) ? decodeMarkup(got.body, got.contentType) : decodePlain(got.body, got.contentType);
   const page = isHtml(got.type) ? extractMainContent(decoded.text) : { title: null, text: decoded.text };
   return {
     ...page,
     text: checkText(page.text, opts.maxBytes),
     finalUrl: got.finalUrl,
-    charset: { encoding: decoded.encoding, from: decoded.from },
-  };
-}
-
-/** Fetches an RSS or Atom feed; its text is one Markdown section per item (title, link, date, summary). */
-export async function fetchFeed(
-  url: string,
-  opts: { timeoutMs: number; maxBytes: number },
-): Promise<FetchedPage & { items: number }> {
-  const got = await fetchCapped(
-    url,
-    opts,
-    'application/rss+xml,application/atom+xml,application/xml,text/xml;q=0.9',
-    // Feeds are served under many types; the parser decides. HTML is the one sure miss.
-    (t) => !isHtml(t),
-    'a feed',
-  );
-  const decoded = decodeMarkup(got.body, got.contentType);
-  const feed = parseFeed(decoded.text);
-  if (!feed)
-    throw new HeraldError('knowledge_input_invalid', {
-      message: `${url} is not an RSS or Atom feed`,
-      details: { reason: 'not_xml' },
-    });
-  const text = feed.items
-    .map((i) =>
-      [`# ${i.title || 'Untitled'}`, [i.link, i.date].filter(Boolean).join(' · '), i.summary]
-        .filter(Boolean)
-        .join('\n\n'),
-    )
-    .join('\n\n');
-  return {
-    title: feed.title,
-    text: checkText(text, opts.maxBytes),
-    finalUrl: got.finalUrl,
-    items: feed.items.length,
     charset: { encoding: decoded.encoding, from: decoded.from },
   };
 }

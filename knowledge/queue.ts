@@ -4,11 +4,21 @@
  * its own. Progress goes to the job (`job.progress`) and to the event bus
  * (`knowledge.ingest`). `past_post` jobs (one per published target, `past-posts.ts`) add a
  * published post as a source and ingest it in the same job; `reembed` jobs (one per embedder
- * change, `reembed.ts`) re-embed a whole workspace for its new embedder. Retryable failures
+ * change, `reembed.ts`) re-embed a whole workspace for its new embedder; `feed_poll_tick` (a job
+ * scheduler) and `feed_poll` jobs keep followed feeds fresh (`feed-poller.ts`). Retryable failures
  * (Chroma or Ollama down, a URL timing out) are retried with backoff — 3 attempts in all by
  * default, the source `retrying` in between; bad input fails the source at once.
  */
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import {
+  FEED_POLL_JOB,
+  FEED_POLL_SCHEDULER_ID,
+  FEED_POLL_TICK_JOB,
+  FEED_POLL_TICK_MS,
+  pollFeedSource,
+  queueDueFeedPolls,
+  type FeedPollJobData,
+} from './feed-poller.js';
 import { ingestSource, type IngestAttempt, type IngestDeps } from './ingest.js';
 import { ingestPastPost } from './past-posts.js';
 import { reembedWorkspace } from './reembed.js';
@@ -36,7 +46,8 @@ export interface ReembedJobData {
   changeId: string;
 }
 
-export type KnowledgeJobData = IngestJobData | PastPostJobData | ReembedJobData;
+export type KnowledgeJobData =
+  IngestJobData | PastPostJobData | ReembedJobData | FeedPollJobData | Record<string, never>;
 const isPastPost = (d: KnowledgeJobData): d is PastPostJobData => 'targetId' in d;
 const isReembed = (d: KnowledgeJobData): d is ReembedJobData => 'changeId' in d;
 
@@ -96,6 +107,11 @@ export interface KnowledgeWorkerOptions {
   prefix?: string | undefined;
   /** Jobs at once per process. Default 2. */
   concurrency?: number;
+  /**
+   * The feed poller's tick (a BullMQ job scheduler, upserted by every worker process: one
+   * schedule whatever their number). Default `FEED_POLL_TICK_MS` (a minute).
+   */
+  feedPollEveryMs?: number;
 }
 
 /** This run's attempt, and the wait BullMQ will make before the next (its backoff formulas). */
@@ -112,13 +128,20 @@ function attemptOf(job: Job<KnowledgeJobData>): IngestAttempt {
 }
 
 export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOptions): Worker<KnowledgeJobData> {
+  // The tick queues poll jobs on the same queue.
+  const polls = new Queue(KNOWLEDGE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
   const worker = new Worker<KnowledgeJobData>(
     KNOWLEDGE_QUEUE,
     async (job) => {
+      if (job.name === FEED_POLL_TICK_JOB) return queueDueFeedPolls(deps.db, polls);
+      if (job.name === FEED_POLL_JOB) {
+        const { workspaceId, sourceId } = job.data as FeedPollJobData;
+        return pollFeedSource(deps, workspaceId, sourceId);
+      }
       const progress = (done: number, total: number) => job.updateProgress({ chunksDone: done, chunksTotal: total });
       if (isPastPost(job.data)) return ingestPastPost(deps, job.data.workspaceId, job.data.targetId, progress);
       if (isReembed(job.data)) return reembedWorkspace(deps, job.data.workspaceId, job.data.changeId, progress);
-      const { workspaceId, sourceId, generation, reembed } = job.data;
+      const { workspaceId, sourceId, generation, reembed } = job.data as IngestJobData;
       return ingestSource(deps, workspaceId, sourceId, generation, progress, {
         reembed: reembed === true,
         attempt: attemptOf(job),
@@ -127,5 +150,13 @@ export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOpti
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 2 },
   );
   worker.on('error', (err) => deps.logger?.error({ err }, 'knowledge worker error'));
+  worker.on('closed', () => void polls.close().catch(() => undefined));
+  polls
+    .upsertJobScheduler(
+      FEED_POLL_SCHEDULER_ID,
+      { every: opts.feedPollEveryMs ?? FEED_POLL_TICK_MS },
+      { name: FEED_POLL_TICK_JOB, data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+    )
+    .catch((err: unknown) => deps.logger?.error({ err }, 'feed poll schedule not set'));
   return worker;
 }

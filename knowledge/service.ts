@@ -8,6 +8,7 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { HeraldError, requireRole, schema, type Db, type EventBus } from '../core/index.js';
 import { checkCatalogue, readUploadedFile, type UploadedFile } from './files.js';
+import { MAX_FEED_INTERVAL_MINUTES, MIN_FEED_INTERVAL_MINUTES, newFeedState } from './feed-poller.js';
 import { embeddersOf, readKnowledgeSettings, resolveEmbedder, type Embedders } from './embedder-settings.js';
 import { checkText } from './input.js';
 import type { IngestLimits } from './ingest.js';
@@ -44,10 +45,39 @@ export interface SourceInput {
   text?: string | undefined;
   url?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /**
+   * `feed` only: poll the feed on a schedule and ingest what is new (`feed-poller.ts`).
+   * Absent or null: the feed is read once (and on `PUT`).
+   */
+  follow?: FollowInput | null | undefined;
+}
+
+export interface FollowInput {
+  /** Minutes between polls, 5 to 10,080 (a week). Default 60. */
+  intervalMinutes?: number | undefined;
+  /** Items the feed no longer lists: `keep` them searchable (default) or `drop` them. */
+  removedItems?: 'keep' | 'drop' | undefined;
+}
+
+/** A followed feed's columns (settings, first poll one interval after now); not followed: none. */
+function followColumns(input: SourceInput) {
+  if (!input.follow) return { feed: null, nextPollAt: null };
+  if (input.format !== 'feed')
+    throw new HeraldError('validation_failed', { message: 'Only a feed source can be followed' });
+  const feed = newFeedState(input.follow);
+  if (feed.intervalMinutes < MIN_FEED_INTERVAL_MINUTES || feed.intervalMinutes > MAX_FEED_INTERVAL_MINUTES)
+    throw new HeraldError('validation_failed', {
+      message: `follow.intervalMinutes must be between ${MIN_FEED_INTERVAL_MINUTES} and ${MAX_FEED_INTERVAL_MINUTES}`,
+    });
+  return { feed, nextPollAt: new Date(Date.now() + feed.intervalMinutes * 60_000) };
 }
 
 /** Checks the input's shape and text; returns the columns to store. */
 function columnsOf(deps: KnowledgeDeps, input: SourceInput) {
+  return { ...contentColumns(deps, input), ...followColumns(input), feedItems: null };
+}
+
+function contentColumns(deps: KnowledgeDeps, input: SourceInput) {
   if (input.format === 'url' || input.format === 'feed') {
     if (!input.url || input.text !== undefined)
       throw new HeraldError('validation_failed', { message: `A ${input.format} source takes \`url\` and no \`text\`` });

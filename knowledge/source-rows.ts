@@ -24,6 +24,21 @@ export function viewOf(r: SourceRow): SourceView {
     maxAttempts: r.maxAttempts,
     nextAttemptAt: r.nextAttemptAt?.toISOString() ?? null,
     refreshError: r.refreshError ?? null,
+    feed: r.feed
+      ? {
+          intervalMinutes: r.feed.intervalMinutes,
+          removedItems: r.feed.removedItems,
+          items: r.feedItems?.length ?? 0,
+          nextPollAt: r.nextPollAt?.toISOString() ?? null,
+          lastPolledAt: r.feed.lastPolledAt,
+          lastStatus: r.feed.lastStatus,
+          lastError: r.feed.lastError,
+          consecutiveFailures: r.feed.consecutiveFailures,
+          lastNewItems: r.feed.lastNewItems,
+          etag: r.feed.etag,
+          lastModified: r.feed.lastModified,
+        }
+      : null,
     generation: r.generation,
     chunkCount: r.chunkCount,
     embeddingModel: r.embeddingModel,

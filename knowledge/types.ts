@@ -54,12 +54,32 @@ export interface SourceView {
   nextAttemptAt: string | null;
   /** The last refresh failed (no attempt left) while an older generation serves; null after a success. */
   refreshError: { code: string; message: string; at: string } | null;
+  /** A followed feed's settings and poll health; null when the source is not followed. */
+  feed: FeedView | null;
   generation: number;
   chunkCount: number;
   embeddingModel: string | null;
   ingestedAt: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface FeedView {
+  intervalMinutes: number;
+  removedItems: 'keep' | 'drop';
+  /** Items the source holds now (the feed's, plus removed ones kept). */
+  items: number;
+  nextPollAt: string | null;
+  lastPolledAt: string | null;
+  /** `changed` (ingested anew), `unchanged`, `not_modified` (HTTP 304), `failed`; null before the first poll. */
+  lastStatus: 'changed' | 'unchanged' | 'not_modified' | 'failed' | null;
+  lastError: { code: string; message: string } | null;
+  consecutiveFailures: number;
+  /** Items the last poll found new. */
+  lastNewItems: number;
+  /** The validators the next poll sends (`If-None-Match`, `If-Modified-Since`). */
+  etag: string | null;
+  lastModified: string | null;
 }
 
 export interface SearchFilters {

@@ -16,6 +16,8 @@ import {
   DOC_TYPES,
   getSource,
   listSources,
+  MAX_FEED_INTERVAL_MINUTES,
+  MIN_FEED_INTERVAL_MINUTES,
   replaceSource,
   searchKnowledge,
   SOURCE_FORMATS,
@@ -53,6 +55,14 @@ const SourceBody = z.strictObject({
   /** For `url` and `feed`: fetched by the ingestion job. */
   url: z.string().max(2000).optional(),
   metadata: FreeJsonObject.optional(),
+  /** For `feed`: poll it on a schedule and ingest what is new (docs/knowledge.md, Followed feeds). */
+  follow: z
+    .strictObject({
+      intervalMinutes: z.number().int().min(MIN_FEED_INTERVAL_MINUTES).max(MAX_FEED_INTERVAL_MINUTES).optional(),
+      removedItems: z.enum(['keep', 'drop']).optional(),
+    })
+    .nullable()
+    .optional(),
 });
 
 // The service checks each action's role; any member may reach these routes.
@@ -218,7 +228,8 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
       bodyLimit,
       schema: {
         tags: ['knowledge'],
-        summary: 'Add a source (text, Markdown, a web page or an RSS/Atom feed) and queue its ingestion (editor)',
+        summary:
+          'Add a source (text, Markdown, a web page or an RSS/Atom feed, optionally followed: polled on a schedule) and queue its ingestion (editor)',
         body: SourceBody,
       },
     },

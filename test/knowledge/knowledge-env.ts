@@ -73,6 +73,8 @@ export async function startKnowledgeEnv(opts: {
   /** Attempts per ingestion job (default 1: a failure is final at once) and the first retry's delay. */
   maxAttempts?: number;
   backoffMs?: number;
+  /** The feed poller's tick; `npm start` runs it every minute (the default). */
+  feedPollEveryMs?: number;
 }): Promise<KnowledgeEnv> {
   const connection = createRedisConnection(REDIS_URL, { purpose: 'worker' });
   const defaultEmbedder = opts.embedders?.defaultEmbedder ?? opts.embedder ?? new LexicalEmbedder();
@@ -96,7 +98,12 @@ export async function startKnowledgeEnv(opts: {
   };
   const worker = startKnowledgeWorker(
     { ...deps, logger: createLogger({ level: 'silent' }) },
-    { connection, prefix: `${opts.prefix}-k`, concurrency: 4 },
+    {
+      connection,
+      prefix: `${opts.prefix}-k`,
+      concurrency: 4,
+      ...(opts.feedPollEveryMs ? { feedPollEveryMs: opts.feedPollEveryMs } : {}),
+    },
   );
   return {
     deps,
@@ -163,7 +170,7 @@ export interface KnowledgeApi {
 /** Chroma, the knowledge stack and the REST API over one database and event bus. */
 export async function startKnowledgeApi(
   limits: Partial<IngestLimits> = {},
-  opts: { embedders?: Embedders; maxAttempts?: number; backoffMs?: number } = {},
+  opts: { embedders?: Embedders; maxAttempts?: number; backoffMs?: number; feedPollEveryMs?: number } = {},
 ): Promise<KnowledgeApi> {
   const chroma = await startTestChroma();
   let kenv: KnowledgeEnv | undefined;
