@@ -8,10 +8,6 @@ export {
   updateTarget,
   deletePost,
   schedulePostDraft,
-  approvePost,
-  rejectPost,
-  listApprovals,
-  calendar,
   EDITABLE,
   type PostsContext,
   type PostView,
@@ -19,5 +15,7 @@ export {
   type CreatePostInput,
   type TargetVariantInput,
 } from './service.js';
+export { approvePost, rejectPost, listApprovals } from './approvals.js';
+export { calendar } from './calendar.js';
 export { queuePostDraft } from './queue.js';
 export { cancelTarget } from './target-actions.js';

@@ -1,7 +1,7 @@
 /**
  * Posts as a person edits them: drafts, per-account variants, scheduling and publishing
- * through the scheduling service, approvals when the workspace requires them, and the
- * calendar. Every function is scoped to the caller's workspace and checks the caller's role;
+ * through the scheduling service (approvals in `approvals.ts`, the calendar in
+ * `calendar.ts`). Every function is scoped to the caller's workspace and checks the caller's role;
  * every change leaves an audit record.
  *
  * Approval: when the workspace's `requireApproval` setting is on, an editor (or a `write`
@@ -25,7 +25,6 @@ import {
   transitionTarget,
   updatePostFields,
   updateTargetVariant,
-  withPostLocked,
   type Post,
   type PostCursor,
   type PostTarget,
@@ -36,7 +35,6 @@ import { audit, emitStatus, nowOf, type SchedulingDeps, type ServiceContext } fr
 import {
   createScheduled,
   getPostStatus,
-  listScheduled,
   resolveFutureTime,
   type TargetInput,
 } from '../scheduling/service.js';
@@ -75,7 +73,7 @@ export async function approvalRequired(deps: SchedulingDeps, ctx: PostsContext):
   return ws?.settings.requireApproval === true;
 }
 
-async function requirePost(deps: SchedulingDeps, ctx: PostsContext, postId: string) {
+export async function requirePost(deps: SchedulingDeps, ctx: PostsContext, postId: string) {
   const found = await getPost(deps.db, ctx.workspaceId, postId);
   if (!found) throw new HeraldError('not_found', { message: `No post ${postId} in this workspace` });
   return found;
@@ -85,7 +83,7 @@ async function requirePost(deps: SchedulingDeps, ctx: PostsContext, postId: stri
  * Runs a time parse, naming the input field in any `invalid_time` error it throws. The field
  * is named, not where it sat in an HTTP request: the agent and bots get the same error.
  */
-function timeField<T>(field: string, parse: () => T): T {
+export function timeField<T>(field: string, parse: () => T): T {
   try {
     return parse();
   } catch (err) {
@@ -98,14 +96,7 @@ function timeField<T>(field: string, parse: () => T): T {
   }
 }
 
-/** The post was approved or rejected by someone else between our read and our lock. */
-const decidedMeanwhile = () =>
-  new HeraldError('invalid_state', {
-    message: 'Another reviewer approved or rejected this post first',
-    details: { decidedMeanwhile: true },
-  });
-
-function invalidState(message: string, details: Record<string, unknown>): HeraldError {
+export function invalidState(message: string, details: Record<string, unknown>): HeraldError {
   return new HeraldError('invalid_state', { message, details });
 }
 
@@ -521,132 +512,4 @@ export async function schedulePostDraft(
   for (const r of moved) await emitStatus(deps.events, r, 'draft');
   const after = await requirePost(deps, ctx, postId);
   return viewPost(after.post, after.targets, ctx.timeZone);
-}
-
-/**
- * Approves a post: its `pending_approval` targets are validated again and queued — at their
- * time, or now when that time has passed or none was set.
- */
-export async function approvePost(
-  deps: SchedulingDeps,
-  ctx: PostsContext,
-  postId: string,
-  input: { comment?: string | undefined },
-): Promise<PostView> {
-  requireRole(ctx, 'admin');
-  const found = await requirePost(deps, ctx, postId);
-  const waiting = found.targets.filter((t) => t.status === 'pending_approval');
-  if (waiting.length === 0)
-    throw invalidState('This post is not waiting for approval', { statuses: found.targets.map((t) => t.status) });
-  const now = nowOf(deps);
-  const times = waiting.map((t) => (t.scheduledAt && t.scheduledAt > now ? t.scheduledAt : now));
-  await checkTargets(
-    deps.db,
-    deps.connectors,
-    ctx.workspaceId,
-    waiting.map((t, i) => ({ ...t, at: times[i]! })),
-  );
-  // Under the post's lock: of an approve and a reject racing, one decides, the other is 409.
-  const moved = await withPostLocked(deps.db, ctx.workspaceId, postId, async (tx) => {
-    const out: PostTarget[] = [];
-    for (const [i, t] of waiting.entries()) {
-      const row = await transitionTarget(tx, ctx.workspaceId, t.id, ['pending_approval'], 'scheduled', {
-        scheduledAt: times[i]!,
-      });
-      if (row) out.push(row);
-    }
-    if (out.length === 0) throw decidedMeanwhile();
-    await addReview(tx, ctx.workspaceId, {
-      postId,
-      actorId: ctx.userId,
-      decision: 'approved',
-      comment: input.comment ?? null,
-    });
-    return out;
-  });
-  await deps.queue.enqueueMany(moved);
-  await audit(
-    deps,
-    ctx,
-    'post.approve',
-    { type: 'post', id: postId },
-    {
-      targets: moved.map((r) => ({ id: r.id, scheduledAt: r.scheduledAt })),
-      comment: input.comment,
-    },
-  );
-  for (const r of moved) await emitStatus(deps.events, r, 'pending_approval');
-  const after = await requirePost(deps, ctx, postId);
-  return viewPost(after.post, after.targets, ctx.timeZone);
-}
-
-/** Rejects a post: its waiting targets go back to `draft` with the reviewer's comment. */
-export async function rejectPost(
-  deps: SchedulingDeps,
-  ctx: PostsContext,
-  postId: string,
-  input: { comment: string },
-): Promise<PostView> {
-  requireRole(ctx, 'admin');
-  const found = await requirePost(deps, ctx, postId);
-  const waiting = found.targets.filter((t) => t.status === 'pending_approval');
-  if (waiting.length === 0)
-    throw invalidState('This post is not waiting for approval', { statuses: found.targets.map((t) => t.status) });
-  const moved = await withPostLocked(deps.db, ctx.workspaceId, postId, async (tx) => {
-    const out: PostTarget[] = [];
-    for (const t of waiting) {
-      const row = await transitionTarget(tx, ctx.workspaceId, t.id, ['pending_approval'], 'draft');
-      if (row) out.push(row);
-    }
-    if (out.length === 0) throw decidedMeanwhile();
-    await addReview(tx, ctx.workspaceId, { postId, actorId: ctx.userId, decision: 'rejected', comment: input.comment });
-    return out;
-  });
-  await audit(deps, ctx, 'post.reject', { type: 'post', id: postId }, { comment: input.comment });
-  for (const r of moved) await emitStatus(deps.events, r, 'pending_approval');
-  const after = await requirePost(deps, ctx, postId);
-  return viewPost(after.post, after.targets, ctx.timeZone);
-}
-
-/** Posts waiting for approval, oldest first. */
-export async function listApprovals(
-  deps: SchedulingDeps,
-  ctx: PostsContext,
-  opts: { limit: number; cursor?: string | undefined },
-) {
-  return listPosts(deps, ctx, { ...opts, statuses: ['pending_approval'] });
-}
-
-/**
- * The calendar: every target with a time in [from, to), read and shown in the caller's zone
- * (or `zone`), with a count per local day.
- */
-export async function calendar(
-  deps: SchedulingDeps,
-  ctx: PostsContext,
-  range: { from: string; to: string; zone?: string | undefined; statuses?: TargetStatus[] | undefined },
-) {
-  requireRole(ctx, 'viewer');
-  const zoned = range.zone ? { ...ctx, timeZone: range.zone } : ctx;
-  const from = timeField('from', () => parseUserTime(range.from, zoned.timeZone));
-  const to = timeField('to', () => parseUserTime(range.to, zoned.timeZone));
-  if (to.getTime() - from.getTime() > 366 * 24 * 3600 * 1000)
-    throw new HeraldError('invalid_time', { message: 'A calendar range can span at most 366 days' });
-  const items = await listScheduled(deps, zoned, {
-    from,
-    to,
-    ...(range.statuses?.length ? { statuses: range.statuses } : {}),
-  });
-  const days: Record<string, number> = {};
-  for (const t of items) {
-    const day = t.scheduledAtLocal!.slice(0, 10);
-    days[day] = (days[day] ?? 0) + 1;
-  }
-  return {
-    timeZone: zoned.timeZone,
-    from: showInZone(from, zoned.timeZone),
-    to: showInZone(to, zoned.timeZone),
-    days,
-    items,
-  };
 }
