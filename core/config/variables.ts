@@ -696,7 +696,7 @@ export const VARIABLES: readonly VariableDoc[] = [
   {
     name: 'X_REDIRECT_URI',
     expects: 'https://your-herald/v1/social-accounts/callback',
-    default: 'unset',
+    default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset',
     description: "Callback URL registered in the X app's settings; must reach Herald's `/v1/social-accounts/callback`.",
     schema: url(['http:', 'https:']),
   },
@@ -725,7 +725,7 @@ export const VARIABLES: readonly VariableDoc[] = [
   {
     name: 'LINKEDIN_REDIRECT_URI',
     expects: 'https://your-herald/v1/social-accounts/callback',
-    default: 'unset',
+    default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset',
     description:
       "Redirect URL listed in the LinkedIn app's Auth settings; must reach Herald's `/v1/social-accounts/callback`.",
     schema: url(['http:', 'https:']),
@@ -756,7 +756,7 @@ export const VARIABLES: readonly VariableDoc[] = [
   {
     name: 'MASTODON_REDIRECT_URI',
     expects: 'https://your-herald/v1/social-accounts/callback',
-    default: 'unset (Mastodon accounts cannot be connected)',
+    default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset (no Mastodon)',
     description:
       'Callback URL Herald registers with each Mastodon instance it connects to (apps are registered on first use).',
     schema: url(['http:', 'https:']),
