@@ -122,6 +122,14 @@ export interface PostMetrics {
   fetchedAt: Date;
 }
 
+/** An account's audience as the platform reports it; null where it does not. */
+export interface AccountStats {
+  followers: number | null;
+  following: number | null;
+  posts: number | null;
+  fetchedAt: Date;
+}
+
 export interface Connector {
   readonly platform: string;
   capabilities(account: Pick<AccountContext, 'metadata'>): Capabilities;
@@ -149,4 +157,6 @@ export interface Connector {
    */
   refresh(account: AccountContext): Promise<{ credentials: Credentials; expiresAt: Date | null }>;
   fetchMetrics(account: AccountContext, platformPostId: string): Promise<PostMetrics>;
+  /** Followers, following and posts of the account, where the platform reports them. */
+  fetchAccountStats?(account: AccountContext): Promise<AccountStats>;
 }

@@ -82,6 +82,8 @@ export interface MastodonFake {
     statusId: string,
     metrics: { favourites?: number; reblogs?: number; replies?: number; quotes?: number },
   ): void;
+  /** Sets the account's followers and following counts (as people follow it over time). */
+  setAudience(accountId: string, audience: { followers?: number; following?: number }): void;
   /** Moves the fake's clock (token expiry, Idempotency-Key window, media processing, rate windows). */
   advanceClock(ms: number): void;
   /** Every request answered so far, in order. */
@@ -140,6 +142,12 @@ export async function startMastodonFake(options: MastodonFakeOptions = {}): Prom
       s.reblogs = metrics.reblogs ?? s.reblogs;
       s.quotes = metrics.quotes ?? s.quotes;
       s.repliesOverride = metrics.replies ?? s.repliesOverride;
+    },
+    setAudience: (accountId, audience) => {
+      const a = state.accounts.get(accountId);
+      if (!a) throw new Error(`fake Mastodon: no account ${accountId}`);
+      a.followers = audience.followers ?? a.followers;
+      a.following = audience.following ?? a.following;
     },
     advanceClock: (ms) => state.advanceClock(ms),
     requests: () => [...state.requests],

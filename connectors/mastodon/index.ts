@@ -12,6 +12,7 @@ import type {
   Draft,
   MediaInput,
   PostMetrics,
+  AccountStats,
   PublishInput,
   PublishResult,
   PublishedPart,
@@ -370,6 +371,19 @@ export function createMastodonConnector(options: MastodonConnectorOptions = {}):
         reposts: n(res.body.reblogs_count),
         replies: n(res.body.replies_count),
         ...(typeof res.body.quotes_count === 'number' ? { quotes: res.body.quotes_count } : {}),
+        fetchedAt: new Date(),
+      };
+    },
+    // https://docs.joinmastodon.org/methods/accounts/#verify_credentials (Account entity counts)
+    async fetchAccountStats(account): Promise<AccountStats> {
+      const t = transportFor(account, settings.timeoutMs);
+      const res = await mastodonRequest(t, { method: 'GET', path: '/api/v1/accounts/verify_credentials' });
+      const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as Record<string, unknown>;
+      const n = (v: unknown) => (typeof v === 'number' && v >= 0 ? v : null);
+      return {
+        followers: n(body.followers_count),
+        following: n(body.following_count),
+        posts: n(body.statuses_count),
         fetchedAt: new Date(),
       };
     },

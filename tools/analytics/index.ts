@@ -1,4 +1,4 @@
-/** Public surface of analytics: publishing counts and suggested times, for every channel. */
+/** Public surface of analytics: metrics collection, the queries every channel reads, suggested times. */
 export {
   publishingStats,
   statsText,
@@ -8,3 +8,20 @@ export {
   type PublishingStats,
   type Suggestion,
 } from './service.js';
+export {
+  collectTargetMetrics,
+  collectAccountStats,
+  DEFAULT_STAGES,
+  type CollectDeps,
+  type CollectOutcome,
+} from './collect.js';
+export {
+  MetricsQueue,
+  METRICS_QUEUE,
+  runDaily,
+  startMetricsWorker,
+  DEFAULT_DAILY_EVERY_MS,
+  type MetricsJobData,
+  type MetricsQueueOptions,
+  type MetricsWorkerOptions,
+} from './metrics-queue.js';

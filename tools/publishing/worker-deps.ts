@@ -11,4 +11,6 @@ export interface PublishWorkerDeps {
   events: EventBus | null;
   gate: AccountGate;
   logger: Logger;
+  /** Called once a target is published (analytics schedules its metrics reads); failures are logged. */
+  onPublished?: (target: { workspaceId: string; targetId: string }) => Promise<void>;
 }

@@ -32,6 +32,12 @@ export function startPublishWorker(deps: PublishWorkerDeps, opts: PublishWorkerO
       });
       switch (outcome.kind) {
         case 'done':
+          if (outcome.status === 'published' && deps.onPublished)
+            await deps
+              .onPublished(job.data)
+              .catch((err: unknown) =>
+                deps.logger.warn({ targetId: job.data.targetId, err }, 'after-publish hook failed'),
+              );
           return outcome.status;
         case 'defer':
           await job.moveToDelayed(outcome.until, token);

@@ -71,6 +71,9 @@ export interface FakeAccount {
   id: string;
   username: string;
   createdAt: number;
+  /** Audience counters served by verify_credentials (`setAudience` moves them). */
+  followers?: number;
+  following?: number;
 }
 
 export interface TokenRecord {

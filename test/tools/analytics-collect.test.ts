@@ -1,0 +1,200 @@
+/**
+ * Metrics collection over time against the Mastodon and X fakes (real HTTP servers on
+ * loopback), real Redis and PGlite: publishing schedules the decaying stages, each stage
+ * stores a new snapshot of the fake's current counters, a 429 defers the read until the
+ * platform's reset without losing it, a deleted post is recorded once and its later stages
+ * are dropped, and the daily job snapshots the account's audience.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Worker } from 'bullmq';
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisConnection, createLogger, schema, getTarget } from '../../core/index.js';
+import { createMastodonConnector, readInstanceLimits } from '../../connectors/mastodon/index.js';
+import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
+import { createXConnector } from '../../connectors/x/index.js';
+import { startXFake, type XFake } from '../../connectors/x/fake.js';
+import { MetricsQueue, runDaily, startMetricsWorker, type CollectDeps } from '../../tools/analytics/index.js';
+import { publishNow, type ServiceContext } from '../../tools/scheduling/index.js';
+import { eventually, REDIS_URL, startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
+
+/** Short stages so the schedule plays out in seconds; the real ones are 1h ... 30d. */
+const STAGES = [
+  { name: 's1', afterMs: 600 },
+  { name: 's2', afterMs: 2_400 },
+  { name: 's3', afterMs: 4_200 },
+];
+
+let masto: MastodonFake;
+let x: XFake;
+let env: PublishingEnv;
+let metrics: MetricsQueue;
+let worker: Worker;
+let bull: ReturnType<typeof createRedisConnection>;
+let collectDeps: CollectDeps;
+
+beforeAll(async () => {
+  masto = await startMastodonFake();
+  x = await startXFake();
+  env = await startPublishingEnv({
+    connectors: [
+      createMastodonConnector({ timeoutMs: 2_000 }),
+      createXConnector({ clientId: x.clientId, clientSecret: x.clientSecret, apiUrl: x.url }),
+    ],
+  });
+  bull = createRedisConnection(REDIS_URL, { purpose: 'worker' });
+  metrics = new MetricsQueue({ connection: bull, prefix: env.prefix, stages: STAGES, maxAttempts: 3, backoffMs: 100 });
+  env.workerDeps.onPublished = (t) => metrics.scheduleTarget(env.deps.db, t);
+  collectDeps = { ...env.workerDeps, logger: createLogger({ level: 'silent' }) };
+  worker = startMetricsWorker(collectDeps, metrics, { connection: bull, prefix: env.prefix });
+  env.startWorker();
+});
+afterAll(async () => {
+  await worker?.close();
+  await metrics?.queue.obliterate({ force: true }).catch(() => undefined);
+  await metrics?.close();
+  await bull?.quit();
+  await env?.close();
+  await masto?.close();
+  await x?.close();
+});
+
+async function mastodonWorkspace() {
+  const { ctx, workspaceId } = await env.newWorkspace();
+  const creds = masto.createAccount();
+  const accountId = await env.addAccount(workspaceId, {
+    platform: 'mastodon',
+    externalId: creds.accountId,
+    handle: creds.username,
+    credentials: { accessToken: creds.accessToken, clientId: creds.clientId, clientSecret: creds.clientSecret },
+    metadata: { instanceUrl: masto.url, limits: await readInstanceLimits(masto.url) },
+  });
+  return { ctx, workspaceId, accountId, creds };
+}
+
+async function publish(ctx: ServiceContext, accountId: string, content: string) {
+  const { targets } = await publishNow(env.deps, ctx, { content, targets: [{ socialAccountId: accountId }] });
+  const id = targets[0]!.id;
+  return eventually(async () => {
+    const t = await getTarget(env.deps.db, ctx.workspaceId, id);
+    return t?.status === 'published' ? t : undefined;
+  });
+}
+
+const snapshots = (targetId: string) =>
+  env.deps.db
+    .select()
+    .from(schema.metricSnapshots)
+    .where(eq(schema.metricSnapshots.targetId, targetId))
+    .orderBy(asc(schema.metricSnapshots.fetchedAt));
+
+const snapshotCount = (targetId: string, n: number) =>
+  eventually(
+    async () => ((await snapshots(targetId)).length >= n ? snapshots(targetId) : undefined),
+    20_000,
+    `${n} snapshots`,
+  );
+
+describe('collection on a decaying schedule', () => {
+  it('stores one new row per stage holding the counters Mastodon served at that time', async () => {
+    const { ctx, accountId } = await mastodonWorkspace();
+    const target = await publish(ctx, accountId, 'measure me over time');
+    masto.setMetrics(target.platformPostId!, { favourites: 3, reblogs: 1 });
+    const first = await snapshotCount(target.id, 1);
+    masto.setMetrics(target.platformPostId!, { favourites: 8, reblogs: 2, replies: 1 });
+    await snapshotCount(target.id, 2);
+    masto.setMetrics(target.platformPostId!, { favourites: 13 });
+    const all = await snapshotCount(target.id, 3);
+    expect(all.map((r) => [r.stage, r.status, r.likes, r.reposts])).toEqual([
+      ['s1', 'ok', 3, 1],
+      ['s2', 'ok', 8, 2],
+      ['s3', 'ok', 13, 2],
+    ]);
+    // Earlier rows are never overwritten.
+    expect(all[0]).toEqual(first[0]);
+    expect(all.every((r) => r.impressions === null && r.platform === 'mastodon')).toBe(true);
+  });
+
+  it('defers a read answered 429 until the reset and still stores it', async () => {
+    const { ctx, accountId, creds } = await mastodonWorkspace();
+    const target = await publish(ctx, accountId, 'rate limited read');
+    // Mastodon's reset header names the end of the window: a 1.5 s window keeps the test short.
+    masto.setRateLimit(creds.accountId, { limit: 300, windowMs: 1_500 });
+    masto.failNext(creds.accountId, 'rate_limited', { on: 'any' });
+    masto.setMetrics(target.platformPostId!, { favourites: 5 });
+    const rows = await snapshotCount(target.id, 1);
+    expect(rows[0]).toMatchObject({ stage: 's1', status: 'ok', likes: 5 });
+    const answered429 = masto
+      .requests()
+      .filter((r) => r.url.includes(`/statuses/${target.platformPostId}`) && r.status === 429);
+    expect(answered429).toHaveLength(1);
+  });
+
+  it('records a deleted post once and drops its later stages', async () => {
+    const { ctx, accountId } = await mastodonWorkspace();
+    const target = await publish(ctx, accountId, 'here today');
+    masto.setMetrics(target.platformPostId!, { favourites: 2 });
+    await snapshotCount(target.id, 1);
+    const connector = env.deps.connectors.get('mastodon');
+    const found = await (
+      await import('../../core/index.js')
+    ).getAccountWithCredentials(env.deps.db, env.cipher, ctx.workspaceId, accountId);
+    await connector.delete(
+      {
+        accountId,
+        externalId: found!.account.externalId,
+        handle: found!.account.handle,
+        credentials: found!.credentials,
+        metadata: found!.account.metadata,
+      },
+      target.platformPostId!,
+    );
+    const rows = await snapshotCount(target.id, 2);
+    expect(rows.map((r) => [r.stage, r.status])).toEqual([
+      ['s1', 'ok'],
+      ['s2', 'deleted'],
+    ]);
+    await eventually(async () => (await metrics.queue.getJob(`${target.id}.s3`)) === undefined, 5_000, 's3 dropped');
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await snapshots(target.id)).toHaveLength(2);
+  });
+
+  it("reads X's impressions along with likes, reposts, replies and quotes", async () => {
+    const { ctx, workspaceId } = await env.newWorkspace();
+    const creds = x.createAccount();
+    const accountId = await env.addAccount(workspaceId, {
+      platform: 'x',
+      externalId: creds.userId,
+      handle: creds.username,
+      credentials: { accessToken: creds.accessToken, refreshToken: creds.refreshToken },
+    });
+    const target = await publish(ctx, accountId, `x counters ${randomUUID()}`);
+    x.setMetrics(target.platformPostId!, { like_count: 4, retweet_count: 1, impression_count: 120 });
+    const rows = await snapshotCount(target.id, 1);
+    expect(rows[0]).toMatchObject({ status: 'ok', likes: 4, reposts: 1, impressions: 120, platform: 'x' });
+  });
+});
+
+describe('daily account snapshots', () => {
+  it("stores each active account's followers, following and posts once a day", async () => {
+    const { workspaceId, accountId, creds } = await mastodonWorkspace();
+    masto.setAudience(creds.accountId, { followers: 42, following: 7 });
+    await runDaily(collectDeps, metrics);
+    const row = await eventually(async () => {
+      const [r] = await env.deps.db
+        .select()
+        .from(schema.accountSnapshots)
+        .where(eq(schema.accountSnapshots.socialAccountId, accountId));
+      return r;
+    });
+    expect(row).toMatchObject({ workspaceId, status: 'ok', followers: 42, following: 7, platform: 'mastodon' });
+    // A second run the same day stores nothing new.
+    await runDaily(collectDeps, metrics);
+    await new Promise((r) => setTimeout(r, 500));
+    const rows = await env.deps.db
+      .select()
+      .from(schema.accountSnapshots)
+      .where(eq(schema.accountSnapshots.socialAccountId, accountId));
+    expect(rows).toHaveLength(1);
+  });
+});
