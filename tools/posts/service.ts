@@ -32,12 +32,7 @@ import {
   type TargetStatus,
 } from '../../core/index.js';
 import { audit, emitStatus, nowOf, type SchedulingDeps, type ServiceContext } from '../scheduling/context.js';
-import {
-  createScheduled,
-  getPostStatus,
-  resolveFutureTime,
-  type TargetInput,
-} from '../scheduling/service.js';
+import { createScheduled, getPostStatus, resolveFutureTime, type TargetInput } from '../scheduling/service.js';
 import { parseUserTime, showInZone } from '../scheduling/time.js';
 import { checkTargets } from '../scheduling/validation.js';
 import { draftFor, type TargetContent } from '../publishing/draft.js';
