@@ -49,6 +49,7 @@ export async function ensureCurrentModel(
         // Sources already being (re-)ingested will be embedded with this model anyway.
         ne(knowledgeSources.status, 'pending'),
         ne(knowledgeSources.status, 'ingesting'),
+        ne(knowledgeSources.status, 'retrying'),
       ),
     )
     .returning({ id: knowledgeSources.id, generation: knowledgeSources.generation });
