@@ -418,6 +418,8 @@ export const invitations = pgTable(
     workspaceId: workspaceRef(),
     email: text('email').notNull(),
     role: roleEnum('role').notNull(),
+    /** True: anyone holding the token may accept (the inviter chose a bearer link); false: only `email`. */
+    bearer: boolean('bearer').notNull().default(false),
     tokenHash: text('token_hash').notNull().unique(),
     invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),

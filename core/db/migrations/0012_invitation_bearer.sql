@@ -1,0 +1,1 @@
+ALTER TABLE "invitations" ADD COLUMN "bearer" boolean DEFAULT false NOT NULL;
