@@ -70,7 +70,7 @@ const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toStr
 const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: 8 });
 const fake = await startMastodonFake({ rateLimit: { limit: 1_000_000, windowMs: 300_000 } });
 const xFake = await startXFake({ rateLimit: { limit: 1_000_000, windowMs: 900_000 } });
-const liFake = await startLinkedInFake({ rateLimit: { limit: 1_000_000, windowMs: 86_400_000 } });
+const liFake = await startLinkedInFake({ dailyLimit: 1_000_000 });
 /** Share of the accounts on X and on LinkedIn (BENCH_X_SHARE, BENCH_LINKEDIN_SHARE); the rest are on Mastodon. */
 const X_SHARE = Number(process.env.BENCH_X_SHARE ?? 0.2);
 const LINKEDIN_SHARE = Number(process.env.BENCH_LINKEDIN_SHARE ?? 0.2);

@@ -1,16 +1,17 @@
 /** The platform connectors this build of Herald publishes with, and the platforms accounts can be connected to. */
-import { ConnectorRegistry, type AccountLinker, type PasswordLinker } from '../connectors/index.js';
+import { ConnectorRegistry, isConnectorError, type AccountLinker, type PasswordLinker } from '../connectors/index.js';
 import { createBlueskyConnector, createBlueskyPasswordLinker } from '../connectors/bluesky/index.js';
 import { createMastodonConnector } from '../connectors/mastodon/index.js';
 import { createMastodonLinker } from '../connectors/mastodon/link.js';
 import { createXConnector, createXLinker, DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL } from '../connectors/x/index.js';
 import {
+  checkLinkedInVersion,
   createLinkedInConnector,
   createLinkedInLinker,
   DEFAULT_API_URL as DEFAULT_LINKEDIN_API_URL,
   DEFAULT_OAUTH_URL as DEFAULT_LINKEDIN_OAUTH_URL,
 } from '../connectors/linkedin/index.js';
-import type { Config } from '../core/index.js';
+import type { Config, Logger } from '../core/index.js';
 import type { PlatformSetup } from '../tools/accounts/index.js';
 import type { AccountsApiDeps } from './api.js';
 
@@ -47,6 +48,7 @@ export function createConnectors(opts: {
         clientSecret: x.clientSecret,
         timeoutMs: opts.timeoutMs,
         ...(opts.connect?.xApiUrl ? { apiUrl: opts.connect.xApiUrl } : {}),
+        ...(opts.connect?.xApiAccess ? { access: opts.connect.xApiAccess } : {}),
       }),
     );
   }
@@ -146,4 +148,33 @@ export function accountsApiDepsOf(
     connectWith: ['oauth'],
   });
   return { linkers, passwordLinkers, platforms, doneUrl: connect.doneUrl };
+}
+
+/**
+ * At start: LinkedIn answers every call 426 once `LINKEDIN_VERSION` is retired, so ask it
+ * whether the version is still served, and warn while there is time to move to a newer one.
+ * Never stops start-up (LinkedIn may simply be unreachable for a moment).
+ */
+export async function checkLinkedInVersionAtStart(
+  connect: Config['connect'] | undefined,
+  timeoutMs: number,
+  logger: Pick<Logger, 'warn' | 'error'>,
+): Promise<void> {
+  const li = connect?.linkedin;
+  if (!li) return;
+  try {
+    const { sunsetAt, nearSunset } = await checkLinkedInVersion({
+      apiUrl: connect.linkedinApiUrl ?? DEFAULT_LINKEDIN_API_URL,
+      version: li.version,
+      timeoutMs,
+    });
+    if (nearSunset)
+      logger.warn(
+        { version: li.version, sunsetAt: sunsetAt.toISOString() },
+        'LINKEDIN_VERSION nears its sunset; set a newer version before LinkedIn retires it',
+      );
+  } catch (err) {
+    if (isConnectorError(err) && err.reason === 'version_retired') logger.error({ version: li.version }, err.message);
+    else logger.warn({ err }, 'could not check LINKEDIN_VERSION with LinkedIn');
+  }
 }

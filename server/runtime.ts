@@ -40,7 +40,7 @@ import {
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
-import { accountsApiDepsOf, createConnectors } from './connectors.js';
+import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
 import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
 import { TokenSigner } from './auth/tokens.js';
@@ -131,6 +131,7 @@ async function startPublishing(
   const mediaStore = await createMediaStore(config);
   closers.push({ name: 'media-store', close: async () => mediaStore.close?.() });
   const connectors = createConnectors({ timeoutMs: config.publish.connectorTimeoutMs, connect: config.connect });
+  void checkLinkedInVersionAtStart(config.connect, config.publish.connectorTimeoutMs, logger);
   const scheduling: SchedulingDeps = { db: database.db, connectors, queue, events };
 
   if (config.role !== 'api') {

@@ -125,6 +125,8 @@ export interface Config {
     readonly x: { readonly clientId: string; readonly clientSecret: string; readonly redirectUri: string } | undefined;
     /** Unset: https://api.x.com. */
     readonly xApiUrl: string | undefined;
+    /** The X app's API access (`X_API_ACCESS`): decides whether quote posts are offered. */
+    readonly xApiAccess?: 'self-serve' | 'enterprise';
     readonly linkedin?:
       | {
           readonly clientId: string;
@@ -440,6 +442,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
             }
           : undefined,
       xApiUrl: values.X_API_URL as string | undefined,
+      xApiAccess: pick('X_API_ACCESS', DEFAULTS.xApiAccess) as 'self-serve' | 'enterprise',
       linkedin:
         values.LINKEDIN_CLIENT_ID && values.LINKEDIN_CLIENT_SECRET && linkedinRedirect
           ? {

@@ -40,6 +40,7 @@ export const DEFAULTS = {
   connectorTimeoutMs: 15_000,
   linkedinScopes: 'openid profile w_member_social',
   linkedinVersion: '202610',
+  xApiAccess: 'self-serve',
   accessTokenTtlS: 900,
   refreshTokenTtlS: 30 * 24 * 3600,
   bodyLimitBytes: 1024 * 1024,
@@ -706,6 +707,14 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: 'unset (https://api.x.com, authorize at https://x.com)',
     description: 'Another X API base URL (a test double); the authorize page is then `<X_API_URL>/i/oauth2/authorize`.',
     schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'X_API_ACCESS',
+    expects: 'self-serve | enterprise',
+    default: DEFAULTS.xApiAccess,
+    description:
+      "The X app's API access: `self-serve` (pay-per-use, Basic, Pro) has no quote posts and replies only where summoned, so quote drafts are refused at schedule time; `enterprise` has both.",
+    schema: z.enum(['self-serve', 'enterprise'], { error: 'expected self-serve or enterprise' }),
   },
   {
     name: 'LINKEDIN_CLIENT_ID',

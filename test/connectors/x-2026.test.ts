@@ -12,6 +12,8 @@ import { InvalidContent, PermanentError, type ConnectorError } from '../../conne
 import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake, type XFake, type XFakeAccount } from '../../connectors/x/fake.js';
 import { solidPng } from '../helpers/media-fixtures.js';
+import { loadConfig } from '../../core/index.js';
+import { createConnectors } from '../../server/connectors.js';
 
 let PNG: Buffer;
 const image = (): MediaInput => ({ mimeType: 'image/png', sizeBytes: PNG.length, bytes: PNG });
@@ -204,5 +206,21 @@ describe("X's 2026 rules for self-serve apps", () => {
     } finally {
       await strict.close();
     }
+  });
+});
+
+describe("configuring the X app's access", () => {
+  it('X_API_ACCESS=enterprise lets quote drafts through; the default refuses them; other values stop start-up', () => {
+    const base = {
+      X_CLIENT_ID: 'id',
+      X_CLIENT_SECRET: 's',
+      X_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
+    };
+    const xOf = (env: Record<string, string>) =>
+      createConnectors({ timeoutMs: 1_000, connect: loadConfig({ env, readDotenv: false }).connect }).get('x');
+    const quoting = draft([{ text: 'look' }], { quoteTweetId: '1234567890' });
+    expect(xOf(base).validate({ metadata: {} }, quoting)).toHaveLength(1);
+    expect(xOf({ ...base, X_API_ACCESS: 'enterprise' }).validate({ metadata: {} }, quoting)).toEqual([]);
+    expect(() => loadConfig({ env: { ...base, X_API_ACCESS: 'pro' }, readDotenv: false })).toThrow(/X_API_ACCESS/);
   });
 });
