@@ -9,7 +9,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { HeraldError, requireRole, schema, type Db, type EventBus, type Logger } from '../core/index.js';
-import { ingestSource, type IngestDeps, type IngestResult } from './ingest.js';
+import { ingestSource, type IngestDeps, type IngestOptions, type IngestResult } from './ingest.js';
 import type { KnowledgeQueue } from './queue.js';
 import type { KnowledgeContext, SourceView } from './types.js';
 import { auditSource, viewOf } from './source-rows.js';
@@ -59,6 +59,7 @@ export async function ingestPastPost(
   workspaceId: string,
   targetId: string,
   onProgress?: (done: number, total: number) => Promise<void>,
+  opts: IngestOptions = {},
 ): Promise<IngestResult> {
   const [t] = await deps.db
     .select()
@@ -101,7 +102,7 @@ export async function ingestPastPost(
         .values({ workspaceId, docType: 'past_post', format: 'text', ...values })
         .returning();
   if (!row) return { outcome: 'superseded' };
-  return ingestSource(deps, workspaceId, row.id, row.generation, onProgress);
+  return ingestSource(deps, workspaceId, row.id, row.generation, onProgress, opts);
 }
 
 /**

@@ -139,7 +139,8 @@ export function startKnowledgeWorker(deps: IngestDeps, opts: KnowledgeWorkerOpti
         return pollFeedSource(deps, workspaceId, sourceId);
       }
       const progress = (done: number, total: number) => job.updateProgress({ chunksDone: done, chunksTotal: total });
-      if (isPastPost(job.data)) return ingestPastPost(deps, job.data.workspaceId, job.data.targetId, progress);
+      if (isPastPost(job.data))
+        return ingestPastPost(deps, job.data.workspaceId, job.data.targetId, progress, { attempt: attemptOf(job) });
       if (isReembed(job.data)) return reembedWorkspace(deps, job.data.workspaceId, job.data.changeId, progress);
       const { workspaceId, sourceId, generation, reembed } = job.data as IngestJobData;
       return ingestSource(deps, workspaceId, sourceId, generation, progress, {
