@@ -38,6 +38,7 @@ import {
   type KnowledgeDeps,
 } from '../knowledge/index.js';
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
+import { MetricsQueue, startMetricsWorker } from '../tools/analytics/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
 import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
@@ -135,6 +136,11 @@ async function startPublishing(
   const scheduling: SchedulingDeps = { db: database.db, connectors, queue, events };
 
   if (config.role !== 'api') {
+    const gate = new AccountGate(redis, config.publish.accountLeaseMs, config.queuePrefix);
+    // Engagement metrics: each published target's decaying schedule, and daily audiences.
+    const metrics = new MetricsQueue({ connection: bull, prefix: config.queuePrefix });
+    closers.push({ name: 'metrics-queue', close: () => metrics.close() });
+    await metrics.startDaily();
     const worker = startPublishWorker(
       {
         db: database.db,
@@ -143,7 +149,8 @@ async function startPublishing(
         mediaStore,
         events,
         logger,
-        gate: new AccountGate(redis, config.publish.accountLeaseMs, config.queuePrefix),
+        gate,
+        onPublished: (t) => metrics.scheduleTarget(database.db, t),
       },
       {
         connection: bull,
@@ -160,6 +167,11 @@ async function startPublishing(
     );
     closers.push({ name: 'maintenance', close: () => maintenance.close() });
     closers.push({ name: 'publish-worker', close: () => worker.close() });
+    const metricsWorker = startMetricsWorker({ db: database.db, cipher, connectors, gate, logger }, metrics, {
+      connection: bull,
+      prefix: config.queuePrefix,
+    });
+    closers.push({ name: 'metrics-worker', close: () => metricsWorker.close() });
   }
   return { scheduling, mediaStore, events };
 }
