@@ -27,7 +27,7 @@ import {
   type SummaryOptions,
 } from './graph/state.js';
 import { DbCheckpointSaver, READ_MEMO, threadKey, WRITE_BEHIND, type ReadMemo } from './memory/db-saver.js';
-import type { ModelPolicy, ModelRouter } from './models/index.js';
+import { startModelTurn, type ModelPolicy, type ModelRouter, type ModelTurn } from './models/index.js';
 import { readTurnSettings, SettingsCache, type ChangeSignal, type TurnSettings } from './settings-cache.js';
 import type { ActionEdit, ProposedAction, TextWriter } from './tools/index.js';
 
@@ -129,12 +129,13 @@ export class AgentChatHandler {
       this.#open({ configurable: { thread_id: threadId, [READ_MEMO]: memo } }),
     ]);
     const { policy } = settings;
+    const modelTurn = startModelTurn();
     const run: RunContext = {
       env: {
         deps: this.#options.deps,
         knowledge: this.#options.knowledge,
         accounts: this.#options.accounts,
-        write: this.#writer(principal, policy, signal),
+        write: this.#writer(principal, policy, modelTurn, signal),
         session: {
           workspaceId: principal.workspaceId,
           userId: principal.userId,
@@ -147,6 +148,7 @@ export class AgentChatHandler {
       out: sink,
       router: this.#options.router,
       policy,
+      modelTurn,
       signal,
       autopilot: new Set(settings.autopilot),
       summary: { ...SUMMARY_DEFAULTS, ...this.#options.summary },
@@ -250,10 +252,10 @@ export class AgentChatHandler {
   }
 
   /** The session's model, for tools that write (drafts in the brand's voice). Its tokens are not streamed. */
-  #writer(principal: AgentTurn['principal'], policy: ModelPolicy, signal: AbortSignal): TextWriter {
+  #writer(principal: AgentTurn['principal'], policy: ModelPolicy, turn: ModelTurn, signal: AbortSignal): TextWriter {
     return async ({ system, user }) => {
       const stream = await this.#options.router.stream(
-        { workspaceId: principal.workspaceId, userId: principal.userId, policy },
+        { workspaceId: principal.workspaceId, userId: principal.userId, policy, turn },
         { taskKind: 'short_draft', messages: [new SystemMessage(system), new HumanMessage(user)], signal },
       );
       let text = '';

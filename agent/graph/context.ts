@@ -60,7 +60,7 @@ export async function summariseIfLong(state: State, run: RunContext): Promise<Su
   const old = all.slice(0, cut);
   const { env } = run;
   const stream = await run.router.stream(
-    { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy },
+    { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy, turn: run.modelTurn },
     {
       taskKind: 'summary',
       messages: [

@@ -111,7 +111,7 @@ async function modelNode(state: State, config: LangGraphRunnableConfig): Promise
     ...thread.messages,
   ];
   const stream = await run.router.stream(
-    { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy },
+    { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy, turn: run.modelTurn },
     { taskKind: 'short_draft', messages, tools: modelTools(), signal: run.signal },
   );
   let acc: AIMessageChunk | undefined;

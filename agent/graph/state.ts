@@ -6,7 +6,7 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { Annotation, messagesStateReducer } from '@langchain/langgraph';
-import type { ModelPolicy, ModelRouter } from '../models/index.js';
+import type { ModelPolicy, ModelRouter, ModelTurn } from '../models/index.js';
 import type { AccountRef } from '../tools/accounts.js';
 import type { FastResult } from './fast-path.js';
 import type { ActionEdit, ProposedAction, ToolEnv } from '../tools/index.js';
@@ -73,6 +73,8 @@ export interface RunContext {
   out: AgentOutput;
   router: ModelRouter;
   policy: ModelPolicy;
+  /** Shared by the turn's model calls: a provider that hung in one is skipped by the others. */
+  modelTurn: ModelTurn;
   signal: AbortSignal;
   /** Side-effect tools the workspace lets run without asking (never in an untrusted context). */
   autopilot: ReadonlySet<string>;

@@ -48,6 +48,8 @@ export {
   type CallContext,
   type CallResult,
   type ChatRequest,
+  type ModelTurn,
+  startModelTurn,
   type RoutedStream,
   type RouterOptions,
 } from './router.js';

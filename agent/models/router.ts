@@ -4,7 +4,7 @@
  * timeout *before the first token*, and never switches once tokens have reached the caller
  * (the stream then errors with `model_stream_interrupted`). An abandoned attempt is aborted
  * through its request's own signal, so its socket closes at the timeout; a provider that sent
- * no first token in time is skipped for the rest of the call (its other models would hang the
+ * no first token in time is skipped for the rest of the turn (its other models would hang the
  * same way) and counts once toward its breaker. It keeps a circuit breaker per provider and a
  * moving average of time to first token per model, and writes every call to the usage ledger
  * with the reason it was routed where it went.
@@ -39,6 +39,22 @@ export interface CallContext {
   workspaceId: string;
   userId?: string | null;
   policy: ModelPolicy;
+  /**
+   * The user turn this call belongs to (`startModelTurn()`, one per turn, shared by its
+   * calls): a provider that hung in one call is skipped by the turn's later calls too.
+   * Without it, by the rest of this call only.
+   */
+  turn?: ModelTurn;
+}
+
+/** What the calls of one user turn learn about providers: those that sent no first token in time. */
+export interface ModelTurn {
+  /** Provider -> the model that hung. */
+  readonly hung: Map<ProviderName, string>;
+}
+
+export function startModelTurn(): ModelTurn {
+  return { hung: new Map() };
 }
 
 export interface ChatRequest {
@@ -175,8 +191,8 @@ export class ModelRouter {
     const firstTokenMs = this.#options.firstTokenTimeoutMs ?? ROUTER_DEFAULTS.firstTokenTimeoutMs;
     const idleMs = this.#options.idleTimeoutMs ?? ROUTER_DEFAULTS.idleTimeoutMs;
     const attempts: Attempt[] = [];
-    /** Providers that sent no first token in time during this call, and the model that hung. */
-    const hung = new Map<ProviderName, string>();
+    /** Providers that sent no first token in time during this turn (or call), and the model that hung. */
+    const hung = ctx.turn?.hung ?? new Map<ProviderName, string>();
     let settled = false;
     try {
       for (const spec of decision.order) {
@@ -185,7 +201,7 @@ export class ModelRouter {
           attempts.push({
             model: spec.id,
             outcome: 'skipped',
-            error: `${spec.provider} sent no token within ${firstTokenMs} ms to ${hungModel} in this call`,
+            error: `${spec.provider} sent no token within ${firstTokenMs} ms to ${hungModel} in this turn`,
           });
           continue;
         }

@@ -2,9 +2,9 @@
  * The model layer through `npm start` (the real process, its config, runtime and API), against
  * the scripted model servers: an Ollama that accepts chat requests and never sends headers and
  * refuses a pull with 400, and an OpenAI-compatible server that answers. One boot covers what
- * a user of a real instance sees: the turn served by the cloud after one first-token timeout
- * (not one per Ollama model), the abandoned request closed, the log naming the model that
- * served, and a pull that ends with `failed` and Ollama's reason.
+ * a user of a real instance sees: a turn of two model calls served by the cloud after one
+ * first-token timeout (not one per Ollama model or per call), the abandoned request closed,
+ * the log naming the model that served, and a pull that ends with `failed` and Ollama's reason.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,7 +27,11 @@ beforeAll(async () => {
   fake = await startFakeLlm({
     ollamaModels: ['llama3.2:3b', 'qwen2.5:7b'],
     ollama: () => ({ hang: true }),
-    openai: () => ({ text: 'Spring is here, and so is our sale.' }),
+    // A read-only tool call first, then the answer: two model calls in one turn.
+    openai: (req) =>
+      (req.body.messages as Array<{ role: string }>).some((m) => m.role === 'tool')
+        ? { text: 'Spring is here, and so is our sale.' }
+        : { toolCalls: [{ name: 'list_accounts', args: {} }] },
   });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-models-'));
   const port = await freePort();
@@ -86,9 +90,12 @@ describe('the model layer through npm start', () => {
     expect(end.reason).toBe('done');
     expect(client.text(turnId)).toBe('Spring is here, and so is our sale.');
 
+    expect(client.ofTurn(turnId).find((e) => e.type === 'tool_end')).toMatchObject({ name: 'list_accounts', ok: true });
     const chats = fake.requests.slice(before).filter((r) => r.path === '/api/chat');
-    // Two Ollama models are installed; the second is skipped once the first hung.
+    // Two Ollama models are installed and the turn calls a model twice: one request, one
+    // timeout; the second model and the turn's second call skip the provider that hung.
     expect(chats).toHaveLength(1);
+    expect(fake.requests.slice(before).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(2);
     await waitFor(() => chats[0]!.closed || undefined, 10_000, 'the abandoned Ollama request to close');
 
     const served = await waitFor(

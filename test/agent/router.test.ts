@@ -17,6 +17,7 @@ import {
   type ModelPolicy,
   type ProviderSettings,
   type RouterOptions,
+  startModelTurn,
 } from '../../agent/models/index.js';
 import { startFakeLlm, type FakeLlm } from '../fakes/llm/index.js';
 import { openPgliteForTest } from '../helpers/databases.js';
@@ -226,12 +227,36 @@ describe('fallback before the first token, never after', () => {
       {
         model: second!.id,
         outcome: 'skipped',
-        error: `ollama sent no token within 300 ms to ${first!.id} in this call`,
+        error: `ollama sent no token within 300 ms to ${first!.id} in this turn`,
       },
     ]);
     expect(fake.requests.filter((r) => r.protocol === 'ollama').length - before).toBe(1);
     // One failure of two: still closed. Two timeouts in one call would have opened it.
     expect(router.breaker('ollama').state).toBe('closed');
+  });
+
+  it("a turn's later calls skip the provider that hung in an earlier one", async () => {
+    fake.script('ollama', () => ({ hang: true }));
+    fake.script('openai', () => ({ text: 'from the cloud' }));
+    const router = makeRouter({ registry: localAndOpenAi() });
+    const turn = startModelTurn();
+    const ollamaCalls = () => fake.requests.filter((r) => r.protocol === 'ollama').length;
+    const before = ollamaCalls();
+    const first = await run(router, { ...ctx(), turn }, { taskKind: 'intent' });
+    expect(first.result.attempts[0]).toMatchObject({ model: 'ollama/llama3.2:3b', outcome: 'timeout' });
+    const second = await run(router, { ...ctx(), turn }, { taskKind: 'intent' });
+    expect(second.text).toBe('from the cloud');
+    expect(second.result.attempts).toEqual([
+      {
+        model: 'ollama/llama3.2:3b',
+        outcome: 'skipped',
+        error: 'ollama sent no token within 300 ms to ollama/llama3.2:3b in this turn',
+      },
+    ]);
+    expect(ollamaCalls() - before).toBe(1);
+    // A new turn tries it again.
+    const next = await run(router, ctx(), { taskKind: 'intent' });
+    expect(next.result.attempts[0]).toMatchObject({ outcome: 'timeout' });
   });
 
   it('after a failover the log names the model that served', async () => {
