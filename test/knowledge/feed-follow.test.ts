@@ -10,8 +10,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schema, type HeraldEvent, type KnowledgeFeedEvent } from '../../core/index.js';
-import type { SourceView } from '../../knowledge/index.js';
+import {
+  createLogger,
+  createRedisConnection,
+  schema,
+  type HeraldEvent,
+  type KnowledgeFeedEvent,
+} from '../../core/index.js';
+import { startKnowledgeWorker, type SourceView } from '../../knowledge/index.js';
+import { REDIS_URL } from '../helpers/publishing-env.js';
 import type { ApiEnv, Person } from '../helpers/api-env.js';
 import { searchOverRest, startKnowledgeApi, type KnowledgeApi } from './knowledge-env.js';
 
@@ -223,6 +230,34 @@ describe('followed feeds', () => {
     feeds.get('/flaky')!.down = false;
     const healed = await pollNow(created.id);
     expect(healed.feed).toMatchObject({ lastStatus: 'not_modified', consecutiveFailures: 0, lastError: null });
+  });
+
+  it('workers ticking side by side poll a due feed once', async () => {
+    feeds.set('/shared', {
+      validator: 'etag',
+      version: 1,
+      items: [{ guid: 's', title: 'Filter', body: 'V60 papers.' }],
+    });
+    const created = await follow('/shared', 'keep');
+    // A second worker, as a second `npm start --role worker` process runs one, on the same queue.
+    const connection = createRedisConnection(REDIS_URL, { purpose: 'worker' });
+    const second = startKnowledgeWorker(
+      { ...stack.kenv.deps, logger: createLogger({ level: 'silent' }) },
+      { connection, prefix: `${api.env.prefix}-k`, feedPollEveryMs: 100 },
+    );
+    try {
+      const requests = () => conditional.filter((c) => c.path === '/shared').length;
+      const before = requests();
+      for (let round = 0; round < 3; round++) {
+        await pollNow(created.id);
+        // Several more ticks of both workers pass: nobody polls it again before its next due time.
+        await new Promise((r) => setTimeout(r, 600));
+        expect(requests()).toBe(before + round + 1);
+      }
+    } finally {
+      await second.close();
+      await connection.quit();
+    }
   });
 
   it('only a feed can be followed, at 5 minutes or more', async () => {
