@@ -11,7 +11,9 @@ import {
   createSession,
   createUser,
   createWorkspace,
+  findOpenInvitation,
   findUserByEmail,
+  invitationAllows,
   getRole,
   hashApiKey,
   HeraldError,
@@ -98,6 +100,12 @@ function slugify(name: string): string {
   return `${base || 'workspace'}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** An invitation (not a bearer link) accepted by someone other than the invited address. */
+export const invitedElsewhere = () =>
+  new HeraldError('forbidden', {
+    message: 'This invitation is for another email address; ask for an invitation to yours',
+  });
+
 export interface SignUpInput {
   email: string;
   password: string;
@@ -111,6 +119,13 @@ export interface SignUpInput {
 }
 
 export async function signUp(deps: AuthDeps, input: SignUpInput): Promise<{ user: User; tokens: TokenPair }> {
+  // Checked before the account exists, so a refused invitation leaves no account behind.
+  if (input.invitationToken) {
+    const open = await findOpenInvitation(deps.db, input.invitationToken, now(deps));
+    if (!open)
+      throw new HeraldError('unauthorized', { message: 'The invitation is unknown, used, revoked or expired' });
+    if (!invitationAllows(open, input.email)) throw invitedElsewhere();
+  }
   const passwordHash = await hashPassword(input.password);
   const user = await createUser(deps.db, {
     email: input.email,
@@ -120,7 +135,7 @@ export async function signUp(deps: AuthDeps, input: SignUpInput): Promise<{ user
   });
   let workspaceId: string;
   if (input.invitationToken) {
-    const inv = await acceptInvitation(deps.db, input.invitationToken, user.id, now(deps));
+    const inv = await acceptInvitation(deps.db, input.invitationToken, user, now(deps));
     if (!inv) throw new HeraldError('unauthorized', { message: 'The invitation is unknown, used, revoked or expired' });
     workspaceId = inv.workspaceId;
     await appendAudit(deps.db, workspaceId, {

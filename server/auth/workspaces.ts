@@ -11,7 +11,10 @@ import {
   createApiKey,
   createInvitation,
   createWorkspace,
+  findOpenInvitation,
+  getUser,
   getWorkspace,
+  invitationAllows,
   HeraldError,
   listApiKeys,
   listInvitations,
@@ -30,6 +33,7 @@ import { eq } from 'drizzle-orm';
 import { requireRole, roleAtLeast, roleOfScopes, type ApiKeyScope } from './principal.js';
 import type { RequestContext } from '../http/context.js';
 import { opaqueToken } from './tokens.js';
+import { invitedElsewhere } from './service.js';
 import { modelPolicyOf, type ModelPolicy } from '../../agent/models/index.js';
 import type { AgentSettings } from '../../agent/index.js';
 
@@ -187,7 +191,15 @@ export async function removeMemberFrom(db: Db, ctx: RequestContext, userId: stri
   await audit(db, ctx, 'member.remove', { type: 'user', id: userId }, { role: current.role, revokedKeys });
 }
 
-export async function invite(db: Db, ctx: RequestContext, input: { email: string; role: Role }) {
+/**
+ * Invites `email` with `role`. Only that address can accept, unless the inviter makes it a
+ * bearer link (`bearer: true`): then anyone holding the token can, so it must be shared with care.
+ */
+export async function invite(
+  db: Db,
+  ctx: RequestContext,
+  input: { email: string; role: Role; bearer?: boolean | undefined },
+) {
   requireRole(ctx.principal, 'admin');
   if (input.role === 'owner' && ctx.principal.role !== 'owner')
     throw new HeraldError('forbidden', {
@@ -201,13 +213,14 @@ export async function invite(db: Db, ctx: RequestContext, input: { email: string
     token,
     invitedBy: ctx.userId,
     expiresAt: new Date(Date.now() + INVITATION_TTL_MS),
+    bearer: input.bearer ?? false,
   });
   await audit(
     db,
     ctx,
     'invitation.create',
     { type: 'invitation', id: invitation.id },
-    { email: invitation.email, role: input.role },
+    { email: invitation.email, role: input.role, bearer: invitation.bearer },
   );
   // The token is returned once; only its hash is kept.
   return { invitation, token };
@@ -264,7 +277,12 @@ export async function revokeKey(db: Db, ctx: RequestContext, keyId: string) {
 export async function acceptAsUser(db: Db, ctx: RequestContext, token: string) {
   if (!ctx.userId || ctx.principal.kind !== 'user')
     throw new HeraldError('forbidden', { message: 'Only a signed-in user can accept an invitation' });
-  const inv = await acceptInvitation(db, token, ctx.userId);
+  const user = await getUser(db, ctx.userId);
+  const open = await findOpenInvitation(db, token);
+  if (!user || !open)
+    throw new HeraldError('unauthorized', { message: 'The invitation is unknown, used, revoked or expired' });
+  if (!invitationAllows(open, user.email)) throw invitedElsewhere();
+  const inv = await acceptInvitation(db, token, user);
   if (!inv) throw new HeraldError('unauthorized', { message: 'The invitation is unknown, used, revoked or expired' });
   await appendAudit(db, inv.workspaceId, {
     actorKind: 'user',

@@ -93,8 +93,13 @@ export const workspaceRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { 
     {
       schema: {
         tags: ['members'],
-        summary: 'Invite someone by email; the token is shown once (admin)',
-        body: z.strictObject({ email: z.email().max(254), role: RoleName.default('editor') }),
+        summary:
+          'Invite someone by email; the token is shown once (admin). Only that address can accept, unless `bearer: true` makes the token a link anyone holding it can use',
+        body: z.strictObject({
+          email: z.email().max(254),
+          role: RoleName.default('editor'),
+          bearer: z.boolean().default(false),
+        }),
       },
     },
     async (req, reply) => reply.status(201).send(await ws.invite(db, contextOf(req, 'viewer'), req.body)),

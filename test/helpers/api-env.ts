@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   createLogger,
   createRedisConnection,
+  findOpenInvitation,
   type Config,
   type Database,
   type Logger,
@@ -29,7 +30,7 @@ export interface ApiEnv {
   deps: ApiDeps;
   /** `http://127.0.0.1:<port>` */
   baseUrl: string;
-  /** Signs a new person up (own workspace unless an invitation token is given). */
+  /** Signs a new person up (own workspace unless an invitation token is given: then as the invited address). */
   signUp(opts?: { email?: string; invitationToken?: string; timeZone?: string }): Promise<Person>;
   close(): Promise<void>;
 }
@@ -121,7 +122,9 @@ export async function startApiEnv(
     deps,
     baseUrl: address,
     async signUp(o = {}) {
-      const email = o.email ?? `${randomUUID()}@example.com`;
+      // With an invitation, the invited person signs up: as the invited address (only it may accept).
+      const invited = o.invitationToken ? await findOpenInvitation(env.database.db, o.invitationToken) : undefined;
+      const email = o.email ?? invited?.email ?? `${randomUUID()}@example.com`;
       const res = await app.inject({
         method: 'POST',
         url: '/v1/auth/signup',

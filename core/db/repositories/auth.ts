@@ -5,7 +5,7 @@
  * concurrent refreshes with the same token cannot both succeed.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { perDatabase, type Db } from '../client.js';
 import { invitations, memberships, refreshTokens, sessions, users, workspaces } from '../schema.js';
 import type { Role } from './tenancy.js';
@@ -127,7 +127,7 @@ export async function resolveMemberSession(
 export async function createInvitation(
   db: Db,
   workspaceId: string,
-  input: { email: string; role: Role; token: string; invitedBy: string | null; expiresAt: Date },
+  input: { email: string; role: Role; token: string; invitedBy: string | null; expiresAt: Date; bearer?: boolean },
 ): Promise<Invitation> {
   const [row] = await db
     .insert(invitations)
@@ -135,6 +135,7 @@ export async function createInvitation(
       workspaceId,
       email: input.email.trim().toLowerCase(),
       role: input.role,
+      bearer: input.bearer ?? false,
       tokenHash: hashToken(input.token),
       invitedBy: input.invitedBy,
       expiresAt: input.expiresAt,
@@ -149,6 +150,7 @@ const invitationColumns = {
   workspaceId: invitations.workspaceId,
   email: invitations.email,
   role: invitations.role,
+  bearer: invitations.bearer,
   invitedBy: invitations.invitedBy,
   expiresAt: invitations.expiresAt,
   acceptedAt: invitations.acceptedAt,
@@ -181,16 +183,39 @@ export async function revokeInvitation(db: Db, workspaceId: string, invitationId
   return rows.length > 0;
 }
 
+/** The open (not accepted, revoked or expired) invitation with this token, if any. */
+export async function findOpenInvitation(db: Db, token: string, now = new Date()): Promise<Invitation | undefined> {
+  const [inv] = await db
+    .select(invitationColumns)
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.tokenHash, hashToken(token)),
+        isNull(invitations.acceptedAt),
+        isNull(invitations.revokedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    );
+  return inv;
+}
+
+/** Whether `email` may accept `inv`: any address for a bearer link, else only the invited one. */
+export function invitationAllows(inv: Pick<Invitation, 'bearer' | 'email'>, email: string): boolean {
+  return inv.bearer || inv.email.trim().toLowerCase() === email.trim().toLowerCase();
+}
+
 /**
  * Accepts an open invitation for `userId` and adds the membership, in one transaction.
- * Returns undefined when the token is unknown, used, revoked or expired.
+ * Returns undefined when the token is unknown, used, revoked or expired, or — unless the
+ * invitation is a bearer link — when `email` (the accepting user's) is not the invited one.
  */
 export async function acceptInvitation(
   db: Db,
   token: string,
-  userId: string,
+  user: { id: string; email: string },
   now = new Date(),
 ): Promise<Invitation | undefined> {
+  const userId = user.id;
   return db.transaction(async (tx) => {
     const [inv] = await tx
       .update(invitations)
@@ -201,6 +226,7 @@ export async function acceptInvitation(
           isNull(invitations.acceptedAt),
           isNull(invitations.revokedAt),
           gt(invitations.expiresAt, now),
+          or(eq(invitations.bearer, true), sql`lower(${invitations.email}) = ${user.email.trim().toLowerCase()}`),
         ),
       )
       .returning(invitationColumns);
