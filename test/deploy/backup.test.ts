@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -230,6 +230,13 @@ describe.each([
       const again = await runScript('restore', [folder], envB);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/restore failed: .*(already holds|already has)/);
+
+      // A nightly run with --keep 1 leaves only the newest backup. (Names have second precision.)
+      await new Promise((r) => setTimeout(r, 1_100));
+      const next = await runScript('backup', ['--out', backups, '--keep', '1'], envA);
+      expect(next.code).toBe(0);
+      expect(await readdir(backups)).toEqual([path.basename(next.stdout.trim())]);
+      expect(next.stdout.trim()).not.toBe(folder);
     },
     240_000,
   );
@@ -251,6 +258,23 @@ describe('backup refusals', () => {
       await chroma.stop();
     }
   }, 120_000);
+
+  it('a backup made by a newer Herald (more migrations than this one knows) is refused', async () => {
+    const dataDir = await tempDir('herald-bk-newer-');
+    const folder = await tempDir('herald-bk-folder-');
+    const manifest = {
+      format: 1,
+      createdAt: new Date().toISOString(),
+      database: { kind: 'pglite', file: 'database.pglite.tar.gz', migrations: 999 },
+      media: { count: 0, bytes: 0 },
+      keys: { from: 'none' },
+      chroma: { collections: [] },
+    };
+    await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
+    const res = await runScript('restore', [folder], { DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/made by a newer Herald \(999 migrations; this one knows \d+\)/);
+  });
 
   it('a folder that is not a backup is refused with a clear message', async () => {
     const dataDir = await tempDir('herald-bk-none-');

@@ -90,7 +90,11 @@ describe('behind a reverse proxy', () => {
     apps.push(app);
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     expect((await fetch(`${base}/metrics`)).status).toBe(200);
-    for (const header of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }]) {
+    const forwarded: Array<Record<string, string>> = [
+      { 'x-forwarded-for': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9' },
+    ];
+    for (const header of forwarded) {
       expect((await fetch(`${base}/metrics`, { headers: header })).status).toBe(404);
     }
   });
