@@ -4,6 +4,7 @@
  * that fails closes what was already started, so a failed boot leaves no child behind.
  */
 import path from 'node:path';
+import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedisConnection,
@@ -103,6 +104,22 @@ async function quitShared(connection: Redis): Promise<void> {
 const QUIT_PING_TIMEOUT_MS = 2_000;
 
 /**
+ * Closes a BullMQ worker once it has finished connecting. Closing a worker whose own
+ * (blocking) connection is still connecting drops that connection's listeners and then emits
+ * its failure with none left: an uncaught "Connection is closed" that kills the process
+ * before its children are stopped (a start-up failing just after the workers started).
+ */
+async function closeWorker(worker: Worker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    worker.waitUntilReady().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, QUIT_PING_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  await worker.close();
+}
+
+/**
  * The publish queue and event bus for every role, and — for `all` and `worker` — the publish
  * worker and the maintenance jobs (reconciler, recurring posts).
  */
@@ -166,12 +183,12 @@ async function startPublishing(
       { connection: bull, prefix: config.queuePrefix, reconcileEveryMs: config.publish.reconcileIntervalMs },
     );
     closers.push({ name: 'maintenance', close: () => maintenance.close() });
-    closers.push({ name: 'publish-worker', close: () => worker.close() });
+    closers.push({ name: 'publish-worker', close: () => closeWorker(worker) });
     const metricsWorker = startMetricsWorker({ db: database.db, cipher, connectors, gate, logger }, metrics, {
       connection: bull,
       prefix: config.queuePrefix,
     });
-    closers.push({ name: 'metrics-worker', close: () => metricsWorker.close() });
+    closers.push({ name: 'metrics-worker', close: () => closeWorker(metricsWorker) });
   }
   return { scheduling, mediaStore, events };
 }
@@ -215,7 +232,7 @@ async function startKnowledge(
       { ...knowledge, logger: logger.child({ component: 'knowledge' }) },
       { connection: bull, prefix: config.queuePrefix },
     );
-    closers.push({ name: 'knowledge-worker', close: () => worker.close() });
+    closers.push({ name: 'knowledge-worker', close: () => closeWorker(worker) });
     // Every published post becomes a `past_post` source (docs/knowledge.md).
     const unlisten = await listenForPublishedPosts(events, queue, logger.child({ component: 'knowledge' }));
     closers.push({ name: 'knowledge-past-posts', close: unlisten });

@@ -56,6 +56,9 @@ export async function startMaintenance(
   worker.on('failed', (job, err) => deps.logger.error({ job: job?.name, err }, 'maintenance job failed'));
   return {
     async close() {
+      // A worker closed while its connection is still connecting dies of an uncaught
+      // "Connection is closed" (server/runtime.ts, closeWorker): let it finish connecting.
+      await worker.waitUntilReady().catch(() => undefined);
       await worker.close();
       await queue.close();
     },
