@@ -90,6 +90,8 @@ describe('the herald process', () => {
       DATA_DIR: dir,
       REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
       LOG_LEVEL: 'info',
+      // A loaded machine must not turn a slow Chroma start into the failure under test.
+      CHILD_START_TIMEOUT_MS: '90000',
       ...env,
     });
     try {
