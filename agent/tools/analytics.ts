@@ -5,10 +5,19 @@
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { NO_METRICS, publishingStats, suggestTimes } from '../../tools/analytics/index.js';
+import {
+  accountAnalytics,
+  dailySeries,
+  NO_METRICS,
+  postAnalytics,
+  publishingStats,
+  rankedPosts,
+  suggestTimes,
+} from '../../tools/analytics/index.js';
 import { calendarWeekOf, periodLabel, rangeOf, readTime, type NamedRange, type RangeName } from '../time.js';
 import { resolveAccounts } from './accounts.js';
-import { Accounts, At, ctxOf } from './common.js';
+import { Accounts, At, ctxOf, Id } from './common.js';
+import type { ToolEnv } from './types.js';
 import { defineTool } from './types.js';
 
 export { NO_METRICS };
@@ -29,24 +38,70 @@ export function periodOf(name: 'last week' | 'last 7 days' | RangeName, zone: st
   return rangeOf(name, zone, now);
 }
 
+const Period = z.enum(['last 7 days', 'last week', 'this week', 'today']);
+const PeriodArgs = {
+  period: Period.optional().describe('Default: the last 7 days'),
+  from: At.optional(),
+  to: At.optional(),
+};
+
+/** The period the user named, or from/to read in their zone. */
+function rangeArgs(
+  env: ToolEnv,
+  args: { period?: z.infer<typeof Period> | undefined; from?: string | undefined; to?: string | undefined },
+) {
+  const zone = env.session.timeZone;
+  const now = env.now();
+  const range = periodOf(args.period ?? 'last 7 days', zone, now);
+  return {
+    from: args.from ? readTime(args.from, zone, now) : range.from,
+    to: args.to ? readTime(args.to, zone, now) : range.to,
+  };
+}
+
 export const analyticsTools = [
   defineTool({
     name: 'get_analytics',
-    description: `Posts per status (published, failed, scheduled...), platform and account over a period (default: the last 7 days). ${NO_METRICS}`,
+    description:
+      'How a period went (default: the last 7 days): posts per status, platform and account, and `metrics`: engagements, impressions, engagement rate and follower growth beside the period before (`previous`, `changePct`), with the platforms each figure includes and what a platform does not report (`notReported`).',
+    schema: z.object(PeriodArgs),
+    sideEffect: false,
+    run: async (env, args) => publishingStats(env.deps, ctxOf(env), rangeArgs(env, args)),
+  }),
+  defineTool({
+    name: 'get_top_posts',
+    description: "The period's top (or bottom) measured posts by engagements, with their counters.",
     schema: z.object({
-      period: z.enum(['last 7 days', 'last week', 'this week', 'today']).optional(),
-      from: At.optional(),
-      to: At.optional(),
+      ...PeriodArgs,
+      order: z.enum(['top', 'bottom']).optional().describe('Default top'),
+      limit: z.number().int().min(1).max(50).optional().describe('Default 5'),
     }),
     sideEffect: false,
-    run: async (env, args) => {
-      const zone = env.session.timeZone;
-      const now = env.now();
-      const range = periodOf(args.period ?? 'last 7 days', zone, now);
-      const from = args.from ? readTime(args.from, zone, now) : range.from;
-      const to = args.to ? readTime(args.to, zone, now) : range.to;
-      return publishingStats(env.deps, ctxOf(env), { from, to });
-    },
+    run: async (env, args) =>
+      rankedPosts(env.deps, ctxOf(env), rangeArgs(env, args), { order: args.order ?? 'top', limit: args.limit ?? 5 }),
+  }),
+  defineTool({
+    name: 'get_post_analytics',
+    description:
+      "One published post target's latest counters and every snapshot taken of it (1h, 6h, 24h, 72h, 7d, 30d).",
+    schema: z.object({ targetId: Id }),
+    sideEffect: false,
+    run: async (env, args) => postAnalytics(env.deps, ctxOf(env), args.targetId),
+  }),
+  defineTool({
+    name: 'get_account_analytics',
+    description: "One account's engagement over a period beside the period before, and its followers by day.",
+    schema: z.object({ account: z.string().min(1).max(200).describe('Account id or platform name'), ...PeriodArgs }),
+    sideEffect: false,
+    run: async (env, args) =>
+      accountAnalytics(env.deps, ctxOf(env), (await resolveAccounts(env, [args.account]))[0]!.id, rangeArgs(env, args)),
+  }),
+  defineTool({
+    name: 'get_daily_analytics',
+    description: "Posts, engagements and impressions per day of publication over a period, in the user's zone.",
+    schema: z.object(PeriodArgs),
+    sideEffect: false,
+    run: async (env, args) => dailySeries(env.deps, ctxOf(env), rangeArgs(env, args)),
   }),
   defineTool({
     name: 'suggest_time',

@@ -106,7 +106,7 @@ describe('suggest_time', () => {
 });
 
 describe('get_analytics and "show last week\'s stats"', () => {
-  it('counts posts per status and platform, says metrics are not collected, and the fast path needs no model', async () => {
+  it('counts posts per status and platform, says no engagement was measured yet, and the fast path needs no model', async () => {
     const { p } = await env.personWithMastodon();
     const e = toolEnv(p);
     const lastWeek = DateTime.now().setZone(ZONE).startOf('week').minus({ weeks: 1 }).plus({ days: 2, hours: 10 });
@@ -122,11 +122,18 @@ describe('get_analytics and "show last week\'s stats"', () => {
           and(eq(schema.postTargets.id, d.targets[0]!.targetId), eq(schema.postTargets.workspaceId, p.workspaceId)),
         );
 
-    const stats = await ok<{ total: number; byStatus: Record<string, number>; metrics: null; note: string }>(
-      runTool(e, 'get_analytics', { period: 'last week' }),
-    );
-    expect(stats).toMatchObject({ total: 3, byStatus: { published: 2, failed: 1 }, metrics: null });
-    expect(stats.note).toContain('not collected');
+    const stats = await ok<{
+      total: number;
+      byStatus: Record<string, number>;
+      metrics: { current: { measured: number } };
+      note: string;
+    }>(runTool(e, 'get_analytics', { period: 'last week' }));
+    expect(stats).toMatchObject({
+      total: 3,
+      byStatus: { published: 2, failed: 1 },
+      metrics: { current: { measured: 0 } },
+    });
+    expect(stats.note).toContain('No engagement measured yet');
     const recent = await ok<{ total: number }>(runTool(e, 'get_analytics', { period: 'today' }));
     expect(recent.total).toBe(0);
 
@@ -137,7 +144,7 @@ describe('get_analytics and "show last week\'s stats"', () => {
     expect(await c.end(turn)).toMatchObject({ reason: 'done' });
     const { periodOf } = await import('../../agent/tools/analytics.js');
     expect(c.text(turn)).toBe(
-      `Last week, ${periodOf('last week', ZONE, new Date()).label} (${ZONE}): 2 published, 1 failed — mastodon: 2 published, 1 failed. Engagement metrics (likes, replies, reach) are not collected yet.`,
+      `Last week, ${periodOf('last week', ZONE, new Date()).label} (${ZONE}): 2 published, 1 failed — mastodon: 2 published, 1 failed. No engagement measured yet for posts of this period or the one before.`,
     );
     expect(env.modelCalls()).toBe(before);
     c.close();

@@ -25,3 +25,18 @@ export {
   type MetricsQueueOptions,
   type MetricsWorkerOptions,
 } from './metrics-queue.js';
+export {
+  overview,
+  dailySeries,
+  rankedPosts,
+  postAnalytics,
+  accountAnalytics,
+  MAX_RANGE_DAYS,
+  type AnalyticsDeps,
+  type Overview,
+  type Figures,
+  type PostFigures,
+  type Range,
+} from './queries.js';
+export { PERIODS, DEFAULT_PERIOD, periodRange, resolveRange, type PeriodName } from './periods.js';
+export { PLATFORM_REPORTS, notReported, type PlatformReport } from './platforms.js';

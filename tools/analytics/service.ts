@@ -2,8 +2,9 @@
  * Analytics from what Herald stores today: posts per platform and account by status
  * (published, failed, scheduled...) over a period, and a time to post taken from the
  * account's posting slots, else from when its posts usually went out, else a plain default —
- * always saying which. Engagement metrics (likes, reach) are not collected yet; both say so
- * rather than invent them. Every channel (agent tool, fast path, REST) reads them here.
+ * always saying which. The period's engagement figures (from the collected snapshots) come
+ * with the counts, beside the period before. Every channel (agent tool, fast path, REST)
+ * reads them here.
  */
 import { DateTime } from 'luxon';
 import { HeraldError, listSocialAccounts, requireRole } from '../../core/index.js';
@@ -11,8 +12,10 @@ import type { SchedulingDeps, ServiceContext } from '../scheduling/context.js';
 import { listScheduled } from '../scheduling/service.js';
 import { nextFreeSlot } from '../scheduling/slots.js';
 import { showTime } from '../scheduling/time.js';
+import { overview, type Overview } from './queries.js';
 
-export const NO_METRICS = 'Engagement metrics (likes, replies, reach) are not collected yet.';
+/** Said where a suggestion is not yet based on engagement. */
+export const NO_METRICS = 'Not enough engagement measured yet to compare hours.';
 
 export interface PublishingStats {
   from: string;
@@ -20,7 +23,8 @@ export interface PublishingStats {
   total: number;
   byStatus: Record<string, number>;
   byAccount: Array<{ socialAccountId: string; platform: string; byStatus: Record<string, number> }>;
-  metrics: null;
+  /** Engagement over the same period beside the period before (docs/analytics.md). */
+  metrics: Overview;
   note: string;
 }
 
@@ -31,7 +35,7 @@ export async function publishingStats(
   range: { from: Date; to: Date },
 ): Promise<PublishingStats> {
   requireRole(ctx, 'viewer');
-  const rows = await listScheduled(deps, ctx, range);
+  const [rows, metrics] = await Promise.all([listScheduled(deps, ctx, range), overview(deps, ctx, range)]);
   const byStatus: Record<string, number> = {};
   const accounts = new Map<string, PublishingStats['byAccount'][number]>();
   for (const t of rows) {
@@ -51,9 +55,33 @@ export async function publishingStats(
     total: rows.length,
     byStatus,
     byAccount: [...accounts.values()],
-    metrics: null,
-    note: NO_METRICS,
+    metrics,
+    note: metricsText(metrics),
   };
+}
+
+const pct = (n: number | null) => (n === null ? '' : ` (${n > 0 ? '+' : ''}${n}%)`);
+
+/** "Engagements 42 (likes 30, reposts 8, replies 4) vs 20 the period before (+110%); ..." */
+export function metricsText(m: Overview): string {
+  const c = m.current;
+  const p = m.previous;
+  if (c.measured === 0 && p.measured === 0)
+    return 'No engagement measured yet for posts of this period or the one before.';
+  const parts = [
+    `Engagements ${c.engagements} (likes ${c.likes}, reposts ${c.reposts}, replies ${c.replies}${c.quotes ? `, quotes ${c.quotes}` : ''}) on ${c.measured} measured post${c.measured === 1 ? '' : 's'}, vs ${p.engagements} the period before${pct(m.changePct.engagements)}`,
+  ];
+  if (c.impressions !== null)
+    parts.push(
+      `impressions ${c.impressions} (${c.includes.impressions.join(', ')})${c.engagementRate === null ? '' : `, engagement rate ${(c.engagementRate * 100).toFixed(1)}%`}`,
+    );
+  if (c.followerGrowth !== null)
+    parts.push(
+      `followers ${c.followerGrowth >= 0 ? '+' : ''}${c.followerGrowth} (${c.includes.followerGrowth.join(', ')})`,
+    );
+  const missing = m.notReported.filter((n) => n.metric === 'impressions').map((n) => n.platform);
+  if (missing.length) parts.push(`no impressions from ${missing.join(', ')}`);
+  return `${parts.join('; ')}.`;
 }
 
 /** "Last week (Europe/Paris): 3 published, 1 failed — mastodon 3 published; ..." */
@@ -63,7 +91,8 @@ export function statsText(label: string, zone: string, s: PublishingStats): stri
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
       .join(', ');
-  if (s.total === 0) return `Nothing was scheduled or posted ${label} (${zone}). ${s.note}`;
+  if (s.total === 0 && s.metrics.current.measured === 0)
+    return `Nothing was scheduled or posted ${label} (${zone}). ${s.note}`;
   const perPlatform = s.byAccount.map((a) => `${a.platform}: ${counts(a.byStatus)}`).join('; ');
   return `${label[0]!.toUpperCase()}${label.slice(1)} (${zone}): ${counts(s.byStatus)} — ${perPlatform}. ${s.note}`;
 }

@@ -1,0 +1,133 @@
+/**
+ * Engagement analytics over REST: overview beside the previous period, daily series, top and
+ * bottom posts, one post's snapshots, one account's figures. Routes translate; the functions
+ * in `tools/analytics` check the caller's workspace and role, as they do for the agent.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  accountAnalytics,
+  dailySeries,
+  overview,
+  PERIODS,
+  postAnalytics,
+  rankedPosts,
+  resolveRange,
+  type AnalyticsDeps,
+} from '../../tools/analytics/index.js';
+import type { ServiceContext } from '../../tools/scheduling/index.js';
+import { contextOf } from '../http/context.js';
+import { IdParams, Instant, Uuid } from '../http/schemas.js';
+
+const ctxOf = (req: FastifyRequest): ServiceContext => {
+  const c = contextOf(req, 'viewer');
+  return {
+    workspaceId: c.workspaceId,
+    userId: c.userId,
+    role: c.principal.role,
+    timeZone: c.timeZone,
+    channel: c.channel,
+    actorKind: c.actorKind,
+  };
+};
+
+const Period = z.strictObject({
+  period: z.enum(PERIODS).optional().describe('A named period in your zone (default last_7_days)'),
+  from: Instant.optional().describe('Start (ISO instant with offset); with `to`, instead of `period`'),
+  to: Instant.optional().describe('End, exclusive'),
+});
+
+const rangeOf = (q: z.infer<typeof Period>, ctx: ServiceContext, now: Date) =>
+  resolveRange(
+    { period: q.period, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined },
+    ctx.timeZone,
+    now,
+  );
+
+export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; now?: () => Date }> = async (
+  app,
+  { analytics: deps, now = () => new Date() },
+) => {
+  app.get(
+    '/analytics/overview',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary:
+          'Posts, engagements, impressions, engagement rate and follower growth over a period, beside the period before; says which platforms each figure includes',
+        querystring: Period,
+      },
+    },
+    async (req) => {
+      const ctx = ctxOf(req);
+      return overview(deps, ctx, rangeOf(req.query, ctx, now()));
+    },
+  );
+
+  app.get(
+    '/analytics/daily',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'Posts, engagements and impressions per day of publication, in your zone',
+        querystring: Period,
+      },
+    },
+    async (req) => {
+      const ctx = ctxOf(req);
+      return dailySeries(deps, ctx, rangeOf(req.query, ctx, now()));
+    },
+  );
+
+  app.get(
+    '/analytics/posts',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: "The period's top (or bottom) measured posts by engagements",
+        querystring: Period.extend({
+          order: z.enum(['top', 'bottom']).default('top'),
+          limit: z.coerce.number().int().min(1).max(100).default(10),
+          socialAccountId: Uuid.optional(),
+        }),
+      },
+    },
+    async (req) => {
+      const ctx = ctxOf(req);
+      return rankedPosts(deps, ctx, rangeOf(req.query, ctx, now()), {
+        order: req.query.order,
+        limit: req.query.limit,
+        socialAccountId: req.query.socialAccountId,
+      });
+    },
+  );
+
+  app.get(
+    '/analytics/posts/:id',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: "One published post target's latest figures and every stored snapshot",
+        params: IdParams,
+      },
+    },
+    async (req) => postAnalytics(deps, ctxOf(req), req.params.id),
+  );
+
+  app.get(
+    '/analytics/accounts/:id',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: "One account's figures over a period beside the period before, and its daily audience",
+        params: IdParams,
+        querystring: Period,
+      },
+    },
+    async (req) => {
+      const ctx = ctxOf(req);
+      return accountAnalytics(deps, ctx, req.params.id, rangeOf(req.query, ctx, now()));
+    },
+  );
+};

@@ -1,0 +1,68 @@
+/**
+ * What each platform reports to Herald, as data: every figure Herald shows says which
+ * platforms it includes and, for the others, why a number is missing (the platform does not
+ * count it, or Herald does not read it yet). Sources: Bluesky AppView post views
+ * (docs.bsky.app, app.bsky.feed.getPosts: like/repost/reply/quote counts, no views);
+ * Mastodon Status entity (docs.joinmastodon.org/entities/Status: favourites, reblogs,
+ * replies; quotes from 4.5; no views); X public_metrics (docs.x.com: impression_count);
+ * LinkedIn organizationalEntityShareStatistics / memberCreatorPostAnalytics (impressions).
+ */
+
+export interface PlatformReport {
+  impressions: boolean;
+  quotes: boolean;
+  /** Herald stores daily follower counts for this platform. */
+  followers: boolean;
+  /** Why impressions are missing, when they are. */
+  noImpressions?: string;
+  noFollowers?: string;
+}
+
+export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
+  bluesky: {
+    impressions: false,
+    quotes: true,
+    followers: false,
+    noImpressions: 'Bluesky does not count views of a post',
+    noFollowers: 'Herald does not read Bluesky follower counts yet',
+  },
+  mastodon: {
+    impressions: false,
+    quotes: true,
+    followers: true,
+    noImpressions: 'Mastodon does not count views of a post',
+  },
+  x: {
+    impressions: true,
+    quotes: true,
+    followers: false,
+    noFollowers: 'Herald does not read X follower counts yet',
+  },
+  linkedin: {
+    impressions: true,
+    quotes: false,
+    followers: false,
+    noFollowers: 'Herald does not read LinkedIn follower counts yet',
+  },
+};
+
+const UNKNOWN: PlatformReport = {
+  impressions: false,
+  quotes: false,
+  followers: false,
+  noImpressions: 'Herald does not read impressions from this platform',
+  noFollowers: 'Herald does not read follower counts from this platform',
+};
+
+export const reportOf = (platform: string): PlatformReport => PLATFORM_REPORTS[platform] ?? UNKNOWN;
+
+/** "Impressions: Bluesky does not count views of a post; ..." for the platforms given. */
+export function notReported(platforms: string[]): Array<{ platform: string; metric: string; reason: string }> {
+  const out: Array<{ platform: string; metric: string; reason: string }> = [];
+  for (const p of [...new Set(platforms)].sort()) {
+    const r = reportOf(p);
+    if (!r.impressions) out.push({ platform: p, metric: 'impressions', reason: r.noImpressions! });
+    if (!r.followers) out.push({ platform: p, metric: 'followers', reason: r.noFollowers! });
+  }
+  return out;
+}
