@@ -18,6 +18,8 @@ import type { AuthDeps } from './auth/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { LeasedRedisStore } from './plugins/rate-limit-store.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { webConsolePlugin, type WebConsoleOptions } from './plugins/web-console.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { authRoutes } from './routes/auth.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
@@ -49,6 +51,8 @@ export interface ApiDeps {
   accounts?: AccountsApiDeps | undefined;
   /** The knowledge base (docs/knowledge.md); without it the `/v1/knowledge` routes are not served. */
   knowledge?: KnowledgeDeps | undefined;
+  /** The built web console served at `/` (docs/console.md); unset: not served. */
+  console?: WebConsoleOptions | undefined;
 }
 
 /** The connect flow's platform side: linkers of configured platforms, their setup, the done page. */
@@ -96,6 +100,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (deps.console) await app.register(webConsolePlugin, deps.console);
 
   await app.register(rateLimit, {
     global: true,
@@ -163,6 +168,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
             : undefined,
         });
         await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
+        await scope.register(analyticsRoutes, { analytics: { db: deps.db } });
         await scope.register(connectRoutes, { deps: connect });
         if (deps.models) await scope.register(modelRoutes, { models: deps.models });
         if (deps.knowledge) await scope.register(knowledgeRoutes, { knowledge: deps.knowledge });

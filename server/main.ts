@@ -9,6 +9,7 @@ import { drainAndClose } from './http/drain.js';
 import type { FastifyInstance } from 'fastify';
 import { apiDepsOf, metricsOptionsOf, startRuntime, type Runtime } from './runtime.js';
 import type { ReadinessCheck } from './routes/health.js';
+import { WEB_CONSOLE_DIR } from './plugins/web-console.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       logger,
       checks,
       isDraining: () => draining,
-      ...(config.role === 'worker' ? {} : { api: apiDepsOf(rt) }),
+      ...(config.role === 'worker' ? {} : { api: { ...apiDepsOf(rt), console: { root: WEB_CONSOLE_DIR } } }),
       metrics: metricsOptionsOf(rt),
       timeouts: config.http,
     });

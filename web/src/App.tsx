@@ -1,0 +1,65 @@
+/** The shell: navigation, the workspace switcher with the caller's role, and the current page. */
+import { useState } from 'react';
+import { navigate, usePath } from './router.ts';
+import { useSession } from './session.tsx';
+import { ErrorBox } from './ui.tsx';
+import { WorkspacePage } from './pages/Workspace.tsx';
+
+const NAV = [{ path: '/workspace', label: 'Workspace' }];
+
+export function App() {
+  const session = useSession();
+  const path = usePath();
+  const [error, setError] = useState<unknown>(null);
+  const current = NAV.find((n) => path.startsWith(n.path))?.path ?? '/workspace';
+
+  const switchTo = async (id: string) => {
+    setError(null);
+    try {
+      await session.switchWorkspace(id);
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  return (
+    <div className="shell">
+      <header>
+        <strong>Herald</strong>
+        <nav aria-label="Pages">
+          {NAV.map((n) => (
+            <a
+              key={n.path}
+              href={n.path}
+              aria-current={current === n.path ? 'page' : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(n.path);
+              }}
+            >
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <label className="workspace">
+          Workspace
+          <select value={session.workspace.id} onChange={(e) => void switchTo(e.target.value)}>
+            {session.workspaces.map((w) => (
+              <option key={w.id} value={w.id}>
+                {w.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="role" data-testid="role">
+          {session.workspace.role}
+        </span>
+        <button type="button" className="link" onClick={() => void session.logout()}>
+          Log out
+        </button>
+      </header>
+      <ErrorBox error={error} />
+      <main key={session.workspace.id}>{current === '/workspace' && <WorkspacePage />}</main>
+    </div>
+  );
+}
