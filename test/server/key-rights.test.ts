@@ -2,21 +2,22 @@
  * A key never outlives its creator's rights: an API key acts with at most its creator's role
  * in the workspace *now* (demote, re-promote), removing the creator revokes their keys and
  * closes their sockets — user and key — at once (re-adding them does not bring keys back),
- * and no key can remove its own creator ("leaving" is a person's act). REST and WebSocket.
+ * and no key can remove its own creator ("leaving" is a person's act). REST and WebSocket, on
+ * both databases (sockets close on the database's change notification).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { addMember, createSession, createUser } from '../../core/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
+import { openPgliteForTest, openPostgresForTest, TEST_DATABASE_URL } from '../helpers/databases.js';
 
 let api: ApiEnv;
 let owner: Person;
 
-beforeAll(async () => {
-  api = await startApiEnv();
-  owner = await api.signUp();
-});
-afterAll(() => api?.close());
+const databases = [
+  { name: 'PGlite', open: openPgliteForTest },
+  ...(TEST_DATABASE_URL ? [{ name: 'PostgreSQL', open: () => openPostgresForTest(TEST_DATABASE_URL!) }] : []),
+];
 
 /** A member of the owner's workspace with a signed-in session (no sign-up route: it is rate limited). */
 async function member(role: 'admin' | 'editor' | 'viewer') {
@@ -64,7 +65,19 @@ const within = <T>(p: Promise<T>, ms: number, what: string) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)),
   ]);
 
-describe('API keys and their creator', () => {
+describe.each(databases)('API keys and their creator on $name', ({ open }) => {
+  let dispose: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const db = await open();
+    dispose = db.dispose;
+    api = await startApiEnv({ database: db.database });
+    owner = await api.signUp();
+  });
+  afterAll(async () => {
+    await api?.close();
+    await dispose?.();
+  });
+
   it('a key acts with at most its creator’s current role: demoted, it loses admin rights; re-promoted, it has them again', async () => {
     const admin = await member('admin');
     const key = await keyOf(admin.auth, ['admin']);
