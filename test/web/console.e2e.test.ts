@@ -33,7 +33,10 @@ const consoleErrors: string[] = [];
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
   await buildConsole({ quiet: true });
-  fake = await startFakeLlm({ ollamaModels: [], openai: () => ({ text: 'Hello from Herald, streamed.' }) });
+  fake = await startFakeLlm({
+    ollamaModels: [],
+    openai: () => ({ text: 'Hello from Herald, streamed.', chunkDelayMs: 150 }),
+  });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-web-'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -127,6 +130,23 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(await viewer.getByRole('button', { name: 'Invite' }).count()).toBe(0);
       expect(await owner.getByRole('button', { name: 'Invite' }).count()).toBe(1);
       await viewer.context().close();
+    });
+
+    it('chat: the reply streams in over the WebSocket', async () => {
+      await owner.getByRole('link', { name: 'Chat' }).click();
+      await expect.poll(() => owner.getByTestId('socket-state').textContent()).toBe('Connected');
+      await owner.getByLabel('Message').fill('Say hello');
+      await owner.getByRole('button', { name: 'Send' }).click();
+      // Token by token: the page shows a part of the reply before the whole of it.
+      await owner.waitForFunction(() => {
+        const shown = [...document.querySelectorAll('[data-testid=assistant-message]')].pop()?.textContent ?? '';
+        return shown.startsWith('Hello') && shown !== 'Hello from Herald, streamed.';
+      });
+      await expect
+        .poll(() => owner.getByTestId('assistant-message').last().textContent(), { timeout: 20_000 })
+        .toBe('Hello from Herald, streamed.');
+      // The model was asked with what the user typed.
+      expect(fake.requests.some((r) => JSON.stringify(r.body).includes('Say hello'))).toBe(true);
     });
 
     it('the console ran without console errors (CSP included)', () => {

@@ -4,14 +4,18 @@ import { navigate, usePath } from './router.ts';
 import { useSession } from './session.tsx';
 import { ErrorBox } from './ui.tsx';
 import { WorkspacePage } from './pages/Workspace.tsx';
+import { ChatPage } from './pages/Chat.tsx';
 
-const NAV = [{ path: '/workspace', label: 'Workspace' }];
+const NAV = [
+  { path: '/chat', label: 'Chat' },
+  { path: '/workspace', label: 'Workspace' },
+];
 
 export function App() {
   const session = useSession();
   const path = usePath();
   const [error, setError] = useState<unknown>(null);
-  const current = NAV.find((n) => path.startsWith(n.path))?.path ?? '/workspace';
+  const current = NAV.find((n) => path.startsWith(n.path))?.path ?? '/chat';
 
   const switchTo = async (id: string) => {
     setError(null);
@@ -59,7 +63,10 @@ export function App() {
         </button>
       </header>
       <ErrorBox error={error} />
-      <main key={session.workspace.id}>{current === '/workspace' && <WorkspacePage />}</main>
+      <main key={session.workspace.id}>
+        {current === '/chat' && <ChatPage />}
+        {current === '/workspace' && <WorkspacePage />}
+      </main>
     </div>
   );
 }
