@@ -684,3 +684,46 @@ export const accountSnapshots = pgTable(
     index('account_snapshots_ws_fetched').on(t.workspaceId, t.fetchedAt),
   ],
 );
+
+/**
+ * A chat on a messaging platform (a Telegram chat, a Slack user) linked to a Herald member in
+ * one workspace: messages from it run turns as that member (docs/channels.md). One link per
+ * platform chat; the member's role is read from `memberships` at every turn, so removing the
+ * member ends what the link can do.
+ */
+export const channelLinks = pgTable(
+  'channel_links',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** `telegram` | `slack`. */
+    channel: text('channel').notNull(),
+    /** The platform's id of the chat (Telegram chat id) or user (Slack user id). */
+    externalId: text('external_id').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('channel_links_external').on(t.channel, t.externalId),
+    index('channel_links_ws_user').on(t.workspaceId, t.userId),
+  ],
+);
+
+/** One-time codes a signed-in member makes and sends to the bot to link a chat (SHA-256 stored, never the code). */
+export const channelLinkCodes = pgTable(
+  'channel_link_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('channel_link_codes_ws').on(t.workspaceId)],
+);
