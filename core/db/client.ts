@@ -4,7 +4,7 @@
  * return the same Drizzle database type, so every query is written once. On PostgreSQL the
  * migration runs under an advisory lock, so several processes starting together migrate once.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { keepStatements } from './pglite-statements.js';
@@ -103,14 +103,28 @@ const BYTEA_HEX = {
   },
 };
 
+/**
+ * `<dir>.pid` names the process that has a PGlite directory open, so `npm run backup` can
+ * refuse to copy it while in use (PGlite takes no lock of its own). Removed on close, and
+ * only by the process it names.
+ */
+export const pgliteOwnerFile = (dir: string): string => `${dir.replace(/[\\/]+$/, '')}.pid`;
+
 async function openPglite(dir: string | undefined): Promise<Database> {
   if (dir) await mkdir(dir, { recursive: true });
   const client = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), ...BYTEA_HEX });
+  if (dir) await writeFile(pgliteOwnerFile(dir), String(process.pid));
+  const release = async () => {
+    if (!dir) return;
+    const owner = await readFile(pgliteOwnerFile(dir), 'utf8').catch(() => '');
+    if (owner === String(process.pid)) await rm(pgliteOwnerFile(dir), { force: true });
+  };
   const db = drizzlePglite(client, { schema });
   try {
     await migratePglite(db, { migrationsFolder: MIGRATIONS_DIR });
   } catch (err) {
     await client.close();
+    await release();
     throw err;
   }
   // From here on, each SQL text is parsed and planned once (migrations' DDL is not kept).
@@ -133,6 +147,7 @@ async function openPglite(dir: string | undefined): Promise<Database> {
     },
     close: async () => {
       if (!client.closed) await client.close();
+      await release();
     },
   };
 }

@@ -1,5 +1,13 @@
 /** Public surface of the database layer: open/migrate, the schema, and the repositories. */
-export { openDatabase, MIGRATIONS_DIR, type Database, type DatabaseTarget, type Db, type Schema } from './client.js';
+export {
+  openDatabase,
+  pgliteOwnerFile,
+  MIGRATIONS_DIR,
+  type Database,
+  type DatabaseTarget,
+  type Db,
+  type Schema,
+} from './client.js';
 export * as schema from './schema.js';
 export { mapConstraintErrors } from './pg-errors.js';
 export * from './repositories/tenancy.js';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import {
   loadOrCreateKeyFile,
   openDatabase,
+  pgliteOwnerFile,
   readCredentials,
   SecretCipher,
   schema,
@@ -22,22 +23,31 @@ import { backupMedia, restoreMedia } from './media.js';
 
 export type Say = (line: string) => void;
 
-/** Refuses when a Herald process runs embedded services over this DATA_DIR (their pid files name live processes). */
+/** Whether `pid` is a live process that may be Herald (or its child); false for one that is gone. */
+async function alive(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false; // left by a process that is gone
+  }
+  // A pid reused by an unrelated program (after a reboot) is not Herald: Linux tells us.
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  return cmdline === undefined || /node|redis|chroma/.test(cmdline);
+}
+
+/**
+ * Refuses when a Herald process has this DATA_DIR's embedded parts open: the PGlite directory
+ * (its owner file), or an embedded Chroma or Redis (their pid files).
+ */
 async function assertNoHeraldOn(config: Config): Promise<void> {
   if (config.databaseUrl && config.chromaUrl) return; // nothing embedded is touched
-  for (const pidFile of [
-    path.join(config.dataDir, 'chroma.pid'),
-    path.join(config.dataDir, 'redis', 'redis.pid.herald'),
-  ]) {
+  const pidFiles = [path.join(config.dataDir, 'chroma.pid'), path.join(config.dataDir, 'redis', 'redis.pid.herald')];
+  if (!config.databaseUrl) pidFiles.push(pgliteOwnerFile(path.join(config.dataDir, 'pg')));
+  for (const pidFile of pidFiles) {
     const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
-    if (!Number.isInteger(pid) || pid <= 0) continue;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      continue; // left by a process that is gone
-    }
+    if (!Number.isInteger(pid) || pid <= 0 || !(await alive(pid))) continue;
     throw new BackupError(
-      `Herald is running on ${config.dataDir} (its embedded service has pid ${pid}): stop it first. PGlite and the embedded Chroma cannot be copied while in use.`,
+      `Herald is running on ${config.dataDir} (pid ${pid} holds ${path.basename(pidFile)}): stop it first. PGlite and the embedded Chroma cannot be copied while in use.`,
     );
   }
 }

@@ -20,6 +20,7 @@ import {
   createUser,
   createWorkspace,
   loadConfig,
+  openDatabase,
   readCredentials,
   schema,
   upsertSocialAccount,
@@ -257,6 +258,27 @@ describe('backup refusals', () => {
     } finally {
       await chroma.stop();
     }
+  }, 120_000);
+
+  it('refuses to copy a PGlite directory another process has open, and copies it once closed', async () => {
+    const dataDir = await tempDir('herald-bk-pglite-open-');
+    const chroma = await startChroma({
+      url: undefined,
+      dataDir: await tempDir('herald-bk-chroma-'),
+      startTimeoutMs: 60_000,
+      logger,
+    });
+    cleanups.push(() => chroma.stop());
+    // A Herald on PGlite with an outside Chroma: no embedded-service pid file, only the database.
+    const env = { DATA_DIR: dataDir, CHROMA_URL: chroma.url, LOG_LEVEL: 'silent' };
+    const database = await openDatabase({ kind: 'pglite', dir: path.join(dataDir, 'pg') });
+    const open = await runScript('backup', ['--out', path.join(dataDir, 'out')], env);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/Herald is running on .*pg\.pid.* stop it first/);
+    await database.close();
+    const closed = await runScript('backup', ['--out', path.join(dataDir, 'out')], env);
+    expect(closed.stderr).toMatch(/backup: database: pglite/);
+    expect(closed.code).toBe(0);
   }, 120_000);
 
   it('a backup made by a newer Herald (more migrations than this one knows) is refused', async () => {
