@@ -26,7 +26,7 @@ import {
   type ServiceContext,
 } from '../../tools/scheduling/index.js';
 import { contextOf } from '../http/context.js';
-import { IdParams, TimeZone, Uuid } from '../http/schemas.js';
+import { FreeJsonObject, IdParams, TimeZone, Uuid } from '../http/schemas.js';
 
 /** The caller's context for the services, which check the role each action needs. */
 const ctxOf = (req: FastifyRequest): ServiceContext => {
@@ -64,7 +64,7 @@ const SeriesTarget = z.strictObject({
     .array(z.strictObject({ mediaId: Uuid, altText: z.string().max(1500).optional() }))
     .max(20)
     .optional(),
-  options: z.record(z.string().max(64), z.unknown()).optional(),
+  options: FreeJsonObject.optional(),
 });
 
 const SeriesFields = {
