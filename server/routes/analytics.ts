@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   accountAnalytics,
+  bestTimes,
   dailySeries,
   overview,
   PERIODS,
@@ -129,5 +130,18 @@ export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; 
       const ctx = ctxOf(req);
       return accountAnalytics(deps, ctx, req.params.id, rangeOf(req.query, ctx, now()));
     },
+  );
+
+  app.get(
+    '/analytics/accounts/:id/best-times',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary:
+          'The account\'s best hours to post from its own engagement history (in your zone), with how sure: "based on 83 posts; strong"',
+        params: IdParams,
+      },
+    },
+    async (req) => bestTimes(deps, ctxOf(req), req.params.id, now()),
   );
 };

@@ -170,6 +170,9 @@ describe('workspace isolation', () => {
     expect(daily.body.days.every((d: { posts: number }) => d.posts === 0)).toBe(true);
     expect((await get(stranger, `/v1/analytics/posts/${targets.masto!.id}`)).status).toBe(404);
     expect((await get(stranger, `/v1/analytics/accounts/${targets.masto!.accountId}`)).status).toBe(404);
+    expect((await get(stranger, `/v1/analytics/accounts/${targets.masto!.accountId}/best-times`)).status).toBe(404);
+    const mine = await get(owner, `/v1/analytics/accounts/${targets.masto!.accountId}/best-times`);
+    expect(mine.body).toMatchObject({ posts: 2, confidence: 'weak', basis: 'based on 2 posts; weak' });
   });
 
   it('every analytics route is in the OpenAPI document', async () => {
@@ -181,6 +184,7 @@ describe('workspace isolation', () => {
         '/v1/analytics/posts',
         '/v1/analytics/posts/{id}',
         '/v1/analytics/accounts/{id}',
+        '/v1/analytics/accounts/{id}/best-times',
       ]),
     );
   });

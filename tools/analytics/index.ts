@@ -40,3 +40,14 @@ export {
 } from './queries.js';
 export { PERIODS, DEFAULT_PERIOD, periodRange, resolveRange, type PeriodName } from './periods.js';
 export { PLATFORM_REPORTS, notReported, type PlatformReport } from './platforms.js';
+export {
+  bestTimes,
+  estimateHours,
+  platformPrior,
+  confidenceOf,
+  BEST_TIME_HISTORY_DAYS,
+  CONFIDENCE_POSTS,
+  type BestTimes,
+  type BestHour,
+  type Confidence,
+} from './best-time.js';

@@ -12,6 +12,7 @@ import type { SchedulingDeps, ServiceContext } from '../scheduling/context.js';
 import { listScheduled } from '../scheduling/service.js';
 import { nextFreeSlot } from '../scheduling/slots.js';
 import { showTime } from '../scheduling/time.js';
+import { bestTimes, type BestTimes } from './best-time.js';
 import { overview, type Overview } from './queries.js';
 
 /** Said where a suggestion is not yet based on engagement. */
@@ -105,20 +106,52 @@ export interface Suggestion {
   platform: string;
   at: string;
   atLocal: string;
-  basis: 'posting_slots' | 'past_posts' | 'default';
+  basis: 'best_hours' | 'posting_slots' | 'past_posts' | 'default';
   reason: string;
+  /** The account's best hours from its engagement history, with how sure Herald is. */
+  bestHours: Pick<BestTimes, 'posts' | 'confidence' | 'basis' | 'best'>;
 }
 
-/** The account's next free slot; else the hour its posts usually went out; else 09:00 on the next weekday. */
+/** The next occurrence after `after` of the best hour (in `zone`). */
+function nextOf(best: BestTimes['best'], zone: string, after: Date) {
+  const b = best[0];
+  if (!b) return null;
+  const start = DateTime.fromJSDate(after, { zone });
+  let at = start.set({ weekday: b.weekday as 1, hour: b.hour, minute: 0, second: 0, millisecond: 0 });
+  while (at <= start) at = at.plus({ weeks: 1 });
+  return { at, hour: b };
+}
+
+/**
+ * The soonest of the account's best hours when its engagement history is at least moderately
+ * sure; else its next free slot; else the hour its posts usually went out; else 09:00 on the
+ * next weekday. Each reason says which, and how sure the best hours are.
+ */
 async function suggestFor(
   deps: SchedulingDeps,
   ctx: ServiceContext,
-  account: { id: string; platform: string },
+  account: { id: string; platform: string; handle: string },
   after: Date,
 ): Promise<Suggestion> {
   const zone = ctx.timeZone;
   const shown = (d: Date) => `${showTime(d, zone)} (${zone})`;
-  const base = { socialAccountId: account.id, platform: account.platform };
+  const engaged = await bestTimes(deps, ctx, account.id, after);
+  const bestHours = { posts: engaged.posts, confidence: engaged.confidence, basis: engaged.basis, best: engaged.best };
+  const base = { socialAccountId: account.id, platform: account.platform, bestHours };
+  if (engaged.confidence !== 'weak') {
+    const next = nextOf(engaged.best, zone, after);
+    if (next) {
+      const lift = next.hour.liftPct;
+      return {
+        ...base,
+        at: next.at.toUTC().toISO()!,
+        atLocal: shown(next.at.toJSDate()),
+        basis: 'best_hours',
+        reason: `${next.hour.label} is @${account.handle}'s best hour: posts around then got ${lift >= 0 ? '+' : ''}${lift}% engagement against its typical post (${engaged.basis}); best hours ${engaged.best.map((b) => b.label).join(', ')}`,
+      };
+    }
+  }
+  const thin = `engagement history too thin to pick hours (${engaged.basis})`;
   try {
     const slot = await nextFreeSlot(deps, ctx, account.id, after);
     return {
@@ -126,7 +159,7 @@ async function suggestFor(
       at: slot.toISOString(),
       atLocal: shown(slot),
       basis: 'posting_slots',
-      reason: "the account's next free weekly posting slot",
+      reason: `the account's next free weekly posting slot; ${thin}`,
     };
   } catch {
     // No slots (or all taken): fall back to history.
@@ -153,7 +186,7 @@ async function suggestFor(
       at: at.toUTC().toISO()!,
       atLocal: shown(at.toJSDate()),
       basis: 'past_posts',
-      reason: `${n} of its ${mine.length} posts in the last ${HISTORY_DAYS} days went out at ${hhmm}; ${NO_METRICS.toLowerCase()}`,
+      reason: `${n} of its ${mine.length} posts in the last ${HISTORY_DAYS} days went out at ${hhmm}; ${thin}`,
     };
   }
   let at = start.set({ hour: 9, minute: 0, second: 0, millisecond: 0 });
@@ -163,7 +196,7 @@ async function suggestFor(
     at: at.toUTC().toISO()!,
     atLocal: shown(at.toJSDate()),
     basis: 'default',
-    reason: 'no posting slots and no published posts to learn from: a weekday morning, a common default',
+    reason: `no posting slots and no published posts to learn from: a weekday morning, a common default; ${thin}`,
   };
 }
 
