@@ -727,3 +727,62 @@ export const channelLinkCodes = pgTable(
   },
   (t) => [index('channel_link_codes_ws').on(t.workspaceId)],
 );
+
+const textList = (name: string) =>
+  text(name)
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`);
+
+/** A workspace's niche for trend research (docs/trends.md): what it cares about and where to look. */
+export const trendNiches = pgTable('trend_niches', {
+  workspaceId: uuid('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
+  keywords: textList('keywords'),
+  languages: textList('languages'),
+  /** Base URLs of the Mastodon instances whose trends are read. */
+  mastodonInstances: textList('mastodon_instances'),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * One item a trend source returned (a hashtag, a status, a link, a story, a feed entry), kept
+ * once per workspace, source and id. `engagement` and `prevEngagement` are its counter at the
+ * last two collections, so velocity is their difference; `terms` are the words it mentions.
+ */
+export const trendItems = pgTable(
+  'trend_items',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    source: text('source').notNull(),
+    externalId: text('external_id').notNull(),
+    title: text('title').notNull(),
+    url: text('url'),
+    terms: textList('terms'),
+    engagement: integer('engagement').notNull().default(0),
+    prevEngagement: integer('prev_engagement').notNull().default(0),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    unique('trend_items_ws_source_ext').on(t.workspaceId, t.source, t.externalId),
+    index('trend_items_ws_seen').on(t.workspaceId, t.lastSeenAt),
+  ],
+);
+
+/** Each source's health per workspace: when it last delivered and when and why it last failed. */
+export const trendSourceHealth = pgTable(
+  'trend_source_health',
+  {
+    workspaceId: workspaceRef(),
+    source: text('source').notNull(),
+    lastOkAt: timestamp('last_ok_at', { withTimezone: true }),
+    lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    lastItems: integer('last_items').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.source] })],
+);
