@@ -55,16 +55,14 @@ async function allCollections(client: ChromaClient): Promise<Collection[]> {
 export async function backupChroma(client: ChromaClient, dir: string): Promise<Array<{ name: string; count: number }>> {
   await mkdir(path.join(dir, CHROMA_DIR), { recursive: true });
   const summary: Array<{ name: string; count: number }> = [];
-  for (const listed of await allCollections(client)) {
-    // Herald embeds itself; reading needs no embedding function.
-    const collection = await client.getCollection({ name: listed.name, embeddingFunction: null as never });
-    const out = createWriteStream(path.join(dir, CHROMA_DIR, `${listed.name}.jsonl`));
+  for (const collection of await allCollections(client)) {
+    const out = createWriteStream(path.join(dir, CHROMA_DIR, `${collection.name}.jsonl`));
     let count = 0;
     for (let offset = 0; ; offset += PAGE) {
       const page = await collection.get({
         limit: PAGE,
         offset,
-        include: ['embeddings', 'documents', 'metadatas'] as never,
+        include: ['embeddings', 'documents', 'metadatas'],
       });
       for (let i = 0; i < page.ids.length; i++) {
         const line: RecordLine = {
@@ -82,13 +80,13 @@ export async function backupChroma(client: ChromaClient, dir: string): Promise<A
     await once(out, 'finish');
     const configuration = (collection.configuration ?? {}) as { hnsw?: Record<string, unknown> | null };
     const file: CollectionFile = {
-      name: listed.name,
+      name: collection.name,
       metadata: (collection.metadata as Record<string, unknown> | undefined) ?? null,
       hnsw: configuration.hnsw ?? null,
       count,
     };
-    await writeFile(path.join(dir, CHROMA_DIR, `${listed.name}.json`), JSON.stringify(file, null, 1) + '\n');
-    summary.push({ name: listed.name, count });
+    await writeFile(path.join(dir, CHROMA_DIR, `${collection.name}.json`), JSON.stringify(file, null, 1) + '\n');
+    summary.push({ name: collection.name, count });
   }
   return summary;
 }
