@@ -5,9 +5,13 @@ import { useSession } from './session.tsx';
 import { ErrorBox } from './ui.tsx';
 import { WorkspacePage } from './pages/Workspace.tsx';
 import { ChatPage } from './pages/Chat.tsx';
+import { PostsPage } from './pages/Posts.tsx';
+import { AccountsPage } from './pages/Accounts.tsx';
 
 const NAV = [
   { path: '/chat', label: 'Chat' },
+  { path: '/posts', label: 'Posts' },
+  { path: '/accounts', label: 'Accounts' },
   { path: '/workspace', label: 'Workspace' },
 ];
 
@@ -65,6 +69,8 @@ export function App() {
       <ErrorBox error={error} />
       <main key={session.workspace.id}>
         {current === '/chat' && <ChatPage />}
+        {current === '/posts' && <PostsPage />}
+        {current === '/accounts' && <AccountsPage />}
         {current === '/workspace' && <WorkspacePage />}
       </main>
     </div>
