@@ -1,12 +1,23 @@
 # syntax=docker/dockerfile:1
 #
 # Herald runtime image, one image for every role (HERALD_ROLE=api | worker | all). tsx is a
-# production dependency and runs the TypeScript sources directly, so there is no build stage.
+# production dependency and runs the TypeScript sources directly; the only thing built is the
+# web console (web/ -> web/dist, by Vite, a dev dependency), in a stage of its own.
 #
 # Node 26 is the Active LTS line (Node 20 reached its end of life in April 2026); the code
 # keeps passing on Node 20 too, which CI runs. Debian trixie ships postgresql-client 17:
 # `npm run backup` runs its pg_dump, which reads the PostgreSQL 16 of docker-compose.yml
 # (pg_dump reads servers older than itself, never newer ones).
+FROM node:26-trixie-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# Dev dependencies for Vite; no install scripts: building the console needs no native addon
+# that a script compiles (Vite's bundler ships prebuilt per platform).
+RUN npm ci --ignore-scripts
+COPY web ./web
+COPY scripts/build-web.ts ./scripts/
+RUN npm run build:web
+
 FROM node:26-trixie-slim
 
 # tini is PID 1: it forwards SIGTERM to node and reaps orphaned children (an embedded Redis or
@@ -34,6 +45,10 @@ RUN npm ci --omit=dev \
 # Source stays root-owned (read-only for the app user). .dockerignore keeps test/, bench/,
 # node_modules, data, backups and .env out, so this copies the application folders and config files.
 COPY . .
+
+# The console built above; the image's CMD runs node directly, so npm start's prestart
+# build never runs here.
+COPY --from=console /app/web/dist ./web/dist
 
 # Created before VOLUME so a fresh named volume inherits node ownership.
 RUN mkdir -p /app/data /backups && chown node:node /app/data /backups

@@ -216,6 +216,20 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('builds the web console in a stage of its own and ships web/dist (the CMD bypasses the prestart build of npm start)', () => {
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages.map((st) => st.split('\n')[0])).toEqual(['node:26-trixie-slim AS console', 'node:26-trixie-slim']);
+    expect(stages[0]).toMatch(/^RUN npm run build:web$/m);
+    expect(stages[1]).toMatch(/^COPY --from=console \/app\/web\/dist \.\/web\/dist$/m);
+    expect((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['build:web']).toBe(
+      'tsx scripts/build-web.ts --force',
+    );
+    // The stage copies only web/ and the build script: the script may import nothing else of ours.
+    const imports = [...read('scripts/build-web.ts').matchAll(/(?:from |import\()'([^']+)'/g)].map((m) => m[1]);
+    for (const spec of imports) expect(spec, spec).toMatch(/^(node:|vite$)/);
+    expect(read('.dockerignore').split('\n')).toContain('web/dist');
+  });
+
   it('.dockerignore keeps secrets, data and backups out of the image; .env.example names only real settings', () => {
     const ignored = read('.dockerignore').split('\n');
     for (const entry of ['.env', 'data', 'backups', 'node_modules', '.git']) expect(ignored).toContain(entry);
