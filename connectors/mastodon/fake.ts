@@ -16,6 +16,7 @@ import {
   type FakeRequestRecord,
   type RateBudget,
 } from './fake/state.js';
+import { trendsOf, type FakeTrendLink, type FakeTrendStatus, type FakeTrendTag } from './fake/trend-routes.js';
 import { createAccountWithToken, statusView, type FakeAccountCredentials, type FakeStatusView } from './fake/views.js';
 
 export type {
@@ -28,6 +29,7 @@ export type {
   RateBudget,
 } from './fake/state.js';
 export type { FakeAccountCredentials, FakeStatusView } from './fake/views.js';
+export type { FakeTrendLink, FakeTrendStatus, FakeTrendTag } from './fake/trend-routes.js';
 
 /** Mastodon's own budget: 300 calls per account per 5 minutes. */
 export const FAKE_DEFAULT_RATE_LIMIT: RateBudget = { limit: 300, windowMs: 5 * 60_000 };
@@ -88,6 +90,15 @@ export interface MastodonFake {
   advanceClock(ms: number): void;
   /** Every request answered so far, in order. */
   requests(): FakeRequestRecord[];
+  /** What `GET /api/v1/trends/*` serve (replaces the kinds given); `rawStatuses` are served as they are. */
+  setTrends(trends: {
+    tags?: FakeTrendTag[];
+    statuses?: FakeTrendStatus[];
+    links?: FakeTrendLink[];
+    rawStatuses?: unknown[];
+  }): void;
+  /** The next `count` trends calls answer 429 with `Retry-After: retryAfterSeconds`. */
+  throttleTrends(count: number, retryAfterSeconds: number): void;
   /** The user signs in as `accountId` and approves the authorize URL; returns the redirect URL with the code. */
   approve(authorizeUrl: string, accountId: string): Promise<string>;
   close(): Promise<void>;
@@ -151,6 +162,10 @@ export async function startMastodonFake(options: MastodonFakeOptions = {}): Prom
     },
     advanceClock: (ms) => state.advanceClock(ms),
     requests: () => [...state.requests],
+    setTrends: (trends) => Object.assign(trendsOf(state), trends),
+    throttleTrends: (count, retryAfterSeconds) => {
+      trendsOf(state).throttle = { count, retryAfterSeconds };
+    },
     approve: async (authorizeUrl, accountId) => {
       const res = await fetch(authorizeUrl, { headers: { 'x-fake-account': accountId }, redirect: 'manual' });
       const location = res.headers.get('location');

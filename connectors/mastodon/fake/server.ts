@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { apiRoutes } from './api-routes.js';
 import { BodyTooLarge, error, json, readBody, readParams, write, type Ctx, type Reply, type Route } from './http.js';
 import { oauthRoutes } from './oauth-routes.js';
+import { trendRoutes } from './trend-routes.js';
 import { createAccountWithToken, statusView } from './views.js';
 import type { FakeFault, FakeState, FaultTarget } from './state.js';
 
@@ -72,7 +73,7 @@ const controlRoutes: Route[] = [
   },
 ];
 
-const ROUTES: Route[] = [...apiRoutes, ...oauthRoutes, ...controlRoutes];
+const ROUTES: Route[] = [...apiRoutes, ...trendRoutes, ...oauthRoutes, ...controlRoutes];
 
 const hasScope = (granted: string[], needed: string) =>
   granted.includes(needed) || granted.includes(needed.split(':')[0]!);

@@ -1,0 +1,133 @@
+/**
+ * The shape every trend source shares (docs/trends.md): it fetches items (a trending hashtag,
+ * a status, a link, a story) for a workspace's niche, keeps its own rate budget — after a 429
+ * it stays quiet until the platform's Retry-After has passed, and it never spends more than
+ * its calls per window — and says why it failed with a {@link TrendSourceError}. The caller
+ * runs the sources side by side, so one failing source never stops the others.
+ */
+
+/** One item a source returned; the text in it is outside text (untrusted). */
+export interface TrendItem {
+  /** Stable within the source (a status id, a URL, a story id). */
+  externalId: string;
+  title: string;
+  url: string | null;
+  /** Hashtags or other terms the source itself names (without `#`). */
+  tags: string[];
+  /** Favourites + boosts + replies, points + comments, uses: whatever the source counts. */
+  engagement: number;
+  publishedAt: Date | null;
+}
+
+/** What a source is asked for: the niche's keywords and languages, and the instances to read. */
+export interface TrendQuery {
+  keywords: string[];
+  languages: string[];
+  mastodonInstances: string[];
+}
+
+export interface TrendSource {
+  /** `mastodon`, `hackernews`: the name stored with each item and its health. */
+  readonly name: string;
+  fetch(query: TrendQuery): Promise<TrendItem[]>;
+}
+
+export type TrendSourceFailure = 'rate_limited' | 'unavailable' | 'malformed';
+
+export class TrendSourceError extends Error {
+  constructor(
+    readonly source: string,
+    readonly kind: TrendSourceFailure,
+    message: string,
+    /** When the source may be asked again (from Retry-After or the budget's window). */
+    readonly retryAt: Date | null = null,
+  ) {
+    super(message);
+    this.name = 'TrendSourceError';
+  }
+}
+
+/** Calls per window a source may spend; default for public APIs read without a key. */
+export interface RateBudgetOptions {
+  calls: number;
+  windowMs: number;
+}
+
+export const DEFAULT_TREND_BUDGET: RateBudgetOptions = { calls: 60, windowMs: 60_000 };
+
+/**
+ * A source's own rate budget: a fixed window of calls, and a pause the platform asked for
+ * (429 Retry-After) that holds every later call until it passes.
+ */
+export class RateBudget {
+  #windowStart = 0;
+  #used = 0;
+  #pausedUntil = 0;
+
+  constructor(
+    readonly source: string,
+    readonly options: RateBudgetOptions = DEFAULT_TREND_BUDGET,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Spends one call, or throws `rate_limited` saying when calls may resume. */
+  take(): void {
+    const t = this.now();
+    if (t < this.#pausedUntil)
+      throw new TrendSourceError(
+        this.source,
+        'rate_limited',
+        'paused after the source answered 429',
+        new Date(this.#pausedUntil),
+      );
+    if (t - this.#windowStart >= this.options.windowMs) {
+      this.#windowStart = t;
+      this.#used = 0;
+    }
+    if (this.#used >= this.options.calls)
+      throw new TrendSourceError(
+        this.source,
+        'rate_limited',
+        `own budget of ${this.options.calls} calls per ${this.options.windowMs / 1000} s spent`,
+        new Date(this.#windowStart + this.options.windowMs),
+      );
+    this.#used += 1;
+  }
+
+  /** The platform said 429: no calls until `retryAfter` (RFC 9110 seconds or HTTP date; 60 s when absent). */
+  pause(retryAfter: string | null): Date {
+    const t = this.now();
+    let until = t + 60_000;
+    if (retryAfter && /^\d+$/.test(retryAfter.trim())) until = t + Number(retryAfter.trim()) * 1000;
+    else if (retryAfter && !Number.isNaN(Date.parse(retryAfter))) until = Date.parse(retryAfter);
+    this.#pausedUntil = Math.max(this.#pausedUntil, until);
+    return new Date(this.#pausedUntil);
+  }
+}
+
+/**
+ * One GET of a source's JSON with a deadline, spending the budget; 429 pauses it, any other
+ * failure is `unavailable`. The body is returned as parsed JSON for the source to check.
+ */
+export async function getJson(budget: RateBudget, url: URL, timeoutMs = 10_000): Promise<unknown> {
+  budget.take();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch (err) {
+    throw new TrendSourceError(budget.source, 'unavailable', `${url.host}: ${(err as Error).message}`);
+  }
+  if (res.status === 429) {
+    // Retry-After (RFC 9110); Mastodon sends X-RateLimit-Reset (an ISO time) instead.
+    const until = budget.pause(res.headers.get('retry-after') ?? res.headers.get('x-ratelimit-reset'));
+    throw new TrendSourceError(budget.source, 'rate_limited', `${url.host} answered 429`, until);
+  }
+  if (!res.ok) throw new TrendSourceError(budget.source, 'unavailable', `${url.host} answered ${res.status}`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new TrendSourceError(budget.source, 'malformed', `${url.host} answered something other than JSON`);
+  }
+}
