@@ -14,6 +14,7 @@ import {
   publishingStats,
   rankedPosts,
   suggestTimes,
+  whatWorks,
 } from '../../tools/analytics/index.js';
 import { calendarWeekOf, periodLabel, rangeOf, readTime, type NamedRange, type RangeName } from '../time.js';
 import { resolveAccounts } from './accounts.js';
@@ -105,6 +106,18 @@ export const analyticsTools = [
     sideEffect: false,
     run: async (env, args) =>
       bestTimes(env.deps, ctxOf(env), (await resolveAccounts(env, [args.account]))[0]!.id, env.now()),
+  }),
+  defineTool({
+    name: 'get_what_works',
+    description:
+      "What sets the user's top posts apart from the rest (length, media, links, hashtags, questions, emoji, thread, time of day, weekend), each with its size and how sure (strong, likely, unclear). Read it before drafting or coaching.",
+    schema: z.object({ account: z.string().min(1).max(200).optional().describe('Default: every account') }),
+    sideEffect: false,
+    run: async (env, args) =>
+      whatWorks(env.deps, ctxOf(env), {
+        socialAccountId: args.account ? (await resolveAccounts(env, [args.account]))[0]!.id : undefined,
+        now: env.now(),
+      }),
   }),
   defineTool({
     name: 'get_daily_analytics',

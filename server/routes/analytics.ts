@@ -15,6 +15,7 @@ import {
   postAnalytics,
   rankedPosts,
   resolveRange,
+  whatWorks,
   type AnalyticsDeps,
 } from '../../tools/analytics/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
@@ -143,5 +144,18 @@ export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; 
       },
     },
     async (req) => bestTimes(deps, ctxOf(req), req.params.id, now()),
+  );
+
+  app.get(
+    '/analytics/what-works',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary:
+          'What sets your top quarter of posts apart from the rest (length, media, links, hashtags, questions, emoji, thread, time of day, weekend), with effect size and certainty',
+        querystring: z.strictObject({ socialAccountId: Uuid.optional() }),
+      },
+    },
+    async (req) => whatWorks(deps, ctxOf(req), { socialAccountId: req.query.socialAccountId, now: now() }),
   );
 };

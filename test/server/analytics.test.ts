@@ -171,6 +171,8 @@ describe('workspace isolation', () => {
     expect((await get(stranger, `/v1/analytics/posts/${targets.masto!.id}`)).status).toBe(404);
     expect((await get(stranger, `/v1/analytics/accounts/${targets.masto!.accountId}`)).status).toBe(404);
     expect((await get(stranger, `/v1/analytics/accounts/${targets.masto!.accountId}/best-times`)).status).toBe(404);
+    expect((await get(stranger, '/v1/analytics/what-works')).body).toMatchObject({ posts: 0, findings: [] });
+    expect((await get(owner, '/v1/analytics/what-works')).body).toMatchObject({ posts: 3 });
     const mine = await get(owner, `/v1/analytics/accounts/${targets.masto!.accountId}/best-times`);
     expect(mine.body).toMatchObject({ posts: 2, confidence: 'weak', basis: 'based on 2 posts; weak' });
   });
@@ -185,6 +187,7 @@ describe('workspace isolation', () => {
         '/v1/analytics/posts/{id}',
         '/v1/analytics/accounts/{id}',
         '/v1/analytics/accounts/{id}/best-times',
+        '/v1/analytics/what-works',
       ]),
     );
   });

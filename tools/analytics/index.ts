@@ -51,3 +51,14 @@ export {
   type BestHour,
   type Confidence,
 } from './best-time.js';
+export {
+  whatWorks,
+  compareFeatures,
+  topFlags,
+  WHAT_WORKS_DAYS,
+  MIN_TOP_POSTS,
+  TOP_SHARE,
+  type WhatWorks,
+  type Finding,
+  type Certainty,
+} from './what-works.js';
