@@ -1,0 +1,227 @@
+/**
+ * Herald's MCP tools: each one is a zod input schema plus ONE call to the service function
+ * the REST route and the agent tool call, with the caller's context (role from the API key's
+ * scopes, workspace, zone). The services check roles and workspaces themselves, so a `read`
+ * key calling a writing tool gets the same `forbidden` a REST call gets. Side effects run on
+ * the call: an MCP client asks its user to confirm before it calls, and the workspace's
+ * approval setting applies exactly as in REST (a post needing approval goes to
+ * `pending_approval`). A Herald error comes back as a tool error carrying its code.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { isHeraldError, type Db } from '../../../core/index.js';
+import { listAccounts } from '../../../tools/accounts/index.js';
+import { overview, PERIODS, resolveRange } from '../../../tools/analytics/index.js';
+import { draftPost } from '../../../tools/drafting/index.js';
+import * as posts from '../../../tools/posts/index.js';
+import { cancel, listSlots, type SchedulingDeps } from '../../../tools/scheduling/index.js';
+import type { RequestContext } from '../../http/context.js';
+
+export interface McpToolDeps {
+  scheduling: SchedulingDeps;
+  db: Db;
+  now?: () => Date;
+}
+
+/** The service context of an MCP call: the principal's role, named `mcp` in the audit log. */
+export const serviceContextOf = (c: RequestContext) => ({
+  workspaceId: c.workspaceId,
+  userId: c.userId,
+  role: c.principal.role,
+  timeZone: c.timeZone,
+  channel: 'mcp',
+  actorKind: c.actorKind,
+});
+type Ctx = ReturnType<typeof serviceContextOf>;
+
+const Uuid = z.guid();
+const TimeText = z.string().min(10).max(40).describe('ISO instant with offset, or YYYY-MM-DDTHH:MM in your time zone');
+const STATUSES = [
+  'draft',
+  'pending_approval',
+  'scheduled',
+  'publishing',
+  'published',
+  'failed',
+  'unconfirmed',
+  'cancelled',
+] as const;
+
+/** A service result as MCP content: the JSON as text, and as structured content when it is an object. */
+function ok(value: unknown): CallToolResult {
+  const structured =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { items: value ?? null };
+  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+}
+
+/** A Herald error as an MCP tool error: `code: message`, and `{ error: { code, message } }` structured. */
+export function toolError(err: unknown): CallToolResult {
+  if (isHeraldError(err)) {
+    const body = err.toJSON();
+    return {
+      isError: true,
+      content: [{ type: 'text', text: `${err.code}: ${err.message}` }],
+      structuredContent: body as unknown as Record<string, unknown>,
+    };
+  }
+  // Anything else is ours, not the caller's: say so without leaking internals.
+  return {
+    isError: true,
+    content: [{ type: 'text', text: 'internal: The request could not be completed' }],
+    structuredContent: { error: { code: 'internal', message: 'The request could not be completed' } },
+  };
+}
+
+const run = (fn: () => Promise<unknown>) => async (): Promise<CallToolResult> => {
+  try {
+    return ok(await fn());
+  } catch (err) {
+    return toolError(err);
+  }
+};
+
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+
+/** Registers every tool on `server` for one caller. */
+export function registerTools(server: McpServer, deps: McpToolDeps, ctx: Ctx): void {
+  const s = deps.scheduling;
+  const now = deps.now ?? (() => new Date());
+
+  server.registerTool(
+    'list_accounts',
+    { description: 'The social accounts connected to this workspace (id, platform, handle).', annotations: READ },
+    run(() => listAccounts(s, ctx)),
+  );
+
+  server.registerTool(
+    'list_posts',
+    {
+      description: 'Posts, newest first, with a summary of each target (cursor pagination).',
+      inputSchema: {
+        limit: z.number().int().min(1).max(100).default(20),
+        cursor: z.string().max(500).optional(),
+        status: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
+      },
+      annotations: READ,
+    },
+    // The service renders the page as JSON text for REST; MCP returns it as structured content.
+    (a) =>
+      run(async () => {
+        const page = await posts.listPosts(s, ctx, { limit: a.limit, cursor: a.cursor, statuses: a.status });
+        return JSON.parse(page.json.toString('utf8')) as unknown;
+      })(),
+  );
+
+  server.registerTool(
+    'get_post',
+    {
+      description: "A post with each target's text, status, time, attempts and reviews.",
+      inputSchema: { postId: Uuid },
+      annotations: READ,
+    },
+    (a) => run(() => posts.getPostView(s, ctx, a.postId))(),
+  );
+
+  server.registerTool(
+    'create_draft',
+    {
+      description:
+        "Saves a draft post on accounts (ids, or platform names when the workspace has one account there), checked against each platform's limits. Returns the post to schedule.",
+      inputSchema: {
+        text: z.string().min(1).max(20_000),
+        accounts: z.array(z.string().min(1).max(200)).min(1).max(20),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    (a) => run(async () => (await draftPost({ scheduling: s }, ctx, { text: a.text, accounts: a.accounts })).post)(),
+  );
+
+  server.registerTool(
+    'schedule_post',
+    {
+      description:
+        "Schedules a draft's targets at `at`, or publishes them now (`now: true`). In a workspace that requires approval the post waits for an admin (pending_approval).",
+      inputSchema: { postId: Uuid, at: TimeText.optional(), now: z.boolean().optional() },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (a) => run(() => posts.schedulePostDraft(s, ctx, a.postId, { at: a.at, now: a.now }))(),
+  );
+
+  server.registerTool(
+    'add_to_queue',
+    {
+      description: "Schedules a draft's targets in each account's next free weekly posting slot (see get_slots).",
+      inputSchema: { postId: Uuid },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (a) => run(() => posts.queuePostDraft(s, ctx, a.postId))(),
+  );
+
+  server.registerTool(
+    'cancel_post',
+    {
+      description: 'Cancels one scheduled target (targetId from get_post); it will not be published.',
+      inputSchema: { targetId: Uuid },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    (a) => run(() => cancel(s, ctx, a.targetId))(),
+  );
+
+  server.registerTool(
+    'get_slots',
+    {
+      description: "An account's weekly posting slots (what add_to_queue fills).",
+      inputSchema: { socialAccountId: Uuid },
+      annotations: READ,
+    },
+    (a) => run(async () => ({ items: await listSlots(s, ctx, a.socialAccountId) }))(),
+  );
+
+  server.registerTool(
+    'calendar',
+    {
+      description: 'Targets with a time in [from, to), shown in your time zone (or `zone`), counted per local day.',
+      inputSchema: {
+        from: TimeText,
+        to: TimeText,
+        zone: z.string().min(1).max(64).optional(),
+        status: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
+      },
+      annotations: READ,
+    },
+    (a) => run(() => posts.calendar(s, ctx, { from: a.from, to: a.to, zone: a.zone, statuses: a.status }))(),
+  );
+
+  server.registerTool(
+    'analytics_overview',
+    {
+      description:
+        'Posts, engagements, impressions, engagement rate and follower growth over a period, beside the period before.',
+      inputSchema: {
+        period: z.enum(PERIODS).optional().describe('Default: last_7_days'),
+        from: z.iso.datetime({ offset: true }).optional(),
+        to: z.iso.datetime({ offset: true }).optional(),
+      },
+      annotations: READ,
+    },
+    (a) =>
+      run(() =>
+        overview(
+          { db: deps.db },
+          ctx,
+          resolveRange(
+            {
+              period: a.period,
+              from: a.from ? new Date(a.from) : undefined,
+              to: a.to ? new Date(a.to) : undefined,
+            },
+            ctx.timeZone,
+            now(),
+          ),
+        ),
+      )(),
+  );
+}
