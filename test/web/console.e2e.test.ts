@@ -15,7 +15,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-web.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
-import { startFakeLlm, type FakeLlm } from '../fakes/llm/index.js';
+import { startFakeLlm, type FakeChatRequest, type FakeLlm, type FakeReply } from '../fakes/llm/index.js';
 import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
 import { freePort, waitFor } from '../helpers/processes.js';
 
@@ -35,10 +35,7 @@ const consoleErrors: string[] = [];
 beforeAll(async () => {
   if (!HAVE_CHROMIUM) return;
   await buildConsole({ quiet: true });
-  fake = await startFakeLlm({
-    ollamaModels: [],
-    openai: () => ({ text: 'Hello from Herald, streamed.', chunkDelayMs: 150 }),
-  });
+  fake = await startFakeLlm({ ollamaModels: [], openai: script });
   mastodon = await startMastodonFake();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-web-'));
   const port = await freePort();
@@ -103,6 +100,22 @@ async function signUp(page: Page, email: string, query = ''): Promise<void> {
   await page.getByRole('button', { name: 'Sign up' }).click();
 }
 
+/**
+ * The scripted model: asked to schedule, it calls `schedule_post` (which waits for the user's
+ * confirmation), then answers once the tool's result is in; anything else gets a slow-streamed hello.
+ */
+function script(req: FakeChatRequest): FakeReply {
+  if (!req.lastUserText.includes('launch')) return { text: 'Hello from Herald, streamed.', chunkDelayMs: 150 };
+  const toolDone = ((req.body.messages ?? []) as Array<{ role?: string }>).some((m) => m.role === 'tool');
+  return toolDone
+    ? { text: 'Scheduled for tomorrow at 9.' }
+    : {
+        toolCalls: [
+          { name: 'schedule_post', args: { text: 'Our launch is live', accounts: ['mastodon'], at: 'tomorrow at 9' } },
+        ],
+      };
+}
+
 const stamp = Date.now();
 let owner: Page;
 let viewer: Page;
@@ -112,6 +125,25 @@ let tomorrowThisWeek = true;
 describe.skipIf(!HAVE_CHROMIUM)(
   `web console in Chromium${HAVE_CHROMIUM ? '' : ' (skipped: /usr/bin/chromium is absent; apt-get install chromium)'}`,
   () => {
+    it('/ serves the console without shadowing the API, the probes or the docs', async () => {
+      const index = await fetch(`${base}/`);
+      expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(index.headers.get('cache-control')).toBe('no-cache');
+      expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const asset = (await index.text()).match(/src="(\/assets\/[^"]+\.js)"/)![1]!;
+      expect((await fetch(`${base}${asset}`)).headers.get('cache-control')).toContain('immutable');
+      // A client route is the app; an unknown path is still the API's JSON 404.
+      expect((await fetch(`${base}/posts`)).headers.get('content-type')).toMatch(/^text\/html/);
+      for (const path of ['/nope', '/v1/nope']) {
+        const res = await fetch(`${base}${path}`);
+        expect(res.status).toBe(404);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+      }
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      expect((await fetch(`${base}/docs/json`)).status).toBe(200);
+      expect((await fetch(`${base}/v1/workspace`)).status).toBe(401);
+    });
+
     it('a new user signs up, lands in their workspace as owner, and a reload keeps them signed in', async () => {
       owner = await open();
       await signUp(owner, `owner-${stamp}@example.com`);
@@ -197,6 +229,24 @@ describe.skipIf(!HAVE_CHROMIUM)(
       if (!sameWeek) await owner.getByRole('button', { name: 'Next week' }).click();
       const item = owner.locator(`[data-day="${at.slice(0, 10)}"] [data-testid=calendar-item]`);
       await expect.poll(() => item.textContent()).toContain('10:00 · mastodon · scheduled');
+    });
+
+    it('chat: a confirm_request is a card; approving it schedules the post, which shows in the calendar', async () => {
+      await owner.getByRole('link', { name: 'Chat' }).click();
+      await expect.poll(() => owner.getByTestId('socket-state').textContent()).toBe('Connected');
+      await owner.getByLabel('Message').fill('Schedule our launch on mastodon tomorrow at 9');
+      await owner.getByRole('button', { name: 'Send' }).click();
+      const card = owner.getByRole('group', { name: 'Confirmation' });
+      await expect.poll(() => card.textContent(), { timeout: 20_000 }).toContain('Our launch is live');
+      await card.getByRole('button', { name: 'Approve' }).click();
+      await expect.poll(() => owner.getByTestId('confirm-outcome').textContent()).toBe('confirmed');
+      await expect
+        .poll(() => owner.getByTestId('assistant-message').last().textContent(), { timeout: 20_000 })
+        .toBe('Scheduled for tomorrow at 9.');
+      await owner.getByRole('link', { name: 'Posts' }).click();
+      if (!tomorrowThisWeek) await owner.getByRole('button', { name: 'Next week' }).click();
+      const items = owner.locator(`[data-testid=calendar-item]`, { hasText: 'Our launch is live' });
+      await expect.poll(() => items.textContent()).toContain('09:00 · mastodon · scheduled');
     });
 
     it('a viewer sees no composer, no Connect and no Approve', async () => {
