@@ -121,6 +121,11 @@ export const ERROR_CATALOGUE = {
   utterance_too_long: { status: 413, message: 'The utterance is longer than allowed', retryable: false },
   speech_to_text_failed: { status: 502, message: 'Speech could not be turned into text', retryable: true },
   text_to_speech_failed: { status: 502, message: 'The answer could not be spoken', retryable: true },
+  link_code_invalid: {
+    status: 400,
+    message: 'The link code is unknown, used or expired; make a new one in Herald',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -22,6 +22,7 @@ import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { webConsolePlugin, type WebConsoleOptions } from './plugins/web-console.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { authRoutes } from './routes/auth.js';
+import { channelRoutes } from './routes/channels.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { mediaRoutes } from './routes/media.js';
@@ -29,6 +30,7 @@ import { modelRoutes, type ModelRouteDeps } from './routes/models.js';
 import { postRoutes } from './routes/posts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
 import { wsRoutes, type ChatHandler } from './ws/index.js';
 
 export interface ApiDeps {
@@ -54,6 +56,8 @@ export interface ApiDeps {
   knowledge?: KnowledgeDeps | undefined;
   /** The built web console served at `/` (docs/console.md); unset: not served. */
   console?: WebConsoleOptions | undefined;
+  /** The Telegram bot and its webhook secret (docs/channels.md); unset or no secret: no webhook route. */
+  telegram?: { channel: TelegramChannel; webhookSecret: string | undefined } | undefined;
 }
 
 /** The connect flow's platform side: linkers of configured platforms, their setup, the done page. */
@@ -157,6 +161,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       };
       // Public: the platform's redirect carries no token; its single-use state identifies the caller.
       await v1.register(connectCallbackRoutes, { deps: connect });
+      // Public: Telegram proves itself with the webhook's secret token, checked by the route.
+      if (deps.telegram?.webhookSecret)
+        await v1.register(telegramWebhookRoutes, {
+          channel: deps.telegram.channel,
+          secret: deps.telegram.webhookSecret,
+        });
       await v1.register(async (scope) => {
         scope.addHook('onRequest', scope.authenticate);
         await scope.register(workspaceRoutes, { db: deps.db });
@@ -173,6 +183,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         });
         await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
         await scope.register(analyticsRoutes, { analytics: { db: deps.db } });
+        await scope.register(channelRoutes, { db: deps.db });
         await scope.register(connectRoutes, { deps: connect });
         if (deps.models) await scope.register(modelRoutes, { models: deps.models });
         if (deps.knowledge) await scope.register(knowledgeRoutes, { knowledge: deps.knowledge });

@@ -6,11 +6,13 @@
 import { z } from 'zod';
 import { isHeraldError } from '../../core/index.js';
 import { analyticsTools } from './analytics.js';
+import { channelTools } from './channels.js';
 import { connectTools } from './connect.js';
 import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
 import { postTools } from './posts.js';
 import { scheduleTools } from './schedules.js';
+import { trendTools } from './trends.js';
 import { NO_JOURNAL, type ActionJournal, type HeraldTool, type ToolEnv } from './types.js';
 
 export type {
@@ -24,7 +26,9 @@ export type {
 } from './types.js';
 
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
-  [postTools, scheduleTools, draftTools, analyticsTools, knowledgeTools, connectTools].flat().map((t) => [t.name, t]),
+  [postTools, scheduleTools, draftTools, analyticsTools, knowledgeTools, connectTools, trendTools, channelTools]
+    .flat()
+    .map((t) => [t.name, t]),
 );
 
 /** The side-effect tools, which autopilot may be allowed for. */

@@ -1,0 +1,72 @@
+/**
+ * Confirmation requests shown in a Telegram chat as an inline keyboard. Each request gets a
+ * random id carried in its buttons' `callback_data` (`cf:<id>:y|n`, 21 bytes of the 64
+ * allowed); a press is accepted once, from the chat the request was sent to. A press on a
+ * request that is no longer open (answered, expired, its turn cancelled, another process) or
+ * from another chat is answered so with `answerCallbackQuery` and changes nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ConfirmDecision } from '../../ws/index.js';
+
+/** How long a confirmation waits for a button before it expires. */
+export const CONFIRM_TTL_MS = 15 * 60_000;
+
+interface Open {
+  chatId: number;
+  settle: (d: ConfirmDecision) => void;
+}
+
+export type PressOutcome =
+  | { kind: 'answered'; approved: boolean; chatId: number }
+  | { kind: 'stale' }
+  | { kind: 'foreign' }
+  | { kind: 'malformed' };
+
+const DATA = /^cf:([A-Za-z0-9_-]{16}):([yn])$/;
+
+export class Confirmations {
+  readonly #open = new Map<string, Open>();
+
+  constructor(private readonly ttlMs = CONFIRM_TTL_MS) {}
+
+  /** Opens a request for `chatId`; `decision` settles when pressed, expired or `signal` aborts. */
+  open(
+    chatId: number,
+    signal: AbortSignal,
+  ): { id: string; approve: string; reject: string; decision: Promise<ConfirmDecision> } {
+    const id = randomBytes(12).toString('base64url');
+    const decision = new Promise<ConfirmDecision>((resolve) => {
+      const settle = (d: ConfirmDecision) => {
+        if (this.#open.get(id)?.settle !== settle) return;
+        this.#open.delete(id);
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(d);
+      };
+      const timer = setTimeout(() => settle({ confirmed: false, reason: 'expired' }), this.ttlMs);
+      timer.unref();
+      const onAbort = () => settle({ confirmed: false, reason: 'cancelled' });
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#open.set(id, { chatId, settle });
+      if (signal.aborted) onAbort();
+    });
+    return { id, approve: `cf:${id}:y`, reject: `cf:${id}:n`, decision };
+  }
+
+  /** A button press: settles its request when it is open and the press comes from its chat. */
+  press(data: string | undefined, chatId: number | undefined): PressOutcome {
+    const m = DATA.exec(data ?? '');
+    if (!m) return { kind: 'malformed' };
+    const open = this.#open.get(m[1]!);
+    if (!open) return { kind: 'stale' };
+    if (open.chatId !== chatId) return { kind: 'foreign' };
+    const approved = m[2] === 'y';
+    open.settle(approved ? { confirmed: true } : { confirmed: false, reason: 'rejected' });
+    return { kind: 'answered', approved, chatId: open.chatId };
+  }
+
+  /** Cancels every open request (shutdown). */
+  cancelAll(): void {
+    for (const open of [...this.#open.values()]) open.settle({ confirmed: false, reason: 'cancelled' });
+  }
+}
