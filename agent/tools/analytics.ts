@@ -14,6 +14,7 @@ import {
   publishingStats,
   rankedPosts,
   suggestTimes,
+  weeklyReport,
   whatWorks,
 } from '../../tools/analytics/index.js';
 import { calendarWeekOf, periodLabel, rangeOf, readTime, type NamedRange, type RangeName } from '../time.js';
@@ -118,6 +119,14 @@ export const analyticsTools = [
         socialAccountId: args.account ? (await resolveAccounts(env, [args.account]))[0]!.id : undefined,
         now: env.now(),
       }),
+  }),
+  defineTool({
+    name: 'get_weekly_report',
+    description:
+      "Last week's report as Markdown (figures beside the week before, top posts, what works, what a platform does not report); its charts are served over REST at /v1/analytics/report/charts/{daily,platforms}.svg.",
+    schema: z.object({}),
+    sideEffect: false,
+    run: async (env) => ({ markdown: (await weeklyReport(env.deps, ctxOf(env), env.now())).markdown }),
   }),
   defineTool({
     name: 'get_daily_analytics',

@@ -16,6 +16,8 @@ import {
   rankedPosts,
   resolveRange,
   whatWorks,
+  weeklyReport,
+  REPORT_CHARTS,
   type AnalyticsDeps,
 } from '../../tools/analytics/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
@@ -157,5 +159,33 @@ export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; 
       },
     },
     async (req) => whatWorks(deps, ctxOf(req), { socialAccountId: req.query.socialAccountId, now: now() }),
+  );
+
+  app.get(
+    '/analytics/report',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary:
+          "Last week's report in your zone: Markdown beside the week before, top posts, what works, and SVG charts (also served at /analytics/report/charts/{name}.svg)",
+      },
+    },
+    async (req) => weeklyReport(deps, ctxOf(req), now()),
+  );
+
+  app.get(
+    '/analytics/report/charts/:name',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: "One chart of last week's report as SVG (image/svg+xml)",
+        params: z.strictObject({ name: z.enum(REPORT_CHARTS.map((n) => `${n}.svg`) as [string, ...string[]]) }),
+      },
+    },
+    async (req, reply) => {
+      const report = await weeklyReport(deps, ctxOf(req), now());
+      const name = req.params.name.replace(/\.svg$/, '') as (typeof REPORT_CHARTS)[number];
+      return reply.type('image/svg+xml').send(report.charts[name]);
+    },
   );
 };

@@ -5,6 +5,8 @@
  * them); another workspace sees none of it on any route.
  */
 import { eq } from 'drizzle-orm';
+import { XMLValidator } from 'fast-xml-parser';
+import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, getTarget, schema } from '../../core/index.js';
 import { createMastodonConnector, readInstanceLimits } from '../../connectors/mastodon/index.js';
@@ -188,7 +190,56 @@ describe('workspace isolation', () => {
         '/v1/analytics/accounts/{id}',
         '/v1/analytics/accounts/{id}/best-times',
         '/v1/analytics/what-works',
+        '/v1/analytics/report',
+        '/v1/analytics/report/charts/{name}',
       ]),
     );
+  });
+});
+
+describe('weekly report', () => {
+  it("renders last week in the caller's zone with real figures, beside the week before, with SVG charts", async () => {
+    const lastWednesday = DateTime.now().setZone(ZONE).startOf('week').minus({ weeks: 1 }).plus({ days: 2, hours: 12 });
+    const t = await publishOn(targets.masto!.accountId, 'Last week, measured');
+    await api.env.deps.db
+      .update(schema.postTargets)
+      .set({ publishedAt: lastWednesday.toJSDate() })
+      .where(eq(schema.postTargets.id, t.id));
+    masto.setMetrics(t.platformPostId, { favourites: 9, reblogs: 2 });
+    await read(t, '24h');
+
+    const { status, body } = await get(owner, '/v1/analytics/report');
+    expect(status).toBe(200);
+    expect(body.timeZone).toBe(ZONE);
+    const md = String(body.markdown);
+    expect(md).toContain(`# Weekly report: ${lastWednesday.startOf('week').toFormat('ccc d LLL')}`);
+    // The post of ten days ago falls in last week or the week before, depending on today.
+    const [oldRow] = await api.env.deps.db
+      .select({ at: schema.postTargets.publishedAt })
+      .from(schema.postTargets)
+      .where(eq(schema.postTargets.id, targets.old!.id));
+    const weekStart = lastWednesday.startOf('week');
+    const oldInLastWeek = oldRow!.at! >= weekStart.toJSDate() && oldRow!.at! < weekStart.plus({ weeks: 1 }).toJSDate();
+    expect(md).toContain(`| Engagements | ${11 + (oldInLastWeek ? 6 : 0)} |`);
+    expect(md).toContain('Last week, measured');
+    expect(md).toContain('mastodon: impressions — Mastodon does not count views of a post');
+    for (const name of ['daily', 'platforms']) {
+      const svg = String(body.charts[name]);
+      expect(XMLValidator.validate(svg)).toBe(true);
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    }
+    expect(String(body.charts.daily)).toMatch(/<path d="M[\d.,LMZ]+"/);
+    const chart = await api.app.inject({
+      method: 'GET',
+      url: '/v1/analytics/report/charts/platforms.svg',
+      headers: owner.auth,
+    });
+    expect(chart.headers['content-type']).toContain('image/svg+xml');
+    expect(chart.body).toBe(body.charts.platforms);
+    expect(chart.body).toContain('>mastodon</text>');
+    // Another workspace's report holds none of it.
+    const theirs = await get(stranger, '/v1/analytics/report');
+    expect(String(theirs.body.markdown)).not.toContain('Last week, measured');
+    expect(String(theirs.body.markdown)).toContain('No measured posts last week.');
   });
 });

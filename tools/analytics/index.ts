@@ -62,3 +62,5 @@ export {
   type Finding,
   type Certainty,
 } from './what-works.js';
+export { weeklyReport, REPORT_CHARTS, type WeeklyReport, type ReportChart } from './report.js';
+export { lineChart, pairedBarChart } from './charts.js';
