@@ -121,6 +121,8 @@ let owner: Page;
 let viewer: Page;
 /** Whether the post scheduled for tomorrow falls in this week (else the calendar must turn). */
 let tomorrowThisWeek = true;
+/** Tomorrow's date (YYYY-MM-DD) in the browser's zone. */
+let tomorrow = '';
 
 describe.skipIf(!HAVE_CHROMIUM)(
   `web console in Chromium${HAVE_CHROMIUM ? '' : ' (skipped: /usr/bin/chromium is absent; apt-get install chromium)'}`,
@@ -226,6 +228,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.getByRole('button', { name: 'Schedule' }).click();
       await expect.poll(() => owner.getByRole('status').textContent()).toBe('Scheduled.');
       tomorrowThisWeek = sameWeek;
+      tomorrow = at.slice(0, 10);
       if (!sameWeek) await owner.getByRole('button', { name: 'Next week' }).click();
       const item = owner.locator(`[data-day="${at.slice(0, 10)}"] [data-testid=calendar-item]`);
       await expect.poll(() => item.textContent()).toContain('10:00 · mastodon · scheduled');
@@ -247,6 +250,40 @@ describe.skipIf(!HAVE_CHROMIUM)(
       if (!tomorrowThisWeek) await owner.getByRole('button', { name: 'Next week' }).click();
       const items = owner.locator(`[data-testid=calendar-item]`, { hasText: 'Our launch is live' });
       await expect.poll(() => items.textContent()).toContain('09:00 · mastodon · scheduled');
+    });
+
+    it("approvals: with approval required, an editor's post waits in the queue until the owner approves it", async () => {
+      await owner.getByRole('link', { name: 'Settings' }).click();
+      await owner.getByRole('checkbox', { name: /wait for an admin/ }).check();
+      await owner.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => owner.getByRole('status').textContent()).toBe('Saved.');
+
+      await owner.getByRole('link', { name: 'Workspace' }).click();
+      await owner.getByLabel('Email').fill(`editor-${stamp}@example.com`);
+      await owner.getByLabel('Role').selectOption('editor');
+      await owner.getByRole('button', { name: 'Invite' }).click();
+      const token = (await owner.getByTestId('invitation-token').textContent())!;
+      const editor = await open();
+      await signUp(editor, `editor-${stamp}@example.com`, `?invitation=${token}`);
+      await expect.poll(() => editor.getByTestId('role').textContent()).toBe('editor');
+      await editor.getByRole('link', { name: 'Posts' }).click();
+      await editor.getByRole('checkbox', { name: 'mastodon · ada' }).check();
+      await editor.getByLabel('Text', { exact: true }).fill('Needs a review');
+      await editor.getByLabel('When (your time zone)').fill(`${tomorrow}T11:00`);
+      await editor.getByRole('button', { name: 'Schedule' }).click();
+      await expect.poll(() => editor.getByRole('status').textContent()).toBe('Submitted for approval.');
+      // An editor may not approve: no button, though the post is in the queue.
+      await expect.poll(() => editor.getByTestId('approval').count()).toBe(1);
+      expect(await editor.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+      await editor.context().close();
+
+      await owner.getByRole('link', { name: 'Posts' }).click();
+      const waiting = owner.getByTestId('approval').filter({ hasText: 'Needs a review' });
+      await waiting.getByRole('button', { name: 'Approve' }).click();
+      await expect.poll(() => owner.getByTestId('approval').count()).toBe(0);
+      if (!tomorrowThisWeek) await owner.getByRole('button', { name: 'Next week' }).click();
+      const item = owner.getByTestId('calendar-item').filter({ hasText: 'Needs a review' });
+      await expect.poll(() => item.textContent()).toContain('11:00 · mastodon · scheduled');
     });
 
     it('a viewer sees no composer, no Connect and no Approve', async () => {

@@ -7,12 +7,14 @@ import { WorkspacePage } from './pages/Workspace.tsx';
 import { ChatPage } from './pages/Chat.tsx';
 import { PostsPage } from './pages/Posts.tsx';
 import { AccountsPage } from './pages/Accounts.tsx';
+import { SettingsPage } from './pages/Settings.tsx';
 
 const NAV = [
   { path: '/chat', label: 'Chat' },
   { path: '/posts', label: 'Posts' },
   { path: '/accounts', label: 'Accounts' },
   { path: '/workspace', label: 'Workspace' },
+  { path: '/settings', label: 'Settings' },
 ];
 
 export function App() {
@@ -72,6 +74,7 @@ export function App() {
         {current === '/posts' && <PostsPage />}
         {current === '/accounts' && <AccountsPage />}
         {current === '/workspace' && <WorkspacePage />}
+        {current === '/settings' && <SettingsPage />}
       </main>
     </div>
   );

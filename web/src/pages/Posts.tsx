@@ -141,8 +141,18 @@ function Composer(props: { onCreated(): void }) {
     const when =
       mode === 'now' ? { publishNow: true } : mode === 'draft' ? { draft: true, ...(at ? { at } : {}) } : { at };
     try {
-      await api.post('/v1/posts', { content, targets, ...when });
-      setDone(mode === 'draft' ? 'Draft saved.' : mode === 'now' ? 'Publishing now.' : 'Scheduled.');
+      const post = await api.post<{ targets?: Array<{ status: string }> }>('/v1/posts', { content, targets, ...when });
+      // With approval required, an editor's post waits for an admin instead of being queued.
+      const waiting = post.targets?.some((t) => t.status === 'pending_approval');
+      setDone(
+        waiting
+          ? 'Submitted for approval.'
+          : mode === 'draft'
+            ? 'Draft saved.'
+            : mode === 'now'
+              ? 'Publishing now.'
+              : 'Scheduled.',
+      );
       setContent('');
       setChosen({});
       props.onCreated();
