@@ -21,6 +21,7 @@ import { LeasedRedisStore } from './plugins/rate-limit-store.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { webConsolePlugin, type WebConsoleOptions } from './plugins/web-console.js';
 import { analyticsRoutes } from './routes/analytics.js';
+import { trendRoutes } from './routes/trends.js';
 import { authRoutes } from './routes/auth.js';
 import { channelRoutes } from './routes/channels.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
@@ -183,6 +184,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         });
         await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
         await scope.register(analyticsRoutes, { analytics: { db: deps.db } });
+        await scope.register(trendRoutes, { drafting: { scheduling: deps.scheduling, knowledge: deps.knowledge } });
         await scope.register(channelRoutes, { db: deps.db });
         await scope.register(connectRoutes, { deps: connect });
         if (deps.models) await scope.register(modelRoutes, { models: deps.models });

@@ -1,0 +1,139 @@
+/**
+ * Collection: every source runs for a workspace side by side (one failing never stops the
+ * others); the items are upserted once per workspace, source and id — a seen item keeps its
+ * first-seen time and moves its engagement to `prev_engagement`, so velocity is the change
+ * between two collections — and each source's health (last ok, last error) is recorded.
+ * Followed feeds are not polled here: {@link ingestFeedEvent} takes the knowledge poller's
+ * `knowledge.feed` events.
+ */
+import { sql } from 'drizzle-orm';
+import { schema, type Db, type KnowledgeFeedEvent } from '../../core/index.js';
+import { TrendSourceError, type TrendItem, type TrendSource } from '../../connectors/trend-source.js';
+import { readNiche } from './niche.js';
+import { termsOf } from './terms.js';
+
+export interface TrendsDeps {
+  db: Db;
+  sources: TrendSource[];
+  now?: () => Date;
+}
+
+export interface SourceOutcome {
+  source: string;
+  ok: boolean;
+  items: number;
+  error: string | null;
+  retryAt: string | null;
+}
+
+/** Source name of items taken from followed feeds. */
+export const FEED_SOURCE = 'feeds';
+
+export async function storeItems(db: Db, workspaceId: string, source: string, items: TrendItem[], now: Date) {
+  if (items.length === 0) return;
+  const t = schema.trendItems;
+  const rows = new Map(
+    items.map((i) => [
+      i.externalId,
+      {
+        workspaceId,
+        source,
+        externalId: i.externalId.slice(0, 2000),
+        title: i.title.slice(0, 1000),
+        url: i.url?.slice(0, 2000) ?? null,
+        terms: termsOf(i.title, i.tags),
+        engagement: Math.max(0, Math.round(i.engagement)),
+        prevEngagement: Math.max(0, Math.round(i.engagement)),
+        publishedAt: i.publishedAt && !Number.isNaN(i.publishedAt.getTime()) ? i.publishedAt : null,
+        firstSeenAt: now,
+        lastSeenAt: now,
+      },
+    ]),
+  );
+  await db
+    .insert(t)
+    .values([...rows.values()])
+    .onConflictDoUpdate({
+      target: [t.workspaceId, t.source, t.externalId],
+      set: {
+        title: sql`excluded.title`,
+        url: sql`excluded.url`,
+        terms: sql`excluded.terms`,
+        prevEngagement: sql`${t.engagement}`,
+        engagement: sql`excluded.engagement`,
+        lastSeenAt: sql`excluded.last_seen_at`,
+      },
+    });
+}
+
+export async function recordHealth(db: Db, workspaceId: string, outcome: SourceOutcome, now: Date) {
+  const h = schema.trendSourceHealth;
+  const set = outcome.ok
+    ? { lastOkAt: now, lastItems: outcome.items }
+    : { lastErrorAt: now, lastError: outcome.error?.slice(0, 500) ?? 'failed' };
+  await db
+    .insert(h)
+    .values({ workspaceId, source: outcome.source, ...set })
+    .onConflictDoUpdate({ target: [h.workspaceId, h.source], set });
+}
+
+/** Collects every source once for the workspace's niche. */
+export async function collectWorkspace(deps: TrendsDeps, workspaceId: string): Promise<SourceOutcome[]> {
+  const now = deps.now?.() ?? new Date();
+  const niche = await readNiche(deps.db, workspaceId);
+  return Promise.all(
+    deps.sources.map(async (source): Promise<SourceOutcome> => {
+      let outcome: SourceOutcome;
+      try {
+        const items = await source.fetch(niche);
+        await storeItems(deps.db, workspaceId, source.name, items, now);
+        outcome = { source: source.name, ok: true, items: items.length, error: null, retryAt: null };
+      } catch (err) {
+        const e = err instanceof TrendSourceError ? err : null;
+        outcome = {
+          source: source.name,
+          ok: false,
+          items: 0,
+          error: e ? `${e.kind}: ${e.message}` : `failed: ${(err as Error).message}`,
+          retryAt: e?.retryAt?.toISOString() ?? null,
+        };
+      }
+      await recordHealth(deps.db, workspaceId, outcome, now);
+      return outcome;
+    }),
+  );
+}
+
+/** A followed feed's poll (published by knowledge's one poller) becomes trend items and feed health. */
+export async function ingestFeedEvent(db: Db, event: KnowledgeFeedEvent, now = new Date()): Promise<void> {
+  if (event.status === 'failed') {
+    await recordHealth(
+      db,
+      event.workspaceId,
+      {
+        source: FEED_SOURCE,
+        ok: false,
+        items: 0,
+        error: `${event.url}: ${event.error?.message ?? 'failed'}`,
+        retryAt: null,
+      },
+      now,
+    );
+    return;
+  }
+  const items: TrendItem[] = event.newItems.map((i) => ({
+    externalId: i.link ?? `${event.sourceId}:${i.title}:${i.date ?? ''}`,
+    title: i.summary ? `${i.title} — ${i.summary}`.slice(0, 500) : i.title,
+    url: i.link,
+    tags: [],
+    engagement: 0,
+    publishedAt: i.date ? new Date(i.date) : null,
+  }));
+  await storeItems(db, event.workspaceId, FEED_SOURCE, items, now);
+  await recordHealth(
+    db,
+    event.workspaceId,
+    { source: FEED_SOURCE, ok: true, items: items.length, error: null, retryAt: null },
+    now,
+  );
+}
