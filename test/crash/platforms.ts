@@ -22,6 +22,12 @@ export interface CrashPlatform {
   textsOf(account: UpsertSocialAccount): Promise<string[]>;
   /** Variables a Herald worker process needs to publish here. */
   workerEnv: Record<string, string>;
+  /**
+   * Accounts whose posts Herald may not read back, so a publish whose answer a kill cut off
+   * ends `unconfirmed` (never posted twice): LinkedIn members of an app without the
+   * restricted r_member_social.
+   */
+  unreadable?: Set<string>;
   close(): Promise<void>;
 }
 
@@ -82,13 +88,15 @@ export async function platformFixtures(accountsPerPlatform: number): Promise<Cra
       timeoutMs: 3_000,
     }),
     async newAccounts() {
+      // Premium subscribers, so the mix holds long posts (X cuts them in `text`; the whole is in `note_tweet`).
       return Array.from({ length: accountsPerPlatform }, () => {
-        const a = xFake.createAccount();
+        const a = xFake.createAccount({ subscriptionType: 'Premium' });
         return {
           platform: 'x',
           externalId: a.userId,
           handle: a.username,
           credentials: { accessToken: a.accessToken, refreshToken: a.refreshToken },
+          metadata: { longPosts: true },
         };
       });
     },
@@ -114,8 +122,14 @@ export async function platformFixtures(accountsPerPlatform: number): Promise<Cra
       timeoutMs: 3_000,
     }),
     async newAccounts() {
-      return Array.from({ length: accountsPerPlatform }, () => {
-        const a = liFake.createAccount();
+      // Members all: most of an app LinkedIn approved for r_member_social (lookups work), the
+      // last of a self-serve app without it (a cut-off publish cannot be confirmed).
+      return Array.from({ length: accountsPerPlatform }, (_, i) => {
+        const readable = i < accountsPerPlatform - 1;
+        const a = liFake.createAccount(
+          readable ? { scopes: ['openid', 'profile', 'w_member_social', 'r_member_social'] } : {},
+        );
+        if (!readable) linkedin.unreadable!.add(a.memberId);
         return {
           platform: 'linkedin',
           externalId: a.memberId,
@@ -134,6 +148,7 @@ export async function platformFixtures(accountsPerPlatform: number): Promise<Cra
       LINKEDIN_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
       LINKEDIN_API_URL: liFake.url,
     },
+    unreadable: new Set<string>(),
     close: () => liFake.close(),
   };
   return [bluesky, mastodon, x, linkedin];
