@@ -43,6 +43,8 @@ import { MetricsQueue, startMetricsWorker } from '../tools/analytics/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
 import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
+import { startTelegram, type TelegramChannel } from './channels/telegram/index.js';
+import { EchoChatHandler } from './ws/index.js';
 import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
 import { TokenSigner } from './auth/tokens.js';
@@ -72,6 +74,8 @@ export interface Runtime {
   readonly principals: PrincipalCache;
   /** The agent behind chat, when a model provider is configured (`chatHandlerOf`). */
   readonly chat: AgentChatHandler | undefined;
+  /** The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set and this process serves the API (docs/channels.md). */
+  readonly telegram: TelegramChannel | undefined;
   close(): Promise<void>;
 }
 
@@ -362,6 +366,19 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     // Runs before the database closes: checkpoints and fast-path records written after a
     // reply (docs/agent.md) are stored before the process goes.
     if (chat) closers.push({ name: 'agent-writes', close: () => chat.settled() });
+    // The bot talks through the same chat handler as the WebSocket (the echo one without a model).
+    const telegram =
+      config.telegram && config.role !== 'worker'
+        ? await startTelegram({
+            ...config.telegram,
+            publicUrl: config.publicUrl,
+            db: database.db,
+            chat: chat ?? new EchoChatHandler(),
+            logger: logger.child({ component: 'telegram' }),
+          })
+        : undefined;
+    // Closed before the agent's writes are awaited: its turns end first.
+    if (telegram) closers.push({ name: 'telegram', close: () => telegram.close() });
     return {
       config,
       logger,
@@ -377,6 +394,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       voice,
       principals,
       chat,
+      telegram,
       close,
     };
   } catch (err) {
@@ -428,6 +446,7 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
     },
     accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
     chat: rt.chat,
+    ...(rt.telegram ? { telegram: { channel: rt.telegram, webhookSecret: rt.config.telegram?.webhookSecret } } : {}),
     knowledge: rt.knowledge,
     voice: rt.voice,
   };

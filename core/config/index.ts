@@ -108,6 +108,10 @@ export interface Config {
   readonly queuePrefix: string;
   /** Bearer token for `/metrics`; undefined: loopback scrapes only. */
   readonly metricsToken: string | undefined;
+  /** The Telegram bot (docs/channels.md); undefined without `TELEGRAM_BOT_TOKEN`. */
+  readonly telegram:
+    | { readonly token: string; readonly webhookSecret: string | undefined; readonly apiUrl: string | undefined }
+    | undefined;
   /** S3-compatible media storage; undefined: media on local disk under `DATA_DIR/media`. */
   readonly s3:
     | {
@@ -422,6 +426,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     startupRetryMs: pick('STARTUP_RETRY_MS', DEFAULTS.startupRetryMs),
     queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),
     metricsToken: values.METRICS_TOKEN as string | undefined,
+    telegram: values.TELEGRAM_BOT_TOKEN
+      ? Object.freeze({
+          token: values.TELEGRAM_BOT_TOKEN as string,
+          webhookSecret: values.TELEGRAM_WEBHOOK_SECRET as string | undefined,
+          apiUrl: values.TELEGRAM_API_URL as string | undefined,
+        })
+      : undefined,
     s3: s3Bucket
       ? Object.freeze({
           bucket: s3Bucket,
@@ -531,6 +542,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     },
     api: { ...config.api, jwtSecret: config.api.jwtSecret ? '***' : 'derived' },
     metricsToken: config.metricsToken ? '***' : 'unset',
+    telegram: config.telegram
+      ? { ...config.telegram, token: '***', webhookSecret: config.telegram.webhookSecret ? '***' : 'unset' }
+      : 'unset',
     connect: {
       ...config.connect,
       x: config.connect.x ? { ...config.connect.x, clientSecret: '***' } : 'unset',

@@ -794,6 +794,29 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: z.string().min(16, 'expected at least 16 characters'),
   },
   {
+    name: 'TELEGRAM_BOT_TOKEN',
+    expects: "the bot's token from @BotFather (`123456:ABC...`)",
+    default: 'unset (no Telegram bot)',
+    description:
+      'Runs the Telegram bot (see `docs/channels.md`): by webhook when `TELEGRAM_WEBHOOK_SECRET` is set, else by long polling. Never logged.',
+    schema: z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'expected a bot token such as 123456:ABC-DEF'),
+  },
+  {
+    name: 'TELEGRAM_WEBHOOK_SECRET',
+    expects: '1-256 characters of A-Z a-z 0-9 _ -',
+    default: 'unset (long polling)',
+    description:
+      'The `secret_token` given to `setWebhook`: `POST /v1/channels/telegram/webhook` refuses requests without it in `X-Telegram-Bot-Api-Secret-Token`. Herald calls `setWebhook` at start when `PUBLIC_URL` is set.',
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected 1-256 characters of A-Z a-z 0-9 _ -'),
+  },
+  {
+    name: 'TELEGRAM_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'https://api.telegram.org',
+    description: 'Bot API server (a self-hosted `telegram-bot-api`, or a test fake).',
+    schema: url(['http:', 'https:']),
+  },
+  {
     name: 'VOICE_STT',
     expects: VOICE_STT_ENGINES.join(' | '),
     default: 'none (voice is off)',

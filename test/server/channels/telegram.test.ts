@@ -11,7 +11,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, schema } from '../../../core/index.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
-import { LINK_HELP, TelegramChannel, telegramWebhookRoutes } from '../../../server/channels/telegram/index.js';
+import {
+  LINK_HELP,
+  startTelegram,
+  TelegramChannel,
+  telegramWebhookRoutes,
+} from '../../../server/channels/telegram/index.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../../agent/agent-env.js';
 import type { FakeChatRequest, FakeReply } from '../../fakes/llm/index.js';
 import { startTelegramFake, type FakeMessage, type TelegramFake } from '../../fakes/telegram.js';
@@ -244,6 +249,32 @@ describe('long polling', () => {
       expect(textsOf(chatId, fake).filter((t) => t === 'Polled answer.')).toHaveLength(1);
     } finally {
       await poller.close();
+      await fake.close();
+    }
+  });
+});
+
+describe('start from config', () => {
+  it('with a webhook secret and PUBLIC_URL, registers the webhook with its secret; none is polled', async () => {
+    const fake = await startTelegramFake();
+    const ch = await startTelegram({
+      token: fake.token,
+      apiUrl: fake.url,
+      webhookSecret: SECRET,
+      publicUrl: 'https://herald.example.com',
+      db: env.api.env.database.db,
+      chat: env.handler,
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const set = fake.calls.find((c) => c.method === 'setWebhook');
+      expect(set?.body).toMatchObject({
+        url: 'https://herald.example.com/v1/channels/telegram/webhook',
+        secret_token: SECRET,
+      });
+      expect(fake.calls.some((c) => c.method === 'getUpdates')).toBe(false);
+    } finally {
+      await ch.close();
       await fake.close();
     }
   });
