@@ -70,6 +70,9 @@ const isPost = (v: unknown): v is PostJson =>
 
 const mediaCountOf = (p: PostJson) => p.content?.multiImage?.images?.length ?? (p.content?.media?.id ? 1 : 0);
 
+/** Posts one lookup reads (newest first): an uncertain attempt is recent. */
+export const LOOKUP_COUNT = 20;
+
 export const postUrl = (urn: string) => `https://www.linkedin.com/feed/update/${urn}/`;
 
 /** The author a post goes out as: a page from the options, else the account's own URN. */
@@ -196,7 +199,7 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     const res = await liRequest<{ elements?: unknown[] }>(transportFor(account), {
       method: 'GET',
       path: '/rest/posts',
-      query: { q: 'author', author, count: 20, sortBy: 'CREATED' },
+      query: { q: 'author', author, count: LOOKUP_COUNT, sortBy: 'CREATED' },
     }).catch((err: unknown) => {
       if (!isConnectorError(err) || err.reason !== 'permission_missing' || !author.startsWith('urn:li:person:'))
         throw err;
@@ -210,15 +213,21 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     const part = input.parts[0];
     if (!part) return null;
     const commentary = toLittleText(part.text);
-    const found = (Array.isArray(res.body?.elements) ? res.body.elements : [])
-      .filter(isPost)
-      .find(
-        (p) =>
-          (p.createdAt ?? 0) >= since.getTime() &&
-          p.lifecycleState !== 'DELETED' &&
-          (p.commentary ?? '') === commentary &&
-          mediaCountOf(p) === part.media.length,
+    const posts = (Array.isArray(res.body?.elements) ? res.body.elements : []).filter(isPost);
+    const found = posts.find(
+      (p) =>
+        (p.createdAt ?? 0) >= since.getTime() &&
+        p.lifecycleState !== 'DELETED' &&
+        (p.commentary ?? '') === commentary &&
+        mediaCountOf(p) === part.media.length,
+    );
+    if (!found && posts.length >= LOOKUP_COUNT && posts.every((p) => (p.createdAt ?? 0) >= since.getTime())) {
+      // A full page, all since the attempt: older ones were not read, so "not there" is not known.
+      throw new PermanentError(
+        `LinkedIn holds more than ${LOOKUP_COUNT} posts by this author since the attempt; Herald does not read further, so it cannot be sure whether the post is there`,
+        { platform: PLATFORM, reason: 'lookup_unavailable' },
       );
+    }
     if (!found) return null;
     const url = postUrl(found.id);
     return { status: 'published', platformPostId: found.id, url, parts: [{ index: 0, platformPostId: found.id, url }] };

@@ -62,6 +62,16 @@ describe("reading a member's posts needs r_member_social", () => {
     expect(await connectorFor(fake).lookup(accountFor(approved), post('mine too'), 'k', since)).not.toBeNull();
   });
 
+  it('a lookup that saw only a full page of newer posts says it cannot tell', async () => {
+    const approved = fake.createAccount({ scopes: ['openid', 'profile', 'w_member_social', 'r_member_social'] });
+    const account = accountFor(approved);
+    const since = new Date(Date.now() - 5_000);
+    for (let i = 0; i < 20; i++) await connectorFor(fake).publish(account, post(`busy ${i}`), 'k');
+    const err = await failure(connectorFor(fake).lookup(account, post('lost somewhere'), 'k', since));
+    expect(err).toMatchObject({ kind: 'permanent', reason: 'lookup_unavailable' });
+    expect(await connectorFor(fake).lookup(account, post('busy 19'), 'k', since)).not.toBeNull();
+  });
+
   it("a page's posts stay readable with r_organization_social", async () => {
     const org = 'urn:li:organization:77';
     const creds = fake.createAccount({ organizations: [org] });
