@@ -4,210 +4,29 @@
  * scripted OpenAI-compatible speech server through the `openai` client, and the echo handler
  * answering turns (it also asks for confirmation with `/confirm`).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, type RawData } from 'ws';
-import { createSession } from '../../core/index.js';
-import { authPlugin } from '../../server/plugins/auth.js';
-import { errorsPlugin } from '../../server/plugins/errors.js';
+import { WhisperCliSpeechToText } from '../../voice/index.js';
+import { msOf, quiet, speech } from '../fakes/speech-audio.js';
+import type { FakeSpeech } from '../fakes/speech.js';
 import {
-  EchoChatHandler,
-  wordsOf,
-  wsRoutes,
-  type ChatHandler,
-  type ChatTurn,
-  type TurnSink,
-} from '../../server/ws/index.js';
-import {
-  EspeakTextToSpeech,
-  loadSileroModel,
-  OpenAiSpeechToText,
-  VOICE_DEFAULTS,
-  WhisperCliSpeechToText,
-  type TurnDetectorOptions,
-  type VoiceEngines,
-} from '../../voice/index.js';
-import { startApiEnv, type ApiEnv } from '../helpers/api-env.js';
-import { frames, msOf, quiet, speech } from '../fakes/speech-audio.js';
-import { startFakeSpeech, type FakeSpeech } from '../fakes/speech.js';
+  finalTranscript,
+  startVoice,
+  utterance,
+  VoiceTestEnv,
+  type Ev,
+  type RecordingHandler,
+} from './voice-client.js';
 
-const WAIT_MS = 20_000;
-
-interface Ev {
-  type: string;
-  bytes?: number;
-  turnId?: string | null;
-  text?: string;
-  [k: string]: unknown;
-}
-
-/** Echo (slowly, like a model, for a long answer), remembering what barge-ins asked it to keep. */
-class RecordingHandler implements ChatHandler {
-  readonly echo = new EchoChatHandler();
-  readonly kept: { turnId: string; text: string; spoken: string }[] = [];
-  async handle(turn: ChatTurn, sink: TurnSink, signal: AbortSignal): Promise<void> {
-    if (!turn.text.startsWith('Here is a long answer')) return this.echo.handle(turn, sink, signal);
-    for (const word of wordsOf(turn.text)) {
-      if (signal.aborted) return;
-      sink.token(word);
-      await new Promise((r) => setTimeout(r, 60));
-    }
-  }
-  async keepSpoken(turn: ChatTurn, spoken: string): Promise<void> {
-    this.kept.push({ turnId: turn.turnId, text: turn.text, spoken });
-  }
-}
-
-class Client {
-  readonly events: Ev[] = [];
-  #wake: (() => void)[] = [];
-  closed = false;
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      const buf = data as Buffer;
-      this.events.push(isBinary ? { type: '(audio)', bytes: buf.length } : (JSON.parse(String(buf)) as Ev));
-      this.#notify();
-    });
-    ws.on('close', () => {
-      this.closed = true;
-      this.#notify();
-    });
-  }
-
-  send(msg: unknown): void {
-    this.ws.send(JSON.stringify(msg));
-  }
-
-  async next(what: string, pred: (e: Ev) => boolean, from = 0): Promise<Ev> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const found = this.events.slice(from).find(pred);
-      if (found) return found;
-      if (this.closed || Date.now() > deadline) {
-        const tail = JSON.stringify(this.events.filter((e) => e.type !== '(audio)').slice(-6));
-        throw new Error(`no ${what}; last: ${tail.slice(0, 1500)}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 200);
-        this.#wake.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Streams PCM as 20 ms frames: paced like a microphone, or as fast as the socket takes them. */
-  async stream(pcm: Buffer, realTime = false): Promise<void> {
-    const start = performance.now();
-    let i = 0;
-    for (const f of frames(pcm)) {
-      this.ws.send(f, { binary: true });
-      i++;
-      if (realTime) {
-        const due = start + i * 20 - performance.now();
-        if (due > 0) await new Promise((r) => setTimeout(r, due));
-      } else if (i % 25 === 0) await new Promise((r) => setImmediate(r));
-    }
-  }
-
-  index(pred: (e: Ev) => boolean, from = 0): number {
-    const i = this.events.slice(from).findIndex(pred);
-    return i < 0 ? -1 : i + from;
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = [];
-    for (const w of wake) w();
-  }
-}
-
-let api: ApiEnv;
+const env = new VoiceTestEnv();
 let fake: FakeSpeech;
 let handler: RecordingHandler;
-const apps: FastifyInstance[] = [];
-const speakers: EspeakTextToSpeech[] = [];
-const clients: Client[] = [];
-let url: string;
-let model: VoiceEngines['vad'];
-
-async function startVoiceApp(
-  detector: Partial<TurnDetectorOptions> = {},
-  options: { partialIntervalMs?: number; stt?: VoiceEngines['stt'] } = {},
-): Promise<string> {
-  const { stt, ...rest } = options;
-  const voice: VoiceEngines = {
-    stt:
-      stt ??
-      new OpenAiSpeechToText({ baseUrl: fake.openaiUrl, apiKey: 'sk-test', model: 'whisper-1', timeoutMs: 5000 }),
-    tts: speakers[speakers.push(new EspeakTextToSpeech({ wordsPerMinute: 220 })) - 1]!,
-    vad: model,
-    options: {
-      ...VOICE_DEFAULTS,
-      sttTimeoutMs: 1000,
-      outputLeadMs: 100,
-      ...rest,
-      detector: { endSilenceMs: 500, ...detector },
-    },
-  };
-  const app = Fastify();
-  await app.register(errorsPlugin);
-  await app.register(authPlugin, { deps: api.deps.auth });
-  await app.register(wsRoutes, {
-    prefix: '/v1',
-    deps: api.deps,
-    handler,
-    voice,
-    voiceFramesPerSecond: 100_000,
-    voiceFrameBurst: 100_000,
-  });
-  apps.push(app);
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  return `${address.replace(/^http/, 'ws')}/v1/ws`;
-}
-
 beforeAll(async () => {
-  [api, fake, model] = await Promise.all([startApiEnv(), startFakeSpeech(), loadSileroModel()]);
-  handler = new RecordingHandler();
-  url = await startVoiceApp();
+  await env.start();
+  ({ fake, handler } = env);
 });
-afterAll(async () => {
-  for (const c of clients) c.ws.close();
-  await Promise.all(apps.map((a) => a.close()));
-  await Promise.all(speakers.map((s) => s.close()));
-  await fake?.close();
-  await api?.close();
-});
-
-async function connect(at = url): Promise<Client> {
-  const { workspaceId, userId } = await api.env.newWorkspace();
-  const session = await createSession(api.deps.db, userId, 'voice.test');
-  const token = await api.deps.auth.signer.sign({ userId, sessionId: session.id, workspaceId });
-  const ws = new WebSocket(at, { headers: { authorization: `Bearer ${token}` } });
-  const c = new Client(ws);
-  clients.push(c);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  await c.next('ready', (e) => e.type === 'ready');
-  return c;
-}
-
-async function startVoice(c: Client): Promise<Ev> {
-  const from = c.events.length;
-  c.send({ type: 'voice_start', sampleRate: 16000 });
-  return c.next('voice_started', (e) => e.type === 'voice_started' || e.type === 'error', from);
-}
-
-/** One utterance laid on quiet noise: lead-in, speech, and a pause long enough to end the turn. */
-const utterance = async (text: string, seed = 1) =>
-  Buffer.concat([quiet(300, seed), await speech(text), quiet(900, seed + 1)]);
-
-const finalTranscript = (c: Client, from: number) =>
-  c.next('final transcript', (e) => (e.type === 'transcript' && e.final === true) || e.type === 'error', from);
+afterAll(() => env.close());
+const startVoiceApp = (...args: Parameters<VoiceTestEnv['app']>) => env.app(...args);
+const connect = (at?: string) => env.connect(at);
 
 describe('voice session: what is accepted and what is refused', () => {
   it('refuses audio before voice_start, and a sample rate or encoding that is not 16 kHz pcm_s16le', async () => {
