@@ -28,8 +28,14 @@ export type VoiceEvent =
       final: boolean;
       startMs: number;
       endMs?: number;
-      /** What the final transcript did: started a turn, answered a confirmation, or nothing (no words). */
-      use?: 'turn' | 'confirm' | 'none' | 'not_an_answer';
+      /**
+       * What the final transcript did: started a turn, answered a confirmation, nothing (no
+       * words), or `held`: the user was already speaking again, so it waits to be joined to
+       * what they say next (re-sent with `use: 'turn'` if nothing follows).
+       */
+      use?: 'turn' | 'confirm' | 'none' | 'not_an_answer' | 'held';
+      /** With `use: 'turn'` when earlier words were joined to this transcript: the turn's whole text. */
+      turnText?: string;
     }
   | {
       type: 'voice_audio';
@@ -43,4 +49,14 @@ export type VoiceEvent =
       frames: number;
     }
   | { type: 'voice_audio_end'; turnId: string | null }
-  | { type: 'voice_barge_in'; turnId: string | null; spoken: string; atMs: number; cancelled: boolean };
+  | {
+      type: 'voice_barge_in';
+      turnId: string | null;
+      spoken: string;
+      atMs: number;
+      cancelled: boolean;
+      /** The user went on with their sentence before the answer could be heard: it is re-asked with the whole utterance. */
+      continued?: true;
+    }
+  /** A turn's audio stopped because the turn was cancelled (queued sentences dropped). */
+  | { type: 'voice_audio_stopped'; turnId: string; reason: 'cancelled'; spoken: string };

@@ -3,8 +3,14 @@
  * the socket. Frames go through the turn detector (Silero VAD); each utterance goes, as WAV,
  * to speech-to-text; its transcript starts a chat turn through the host (or answers the
  * confirmation the turn is waiting for); the turn's tokens are cut into sentences and
- * spoken as they complete. Speech from the user while Herald is answering is a barge-in:
- * audio stops at once, the turn is cancelled, and only what was heard is kept.
+ * spoken as they complete. Speech from the user while Herald is answering is a barge-in
+ * once it has lasted `bargeInMinSpeechMs` (a click or a cough stops nothing): audio stops, the
+ * turn is cancelled, and only what was heard is kept. It is checked on every speech window of
+ * the utterance, so speech that began before the answer counts too. A user who goes on talking
+ * after a pause is not answered in between: a transcript that arrives while the user speaks is
+ * held and joined to the next one, and an answer cut before it was heard for
+ * `CONTINUATION_GRACE_MS` gives its words back to the next utterance (one turn, one answer).
+ * A cancelled turn (a typed `cancel`) stops its audio too (`voice_audio_stopped`).
  *
  * Failures of the engines never end the session: the user reads them as `error` events and,
  * when speech output is on, hears a short sentence saying so.
@@ -19,7 +25,7 @@ import type { SpeechToText } from './stt/types.js';
 import { SentenceSplitter } from './tts/sentences.js';
 import type { TextToSpeech } from './tts/types.js';
 import { TurnDetector, type TurnDetectorOptions, type Utterance } from './turn-detector.js';
-import { SileroStream } from './vad.js';
+import { SileroStream, VAD_WINDOW_MS } from './vad.js';
 import type { InferenceSession } from 'onnxruntime-node';
 
 export interface VoiceOptions {
@@ -31,12 +37,23 @@ export interface VoiceOptions {
   /** How far ahead of real time spoken audio is sent. Default 200 ms. */
   outputLeadMs: number;
   language?: string | undefined;
+  /** Speech over an answer that interrupts it must last this long (a click, a cough does not). Default 250 ms. */
+  bargeInMinSpeechMs: number;
 }
+
+/** Default of `bargeInMinSpeechMs`: Pipecat interrupts after about 0.2 s of speech. */
+export const BARGE_IN_MIN_SPEECH_MS = 250;
+/**
+ * Speech that starts less than this after the answer became audible was not a reaction to it
+ * (people need longer to react to what they hear): it continues the user's own turn.
+ */
+export const CONTINUATION_GRACE_MS = 300;
 
 export const VOICE_DEFAULTS: Omit<VoiceOptions, 'detector'> = Object.freeze({
   sttTimeoutMs: 10_000,
   partialIntervalMs: 0,
   outputLeadMs: 200,
+  bargeInMinSpeechMs: BARGE_IN_MIN_SPEECH_MS,
 });
 
 /** What a voice session needs from the process: the engines and the VAD model, shared by all sessions. */
@@ -79,6 +96,8 @@ export interface VoiceHost {
 
 interface TurnState {
   id: string;
+  /** What the user said (the turn's text), given back when the turn is cut before it was heard. */
+  text: string;
   splitter: SentenceSplitter;
   ended: boolean;
   waiting: string | null;
@@ -102,6 +121,15 @@ export class VoiceSession {
   #stt: Promise<void> = Promise.resolve();
   #turn: TurnState | null = null;
   #stopped = false;
+  /** The text of the turn being started (until its message_start). */
+  #starting = '';
+  /** What the user said before a pause, held to be joined to what they say next. */
+  #carry = '';
+  /** The held transcript's utterance (answered alone if no more speech follows). */
+  #held: { id: string; startMs: number; endMs: number } | null = null;
+  /** Wall-clock start of the current utterance, and whether its barge-in was decided. */
+  #speechAt = 0;
+  #bargeChecked = true;
 
   constructor(engines: VoiceEngines, host: VoiceHost, threadId: string) {
     this.#engines = engines;
@@ -112,14 +140,17 @@ export class VoiceSession {
       {
         speechStart: (atMs) => this.#speechStart(atMs),
         utterance: (u) => this.#utterance(u),
-        misfire: (atMs) =>
+        misfire: (atMs) => {
           host.send({
             type: 'voice_activity',
             speaking: false,
             atMs,
             utteranceId: this.#utteranceId,
             dropped: 'too_short',
-          }),
+          });
+          // A held transcript waited for more words that did not come: answer it now.
+          this.#stt = this.#stt.then(() => this.#release());
+        },
         progress: (audio, speechMs) => this.#progress(audio, speechMs),
       },
       engines.options.detector,
@@ -163,6 +194,13 @@ export class VoiceSession {
     this.#detector.push(data).catch((err: unknown) => this.#host.warn(err, 'voice activity detection failed'));
   }
 
+  /** The user cancelled `turnId` (typed `cancel`): its audio stops now, queued sentences are dropped. */
+  cancelled(turnId: string): void {
+    if (!this.#speaker?.holds(turnId)) return;
+    const spoken = this.#speaker.stop(turnId);
+    this.#host.send({ type: 'voice_audio_stopped', turnId, reason: 'cancelled', spoken });
+  }
+
   mute(input: boolean | undefined, output: boolean | undefined): void {
     if (input !== undefined && input !== this.#inputMuted) {
       this.#inputMuted = input;
@@ -188,7 +226,13 @@ export class VoiceSession {
   onTurnEvent(e: TurnEventLike): void {
     if (e.type === 'message_start') {
       if (!e.turnId) return;
-      this.#turn = { id: e.turnId, splitter: new SentenceSplitter(), ended: false, waiting: null };
+      this.#turn = {
+        id: e.turnId,
+        text: this.#starting,
+        splitter: new SentenceSplitter(),
+        ended: false,
+        waiting: null,
+      };
       return;
     }
     const turn = this.#turn;
@@ -210,7 +254,11 @@ export class VoiceSession {
       case 'message_end': {
         turn.ended = true;
         turn.waiting = null;
-        if (e.reason === 'cancelled') return;
+        if (e.reason === 'cancelled') {
+          // Cancelled by the user (a typed cancel, not a barge-in that already stopped it): stop talking now.
+          this.cancelled(turn.id);
+          return;
+        }
         const rest = turn.splitter.flush();
         if (rest) this.#say(turn.id, rest);
         if (e.reason === 'error') this.#say(turn.id, `Sorry, that failed. ${e.error?.message ?? ''}`.trim());
@@ -246,23 +294,49 @@ export class VoiceSession {
     this.#utteranceId = `${this.#idPrefix}${++this.#utterances}`;
     this.#partialAt = 0;
     this.#host.send({ type: 'voice_activity', speaking: true, atMs, utteranceId: this.#utteranceId });
-    // Barge-in: Herald is speaking, or still working on a reply the user is now talking over.
+    this.#speechAt = performance.now();
+    this.#bargeChecked = false;
+    this.#bargeIn(VAD_WINDOW_MS);
+  }
+
+  /**
+   * Barge-in, once the utterance has `bargeInMinSpeechMs` of speech and while Herald is
+   * speaking or still working on a reply the user is now talking over. Checked on every
+   * speech window, so an answer that began while the user was already speaking is caught.
+   */
+  #bargeIn(speechMs: number): void {
+    if (this.#bargeChecked || speechMs < this.#engines.options.bargeInMinSpeechMs) return;
     const turn = this.#turn;
     const speaking = this.#speaker?.active ?? false;
     const replying = !!turn && !turn.ended && !turn.waiting;
     if (!speaking && !replying) return;
+    this.#bargeChecked = true;
     const turnId = turn?.id ?? null;
+    const heardFrom = this.#speaker?.startedAt(turnId) ?? null;
+    const ours = replying || (!!turn && !!this.#speaker?.holds(turn.id));
     const spoken = this.#speaker?.stop(turnId) ?? '';
     const cancel = replying && !!turn;
-    this.#host.send({ type: 'voice_barge_in', turnId, spoken, atMs, cancelled: cancel });
+    // The user resumed before the answer could have been heard: it answered half a sentence.
+    const continued =
+      !!turn && ours && !turn.waiting && (heardFrom === null || heardFrom > this.#speechAt - CONTINUATION_GRACE_MS);
+    this.#host.send({
+      type: 'voice_barge_in',
+      turnId,
+      spoken: continued ? '' : spoken,
+      atMs: this.#detector.nowMs,
+      cancelled: cancel,
+      ...(continued ? { continued: true } : {}),
+    });
     if (turn && cancel) {
       turn.ended = true;
       this.#host.cancelTurn(turn.id);
     }
-    if (turn && (cancel || speaking) && !turn.waiting) this.#host.keepSpoken(turn.id, spoken);
+    if (turn && continued) this.#carry = joined(turn.text, this.#carry);
+    if (turn && (cancel || speaking) && !turn.waiting) this.#host.keepSpoken(turn.id, continued ? '' : spoken);
   }
 
   #progress(audio: () => Pcm, speechMs: number): void {
+    this.#bargeIn(speechMs);
     const every = this.#engines.options.partialIntervalMs;
     if (!every || this.#partialBusy || speechMs - this.#partialAt < every) return;
     this.#partialAt = speechMs;
@@ -324,6 +398,11 @@ export class VoiceSession {
       deadline.done();
     }
     if (this.#stopped) return;
+    // Words said before a pause the user went on from (held, or given back by a cut answer).
+    const carried = this.#carry;
+    this.#carry = '';
+    this.#held = null;
+    const said = /\w/.test(text) ? joined(carried, text) : carried;
     const base = {
       type: 'transcript',
       utteranceId: id,
@@ -333,7 +412,7 @@ export class VoiceSession {
       endMs: u.endMs,
     } as const;
     const turn = this.#turn;
-    if (!/\w/.test(text)) return this.#host.send({ ...base, use: 'none' });
+    if (!/\w/.test(said)) return this.#host.send({ ...base, use: 'none' });
     if (turn && !turn.ended && turn.waiting) {
       const answer = parseVoiceAnswer(text);
       if (!answer) {
@@ -346,14 +425,40 @@ export class VoiceSession {
       if (this.#host.answer(turn.id, turn.waiting, decisionOf(answer))) turn.waiting = null;
       return;
     }
-    this.#host.send({ ...base, use: 'turn' });
+    if (this.#detector.speaking) {
+      // The user is talking again: answering now would talk over them. Held for their next words.
+      this.#carry = said;
+      this.#held = { id, startMs: u.startMs, endMs: u.endMs };
+      return this.#host.send({ ...base, use: 'held' });
+    }
+    this.#host.send({ ...base, use: 'turn', ...(carried ? { turnText: said } : {}) });
+    await this.#begin(said, id);
+  }
+
+  /** A held transcript whose continuation turned out to be no speech (a click): it is the turn. */
+  async #release(): Promise<void> {
+    const said = this.#carry;
+    const held = this.#held;
+    if (!said || !held || this.#stopped || this.#detector.speaking) return;
+    this.#carry = '';
+    this.#held = null;
+    this.#host.send({ type: 'transcript', utteranceId: held.id, text: said, final: true, ...held, use: 'turn' });
+    await this.#begin(said, held.id);
+  }
+
+  async #begin(said: string, id: string): Promise<void> {
+    this.#starting = said;
     try {
-      await this.#host.startTurn(text, id, this.threadId);
+      await this.#host.startTurn(said, id, this.threadId);
     } catch (err) {
       this.#host.error(isHeraldError(err) ? err : new HeraldError('internal'), { id });
       if (!isHeraldError(err)) this.#host.warn(err, 'voice turn failed to start');
     }
   }
+}
+
+function joined(a: string, b: string): string {
+  return a && b ? `${a} ${b}` : a || b;
 }
 
 function decisionOf(answer: NonNullable<VoiceAnswer>): VoiceDecision {

@@ -60,6 +60,23 @@ export class Speaker {
     return this.#queue.length > 0 || this.#frames.length > 0 || this.#running || performance.now() < this.#playhead;
   }
 
+  /** True while a sentence of `turnId` is queued, being sent, or still playing at the client. */
+  holds(turnId: string | null): boolean {
+    const now = performance.now();
+    return (
+      this.#queue.some((q) => q.turnId === turnId) ||
+      (this.#current?.turnId === turnId && this.#current.to > now) ||
+      this.#played.some((p) => p.turnId === turnId && p.to > now)
+    );
+  }
+
+  /** Wall-clock time (performance.now) at which `turnId`'s first sentence began to play; null: not yet. */
+  startedAt(turnId: string | null): number | null {
+    const now = performance.now();
+    const first = [...this.#played, ...(this.#current ? [this.#current] : [])].find((p) => p.turnId === turnId);
+    return first && first.from <= now ? first.from : null;
+  }
+
   say(turnId: string | null, text: string): void {
     // One signal per sentence, linked to the speaker's: clients may leave listeners on it.
     const stopped = this.#abort.signal;

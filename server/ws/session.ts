@@ -292,6 +292,8 @@ export class ChatSession implements TurnSubscriber {
   }
 
   async #cancel(msg: ClientMessageOf<'cancel'>): Promise<void> {
+    // Its spoken answer stops too, even when the text of the reply has already ended.
+    this.#voice?.cancelled(msg.turnId);
     const turn = this.shared.turns.get(msg.turnId, this.owner);
     if (turn) return turn.cancel('client');
     const meta = await viaRedis(this.shared.store.meta(msg.turnId, this.owner));

@@ -117,6 +117,11 @@ export class VoiceBinding {
     this.#session?.frame(data);
   }
 
+  /** The user cancelled `turnId`: stop speaking it. */
+  cancelled(turnId: string): void {
+    this.#session?.cancelled(turnId);
+  }
+
   /** Marks a turn as started by this voice session before its first event is delivered. */
   adopt(chat: ChatTurn): void {
     this.#turns.add(chat.turnId);

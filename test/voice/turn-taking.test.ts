@@ -1,0 +1,118 @@
+/**
+ * Turn-taking over the real `/v1/ws` WebSocket, with real espeak-ng speech streamed in real
+ * time, real Silero VAD and real espeak-ng answers: a user who pauses and goes on is answered
+ * once, for the whole sentence; a click during an answer stops nothing; a typed `cancel`
+ * silences the answer. Timings are never asserted, only the order and content of events.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quiet, speech } from '../fakes/speech-audio.js';
+import { startVoice, utterance, VoiceTestEnv, type Client, type Ev } from './voice-client.js';
+
+const env = new VoiceTestEnv();
+beforeAll(() => env.start());
+afterAll(() => env.close());
+
+/** 60 ms out of the middle of a spoken "Yes": Silero hears speech, too short to be a turn. */
+async function click(): Promise<Buffer> {
+  const s = await speech('Yes');
+  const at = Math.floor((s.length * 0.35) / 2) * 2;
+  return s.subarray(at, at + 60 * 32);
+}
+
+/** The text a turn answered (the echo handler's tokens). */
+const answerOf = (c: Client, turnId: string) =>
+  c.events
+    .filter((e) => e.type === 'token' && e.turnId === turnId)
+    .map((e) => e.text)
+    .join('');
+
+const spokenTurns = (c: Client, from: number) =>
+  c.events.slice(from).filter((e): e is Ev & { turnId: string } => e.type === 'voice_audio_end' && !!e.turnId);
+
+describe('turn-taking', () => {
+  it('a pause then more speech is answered once, after the whole sentence', async () => {
+    const c = await env.connect();
+    await startVoice(c);
+    // Speech-to-text as slow as a hosted engine, so the first part's transcript lands as the user goes on.
+    env.fake.script([
+      { text: 'Schedule a post about', delayMs: 150 },
+      { text: 'the summer sale for tomorrow.', delayMs: 150 },
+    ]);
+    const from = c.events.length;
+    const audio = Buffer.concat([
+      quiet(300, 81),
+      await speech('Schedule a post about'),
+      quiet(700, 82),
+      await speech('the summer sale for tomorrow.'),
+      quiet(1200, 83),
+    ]);
+    await c.stream(audio, true);
+    const ends = await c.next('an answer spoken', () => spokenTurns(c, from).length > 0, from);
+    void ends;
+    // Time for a second answer to show up, if there were one.
+    await new Promise((r) => setTimeout(r, 1500));
+    const spoken = spokenTurns(c, from);
+    expect(spoken).toHaveLength(1);
+    expect(answerOf(c, spoken[0]!.turnId)).toBe('Schedule a post about the summer sale for tomorrow.');
+    // Every answer that was started and not finished was cut, and none of its audio came after the cut.
+    const finals = c.events.slice(from).filter((e) => e.type === 'transcript' && e.final === true);
+    expect(finals.at(-1)).toMatchObject({
+      use: 'turn',
+      turnText: 'Schedule a post about the summer sale for tomorrow.',
+    });
+    const barge = c.events.slice(from).find((e) => e.type === 'voice_barge_in');
+    if (barge) {
+      expect(barge).toMatchObject({ continued: true, spoken: '' });
+      const at = c.events.indexOf(barge);
+      const cut = barge.turnId;
+      const after = c.events.slice(at).filter((e) => e.type === 'voice_audio' && e.turnId === cut);
+      expect(after).toEqual([]);
+    } else expect(finals.map((e) => e.use)).toEqual(['held', 'turn']);
+  });
+
+  it('a 60 ms click during an answer stops nothing: every sentence is spoken to the end', async () => {
+    const c = await env.connect();
+    await startVoice(c);
+    const reply = 'This answer goes on for a while. It has three sentences. The last one ends here.';
+    env.fake.script([reply]);
+    const from = c.events.length;
+    await c.stream(await utterance('Tell me something.', 85), true);
+    const start = await c.next('turn', (e) => e.type === 'message_start', from);
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 20, from);
+    const clickAt = c.events.length;
+    await c.stream(Buffer.concat([quiet(100, 86), await click(), quiet(700, 87)]), true);
+    // The VAD heard it, and dropped it as too short.
+    await c.next('dropped', (e) => e.type === 'voice_activity' && e.dropped === 'too_short', clickAt);
+    await c.next('answer end', (e) => e.type === 'voice_audio_end' && e.turnId === start.turnId, from);
+    expect(c.events.slice(from).filter((e) => e.type === 'voice_barge_in')).toEqual([]);
+    const sentences = c.events.slice(from).filter((e) => e.type === 'voice_audio' && e.turnId === start.turnId);
+    expect(sentences.map((e) => e.text)).toEqual([
+      'This answer goes on for a while.',
+      'It has three sentences.',
+      'The last one ends here.',
+    ]);
+  });
+
+  it('a typed cancel stops the spoken answer even after its text has ended: queued sentences are dropped', async () => {
+    const c = await env.connect();
+    await startVoice(c);
+    const reply =
+      'One sentence to start with. Then a second one follows. A third sentence comes next. ' +
+      'The fourth is here too. And a fifth to end with.';
+    env.fake.script([reply]);
+    const from = c.events.length;
+    await c.stream(await utterance('Talk for a while.', 89), true);
+    const start = await c.next('turn', (e) => e.type === 'message_start', from);
+    const turnId = start.turnId!;
+    await c.next('text done', (e) => e.type === 'message_end' && e.turnId === turnId, from);
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 20, from);
+    c.send({ type: 'cancel', turnId });
+    const stopped = await c.next('stopped', (e) => e.type === 'voice_audio_stopped', from);
+    expect(stopped).toMatchObject({ turnId, reason: 'cancelled' });
+    expect(reply.startsWith(stopped.spoken as string)).toBe(true);
+    await new Promise((r) => setTimeout(r, 800));
+    const after = c.events.slice(c.events.indexOf(stopped));
+    expect(after.filter((e) => e.type === '(audio)' || e.type === 'voice_audio')).toEqual([]);
+    expect(after.some((e) => e.type === 'voice_audio_end' && e.turnId === turnId)).toBe(false);
+  });
+});
