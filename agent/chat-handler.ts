@@ -289,6 +289,15 @@ export class AgentChatHandler {
     });
   }
 
+  /**
+   * The action this person's thread waits to have confirmed, if any: REST chat answers a
+   * confirmation in a later request, and must know one is open before it sends "yes".
+   */
+  async pendingAction(principal: AgentTurn['principal'], threadId: string): Promise<ProposedAction | undefined> {
+    const key = threadKey(principal.workspaceId, principal.limitKey, threadId);
+    return (await this.#open({ configurable: { thread_id: key } })).pending?.action;
+  }
+
   /** The confirmation the thread waits for, whether an approved step was left unfinished, and its focus. */
   async #open(config: {
     configurable: Record<string, unknown>;

@@ -32,7 +32,8 @@ import { postRoutes } from './routes/posts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
-import { wsRoutes, type ChatHandler } from './ws/index.js';
+import { EchoChatHandler, wsRoutes, type ChatHandler } from './ws/index.js';
+import { chatRoutes } from './routes/chat.js';
 
 export interface ApiDeps {
   db: Db;
@@ -184,6 +185,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         });
         await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
         await scope.register(analyticsRoutes, { analytics: { db: deps.db } });
+        // One chat turn over REST, by the same handler as `/v1/ws` (docs/protocol.md#rest-chat).
+        await scope.register(chatRoutes, { handler: deps.chat ?? new EchoChatHandler() });
         await scope.register(trendRoutes, { drafting: { scheduling: deps.scheduling, knowledge: deps.knowledge } });
         await scope.register(channelRoutes, { db: deps.db });
         await scope.register(connectRoutes, { deps: connect });
