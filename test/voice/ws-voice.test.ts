@@ -13,6 +13,7 @@ import {
   startVoice,
   utterance,
   VoiceTestEnv,
+  type Client,
   type Ev,
   type RecordingHandler,
 } from './voice-client.js';
