@@ -86,12 +86,13 @@ export class StreamedReply {
 
   async #showText(text: string): Promise<void> {
     if (text.trim() === '' || text === this.#shown) return;
-    this.#shown = text;
     if (this.#messageId === undefined) {
       const sent = await this.api.sendMessage(this.chatId, text);
       this.#messageId = sent.message_id;
     } else {
       await this.api.editMessageText(this.chatId, this.#messageId, text);
     }
+    // Only what Telegram took counts as shown: a failed send is tried again by the next write.
+    this.#shown = text;
   }
 }

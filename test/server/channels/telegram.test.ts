@@ -116,6 +116,46 @@ describe('linking', () => {
   });
 });
 
+describe('link lifecycle', () => {
+  it('the agent tool makes a code (over the WebSocket) that links a chat', async () => {
+    const p = await env.api.signUp();
+    env.brain = (req) => {
+      const results = toolResults(req);
+      if (results.length === 0)
+        return { toolCalls: [{ name: 'create_chat_link_code', args: { channel: 'telegram' } }] };
+      return { text: `Your code: ${(JSON.parse(results[0]!) as { code: string }).code}` };
+    };
+    const c = await env.connect(p);
+    const turn = await c.say('give me a Telegram link code', 't-link');
+    await c.end(turn);
+    c.close();
+    const code = /Your code: (\S+)/.exec(c.text(turn))![1]!;
+    const chatId = ++chatIds;
+    await tg.send(chatId, `/start ${code}`);
+    await until('linked', () => tg.messages(chatId)[0]);
+    expect(tg.messages(chatId)[0]!.text).toMatch(/^Linked/);
+  });
+
+  it('after DELETE /v1/channels/telegram/links, or once the member left, the chat is unlinked', async () => {
+    const p = await env.api.signUp();
+    const chatId = await linkedChat(p);
+    const res = await fetch(`${env.api.baseUrl}/v1/channels/telegram/links`, { method: 'DELETE', headers: p.auth });
+    expect(await res.json()).toEqual({ removed: 1 });
+    const calls = env.modelCalls();
+    await tg.send(chatId, 'still there?');
+    await until('the instructions', () => textsOf(chatId).includes(LINK_HELP));
+
+    const q = await env.api.signUp();
+    const chat2 = await linkedChat(q);
+    const m = schema.memberships;
+    await env.api.env.database.db.delete(m).where(eq(m.userId, q.userId));
+    await tg.send(chat2, 'and me?');
+    await until('the instructions', () => textsOf(chat2).includes(LINK_HELP));
+    await channel.idle();
+    expect(env.modelCalls()).toBe(calls);
+  });
+});
+
 describe('turns', () => {
   it("a linked chat's message is answered by the agent as that member, in their workspace", async () => {
     const a = await env.api.signUp();
@@ -140,11 +180,12 @@ describe('turns', () => {
     const p = await env.api.signUp();
     const chatId = await linkedChat(p);
     env.brain = () => ({ text: 'Answer after the flood.' });
-    tg.floodNext('sendMessage', 1);
+    // Twice: without waiting out retry_after, both the first send and the final write would fail.
+    tg.floodNext('sendMessage', 1, 2);
     const floods = tg.calls.length;
     await tg.send(chatId, 'hello?');
     await until('the answer', () => textsOf(chatId).includes('Answer after the flood.'));
-    expect(tg.calls.slice(floods).filter((c) => c.method === 'sendMessage').length).toBeGreaterThanOrEqual(2);
+    expect(tg.calls.slice(floods).filter((c) => c.method === 'sendMessage').length).toBeGreaterThanOrEqual(3);
   });
 
   it('a wrong or missing secret token is refused 401 and runs nothing', async () => {
