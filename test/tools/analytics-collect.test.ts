@@ -14,19 +14,22 @@ import { createMastodonConnector, readInstanceLimits } from '../../connectors/ma
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake, type XFake } from '../../connectors/x/fake.js';
+import { createLinkedInConnector } from '../../connectors/linkedin/index.js';
+import { startLinkedInFake, type LinkedInFake } from '../../connectors/linkedin/fake.js';
 import { MetricsQueue, runDaily, startMetricsWorker, type CollectDeps } from '../../tools/analytics/index.js';
 import { publishNow, type ServiceContext } from '../../tools/scheduling/index.js';
 import { eventually, REDIS_URL, startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
 
 /** Short stages so the schedule plays out in seconds; the real ones are 1h ... 30d. */
 const STAGES = [
-  { name: 's1', afterMs: 600 },
-  { name: 's2', afterMs: 2_400 },
-  { name: 's3', afterMs: 4_200 },
+  { name: 's1', afterMs: 1_000 },
+  { name: 's2', afterMs: 3_000 },
+  { name: 's3', afterMs: 5_000 },
 ];
 
 let masto: MastodonFake;
 let x: XFake;
+let li: LinkedInFake;
 let env: PublishingEnv;
 let metrics: MetricsQueue;
 let worker: Worker;
@@ -36,10 +39,18 @@ let collectDeps: CollectDeps;
 beforeAll(async () => {
   masto = await startMastodonFake();
   x = await startXFake();
+  li = await startLinkedInFake();
   env = await startPublishingEnv({
     connectors: [
       createMastodonConnector({ timeoutMs: 2_000 }),
       createXConnector({ clientId: x.clientId, clientSecret: x.clientSecret, apiUrl: x.url }),
+      createLinkedInConnector({
+        clientId: li.clientId,
+        clientSecret: li.clientSecret,
+        apiUrl: li.url,
+        oauthUrl: li.url,
+        timeoutMs: 2_000,
+      }),
     ],
   });
   bull = createRedisConnection(REDIS_URL, { purpose: 'worker' });
@@ -57,6 +68,7 @@ afterAll(async () => {
   await env?.close();
   await masto?.close();
   await x?.close();
+  await li?.close();
 });
 
 async function mastodonWorkspace() {
@@ -172,6 +184,41 @@ describe('collection on a decaying schedule', () => {
     x.setMetrics(target.platformPostId!, { like_count: 4, retweet_count: 1, impression_count: 120 });
     const rows = await snapshotCount(target.id, 1);
     expect(rows[0]).toMatchObject({ status: 'ok', likes: 4, reposts: 1, impressions: 120, platform: 'x' });
+  });
+});
+
+describe('LinkedIn member analytics', () => {
+  async function linkedInAccount(scopes: string[]) {
+    const { ctx, workspaceId } = await env.newWorkspace();
+    const creds = li.createAccount({ scopes });
+    const accountId = await env.addAccount(workspaceId, {
+      platform: 'linkedin',
+      externalId: creds.memberId,
+      handle: creds.name,
+      credentials: { accessToken: creds.accessToken },
+    });
+    return { ctx, accountId };
+  }
+
+  it('stores forbidden, saying which permission is missing, without r_member_postAnalytics', async () => {
+    const { ctx, accountId } = await linkedInAccount(['openid', 'profile', 'w_member_social']);
+    const target = await publish(ctx, accountId, `linkedin without analytics ${randomUUID()}`);
+    const rows = await snapshotCount(target.id, 1);
+    expect(rows[0]).toMatchObject({ stage: 's1', status: 'forbidden', likes: null });
+    expect(rows[0]!.detail).toContain('r_member_postAnalytics');
+  });
+
+  it('stores reactions, comments, reshares and impressions with it', async () => {
+    const { ctx, accountId } = await linkedInAccount([
+      'openid',
+      'profile',
+      'w_member_social',
+      'r_member_postAnalytics',
+    ]);
+    const target = await publish(ctx, accountId, `linkedin with analytics ${randomUUID()}`);
+    li.setMetrics(target.platformPostId!, { reactions: 6, comments: 2, reshares: 1, impressions: 90 });
+    const rows = await snapshotCount(target.id, 1);
+    expect(rows[0]).toMatchObject({ status: 'ok', likes: 6, replies: 2, reposts: 1, impressions: 90 });
   });
 });
 
