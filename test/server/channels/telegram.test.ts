@@ -10,6 +10,7 @@ import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, schema } from '../../../core/index.js';
+import { buildApp } from '../../../server/app.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import {
   LINK_HELP,
@@ -317,6 +318,36 @@ describe('start from config', () => {
     } finally {
       await ch.close();
       await fake.close();
+    }
+  });
+});
+
+describe('the API wiring', () => {
+  it('registerApi serves the webhook only with a secret, and refuses a request without it', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const build = (webhookSecret: string | undefined) =>
+      buildApp({
+        logger,
+        checks: [],
+        isDraining: () => false,
+        api: { ...env.api.deps, telegram: { channel, webhookSecret } },
+      });
+    const update = {
+      update_id: 888_888,
+      message: { message_id: 1, date: 1, chat: { id: 1, type: 'private' }, text: 'x' },
+    };
+    const withSecret = await build(SECRET);
+    const without = await build(undefined);
+    try {
+      const post = (app: FastifyInstance, headers: Record<string, string> = {}) =>
+        app.inject({ method: 'POST', url: '/v1/channels/telegram/webhook', headers, payload: update });
+      expect((await post(withSecret)).statusCode).toBe(401);
+      expect((await post(withSecret)).json()).toMatchObject({ error: { code: 'unauthorized' } });
+      expect((await post(withSecret, { 'x-telegram-bot-api-secret-token': SECRET })).statusCode).toBe(200);
+      expect((await post(without, { 'x-telegram-bot-api-secret-token': SECRET })).statusCode).toBe(404);
+    } finally {
+      await withSecret.close();
+      await without.close();
     }
   });
 });
