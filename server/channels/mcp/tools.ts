@@ -75,18 +75,21 @@ export function toolError(err: unknown): CallToolResult {
   };
 }
 
-const run = (fn: () => Promise<unknown>) => async (): Promise<CallToolResult> => {
-  try {
-    return ok(await fn());
-  } catch (err) {
-    return toolError(err);
-  }
-};
+/** Where a tool's unexpected failure is logged (a Herald error is the caller's, not logged). */
+export type McpLog = { error(obj: object, msg: string): void };
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 /** Registers every tool on `server` for one caller. */
-export function registerTools(server: McpServer, deps: McpToolDeps, ctx: Ctx): void {
+export function registerTools(server: McpServer, deps: McpToolDeps, ctx: Ctx, log?: McpLog): void {
+  const run = (fn: () => Promise<unknown>) => async (): Promise<CallToolResult> => {
+    try {
+      return ok(await fn());
+    } catch (err) {
+      if (!isHeraldError(err)) log?.error({ err }, 'mcp tool failed');
+      return toolError(err);
+    }
+  };
   const s = deps.scheduling;
   const now = deps.now ?? (() => new Date());
 
