@@ -50,11 +50,16 @@ beforeAll(async () => {
     MASTODON_REDIRECT_URI: `${base}/v1/social-accounts/callback`,
     CONNECT_DONE_URL: `${base}/accounts`,
   });
+  // Chroma's start dominates; on a loaded 2-core machine it can take a minute (as in test/server/boot.test.ts).
   await waitFor(
     async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
-    60_000,
+    90_000,
     'herald to be ready',
-  );
+  ).catch((err: Error) => {
+    throw new Error(
+      `${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}\nstdout:\n${herald.stdout().slice(-2000)}`,
+    );
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -68,7 +73,7 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-}, 120_000);
+}, 150_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -181,8 +186,13 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await owner.getByLabel('Message').fill('Say hello');
       await owner.getByRole('button', { name: 'Send' }).click();
       // Token by token: the page shows a part of the reply before the whole of it.
+      // Runs in the page (this file is compiled without the DOM library, hence the cast).
       await owner.waitForFunction(() => {
-        const shown = [...document.querySelectorAll('[data-testid=assistant-message]')].pop()?.textContent ?? '';
+        type Doc = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
+        const all = Array.from(
+          (globalThis as unknown as { document: Doc }).document.querySelectorAll('[data-testid=assistant-message]'),
+        );
+        const shown = all[all.length - 1]?.textContent ?? '';
         return shown.startsWith('Hello') && shown !== 'Hello from Herald, streamed.';
       });
       await expect
@@ -190,6 +200,32 @@ describe.skipIf(!HAVE_CHROMIUM)(
         .toBe('Hello from Herald, streamed.');
       // The model was asked with what the user typed.
       expect(fake.requests.some((r) => JSON.stringify(r.body).includes('Say hello'))).toBe(true);
+    });
+
+    it('chat: a connection dropped mid-reply reconnects and resumes, losing and repeating nothing', async () => {
+      let dropped = false;
+      // Between page and server: the first socket is cut right after the reply's first token.
+      await owner.routeWebSocket(/\/v1\/ws$/, (ws) => {
+        const server = ws.connectToServer();
+        server.onMessage((m) => {
+          ws.send(m);
+          if (!dropped && typeof m === 'string' && m.includes('"type":"token"')) {
+            dropped = true;
+            void ws.close({ code: 4000, reason: 'test drop' });
+            void server.close();
+          }
+        });
+      });
+      await owner.getByRole('link', { name: 'Workspace' }).click();
+      await owner.getByRole('link', { name: 'Chat' }).click();
+      await expect.poll(() => owner.getByTestId('socket-state').textContent()).toBe('Connected');
+      await owner.getByLabel('Message').fill('Say hello again');
+      await owner.getByRole('button', { name: 'Send' }).click();
+      await expect.poll(() => dropped).toBe(true);
+      await expect
+        .poll(() => owner.getByTestId('assistant-message').last().textContent(), { timeout: 20_000 })
+        .toBe('Hello from Herald, streamed.');
+      await owner.unrouteAll();
     });
 
     it('accounts: connecting Mastodon goes through its authorize page and back to the console', async () => {

@@ -90,7 +90,8 @@ export class Api {
   /** A new access token (for the stored session, or switched to `workspaceId`). */
   refresh(workspaceId?: string): Promise<Tokens> {
     if (this.#refreshing && !workspaceId) return this.#refreshing;
-    const refreshToken = this.#tokens?.refreshToken ?? localStorage.getItem(REFRESH_KEY);
+    // The stored one first: another tab may have rotated it since this tab last refreshed.
+    const refreshToken = localStorage.getItem(REFRESH_KEY) ?? this.#tokens?.refreshToken;
     if (!refreshToken) return Promise.reject(new ApiError(401, 'unauthorized', 'Not signed in'));
     const body = workspaceId ? { refreshToken, workspaceId } : { refreshToken };
     const p = this.#send<Tokens>('POST', '/v1/auth/refresh', body, false).then(
