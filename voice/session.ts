@@ -19,80 +19,19 @@ import { randomUUID } from 'node:crypto';
 import { HeraldError, isHeraldError } from '../core/index.js';
 import { encodeWav, FRAME_BYTES, FRAME_MS, INPUT_SAMPLE_RATE, type Pcm } from './audio.js';
 import { parseVoiceAnswer, type VoiceAnswer } from './confirm.js';
-import type { VoiceEvent } from './events.js';
 import { Speaker } from './speaker.js';
-import type { SpeechToText } from './stt/types.js';
+import {
+  CONTINUATION_GRACE_MS,
+  type TurnEventLike,
+  type VoiceDecision,
+  type VoiceEngines,
+  type VoiceHost,
+} from './session-types.js';
 import { SentenceSplitter } from './tts/sentences.js';
-import type { TextToSpeech } from './tts/types.js';
 import { TurnDetector, type TurnDetectorOptions, type Utterance } from './turn-detector.js';
 import { SileroStream, VAD_WINDOW_MS } from './vad.js';
-import type { InferenceSession } from 'onnxruntime-node';
 
-export interface VoiceOptions {
-  detector: Partial<TurnDetectorOptions>;
-  /** Deadline of one speech-to-text request. Default 10 s. */
-  sttTimeoutMs: number;
-  /** While the user speaks, a partial transcript every this many ms of speech; 0: none. Default 0. */
-  partialIntervalMs: number;
-  /** How far ahead of real time spoken audio is sent. Default 200 ms. */
-  outputLeadMs: number;
-  language?: string | undefined;
-  /** Speech over an answer that interrupts it must last this long (a click, a cough does not). Default 250 ms. */
-  bargeInMinSpeechMs: number;
-}
-
-/** Default of `bargeInMinSpeechMs`: Pipecat interrupts after about 0.2 s of speech. */
-export const BARGE_IN_MIN_SPEECH_MS = 250;
-/**
- * Speech that starts less than this after the answer became audible was not a reaction to it
- * (people need longer to react to what they hear): it continues the user's own turn.
- */
-export const CONTINUATION_GRACE_MS = 300;
-
-export const VOICE_DEFAULTS: Omit<VoiceOptions, 'detector'> = Object.freeze({
-  sttTimeoutMs: 10_000,
-  partialIntervalMs: 0,
-  outputLeadMs: 200,
-  bargeInMinSpeechMs: BARGE_IN_MIN_SPEECH_MS,
-});
-
-/** What a voice session needs from the process: the engines and the VAD model, shared by all sessions. */
-export interface VoiceEngines {
-  stt: SpeechToText;
-  tts: TextToSpeech | null;
-  vad: InferenceSession;
-  options: VoiceOptions;
-}
-
-export type VoiceDecision =
-  { confirmed: true; edit?: { text?: string; at?: string } } | { confirmed: false; message?: string };
-
-/** A turn event as the client receives it (only the fields voice reads). */
-export interface TurnEventLike {
-  type: string;
-  turnId?: string;
-  text?: string;
-  requestId?: string;
-  clientMessageId?: string;
-  action?: { summary?: string };
-  reason?: string;
-  error?: { message?: string };
-}
-
-/** What the session needs from the channel that carries it. */
-export interface VoiceHost {
-  send(event: VoiceEvent): void;
-  sendAudio(frame: Buffer): void;
-  error(err: HeraldError, ref?: { id?: string; turnId?: string }): void;
-  /** Starts a chat turn on the session's thread; its events must then reach `onTurnEvent`. */
-  startTurn(text: string, clientMessageId: string, threadId: string): Promise<void>;
-  cancelTurn(turnId: string): void;
-  /** Answers the confirmation `requestId` of `turnId`; false when it is not waiting. */
-  answer(turnId: string, requestId: string, decision: VoiceDecision): boolean;
-  /** A reply was cut short: the conversation should keep only `spoken` of it. */
-  keepSpoken(turnId: string, spoken: string): void;
-  warn(err: unknown, msg: string): void;
-}
+export * from './session-types.js';
 
 interface TurnState {
   id: string;
