@@ -40,6 +40,9 @@ import {
 } from '../knowledge/index.js';
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
 import { MetricsQueue, startMetricsWorker } from '../tools/analytics/index.js';
+import { startTrendsWorker, TrendsQueue } from '../tools/trends/index.js';
+import { HackerNewsSource } from '../connectors/hackernews/index.js';
+import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
 import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
@@ -193,6 +196,28 @@ async function startPublishing(
       prefix: config.queuePrefix,
     });
     closers.push({ name: 'metrics-worker', close: () => closeWorker(metricsWorker) });
+    // Trend research (docs/trends.md): one BullMQ schedule collects every workspace with a niche;
+    // followed feeds arrive as knowledge.feed events from the one feed poller.
+    const trendsQueue = new TrendsQueue({ connection: bull, prefix: config.queuePrefix });
+    closers.push({ name: 'trends-queue', close: () => trendsQueue.close() });
+    await trendsQueue.startSchedule();
+    const trendsWorker = await startTrendsWorker(
+      {
+        db: database.db,
+        sources: [new MastodonTrendsSource(), new HackerNewsSource()],
+        logger: logger.child({ component: 'trends' }),
+        events,
+      },
+      trendsQueue,
+      { connection: bull, prefix: config.queuePrefix },
+    );
+    closers.push({
+      name: 'trends-worker',
+      close: async () => {
+        await trendsWorker.stopListening();
+        await closeWorker(trendsWorker.worker);
+      },
+    });
   }
   return { scheduling, mediaStore, events };
 }

@@ -32,11 +32,6 @@ export class TrendsQueue {
     await this.queue.upsertJobScheduler('trends-tick', { every: everyMs }, { name: 'tick', data: { kind: 'tick' } });
   }
 
-  /** A collection of one workspace now (after its niche changed, or asked for). */
-  async collectNow(workspaceId: string): Promise<void> {
-    await this.queue.add('collect', { kind: 'collect', workspaceId }, { removeOnComplete: 100, removeOnFail: 100 });
-  }
-
   close(): Promise<void> {
     return this.queue.close();
   }
@@ -57,6 +52,8 @@ export async function runTick(deps: TrendsDeps, queue: TrendsQueue, tickId: stri
 
 export interface TrendsWorker {
   worker: Worker<TrendsJobData>;
+  /** Stops taking knowledge.feed events (the worker is closed by its owner, or by `close`). */
+  stopListening(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +81,9 @@ export async function startTrendsWorker(
     : null;
   return {
     worker,
+    stopListening: async () => {
+      await unsubscribe?.();
+    },
     close: async () => {
       await unsubscribe?.();
       await worker.close();
