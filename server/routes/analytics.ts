@@ -167,25 +167,23 @@ export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; 
       schema: {
         tags: ['analytics'],
         summary:
-          "Last week's report in your zone: Markdown beside the week before, top posts, what works, and SVG charts (also served at /analytics/report/charts/{name}.svg)",
+          "Last week's report in your zone: Markdown beside the week before, top posts, what works, and SVG charts (also served at /analytics/report/charts/daily.svg and platforms.svg)",
       },
     },
     async (req) => weeklyReport(deps, ctxOf(req), now()),
   );
 
-  app.get(
-    '/analytics/report/charts/:name',
-    {
-      schema: {
-        tags: ['analytics'],
-        summary: "One chart of last week's report as SVG (image/svg+xml)",
-        params: z.strictObject({ name: z.enum(REPORT_CHARTS.map((n) => `${n}.svg`) as [string, ...string[]]) }),
+  // One static route per chart (no path parameter: a chart is not an id).
+  for (const name of REPORT_CHARTS)
+    app.get(
+      `/analytics/report/charts/${name}.svg`,
+      {
+        schema: {
+          tags: ['analytics'],
+          summary: `The ${name} chart of last week's report as SVG (image/svg+xml)`,
+        },
       },
-    },
-    async (req, reply) => {
-      const report = await weeklyReport(deps, ctxOf(req), now());
-      const name = req.params.name.replace(/\.svg$/, '') as (typeof REPORT_CHARTS)[number];
-      return reply.type('image/svg+xml').send(report.charts[name]);
-    },
-  );
+      async (req, reply) =>
+        reply.type('image/svg+xml').send((await weeklyReport(deps, ctxOf(req), now())).charts[name]),
+    );
 };

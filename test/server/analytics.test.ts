@@ -191,7 +191,8 @@ describe('workspace isolation', () => {
         '/v1/analytics/accounts/{id}/best-times',
         '/v1/analytics/what-works',
         '/v1/analytics/report',
-        '/v1/analytics/report/charts/{name}',
+        '/v1/analytics/report/charts/daily.svg',
+        '/v1/analytics/report/charts/platforms.svg',
       ]),
     );
   });

@@ -146,6 +146,8 @@ function fill(path: string, method: string): string {
     if (path.startsWith('/v1/media/')) return ids.media!;
     if (path.startsWith('/v1/knowledge/sources/')) return ids.knowledgeSource!;
     if (path.startsWith('/v1/series/')) return ids.series!;
+    if (path.startsWith('/v1/analytics/posts/')) return ids.target!;
+    if (path.startsWith('/v1/analytics/accounts/')) return ids.account!;
     throw new Error(`No fixture id for {${name}} in ${method} ${path}: add one to the isolation test`);
   });
 }
