@@ -104,13 +104,13 @@ try {
     select t.workspace_id, t.id, t.social_account_id, t.platform, 's' || g, 'ok', g, g / 4, g / 8,
            case when t.platform = 'x' then g * 40 end, t.published_at + g * interval '7 hours'
     from post_targets t cross join generate_series(1, ${PER_POST}) g where t.workspace_id = ${ws.id}`);
-  // Baseline: the same rows in one bare table, no workspace, no joins.
+  // Baseline: the same rows in two bare tables (posts, snapshots): no workspace, no status, no roles.
+  await db.execute(sql`create table bare_posts as select id, platform, published_at from post_targets`);
   await db.execute(sql`
     create table bare_snapshots as
-    select s.target_id, t.platform, t.published_at, s.fetched_at, s.likes, s.reposts, s.replies, s.impressions
-    from metric_snapshots s join post_targets t on t.id = s.target_id`);
-  await db.execute(sql`create index bare_target_fetched on bare_snapshots (target_id, fetched_at desc)`);
-  await db.execute(sql`create index bare_published on bare_snapshots (published_at)`);
+    select target_id, fetched_at, likes, reposts, replies, quotes, impressions from metric_snapshots`);
+  await db.execute(sql`create index bare_target_fetched on bare_snapshots (target_id, fetched_at)`);
+  await db.execute(sql`create index bare_published on bare_posts (published_at)`);
   await db.execute(sql`analyze`);
   const loadS = (performance.now() - t0) / 1000;
 
@@ -119,15 +119,18 @@ try {
   const from = new Date(to.getTime() - 7 * 86_400_000);
   const herald = await time(() => overview({ db }, ctx, { from, to }));
   const heraldDaily = await time(() => dailySeries({ db }, ctx, { from, to }));
-  const baseline = await time(() =>
+  // The same question as the overview (this period and the one before, latest snapshot per post).
+  const bare = (a: Date, b: Date) =>
     db.execute(sql`
-      with latest as (
-        select distinct on (target_id) target_id, platform, likes, reposts, replies, impressions
-        from bare_snapshots
-        where published_at >= ${from.toISOString()}::timestamptz and published_at < ${to.toISOString()}::timestamptz
-        order by target_id, fetched_at desc)
-      select platform, count(*), sum(likes), sum(reposts), sum(replies), sum(impressions) from latest group by platform`),
-  );
+      select p.platform, count(*), sum(l.likes), sum(l.reposts), sum(l.replies), sum(l.quotes), sum(l.impressions)
+      from bare_posts p
+      left join lateral (
+        select s.likes, s.reposts, s.replies, s.quotes, s.impressions from bare_snapshots s
+        where s.target_id = p.id order by s.fetched_at desc limit 1) l on true
+      where p.published_at >= ${a.toISOString()}::timestamptz and p.published_at < ${b.toISOString()}::timestamptz
+      group by p.platform`);
+  const before = new Date(from.getTime() - (to.getTime() - from.getTime()));
+  const baseline = await time(() => Promise.all([bare(from, to), bare(before, from)]));
 
   // --- collection against the Mastodon fake ---------------------------------------------------
   const connector = createMastodonConnector({ timeoutMs: 5_000 });
