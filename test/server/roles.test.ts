@@ -142,6 +142,13 @@ const ROUTES: Array<{
       headers: { 'content-type': 'text/csv' },
     }),
   },
+  { method: 'PUT', path: '/v1/trends/niche', needs: 'editor', body: () => ({ keywords: ['coffee'] }) },
+  {
+    method: 'POST',
+    path: '/v1/trends/ideas/draft',
+    needs: 'editor',
+    body: () => ({ term: 'nothing-rising', idea: 0, accounts: ['mastodon'] }),
+  },
 ];
 
 /** Writing routes this matrix leaves out, and why. */
