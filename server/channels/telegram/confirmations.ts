@@ -12,12 +12,12 @@ import type { ConfirmDecision } from '../../ws/index.js';
 export const CONFIRM_TTL_MS = 15 * 60_000;
 
 interface Open {
-  chatId: number;
+  chatId: number | string;
   settle: (d: ConfirmDecision) => void;
 }
 
 export type PressOutcome =
-  | { kind: 'answered'; approved: boolean; chatId: number }
+  | { kind: 'answered'; approved: boolean; chatId: number | string }
   | { kind: 'stale' }
   | { kind: 'foreign' }
   | { kind: 'malformed' };
@@ -31,7 +31,7 @@ export class Confirmations {
 
   /** Opens a request for `chatId`; `decision` settles when pressed, expired or `signal` aborts. */
   open(
-    chatId: number,
+    chatId: number | string,
     signal: AbortSignal,
   ): { id: string; approve: string; reject: string; decision: Promise<ConfirmDecision> } {
     const id = randomBytes(12).toString('base64url');
@@ -54,7 +54,7 @@ export class Confirmations {
   }
 
   /** A button press: settles its request when it is open and the press comes from its chat. */
-  press(data: string | undefined, chatId: number | undefined): PressOutcome {
+  press(data: string | undefined, chatId: number | string | undefined): PressOutcome {
     const m = DATA.exec(data ?? '');
     if (!m) return { kind: 'malformed' };
     const open = this.#open.get(m[1]!);

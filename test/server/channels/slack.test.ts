@@ -1,0 +1,182 @@
+/**
+ * The Slack channel end to end: Bolt with Herald's Fastify receiver, events and button presses
+ * signed as Slack signs them and sent over HTTP, the Web API answered by the local fake
+ * (test/fakes/slack.ts), turns answered by the real agent. Forged and stale signatures,
+ * retries, unlinked users, linking, a reply, and a confirmation approved once.
+ */
+import { eq } from 'drizzle-orm';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, schema } from '../../../core/index.js';
+import { SLACK_LINK_HELP, SlackChannel } from '../../../server/channels/slack/index.js';
+import { errorsPlugin } from '../../../server/plugins/errors.js';
+import { startAgentEnv, toolResults, type AgentEnv } from '../../agent/agent-env.js';
+import type { FakeChatRequest, FakeReply } from '../../fakes/llm/index.js';
+import { startSlackFake, type SlackFake } from '../../fakes/slack.js';
+import type { Person } from '../../helpers/api-env.js';
+
+const SIGNING = 'slack-signing-secret-0123456789';
+let env: AgentEnv;
+let slack: SlackFake;
+let channel: SlackChannel;
+let hook: FastifyInstance;
+let url: string;
+let n = 0;
+
+async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function post(body: string, headers: Record<string, string>) {
+  const res = await fetch(url, { method: 'POST', headers, body });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A direct message from `user` in DM channel `dm`, signed (or with `headers`). */
+function dm(user: string, dmChannel: string, text: string, opts: { ts?: number; extra?: Record<string, string> } = {}) {
+  const body = JSON.stringify({
+    type: 'event_callback',
+    team_id: slack.team,
+    event_id: `Ev${++n}`,
+    event_time: 1,
+    event: { type: 'message', channel_type: 'im', channel: dmChannel, user, text, ts: `${n}.0001` },
+  });
+  return post(body, { 'content-type': 'application/json', ...slack.sign(body, SIGNING, opts.ts), ...opts.extra });
+}
+
+function press(user: string, dmChannel: string, messageTs: string, value: string) {
+  const payload = JSON.stringify({
+    type: 'block_actions',
+    team: { id: slack.team },
+    user: { id: user },
+    channel: { id: dmChannel },
+    message: { ts: messageTs },
+    actions: [
+      { type: 'button', action_id: value.endsWith(':y') ? 'herald_approve' : 'herald_reject', value, block_id: 'b' },
+    ],
+  });
+  const body = new URLSearchParams({ payload }).toString();
+  return post(body, { 'content-type': 'application/x-www-form-urlencoded', ...slack.sign(body, SIGNING) });
+}
+
+async function linkedUser(p: Person): Promise<{ user: string; dm: string }> {
+  const res = await fetch(`${env.api.baseUrl}/v1/channels/link-codes`, {
+    method: 'POST',
+    headers: { ...p.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: 'slack' }),
+  });
+  const { code } = (await res.json()) as { code: string };
+  const user = `U${++n}`;
+  const dmChannel = `D${n}`;
+  expect(await dm(user, dmChannel, `link ${code}`)).toBe(200);
+  await until('linked', () => slack.messages(dmChannel).find((m) => m.text.startsWith('Linked')));
+  return { user, dm: dmChannel };
+}
+
+beforeAll(async () => {
+  env = await startAgentEnv();
+  slack = await startSlackFake();
+  channel = new SlackChannel({
+    botToken: slack.token,
+    signingSecret: SIGNING,
+    apiUrl: slack.apiUrl,
+    db: env.api.env.database.db,
+    chat: env.handler,
+    logger: createLogger({ level: 'silent' }),
+  });
+  hook = Fastify();
+  await hook.register(errorsPlugin);
+  await hook.register(channel.receiver.routes, { prefix: '/v1' });
+  url = `${await hook.listen({ host: '127.0.0.1', port: 0 })}/v1/channels/slack/events`;
+}, 60_000);
+
+afterAll(async () => {
+  await channel?.close();
+  await hook?.close();
+  await slack?.close();
+  await env?.close();
+});
+
+describe('slack', () => {
+  it('a forged signature, a timestamp older than 5 minutes and a retry run nothing', async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    const calls = env.modelCalls();
+    const body = JSON.stringify({
+      type: 'event_callback',
+      team_id: slack.team,
+      event_id: 'EvForged',
+      event: { type: 'message', channel_type: 'im', channel: d, user, text: 'hi' },
+    });
+    expect(await post(body, { 'content-type': 'application/json', ...slack.sign(body, 'not-the-secret') })).toBe(401);
+    expect(await dm(user, d, 'hi', { ts: Math.floor(Date.now() / 1000) - 6 * 60 })).toBe(401);
+    expect(
+      await dm(user, d, 'hi', { extra: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } }),
+    ).toBe(200);
+    await channel.idle();
+    expect(slack.messages(d).filter((m) => !m.text.startsWith('Linked'))).toEqual([]);
+    expect(env.modelCalls()).toBe(calls);
+  });
+
+  it('an unlinked user gets the instructions only; a linked one gets the agent answer', async () => {
+    const calls = env.modelCalls();
+    expect(await dm('UNOBODY', 'DNOBODY', 'hello')).toBe(200);
+    await until('instructions', () => slack.messages('DNOBODY')[0]);
+    expect(slack.messages('DNOBODY').map((m) => m.text)).toEqual([SLACK_LINK_HELP]);
+    expect(env.modelCalls()).toBe(calls);
+
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = () => ({ text: 'Hello from Herald in Slack.' });
+    const before = env.handler.turns.size;
+    expect(await dm(user, d, 'hi')).toBe(200);
+    await until('the answer', () => slack.messages(d).find((m) => m.text === 'Hello from Herald in Slack.'));
+    const turn = [...env.handler.turns.values()].slice(before)[0]!;
+    expect(turn.principal).toMatchObject({ workspaceId: p.workspaceId, userId: p.userId });
+  });
+
+  it('Approve schedules exactly once; a second press and another user change nothing', async () => {
+    const SALE = 'Slack sale: 20% off everything until Sunday!';
+    const brain = (req: FakeChatRequest): FakeReply => {
+      const results = toolResults(req);
+      if (results.length === 0)
+        return { toolCalls: [{ name: 'draft_post', args: { text: SALE, accounts: ['mastodon'] } }] };
+      if (results.length === 1) {
+        const { postId } = JSON.parse(results[0]!) as { postId: string };
+        return { toolCalls: [{ name: 'schedule_post', args: { postId, at: 'tomorrow at 9' } }] };
+      }
+      return {
+        text: results[1]!.startsWith('Not done') ? 'Fine, it stays a draft.' : 'Scheduled for tomorrow at 09:00.',
+      };
+    };
+    const { p } = await env.personWithMastodon();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = brain;
+    await dm(user, d, 'draft a post about our sale for Mastodon and schedule it tomorrow at 9');
+    const ask = await until('the buttons', () => slack.messages(d).find((m) => m.blocks?.length));
+    expect(ask.text).toContain(SALE);
+    const buttons = (ask.blocks![1] as { elements: Array<{ value: string }> }).elements;
+    const t = schema.postTargets;
+    const statuses = async () =>
+      (await env.api.env.database.db.select().from(t).where(eq(t.workspaceId, p.workspaceId))).map((r) => r.status);
+
+    expect(await press('USOMEONE', d, ask.ts, buttons[0]!.value)).toBe(200);
+    await until('the refusal', () => slack.ephemerals.find((e) => e.user === 'USOMEONE'));
+    expect(await statuses()).toEqual(['draft']);
+
+    expect(await press(user, d, ask.ts, buttons[0]!.value)).toBe(200);
+    await until('the final answer', () => slack.messages(d).find((m) => m.text === 'Scheduled for tomorrow at 09:00.'));
+    expect(await press(user, d, ask.ts, buttons[1]!.value)).toBe(200);
+    await until('the stale answer', () => slack.ephemerals.find((e) => e.user === user));
+    expect(slack.ephemerals.find((e) => e.user === user)!.text).toContain('no longer open');
+    await channel.idle();
+    expect(await statuses()).toEqual(['scheduled']);
+  });
+});
