@@ -9,7 +9,7 @@ import { startHackerNewsFake, type HackerNewsFake } from '../../connectors/hacke
 import { HackerNewsSource } from '../../connectors/hackernews/index.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { MastodonTrendsSource } from '../../connectors/mastodon/trends.js';
-import { TrendSourceError } from '../../connectors/trend-source.js';
+import { RateBudget, TrendSourceError } from '../../connectors/trend-source.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -113,5 +113,21 @@ describe('Hacker News source', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrendSourceError);
     expect((err as TrendSourceError).retryAt!.getTime()).toBeGreaterThanOrEqual(before + 89_000);
+  });
+});
+
+describe('rate budget', () => {
+  it('refuses calls past its own budget until the window passes, and honours an HTTP-date Retry-After', () => {
+    let t = 0;
+    const budget = new RateBudget('x', { calls: 2, windowMs: 1_000 }, () => t);
+    budget.take();
+    budget.take();
+    expect(() => budget.take()).toThrow(TrendSourceError);
+    t = 1_000;
+    expect(() => budget.take()).not.toThrow();
+    const until = budget.pause(new Date(5_000).toUTCString());
+    expect(until.getTime()).toBe(5_000);
+    t = 4_999;
+    expect(() => budget.take()).toThrow(/429/);
   });
 });

@@ -17,6 +17,7 @@ import {
   contentIdeas,
   draftFromIdea,
   getNiche,
+  ingestFeedEvent,
   risingTopics,
   setNiche,
   startTrendsWorker,
@@ -116,6 +117,34 @@ describe('collection', () => {
       await queue.close();
       connection.disconnect();
     }
+  });
+});
+
+describe('followed feeds', () => {
+  it('a failed poll of a followed feed marks the feeds source failing; its next good poll clears it', async () => {
+    const ws = await env.newWorkspace();
+    const base: Omit<KnowledgeFeedEvent, 'status' | 'newItems' | 'error'> = {
+      type: 'knowledge.feed',
+      workspaceId: ws.workspaceId,
+      sourceId: '00000000-0000-4000-8000-000000000002',
+      url: 'https://down.example/feed.xml',
+      at: new Date().toISOString(),
+    };
+    await ingestFeedEvent(env.deps.db, {
+      ...base,
+      status: 'failed',
+      newItems: [],
+      error: { code: 'fetch_failed', message: 'HTTP 503' },
+    });
+    let feeds = (await risingTopics(env.deps, ws.ctx)).sources.find((s) => s.source === 'feeds')!;
+    expect(feeds).toMatchObject({ failing: true, lastError: 'https://down.example/feed.xml: HTTP 503' });
+    await ingestFeedEvent(
+      env.deps.db,
+      { ...base, status: 'changed', newItems: [{ title: 'Back', link: null, date: null, summary: '' }], error: null },
+      new Date(Date.now() + 1000),
+    );
+    feeds = (await risingTopics(env.deps, ws.ctx)).sources.find((s) => s.source === 'feeds')!;
+    expect(feeds).toMatchObject({ failing: false, lastItems: 1 });
   });
 });
 
