@@ -128,6 +128,8 @@ let viewer: Page;
 let tomorrowThisWeek = true;
 /** Tomorrow's date (YYYY-MM-DD) in the browser's zone. */
 let tomorrow = '';
+/** The fake Mastodon account connected in the console. */
+let adaId = '';
 
 describe.skipIf(!HAVE_CHROMIUM)(
   `web console in Chromium${HAVE_CHROMIUM ? '' : ' (skipped: /usr/bin/chromium is absent; apt-get install chromium)'}`,
@@ -230,6 +232,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
 
     it('accounts: connecting Mastodon goes through its authorize page and back to the console', async () => {
       const ada = mastodon.createAccount({ username: 'ada' });
+      adaId = ada.accountId;
       // The fake's authorize page signs in whoever this header names (a person would log in there).
       await owner.context().setExtraHTTPHeaders({ 'x-fake-account': ada.accountId });
       await owner.getByRole('link', { name: 'Accounts' }).click();
@@ -286,6 +289,17 @@ describe.skipIf(!HAVE_CHROMIUM)(
       if (!tomorrowThisWeek) await owner.getByRole('button', { name: 'Next week' }).click();
       const items = owner.locator(`[data-testid=calendar-item]`, { hasText: 'Our launch is live' });
       await expect.poll(() => items.textContent()).toContain('09:00 · mastodon · scheduled');
+    });
+
+    it('posts: Publish now goes out through the worker to Mastodon and the week shows it published', async () => {
+      await owner.getByRole('link', { name: 'Posts' }).click();
+      await owner.getByRole('button', { name: 'This week' }).click();
+      await owner.getByRole('checkbox', { name: 'mastodon · ada' }).check();
+      await owner.getByLabel('Text', { exact: true }).fill('Live right now');
+      await owner.getByRole('button', { name: 'Publish now' }).click();
+      const item = owner.getByTestId('calendar-item').filter({ hasText: 'Live right now' });
+      await expect.poll(() => item.textContent(), { timeout: 20_000 }).toContain('mastodon · published');
+      expect(mastodon.statuses(adaId).map((st) => st.text)).toContain('Live right now');
     });
 
     it("approvals: with approval required, an editor's post waits in the queue until the owner approves it", async () => {

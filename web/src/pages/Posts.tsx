@@ -2,10 +2,12 @@
  * Posts: the week's calendar in the user's zone (`GET /v1/calendar`), the composer (one text,
  * a variant per chosen account, a time read in the user's zone; the API's validation errors
  * shown as it lists them) and the approvals queue (admins approve or reject with a comment).
- * Editors and above see the composer; admins see Approve / Reject.
+ * Editors and above see the composer; admins see Approve / Reject. The week follows
+ * `post_status` events over the WebSocket, so a post turning published shows without a reload.
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.ts';
+import { ChatSocket } from '../chat-socket.ts';
 import { can, useSession } from '../session.tsx';
 import { ErrorBox, formatTime } from '../ui.tsx';
 import type { Account } from './Accounts.tsx';
@@ -69,6 +71,14 @@ export function PostsPage() {
     }
   }, [weekStart]);
   useEffect(() => void load(), [load]);
+  // Live: every `post_status` event of the workspace (the publishing worker's included) reloads the week.
+  useEffect(() => {
+    const socket = new ChatSocket();
+    socket.on((e) => {
+      if (e.type === 'post_status') void load();
+    });
+    return () => socket.close();
+  }, [load]);
 
   const days = Array.from({ length: 7 }, (_, i) => addDays(weekStart, i));
   return (
