@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { HeraldError } from '../../core/index.js';
 import { contextOf } from '../http/context.js';
 import type { Principal } from '../auth/principal.js';
-import type { ChatHandler, ConfirmAction, ConfirmDecision, ToolEnd, ToolStart } from '../ws/index.js';
+import type { ChatHandler, ConfirmAction, ConfirmDecision, ConfirmEdit, ToolEnd, ToolStart } from '../ws/index.js';
 
 /** A handler that can say which action a thread waits on (the agent); without it, no `/chat/confirm`. */
 export type RestChatHandler = ChatHandler & {
@@ -32,7 +32,7 @@ export const confirmIdOf = (action: ConfirmAction): string =>
     .digest('base64url')
     .slice(0, 22);
 
-interface TurnResult {
+export interface TurnResult {
   threadId: string;
   reply: string;
   toolCalls: Array<ToolStart & Partial<Pick<ToolEnd, 'ok' | 'output' | 'error'>>>;
@@ -43,7 +43,7 @@ interface TurnResult {
  * Runs one turn, collecting what the handler says. `first` answers the first confirmation the
  * handler asks (the confirm route); any other confirmation ends the turn and is returned.
  */
-async function runTurn(
+export async function runTurn(
   handler: ChatHandler,
   principal: Principal,
   threadId: string,
@@ -80,6 +80,41 @@ async function runTurn(
     },
     stop.signal,
   );
+  return result;
+}
+
+/** Answers the action a thread waits for, if it is still the one `confirmId` names, and runs the rest of the turn. */
+export async function confirmTurn(
+  handler: RestChatHandler,
+  principal: Principal,
+  b: {
+    threadId: string;
+    confirmId: string;
+    approve: boolean;
+    edit?: ConfirmEdit | undefined;
+    message?: string | undefined;
+  },
+): Promise<TurnResult> {
+  if (!handler.pendingAction)
+    throw new HeraldError('invalid_state', { message: 'This server has no agent to confirm actions for' });
+  const pending = await handler.pendingAction(principal, b.threadId);
+  if (!pending) throw new HeraldError('invalid_state', { message: 'Nothing on this thread waits for confirmation' });
+  if (confirmIdOf(pending) !== b.confirmId)
+    throw new HeraldError('conflict', {
+      message: 'The thread waits for a different action than the one confirmed',
+      details: { confirmId: confirmIdOf(pending), summary: pending.summary },
+    });
+  const decision: ConfirmDecision = b.approve
+    ? { confirmed: true, ...(b.edit ? { edit: b.edit } : {}) }
+    : { confirmed: false, reason: 'rejected', ...(b.message ? { message: b.message } : {}) };
+  let seen: string | null = null;
+  const result = await runTurn(handler, principal, b.threadId, b.approve ? 'yes' : 'no', (action) => {
+    seen = confirmIdOf(action);
+    // Changed between the check and the turn (another request answered it): answer nothing.
+    return seen === b.confirmId ? decision : { confirmed: false, reason: 'cancelled' };
+  });
+  if (seen !== b.confirmId)
+    throw new HeraldError('conflict', { message: 'The action was answered or changed meanwhile' });
   return result;
 }
 
@@ -121,29 +156,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ handler: RestChatHandler }> = a
     },
     async (req) => {
       const { principal } = contextOf(req, 'viewer', 'rest');
-      const b = req.body;
-      if (!handler.pendingAction)
-        throw new HeraldError('invalid_state', { message: 'This server has no agent to confirm actions for' });
-      const pending = await handler.pendingAction(principal, b.threadId);
-      if (!pending)
-        throw new HeraldError('invalid_state', { message: 'Nothing on this thread waits for confirmation' });
-      if (confirmIdOf(pending) !== b.confirmId)
-        throw new HeraldError('conflict', {
-          message: 'The thread waits for a different action than the one confirmed',
-          details: { confirmId: confirmIdOf(pending), summary: pending.summary },
-        });
-      const decision: ConfirmDecision = b.approve
-        ? { confirmed: true, ...(b.edit ? { edit: b.edit } : {}) }
-        : { confirmed: false, reason: 'rejected', ...(b.message ? { message: b.message } : {}) };
-      let seen: string | null = null;
-      const result = await runTurn(handler, principal, b.threadId, b.approve ? 'yes' : 'no', (action) => {
-        seen = confirmIdOf(action);
-        // Changed between the check and the turn (another request answered it): answer nothing.
-        return seen === b.confirmId ? decision : { confirmed: false, reason: 'cancelled' };
-      });
-      if (seen !== b.confirmId)
-        throw new HeraldError('conflict', { message: 'The action was answered or changed meanwhile' });
-      return result;
+      return confirmTurn(handler, principal, req.body);
     },
   );
 };

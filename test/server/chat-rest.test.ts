@@ -13,12 +13,16 @@ import { schema } from '../../core/index.js';
 import { authPlugin } from '../../server/plugins/auth.js';
 import { errorsPlugin } from '../../server/plugins/errors.js';
 import { chatRoutes } from '../../server/routes/chat.js';
+import { mcpPlugin } from '../../server/channels/mcp/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FakeChatRequest, FakeReply } from '../fakes/llm/index.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../agent/agent-env.js';
 import { startApiEnv } from '../helpers/api-env.js';
 
 let env: AgentEnv;
 let app: FastifyInstance;
+let baseUrl: string;
 
 beforeAll(async () => {
   env = await startAgentEnv();
@@ -34,6 +38,11 @@ beforeAll(async () => {
     },
     { prefix: '/v1' },
   );
+  await app.register(mcpPlugin, {
+    deps: { scheduling: env.api.env.deps, db: env.api.env.database.db, chat: env.handler },
+    version: 'test',
+  });
+  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 }, 60_000);
 afterAll(async () => {
   await app?.close();
@@ -135,6 +144,41 @@ describe('REST chat', () => {
     expect(no.statusCode, no.body).toBe(200);
     expect(no.json().reply).toContain('stays a draft');
     expect(await statuses(p.workspaceId)).toEqual(['draft']);
+  }, 60_000);
+});
+
+describe('ask_herald and confirm_action over MCP', () => {
+  it('the SDK client schedules a post through ask_herald + confirm_action, once', async () => {
+    const { p } = await env.personWithMastodon();
+    env.brain = draftThenSchedule;
+    const client = new Client({ name: 'ask-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: p.auth } }),
+    );
+    try {
+      type R = { isError?: boolean; structuredContent?: Record<string, unknown>; content: unknown };
+      const asked = (await client.callTool({
+        name: 'ask_herald',
+        arguments: { message: 'draft our winter sale for Mastodon, tomorrow at 9' },
+      })) as R;
+      expect(asked.isError, JSON.stringify(asked.content)).toBeFalsy();
+      const { threadId, confirmRequest } = asked.structuredContent as {
+        threadId: string;
+        confirmRequest: { confirmId: string; summary: string };
+      };
+      expect(confirmRequest.summary).toContain(SALE);
+      expect(await statuses(p.workspaceId)).toEqual(['draft']);
+      const args = { threadId, confirmId: confirmRequest.confirmId, approve: true };
+      const done = (await client.callTool({ name: 'confirm_action', arguments: args })) as R;
+      expect(done.isError, JSON.stringify(done.content)).toBeFalsy();
+      expect(done.structuredContent!.reply).toContain('Scheduled for tomorrow at 09:00.');
+      expect(await statuses(p.workspaceId)).toEqual(['scheduled']);
+      const twice = (await client.callTool({ name: 'confirm_action', arguments: args })) as R;
+      expect(twice.structuredContent).toMatchObject({ error: { code: 'invalid_state' } });
+      expect(await statuses(p.workspaceId)).toEqual(['scheduled']);
+    } finally {
+      await client.close();
+    }
   }, 60_000);
 });
 

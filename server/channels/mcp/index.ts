@@ -63,7 +63,7 @@ export async function mcpPlugin(app: FastifyInstance, opts: { deps: McpToolDeps;
       { name: MCP_SERVER_NAME, version: opts.version },
       { instructions: 'Herald schedules and publishes social-media posts. Times are read in your time zone.' },
     );
-    registerTools(server, opts.deps, ctx, request.log);
+    registerTools(server, opts.deps, ctx, request.log, request.principal ?? undefined);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     completeAccept(request);
     reply.hijack();

@@ -9,6 +9,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isHeraldError, type Db } from '../../../core/index.js';
 import { listAccounts } from '../../../tools/accounts/index.js';
@@ -17,10 +18,14 @@ import { draftPost } from '../../../tools/drafting/index.js';
 import * as posts from '../../../tools/posts/index.js';
 import { cancel, listSlots, type SchedulingDeps } from '../../../tools/scheduling/index.js';
 import type { RequestContext } from '../../http/context.js';
+import type { Principal } from '../../auth/principal.js';
+import { confirmTurn, runTurn, type RestChatHandler } from '../../routes/chat.js';
 
 export interface McpToolDeps {
   scheduling: SchedulingDeps;
   db: Db;
+  /** The agent, for `ask_herald` and `confirm_action`; unset, those tools are not offered. */
+  chat?: RestChatHandler | undefined;
   now?: () => Date;
 }
 
@@ -81,7 +86,13 @@ export type McpLog = { error(obj: object, msg: string): void };
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 /** Registers every tool on `server` for one caller. */
-export function registerTools(server: McpServer, deps: McpToolDeps, ctx: Ctx, log?: McpLog): void {
+export function registerTools(
+  server: McpServer,
+  deps: McpToolDeps,
+  ctx: Ctx,
+  log?: McpLog,
+  principal?: Principal,
+): void {
   const run = (fn: () => Promise<unknown>) => async (): Promise<CallToolResult> => {
     try {
       return ok(await fn());
@@ -226,5 +237,35 @@ export function registerTools(server: McpServer, deps: McpToolDeps, ctx: Ctx, lo
           ),
         ),
       )(),
+  );
+
+  const chat = deps.chat;
+  if (!chat || !principal) return;
+  server.registerTool(
+    'ask_herald',
+    {
+      description:
+        "Runs one turn of Herald's own agent (the same as its chat). A side effect the agent proposes is NOT done: it comes back as confirmRequest (confirmId, summary) for confirm_action.",
+      inputSchema: {
+        message: z.string().min(1).max(20_000),
+        threadId: z.string().min(1).max(200).optional().describe('The conversation; omit to start one'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (a) => run(() => runTurn(chat, principal, a.threadId ?? randomUUID(), a.message))(),
+  );
+  server.registerTool(
+    'confirm_action',
+    {
+      description:
+        'Approves (or rejects) the exact action ask_herald returned as confirmRequest; the agent then does it and goes on. Confirming twice does nothing more.',
+      inputSchema: {
+        threadId: z.string().min(1).max(200),
+        confirmId: z.string().min(1).max(100),
+        approve: z.boolean(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    (a) => run(() => confirmTurn(chat, principal, a))(),
   );
 }
