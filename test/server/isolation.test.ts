@@ -226,8 +226,9 @@ describe('tenant isolation', () => {
         o.method === 'GET' &&
         !o.path.includes('{') &&
         o.path.startsWith('/v1/') &&
-        // Not lists: the WebSocket, and the OAuth redirect target (bound by its state, tested in connect.test.ts).
-        !['/v1/ws', '/v1/social-accounts/callback'].includes(o.path),
+        // Not lists: the WebSocket, and the OAuth redirect target (bound by its state, tested in connect.test.ts);
+        // ideas for one term, 404 where the term is not rising (another workspace: test/server/trends.test.ts).
+        !['/v1/ws', '/v1/social-accounts/callback', '/v1/trends/ideas'].includes(o.path),
     );
     expect(lists.length).toBeGreaterThanOrEqual(8);
     const query: Record<string, string> = {
