@@ -31,6 +31,7 @@ import { modelRoutes, type ModelRouteDeps } from './routes/models.js';
 import { postRoutes } from './routes/posts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import type { SlackChannel } from './channels/slack/index.js';
 import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler, wsRoutes, type ChatHandler } from './ws/index.js';
 import { chatRoutes } from './routes/chat.js';
@@ -60,6 +61,8 @@ export interface ApiDeps {
   console?: WebConsoleOptions | undefined;
   /** The Telegram bot and its webhook secret (docs/channels.md); unset or no secret: no webhook route. */
   telegram?: { channel: TelegramChannel; webhookSecret: string | undefined } | undefined;
+  /** The Slack app (docs/channels.md); unset: no Slack events route. */
+  slack?: SlackChannel | undefined;
 }
 
 /** The connect flow's platform side: linkers of configured platforms, their setup, the done page. */
@@ -142,10 +145,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   }
 
   // MCP over Streamable HTTP at `/mcp` (docs/mcp.md): its own scope, body parser and auth hook.
-  await app.register(mcpPlugin, {
-    deps: { scheduling: deps.scheduling, db: deps.db, chat: deps.chat },
-    version: API_VERSION,
-  });
+  await app.register(mcpPlugin, { deps: { scheduling: deps.scheduling, db: deps.db }, version: API_VERSION });
 
   await app.register(
     async (v1) => {
@@ -172,6 +172,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
           channel: deps.telegram.channel,
           secret: deps.telegram.webhookSecret,
         });
+      // Public: Slack signs every request; the receiver checks it on the raw body.
+      if (deps.slack) await v1.register(deps.slack.receiver.routes);
       await v1.register(async (scope) => {
         scope.addHook('onRequest', scope.authenticate);
         await scope.register(workspaceRoutes, { db: deps.db });

@@ -46,6 +46,7 @@ import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
 import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
+import { SlackChannel } from './channels/slack/index.js';
 import { startTelegram, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler } from './ws/index.js';
 import type { ApiDeps } from './api.js';
@@ -79,6 +80,8 @@ export interface Runtime {
   readonly chat: AgentChatHandler | undefined;
   /** The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set and this process serves the API (docs/channels.md). */
   readonly telegram: TelegramChannel | undefined;
+  /** The Slack app, when `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are set on an API process. */
+  readonly slack: SlackChannel | undefined;
   close(): Promise<void>;
 }
 
@@ -404,6 +407,16 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
         : undefined;
     // Closed before the agent's writes are awaited: its turns end first.
     if (telegram) closers.push({ name: 'telegram', close: () => telegram.close() });
+    const slack =
+      config.slack && config.role !== 'worker'
+        ? new SlackChannel({
+            ...config.slack,
+            db: database.db,
+            chat: chat ?? new EchoChatHandler(),
+            logger: logger.child({ component: 'slack' }),
+          })
+        : undefined;
+    if (slack) closers.push({ name: 'slack', close: () => slack.close() });
     return {
       config,
       logger,
@@ -420,6 +433,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       principals,
       chat,
       telegram,
+      slack,
       close,
     };
   } catch (err) {
@@ -472,6 +486,7 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
     accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
     chat: rt.chat,
     ...(rt.telegram ? { telegram: { channel: rt.telegram, webhookSecret: rt.config.telegram?.webhookSecret } } : {}),
+    ...(rt.slack ? { slack: rt.slack } : {}),
     knowledge: rt.knowledge,
     voice: rt.voice,
   };

@@ -108,6 +108,9 @@ export interface Config {
   readonly queuePrefix: string;
   /** Bearer token for `/metrics`; undefined: loopback scrapes only. */
   readonly metricsToken: string | undefined;
+  /** The Slack app (docs/channels.md); undefined unless both `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are set. */
+  readonly slack:
+    { readonly botToken: string; readonly signingSecret: string; readonly apiUrl: string | undefined } | undefined;
   /** The Telegram bot (docs/channels.md); undefined without `TELEGRAM_BOT_TOKEN`. */
   readonly telegram:
     | { readonly token: string; readonly webhookSecret: string | undefined; readonly apiUrl: string | undefined }
@@ -426,6 +429,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     startupRetryMs: pick('STARTUP_RETRY_MS', DEFAULTS.startupRetryMs),
     queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),
     metricsToken: values.METRICS_TOKEN as string | undefined,
+    slack:
+      values.SLACK_BOT_TOKEN && values.SLACK_SIGNING_SECRET
+        ? Object.freeze({
+            botToken: values.SLACK_BOT_TOKEN as string,
+            signingSecret: values.SLACK_SIGNING_SECRET as string,
+            apiUrl: values.SLACK_API_URL as string | undefined,
+          })
+        : undefined,
     telegram: values.TELEGRAM_BOT_TOKEN
       ? Object.freeze({
           token: values.TELEGRAM_BOT_TOKEN as string,
@@ -542,6 +553,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     },
     api: { ...config.api, jwtSecret: config.api.jwtSecret ? '***' : 'derived' },
     metricsToken: config.metricsToken ? '***' : 'unset',
+    slack: config.slack ? { ...config.slack, botToken: '***', signingSecret: '***' } : 'unset',
     telegram: config.telegram
       ? { ...config.telegram, token: '***', webhookSecret: config.telegram.webhookSecret ? '***' : 'unset' }
       : 'unset',

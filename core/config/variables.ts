@@ -817,6 +817,29 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: url(['http:', 'https:']),
   },
   {
+    name: 'SLACK_BOT_TOKEN',
+    expects: "the app's bot token (`xoxb-...`)",
+    default: 'unset (no Slack app)',
+    description:
+      'With `SLACK_SIGNING_SECRET`, runs the Slack app on `POST /v1/channels/slack/events` (see `docs/channels.md`). Never logged.',
+    schema: z.string().regex(/^xox[bp]-[A-Za-z0-9-]+$/, 'expected a bot token such as xoxb-...'),
+  },
+  {
+    name: 'SLACK_SIGNING_SECRET',
+    expects: "the app's signing secret",
+    default: 'unset',
+    description:
+      'Checks the signature of every request Slack sends (Basic Information → App Credentials). Never logged.',
+    schema: z.string().min(8, 'expected the signing secret'),
+  },
+  {
+    name: 'SLACK_API_URL',
+    expects: 'http(s)://host[:port]/api/',
+    default: 'https://slack.com/api/',
+    description: 'Slack Web API root (a test fake).',
+    schema: url(['http:', 'https:']),
+  },
+  {
     name: 'VOICE_STT',
     expects: VOICE_STT_ENGINES.join(' | '),
     default: 'none (voice is off)',

@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, schema } from '../../../core/index.js';
 import { SLACK_LINK_HELP, SlackChannel } from '../../../server/channels/slack/index.js';
+import { buildApp } from '../../../server/app.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../../agent/agent-env.js';
 import type { FakeChatRequest, FakeReply } from '../../fakes/llm/index.js';
@@ -178,5 +179,37 @@ describe('slack', () => {
     expect(slack.ephemerals.find((e) => e.user === user)!.text).toContain('no longer open');
     await channel.idle();
     expect(await statuses()).toEqual(['scheduled']);
+  });
+});
+
+describe('the API wiring', () => {
+  it('registerApi serves the events route: unsigned is 401, a signed url_verification gets its challenge', async () => {
+    const app = await buildApp({
+      logger: createLogger({ level: 'silent' }),
+      checks: [],
+      isDraining: () => false,
+      api: { ...env.api.deps, slack: channel },
+    });
+    try {
+      const body = JSON.stringify({ type: 'url_verification', challenge: 'ch-123', token: 'x' });
+      const path = '/v1/channels/slack/events';
+      const unsigned = await app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      });
+      expect(unsigned.statusCode).toBe(401);
+      const signed = await app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/json', ...slack.sign(body, SIGNING) },
+        payload: body,
+      });
+      expect(signed.statusCode).toBe(200);
+      expect(signed.json()).toEqual({ challenge: 'ch-123' });
+    } finally {
+      await app.close();
+    }
   });
 });
