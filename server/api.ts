@@ -145,7 +145,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   }
 
   // MCP over Streamable HTTP at `/mcp` (docs/mcp.md): its own scope, body parser and auth hook.
-  await app.register(mcpPlugin, { deps: { scheduling: deps.scheduling, db: deps.db }, version: API_VERSION });
+  await app.register(mcpPlugin, {
+    deps: { scheduling: deps.scheduling, db: deps.db, chat: deps.chat },
+    version: API_VERSION,
+  });
 
   await app.register(
     async (v1) => {
