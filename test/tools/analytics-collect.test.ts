@@ -244,4 +244,42 @@ describe('daily account snapshots', () => {
       .where(eq(schema.accountSnapshots.socialAccountId, accountId));
     expect(rows).toHaveLength(1);
   });
+
+  it('re-schedules the stages a published target misses, but not those long overdue', async () => {
+    const { workspaceId, accountId } = await mastodonWorkspace();
+    const [post] = await env.deps.db.insert(schema.posts).values({ workspaceId, content: 'hook lost' }).returning();
+    // A target published just now whose hook was lost gets every stage; one published three
+    // days ago gets none (each of its stages is more than a day overdue).
+    const [fresh] = await env.deps.db
+      .insert(schema.postTargets)
+      .values({
+        workspaceId,
+        postId: post!.id,
+        socialAccountId: accountId,
+        platform: 'mastodon',
+        content: 'hook lost',
+        status: 'published',
+        publishedAt: new Date(),
+        platformPostId: 'none',
+      })
+      .returning();
+    await runDaily(collectDeps, metrics);
+    for (const s of STAGES) expect(await metrics.queue.getJob(`${fresh!.id}.${s.name}`)).toBeDefined();
+    const [old] = await env.deps.db.insert(schema.posts).values({ workspaceId, content: 'old' }).returning();
+    const [stale] = await env.deps.db
+      .insert(schema.postTargets)
+      .values({
+        workspaceId,
+        postId: old!.id,
+        socialAccountId: accountId,
+        platform: 'mastodon',
+        content: 'old',
+        status: 'published',
+        publishedAt: new Date(Date.now() - 3 * 86_400_000),
+        platformPostId: 'none',
+      })
+      .returning();
+    await runDaily(collectDeps, metrics);
+    for (const s of STAGES) expect(await metrics.queue.getJob(`${stale!.id}.${s.name}`)).toBeUndefined();
+  });
 });

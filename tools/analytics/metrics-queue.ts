@@ -22,6 +22,8 @@ export const DEFAULT_DAILY_EVERY_MS = 86_400_000;
 export const DEFAULT_METRICS_ATTEMPTS = 5;
 export const DEFAULT_METRICS_BACKOFF_MS = 60_000;
 export const DEFAULT_METRICS_CONCURRENCY = 4;
+/** The daily backstop re-schedules a missing stage only while it is less overdue than this. */
+export const STALE_STAGE_MS = 86_400_000;
 
 export type MetricsJobData =
   | { kind: 'post'; workspaceId: string; targetId: string; stage: string }
@@ -153,7 +155,10 @@ export async function runDaily(
     for (const r of rows) done.set(r.targetId, (done.get(r.targetId) ?? new Set()).add(r.stage));
     for (const x of batch) {
       if (!x.publishedAt || gone.has(x.id)) continue;
-      const have = done.get(x.id) ?? new Set();
+      const have = new Set(done.get(x.id) ?? []);
+      // A stage overdue by more than a day is skipped: read now, it would not be that stage.
+      for (const s of queue.stages)
+        if (x.publishedAt.getTime() + s.afterMs < now.getTime() - STALE_STAGE_MS) have.add(s.name);
       if (have.size >= queue.stages.length) continue;
       await queue.schedule({ workspaceId: x.workspaceId, id: x.id, publishedAt: x.publishedAt }, have);
       rescheduled++;
