@@ -51,11 +51,19 @@ beforeAll(async () => {
     CONNECT_DONE_URL: `${base}/accounts`,
   });
   // Chroma's start dominates; on a loaded 2-core machine it can take a minute (as in test/server/boot.test.ts).
-  await waitFor(
-    async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
-    90_000,
-    'herald to be ready',
-  ).catch((err: Error) => {
+  // A Herald that exits during boot fails the suite at once, not after the whole wait.
+  const exitedEarly = herald.exited.then(({ code, signal }) => {
+    throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
+  });
+  exitedEarly.catch(() => undefined);
+  await Promise.race([
+    waitFor(
+      async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
+      90_000,
+      'herald to be ready',
+    ),
+    exitedEarly,
+  ]).catch((err: Error) => {
     throw new Error(
       `${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}\nstdout:\n${herald.stdout().slice(-2000)}`,
     );
