@@ -26,7 +26,10 @@ export interface SlackFake {
   team: string;
   messages(channel: string): SlackMessage[];
   ephemerals: Array<{ channel: string; user: string; text: string }>;
-  rateLimitNext(method: string, retryAfterS: number): void;
+  /** The next `count` calls of `method` answer 429 with `Retry-After: retryAfterS`. */
+  rateLimitNext(method: string, retryAfterS: number, count?: number): void;
+  /** How many calls were answered 429. */
+  readonly limited: number;
   /** Signs `body` as Slack does, at `timestamp` (seconds; default now). */
   sign(body: string, secret: string, timestamp?: number): Record<string, string>;
   close(): Promise<void>;
@@ -35,9 +38,10 @@ export interface SlackFake {
 export async function startSlackFake(token = 'xoxb-test-token'): Promise<SlackFake> {
   const byChannel = new Map<string, SlackMessage[]>();
   const ephemerals: SlackFake['ephemerals'] = [];
-  const limits = new Map<string, number>();
+  const limits = new Map<string, { retryAfter: number; count: number }>();
   let clock = 1_700_000_000;
   const team = 'T0HERALD';
+  let limited = 0;
 
   const handle = (method: string, args: Record<string, unknown>) => {
     switch (method) {
@@ -87,9 +91,10 @@ export async function startSlackFake(token = 'xoxb-test-token'): Promise<SlackFa
         res.end(JSON.stringify(body));
       };
       const left = limits.get(method);
-      if (left !== undefined) {
-        limits.delete(method);
-        return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(left) });
+      if (left !== undefined && left.count > 0) {
+        left.count -= 1;
+        limited += 1;
+        return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(left.retryAfter) });
       }
       const args: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
         ? (JSON.parse(raw || '{}') as Record<string, unknown>)
@@ -106,9 +111,12 @@ export async function startSlackFake(token = 'xoxb-test-token'): Promise<SlackFa
     token,
     team,
     ephemerals,
+    get limited() {
+      return limited;
+    },
     messages: (channel) => byChannel.get(channel) ?? [],
-    rateLimitNext(method, retryAfterS) {
-      limits.set(method, retryAfterS);
+    rateLimitNext(method, retryAfterS, count = 1) {
+      limits.set(method, { retryAfter: retryAfterS, count });
     },
     sign(body, secret, timestamp = Math.floor(Date.now() / 1000)) {
       const sig = createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex');

@@ -143,6 +143,17 @@ describe('slack', () => {
     expect(turn.principal).toMatchObject({ workspaceId: p.workspaceId, userId: p.userId });
   });
 
+  it('a 429 with Retry-After from the Web API is waited out and the answer still arrives', async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = () => ({ text: 'Answer after the rate limit.' });
+    // Twice: without waiting out Retry-After, both the first post and the final write would fail.
+    slack.rateLimitNext('chat.postMessage', 1, 2);
+    expect(await dm(user, d, 'hello?')).toBe(200);
+    await until('the answer', () => slack.messages(d).find((m) => m.text === 'Answer after the rate limit.'));
+    expect(slack.limited).toBe(2);
+  });
+
   it('Approve schedules exactly once; a second press and another user change nothing', async () => {
     const SALE = 'Slack sale: 20% off everything until Sunday!';
     const brain = (req: FakeChatRequest): FakeReply => {
