@@ -143,6 +143,24 @@ describe('slack', () => {
     expect(turn.principal).toMatchObject({ workspaceId: p.workspaceId, userId: p.userId });
   });
 
+  it('a mention in a channel starts a turn without the mention in its text; the answer goes to that channel', async () => {
+    const p = await env.api.signUp();
+    const { user } = await linkedUser(p);
+    env.brain = () => ({ text: 'Answered in the channel.' });
+    const before = env.handler.turns.size;
+    const body = JSON.stringify({
+      type: 'event_callback',
+      team_id: slack.team,
+      event_id: `Ev${++n}`,
+      event: { type: 'app_mention', channel: 'CGENERAL', user, text: '<@UBOT> how are my posts doing?', ts: '1.1' },
+    });
+    expect(await post(body, { 'content-type': 'application/json', ...slack.sign(body, SIGNING) })).toBe(200);
+    await until('the answer', () => slack.messages('CGENERAL').find((m) => m.text === 'Answered in the channel.'));
+    const turn = [...env.handler.turns.values()].slice(before)[0]!;
+    expect(turn.text).toBe('how are my posts doing?');
+    expect(turn.principal.workspaceId).toBe(p.workspaceId);
+  });
+
   it('a 429 with Retry-After from the Web API is waited out and the answer still arrives', async () => {
     const p = await env.api.signUp();
     const { user, dm: d } = await linkedUser(p);
