@@ -61,7 +61,9 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthRoutesOptio
     if (liveness.length === 0) return { status: 'ok' };
     const results = await Promise.all(liveness.map(async (c) => [c.name, await runCheck(c, timeoutMs)] as const));
     const alive = results.every(([, r]) => r.ok);
-    return reply.status(alive ? 200 : 503).send({ status: alive ? 'ok' : 'failing', checks: Object.fromEntries(results) });
+    return reply
+      .status(alive ? 200 : 503)
+      .send({ status: alive ? 'ok' : 'failing', checks: Object.fromEntries(results) });
   });
 
   app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
