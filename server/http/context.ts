@@ -46,3 +46,19 @@ export function actorContextOf(request: FastifyRequest, needed: Role, channel = 
     actorId: c.principal.kind === 'api_key' ? c.principal.apiKeyId : c.userId,
   };
 }
+
+/**
+ * The context of the capability services (tools/scheduling, analytics, trends): they check the
+ * role each action needs themselves, so the route only asks that the caller is a member.
+ */
+export function serviceContextOf(request: FastifyRequest, channel = 'rest') {
+  const c = contextOf(request, 'viewer', channel);
+  return {
+    workspaceId: c.workspaceId,
+    userId: c.userId,
+    role: c.principal.role,
+    timeZone: c.timeZone,
+    channel: c.channel,
+    actorKind: c.actorKind,
+  };
+}

@@ -21,20 +21,10 @@ import {
   type AnalyticsDeps,
 } from '../../tools/analytics/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
-import { contextOf } from '../http/context.js';
+import { serviceContextOf } from '../http/context.js';
 import { IdParams, Instant, Uuid } from '../http/schemas.js';
 
-const ctxOf = (req: FastifyRequest): ServiceContext => {
-  const c = contextOf(req, 'viewer');
-  return {
-    workspaceId: c.workspaceId,
-    userId: c.userId,
-    role: c.principal.role,
-    timeZone: c.timeZone,
-    channel: c.channel,
-    actorKind: c.actorKind,
-  };
-};
+const ctxOf = (req: FastifyRequest): ServiceContext => serviceContextOf(req);
 
 const Period = z.strictObject({
   period: z.enum(PERIODS).optional().describe('A named period in your zone (default last_7_days)'),

@@ -25,21 +25,10 @@ import {
   type SchedulingDeps,
   type ServiceContext,
 } from '../../tools/scheduling/index.js';
-import { contextOf } from '../http/context.js';
+import { serviceContextOf } from '../http/context.js';
 import { FreeJsonObject, IdParams, TimeZone, Uuid } from '../http/schemas.js';
 
-/** The caller's context for the services, which check the role each action needs. */
-const ctxOf = (req: FastifyRequest): ServiceContext => {
-  const c = contextOf(req, 'viewer');
-  return {
-    workspaceId: c.workspaceId,
-    userId: c.userId,
-    role: c.principal.role,
-    timeZone: c.timeZone,
-    channel: c.channel,
-    actorKind: c.actorKind,
-  };
-};
+const ctxOf = (req: FastifyRequest): ServiceContext => serviceContextOf(req);
 
 const Slot = z.strictObject({
   weekday: z.number().int().min(1).max(7).describe('ISO weekday: 1 Monday … 7 Sunday'),

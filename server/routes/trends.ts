@@ -17,20 +17,9 @@ import {
   risingTopics,
   setNiche,
 } from '../../tools/trends/index.js';
-import { contextOf } from '../http/context.js';
+import { serviceContextOf } from '../http/context.js';
 
-const ctxOf = (req: FastifyRequest): ServiceContext => {
-  // The service checks the role each action needs; the route only needs a member.
-  const c = contextOf(req, 'viewer');
-  return {
-    workspaceId: c.workspaceId,
-    userId: c.userId,
-    role: c.principal.role,
-    timeZone: c.timeZone,
-    channel: c.channel,
-    actorKind: c.actorKind,
-  };
-};
+const ctxOf = (req: FastifyRequest): ServiceContext => serviceContextOf(req);
 
 const Window = z.coerce.number().int().min(1).max(MAX_WINDOW_HOURS).optional().describe('Window in hours (default 24)');
 const Term = z.string().trim().min(1).max(100);
