@@ -11,9 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { App, type BlockAction, type ButtonAction } from '@slack/bolt';
 import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
-import type { Principal } from '../../auth/principal.js';
 import type { ChatHandler, ConfirmAction, TurnSink } from '../../ws/index.js';
-import { Confirmations, CONFIRM_TTL_MS } from '../telegram/confirmations.js';
+import { Confirmations, CONFIRM_TTL_MS, memberPrincipal } from '../confirmations.js';
 import { FastifyReceiver } from './receiver.js';
 
 type WebClient = App['client'];
@@ -143,16 +142,7 @@ export class SlackChannel {
 
   async #turn(member: LinkedMember, said: Said, key: string, client: WebClient): Promise<void> {
     const reply = new SlackReply(client, said.channel, (err) => this.#opts.logger.warn({ err }, 'slack send failed'));
-    const principal: Principal = {
-      kind: 'user',
-      userId: member.userId,
-      apiKeyId: null,
-      sessionId: null,
-      workspaceId: member.workspaceId,
-      role: member.role,
-      timeZone: member.timeZone,
-      limitKey: `u:${member.userId}`,
-    };
+    const principal = memberPrincipal(member);
     const signal = this.#stop.signal;
     const sink: TurnSink = {
       token: (piece) => reply.append(piece),

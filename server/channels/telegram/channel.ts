@@ -13,9 +13,8 @@ import { Bot, type Context } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
-import type { Principal } from '../../auth/principal.js';
 import type { ChatHandler, ConfirmAction, TurnSink } from '../../ws/index.js';
-import { Confirmations, CONFIRM_TTL_MS } from './confirmations.js';
+import { Confirmations, CONFIRM_TTL_MS, memberPrincipal } from '../confirmations.js';
 import { MESSAGE_MAX_CHARS, StreamedReply } from './reply.js';
 
 /** How many recent `update_id`s are remembered, so a redelivered update runs no second turn. */
@@ -134,16 +133,7 @@ export class TelegramChannel {
     const api = this.bot.api;
     const log = this.#opts.logger;
     const reply = new StreamedReply(api, chatId, (err) => log.warn({ err, chatId }, 'telegram send failed'));
-    const principal: Principal = {
-      kind: 'user',
-      userId: member.userId,
-      apiKeyId: null,
-      sessionId: null,
-      workspaceId: member.workspaceId,
-      role: member.role,
-      timeZone: member.timeZone,
-      limitKey: `u:${member.userId}`,
-    };
+    const principal = memberPrincipal(member);
     const signal = this.#stop.signal;
     const sink: TurnSink = {
       token: (piece) => reply.append(piece),

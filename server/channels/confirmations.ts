@@ -1,12 +1,15 @@
 /**
- * Confirmation requests shown in a Telegram chat as an inline keyboard. Each request gets a
- * random id carried in its buttons' `callback_data` (`cf:<id>:y|n`, 21 bytes of the 64
- * allowed); a press is accepted once, from the chat the request was sent to. A press on a
+ * Confirmation requests shown in a chat as buttons (a Telegram inline keyboard, Slack Block Kit
+ * buttons). Each request gets a random id carried in its buttons (on Telegram the
+ * `callback_data` `cf:<id>:y|n`, 21 bytes of the 64 allowed); a press is accepted once, from the
+ * chat the request was sent to. A press on a
  * request that is no longer open (answered, expired, its turn cancelled, another process) or
  * from another chat is answered so with `answerCallbackQuery` and changes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConfirmDecision } from '../../ws/index.js';
+import type { LinkedMember } from '../../tools/channels/index.js';
+import type { Principal } from '../auth/principal.js';
+import type { ConfirmDecision } from '../ws/index.js';
 
 /** How long a confirmation waits for a button before it expires. */
 export const CONFIRM_TTL_MS = 15 * 60_000;
@@ -69,4 +72,18 @@ export class Confirmations {
   cancelAll(): void {
     for (const open of [...this.#open.values()]) open.settle({ confirmed: false, reason: 'cancelled' });
   }
+}
+
+/** The principal a linked chat member acts as: the person, with their role in the workspace now. */
+export function memberPrincipal(member: LinkedMember): Principal {
+  return {
+    kind: 'user',
+    userId: member.userId,
+    apiKeyId: null,
+    sessionId: null,
+    workspaceId: member.workspaceId,
+    role: member.role,
+    timeZone: member.timeZone,
+    limitKey: `u:${member.userId}`,
+  };
 }
