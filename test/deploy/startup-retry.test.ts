@@ -167,7 +167,8 @@ describe.skipIf(!TEST_DATABASE_URL)('start-up before the services answer', () =>
         messages(herald).some((m) => new RegExp(`^${s} at 127\\.0\\.0\\.1:\\d+ answered after \\d+ ms$`).test(m)),
       ).toBe(true);
     }
-    expect(messages(herald)).toContain('herald is up');
+    // /ready can answer before the start-up line leaves the (asynchronous) logger: wait for it.
+    await waitFor(() => messages(herald).includes('herald is up'), 10_000, "the 'herald is up' line");
 
     herald.child.kill('SIGTERM');
     expect(await herald.exited).toEqual({ code: 0, signal: null });
