@@ -786,3 +786,79 @@ export const trendSourceHealth = pgTable(
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.source] })],
 );
+
+/** UTM parameters a tracked link adds to its destination (never overwriting ones already there). */
+export interface LinkUtm {
+  source?: string;
+  medium?: string;
+  campaign?: string;
+  content?: string;
+  term?: string;
+}
+
+/**
+ * A tracked short link (docs/links.md): `GET /l/:code` answers a 302 to `destination` with
+ * `utm` added. `campaign_id` and `product_id` are plain columns (the campaigns tables own
+ * their keys); `post_id` and `target_id` are checked against the workspace by the service and
+ * kept without a foreign key, so deleting a post leaves its published link answering.
+ */
+export const trackedLinks = pgTable(
+  'tracked_links',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    /** Random base62, unique across workspaces (the redirect knows no workspace). */
+    code: text('code').notNull(),
+    destination: text('destination').notNull(),
+    utm: jsonb('utm').$type<LinkUtm>().notNull().default({}),
+    campaignId: uuid('campaign_id'),
+    productId: uuid('product_id'),
+    postId: uuid('post_id'),
+    targetId: uuid('target_id'),
+    variant: text('variant'),
+    /** Where the link is shared (a platform name), when known. */
+    platform: text('platform'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('tracked_links_code').on(t.code),
+    unique('tracked_links_ws_id').on(t.workspaceId, t.id),
+    index('tracked_links_ws_created').on(t.workspaceId, t.createdAt),
+    index('tracked_links_ws_campaign').on(t.workspaceId, t.campaignId),
+    index('tracked_links_ws_post').on(t.workspaceId, t.postId),
+  ],
+);
+
+/**
+ * One click on a tracked link, drained from the Redis click stream. `id` is given by the
+ * redirect, so a batch drained twice (a worker killed before acknowledging) adds nothing.
+ * No address or user agent is kept: `visitor_hash` is a keyed hash under a salt that rotates
+ * daily and is then forgotten. Post, target and campaign are the link's at drain time.
+ */
+export const linkClicks = pgTable(
+  'link_clicks',
+  {
+    id: uuid('id').primaryKey(),
+    workspaceId: workspaceRef(),
+    linkId: uuid('link_id').notNull(),
+    clickedAt: timestamp('clicked_at', { withTimezone: true }).notNull(),
+    platform: text('platform'),
+    postId: uuid('post_id'),
+    targetId: uuid('target_id'),
+    campaignId: uuid('campaign_id'),
+    isBot: boolean('is_bot').notNull().default(false),
+    visitorHash: text('visitor_hash').notNull(),
+    /** First human click of this visitor on this link within the unique window. */
+    isUnique: boolean('is_unique').notNull().default(false),
+  },
+  (t) => [
+    foreignKey({
+      columns: [t.workspaceId, t.linkId],
+      foreignColumns: [trackedLinks.workspaceId, trackedLinks.id],
+    }).onDelete('cascade'),
+    index('link_clicks_link_time').on(t.linkId, t.clickedAt),
+    index('link_clicks_ws_time').on(t.workspaceId, t.clickedAt),
+    index('link_clicks_visitor').on(t.linkId, t.visitorHash, t.clickedAt),
+  ],
+);
