@@ -260,6 +260,11 @@ export const media = pgTable(
     width: integer('width'),
     height: integer('height'),
     durationMs: integer('duration_ms'),
+    /**
+     * What probing a video found beyond size and duration (codec, rotation, frame rate, audio,
+     * and which prober answered), checked against each platform's rules at schedule time.
+     */
+    probe: jsonb('probe').$type<MediaProbe>(),
     sha256: text('sha256').notNull(),
     altText: text('alt_text'),
     createdAt: createdAt(),
@@ -860,5 +865,45 @@ export const linkClicks = pgTable(
     index('link_clicks_link_time').on(t.linkId, t.clickedAt),
     index('link_clicks_ws_time').on(t.workspaceId, t.clickedAt),
     index('link_clicks_visitor').on(t.linkId, t.visitorHash, t.clickedAt),
+  ],
+);
+
+/** Facts a video prober read from the file (`tools/media/probe.ts`). */
+export interface MediaProbe {
+  /** `iso-bmff` (read in process) or `ffprobe`. */
+  prober: string;
+  /** Video codec as its sample entry or ffprobe names it: `avc1`, `hvc1`, `h264`, `vp9`... */
+  videoCodec: string | null;
+  audioCodec: string | null;
+  /** Degrees clockwise the picture is turned for display: 0, 90, 180 or 270. */
+  rotation: number;
+  frameRate: number | null;
+  /** What the prober could not read, in words, when it could not read everything. */
+  missing?: string[];
+}
+
+/**
+ * A platform's own handle for a target being published (upload session URI, publish id,
+ * media id), saved before the irreversible step it precedes, so a worker that dies mid-upload
+ * resumes or settles it instead of starting a second video. Sealed like credentials: an
+ * upload session URI is a bearer capability. One row per target, replaced as steps advance.
+ */
+export const publishHandles = pgTable(
+  'publish_handles',
+  {
+    workspaceId: workspaceRef(),
+    targetId: uuid('target_id').notNull(),
+    platform: text('platform').notNull(),
+    handleCiphertext: text('handle_ciphertext').notNull(),
+    handleKeyId: text('handle_key_id').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.targetId] }),
+    foreignKey({
+      columns: [t.workspaceId, t.targetId],
+      foreignColumns: [postTargets.workspaceId, postTargets.id],
+    }).onDelete('cascade'),
   ],
 );
