@@ -934,3 +934,135 @@ export const publishSteps = pgTable(
     index('publish_steps_created').on(t.createdAt),
   ],
 );
+
+
+/**
+ * A message Herald sent a member outside a chat turn (a coaching message, a nudge): stored
+ * once, then handed to every deliverer (the WebSocket now; chat platforms as they land). A
+ * `dedupe_key` makes a send idempotent (the coach's daily message: one per user and day);
+ * `delivered_at` is claimed before delivery, so a second process never delivers it again.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** `coach.daily`, `coach.intervention`, `coach.milestone`, ... */
+    kind: text('kind').notNull(),
+    text: text('text').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    dedupeKey: text('dedupe_key'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    readAt: timestamp('read_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe').on(t.workspaceId, t.dedupeKey),
+    index('notifications_ws_user_created').on(t.workspaceId, t.userId, t.createdAt),
+  ],
+);
+
+/**
+ * A member's goal in a workspace (docs/coach.md): a metric, a target and a date, with the
+ * baseline measured when it was set, the milestones between them (each celebrated once) and
+ * the weekly plan last drawn for it.
+ */
+export const coachGoals = pgTable(
+  'coach_goals',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** `followers` | `posts_per_week` | `engagements_per_week` | `engagement_rate` */
+    metric: text('metric').notNull(),
+    /** Followers goals are per account; the others cover the workspace when null. */
+    socialAccountId: uuid('social_account_id'),
+    target: numeric('target', { mode: 'number' }).notNull(),
+    baseline: numeric('baseline', { mode: 'number' }).notNull(),
+    baselineAt: timestamp('baseline_at', { withTimezone: true }).notNull(),
+    /** Local date (YYYY-MM-DD, the member's zone) the target is due. */
+    dueDate: text('due_date').notNull(),
+    /** `active` | `achieved` | `abandoned` */
+    status: text('status').notNull().default('active'),
+    milestones: jsonb('milestones')
+      .$type<Array<{ value: number; due: string; reachedAt: string | null; celebratedAt: string | null }>>()
+      .notNull()
+      .default([]),
+    plan: jsonb('plan').$type<Record<string, unknown> | null>(),
+    planAt: timestamp('plan_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('coach_goals_ws_id').on(t.workspaceId, t.id),
+    index('coach_goals_ws_user').on(t.workspaceId, t.userId),
+    index('coach_goals_status').on(t.status),
+  ],
+);
+
+/** When a member hears from the coach: the daily message's local time, days off, muted nudges. */
+export const coachSettings = pgTable(
+  'coach_settings',
+  {
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    enabled: boolean('enabled').notNull().default(true),
+    /** HH:MM in the member's zone. */
+    dailyTime: text('daily_time').notNull().default('08:30'),
+    /** ISO weekdays (1 Monday .. 7 Sunday) with no daily message. */
+    quietDays: integer('quiet_days')
+      .array()
+      .notNull()
+      .default(sql`'{}'::integer[]`),
+    /** Intervention kinds the member muted. */
+    muted: text('muted')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] })],
+);
+
+/**
+ * Every message the coach sent (the history its effectiveness is measured from): its kind,
+ * the facts it stated (from analytics), its actions, and whether the model wrote it or the
+ * template did — with the model's text it refused when the numbers did not match.
+ */
+export const coachMessages = pgTable(
+  'coach_messages',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    notificationId: uuid('notification_id').references(() => notifications.id, { onDelete: 'set null' }),
+    /** `daily` | `intervention` | `milestone` */
+    kind: text('kind').notNull(),
+    /** The intervention's kind (`no_posts`, `falling_engagement`, ...). */
+    topic: text('topic'),
+    /** Local day (YYYY-MM-DD) it was for. */
+    day: text('day').notNull(),
+    text: text('text').notNull(),
+    facts: jsonb('facts').$type<Record<string, unknown>>().notNull().default({}),
+    actions: jsonb('actions').$type<Array<Record<string, unknown>>>().notNull().default([]),
+    /** `model` | `template` */
+    source: text('source').notNull(),
+    model: text('model'),
+    rejectedText: text('rejected_text'),
+    rejectedReason: text('rejected_reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('coach_messages_daily').on(t.workspaceId, t.userId, t.kind, t.day).where(sql`kind <> 'milestone'`),
+    index('coach_messages_ws_user_created').on(t.workspaceId, t.userId, t.createdAt),
+  ],
+);
