@@ -10,6 +10,7 @@ import {
   bigserial,
   boolean,
   customType,
+  date,
   foreignKey,
   index,
   integer,
@@ -1066,3 +1067,263 @@ export const coachMessages = pgTable(
     index('coach_messages_ws_user_created').on(t.workspaceId, t.userId, t.createdAt),
   ],
 );
+
+/**
+ * Affiliate programs (docs/campaigns.md): a network or a direct program, its commission rule
+ * (percent of the sale or a flat amount), cookie window and payout currency. The postback
+ * secret networks sign with is sealed like platform tokens.
+ */
+export const affiliatePrograms = pgTable(
+  'affiliate_programs',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text('name').notNull(),
+    /** `network` | `direct`. */
+    kind: text('kind').notNull(),
+    network: text('network'),
+    /** `percent` | `flat`. */
+    commissionType: text('commission_type').notNull(),
+    commissionValue: numeric('commission_value', { precision: 14, scale: 4 }).notNull(),
+    cookieDays: integer('cookie_days').notNull().default(30),
+    payoutCurrency: text('payout_currency').notNull(),
+    postbackSecretCiphertext: text('postback_secret_ciphertext').notNull(),
+    postbackSecretKeyId: text('postback_secret_key_id').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('affiliate_programs_ws_id').on(t.workspaceId, t.id),
+    unique('affiliate_programs_ws_name').on(t.workspaceId, t.name),
+  ],
+);
+
+export interface ProductTestimonial {
+  quote: string;
+  author: string;
+  source?: string;
+}
+
+/** Products a workspace promotes: by hand, from a CSV catalogue, or from a page's JSON-LD / Open Graph. */
+export const products = pgTable(
+  'products',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text('name').notNull(),
+    url: text('url'),
+    price: numeric('price', { precision: 14, scale: 2 }),
+    currency: text('currency'),
+    images: textList('images'),
+    category: text('category'),
+    notes: text('notes'),
+    /** Real testimonials the user gave; the only ones testimonial-style posts may quote. */
+    testimonials: jsonb('testimonials').$type<ProductTestimonial[]>().notNull().default([]),
+    /** `manual` | `csv` | `page`. */
+    source: text('source').notNull().default('manual'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('products_ws_id').on(t.workspaceId, t.id),
+    uniqueIndex('products_ws_url')
+      .on(t.workspaceId, t.url)
+      .where(sql`${t.url} is not null`),
+  ],
+);
+
+/** A product's affiliate link in one program. */
+export const productAffiliateLinks = pgTable(
+  'product_affiliate_links',
+  {
+    workspaceId: workspaceRef(),
+    productId: uuid('product_id').notNull(),
+    programId: uuid('program_id').notNull(),
+    url: text('url').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.productId, t.programId] }),
+    foreignKey({ columns: [t.workspaceId, t.productId], foreignColumns: [products.workspaceId, products.id] }).onDelete(
+      'cascade',
+    ),
+    foreignKey({
+      columns: [t.workspaceId, t.programId],
+      foreignColumns: [affiliatePrograms.workspaceId, affiliatePrograms.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+export interface CampaignTimelineItem {
+  /** Stable within the campaign, so edits name the item they change. */
+  key: string;
+  at: string;
+  socialAccountId: string;
+  platform: string;
+  productId: string;
+  /** review | comparison | how_to | testimonial | promotional */
+  kind: string;
+  content: string;
+  /** Items sharing a group are A/B variants of one post. */
+  variantGroup?: string | null;
+  variant?: string | null;
+}
+
+/**
+ * A campaign: products, accounts, a date range and a cadence; the proposed timeline the user
+ * edits and approves as a whole. `draft` -> `active` (approved) <-> `paused` -> `ended`.
+ */
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    name: text('name').notNull(),
+    status: text('status').notNull().default('draft'),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    postsPerWeek: integer('posts_per_week').notNull(),
+    socialAccountIds: uuid('social_account_ids')
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
+    timeline: jsonb('timeline').$type<CampaignTimelineItem[]>().notNull().default([]),
+    /** Bumped on every timeline edit; approval names the version it approves. */
+    timelineVersion: integer('timeline_version').notNull().default(1),
+    /** What the campaign cost (ads, samples), for ROI. */
+    cost: numeric('cost', { precision: 14, scale: 2 }).notNull().default('0'),
+    costCurrency: text('cost_currency'),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+    approvedBy: uuid('approved_by').references(() => users.id, { onDelete: 'set null' }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique('campaigns_ws_id').on(t.workspaceId, t.id), index('campaigns_ws_created').on(t.workspaceId, t.createdAt)],
+);
+
+export const campaignProducts = pgTable(
+  'campaign_products',
+  {
+    workspaceId: workspaceRef(),
+    campaignId: uuid('campaign_id').notNull(),
+    productId: uuid('product_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.campaignId, t.productId] }),
+    foreignKey({ columns: [t.workspaceId, t.campaignId], foreignColumns: [campaigns.workspaceId, campaigns.id] }).onDelete(
+      'cascade',
+    ),
+    foreignKey({ columns: [t.workspaceId, t.productId], foreignColumns: [products.workspaceId, products.id] }).onDelete(
+      'cascade',
+    ),
+  ],
+);
+
+/** The posts an approved timeline created: one target each, with its own tracked link. */
+export const campaignPosts = pgTable(
+  'campaign_posts',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    campaignId: uuid('campaign_id').notNull(),
+    itemKey: text('item_key').notNull(),
+    productId: uuid('product_id').notNull(),
+    postId: uuid('post_id').notNull(),
+    targetId: uuid('target_id').notNull(),
+    socialAccountId: uuid('social_account_id').notNull(),
+    platform: text('platform').notNull(),
+    /** The tracked link (tools/links) the post carries. */
+    linkId: uuid('link_id').notNull(),
+    linkCode: text('link_code').notNull(),
+    kind: text('kind').notNull(),
+    variantGroup: text('variant_group'),
+    variant: text('variant'),
+    scheduledAt: timestamp('scheduled_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('campaign_posts_campaign_item').on(t.campaignId, t.itemKey),
+    uniqueIndex('campaign_posts_link').on(t.linkId),
+    index('campaign_posts_ws_code').on(t.workspaceId, t.linkCode),
+    foreignKey({ columns: [t.workspaceId, t.campaignId], foreignColumns: [campaigns.workspaceId, campaigns.id] }).onDelete(
+      'cascade',
+    ),
+    foreignKey({ columns: [t.workspaceId, t.postId], foreignColumns: [posts.workspaceId, posts.id] }).onDelete('cascade'),
+    foreignKey({ columns: [t.workspaceId, t.targetId], foreignColumns: [postTargets.workspaceId, postTargets.id] }).onDelete(
+      'cascade',
+    ),
+  ],
+);
+
+/**
+ * A conversion a network reported (postback, CSV) or the user entered, attributed through its
+ * link to post, campaign and product, with the amounts also in the workspace's reporting
+ * currency at the stored rate of its date. Unique per program and transaction id: a replayed
+ * postback or a re-imported report adds nothing.
+ */
+export const conversions = pgTable(
+  'conversions',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    /** The program's id, or '' for conversions outside any program. */
+    programKey: text('program_key').notNull().default(''),
+    transactionId: text('transaction_id').notNull(),
+    /** `postback` | `csv` | `manual`. */
+    source: text('source').notNull(),
+    /** `approved` | `pending` | `reversed`. */
+    status: text('status').notNull().default('approved'),
+    programId: uuid('program_id').references(() => affiliatePrograms.id, { onDelete: 'set null' }),
+    campaignId: uuid('campaign_id').references(() => campaigns.id, { onDelete: 'set null' }),
+    productId: uuid('product_id').references(() => products.id, { onDelete: 'set null' }),
+    postId: uuid('post_id'),
+    targetId: uuid('target_id'),
+    linkId: uuid('link_id'),
+    platform: text('platform'),
+    variant: text('variant'),
+    amount: numeric('amount', { precision: 14, scale: 2 }).notNull().default('0'),
+    commission: numeric('commission', { precision: 14, scale: 4 }).notNull(),
+    currency: text('currency').notNull(),
+    baseCurrency: text('base_currency').notNull(),
+    rate: numeric('rate', { precision: 18, scale: 8 }).notNull(),
+    rateDate: date('rate_date').notNull(),
+    amountBase: numeric('amount_base', { precision: 14, scale: 2 }).notNull(),
+    commissionBase: numeric('commission_base', { precision: 14, scale: 4 }).notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique('conversions_ws_program_tx').on(t.workspaceId, t.programKey, t.transactionId),
+    index('conversions_ws_campaign').on(t.workspaceId, t.campaignId),
+    index('conversions_ws_occurred').on(t.workspaceId, t.occurredAt),
+  ],
+);
+
+/** Units of `base_currency` per one unit of `currency` on `rate_date`, as the workspace stored it. */
+export const exchangeRates = pgTable(
+  'exchange_rates',
+  {
+    workspaceId: workspaceRef(),
+    currency: text('currency').notNull(),
+    baseCurrency: text('base_currency').notNull(),
+    rateDate: date('rate_date').notNull(),
+    rate: numeric('rate', { precision: 18, scale: 8 }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.currency, t.baseCurrency, t.rateDate] })],
+);
+
+/** A workspace's campaign settings: reporting currency and the disclosures affiliate posts must carry. */
+export const campaignSettings = pgTable('campaign_settings', {
+  workspaceId: uuid('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
+  baseCurrency: text('base_currency').notNull().default('USD'),
+  /** Any one of these counts as a disclosure; the first is the one Herald writes. */
+  disclosures: text('disclosures')
+    .array()
+    .notNull()
+    .default(sql`'{"#ad"}'::text[]`),
+  updatedAt: updatedAt(),
+});
