@@ -217,6 +217,8 @@ export const postTargets = pgTable(
     }).onDelete('cascade'),
     index('post_targets_due').on(t.status, t.scheduledAt),
     index('post_targets_ws_scheduled').on(t.workspaceId, t.scheduledAt),
+    // Analytics reads a workspace's published targets by publishing time (overview, series).
+    index('post_targets_ws_published').on(t.workspaceId, t.publishedAt),
   ],
 );
 

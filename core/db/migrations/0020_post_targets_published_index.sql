@@ -1,0 +1,1 @@
+CREATE INDEX "post_targets_ws_published" ON "post_targets" USING btree ("workspace_id","published_at");
