@@ -126,6 +126,31 @@ export const ERROR_CATALOGUE = {
     message: 'The link code is unknown, used or expired; make a new one in Herald',
     retryable: false,
   },
+  link_destination_invalid: {
+    status: 400,
+    message: 'A tracked link needs an absolute http or https destination',
+    retryable: false,
+  },
+  disclosure_missing: {
+    status: 422,
+    message: 'A post with an affiliate link needs its disclosure',
+    retryable: false,
+  },
+  exchange_rate_missing: {
+    status: 422,
+    message: 'No exchange rate is stored for this currency on or before that date',
+    retryable: false,
+  },
+  postback_signature_invalid: {
+    status: 401,
+    message: 'The postback is not signed with the program secret',
+    retryable: false,
+  },
+  goal_unmeasurable: {
+    status: 422,
+    message: 'Analytics has no figure yet to start this goal from',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,0 +1,200 @@
+/**
+ * The redirect's side of click recording: find a code's link (cached, unknown codes too, so a
+ * flood of made-up codes does not reach the database), tell humans from bots and prefetchers,
+ * hash the visitor under a salt that rotates every UTC day, and append the click to a Redis
+ * stream. The append is awaited before the 302 goes out, so every answered click is in Redis
+ * even if this process is killed the next instant; `ClickDrainer` moves them into PostgreSQL.
+ * Nothing personal is kept: no address, no user agent, and the salt of a day expires after it.
+ */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import { isbot } from 'isbot';
+import { LRUCache } from 'lru-cache';
+import { schema, type Db } from '../../core/index.js';
+import { CODE_PATTERN } from './codes.js';
+import { withUtm } from './destination.js';
+
+/** The Redis stream clicks wait in until drained. */
+export const clickStreamKey = (keyPrefix: string) => `${keyPrefix}:links:clicks`;
+const saltKey = (keyPrefix: string, day: string) => `${keyPrefix}:links:salt:${day}`;
+/** A day's salt outlives its day by one more, then Redis forgets it (and the hashes become unlinkable). */
+const SALT_TTL_S = 2 * 86_400;
+
+/** Codes remembered per process; a link's destination never changes, so entries stay right. */
+export const DEFAULT_LINK_CACHE_SIZE = 10_000;
+/** How long an unknown code is remembered as unknown. */
+export const UNKNOWN_CODE_TTL_MS = 30_000;
+
+export interface ResolvedLink {
+  linkId: string;
+  /** The destination with the link's UTM parameters added. */
+  location: string;
+}
+
+export interface ClickRequest {
+  method: string;
+  ip: string;
+  userAgent: string | undefined;
+  referer: string | undefined;
+  /** `Sec-Purpose` / `Purpose` / `X-Purpose` / `X-Moz`: set by browsers that prefetch or preview. */
+  purpose: string | undefined;
+}
+
+/** One click as it travels through the stream. */
+export interface ClickEvent {
+  id: string;
+  linkId: string;
+  at: Date;
+  bot: boolean;
+  visitor: string;
+  /** From the referrer, when it names a known platform. */
+  platform: string | null;
+}
+
+/** Hosts whose referrer says which platform a click came from. */
+const REFERRER_PLATFORMS: Array<[RegExp, string]> = [
+  [/(^|\.)(t\.co|x\.com|twitter\.com)$/, 'x'],
+  [/(^|\.)(bsky\.app|bsky\.social)$/, 'bluesky'],
+  [/(^|\.)(linkedin\.com|lnkd\.in)$/, 'linkedin'],
+  [/(^|\.)(facebook\.com|fb\.me|fb\.com)$/, 'facebook'],
+  [/(^|\.)instagram\.com$/, 'instagram'],
+  [/(^|\.)threads\.(net|com)$/, 'threads'],
+  [/(^|\.)(tiktok\.com)$/, 'tiktok'],
+  [/(^|\.)(youtube\.com|youtu\.be)$/, 'youtube'],
+  [/(^|\.)(pinterest\.[a-z.]+|pin\.it)$/, 'pinterest'],
+  [/(^|\.)(reddit\.com)$/, 'reddit'],
+];
+
+export function platformOfReferrer(referer: string | undefined): string | null {
+  if (!referer) return null;
+  let host: string;
+  try {
+    host = new URL(referer).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+  for (const [re, name] of REFERRER_PLATFORMS) if (re.test(host)) return name;
+  return null;
+}
+
+/** Bots, crawlers, link-preview fetchers, prefetches and HEAD probes are not people clicking. */
+export function isBotRequest(req: Pick<ClickRequest, 'method' | 'userAgent' | 'purpose'>): boolean {
+  if (req.method === 'HEAD') return true;
+  if (!req.userAgent) return true;
+  if (req.purpose && /prefetch|prerender|preview/i.test(req.purpose)) return true;
+  return isbot(req.userAgent);
+}
+
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+export interface LinkRedirectorOptions {
+  db: Db;
+  /** A client connection (auto-pipelined: concurrent clicks share round trips). */
+  redis: Redis;
+  keyPrefix: string;
+  cacheSize?: number;
+  now?: () => Date;
+}
+
+export class LinkRedirector {
+  private readonly known: LRUCache<string, ResolvedLink>;
+  private readonly unknown: LRUCache<string, true>;
+  private readonly salts = new Map<string, Promise<Buffer>>();
+  private readonly stream: string;
+
+  constructor(private readonly opts: LinkRedirectorOptions) {
+    this.known = new LRUCache({ max: opts.cacheSize ?? DEFAULT_LINK_CACHE_SIZE });
+    this.unknown = new LRUCache({ max: opts.cacheSize ?? DEFAULT_LINK_CACHE_SIZE, ttl: UNKNOWN_CODE_TTL_MS });
+    this.stream = clickStreamKey(opts.keyPrefix);
+  }
+
+  /** The link behind a code, or null (a malformed code never reaches the database). */
+  async resolve(code: string): Promise<ResolvedLink | null> {
+    if (!CODE_PATTERN.test(code)) return null;
+    const hit = this.known.get(code);
+    if (hit) return hit;
+    if (this.unknown.get(code)) return null;
+    const [row] = await this.opts.db
+      .select({
+        id: schema.trackedLinks.id,
+        destination: schema.trackedLinks.destination,
+        utm: schema.trackedLinks.utm,
+      })
+      .from(schema.trackedLinks)
+      .where(eq(schema.trackedLinks.code, code));
+    if (!row) {
+      this.unknown.set(code, true);
+      return null;
+    }
+    const link = { linkId: row.id, location: withUtm(row.destination, row.utm) };
+    this.known.set(code, link);
+    return link;
+  }
+
+  /** Appends the click to the stream; resolves once Redis holds it. */
+  async record(link: ResolvedLink, req: ClickRequest): Promise<ClickEvent> {
+    const at = this.opts.now ? this.opts.now() : new Date();
+    const salt = await this.saltOf(utcDay(at));
+    const visitor = createHmac('sha256', salt)
+      .update(`${link.linkId}\n${req.ip}\n${req.userAgent ?? ''}`)
+      .digest('base64url')
+      .slice(0, 22);
+    const event: ClickEvent = {
+      id: randomUUID(),
+      linkId: link.linkId,
+      at,
+      bot: isBotRequest(req),
+      visitor,
+      platform: platformOfReferrer(req.referer),
+    };
+    await this.opts.redis.xadd(
+      this.stream,
+      '*',
+      'i',
+      event.id,
+      'l',
+      event.linkId,
+      't',
+      String(at.getTime()),
+      'b',
+      event.bot ? '1' : '0',
+      'v',
+      visitor,
+      'p',
+      event.platform ?? '',
+    );
+    return event;
+  }
+
+  /** The day's salt: made once by whichever process asks first, shared through Redis, forgotten after. */
+  private saltOf(day: string): Promise<Buffer> {
+    let salt = this.salts.get(day);
+    if (!salt) {
+      const key = saltKey(this.opts.keyPrefix, day);
+      salt = (async () => {
+        await this.opts.redis.set(key, randomBytes(32).toString('base64'), 'EX', SALT_TTL_S, 'NX');
+        const value = await this.opts.redis.get(key);
+        if (!value) throw new Error('the visitor salt vanished from Redis');
+        return Buffer.from(value, 'base64');
+      })();
+      salt.catch(() => this.salts.delete(day));
+      // Only today's (and, around midnight, yesterday's) salt is kept in memory.
+      for (const k of this.salts.keys()) if (k < day) this.salts.delete(k);
+      this.salts.set(day, salt);
+    }
+    return salt;
+  }
+}
+
+/** A stream entry's fields back as a click, or null when they are not one. */
+export function parseClickFields(fields: string[]): ClickEvent | null {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+  const id = m.get('i');
+  const linkId = m.get('l');
+  const t = Number(m.get('t'));
+  const visitor = m.get('v');
+  if (!id || !linkId || !visitor || !Number.isFinite(t)) return null;
+  return { id, linkId, at: new Date(t), bot: m.get('b') === '1', visitor, platform: m.get('p') || null };
+}

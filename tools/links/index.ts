@@ -1,0 +1,51 @@
+/** Public surface of tracked links: the service, the redirect's click recorder and the drainer. */
+export {
+  createTrackedLink,
+  attachLinkToPost,
+  getTrackedLink,
+  listTrackedLinks,
+  linkStats,
+  resolveClickContext,
+  shortUrlOf,
+  MAX_LINKS_PER_CALL,
+  MAX_STATS_DAYS,
+  type LinksDeps,
+  type CreateLinkInput,
+  type TrackedLink,
+  type ClickContext,
+  type ClickTotals,
+  type LinkStats,
+  type LinkStatsQuery,
+  type ListLinksFilter,
+} from './service.js';
+export {
+  validateDestination,
+  cleanUtm,
+  withUtm,
+  MAX_DESTINATION_LENGTH,
+  MAX_UTM_LENGTH,
+  type Utm,
+} from './destination.js';
+export { newCode, CODE_LENGTH, CODE_PATTERN } from './codes.js';
+export {
+  LinkRedirector,
+  clickStreamKey,
+  isBotRequest,
+  platformOfReferrer,
+  parseClickFields,
+  DEFAULT_LINK_CACHE_SIZE,
+  UNKNOWN_CODE_TTL_MS,
+  type ClickRequest,
+  type ClickEvent,
+  type ResolvedLink,
+  type LinkRedirectorOptions,
+} from './clicks.js';
+export {
+  ClickDrainer,
+  writeClicks,
+  DRAIN_GROUP,
+  DEFAULT_UNIQUE_WINDOW_MS,
+  DEFAULT_DRAIN_BATCH,
+  DEFAULT_CLAIM_IDLE_MS,
+  type ClickDrainerOptions,
+} from './drain.js';
