@@ -8,6 +8,8 @@ import { z } from 'zod';
 import {
   accountAnalytics,
   bestTimes,
+  suggestSlots,
+  MAX_SUGGESTED_SLOTS,
   dailySeries,
   NO_METRICS,
   postAnalytics,
@@ -107,6 +109,21 @@ export const analyticsTools = [
     sideEffect: false,
     run: async (env, args) =>
       bestTimes(env.deps, ctxOf(env), (await resolveAccounts(env, [args.account]))[0]!.id, env.now()),
+  }),
+  defineTool({
+    name: 'suggest_slots',
+    description:
+      'Proposes a weekly posting schedule (slots) for an account from its best hours, spread over the week, with how sure. It changes nothing: to apply it, call set_slots with the slots the user agrees to.',
+    schema: z.object({
+      account: z.string().min(1).max(200).describe('Account id or platform name'),
+      perWeek: z.number().int().min(1).max(MAX_SUGGESTED_SLOTS).optional().describe('Slots a week (default 7)'),
+    }),
+    sideEffect: false,
+    run: async (env, args) =>
+      suggestSlots(env.deps, ctxOf(env), (await resolveAccounts(env, [args.account]))[0]!.id, {
+        perWeek: args.perWeek ?? 7,
+        now: env.now(),
+      }),
   }),
   defineTool({
     name: 'get_what_works',

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import {
   accountAnalytics,
   bestTimes,
+  suggestSlots,
+  MAX_SUGGESTED_SLOTS,
   dailySeries,
   overview,
   PERIODS,
@@ -136,6 +138,28 @@ export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; 
       },
     },
     async (req) => bestTimes(deps, ctxOf(req), req.params.id, now()),
+  );
+
+  app.get(
+    '/analytics/accounts/:id/suggested-slots',
+    {
+      schema: {
+        tags: ['analytics', 'slots'],
+        summary:
+          "A weekly posting schedule from the account's best hours (in your zone), spread over the week; apply it with PUT /v1/social-accounts/{id}/slots",
+        params: IdParams,
+        querystring: z.strictObject({
+          perWeek: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(MAX_SUGGESTED_SLOTS)
+            .default(7)
+            .describe('How many slots a week (default 7)'),
+        }),
+      },
+    },
+    async (req) => suggestSlots(deps, ctxOf(req), req.params.id, { perWeek: req.query.perWeek, now: now() }),
   );
 
   app.get(

@@ -177,6 +177,13 @@ describe('workspace isolation', () => {
     expect((await get(owner, '/v1/analytics/what-works')).body).toMatchObject({ posts: 3 });
     const mine = await get(owner, `/v1/analytics/accounts/${targets.masto!.accountId}/best-times`);
     expect(mine.body).toMatchObject({ posts: 2, confidence: 'weak', basis: 'based on 2 posts; weak' });
+    const slotsPath = `/v1/analytics/accounts/${targets.masto!.accountId}/suggested-slots`;
+    expect((await get(stranger, slotsPath)).status).toBe(404);
+    const suggested = await get(owner, `${slotsPath}?perWeek=3`);
+    expect(suggested.status).toBe(200);
+    expect(suggested.body).toMatchObject({ confidence: 'weak', timeZone: ZONE });
+    expect(suggested.body.slots).toHaveLength(3);
+    expect((await get(owner, `${slotsPath}?perWeek=29`)).body).toMatchObject({ error: { code: 'validation_failed' } });
   });
 
   it('every analytics route is in the OpenAPI document', async () => {
@@ -189,6 +196,7 @@ describe('workspace isolation', () => {
         '/v1/analytics/posts/{id}',
         '/v1/analytics/accounts/{id}',
         '/v1/analytics/accounts/{id}/best-times',
+        '/v1/analytics/accounts/{id}/suggested-slots',
         '/v1/analytics/what-works',
         '/v1/analytics/report',
         '/v1/analytics/report/charts/daily.svg',

@@ -2,11 +2,13 @@
  * Best time to post from an account's own history (PGlite, synthetic snapshots as the
  * collector stores them): a planted good hour is found and `suggest_time`'s service cites it
  * with its confidence; a handful of posts is called weak and the suggestion falls back and
- * says why; another workspace's account is not found.
+ * says why; suggested weekly slots start at the planted hour, spread over the week, and can be
+ * applied as they are; another workspace's account is not found.
  */
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bestTimes, estimateHours, suggestTimes } from '../../tools/analytics/index.js';
+import { bestTimes, estimateHours, suggestSlots, suggestTimes } from '../../tools/analytics/index.js';
+import { listSlots, setSlots } from '../../tools/scheduling/index.js';
 import { startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
 import { addHistory, seeded, workspaceWithAccount, type HistoryPost } from './analytics-history.js';
 
@@ -76,9 +78,44 @@ describe('best time to post', () => {
     expect(repeated.est[100]! - repeated.mean).toBeGreaterThan(lucky.est[100]! - lucky.mean);
   });
 
+  it('suggests weekly slots led by the planted hour, spread over the week, that setSlots takes as they are', async () => {
+    const ws = await workspaceWithAccount(env, { timeZone: ZONE });
+    await addHistory(env, ws, planted(90, 7));
+    const s = await suggestSlots(env.deps, ws.ctx, ws.accountId, { perWeek: 10, now });
+    expect(s).toMatchObject({ confidence: 'strong', timeZone: ZONE, basis: 'based on 90 posts; strong' });
+    expect(s.slots).toHaveLength(10);
+    expect(s.slots).toContainEqual(expect.objectContaining({ weekday: 2, time: '18:00', label: 'Tue 18:00' }));
+    const best = s.slots.reduce((a, b) => (b.liftPct > a.liftPct ? b : a));
+    expect(best).toMatchObject({ weekday: 2, time: '18:00' });
+    // At most two a day (⌈10/7⌉) and never within three hours of each other on a day.
+    for (let day = 1; day <= 7; day++) {
+      const hours = s.slots.filter((x) => x.weekday === day).map((x) => Number(x.time.slice(0, 2)));
+      expect(hours.length).toBeLessThanOrEqual(2);
+      if (hours.length === 2) expect(Math.abs(hours[0]! - hours[1]!)).toBeGreaterThanOrEqual(3);
+    }
+    const applied = await setSlots(env.deps, ws.ctx, ws.accountId, s.slots, s.timeZone);
+    expect(applied).toHaveLength(10);
+    expect((await listSlots(env.deps, ws.ctx, ws.accountId)).length).toBe(10);
+  });
+
+  it('with no history, suggests one weekday-working-hour slot a day and says it is the general pattern', async () => {
+    const ws = await workspaceWithAccount(env, { timeZone: ZONE });
+    const s = await suggestSlots(env.deps, ws.ctx, ws.accountId, { perWeek: 5, now });
+    expect(s.confidence).toBe('weak');
+    expect(s.reason).toContain('general pattern');
+    expect(s.slots.map((x) => x.weekday)).toEqual([1, 2, 3, 4, 5]);
+    for (const x of s.slots) expect(Number(x.time.slice(0, 2))).toBeGreaterThanOrEqual(8);
+    await expect(suggestSlots(env.deps, ws.ctx, ws.accountId, { perWeek: 0, now })).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+  });
+
   it('finds no account of another workspace', async () => {
     const mine = await workspaceWithAccount(env, { timeZone: ZONE });
     const theirs = await workspaceWithAccount(env, { timeZone: ZONE });
     await expect(bestTimes(env.deps, mine.ctx, theirs.accountId, now)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(suggestSlots(env.deps, mine.ctx, theirs.accountId, { perWeek: 7, now })).rejects.toMatchObject({
+      code: 'not_found',
+    });
   });
 });

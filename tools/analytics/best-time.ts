@@ -101,14 +101,21 @@ export function estimateHours(obs: Array<{ how: number; y: number }>): { mean: n
   return { mean, est, n: w };
 }
 
-/** The account's best hours to post (top 3), with how sure Herald is. */
-export async function bestTimes(
+interface HourEstimates {
+  platform: string;
+  posts: number;
+  mean: number;
+  est: number[];
+  n: number[];
+}
+
+/** The account's history binned and shrunk per hour-of-week in the caller's zone. */
+async function hourEstimates(
   deps: AnalyticsDeps,
   ctx: ServiceContext,
   socialAccountId: string,
-  now = new Date(),
-): Promise<BestTimes> {
-  requireRole(ctx, 'viewer');
+  now: Date,
+): Promise<HourEstimates> {
   const zone = ctx.timeZone;
   const rows = (
     (await deps.db.execute(sql`
@@ -134,32 +141,124 @@ export async function bestTimes(
       return { how: (local.weekday - 1) * 24 + local.hour, y: Math.log1p(Number(r.engagements)) };
     });
   const { mean, est, n } = estimateHours(obs);
-  // Three distinct peaks: an hour next to one already chosen says nothing new.
+  return { platform: rows[0]!.platform, posts: obs.length, mean, est, n };
+}
+
+/** Hour-of-week indices by estimate, best first, none within `gap` hours of one already taken. */
+function peaksOf(est: number[], count: number, gap: number): number[] {
   const ranked = est.map((e, h) => ({ h, e })).sort((a, b) => b.e - a.e || a.h - b.h);
-  const peaks: typeof ranked = [];
+  const peaks: number[] = [];
   for (const r of ranked) {
-    if (peaks.length === 3) break;
-    if (peaks.every((p) => Math.min((r.h - p.h + HOURS) % HOURS, (p.h - r.h + HOURS) % HOURS) > 2)) peaks.push(r);
+    if (peaks.length === count) break;
+    if (peaks.every((p) => Math.min((r.h - p + HOURS) % HOURS, (p - r.h + HOURS) % HOURS) > gap)) peaks.push(r.h);
   }
-  const best = peaks.map(({ h, e }) => {
+  return peaks;
+}
+
+/** The account's best hours to post (top 3), with how sure Herald is. */
+export async function bestTimes(
+  deps: AnalyticsDeps,
+  ctx: ServiceContext,
+  socialAccountId: string,
+  now = new Date(),
+): Promise<BestTimes> {
+  requireRole(ctx, 'viewer');
+  const { platform, posts, mean, est, n } = await hourEstimates(deps, ctx, socialAccountId, now);
+  // Three distinct peaks: an hour next to one already chosen says nothing new.
+  const best = peaksOf(est, 3, 2).map((h) => {
     const weekday = Math.floor(h / 24) + 1;
     const hour = h % 24;
     return {
       weekday,
       hour,
       label: hourLabel(weekday, hour),
-      liftPct: Math.round((Math.exp(e - mean) - 1) * 100),
+      liftPct: Math.round((Math.exp(est[h]! - mean) - 1) * 100),
       posts: Math.round(n[h]!),
     };
   });
-  const confidence = confidenceOf(obs.length);
+  const confidence = confidenceOf(posts);
   return {
     socialAccountId,
-    platform: rows[0]!.platform,
-    timeZone: zone,
-    posts: obs.length,
+    platform,
+    timeZone: ctx.timeZone,
+    posts,
     confidence,
-    basis: `based on ${obs.length} post${obs.length === 1 ? '' : 's'}; ${confidence}`,
+    basis: `based on ${posts} post${posts === 1 ? '' : 's'}; ${confidence}`,
     best,
   };
+}
+
+/** The most weekly slots `suggestSlots` proposes: four a day. */
+export const MAX_SUGGESTED_SLOTS = 28;
+
+export interface SuggestedSlot {
+  /** ISO weekday 1 (Monday) … 7, as `setSlots` takes it. */
+  weekday: number;
+  /** `HH:MM` in `timeZone`. */
+  time: string;
+  label: string;
+  /** Expected engagement against the account's typical post, in percent. */
+  liftPct: number;
+}
+
+export interface SlotSuggestion {
+  socialAccountId: string;
+  platform: string;
+  timeZone: string;
+  posts: number;
+  confidence: Confidence;
+  basis: string;
+  /** Why these hours, in a sentence the user can read. */
+  reason: string;
+  slots: SuggestedSlot[];
+}
+
+/**
+ * A weekly posting schedule for an account from its best hours: `perWeek` slots, at most
+ * ⌈perWeek / 7⌉ on one day and none within three hours of another, so the queue spreads over
+ * the week instead of piling onto one strong afternoon. Applying it is `setSlots`' job.
+ */
+export async function suggestSlots(
+  deps: AnalyticsDeps,
+  ctx: ServiceContext,
+  socialAccountId: string,
+  opts: { perWeek: number; now?: Date },
+): Promise<SlotSuggestion> {
+  requireRole(ctx, 'viewer');
+  if (!Number.isInteger(opts.perWeek) || opts.perWeek < 1 || opts.perWeek > MAX_SUGGESTED_SLOTS)
+    throw new HeraldError('validation_failed', {
+      message: `perWeek must be a whole number from 1 to ${MAX_SUGGESTED_SLOTS}; got ${opts.perWeek}`,
+    });
+  const { platform, posts, mean, est } = await hourEstimates(deps, ctx, socialAccountId, opts.now ?? new Date());
+  const perDay = Math.ceil(opts.perWeek / 7);
+  const ranked = est.map((e, h) => ({ h, e })).sort((a, b) => b.e - a.e || a.h - b.h);
+  const taken: number[] = [];
+  const onDay = new Array<number>(7).fill(0);
+  for (const { h } of ranked) {
+    if (taken.length === opts.perWeek) break;
+    const day = Math.floor(h / 24);
+    if (onDay[day]! >= perDay) continue;
+    if (taken.some((p) => Math.min((h - p + HOURS) % HOURS, (p - h + HOURS) % HOURS) < 3)) continue;
+    taken.push(h);
+    onDay[day]! += 1;
+  }
+  const slots = taken
+    .sort((a, b) => a - b)
+    .map((h) => {
+      const weekday = Math.floor(h / 24) + 1;
+      const hour = h % 24;
+      return {
+        weekday,
+        time: `${String(hour).padStart(2, '0')}:00`,
+        label: hourLabel(weekday, hour),
+        liftPct: Math.round((Math.exp(est[h]! - mean) - 1) * 100),
+      };
+    });
+  const confidence = confidenceOf(posts);
+  const basis = `based on ${posts} post${posts === 1 ? '' : 's'}; ${confidence}`;
+  const reason =
+    confidence === 'weak'
+      ? `Too few measured posts to trust this account's own hours (${basis}), so these follow the general pattern (weekday working hours) nudged by what there is.`
+      : `The hours this account's posts have drawn the most engagement at (${basis}), spread over the week.`;
+  return { socialAccountId, platform, timeZone: ctx.timeZone, posts, confidence, basis, reason, slots };
 }

@@ -42,6 +42,8 @@ export { PERIODS, DEFAULT_PERIOD, periodRange, resolveRange, type PeriodName } f
 export { PLATFORM_REPORTS, notReported, type PlatformReport } from './platforms.js';
 export {
   bestTimes,
+  suggestSlots,
+  MAX_SUGGESTED_SLOTS,
   estimateHours,
   platformPrior,
   confidenceOf,
@@ -49,6 +51,8 @@ export {
   CONFIDENCE_POSTS,
   type BestTimes,
   type BestHour,
+  type SlotSuggestion,
+  type SuggestedSlot,
   type Confidence,
 } from './best-time.js';
 export {
