@@ -1,76 +1,150 @@
 /**
  * Confirmation requests shown in a chat as buttons (a Telegram inline keyboard, Slack Block Kit
- * buttons). Each request gets a random id carried in its buttons (on Telegram the
- * `callback_data` `cf:<id>:y|n`, 21 bytes of the 64 allowed); a press is accepted once, from the
- * chat the request was sent to. A press on a
- * request that is no longer open (answered, expired, its turn cancelled, another process) or
- * from another chat is answered so with `answerCallbackQuery` and changes nothing.
+ * buttons), kept in Redis so that any API process, or one started after a restart, can take
+ * the press. When the agent asks to confirm an action, the turn ends there (the question stays
+ * in the thread's checkpoint, as REST chat leaves it) and a record goes to Redis under a random
+ * id carried in the buttons (on Telegram the `callback_data` `cf:<id>:y|n`, 21 bytes of the 64
+ * allowed): the chat it was asked in, the thread and a digest of the exact action. A press is
+ * accepted once (the record is deleted by exactly one taker) from the chat the request was
+ * sent to, and only while the thread still waits for that same action; the turn then goes on
+ * as the member's current self (`resumeConfirmed`). A press on a request that is no longer
+ * open (answered, expired, changed) or from another chat is answered so and changes nothing.
  */
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { LinkedMember } from '../../tools/channels/index.js';
 import type { Principal } from '../auth/principal.js';
-import type { ConfirmDecision } from '../ws/index.js';
+import { confirmIdOf, type RestChatHandler } from '../routes/chat.js';
+import type { ConfirmAction, ConfirmDecision, TurnSink } from '../ws/index.js';
 
 /** How long a confirmation waits for a button before it expires. */
 export const CONFIRM_TTL_MS = 15 * 60_000;
 
-interface Open {
-  chatId: number | string;
-  settle: (d: ConfirmDecision) => void;
+/** What a button press needs to go on with the turn, on whichever process takes it. */
+export interface PendingConfirm {
+  channel: 'slack' | 'telegram';
+  /** Who may answer: the Telegram chat id, or the Slack `<team>:<user>`. */
+  chat: string;
+  /** The thread the turn ran on (the member's own). */
+  threadId: string;
+  /** `confirmIdOf` the action shown: a press answers that action and no other. */
+  confirmId: string;
+  /** Where the rest of the answer goes (the Slack channel id; the Telegram chat id). */
+  replyTo: string;
 }
 
 export type PressOutcome =
-  | { kind: 'answered'; approved: boolean; chatId: number | string }
+  | { kind: 'answered'; approved: boolean; pending: PendingConfirm }
   | { kind: 'stale' }
   | { kind: 'foreign' }
   | { kind: 'malformed' };
 
 const DATA = /^cf:([A-Za-z0-9_-]{16}):([yn])$/;
 
-export class Confirmations {
-  readonly #open = new Map<string, Open>();
+export interface ConfirmStoreOptions {
+  /** Key prefix (QUEUE_PREFIX); default `herald`. */
+  prefix?: string | undefined;
+  ttlMs?: number | undefined;
+}
 
-  constructor(private readonly ttlMs = CONFIRM_TTL_MS) {}
+export class ConfirmStore {
+  readonly #prefix: string;
+  readonly #ttlMs: number;
 
-  /** Opens a request for `chatId`; `decision` settles when pressed, expired or `signal` aborts. */
-  open(
-    chatId: number | string,
-    signal: AbortSignal,
-  ): { id: string; approve: string; reject: string; decision: Promise<ConfirmDecision> } {
-    const id = randomBytes(12).toString('base64url');
-    const decision = new Promise<ConfirmDecision>((resolve) => {
-      const settle = (d: ConfirmDecision) => {
-        if (this.#open.get(id)?.settle !== settle) return;
-        this.#open.delete(id);
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        resolve(d);
-      };
-      const timer = setTimeout(() => settle({ confirmed: false, reason: 'expired' }), this.ttlMs);
-      timer.unref();
-      const onAbort = () => settle({ confirmed: false, reason: 'cancelled' });
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#open.set(id, { chatId, settle });
-      if (signal.aborted) onAbort();
-    });
-    return { id, approve: `cf:${id}:y`, reject: `cf:${id}:n`, decision };
+  constructor(
+    private readonly redis: Redis,
+    opts: ConfirmStoreOptions = {},
+  ) {
+    this.#prefix = opts.prefix ?? 'herald';
+    this.#ttlMs = opts.ttlMs ?? CONFIRM_TTL_MS;
   }
 
-  /** A button press: settles its request when it is open and the press comes from its chat. */
-  press(data: string | undefined, chatId: number | string | undefined): PressOutcome {
+  #key(id: string): string {
+    return `${this.#prefix}:channels:confirm:${id}`;
+  }
+
+  /** Stores a request for `action`; its buttons carry `approve` / `reject`. */
+  async open(
+    pending: Omit<PendingConfirm, 'confirmId'>,
+    action: ConfirmAction,
+  ): Promise<{ id: string; approve: string; reject: string }> {
+    const id = randomBytes(12).toString('base64url');
+    const record: PendingConfirm = { ...pending, confirmId: confirmIdOf(action) };
+    await this.redis.set(this.#key(id), JSON.stringify(record), 'PX', this.#ttlMs);
+    return { id, approve: `cf:${id}:y`, reject: `cf:${id}:n` };
+  }
+
+  /** The open request a button names, and whether `chat` may answer it; nothing is taken. */
+  async peek(data: string | undefined, chat: string | undefined): Promise<PressOutcome & { id?: string }> {
     const m = DATA.exec(data ?? '');
     if (!m) return { kind: 'malformed' };
-    const open = this.#open.get(m[1]!);
-    if (!open) return { kind: 'stale' };
-    if (open.chatId !== chatId) return { kind: 'foreign' };
-    const approved = m[2] === 'y';
-    open.settle(approved ? { confirmed: true } : { confirmed: false, reason: 'rejected' });
-    return { kind: 'answered', approved, chatId: open.chatId };
+    const raw = await this.redis.get(this.#key(m[1]!));
+    if (raw === null) return { kind: 'stale' };
+    const pending = JSON.parse(raw) as PendingConfirm;
+    if (pending.chat !== chat) return { kind: 'foreign' };
+    return { kind: 'answered', approved: m[2] === 'y', pending, id: m[1]! };
   }
 
-  /** Cancels every open request (shutdown). */
-  cancelAll(): void {
-    for (const open of [...this.#open.values()]) open.settle({ confirmed: false, reason: 'cancelled' });
+  /** Takes the request: true for exactly one caller, false when another press (or expiry) came first. */
+  async take(id: string): Promise<boolean> {
+    return (await this.redis.del(this.#key(id))) === 1;
+  }
+}
+
+/**
+ * Goes on with a turn whose confirmation was answered by a button: when the member's thread
+ * still waits for the action the button was shown for, the handler is run with the answer and
+ * the rest of the turn streams into `sink`; otherwise nothing runs and false comes back.
+ * Confirmations the turn asks after this one go to `sink.confirm` (new buttons).
+ */
+export async function resumeConfirmed(
+  handler: RestChatHandler,
+  principal: Principal,
+  pending: PendingConfirm,
+  approved: boolean,
+  sink: TurnSink,
+  signal: AbortSignal,
+  turnId: string,
+  /** Called once the thread is known to wait for the action, before the turn goes on. */
+  accepted?: () => Promise<void>,
+): Promise<boolean> {
+  if (!handler.pendingAction) return false;
+  const waiting = await handler.pendingAction(principal, pending.threadId);
+  if (!waiting || confirmIdOf(waiting) !== pending.confirmId) return false;
+  await accepted?.();
+  const decision: ConfirmDecision = approved ? { confirmed: true } : { confirmed: false, reason: 'rejected' };
+  let first = true;
+  await handler.handle(
+    { principal, turnId, threadId: pending.threadId, clientMessageId: turnId, text: approved ? 'yes' : 'no' },
+    {
+      ...sink,
+      confirm: async (action) => {
+        if (!first) return sink.confirm(action);
+        first = false;
+        // Changed between the check and the run (answered elsewhere): answer nothing.
+        return confirmIdOf(action) === pending.confirmId ? decision : { confirmed: false, reason: 'cancelled' };
+      },
+    },
+    signal,
+  );
+  return true;
+}
+
+/**
+ * Remembers ids of inbound deliveries (Slack `event_id`, Telegram `update_id`) across processes:
+ * `firstTime` is true once per id within `ttlMs`, whichever process asks.
+ */
+export class DeliveryLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly name: string,
+    private readonly ttlMs: number,
+    private readonly prefix = 'herald',
+  ) {}
+
+  async firstTime(id: string | number): Promise<boolean> {
+    const key = `${this.prefix}:channels:seen:${this.name}:${id}`;
+    return (await this.redis.set(key, '1', 'PX', this.ttlMs, 'NX')) === 'OK';
   }
 }
 

@@ -5,15 +5,18 @@
  * `<team>:<user>`) talks as that member with their current role; an unlinked user is told how
  * to link (`link <code>` in a direct message) and nothing else runs. The answer is posted once
  * and updated (`chat.update`) at most once a second; a confirmation is a Block Kit message
- * with Approve / Reject buttons bound to the request and the user's conversation.
+ * with Approve / Reject buttons bound to the request and the user (`ConfirmStore`, in Redis):
+ * the turn ends at the question, and a press on any API process goes on with it.
  */
 import { randomUUID } from 'node:crypto';
 import { App, type BlockAction, type ButtonAction } from '@slack/bolt';
+import type { Redis } from 'ioredis';
 import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
-import type { ChatHandler, ConfirmAction, TurnSink } from '../../ws/index.js';
-import { Confirmations, CONFIRM_TTL_MS, memberPrincipal } from '../confirmations.js';
-import { FastifyReceiver } from './receiver.js';
+import type { RestChatHandler } from '../../routes/chat.js';
+import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
+import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed, type PendingConfirm } from '../confirmations.js';
+import { FastifyReceiver, SEEN_EVENT_MS } from './receiver.js';
 
 type WebClient = App['client'];
 
@@ -29,7 +32,12 @@ export interface SlackChannelOptions {
   /** Web API root ending in `/api/` (SLACK_API_URL); default Slack's. */
   apiUrl?: string | undefined;
   db: Db;
-  chat: ChatHandler;
+  /** Shared by every API process: open confirmations and the `event_id`s already taken. */
+  redis: Redis;
+  /** Redis key prefix (QUEUE_PREFIX); default `herald`. */
+  keyPrefix?: string | undefined;
+  /** The agent (with `pendingAction`, so a button can go on with a turn on any process). */
+  chat: RestChatHandler;
   logger: Logger;
   confirmTtlMs?: number | undefined;
 }
@@ -45,14 +53,17 @@ export class SlackChannel {
   readonly app: App;
   readonly receiver: FastifyReceiver;
   readonly #opts: SlackChannelOptions;
-  readonly #confirmations: Confirmations;
+  readonly #confirms: ConfirmStore;
   readonly #turns = new Set<Promise<void>>();
   readonly #stop = new AbortController();
 
   constructor(opts: SlackChannelOptions) {
     this.#opts = opts;
-    this.#confirmations = new Confirmations(opts.confirmTtlMs ?? CONFIRM_TTL_MS);
-    this.receiver = new FastifyReceiver(opts.signingSecret);
+    this.#confirms = new ConfirmStore(opts.redis, { prefix: opts.keyPrefix, ttlMs: opts.confirmTtlMs });
+    this.receiver = new FastifyReceiver(
+      opts.signingSecret,
+      new DeliveryLog(opts.redis, 'slack-event', SEEN_EVENT_MS, opts.keyPrefix),
+    );
     this.app = new App({
       receiver: this.receiver,
       token: opts.botToken,
@@ -73,33 +84,23 @@ export class SlackChannel {
       const text = String(event.text ?? '').replace(/<@[A-Z0-9]+>\s*/g, '');
       this.#said({ team: String(body.team_id), user: String(event.user), channel: event.channel, text });
     });
-    this.app.action<BlockAction<ButtonAction>>(/^herald_(approve|reject)$/, async ({ ack, body, action, client }) => {
+    this.app.action<BlockAction<ButtonAction>>(/^herald_(approve|reject)$/, async ({ ack, body, action }) => {
       await ack();
-      const key = `${body.team?.id ?? ''}:${body.user.id}`;
-      const outcome = this.#confirmations.press(action.value, key);
-      const channel = body.channel?.id;
-      if (outcome.kind === 'answered') {
-        if (channel && body.message?.ts)
-          await client.chat.update({
-            channel,
-            ts: body.message.ts,
-            text: `${outcome.approved ? 'Approved' : 'Rejected'}`,
-            blocks: [],
-          });
-        return;
-      }
-      const text =
-        outcome.kind === 'foreign'
-          ? 'This button belongs to someone else.'
-          : 'This request is no longer open; nothing was done.';
-      if (channel) await client.chat.postEphemeral({ channel, user: body.user.id, text });
+      this.#track(
+        this.#press({
+          key: `${body.team?.id ?? ''}:${body.user.id}`,
+          user: body.user.id,
+          value: action.value,
+          channel: body.channel?.id,
+          ts: body.message?.ts,
+        }),
+      );
     });
     this.app.error(async (err) => opts.logger.error({ err }, 'slack event failed'));
   }
 
   async close(): Promise<void> {
     this.#stop.abort();
-    this.#confirmations.cancelAll();
     await Promise.allSettled([...this.#turns]);
   }
 
@@ -110,9 +111,69 @@ export class SlackChannel {
 
   /** Runs beside the event's acknowledgement: Slack is answered within 3 seconds whatever the turn takes. */
   #said(said: Said): void {
-    const work = this.#handle(said).catch((err: unknown) => this.#opts.logger.error({ err }, 'slack message failed'));
+    this.#track(this.#handle(said));
+  }
+
+  #track(task: Promise<void>): void {
+    const work = task.catch((err: unknown) => this.#opts.logger.error({ err }, 'slack message failed'));
     this.#turns.add(work);
     void work.finally(() => this.#turns.delete(work));
+  }
+
+  /** A button press: goes on with the turn it was shown for, when it may; otherwise says why, privately. */
+  async #press(p: {
+    key: string;
+    user: string;
+    value: string | undefined;
+    channel?: string | undefined;
+    ts?: string | undefined;
+  }) {
+    const client = this.app.client;
+    const tell = (text: string) =>
+      p.channel
+        ? client.chat.postEphemeral({ channel: p.channel, user: p.user, text }).then(() => undefined)
+        : undefined;
+    const outcome = await this.#confirms.peek(p.value, p.key);
+    if (outcome.kind === 'foreign') return tell('This button belongs to someone else.');
+    if (outcome.kind !== 'answered' || outcome.id === undefined)
+      return tell('This request is no longer open; nothing was done.');
+    const member = await linkedMember({ db: this.#opts.db }, 'slack', p.key);
+    if (!member) return tell(SLACK_LINK_HELP);
+    if (!(await this.#confirms.take(outcome.id))) return tell('This request is no longer open; nothing was done.');
+    const { pending, approved } = outcome;
+    const reply = new SlackReply(client, pending.replyTo, (err) =>
+      this.#opts.logger.warn({ err }, 'slack send failed'),
+    );
+    const sink = this.#sink(reply, pending.replyTo, p.key, pending.threadId);
+    const principal = memberPrincipal(member);
+    // The buttons go once the thread is known to wait for this very action.
+    const accepted = async () => {
+      if (p.channel && p.ts)
+        await client.chat.update({
+          channel: p.channel,
+          ts: p.ts,
+          text: approved ? 'Approved' : 'Rejected',
+          blocks: [],
+        });
+    };
+    let resumed: boolean;
+    try {
+      resumed = await resumeConfirmed(
+        this.#opts.chat,
+        principal,
+        pending,
+        approved,
+        sink,
+        this.#stop.signal,
+        randomUUID(),
+        accepted,
+      );
+    } catch (err) {
+      reply.append(`\n\n(That failed: ${isHeraldError(err) ? err.message : 'internal error'}.)`);
+      resumed = true;
+    }
+    await reply.finish();
+    if (!resumed) await tell('This request is no longer open; nothing was done.');
   }
 
   async #handle(said: Said): Promise<void> {
@@ -142,28 +203,18 @@ export class SlackChannel {
 
   async #turn(member: LinkedMember, said: Said, key: string, client: WebClient): Promise<void> {
     const reply = new SlackReply(client, said.channel, (err) => this.#opts.logger.warn({ err }, 'slack send failed'));
-    const principal = memberPrincipal(member);
-    const signal = this.#stop.signal;
-    const sink: TurnSink = {
-      token: (piece) => reply.append(piece),
-      toolStart: () => undefined,
-      toolEnd: () => undefined,
-      confirm: async (action) => {
-        await reply.finish();
-        return this.#ask(client, said.channel, key, action, signal);
-      },
-    };
+    const threadId = `slack:${said.channel}:${said.user}`;
     try {
       await this.#opts.chat.handle(
         {
-          principal,
+          principal: memberPrincipal(member),
           turnId: randomUUID(),
-          threadId: `slack:${said.channel}:${said.user}`,
+          threadId,
           clientMessageId: randomUUID(),
           text: said.text,
         },
-        sink,
-        signal,
+        this.#sink(reply, said.channel, key, threadId),
+        this.#stop.signal,
       );
     } catch (err) {
       reply.append(`\n\n(That failed: ${isHeraldError(err) ? err.message : 'internal error'}.)`);
@@ -171,11 +222,26 @@ export class SlackChannel {
     await reply.finish();
   }
 
-  async #ask(client: WebClient, channel: string, key: string, action: ConfirmAction, signal: AbortSignal) {
-    const request = this.#confirmations.open(key, signal);
+  /** Turn output into `reply`; a confirmation ends the turn with buttons any process can take. */
+  #sink(reply: SlackReply, channel: string, key: string, threadId: string): TurnSink {
+    return {
+      token: (piece) => reply.append(piece),
+      toolStart: () => undefined,
+      toolEnd: () => undefined,
+      confirm: async (action): Promise<ConfirmDecision> => {
+        await reply.finish();
+        await this.#ask(this.app.client, { channel: 'slack', chat: key, threadId, replyTo: channel }, action);
+        // The question stays in the thread's checkpoint; the press goes on with it.
+        return { confirmed: false, reason: 'cancelled' };
+      },
+    };
+  }
+
+  async #ask(client: WebClient, pending: Omit<PendingConfirm, 'confirmId'>, action: ConfirmAction): Promise<void> {
+    const request = await this.#confirms.open(pending, action);
     const text = `Confirm: ${action.summary}`;
     await client.chat.postMessage({
-      channel,
+      channel: pending.replyTo,
       text,
       blocks: [
         { type: 'section', text: { type: 'plain_text', text: text.slice(0, 3000) } },
@@ -200,7 +266,6 @@ export class SlackChannel {
         },
       ],
     });
-    return request.decision;
   }
 }
 

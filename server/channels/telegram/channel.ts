@@ -4,21 +4,25 @@
  * (`tools/channels`) runs each text message as a turn of the same `ChatHandler` the WebSocket
  * uses, as that member with their current role; an unlinked chat is told how to link and
  * nothing else runs. Updates arrive by webhook (`handleUpdate`, see `webhook.ts`) or by long
- * polling (`startPolling`). Handlers return at once and turns run beside them, so a turn
- * waiting for a button never holds up the update that carries the press.
+ * polling (`startPolling`). Handlers return at once and turns run beside them. A confirmation
+ * is an inline keyboard bound to the request in Redis (`ConfirmStore`): the turn ends at the
+ * question and a press on any API process, or after a restart, goes on with it. `update_id`s
+ * already taken are remembered in Redis too, so a redelivery runs nothing on any process.
  */
 import { randomUUID } from 'node:crypto';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type Context } from 'grammy';
+import type { Redis } from 'ioredis';
 import type { UserFromGetMe } from 'grammy/types';
 import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
-import type { ChatHandler, ConfirmAction, TurnSink } from '../../ws/index.js';
-import { Confirmations, CONFIRM_TTL_MS, memberPrincipal } from '../confirmations.js';
+import type { RestChatHandler } from '../../routes/chat.js';
+import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
+import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed } from '../confirmations.js';
 import { MESSAGE_MAX_CHARS, StreamedReply } from './reply.js';
 
-/** How many recent `update_id`s are remembered, so a redelivered update runs no second turn. */
-export const SEEN_UPDATES = 10_000;
+/** How long an `update_id` is remembered (Telegram keeps an undelivered update for 24 hours). */
+export const SEEN_UPDATE_MS = 24 * 60 * 60_000;
 /** The longest `retry_after` (seconds) a 429 is waited out for before the call fails. */
 export const MAX_RETRY_AFTER_S = 60;
 
@@ -27,7 +31,12 @@ export interface TelegramChannelOptions {
   /** Bot API root (TELEGRAM_API_URL); default Telegram's. */
   apiUrl?: string | undefined;
   db: Db;
-  chat: ChatHandler;
+  /** Shared by every API process: open confirmations and the `update_id`s already taken. */
+  redis: Redis;
+  /** Redis key prefix (QUEUE_PREFIX); default `herald`. */
+  keyPrefix?: string | undefined;
+  /** The agent (with `pendingAction`, so a button can go on with a turn on any process). */
+  chat: RestChatHandler;
   logger: Logger;
   /** The bot's `getMe`, when known (tests); otherwise fetched on `init()`. */
   botInfo?: UserFromGetMe | undefined;
@@ -40,14 +49,15 @@ export const LINK_HELP =
 export class TelegramChannel {
   readonly bot: Bot;
   readonly #opts: TelegramChannelOptions;
-  readonly #confirmations: Confirmations;
-  readonly #seen = new Set<number>();
+  readonly #confirms: ConfirmStore;
+  readonly #seen: DeliveryLog;
   readonly #turns = new Set<Promise<void>>();
   readonly #stop = new AbortController();
 
   constructor(opts: TelegramChannelOptions) {
     this.#opts = opts;
-    this.#confirmations = new Confirmations(opts.confirmTtlMs ?? CONFIRM_TTL_MS);
+    this.#confirms = new ConfirmStore(opts.redis, { prefix: opts.keyPrefix, ttlMs: opts.confirmTtlMs });
+    this.#seen = new DeliveryLog(opts.redis, 'telegram-update', SEEN_UPDATE_MS, opts.keyPrefix);
     this.bot = new Bot(opts.token, {
       ...(opts.botInfo ? { botInfo: opts.botInfo } : {}),
       client: { ...(opts.apiUrl ? { apiRoot: opts.apiUrl } : {}) },
@@ -66,9 +76,7 @@ export class TelegramChannel {
 
   /** One update from the webhook; a redelivered `update_id` is ignored. */
   async handleUpdate(update: { update_id: number }): Promise<void> {
-    if (this.#seen.has(update.update_id)) return;
-    this.#seen.add(update.update_id);
-    if (this.#seen.size > SEEN_UPDATES) this.#seen.delete(this.#seen.values().next().value as number);
+    if (!(await this.#seen.firstTime(update.update_id))) return;
     await this.bot.handleUpdate(update as Parameters<Bot['handleUpdate']>[0]);
   }
 
@@ -86,7 +94,6 @@ export class TelegramChannel {
   async close(): Promise<void> {
     if (this.bot.isRunning()) await this.bot.stop();
     this.#stop.abort();
-    this.#confirmations.cancelAll();
     await Promise.allSettled([...this.#turns]);
   }
 
@@ -110,9 +117,13 @@ export class TelegramChannel {
       await ctx.reply(LINK_HELP);
       return;
     }
-    const turn = this.#runTurn(member, chat.id, text, ctx.message?.message_id ?? 0);
-    this.#turns.add(turn);
-    void turn.finally(() => this.#turns.delete(turn));
+    this.#track(this.#runTurn(member, chat.id, text, ctx.message?.message_id ?? 0));
+  }
+
+  #track(task: Promise<void>): void {
+    const work = task.catch((err: unknown) => this.#opts.logger.error({ err }, 'telegram turn failed'));
+    this.#turns.add(work);
+    void work.finally(() => this.#turns.delete(work));
   }
 
   async #link(ctx: Context, chatId: number, code: string | undefined): Promise<void> {
@@ -130,32 +141,20 @@ export class TelegramChannel {
   }
 
   async #runTurn(member: LinkedMember, chatId: number, text: string, messageId: number): Promise<void> {
-    const api = this.bot.api;
     const log = this.#opts.logger;
-    const reply = new StreamedReply(api, chatId, (err) => log.warn({ err, chatId }, 'telegram send failed'));
-    const principal = memberPrincipal(member);
-    const signal = this.#stop.signal;
-    const sink: TurnSink = {
-      token: (piece) => reply.append(piece),
-      toolStart: () => undefined,
-      toolEnd: () => undefined,
-      confirm: async (action) => {
-        await reply.finish();
-        return this.#ask(chatId, action, signal);
-      },
-    };
+    const reply = new StreamedReply(this.bot.api, chatId, (err) => log.warn({ err, chatId }, 'telegram send failed'));
     try {
       await this.#opts.chat.handle(
         {
-          principal,
+          principal: memberPrincipal(member),
           turnId: randomUUID(),
           // One conversation per chat (thread ids are per workspace).
           threadId: `telegram:${chatId}`,
           clientMessageId: `telegram:${chatId}:${messageId}`,
           text,
         },
-        sink,
-        signal,
+        this.#sink(reply, chatId),
+        this.#stop.signal,
       );
     } catch (err) {
       log.error({ err, chatId }, 'telegram turn failed');
@@ -164,8 +163,26 @@ export class TelegramChannel {
     await reply.finish();
   }
 
-  async #ask(chatId: number, action: ConfirmAction, signal: AbortSignal) {
-    const request = this.#confirmations.open(chatId, signal);
+  /** Turn output into `reply`; a confirmation ends the turn with buttons any process can take. */
+  #sink(reply: StreamedReply, chatId: number): TurnSink {
+    return {
+      token: (piece) => reply.append(piece),
+      toolStart: () => undefined,
+      toolEnd: () => undefined,
+      confirm: async (action): Promise<ConfirmDecision> => {
+        await reply.finish();
+        await this.#ask(chatId, action);
+        // The question stays in the thread's checkpoint; the press goes on with it.
+        return { confirmed: false, reason: 'cancelled' };
+      },
+    };
+  }
+
+  async #ask(chatId: number, action: ConfirmAction): Promise<void> {
+    const request = await this.#confirms.open(
+      { channel: 'telegram', chat: String(chatId), threadId: `telegram:${chatId}`, replyTo: String(chatId) },
+      action,
+    );
     const text = `Confirm: ${action.summary}`.slice(0, MESSAGE_MAX_CHARS);
     await this.bot.api.sendMessage(chatId, text, {
       reply_markup: {
@@ -177,27 +194,60 @@ export class TelegramChannel {
         ],
       },
     });
-    return request.decision;
   }
 
   async #onPress(ctx: Context): Promise<void> {
     const q = ctx.callbackQuery;
     if (!q) return;
-    const outcome = this.#confirmations.press(q.data, q.message?.chat.id);
-    if (outcome.kind !== 'answered') {
-      const text =
-        outcome.kind === 'foreign'
-          ? 'This button belongs to another chat.'
-          : 'This request is no longer open; nothing was done.';
-      await ctx.answerCallbackQuery({ text, show_alert: true });
-      return;
+    const chatId = q.message?.chat.id;
+    const refuse = (text: string) => ctx.answerCallbackQuery({ text, show_alert: true }).then(() => undefined);
+    const outcome = await this.#confirms.peek(q.data, chatId === undefined ? undefined : String(chatId));
+    if (outcome.kind === 'foreign') return refuse('This button belongs to another chat.');
+    if (outcome.kind !== 'answered' || outcome.id === undefined || chatId === undefined)
+      return refuse('This request is no longer open; nothing was done.');
+    const member = await linkedMember({ db: this.#opts.db }, 'telegram', String(chatId));
+    if (!member) return refuse(LINK_HELP);
+    if (!(await this.#confirms.take(outcome.id))) return refuse('This request is no longer open; nothing was done.');
+    this.#track(this.#resume(ctx, member, chatId, outcome));
+  }
+
+  /** Goes on with the turn a press answered; the callback query is answered either way. */
+  async #resume(
+    ctx: Context,
+    member: LinkedMember,
+    chatId: number,
+    outcome: Extract<Awaited<ReturnType<ConfirmStore['peek']>>, { kind: 'answered' }>,
+  ): Promise<void> {
+    const log = this.#opts.logger;
+    const message = ctx.callbackQuery?.message;
+    const reply = new StreamedReply(this.bot.api, chatId, (err) => log.warn({ err, chatId }, 'telegram send failed'));
+    const accepted = async () => {
+      await ctx.answerCallbackQuery({ text: outcome.approved ? 'Approved' : 'Rejected' });
+      // The buttons go, so the message shows it was answered.
+      if (message)
+        await this.bot.api
+          .editMessageReplyMarkup(chatId, message.message_id, { reply_markup: { inline_keyboard: [] } })
+          .catch((err: unknown) => log.warn({ err }, 'telegram keyboard not removed'));
+    };
+    let resumed: boolean;
+    try {
+      resumed = await resumeConfirmed(
+        this.#opts.chat,
+        memberPrincipal(member),
+        outcome.pending,
+        outcome.approved,
+        this.#sink(reply, chatId),
+        this.#stop.signal,
+        randomUUID(),
+        accepted,
+      );
+    } catch (err) {
+      log.error({ err, chatId }, 'telegram turn failed');
+      reply.append(`\n\n(That failed: ${isHeraldError(err) ? err.message : 'internal error'}.)`);
+      resumed = true;
     }
-    await ctx.answerCallbackQuery({ text: outcome.approved ? 'Approved' : 'Rejected' });
-    // The buttons go, so the message shows it was answered.
-    if (q.message) {
-      await this.bot.api
-        .editMessageReplyMarkup(q.message.chat.id, q.message.message_id, { reply_markup: { inline_keyboard: [] } })
-        .catch((err: unknown) => this.#opts.logger.warn({ err }, 'telegram keyboard not removed'));
-    }
+    await reply.finish();
+    if (!resumed)
+      await ctx.answerCallbackQuery({ text: 'This request is no longer open; nothing was done.', show_alert: true });
   }
 }

@@ -5,8 +5,9 @@
  * reach). A Telegram that cannot be reached at start is logged, not fatal: Herald serves
  * everything else.
  */
+import type { Redis } from 'ioredis';
 import type { Db, Logger } from '../../../core/index.js';
-import type { ChatHandler } from '../../ws/index.js';
+import type { RestChatHandler } from '../../routes/chat.js';
 import { TelegramChannel } from './channel.js';
 import { TELEGRAM_WEBHOOK_PATH } from './webhook.js';
 
@@ -16,7 +17,9 @@ export interface TelegramStartOptions {
   apiUrl: string | undefined;
   publicUrl: string | undefined;
   db: Db;
-  chat: ChatHandler;
+  redis: Redis;
+  keyPrefix?: string | undefined;
+  chat: RestChatHandler;
   logger: Logger;
 }
 
@@ -26,6 +29,8 @@ export async function startTelegram(opts: TelegramStartOptions): Promise<Telegra
     token: opts.token,
     apiUrl: opts.apiUrl,
     db: opts.db,
+    redis: opts.redis,
+    keyPrefix: opts.keyPrefix,
     chat: opts.chat,
     logger: log,
   });

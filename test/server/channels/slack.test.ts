@@ -4,6 +4,7 @@
  * (test/fakes/slack.ts), turns answered by the real agent. Forged and stale signatures,
  * retries, unlinked users, linking, a reply, and a confirmation approved once.
  */
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,8 @@ import { startSlackFake, type SlackFake } from '../../fakes/slack.js';
 import type { Person } from '../../helpers/api-env.js';
 
 const SIGNING = 'slack-signing-secret-0123456789';
+/** Redis keys of this run only: event ids start again at every run. */
+const PREFIX = `test-slack-${randomUUID()}`;
 let env: AgentEnv;
 let slack: SlackFake;
 let channel: SlackChannel;
@@ -41,11 +44,16 @@ async function post(body: string, headers: Record<string, string>) {
 }
 
 /** A direct message from `user` in DM channel `dm`, signed (or with `headers`). */
-function dm(user: string, dmChannel: string, text: string, opts: { ts?: number; extra?: Record<string, string> } = {}) {
+function dm(
+  user: string,
+  dmChannel: string,
+  text: string,
+  opts: { ts?: number; extra?: Record<string, string>; eventId?: string } = {},
+) {
   const body = JSON.stringify({
     type: 'event_callback',
     team_id: slack.team,
-    event_id: `Ev${++n}`,
+    event_id: opts.eventId ?? `Ev${++n}`,
     event_time: 1,
     event: { type: 'message', channel_type: 'im', channel: dmChannel, user, text, ts: `${n}.0001` },
   });
@@ -89,6 +97,8 @@ beforeAll(async () => {
     signingSecret: SIGNING,
     apiUrl: slack.apiUrl,
     db: env.api.env.database.db,
+    redis: env.api.deps.redis,
+    keyPrefix: PREFIX,
     chat: env.handler,
     logger: createLogger({ level: 'silent' }),
   });
@@ -106,7 +116,7 @@ afterAll(async () => {
 });
 
 describe('slack', () => {
-  it('a forged signature, a timestamp older than 5 minutes and a retry run nothing', async () => {
+  it('a forged signature and a timestamp older than 5 minutes are refused 401 and run nothing', async () => {
     const p = await env.api.signUp();
     const { user, dm: d } = await linkedUser(p);
     const calls = env.modelCalls();
@@ -118,12 +128,31 @@ describe('slack', () => {
     });
     expect(await post(body, { 'content-type': 'application/json', ...slack.sign(body, 'not-the-secret') })).toBe(401);
     expect(await dm(user, d, 'hi', { ts: Math.floor(Date.now() / 1000) - 6 * 60 })).toBe(401);
-    expect(
-      await dm(user, d, 'hi', { extra: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' } }),
-    ).toBe(200);
     await channel.idle();
     expect(slack.messages(d).filter((m) => !m.text.startsWith('Linked'))).toEqual([]);
     expect(env.modelCalls()).toBe(calls);
+  });
+
+  it('a retry of an event already taken runs nothing; a retry whose first delivery never arrived runs once', async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = () => ({ text: 'Answered once.' });
+    const retry = (k: number) => ({ 'x-slack-retry-num': String(k), 'x-slack-retry-reason': 'http_timeout' });
+    const eventId = `EvOnce${++n}`;
+    expect(await dm(user, d, 'hi', { eventId })).toBe(200);
+    expect(await dm(user, d, 'hi', { eventId, extra: retry(1) })).toBe(200);
+    expect(await dm(user, d, 'hi', { eventId, extra: retry(2) })).toBe(200);
+    await until('the answer', () => slack.messages(d).find((m) => m.text === 'Answered once.'));
+    await channel.idle();
+    expect(slack.messages(d).filter((m) => m.text === 'Answered once.')).toHaveLength(1);
+
+    env.brain = () => ({ text: 'Answered the retry.' });
+    const lost = `EvLost${++n}`;
+    expect(await dm(user, d, 'are you there?', { eventId: lost, extra: retry(1) })).toBe(200);
+    expect(await dm(user, d, 'are you there?', { eventId: lost, extra: retry(2) })).toBe(200);
+    await until('the answer', () => slack.messages(d).find((m) => m.text === 'Answered the retry.'));
+    await channel.idle();
+    expect(slack.messages(d).filter((m) => m.text === 'Answered the retry.')).toHaveLength(1);
   });
 
   it('an unlinked user gets the instructions only; a linked one gets the agent answer', async () => {

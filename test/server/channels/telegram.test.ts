@@ -6,6 +6,7 @@
  * confirmation approved once by button, stale and foreign buttons, a wrong secret, flood
  * control (429 retry_after), workspace isolation and long polling.
  */
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,8 @@ import { startTelegramFake, type FakeMessage, type TelegramFake } from '../../fa
 import type { Person } from '../../helpers/api-env.js';
 
 const SECRET = 'webhook-secret_0123456789';
+/** Redis keys of this run only: the fake's update ids start again at every run. */
+const PREFIX = `test-tg-${randomUUID()}`;
 let env: AgentEnv;
 let tg: TelegramFake;
 let channel: TelegramChannel;
@@ -70,6 +73,8 @@ beforeAll(async () => {
     token: tg.token,
     apiUrl: tg.url,
     db: env.api.env.database.db,
+    redis: env.api.deps.redis,
+    keyPrefix: PREFIX,
     chat: env.handler,
     logger: createLogger({ level: 'silent' }),
   });
@@ -277,6 +282,8 @@ describe('long polling', () => {
       token: fake.token,
       apiUrl: fake.url,
       db: env.api.env.database.db,
+      redis: env.api.deps.redis,
+      keyPrefix: PREFIX,
       chat: env.handler,
       logger: createLogger({ level: 'silent' }),
     });
@@ -305,6 +312,8 @@ describe('start from config', () => {
       webhookSecret: SECRET,
       publicUrl: 'https://herald.example.com',
       db: env.api.env.database.db,
+      redis: env.api.deps.redis,
+      keyPrefix: PREFIX,
       chat: env.handler,
       logger: createLogger({ level: 'silent' }),
     });
