@@ -49,6 +49,8 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'sk-test',
     MASTODON_REDIRECT_URI: `${base}/v1/social-accounts/callback`,
     CONNECT_DONE_URL: `${base}/accounts`,
+    // The ready wait below allows 90 s; Chroma's own start gets most of it on a loaded machine.
+    CHILD_START_TIMEOUT_MS: '80000',
   });
   // Chroma's start dominates; on a loaded 2-core machine it can take a minute (as in test/server/boot.test.ts).
   // A Herald that exits during boot fails the suite at once, not after the whole wait.
@@ -310,6 +312,27 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(mastodon.statuses(adaId).map((st) => st.text)).toContain('Live right now');
     });
 
+    it('analytics: the published post counts in the overview, and its account shows its best hours', async () => {
+      await owner.getByRole('link', { name: 'Analytics' }).click();
+      const posts = owner.getByTestId('overview-posts');
+      await expect.poll(() => posts.locator('td').first().textContent()).toBe('1');
+      // Mastodon reports no impressions: the page says so instead of showing a zero.
+      await expect.poll(() => owner.getByTestId('overview-impressions').textContent()).toContain('not reported');
+      await expect.poll(() => owner.getByTestId('best-times').textContent()).toContain('based on 0 posts; weak');
+    });
+
+    it('accounts: posting slots suggested from the best hours are saved with one click', async () => {
+      await owner.getByRole('link', { name: 'Accounts' }).click();
+      await expect.poll(() => owner.getByTestId('slots').textContent()).toContain('Posting slots: none');
+      await owner.getByLabel('Slots a week').fill('3');
+      await owner.getByRole('button', { name: 'Suggest from best hours' }).click();
+      await expect.poll(() => owner.getByTestId('suggested-slots').textContent()).toContain('general pattern');
+      await owner.getByRole('button', { name: 'Use these slots' }).click();
+      await expect
+        .poll(() => owner.getByTestId('slots').textContent())
+        .toMatch(/^Posting slots: (\w{3} \d\d:00, ){2}\w{3} \d\d:00/);
+    });
+
     it("approvals: with approval required, an editor's post waits in the queue until the owner approves it", async () => {
       await owner.getByRole('link', { name: 'Settings' }).click();
       await owner.getByRole('checkbox', { name: /wait for an admin/ }).check();
@@ -355,7 +378,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
       }
       await viewer.getByRole('link', { name: 'Accounts' }).click();
       await viewer.getByRole('heading', { name: 'Connected accounts' }).waitFor();
-      expect(await viewer.getByRole('button', { name: /^Connect|Disconnect/ }).count()).toBe(0);
+      expect(await viewer.getByRole('button', { name: /^Connect|Disconnect|Suggest from best hours/ }).count()).toBe(0);
     });
 
     it('the console ran without console errors (CSP included)', () => {

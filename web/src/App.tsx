@@ -7,12 +7,14 @@ import { WorkspacePage } from './pages/Workspace.tsx';
 import { ChatPage } from './pages/Chat.tsx';
 import { PostsPage } from './pages/Posts.tsx';
 import { AccountsPage } from './pages/Accounts.tsx';
+import { AnalyticsPage } from './pages/Analytics.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
 
 const NAV = [
   { path: '/chat', label: 'Chat' },
   { path: '/posts', label: 'Posts' },
   { path: '/accounts', label: 'Accounts' },
+  { path: '/analytics', label: 'Analytics' },
   { path: '/workspace', label: 'Workspace' },
   { path: '/settings', label: 'Settings' },
 ];
@@ -73,6 +75,7 @@ export function App() {
         {current === '/chat' && <ChatPage />}
         {current === '/posts' && <PostsPage />}
         {current === '/accounts' && <AccountsPage />}
+        {current === '/analytics' && <AnalyticsPage />}
         {current === '/workspace' && <WorkspacePage />}
         {current === '/settings' && <SettingsPage />}
       </main>

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.ts';
 import { can, useSession } from '../session.tsx';
 import { ErrorBox } from '../ui.tsx';
+import { SlotsEditor } from './Slots.tsx';
 
 export interface Account {
   id: string;
@@ -28,6 +29,7 @@ interface PlatformSetup {
 export function AccountsPage() {
   const session = useSession();
   const admin = can(session.workspace.role, 'admin');
+  const editor = can(session.workspace.role, 'editor');
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [platforms, setPlatforms] = useState<PlatformSetup[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -105,6 +107,20 @@ export function AccountsPage() {
           </table>
         )}
       </section>
+      {accounts.length > 0 && (
+        <section className="card" aria-labelledby="slots-h">
+          <h2 id="slots-h">Posting slots</h2>
+          <p className="muted">The weekly times &ldquo;add to queue&rdquo; fills, per account.</p>
+          {accounts.map((a) => (
+            <div key={a.id}>
+              <h3>
+                {a.handle} ({a.platform})
+              </h3>
+              <SlotsEditor account={a} canEdit={editor} />
+            </div>
+          ))}
+        </section>
+      )}
       {admin && (
         <section className="card" aria-labelledby="connect-h">
           <h2 id="connect-h">Connect an account</h2>
