@@ -911,32 +911,6 @@ export const publishHandles = pgTable(
   ],
 );
 
-/**
- * Steps of a multi-call publish (Meta's containers: create, then publish), each platform id
- * written before the next call, so a publish resumed after a crash or an uncertain answer
- * continues from what the platform already holds (a container still to publish, or one whose
- * state says it is published) instead of starting again. Keyed by the account and the
- * idempotency key (the target id); `workspace_id` is the account's.
- */
-export const publishSteps = pgTable(
-  'publish_steps',
-  {
-    workspaceId: workspaceRef(),
-    accountId: uuid('account_id').notNull(),
-    idempotencyKey: text('idempotency_key').notNull(),
-    step: text('step').notNull(),
-    value: text('value').notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.accountId, t.idempotencyKey, t.step] }),
-    foreignKey({
-      columns: [t.workspaceId, t.accountId],
-      foreignColumns: [socialAccounts.workspaceId, socialAccounts.id],
-    }).onDelete('cascade'),
-    index('publish_steps_created').on(t.createdAt),
-  ],
-);
 
 
 /**
