@@ -70,7 +70,21 @@ function u32(...values: number[]): Buffer {
  * an `mdat` of filler. Enough structure for any ISO-BMFF reader; not playable.
  */
 export function isoBmffVideo(
-  opts: { brand?: 'isom' | 'qt  '; width?: number; height?: number; durationMs?: number; rotate90?: boolean } = {},
+  opts: {
+    brand?: 'isom' | 'qt  ';
+    width?: number;
+    height?: number;
+    durationMs?: number;
+    rotate90?: boolean;
+    /** With a codec, the track gets `mdhd` and `minf/stbl` (`stsd` sample entry, `stts` timing). */
+    codec?: string;
+    /** Frames per second written in `stts` (with `codec`). Default 30. */
+    fps?: number;
+    /** A sound track with this sample entry (`mp4a`). */
+    audioCodec?: string;
+    /** Bytes of filler in `mdat`. Default 2048. */
+    mdatBytes?: number;
+  } = {},
 ): Buffer {
   const { brand = 'isom', width = 1920, height = 1080, durationMs = 4500, rotate90 = false } = opts;
   const timescale = 1000;
@@ -100,14 +114,45 @@ export function isoBmffVideo(
     u32(0, 0, 0),
     Buffer.from('VideoHandler\0', 'latin1'),
   );
-  const trak = box('trak', tkhd, box('mdia', hdlr));
+  const sampleTable = (entry: string, frames: number, delta: number) => {
+    const stsd = box('stsd', u32(0, 1), box(entry, Buffer.alloc(78)));
+    const stts = box('stts', u32(0, 1, frames, delta));
+    return box('minf', box('stbl', stsd, stts));
+  };
+  const mdhd = box('mdhd', u32(0, 0, 0, timescale, durationMs, 0));
+  const fps = opts.fps ?? 30;
+  // The video track's own clock: 100 ticks a frame.
+  const videoScale = Math.round(fps * 100);
+  const frames = Math.max(1, Math.round((durationMs / 1000) * fps));
+  const videoMdhd = box('mdhd', u32(0, 0, 0, videoScale, frames * 100, 0));
+  const trak = opts.codec
+    ? box('trak', tkhd, box('mdia', videoMdhd, hdlr, sampleTable(opts.codec, frames, 100)))
+    : box('trak', tkhd, box('mdia', hdlr));
+  const soundTrak = opts.audioCodec
+    ? box(
+        'trak',
+        box(
+          'tkhd',
+          u32(0x3, 0, 0, 2, 0, durationMs),
+          u32(0, 0, 0, 0x01000000),
+          u32(0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000),
+          u32(0, 0),
+        ),
+        box(
+          'mdia',
+          mdhd,
+          box('hdlr', u32(0, 0), Buffer.from('soun', 'latin1'), u32(0, 0, 0), Buffer.from('SoundHandler\0', 'latin1')),
+          sampleTable(opts.audioCodec, 1, durationMs),
+        ),
+      )
+    : Buffer.alloc(0);
   const location = Buffer.from(LOCATION_ISO6709, 'latin1');
   const xyzHead = Buffer.alloc(4);
   xyzHead.writeUInt16BE(location.length, 0);
   xyzHead.writeUInt16BE(0x15c7, 2); // language code, as QuickTime writes it
   const udta = box('udta', box('\u00a9xyz', xyzHead, location));
-  const moov = box('moov', mvhd, trak, udta);
-  const mdat = box('mdat', Buffer.alloc(2048, 0x42));
+  const moov = box('moov', mvhd, trak, soundTrak, udta);
+  const mdat = box('mdat', Buffer.alloc(opts.mdatBytes ?? 2048, 0x42));
   return Buffer.concat([ftyp, moov, mdat]);
 }
 
@@ -127,4 +172,32 @@ export function webmHeader(): Buffer {
   const ebml = Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x80 | ebmlBody.length]), ebmlBody]);
   const segment = Buffer.from([0x18, 0x53, 0x80, 0x67, 0x80]); // Segment, size 0
   return Buffer.concat([ebml, segment, Buffer.alloc(512, 0)]);
+}
+
+/**
+ * A large MP4 written to `file` without holding it in memory: the boxes of `isoBmffVideo`
+ * (H.264, 30 fps, AAC) and an `mdat` of filler up to `totalBytes`, streamed in 4 MB writes.
+ */
+export async function writeLargeMp4(
+  file: string,
+  totalBytes: number,
+  opts: { width?: number; height?: number; durationMs?: number } = {},
+): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  const head = isoBmffVideo({ ...opts, codec: 'avc1', audioCodec: 'mp4a', mdatBytes: 0 });
+  // The empty mdat at the end of `head` (8 bytes) is rewritten with the real size.
+  const boxes = head.subarray(0, head.length - 8);
+  const mdatSize = totalBytes - boxes.length;
+  const mdatHead = Buffer.alloc(8);
+  mdatHead.writeUInt32BE(mdatSize, 0);
+  mdatHead.write('mdat', 4, 'latin1');
+  const handle = await open(file, 'w', 0o600);
+  try {
+    await handle.write(Buffer.concat([boxes, mdatHead]));
+    const block = Buffer.alloc(4 << 20, 0x42);
+    for (let left = mdatSize - 8; left > 0; left -= block.length)
+      await handle.write(block, 0, Math.min(left, block.length));
+  } finally {
+    await handle.close();
+  }
 }

@@ -12,6 +12,8 @@ export interface MediaDeps {
   maxBytes: number;
   /** Where uploads are spooled while they are checked. Default: the OS temp directory. */
   stagingDir?: string;
+  /** ffprobe, which reads WebM videos (`FFPROBE_PATH`). Default `ffprobe` on the PATH; null: never run it. */
+  ffprobePath?: string | null;
 }
 
 /** The caller: workspace, person, role, channel, and who the audit log names. */

@@ -14,6 +14,14 @@ export interface VideoFacts {
   width: number | null;
   height: number | null;
   durationMs: number | null;
+  /** Sample entry of the video track (`avc1`, `hvc1`, `hev1`, `av01`, `vp09`...), or null. */
+  videoCodec: string | null;
+  /** Sample entry of the first sound track (`mp4a`, `Opus`, `ac-3`...), or null when silent. */
+  audioCodec: string | null;
+  /** Degrees clockwise the video track's matrix turns the picture for display. */
+  rotation: number;
+  /** Frames per second from the video track's sample timing, or null. */
+  frameRate: number | null;
   /** How many metadata boxes were blanked. */
   blanked: number;
 }
@@ -112,6 +120,48 @@ function sizeOf(moov: Buffer, tkhd: Box): { width: number; height: number } | nu
   return a === 0 && b !== 0 ? { width: height, height: width } : { width, height };
 }
 
+/** 0, 90, 180 or 270 from a `tkhd` matrix (a, b, c, d in 16.16 fixed point). */
+function rotationOf(moov: Buffer, tkhd: Box): number {
+  const v = moov.readUInt8(tkhd.body);
+  const at = tkhd.body + (v === 1 ? 52 : 40);
+  if (at + 16 > tkhd.end) return 0;
+  const [a, b, c, d] = [0, 4, 12, 16].map((o) => Math.sign(moov.readInt32BE(at + o)));
+  if (a === 0 && b === 1 && c === -1 && d === 0) return 90;
+  if (a === -1 && d === -1) return 180;
+  if (a === 0 && b === -1 && c === 1 && d === 0) return 270;
+  return 0;
+}
+
+const child = (buf: Buffer, parent: Box | undefined, type: string) =>
+  parent ? childBoxes(buf, parent.body, parent.end).find((b) => b.type === type) : undefined;
+
+/** The track's first sample entry (its codec) and frame rate from `mdhd` and `stts`. */
+function sampleFactsOf(moov: Buffer, trak: Box): { codec: string | null; frameRate: number | null } {
+  const mdia = child(moov, trak, 'mdia');
+  const stbl = child(moov, child(moov, mdia, 'minf'), 'stbl');
+  const stsd = child(moov, stbl, 'stsd');
+  // stsd: version/flags (4), entry count (4), then sample entries (size, format).
+  const codec =
+    stsd && stsd.body + 16 <= stsd.end && moov.readUInt32BE(stsd.body + 4) > 0
+      ? moov.toString('latin1', stsd.body + 12, stsd.body + 16)
+      : null;
+  let frameRate: number | null = null;
+  const mdhd = child(moov, mdia, 'mdhd');
+  const stts = child(moov, stbl, 'stts');
+  if (mdhd && stts && stts.body + 8 <= stts.end) {
+    const timescale = moov.readUInt32BE(mdhd.body + (moov.readUInt8(mdhd.body) === 1 ? 20 : 12));
+    let frames = 0;
+    let ticks = 0;
+    const entries = moov.readUInt32BE(stts.body + 4);
+    for (let i = 0, at = stts.body + 8; i < entries && at + 8 <= stts.end; i++, at += 8) {
+      frames += moov.readUInt32BE(at);
+      ticks += moov.readUInt32BE(at) * moov.readUInt32BE(at + 4);
+    }
+    if (timescale && ticks) frameRate = Math.round(((frames * timescale) / ticks) * 1000) / 1000;
+  }
+  return { codec: codec ? codec.replace(/\0+$/, '') : null, frameRate };
+}
+
 function handlerOf(moov: Buffer, trak: Box): string | null {
   const mdia = childBoxes(moov, trak.body, trak.end).find((b) => b.type === 'mdia');
   const hdlr = mdia && childBoxes(moov, mdia.body, mdia.end).find((b) => b.type === 'hdlr');
@@ -155,6 +205,8 @@ async function inspect(handle: FileHandle): Promise<VideoFacts> {
   const rel = moovBox.body - moovBox.start;
   let durationMs: number | null = null;
   let size: { width: number; height: number } | null = null;
+  let video: { codec: string | null; frameRate: number | null; rotation: number } | null = null;
+  let audioCodec: string | null = null;
   for (const box of childBoxes(moov, rel, moov.length)) {
     if (box.type === 'mvhd') durationMs = durationOf(moov, box);
     else if (METADATA_BOXES.has(box.type) || isXmp(moov, box)) blank.push(moovBox.start + box.start + 4);
@@ -166,10 +218,22 @@ async function inspect(handle: FileHandle): Promise<VideoFacts> {
       const tkhd = children.find((c) => c.type === 'tkhd');
       const handler = handlerOf(moov, box);
       if (!size && tkhd && (handler === 'vide' || handler === null)) size = sizeOf(moov, tkhd);
+      if (!video && tkhd && handler === 'vide')
+        video = { ...sampleFactsOf(moov, box), rotation: rotationOf(moov, tkhd) };
+      if (!audioCodec && handler === 'soun') audioCodec = sampleFactsOf(moov, box).codec;
     }
   }
 
   const free = Buffer.from('free', 'latin1');
   for (const at of blank) await handle.write(free, 0, 4, at);
-  return { width: size?.width ?? null, height: size?.height ?? null, durationMs, blanked: blank.length };
+  return {
+    width: size?.width ?? null,
+    height: size?.height ?? null,
+    durationMs,
+    videoCodec: video?.codec ?? null,
+    audioCodec,
+    rotation: video?.rotation ?? 0,
+    frameRate: video?.frameRate ?? null,
+    blanked: blank.length,
+  };
 }

@@ -17,11 +17,12 @@ import {
   type Db,
   type Media,
   type MediaSource,
+  type schema,
 } from '../../core/index.js';
 import { audit, requireRole, type MediaContext, type MediaDeps } from './context.js';
 import { sniffFormat, type MediaFormat } from './formats.js';
 import { normaliseImage } from './image.js';
-import { inspectAndScrubIsoBmff } from './iso-bmff.js';
+import { probeVideo } from './probe.js';
 import {
   findBySha,
   listPage,
@@ -46,6 +47,8 @@ export interface MediaView {
   width: number | null;
   height: number | null;
   durationMs: number | null;
+  /** For videos: codecs, rotation, frame rate and what could not be read (null for images). */
+  probe: schema.MediaProbe | null;
   sha256: string;
   altText: string | null;
   uploadedBy: string | null;
@@ -60,6 +63,7 @@ export const viewOf = (row: Media): MediaView => ({
   width: row.width,
   height: row.height,
   durationMs: row.durationMs,
+  probe: row.probe ?? null,
   sha256: row.sha256,
   altText: row.altText,
   uploadedBy: row.uploadedBy,
@@ -94,12 +98,14 @@ function cleanAltText(altText: string | null | undefined): string | null {
 async function prepare(
   staged: StagedUpload,
   format: MediaFormat,
+  ffprobePath: string | null | undefined,
 ): Promise<{
   source: MediaSource;
   sha256: string;
   width: number | null;
   height: number | null;
   durationMs: number | null;
+  probe: schema.MediaProbe | null;
 }> {
   if (format.kind === 'image') {
     const image = await normaliseImage(staged.path, format);
@@ -109,13 +115,11 @@ async function prepare(
       width: image.width,
       height: image.height,
       durationMs: null,
+      probe: null,
     };
   }
-  // WebM is stored as uploaded: Herald reads no Matroska, so no size or duration either.
-  if (format.mimeType === 'video/webm') {
-    return { source: { file: staged.path }, sha256: staged.sha256, width: null, height: null, durationMs: null };
-  }
-  const facts = await inspectAndScrubIsoBmff(staged.path);
+  // WebM is stored as uploaded (read by ffprobe when present); MP4 and QuickTime lose their location boxes.
+  const facts = await probeVideo(staged.path, format, { ffprobePath });
   const sha256 = facts.blanked > 0 ? (await digestOf({ file: staged.path })).sha256 : staged.sha256;
   return {
     source: { file: staged.path },
@@ -123,6 +127,7 @@ async function prepare(
     width: facts.width,
     height: facts.height,
     durationMs: facts.durationMs,
+    probe: facts.probe,
   };
 }
 
@@ -149,7 +154,7 @@ export async function uploadMedia(
     if (staged.sizeBytes > deps.maxBytes) throw tooLarge(deps.maxBytes);
     if (staged.sizeBytes === 0) throw new HeraldError('media_invalid', { message: 'The file is empty' });
     const format = await sniffFormat(staged.path);
-    const prepared = await prepare(staged, format);
+    const prepared = await prepare(staged, format, deps.ffprobePath);
 
     return await deps.db.transaction(async (tx) => {
       await lockContent(tx, prepared.sha256);
@@ -168,6 +173,7 @@ export async function uploadMedia(
         width: prepared.width,
         height: prepared.height,
         durationMs: prepared.durationMs,
+        probe: prepared.probe,
         sha256: stored.sha256,
         altText,
       });
