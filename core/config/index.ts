@@ -178,6 +178,13 @@ export interface Config {
     /** `PUBLIC_URL`, listed as the server in the OpenAPI document. */
     readonly publicUrl?: string | undefined;
   };
+  /** Tracked links (docs/links.md). */
+  readonly links: {
+    /** Base of short URLs (`LINKS_BASE_URL`, else `PUBLIC_URL`, else `http://HOST:PORT`), no trailing slash. */
+    readonly baseUrl: string;
+    readonly rateLimitPerMinute: number;
+    readonly uniqueWindowMinutes: number;
+  };
 }
 
 export interface LoadConfigOptions {
@@ -508,6 +515,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       ),
       trustProxy: pick<boolean | string[]>('TRUST_PROXY', false),
       publicUrl,
+    }),
+    links: Object.freeze({
+      baseUrl:
+        (values.LINKS_BASE_URL as string | undefined) ??
+        publicUrl ??
+        `http://${pick('HOST', DEFAULTS.host)}:${pick('PORT', DEFAULTS.port)}`,
+      rateLimitPerMinute: pick('LINKS_RATE_LIMIT_PER_MINUTE', DEFAULTS.linksRateLimitPerMinute),
+      uniqueWindowMinutes: pick('LINKS_UNIQUE_WINDOW_MINUTES', DEFAULTS.linksUniqueWindowMinutes),
     }),
   });
 }

@@ -45,6 +45,8 @@ export const DEFAULTS = {
   refreshTokenTtlS: 30 * 24 * 3600,
   bodyLimitBytes: 1024 * 1024,
   rateLimitPerMinute: 1200,
+  linksRateLimitPerMinute: 120,
+  linksUniqueWindowMinutes: 60,
   wsMaxConnectionsPerUser: 20,
   wsMaxFrameBytes: 256 * 1024,
   wsMaxBufferedBytes: 1024 * 1024,
@@ -599,6 +601,29 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: String(DEFAULTS.rateLimitPerMinute),
     description: 'Requests per minute per user or API key (per client address before sign-in), counted in Redis.',
     schema: positiveInt('a positive integer'),
+  },
+  {
+    name: 'LINKS_BASE_URL',
+    expects: 'https://go.example.com',
+    default: '`PUBLIC_URL`, else `http://<HOST>:<PORT>`',
+    description:
+      'Custom short domain of tracked links (docs/links.md): short URLs are `<LINKS_BASE_URL>/l/<code>`. Point the domain at Herald (its proxy forwards `/l/`).',
+    schema: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')),
+  },
+  {
+    name: 'LINKS_RATE_LIMIT_PER_MINUTE',
+    expects: 'positive integer',
+    default: String(DEFAULTS.linksRateLimitPerMinute),
+    description: 'Tracked-link redirects (`GET /l/:code`) per minute per client address; more get `429 rate_limited`.',
+    schema: positiveInt('a positive integer'),
+  },
+  {
+    name: 'LINKS_UNIQUE_WINDOW_MINUTES',
+    expects: 'integer 1-1440',
+    default: String(DEFAULTS.linksUniqueWindowMinutes),
+    description:
+      'Repeat clicks by one visitor on one link within this many minutes count once as unique (the visitor hash also changes at 00:00 UTC).',
+    schema: positiveInt('an integer of minutes 1-1440').max(1440, 'expected an integer of minutes 1-1440'),
   },
   {
     name: 'WS_MAX_CONNECTIONS_PER_USER',
