@@ -11,7 +11,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { and, inArray, sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import { schema, type Db, type Logger } from '../../core/index.js';
+import { createRedisConnection, schema, type Db, type Logger } from '../../core/index.js';
 import { clickStreamKey, parseClickFields, type ClickEvent } from './clicks.js';
 
 export const DRAIN_GROUP = 'drain';
@@ -251,3 +251,20 @@ export async function writeClicks(db: Db, events: ClickEvent[], uniqueWindowMs: 
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface StartClickDrainerOptions extends Omit<ClickDrainerOptions, 'redis'> {
+  redisUrl: string;
+}
+
+/** A drainer on a blocking connection of its own, started; `close` stops it and the connection. */
+export function startClickDrainer(opts: StartClickDrainerOptions): { drainer: ClickDrainer; close(): Promise<void> } {
+  const redis = createRedisConnection(opts.redisUrl, { purpose: 'worker', connectionName: 'herald-click-drain' });
+  const drainer = new ClickDrainer({ ...opts, redis }).start();
+  return {
+    drainer,
+    close: async () => {
+      await drainer.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

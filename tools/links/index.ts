@@ -47,5 +47,7 @@ export {
   DEFAULT_UNIQUE_WINDOW_MS,
   DEFAULT_DRAIN_BATCH,
   DEFAULT_CLAIM_IDLE_MS,
+  startClickDrainer,
   type ClickDrainerOptions,
+  type StartClickDrainerOptions,
 } from './drain.js';

@@ -1,0 +1,84 @@
+/**
+ * `GET /l/:code`, the tracked-link redirector (docs/links.md): a 302 to the link's destination
+ * with its UTM parameters, once the click is in the Redis stream (`tools/links/clicks.ts`).
+ * Public: no session, no cookie. Rate limited per client address. An unknown code gets a
+ * small 404 page; a Redis that does not answer in time costs the click, never the redirect.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { LinkRedirector } from '../../tools/links/index.js';
+
+/** Longest wait for Redis to hold a click before the redirect goes out without it. */
+export const RECORD_DEADLINE_MS = 500;
+
+const NOT_FOUND_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>Link not found</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}</style>
+</head><body><h1>This link does not exist</h1>
+<p>The short link you followed is not known here. It may have been mistyped or cut off; check the address and try again.</p>
+</body></html>
+`;
+
+const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+export interface LinkRedirectOptions {
+  redirector: LinkRedirector;
+  /** Redirects per minute per client address (`LINKS_RATE_LIMIT_PER_MINUTE`). */
+  rateLimitPerMinute: number;
+}
+
+export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async (app, opts) => {
+  app.get<{ Params: { code: string } }>(
+    '/l/:code',
+    {
+      schema: { hide: true },
+      config: {
+        rateLimit: {
+          max: opts.rateLimitPerMinute,
+          timeWindow: 60_000,
+          keyGenerator: (req: { ip: string }) => `link:${req.ip}`,
+        },
+      },
+    },
+    async (req, reply) => {
+      const link = await opts.redirector.resolve(req.params.code);
+      if (!link) {
+        return reply
+          .code(404)
+          .header('cache-control', 'no-store')
+          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+          .type('text/html; charset=utf-8')
+          .send(NOT_FOUND_PAGE);
+      }
+      const h = req.headers;
+      let timer: NodeJS.Timeout | undefined;
+      const recorded = opts.redirector
+        .record(link, {
+          method: req.method,
+          ip: req.ip,
+          userAgent: header(h['user-agent']),
+          referer: header(h.referer),
+          purpose: header(h['sec-purpose']) ?? header(h.purpose) ?? header(h['x-purpose']) ?? header(h['x-moz']),
+        })
+        .then(
+          () => true,
+          (err: unknown) => {
+            req.log.error({ err }, 'click not recorded');
+            return false;
+          },
+        );
+      await Promise.race([
+        recorded,
+        new Promise((resolve) => {
+          timer = setTimeout(() => {
+            req.log.warn('click recording past its deadline; redirecting without waiting');
+            resolve(false);
+          }, RECORD_DEADLINE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      // Every visit reaches Herald (and is counted), none is served from a cache.
+      return reply.header('cache-control', 'private, no-store').redirect(link.location, 302);
+    },
+  );
+};
