@@ -43,7 +43,7 @@ export {
   type FeedPollJobData,
   type PollOutcome,
 } from './feed-poller.js';
-export { listenForPublishedPosts, updatePastPostMetrics, type PostMetrics } from './past-posts.js';
+export { listenForPublishedPosts, updatePastPostMetrics, pastPostMetricsSink, type PostMetrics } from './past-posts.js';
 export {
   createSource,
   deleteSource,

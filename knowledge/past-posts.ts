@@ -107,7 +107,7 @@ export async function ingestPastPost(
 
 /**
  * Records a published post's metrics (merged into what it had) and re-ingests it, so search
- * shows how the post did. No metrics pipeline calls this yet: analytics will, per target.
+ * shows how the post did. Analytics calls it through `pastPostMetricsSink` after each snapshot.
  */
 export async function updatePastPostMetrics(
   deps: { db: Db; queue: KnowledgeQueue },
@@ -144,6 +144,32 @@ export async function updatePastPostMetrics(
   await deps.queue.enqueue({ workspaceId: ctx.workspaceId, sourceId: row.id, generation: row.generation });
   await auditSource(deps.db, ctx, 'knowledge.past_post.metrics', row.id, { targetId, metrics: Object.keys(metrics) });
   return viewOf(row);
+}
+
+/**
+ * What analytics calls after each stored `ok` snapshot (`CollectDeps.onMeasured`): the post's
+ * past_post source takes the counters, as Herald itself (audited as `system`). A target with
+ * no past_post source yet (not ingested, or knowledge off) is skipped.
+ */
+export function pastPostMetricsSink(deps: {
+  db: Db;
+  queue: KnowledgeQueue;
+}): (m: { workspaceId: string; targetId: string; metrics: PostMetrics; at: Date }) => Promise<void> {
+  return async (m) => {
+    const ctx: KnowledgeContext = {
+      workspaceId: m.workspaceId,
+      userId: null,
+      channel: 'analytics',
+      actorKind: 'system',
+      role: 'owner',
+    };
+    try {
+      await updatePastPostMetrics(deps, ctx, m.targetId, m.metrics, m.at);
+    } catch (err) {
+      if (err instanceof HeraldError && err.code === 'not_found') return;
+      throw err;
+    }
+  };
 }
 
 /**

@@ -33,13 +33,14 @@ import {
   loadSeedDocuments,
   KnowledgeStore,
   listenForPublishedPosts,
+  pastPostMetricsSink,
   startChroma,
   startKnowledgeWorker,
   type ChromaHandle,
   type KnowledgeDeps,
 } from '../knowledge/index.js';
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
-import { MetricsQueue, startMetricsWorker } from '../tools/analytics/index.js';
+import { MetricsQueue, startMetricsWorker, type CollectDeps } from '../tools/analytics/index.js';
 import { startTrendsWorker, TrendsQueue } from '../tools/trends/index.js';
 import { HackerNewsSource } from '../connectors/hackernews/index.js';
 import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
@@ -141,6 +142,7 @@ async function startPublishing(
   redisUrl: string,
   redis: Redis,
   closers: Closer[],
+  onMeasured: CollectDeps['onMeasured'],
 ): Promise<Pick<Runtime, 'scheduling' | 'mediaStore' | 'events'>> {
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-bullmq' });
   closers.push({ name: 'bullmq-connection', close: () => quitShared(bull) });
@@ -194,10 +196,14 @@ async function startPublishing(
     );
     closers.push({ name: 'maintenance', close: () => maintenance.close() });
     closers.push({ name: 'publish-worker', close: () => closeWorker(worker) });
-    const metricsWorker = startMetricsWorker({ db: database.db, cipher, connectors, gate, logger }, metrics, {
-      connection: bull,
-      prefix: config.queuePrefix,
-    });
+    const metricsWorker = startMetricsWorker(
+      { db: database.db, cipher, connectors, gate, logger, onMeasured },
+      metrics,
+      {
+        connection: bull,
+        prefix: config.queuePrefix,
+      },
+    );
     closers.push({ name: 'metrics-worker', close: () => closeWorker(metricsWorker) });
     // Trend research (docs/trends.md): one BullMQ schedule collects every workspace with a niche;
     // followed feeds arrive as knowledge.feed events from the one feed poller.
@@ -352,8 +358,13 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     const { cache: principals, unlisten } = await PrincipalCache.listening(database);
     closers.push({ name: 'principal-cache', close: unlisten });
 
+    // Each metrics snapshot also updates the post's past_post knowledge source; knowledge starts
+    // after publishing, so the sink is bound once it is up (a snapshot before that is only in analytics).
+    let pastPostSink: CollectDeps['onMeasured'];
     const publishing = await step('publishing', () =>
-      startPublishing(config, logger, database, cipher, redisHandle.url, redis, closers),
+      startPublishing(config, logger, database, cipher, redisHandle.url, redis, closers, (m) =>
+        pastPostSink ? pastPostSink(m) : Promise.resolve(),
+      ),
     );
     const modelProviders = providerSettingsOf(config);
     const models = await step('models', () =>
@@ -377,6 +388,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       redisHandle.url,
       closers,
     );
+    pastPostSink = pastPostMetricsSink(knowledge);
     const voice = await step('voice', () => createVoiceEngines(voiceConfigOf(config)));
     const chat = chatHandlerOf({
       config,

@@ -9,7 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPost, schema, type PostTarget } from '../../core/index.js';
-import { listenForPublishedPosts, listSources, updatePastPostMetrics, type SourceView } from '../../knowledge/index.js';
+import {
+  listenForPublishedPosts,
+  listSources,
+  pastPostMetricsSink,
+  updatePastPostMetrics,
+  type SourceView,
+} from '../../knowledge/index.js';
 import { emitStatus } from '../../tools/scheduling/context.js';
 import type { ApiEnv, Person } from '../helpers/api-env.js';
 import {
@@ -307,5 +313,21 @@ describe('published posts', () => {
     await expect(updatePastPostMetrics(kenv.deps, ctxOf(a), randomUUID(), { likes: 1 })).rejects.toMatchObject({
       code: 'not_found',
     });
+
+    // Analytics' sink: the next snapshot's counters merge in, as Herald itself; an unknown target is skipped.
+    const sink = pastPostMetricsSink(kenv.deps);
+    await sink({
+      workspaceId: a.workspaceId,
+      targetId: blue.id,
+      metrics: { likes: 50, replies: 3 },
+      at: new Date('2026-10-09T00:00:00Z'),
+    });
+    await sink({ workspaceId: a.workspaceId, targetId: randomUUID(), metrics: { likes: 1 }, at: new Date() });
+    // Another workspace's sink call cannot reach this post.
+    await sink({ workspaceId: randomUUID(), targetId: blue.id, metrics: { likes: 999 }, at: new Date() });
+    await waitForIngest(kenv.deps, ctxOf(a), blueSource.id, updated.generation + 1);
+    const [after] = await search(a, 'kiln opening raku', '&platform=bluesky');
+    expect(after!.source.metrics).toEqual({ likes: 50, reposts: 7, replies: 3 });
+    expect(after!.text).toContain('Performance (as of 2026-10-09): likes 50, reposts 7, replies 3.');
   });
 });

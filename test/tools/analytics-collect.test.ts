@@ -16,7 +16,13 @@ import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake, type XFake } from '../../connectors/x/fake.js';
 import { createLinkedInConnector } from '../../connectors/linkedin/index.js';
 import { startLinkedInFake, type LinkedInFake } from '../../connectors/linkedin/fake.js';
-import { MetricsQueue, runDaily, startMetricsWorker, type CollectDeps } from '../../tools/analytics/index.js';
+import {
+  MetricsQueue,
+  runDaily,
+  startMetricsWorker,
+  type CollectDeps,
+  type MeasuredPost,
+} from '../../tools/analytics/index.js';
 import { publishNow, type ServiceContext } from '../../tools/scheduling/index.js';
 import { eventually, REDIS_URL, startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
 
@@ -35,6 +41,8 @@ let metrics: MetricsQueue;
 let worker: Worker;
 let bull: ReturnType<typeof createRedisConnection>;
 let collectDeps: CollectDeps;
+/** What the worker told `onMeasured` (the runtime passes knowledge's past-post update there). */
+const measured: MeasuredPost[] = [];
 
 beforeAll(async () => {
   masto = await startMastodonFake();
@@ -56,7 +64,15 @@ beforeAll(async () => {
   bull = createRedisConnection(REDIS_URL, { purpose: 'worker' });
   metrics = new MetricsQueue({ connection: bull, prefix: env.prefix, stages: STAGES, maxAttempts: 3, backoffMs: 100 });
   env.workerDeps.onPublished = (t) => metrics.scheduleTarget(env.deps.db, t);
-  collectDeps = { ...env.workerDeps, logger: createLogger({ level: 'silent' }) };
+  collectDeps = {
+    ...env.workerDeps,
+    logger: createLogger({ level: 'silent' }),
+    onMeasured: async (m) => {
+      measured.push(m);
+      // A failing listener must not fail or repeat the read.
+      if (m.metrics.likes === 8) throw new Error('listener down');
+    },
+  };
   worker = startMetricsWorker(collectDeps, metrics, { connection: bull, prefix: env.prefix });
   env.startWorker();
 });
@@ -124,6 +140,12 @@ describe('collection on a decaying schedule', () => {
     ]);
     // Earlier rows are never overwritten.
     expect(all[0]).toEqual(first[0]);
+    // Each stored snapshot was passed on once, the failing listener included.
+    expect(measured.filter((m) => m.targetId === target.id).map((m) => [m.stage, m.metrics])).toEqual([
+      ['s1', { likes: 3, reposts: 1, replies: 0, quotes: 0 }],
+      ['s2', { likes: 8, reposts: 2, replies: 1, quotes: 0 }],
+      ['s3', { likes: 13, reposts: 2, replies: 1, quotes: 0 }],
+    ]);
     expect(all.every((r) => r.impressions === null && r.platform === 'mastodon')).toBe(true);
   });
 

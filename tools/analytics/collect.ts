@@ -33,12 +33,27 @@ export const DEFAULT_STAGES: ReadonlyArray<{ name: string; afterMs: number }> = 
 /** How long a metrics read waits when every slot of the account is busy publishing. */
 export const BUSY_RETRY_MS = 2_000;
 
+/** A published post's counters as just stored (`ok` snapshots only). */
+export interface MeasuredPost {
+  workspaceId: string;
+  targetId: string;
+  stage: string;
+  metrics: { likes: number; reposts: number; replies: number; quotes?: number; impressions?: number };
+  at: Date;
+}
+
 export interface CollectDeps {
   db: Db;
   cipher: SecretCipher;
   connectors: ConnectorRegistry;
   gate: AccountGate;
   logger: Logger;
+  /**
+   * Told of each stored `ok` snapshot, after it is stored (the runtime passes knowledge's
+   * past-post update, so searching past posts shows how they did). A failure here is logged and
+   * never fails or repeats the read.
+   */
+  onMeasured?: (m: MeasuredPost) => Promise<void>;
 }
 
 export type CollectOutcome =
@@ -141,6 +156,22 @@ export async function collectTargetMetrics(
       impressions: v.impressions ?? null,
       fetchedAt: v.fetchedAt,
     });
+    if (deps.onMeasured) {
+      const metrics: MeasuredPost['metrics'] = { likes: v.likes, reposts: v.reposts, replies: v.replies };
+      if (v.quotes !== undefined && v.quotes !== null) metrics.quotes = v.quotes;
+      if (v.impressions !== undefined && v.impressions !== null) metrics.impressions = v.impressions;
+      await deps
+        .onMeasured({
+          workspaceId: target.workspaceId,
+          targetId: target.id,
+          stage: job.stage,
+          metrics,
+          at: v.fetchedAt,
+        })
+        .catch((err: unknown) =>
+          deps.logger.warn({ targetId: target.id, err: { message: (err as Error).message } }, 'onMeasured failed'),
+        );
+    }
     return { kind: 'stored', status: 'ok' };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

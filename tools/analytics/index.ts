@@ -14,6 +14,7 @@ export {
   DEFAULT_STAGES,
   type CollectDeps,
   type CollectOutcome,
+  type MeasuredPost,
 } from './collect.js';
 export {
   MetricsQueue,
