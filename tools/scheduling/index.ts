@@ -56,4 +56,4 @@ export {
   type RowProblem,
 } from './csv-import.js';
 export { parseUserTime, showInZone, showTime, assertTimeZone } from './time.js';
-export { checkTargets, type TargetProblem } from './validation.js';
+export { checkTargets, addTargetCheck, type TargetCheck, type TargetProblem } from './validation.js';

@@ -25,6 +25,25 @@ export interface CheckedTarget {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/**
+ * A check another capability adds to schedule-time validation (campaigns: an affiliate link
+ * needs its disclosure). Runs for every target given a time (`at`), after the platform's own
+ * checks pass; it throws a typed error naming the rule the target breaks.
+ */
+export type TargetCheck = (
+  db: Db,
+  workspaceId: string,
+  target: TargetContent & { account: SocialAccount; at: Date },
+) => Promise<void>;
+
+const targetChecks = new Set<TargetCheck>();
+
+/** Adds a schedule-time check; returns its removal. */
+export function addTargetCheck(check: TargetCheck): () => void {
+  targetChecks.add(check);
+  return () => targetChecks.delete(check);
+}
+
 /** Targets on the account that count against its cap in [from, to). */
 export async function countScheduledOnAccount(
   db: Db,
@@ -148,6 +167,10 @@ export async function checkTargets(
       details: { targets: problems },
     });
   }
+  for (const [i, target] of targets.entries())
+    if (target.at && checked[i])
+      for (const check of targetChecks)
+        await check(db, workspaceId, { ...target, account: checked[i].account, at: target.at });
   if (quota.length > 0) {
     const q = quota[0]!;
     throw new HeraldError('quota_exceeded', {
