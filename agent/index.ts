@@ -35,3 +35,4 @@ export {
   type ToolEnv,
 } from './tools/index.js';
 export { findTime, readTime } from './time.js';
+export { coachWriter } from './coach-writer.js';

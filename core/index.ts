@@ -33,6 +33,7 @@ export {
   type ModelPullEvent,
   type KnowledgeIngestEvent,
   type KnowledgeFeedEvent,
+  type NotificationEvent,
   type TargetStatusName,
 } from './events/index.js';
 export {

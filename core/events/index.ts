@@ -90,8 +90,29 @@ export interface KnowledgeFeedEvent {
   at: string;
 }
 
+/**
+ * A message Herald sent one member outside a chat turn (tools/notifications): the member's
+ * open WebSocket sessions, on any API node, show it as a `notification` frame.
+ */
+export interface NotificationEvent {
+  type: 'notification';
+  workspaceId: string;
+  userId: string;
+  notificationId: string;
+  /** `coach.daily`, `coach.intervention`, `coach.milestone`, ... */
+  kind: string;
+  text: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
 export type HeraldEvent =
-  TargetStatusEvent | AccountStatusEvent | ModelPullEvent | KnowledgeIngestEvent | KnowledgeFeedEvent;
+  | TargetStatusEvent
+  | AccountStatusEvent
+  | ModelPullEvent
+  | KnowledgeIngestEvent
+  | KnowledgeFeedEvent
+  | NotificationEvent;
 
 const PREFIX = 'herald:events:';
 

@@ -175,6 +175,17 @@ export type ConnectionEvent =
       /** `connected`, `reconnected`, or the platform's refusal in words. */
       reason: string;
       at: string;
+    }
+  | {
+      /** A message Herald sent this member outside a turn (a coaching message, a nudge); stored, listed at /v1/notifications. */
+      type: 'notification';
+      notificationId: string;
+      /** `coach.daily`, `coach.intervention`, `coach.milestone`, ... */
+      kind: string;
+      text: string;
+      /** The kind's structured part (the coach's facts and actions). */
+      data: Record<string, unknown>;
+      at: string;
     };
 
 export type ServerEvent = TurnEvent | ConnectionEvent | VoiceEvent;

@@ -89,7 +89,7 @@ export class ChatSession implements TurnSubscriber {
 
   /**
    * Forwards this workspace's `target.status` events as `post_status`, `account.status` as
-   * `account_status` and `model.pull` as `model_pull`.
+   * `account_status`, `model.pull` as `model_pull`, and this member's `notification`s.
    */
   async followEvents(events: EventBus): Promise<void> {
     const unsubscribe = await events.subscribe(this.owner.workspaceId, (e) => this.#onEvent(e));
@@ -388,6 +388,19 @@ export class ChatSession implements TurnSubscriber {
         platform: e.platform,
         status: e.status,
         reason: e.reason,
+        at: e.at,
+      });
+      return;
+    }
+    if (e.type === 'notification') {
+      // Only the member it is for, signed in as themself (not an API key they created).
+      if (this.#principal.kind !== 'user' || this.#principal.userId !== e.userId) return;
+      this.transport.send({
+        type: 'notification',
+        notificationId: e.notificationId,
+        kind: e.kind,
+        text: e.text,
+        data: e.data,
         at: e.at,
       });
       return;
