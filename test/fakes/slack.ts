@@ -1,13 +1,29 @@
 /**
- * A local Slack for tests, written from Slack's documentation: the Web API
- * (https://api.slack.com/web: `POST /api/<method>`, bot token in `Authorization: Bearer`,
- * form-encoded or JSON arguments, answers `{"ok":true,...}` or `{"ok":false,"error"}`, rate
- * limits as HTTP 429 with `Retry-After` seconds) for `auth.test`, `chat.postMessage`,
- * `chat.update` and `chat.postEphemeral`; and the sending side of the Events API and
- * interactivity, signed as https://api.slack.com/authentication/verifying-requests-from-slack
- * describes (`v0=` HMAC-SHA256 of `v0:<timestamp>:<body>` with the signing secret).
+ * A local Slack for tests, written from Slack's documentation, not from Herald's client.
+ *
+ * The Web API (https://api.slack.com/web): `POST /api/<method>`; form-encoded arguments may
+ * carry the token as `token`, JSON bodies only in `Authorization: Bearer` (no token:
+ * `not_authed`, a wrong one: `invalid_auth`); every answer is HTTP 200 `{"ok":true,...}` or
+ * `{"ok":false,"error"}`, except rate limiting: HTTP 429 with `Retry-After` seconds. Methods:
+ * `auth.test`, `chat.postMessage` (text or blocks required: `no_text`; at most 50 blocks, a
+ * section's text at most 3000 characters: `invalid_blocks`; text past 40,000 characters is
+ * truncated), `chat.update` (Tier 3: `updatesPerMinute` calls a minute per workspace, then
+ * 429; text past 40,000: `msg_too_long`; without `blocks` but with `text` the old blocks are
+ * removed, `blocks: []` removes them too; unknown ts: `message_not_found`),
+ * `chat.postEphemeral`.
+ *
+ * The sending side of the Events API and interactivity, signed as
+ * https://api.slack.com/authentication/verifying-requests-from-slack describes (`v0=`
+ * HMAC-SHA256 of `v0:<timestamp>:<body>` with the signing secret, `X-Slack-Request-Timestamp`):
+ * `deliverEvent` wraps an event in the `event_callback` envelope (token, team_id, api_app_id,
+ * event, event_id, event_time, authorizations) and, when the answer is not a 2xx within 3
+ * seconds, redelivers it up to 3 times with `X-Slack-Retry-Num` and `X-Slack-Retry-Reason`
+ * (`http_timeout`, `http_error`, `connection_failed`), unless the answer carried
+ * `X-Slack-No-Retry: 1` (Slack waits at once, 1 and 5 minutes: `retryDelaysMs` here);
+ * `pressButton` posts a `block_actions` payload (form-encoded `payload`) as a click on a
+ * message's button sends it; `verifyUrl` sends the `url_verification` challenge.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -19,11 +35,27 @@ export interface SlackMessage {
   versions: string[];
 }
 
+export interface Delivery {
+  /** Every attempt's HTTP status (0: no answer within 3 seconds or no connection). */
+  statuses: number[];
+  /** The `X-Slack-Retry-Reason` each redelivery carried. */
+  reasons: string[];
+}
+
+export interface SlackFakeOptions {
+  token?: string;
+  /** Tier 3 budget for `chat.update` per workspace per minute (Slack: 50+). */
+  updatesPerMinute?: number;
+  /** Waits before each redelivery (Slack: at once, 1 minute, 5 minutes). */
+  retryDelaysMs?: [number, number, number];
+}
+
 export interface SlackFake {
   /** Web API root for the client (`.../api/`). */
   apiUrl: string;
   token: string;
   team: string;
+  appId: string;
   messages(channel: string): SlackMessage[];
   ephemerals: Array<{ channel: string; user: string; text: string }>;
   /** The next `count` calls of `method` answer 429 with `Retry-After: retryAfterS`. */
@@ -32,47 +64,98 @@ export interface SlackFake {
   readonly limited: number;
   /** Signs `body` as Slack does, at `timestamp` (seconds; default now). */
   sign(body: string, secret: string, timestamp?: number): Record<string, string>;
+  /** The `event_callback` envelope Slack would send for `event` (a new `event_id` unless given). */
+  envelope(event: Record<string, unknown>, eventId?: string): Record<string, unknown>;
+  /** Delivers `event` to `url` signed with `secret`, redelivering as Slack does until a 2xx. */
+  deliverEvent(url: string, secret: string, event: Record<string, unknown>, eventId?: string): Promise<Delivery>;
+  /** `user` clicks the button whose value is `value` on `message` in `channel`; the HTTP status. */
+  pressButton(
+    url: string,
+    secret: string,
+    p: { user: string; channel: string; message: SlackMessage; value: string },
+  ): Promise<number>;
+  /** The `url_verification` request; the parsed answer. */
+  verifyUrl(url: string, secret: string, challenge: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
-export async function startSlackFake(token = 'xoxb-test-token'): Promise<SlackFake> {
+const TEXT_MAX = 40_000;
+const SECTION_TEXT_MAX = 3000;
+const BLOCKS_MAX = 50;
+const ANSWER_WITHIN_MS = 3000;
+
+/** Blocks as sent (JSON string in a form, array in JSON), or an error code. */
+function blocksOf(raw: unknown): Array<Record<string, unknown>> | undefined | 'invalid_blocks' {
+  if (raw === undefined) return undefined;
+  let blocks: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      blocks = JSON.parse(raw);
+    } catch {
+      return 'invalid_blocks';
+    }
+  }
+  if (!Array.isArray(blocks) || blocks.length > BLOCKS_MAX) return 'invalid_blocks';
+  for (const b of blocks as Array<Record<string, unknown>>) {
+    const text = (b.text as { text?: unknown } | undefined)?.text;
+    if (b.type === 'section' && typeof text === 'string' && text.length > SECTION_TEXT_MAX) return 'invalid_blocks';
+  }
+  return blocks as Array<Record<string, unknown>>;
+}
+
+export async function startSlackFake(opts: SlackFakeOptions | string = {}): Promise<SlackFake> {
+  const o: SlackFakeOptions = typeof opts === 'string' ? { token: opts } : opts;
+  const token = o.token ?? 'xoxb-test-token';
+  const updatesPerMinute = o.updatesPerMinute ?? 50;
+  const retryDelays = o.retryDelaysMs ?? [0, 60_000, 300_000];
   const byChannel = new Map<string, SlackMessage[]>();
   const ephemerals: SlackFake['ephemerals'] = [];
   const limits = new Map<string, { retryAfter: number; count: number }>();
+  const updates: number[] = [];
   let clock = 1_700_000_000;
   const team = 'T0HERALD';
+  const appId = 'A0HERALD';
   let limited = 0;
+  let nextEvent = 1;
 
   const handle = (method: string, args: Record<string, unknown>) => {
     switch (method) {
       case 'auth.test':
-        return { ok: true, team_id: team, user_id: 'UBOT', bot_id: 'BBOT', user: 'herald' };
+        return {
+          ok: true,
+          url: 'https://herald-test.slack.com/',
+          team: 'Herald',
+          team_id: team,
+          user_id: 'UBOT',
+          bot_id: 'BBOT',
+          user: 'herald',
+        };
       case 'chat.postMessage': {
         const channel = String(args.channel ?? '');
         if (!channel) return { ok: false, error: 'channel_not_found' };
-        const text = String(args.text ?? '');
-        const blocks =
-          typeof args.blocks === 'string'
-            ? (JSON.parse(args.blocks) as SlackMessage['blocks'])
-            : (args.blocks as SlackMessage['blocks']);
+        const blocks = blocksOf(args.blocks);
+        if (blocks === 'invalid_blocks') return { ok: false, error: 'invalid_blocks' };
+        const text = String(args.text ?? '').slice(0, TEXT_MAX);
         if (!text && !blocks?.length) return { ok: false, error: 'no_text' };
         const m: SlackMessage = { channel, ts: `${clock++}.000100`, text, blocks, versions: [text] };
         byChannel.set(channel, [...(byChannel.get(channel) ?? []), m]);
-        return { ok: true, channel, ts: m.ts, message: { text, ts: m.ts } };
+        return { ok: true, channel, ts: m.ts, message: { type: 'message', text, ts: m.ts, bot_id: 'BBOT' } };
       }
       case 'chat.update': {
         const m = byChannel.get(String(args.channel))?.find((x) => x.ts === String(args.ts));
         if (!m) return { ok: false, error: 'message_not_found' };
-        m.text = String(args.text ?? m.text);
-        if (args.blocks !== undefined)
-          m.blocks =
-            typeof args.blocks === 'string'
-              ? (JSON.parse(args.blocks) as SlackMessage['blocks'])
-              : (args.blocks as SlackMessage['blocks']);
+        const blocks = blocksOf(args.blocks);
+        if (blocks === 'invalid_blocks') return { ok: false, error: 'invalid_blocks' };
+        if (args.text === undefined && blocks === undefined) return { ok: false, error: 'no_text' };
+        if (typeof args.text === 'string' && args.text.length > TEXT_MAX) return { ok: false, error: 'msg_too_long' };
+        if (args.text !== undefined) m.text = String(args.text);
+        // Text without blocks replaces the blocks; blocks (even []) replace them.
+        m.blocks = blocks ?? (args.text !== undefined ? undefined : m.blocks);
         m.versions.push(m.text);
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
       case 'chat.postEphemeral':
+        if (!args.channel || !args.user) return { ok: false, error: 'channel_not_found' };
         ephemerals.push({ channel: String(args.channel), user: String(args.user), text: String(args.text ?? '') });
         return { ok: true, message_ts: `${clock++}.000200` };
       default:
@@ -96,20 +179,83 @@ export async function startSlackFake(token = 'xoxb-test-token'): Promise<SlackFa
         limited += 1;
         return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(left.retryAfter) });
       }
-      const args: Record<string, unknown> = (req.headers['content-type'] ?? '').includes('json')
-        ? (JSON.parse(raw || '{}') as Record<string, unknown>)
-        : Object.fromEntries(new URLSearchParams(raw));
-      const bearer = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
-      if (bearer !== `Bearer ${token}`) return send(200, { ok: false, error: 'invalid_auth' });
+      if (method === 'chat.update') {
+        const now = Date.now();
+        while (updates.length > 0 && updates[0]! <= now - 60_000) updates.shift();
+        if (updates.length >= updatesPerMinute) {
+          limited += 1;
+          const retryAfter = Math.max(1, Math.ceil((updates[0]! + 60_000 - now) / 1000));
+          return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfter) });
+        }
+        updates.push(now);
+      }
+      const json = (req.headers['content-type'] ?? '').includes('application/json');
+      let args: Record<string, unknown>;
+      try {
+        args = json
+          ? (JSON.parse(raw || '{}') as Record<string, unknown>)
+          : Object.fromEntries(new URLSearchParams(raw));
+      } catch {
+        return send(200, { ok: false, error: 'invalid_json' });
+      }
+      // A JSON body cannot carry the token; a form may.
+      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? (json ? undefined : args.token);
+      if (given === undefined || given === '') return send(200, { ok: false, error: 'not_authed' });
+      if (given !== token) return send(200, { ok: false, error: 'invalid_auth' });
       send(200, handle(method, args));
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const sign = (body: string, secret: string, timestamp = Math.floor(Date.now() / 1000)) => {
+    const sig = createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex');
+    return { 'x-slack-signature': `v0=${sig}`, 'x-slack-request-timestamp': String(timestamp) };
+  };
+
+  /** One signed POST; its status, 0 when unanswered within 3 s or unreachable. */
+  async function attempt(
+    url: string,
+    body: string,
+    contentType: string,
+    secret: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ status: number; noRetry: boolean; reason: string; text: string }> {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...sign(body, secret), ...extra },
+        body,
+        signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+      });
+      const text = await res.text();
+      return { status: res.status, noRetry: res.headers.get('x-slack-no-retry') === '1', reason: 'http_error', text };
+    } catch (err) {
+      const timeout = (err as Error).name === 'TimeoutError';
+      return { status: 0, noRetry: false, reason: timeout ? 'http_timeout' : 'connection_failed', text: '' };
+    }
+  }
+
+  const envelope = (event: Record<string, unknown>, eventId?: string) => ({
+    token: 'legacy-verification-token',
+    team_id: team,
+    api_app_id: appId,
+    event: { event_ts: `${clock}.000300`, ...event },
+    type: 'event_callback',
+    event_id: eventId ?? `Ev0FAKE${String(nextEvent++).padStart(6, '0')}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      { enterprise_id: null, team_id: team, user_id: 'UBOT', is_bot: true, is_enterprise_install: false },
+    ],
+    is_ext_shared_channel: false,
+    event_context: `4-${randomBytes(8).toString('hex')}`,
+  });
+
   return {
     apiUrl: `${base}/api/`,
     token,
     team,
+    appId,
     ephemerals,
     get limited() {
       return limited;
@@ -118,9 +264,74 @@ export async function startSlackFake(token = 'xoxb-test-token'): Promise<SlackFa
     rateLimitNext(method, retryAfterS, count = 1) {
       limits.set(method, { retryAfter: retryAfterS, count });
     },
-    sign(body, secret, timestamp = Math.floor(Date.now() / 1000)) {
-      const sig = createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex');
-      return { 'x-slack-signature': `v0=${sig}`, 'x-slack-request-timestamp': String(timestamp) };
+    sign,
+    envelope,
+    async deliverEvent(url, secret, event, eventId) {
+      const body = JSON.stringify(envelope(event, eventId));
+      const delivery: Delivery = { statuses: [], reasons: [] };
+      let last = await attempt(url, body, 'application/json', secret);
+      delivery.statuses.push(last.status);
+      for (let k = 1; k <= 3; k++) {
+        if ((last.status >= 200 && last.status < 300) || last.noRetry) break;
+        await new Promise((r) => setTimeout(r, retryDelays[k - 1]));
+        delivery.reasons.push(last.reason);
+        last = await attempt(url, body, 'application/json', secret, {
+          'x-slack-retry-num': String(k),
+          'x-slack-retry-reason': last.reason,
+        });
+        delivery.statuses.push(last.status);
+      }
+      return delivery;
+    },
+    async pressButton(url, secret, p) {
+      const button = (p.message.blocks ?? [])
+        .flatMap((b) => (b.elements as Array<Record<string, unknown>> | undefined) ?? [])
+        .find((e) => e.type === 'button' && e.value === p.value);
+      const payload = {
+        type: 'block_actions',
+        user: { id: p.user, username: p.user.toLowerCase(), name: p.user.toLowerCase(), team_id: team },
+        api_app_id: appId,
+        token: 'legacy-verification-token',
+        container: { type: 'message', message_ts: p.message.ts, channel_id: p.channel, is_ephemeral: false },
+        trigger_id: `${clock}.${randomBytes(6).toString('hex')}`,
+        team: { id: team, domain: 'herald-test' },
+        enterprise: null,
+        is_enterprise_install: false,
+        channel: { id: p.channel, name: 'directmessage' },
+        message: {
+          type: 'message',
+          user: 'UBOT',
+          bot_id: 'BBOT',
+          ts: p.message.ts,
+          text: p.message.text,
+          blocks: p.message.blocks,
+        },
+        state: { values: {} },
+        response_url: `${base}/actions/${randomBytes(6).toString('hex')}`,
+        actions: [
+          {
+            // A value no button has (a forged press) still reaches the app as Slack would never send it.
+            action_id: String(button?.action_id ?? (p.value.endsWith(':y') ? 'herald_approve' : 'herald_reject')),
+            block_id: String(button?.block_id ?? 'blk'),
+            text: button?.text ?? { type: 'plain_text', text: 'Approve' },
+            value: p.value,
+            ...(button?.style ? { style: button.style } : {}),
+            type: 'button',
+            action_ts: `${Math.floor(Date.now() / 1000)}.000400`,
+          },
+        ],
+      };
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      return (await attempt(url, body, 'application/x-www-form-urlencoded', secret)).status;
+    },
+    async verifyUrl(url, secret, challenge) {
+      const body = JSON.stringify({ token: 'legacy-verification-token', challenge, type: 'url_verification' });
+      const r = await attempt(url, body, 'application/json', secret);
+      try {
+        return JSON.parse(r.text) as unknown;
+      } catch {
+        return r.text;
+      }
     },
     async close() {
       server.closeAllConnections();

@@ -17,11 +17,7 @@ import type { RestChatHandler } from '../../routes/chat.js';
 import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
 import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed, type PendingConfirm } from '../confirmations.js';
 import { FastifyReceiver, SEEN_EVENT_MS } from './receiver.js';
-
-type WebClient = App['client'];
-
-/** Least time between two updates of the streamed answer. */
-export const SLACK_UPDATE_INTERVAL_MS = 1_000;
+import { SlackReply, type WebClient } from './reply.js';
 
 export const SLACK_LINK_HELP =
   'You are not linked to Herald. In Herald, make a link code (REST `POST /v1/channels/link-codes` with {"channel":"slack"}, or ask the assistant for a Slack link code), then send it to me in a direct message as: link <code>';
@@ -266,61 +262,5 @@ export class SlackChannel {
         },
       ],
     });
-  }
-}
-
-/** One answer: posted once, then updated at most once per `SLACK_UPDATE_INTERVAL_MS`. */
-class SlackReply {
-  #text = '';
-  #ts: string | undefined;
-  #shown = '';
-  #started = false;
-  #timer: NodeJS.Timeout | undefined;
-  #chain: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly client: WebClient,
-    private readonly channel: string,
-    private readonly onError: (err: unknown) => void,
-  ) {}
-
-  append(piece: string): void {
-    this.#text += piece;
-    if (!this.#started) {
-      this.#started = true;
-      this.#enqueue();
-      return;
-    }
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      this.#enqueue();
-    }, SLACK_UPDATE_INTERVAL_MS);
-  }
-
-  async finish(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#enqueue();
-    await this.#chain;
-    this.#text = '';
-    this.#shown = '';
-    this.#ts = undefined;
-    this.#started = false;
-  }
-
-  #enqueue(): void {
-    this.#chain = this.#chain.then(() => this.#show()).catch(this.onError);
-  }
-
-  async #show(): Promise<void> {
-    const text = this.#text;
-    if (text.trim() === '' || text === this.#shown) return;
-    if (this.#ts === undefined) {
-      const sent = await this.client.chat.postMessage({ channel: this.channel, text });
-      this.#ts = sent.ts;
-    } else {
-      await this.client.chat.update({ channel: this.channel, ts: this.#ts, text });
-    }
-    this.#shown = text;
   }
 }

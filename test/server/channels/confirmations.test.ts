@@ -17,7 +17,7 @@ import { TelegramChannel, telegramWebhookRoutes } from '../../../server/channels
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../../agent/agent-env.js';
 import type { FakeChatRequest, FakeReply } from '../../fakes/llm/index.js';
-import { startSlackFake, type SlackFake } from '../../fakes/slack.js';
+import { startSlackFake, type SlackFake, type SlackMessage } from '../../fakes/slack.js';
 import { startTelegramFake, type FakeMessage, type TelegramFake } from '../../fakes/telegram.js';
 import { REDIS_URL } from '../../helpers/publishing-env.js';
 import type { Person } from '../../helpers/api-env.js';
@@ -99,37 +99,13 @@ async function slackInstance(chat: RestChatHandler, confirmTtlMs?: number) {
   return { channel, url, close };
 }
 
-async function slackPost(url: string, body: string, contentType: string) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': contentType, ...slack.sign(body, SIGNING) },
-    body,
-  });
-  await res.arrayBuffer();
-  return res.status;
+async function slackDm(url: string, user: string, dm: string, text: string) {
+  const event = { type: 'message', channel_type: 'im', channel: dm, user, text, ts: `${++n}.0001` };
+  return (await slack.deliverEvent(url, SIGNING, event)).statuses.at(-1);
 }
 
-function slackDm(url: string, user: string, dm: string, text: string) {
-  const body = JSON.stringify({
-    type: 'event_callback',
-    team_id: slack.team,
-    event_id: `Ev${++n}`,
-    event: { type: 'message', channel_type: 'im', channel: dm, user, text, ts: `${n}.0001` },
-  });
-  return slackPost(url, body, 'application/json');
-}
-
-function slackPress(url: string, user: string, dm: string, ts: string, value: string) {
-  const payload = JSON.stringify({
-    type: 'block_actions',
-    team: { id: slack.team },
-    user: { id: user },
-    channel: { id: dm },
-    message: { ts },
-    actions: [{ type: 'button', action_id: value.endsWith(':y') ? 'herald_approve' : 'herald_reject', value }],
-  });
-  return slackPost(url, new URLSearchParams({ payload }).toString(), 'application/x-www-form-urlencoded');
-}
+const slackPress = (url: string, user: string, dm: string, message: SlackMessage, value: string) =>
+  slack.pressButton(url, SIGNING, { user, channel: dm, message, value });
 
 /** One Telegram-serving Herald; `serve()` points the fake's webhook at it. */
 async function telegramInstance(chat: RestChatHandler, confirmTtlMs?: number) {
@@ -189,20 +165,20 @@ describe('slack buttons across instances', () => {
     await a.channel.idle();
     await a.close();
 
-    expect(await slackPress(b.url, 'USOMEONE', dm, ask.ts, approve!.value)).toBe(200);
+    expect(await slackPress(b.url, 'USOMEONE', dm, ask, approve!.value)).toBe(200);
     await until('the refusal', () => slack.ephemerals.find((e) => e.user === 'USOMEONE'));
     await b.channel.idle();
     expect(slack.ephemerals.find((e) => e.user === 'USOMEONE')!.text).toContain('someone else');
     expect(await statuses(p)).toEqual(['draft']);
 
-    expect(await slackPress(b.url, user, dm, ask.ts, approve!.value)).toBe(200);
+    expect(await slackPress(b.url, user, dm, ask, approve!.value)).toBe(200);
     await until('the answer', () => slack.messages(dm).find((m) => m.text.startsWith('Tool said')));
     await b.channel.idle();
     expect(await statuses(p)).toEqual(['scheduled']);
     // The buttons went from the question.
     expect(slack.messages(dm).find((m) => m.ts === ask.ts)).toMatchObject({ text: 'Approved', blocks: [] });
 
-    expect(await slackPress(b.url, user, dm, ask.ts, reject!.value)).toBe(200);
+    expect(await slackPress(b.url, user, dm, ask, reject!.value)).toBe(200);
     await until('the stale answer', () => slack.ephemerals.find((e) => e.user === user));
     await b.channel.idle();
     expect(slack.ephemerals.find((e) => e.user === user)!.text).toContain('no longer open');
@@ -225,7 +201,7 @@ describe('slack buttons across instances', () => {
     await a.channel.idle();
     await setMemberRole(env.api.env.database.db, p.workspaceId, p.userId, 'viewer');
     const [approve] = (ask.blocks![1] as { elements: Array<{ value: string }> }).elements;
-    expect(await slackPress(b.url, user, dm, ask.ts, approve!.value)).toBe(200);
+    expect(await slackPress(b.url, user, dm, ask, approve!.value)).toBe(200);
     const said = await until('the answer', () => slack.messages(dm).find((m) => m.text.startsWith('Tool said')));
     await b.channel.idle();
     expect(said.text).toMatch(/forbidden|viewer|not allowed|role/i);

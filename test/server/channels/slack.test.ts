@@ -5,16 +5,18 @@
  * retries, unlinked users, linking, a reply, and a confirmation approved once.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, schema } from '../../../core/index.js';
-import { SLACK_LINK_HELP, SlackChannel } from '../../../server/channels/slack/index.js';
+import { SLACK_LINK_HELP, SLACK_TEXT_MAX, SlackChannel } from '../../../server/channels/slack/index.js';
 import { buildApp } from '../../../server/app.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../../agent/agent-env.js';
 import type { FakeChatRequest, FakeReply } from '../../fakes/llm/index.js';
-import { startSlackFake, type SlackFake } from '../../fakes/slack.js';
+import { startSlackFake, type SlackFake, type SlackMessage } from '../../fakes/slack.js';
 import type { Person } from '../../helpers/api-env.js';
 
 const SIGNING = 'slack-signing-secret-0123456789';
@@ -43,37 +45,23 @@ async function post(body: string, headers: Record<string, string>) {
   return res.status;
 }
 
-/** A direct message from `user` in DM channel `dm`, signed (or with `headers`). */
-function dm(
+/** A direct message from `user` in DM channel `dm`: as Slack delivers it, or hand-signed (`ts`, `extra` headers). */
+async function dm(
   user: string,
   dmChannel: string,
   text: string,
   opts: { ts?: number; extra?: Record<string, string>; eventId?: string } = {},
 ) {
-  const body = JSON.stringify({
-    type: 'event_callback',
-    team_id: slack.team,
-    event_id: opts.eventId ?? `Ev${++n}`,
-    event_time: 1,
-    event: { type: 'message', channel_type: 'im', channel: dmChannel, user, text, ts: `${n}.0001` },
-  });
+  const event = { type: 'message', channel_type: 'im', channel: dmChannel, user, text, ts: `${++n}.0001` };
+  if (opts.ts === undefined && opts.extra === undefined)
+    return (await slack.deliverEvent(url, SIGNING, event, opts.eventId)).statuses.at(-1);
+  const body = JSON.stringify(slack.envelope(event, opts.eventId));
   return post(body, { 'content-type': 'application/json', ...slack.sign(body, SIGNING, opts.ts), ...opts.extra });
 }
 
-function press(user: string, dmChannel: string, messageTs: string, value: string) {
-  const payload = JSON.stringify({
-    type: 'block_actions',
-    team: { id: slack.team },
-    user: { id: user },
-    channel: { id: dmChannel },
-    message: { ts: messageTs },
-    actions: [
-      { type: 'button', action_id: value.endsWith(':y') ? 'herald_approve' : 'herald_reject', value, block_id: 'b' },
-    ],
-  });
-  const body = new URLSearchParams({ payload }).toString();
-  return post(body, { 'content-type': 'application/x-www-form-urlencoded', ...slack.sign(body, SIGNING) });
-}
+/** `user` clicks the button with `value` under `message`, as Slack posts the click. */
+const press = (user: string, dmChannel: string, message: SlackMessage, value: string) =>
+  slack.pressButton(url, SIGNING, { user, channel: dmChannel, message, value });
 
 async function linkedUser(p: Person): Promise<{ user: string; dm: string }> {
   const res = await fetch(`${env.api.baseUrl}/v1/channels/link-codes`, {
@@ -91,7 +79,7 @@ async function linkedUser(p: Person): Promise<{ user: string; dm: string }> {
 
 beforeAll(async () => {
   env = await startAgentEnv();
-  slack = await startSlackFake();
+  slack = await startSlackFake({ retryDelaysMs: [0, 10, 10] });
   channel = new SlackChannel({
     botToken: slack.token,
     signingSecret: SIGNING,
@@ -155,6 +143,51 @@ describe('slack', () => {
     expect(slack.messages(d).filter((m) => m.text === 'Answered the retry.')).toHaveLength(1);
   });
 
+  it('Slack redelivers after a 3-second timeout (X-Slack-Retry-Reason http_timeout): the event runs once', async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = () => ({ text: 'Answered despite the slow network.' });
+    // Between Slack and Herald, a network that holds Herald's first answer past Slack's 3 seconds.
+    let held = false;
+    const slow = createServer((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k.startsWith('x-slack') || k === 'content-type'),
+        ) as Record<string, string>;
+        const answer = await fetch(url, { method: 'POST', headers, body: Buffer.concat(chunks) });
+        const text = await answer.text();
+        if (!held) {
+          held = true;
+          await new Promise((r) => setTimeout(r, 3_300));
+        }
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' });
+        res.end(text);
+      })();
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const via = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+      const delivery = await slack.deliverEvent(via, SIGNING, {
+        type: 'message',
+        channel_type: 'im',
+        channel: d,
+        user,
+        text: 'hello over a slow link',
+        ts: `${++n}.0001`,
+      });
+      expect(delivery.statuses).toEqual([0, 200]);
+      expect(delivery.reasons).toEqual(['http_timeout']);
+      await until('the answer', () => slack.messages(d).find((m) => m.text === 'Answered despite the slow network.'));
+      await channel.idle();
+      expect(slack.messages(d).filter((m) => m.text === 'Answered despite the slow network.')).toHaveLength(1);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+
   it('an unlinked user gets the instructions only; a linked one gets the agent answer', async () => {
     const calls = env.modelCalls();
     expect(await dm('UNOBODY', 'DNOBODY', 'hello')).toBe(200);
@@ -177,13 +210,14 @@ describe('slack', () => {
     const { user } = await linkedUser(p);
     env.brain = () => ({ text: 'Answered in the channel.' });
     const before = env.handler.turns.size;
-    const body = JSON.stringify({
-      type: 'event_callback',
-      team_id: slack.team,
-      event_id: `Ev${++n}`,
-      event: { type: 'app_mention', channel: 'CGENERAL', user, text: '<@UBOT> how are my posts doing?', ts: '1.1' },
+    const delivery = await slack.deliverEvent(url, SIGNING, {
+      type: 'app_mention',
+      channel: 'CGENERAL',
+      user,
+      text: '<@UBOT> how are my posts doing?',
+      ts: '1.1',
     });
-    expect(await post(body, { 'content-type': 'application/json', ...slack.sign(body, SIGNING) })).toBe(200);
+    expect(delivery.statuses).toEqual([200]);
     await until('the answer', () => slack.messages('CGENERAL').find((m) => m.text === 'Answered in the channel.'));
     const turn = [...env.handler.turns.values()].slice(before)[0]!;
     expect(turn.text).toBe('how are my posts doing?');
@@ -199,6 +233,19 @@ describe('slack', () => {
     expect(await dm(user, d, 'hello?')).toBe(200);
     await until('the answer', () => slack.messages(d).find((m) => m.text === 'Answer after the rate limit.'));
     expect(slack.limited).toBe(2);
+  });
+
+  it('an answer past 40,000 characters goes on in a second message, none refused as msg_too_long', async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    const long = Array.from({ length: 4_500 }, (_, i) => `word${String(i).padStart(5, '0')}`).join(' ');
+    env.brain = () => ({ text: long });
+    await dm(user, d, 'tell me everything');
+    await until('both parts', () => slack.messages(d).filter((m) => m.text.startsWith('word')).length === 2);
+    await channel.idle();
+    const parts = slack.messages(d).filter((m) => m.text.startsWith('word') || m.text.startsWith(' word'));
+    expect(parts.every((m) => m.text.length <= SLACK_TEXT_MAX)).toBe(true);
+    expect(parts.map((m) => m.text).join('')).toBe(long);
   });
 
   it('Approve schedules exactly once; a second press and another user change nothing', async () => {
@@ -226,13 +273,13 @@ describe('slack', () => {
     const statuses = async () =>
       (await env.api.env.database.db.select().from(t).where(eq(t.workspaceId, p.workspaceId))).map((r) => r.status);
 
-    expect(await press('USOMEONE', d, ask.ts, buttons[0]!.value)).toBe(200);
+    expect(await press('USOMEONE', d, ask, buttons[0]!.value)).toBe(200);
     await until('the refusal', () => slack.ephemerals.find((e) => e.user === 'USOMEONE'));
     expect(await statuses()).toEqual(['draft']);
 
-    expect(await press(user, d, ask.ts, buttons[0]!.value)).toBe(200);
+    expect(await press(user, d, ask, buttons[0]!.value)).toBe(200);
     await until('the final answer', () => slack.messages(d).find((m) => m.text === 'Scheduled for tomorrow at 09:00.'));
-    expect(await press(user, d, ask.ts, buttons[1]!.value)).toBe(200);
+    expect(await press(user, d, ask, buttons[1]!.value)).toBe(200);
     await until('the stale answer', () => slack.ephemerals.find((e) => e.user === user));
     expect(slack.ephemerals.find((e) => e.user === user)!.text).toContain('no longer open');
     await channel.idle();
