@@ -17,6 +17,7 @@ import type { StepJournal } from '../../connectors/meta/containers.js';
 import { startInstagramFake, type InstagramFake } from '../../connectors/instagram/fake.js';
 import { startFakeMediaHost, type FakeMediaHost } from '../../connectors/meta/fake-media-host.js';
 import { connectorContract } from '../contract/connector.suite.js';
+import { memoryJournal } from '../helpers/memory-journal.js';
 import { isoBmffVideo } from '../helpers/media-fixtures.js';
 
 let JPEG: Buffer;
@@ -30,20 +31,6 @@ const video = (): MediaInput => {
   const bytes = isoBmffVideo();
   return { mimeType: 'video/mp4', sizeBytes: bytes.length, bytes };
 };
-
-/** A journal as the publishing worker keeps it: one record per target, saved before the next step. */
-export function memoryJournal(): StepJournal & { saved: Array<Record<string, unknown>> } {
-  let handle: Record<string, unknown> | null = null;
-  const saved: Array<Record<string, unknown>> = [];
-  return {
-    saved,
-    load: async () => (handle ? structuredClone(handle) : null),
-    save: async (h) => {
-      handle = structuredClone(h);
-      saved.push(structuredClone(h));
-    },
-  };
-}
 
 function accountOf(a: { userId: string; username: string; accessToken: string }, metadata = {}): AccountContext {
   return {
