@@ -14,6 +14,7 @@ import { Command, INTERRUPT, type BaseCheckpointSaver } from '@langchain/langgra
 import type { Logger, Role } from '../core/index.js';
 import type { KnowledgeDeps } from '../knowledge/index.js';
 import type { ConnectDeps } from '../tools/accounts/index.js';
+import type { LinksDeps } from '../tools/links/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { fastPath, mightBeFast } from './graph/fast-path.js';
 import { buildAgentGraph, fastAnswerUpdate, type AgentGraph } from './graph/graph.js';
@@ -52,6 +53,8 @@ export interface AgentOptions {
   knowledge?: KnowledgeDeps | undefined;
   /** Connecting social accounts (`connect_bluesky`); unset, the tool says it is unavailable. */
   accounts?: ConnectDeps | undefined;
+  /** Tracked links (campaign tools); unset, the campaign tools say they are unavailable. */
+  links?: LinksDeps | undefined;
   router: ModelRouter;
   checkpointer: BaseCheckpointSaver;
   /** Channel name written to the audit log. Default `ws`. */
@@ -135,6 +138,7 @@ export class AgentChatHandler {
         deps: this.#options.deps,
         knowledge: this.#options.knowledge,
         accounts: this.#options.accounts,
+        links: this.#options.links,
         write: this.#writer(principal, policy, modelTurn, signal),
         session: {
           workspaceId: principal.workspaceId,

@@ -10,6 +10,7 @@ import type { KnowledgeDeps } from '../../knowledge/index.js';
 import type { TextWriter } from '../../tools/drafting/index.js';
 import type { SchedulingDeps } from '../../tools/scheduling/index.js';
 import type { ConnectDeps } from '../../tools/accounts/index.js';
+import type { LinksDeps } from '../../tools/links/index.js';
 
 export interface AgentSession {
   workspaceId: string;
@@ -43,6 +44,8 @@ export interface ToolEnv {
   write?: TextWriter | undefined;
   /** Connecting social accounts (`connect_bluesky`); unset, the tool says it is unavailable. */
   accounts?: ConnectDeps | undefined;
+  /** Tracked links (campaign tools); unset, the campaign tools say they are unavailable. */
+  links?: LinksDeps | undefined;
   session: AgentSession;
   now: () => Date;
 }

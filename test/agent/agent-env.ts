@@ -178,6 +178,8 @@ export async function startAgentEnv(): Promise<AgentEnv> {
     const handler = new RecordingHandler({
       deps: opts.deps ?? api.env.deps,
       knowledge: opts.knowledge,
+      // Tracked links as the server wires them (campaign tools).
+      links: api.deps.links?.deps,
       router,
       checkpointer: opts.checkpointer ?? new DbCheckpointSaver(api.env.database.db),
       summary: opts.summary,
