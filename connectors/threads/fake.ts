@@ -95,8 +95,13 @@ export interface ThreadsFake {
 }
 
 const DAY = 24 * 60 * 60_000;
-const EMOJI = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u{1F3FB}-\u{1F3FF}\u{FE0F}\u{200D}\u{20E3}]/u;
-const threadsLength = (s: string) => [...s].reduce((n, ch) => n + (EMOJI.test(ch) ? Buffer.byteLength(ch) : 1), 0);
+const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+/** An emoji's code point, or one of the joiners, selectors and skin tones that build emojis. */
+const isEmojiPart = (ch: string) => {
+  const cp = ch.codePointAt(0)!;
+  return PICTOGRAPH.test(ch) || cp === 0x200d || cp === 0xfe0f || cp === 0x20e3 || (cp >= 0x1f3fb && cp <= 0x1f3ff);
+};
+const threadsLength = (s: string) => [...s].reduce((n, ch) => n + (isEmojiPart(ch) ? Buffer.byteLength(ch) : 1), 0);
 
 export async function startThreadsFake(
   options: { processingMs?: (mediaType: string) => number; redirectUris?: string[] } = {},

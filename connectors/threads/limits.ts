@@ -41,12 +41,17 @@ export interface ThreadsOptions {
   replyToId?: string;
 }
 
-const EMOJI = /[\p{Extended_Pictographic}\p{Regional_Indicator}\u{1F3FB}-\u{1F3FF}\u{FE0F}\u{200D}\u{20E3}]/u;
+const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+/** An emoji's code point, or one of the joiners, selectors and skin tones that build emojis. */
+const isEmojiPart = (ch: string) => {
+  const cp = ch.codePointAt(0)!;
+  return PICTOGRAPH.test(ch) || cp === 0x200d || cp === 0xfe0f || cp === 0x20e3 || (cp >= 0x1f3fb && cp <= 0x1f3ff);
+};
 
 /** Length as Threads counts it: one per character, an emoji's UTF-8 bytes. */
 export function countThreadsText(text: string): number {
   let n = 0;
-  for (const ch of text) n += EMOJI.test(ch) ? Buffer.byteLength(ch, 'utf8') : 1;
+  for (const ch of text) n += isEmojiPart(ch) ? Buffer.byteLength(ch, 'utf8') : 1;
   return n;
 }
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountContext, MediaInput, PublishInput } from '../../connectors/contract.js';
-import { AuthExpired, RateLimited, TransientError } from '../../connectors/errors.js';
+import { type AuthExpired, RateLimited, TransientError } from '../../connectors/errors.js';
 import type { StepJournal } from '../../connectors/meta/containers.js';
 import { startFakeMediaHost, type FakeMediaHost } from '../../connectors/meta/fake-media-host.js';
 import {
