@@ -9,12 +9,14 @@ import { PostsPage } from './pages/Posts.tsx';
 import { AccountsPage } from './pages/Accounts.tsx';
 import { AnalyticsPage } from './pages/Analytics.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
+import { CampaignsPage } from './pages/Campaigns.tsx';
 
 const NAV = [
   { path: '/chat', label: 'Chat' },
   { path: '/posts', label: 'Posts' },
   { path: '/accounts', label: 'Accounts' },
   { path: '/analytics', label: 'Analytics' },
+  { path: '/campaigns', label: 'Campaigns' },
   { path: '/workspace', label: 'Workspace' },
   { path: '/settings', label: 'Settings' },
 ];
@@ -76,6 +78,7 @@ export function App() {
         {current === '/posts' && <PostsPage />}
         {current === '/accounts' && <AccountsPage />}
         {current === '/analytics' && <AnalyticsPage />}
+        {current === '/campaigns' && <CampaignsPage />}
         {current === '/workspace' && <WorkspacePage />}
         {current === '/settings' && <SettingsPage />}
       </main>
