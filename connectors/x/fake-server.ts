@@ -147,15 +147,20 @@ const ROUTES: Route[] = [
     method: 'GET',
     path: /^\/2\/users\/me$/,
     auth: true,
-    handle: ({ state, token }) => {
+    handle: ({ state, token, params }) => {
+      // Only id, name and username by default; anything else when asked for in `user.fields`
+      // (https://docs.x.com/x-api/fundamentals/fields).
       const u = state.users.get(token!.userId)!;
+      const want = fieldsOf(params.get('user.fields'));
+      const posts = [...state.tweets.values()].filter((t) => t.authorId === u.id && !t.deleted).length;
       return json(200, {
         data: {
           id: u.id,
           username: u.username,
           name: u.name,
-          profile_image_url: `${state.baseUrl}/avatars/${u.id}.png`,
-          subscription_type: u.subscriptionType,
+          ...(want.has('profile_image_url') ? { profile_image_url: `${state.baseUrl}/avatars/${u.id}.png` } : {}),
+          ...(want.has('subscription_type') ? { subscription_type: u.subscriptionType } : {}),
+          ...(want.has('public_metrics') ? { public_metrics: { ...u.audience, tweet_count: posts } } : {}),
         },
       });
     },

@@ -19,6 +19,8 @@ export interface FakeUser {
   username: string;
   name: string;
   subscriptionType: string;
+  /** The audience X counts for the user (public_metrics; `tweet_count` is counted from their posts). */
+  audience: { followers_count: number; following_count: number; listed_count: number };
 }
 
 export interface FakeToken {
@@ -130,6 +132,7 @@ export class XFakeState {
       username: input.username ?? `user${id.slice(-6)}`,
       name: input.username ?? `User ${id.slice(-6)}`,
       subscriptionType: input.subscriptionType ?? 'None',
+      audience: { followers_count: 0, following_count: 0, listed_count: 0 },
     };
     this.users.set(id, user);
     return user;

@@ -74,6 +74,8 @@ export interface XFake {
       Record<'like_count' | 'retweet_count' | 'reply_count' | 'quote_count' | 'impression_count', number>
     >,
   ): void;
+  /** The user's followers and following as `GET /2/users/me?user.fields=public_metrics` reports them. */
+  setAudience(userId: string, audience: Partial<{ followers_count: number; following_count: number }>): void;
   advanceClock(ms: number): void;
   close(): Promise<void>;
 }
@@ -151,6 +153,11 @@ export async function startXFake(options: XFakeOptions = {}): Promise<XFake> {
       const t = state.tweets.get(postId);
       if (!t) throw new Error(`fake X: no post ${postId}`);
       Object.assign(t.metrics, metrics);
+    },
+    setAudience(userId, audience) {
+      const u = state.users.get(userId);
+      if (!u) throw new Error(`fake X: no user ${userId}`);
+      Object.assign(u.audience, audience);
     },
     advanceClock(ms) {
       state.offsetMs += ms;

@@ -8,6 +8,7 @@ import type {
   AccountContext,
   Connector,
   Draft,
+  AccountStats,
   PostMetrics,
   PublishInput,
   PublishResult,
@@ -307,6 +308,22 @@ export function createXConnector(options: XConnectorOptions): Connector {
     async refresh(account) {
       const grant = await refreshCredentials(app, parseCredentials(account.credentials));
       return { credentials: { ...grant.credentials }, expiresAt: grant.expiresAt };
+    },
+    // https://docs.x.com/x-api/users/lookup (User object: public_metrics)
+    async fetchAccountStats(account): Promise<AccountStats> {
+      const res = await xRequest<{ data?: { public_metrics?: Record<string, unknown> } }>(transportFor(account), {
+        method: 'GET',
+        path: '/2/users/me',
+        query: { 'user.fields': 'public_metrics' },
+      });
+      const m = res.body?.data?.public_metrics ?? {};
+      const n = (v: unknown) => (typeof v === 'number' && v >= 0 ? v : null);
+      return {
+        followers: n(m.followers_count),
+        following: n(m.following_count),
+        posts: n(m.tweet_count),
+        fetchedAt: new Date(),
+      };
     },
     async fetchMetrics(account, platformPostId): Promise<PostMetrics> {
       const tweet = await getTweet(account, platformPostId);

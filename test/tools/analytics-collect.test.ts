@@ -267,6 +267,28 @@ describe('daily account snapshots', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it("stores an X account's followers, following and posts from its public_metrics", async () => {
+    const { ctx, workspaceId } = await env.newWorkspace();
+    const creds = x.createAccount();
+    const accountId = await env.addAccount(workspaceId, {
+      platform: 'x',
+      externalId: creds.userId,
+      handle: creds.username,
+      credentials: { accessToken: creds.accessToken, refreshToken: creds.refreshToken },
+    });
+    await publish(ctx, accountId, `counted in tweet_count ${randomUUID()}`);
+    x.setAudience(creds.userId, { followers_count: 1_200, following_count: 80 });
+    await runDaily(collectDeps, metrics);
+    const row = await eventually(async () => {
+      const [r] = await env.deps.db
+        .select()
+        .from(schema.accountSnapshots)
+        .where(eq(schema.accountSnapshots.socialAccountId, accountId));
+      return r;
+    });
+    expect(row).toMatchObject({ status: 'ok', followers: 1_200, following: 80, posts: 1, platform: 'x' });
+  });
+
   it('re-schedules the stages a published target misses, but not those long overdue', async () => {
     const { workspaceId, accountId } = await mastodonWorkspace();
     const [post] = await env.deps.db.insert(schema.posts).values({ workspaceId, content: 'hook lost' }).returning();

@@ -35,8 +35,7 @@ export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
   x: {
     impressions: true,
     quotes: true,
-    followers: false,
-    noFollowers: 'Herald does not read X follower counts yet',
+    followers: true,
   },
   linkedin: {
     impressions: true,
