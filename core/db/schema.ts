@@ -19,6 +19,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  real,
   text,
   timestamp,
   unique,
@@ -751,6 +752,18 @@ export const trendNiches = pgTable('trend_niches', {
   languages: textList('languages'),
   /** Base URLs of the Mastodon instances whose trends are read. */
   mastodonInstances: textList('mastodon_instances'),
+  /** Subreddits (names without `r/`) whose hot and top posts are read. */
+  subreddits: textList('subreddits'),
+  /** ISO 3166-1 alpha-2 countries whose Google Trends daily searches are read. */
+  regions: textList('regions'),
+  /** Terms never alerted on. */
+  mutedTerms: textList('muted_terms'),
+  /** No trend alerts until then (null: not muted). */
+  alertsMutedUntil: timestamp('alerts_muted_until', { withTimezone: true }),
+  /** At most this many trend alerts a day (0: none). */
+  alertsPerDay: integer('alerts_per_day').notNull().default(3),
+  /** The same term is not alerted on again within this many hours. */
+  alertCooldownHours: integer('alert_cooldown_hours').notNull().default(24),
   updatedAt: updatedAt(),
 });
 
@@ -771,6 +784,10 @@ export const trendItems = pgTable(
     terms: textList('terms'),
     engagement: integer('engagement').notNull().default(0),
     prevEngagement: integer('prev_engagement').notNull().default(0),
+    /** 0–1 from the workspace's embedder and the niche's keywords; null when not measured. */
+    relevance: real('relevance'),
+    /** Why it is relevant: keywords matched, nearest keyword and its similarity, embedder used. */
+    relevanceWhy: jsonb('relevance_why').$type<Record<string, unknown>>(),
     publishedAt: timestamp('published_at', { withTimezone: true }),
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
@@ -1303,3 +1320,18 @@ export const campaignSettings = pgTable('campaign_settings', {
     .default(sql`'{"#ad"}'::text[]`),
   updatedAt: updatedAt(),
 });
+
+/** A trend alert sent to a workspace's members: the cool-down per term and the daily cap read it. */
+export const trendAlerts = pgTable(
+  'trend_alerts',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    term: text('term').notNull(),
+    score: real('score').notNull(),
+    mentions: integer('mentions').notNull(),
+    recipients: integer('recipients').notNull().default(0),
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('trend_alerts_ws_sent').on(t.workspaceId, t.sentAt), index('trend_alerts_ws_term').on(t.workspaceId, t.term)],
+);
