@@ -1335,3 +1335,68 @@ export const trendAlerts = pgTable(
   },
   (t) => [index('trend_alerts_ws_sent').on(t.workspaceId, t.sentAt), index('trend_alerts_ws_term').on(t.workspaceId, t.term)],
 );
+
+/**
+ * OAuth clients that registered themselves (RFC 7591 dynamic client registration), for MCP
+ * clients that sign in instead of using a pasted API key (docs/mcp.md#oauth). Public clients
+ * only: no secret, PKCE on every authorization.
+ */
+export const oauthClients = pgTable('oauth_clients', {
+  id: id(),
+  /** The `client_id` handed out (`hc_...`), random and unguessable. */
+  clientId: text('client_id').notNull().unique(),
+  clientName: text('client_name'),
+  /** Exact redirect URIs; an authorization request must name one of them. */
+  redirectUris: text('redirect_uris').array().notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * A user's consent for one OAuth client to act in one workspace with some API-key scopes,
+ * for one resource (the MCP endpoint, RFC 8707). Its tokens die with it: revoked here, by the
+ * user's sign-in session ending, or by the user leaving the workspace.
+ */
+export const oauthGrants = pgTable(
+  'oauth_grants',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    clientId: uuid('client_id')
+      .notNull()
+      .references(() => oauthClients.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The Herald session the user signed in with on the consent page. */
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    scopes: text('scopes').array().notNull(),
+    /** The audience its access tokens are good for (the canonical MCP URL). */
+    resource: text('resource').notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    revokedReason: text('revoked_reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('oauth_grants_workspace').on(t.workspaceId), index('oauth_grants_user').on(t.userId)],
+);
+
+/** Access and refresh tokens of a grant, stored as SHA-256 hashes; a refresh token is used once. */
+export const oauthTokens = pgTable(
+  'oauth_tokens',
+  {
+    id: id(),
+    grantId: uuid('grant_id')
+      .notNull()
+      .references(() => oauthGrants.id, { onDelete: 'cascade' }),
+    workspaceId: workspaceRef(),
+    /** `access` or `refresh`. */
+    kind: text('kind').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('oauth_tokens_grant').on(t.grantId)],
+);
