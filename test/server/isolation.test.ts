@@ -119,6 +119,14 @@ beforeAll(async () => {
   });
   expect(series.statusCode).toBe(201);
   ids.series = series.json().id;
+  const link = await api.app.inject({
+    method: 'POST',
+    url: '/v1/links',
+    headers: a.auth,
+    payload: { destinationUrl: 'https://shop.example/secret', postId: ids.post },
+  });
+  expect(link.statusCode).toBe(201);
+  ids.link = link.json().id;
   const ready = await waitForIngest(
     knowledge.deps,
     { workspaceId: a.workspaceId, userId: a.userId, role: 'owner', channel: 'rest' },
@@ -153,6 +161,7 @@ function fill(path: string, method: string): string {
     if (path.startsWith('/v1/media/')) return ids.media!;
     if (path.startsWith('/v1/knowledge/sources/')) return ids.knowledgeSource!;
     if (path.startsWith('/v1/series/')) return ids.series!;
+    if (path.startsWith('/v1/links/')) return ids.link!;
     if (path.startsWith('/v1/analytics/posts/')) return ids.target!;
     if (path.startsWith('/v1/analytics/accounts/')) return ids.account!;
     throw new Error(`No fixture id for {${name}} in ${method} ${path}: add one to the isolation test`);
@@ -171,6 +180,7 @@ const BODIES: Record<string, unknown> = {
   'PUT /v1/knowledge/sources/{id}': { docType: 'note', title: 'hijacked', format: 'text', text: 'hijacked' },
   'PUT /v1/social-accounts/{id}/slots': { slots: [{ weekday: 1, time: '09:00' }] },
   'PATCH /v1/series/{id}': { content: 'hijacked' },
+  'POST /v1/links/{id}/attach': { postId: '00000000-0000-4000-8000-000000000000' },
 };
 
 function operations(): Array<{ method: string; path: string }> {

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTool, type ToolEnv } from '../../agent/index.js';
 import { createLogger, createRedisConnection } from '../../core/index.js';
 import { ClickDrainer } from '../../tools/links/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
@@ -156,6 +157,40 @@ describe('tracked links over HTTP', () => {
     const stats = await call(stranger, 'GET', `/v1/links/stats?linkIds=${link.id}`);
     expect(stats.body.links).toEqual([]);
     expect(JSON.stringify((await call(stranger, 'GET', '/v1/links')).body)).not.toContain(link.id);
+  });
+});
+
+describe('agent tools', () => {
+  const toolEnv = (p: Person, role: 'owner' | 'viewer' = 'owner'): ToolEnv => ({
+    deps: api.env.deps,
+    links: api.deps.links!.deps,
+    session: { workspaceId: p.workspaceId, userId: p.userId, role, timeZone: 'UTC', channel: 'test' },
+    now: () => new Date(),
+  });
+
+  it('create_tracked_link makes a link that redirects; link_stats reads its clicks; a viewer may read but not make', async () => {
+    const made = await runTool(toolEnv(owner), 'create_tracked_link', {
+      destinationUrl: 'https://shop.example/grinder',
+      utm: { source: 'herald' },
+    });
+    expect(made.ok).toBe(true);
+    const out = (made as { output: Json }).output;
+    expect(out.shortUrl).toMatch(/^https:\/\/go\.example\.test\/l\/[0-9A-Za-z]{10}$/);
+    const code = (out.shortUrl as string).split('/').pop()!;
+    expect((await follow(code, { 'user-agent': BROWSER })).headers.get('location')).toBe(
+      'https://shop.example/grinder?utm_source=herald',
+    );
+    await drainer.drainOnce();
+    const stats = await runTool(toolEnv(owner, 'viewer'), 'link_stats', { linkIds: [out.linkId] });
+    expect((stats as { output: Json }).output.totals).toEqual({ clicks: 1, uniqueClicks: 1, botClicks: 0 });
+    const refused = await runTool(toolEnv(owner, 'viewer'), 'create_tracked_link', {
+      destinationUrl: 'https://a.example/',
+    });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const bad = await runTool(toolEnv(owner), 'create_tracked_link', { destinationUrl: 'javascript:alert(1)' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'link_destination_invalid' } });
+    const theirs = await runTool(toolEnv(stranger), 'link_stats', { linkIds: [out.linkId] });
+    expect((theirs as { output: Json }).output.links).toEqual([]);
   });
 });
 

@@ -145,6 +145,13 @@ const ROUTES: Array<{
   { method: 'PUT', path: '/v1/trends/niche', needs: 'editor', body: () => ({ keywords: ['coffee'] }) },
   {
     method: 'POST',
+    path: '/v1/links',
+    needs: 'editor',
+    body: () => ({ destinationUrl: 'https://shop.example/', postId: randomUUID() }),
+  },
+  { method: 'POST', path: `/v1/links/${ID}/attach`, needs: 'editor', body: () => ({ postId: randomUUID() }) },
+  {
+    method: 'POST',
     path: '/v1/trends/ideas/draft',
     needs: 'editor',
     body: () => ({ term: 'nothing-rising', idea: 0, accounts: ['mastodon'] }),
