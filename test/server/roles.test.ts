@@ -156,6 +156,97 @@ const ROUTES: Array<{
     needs: 'editor',
     body: () => ({ term: 'nothing-rising', idea: 0, accounts: ['mastodon'] }),
   },
+  // Campaigns (docs/campaigns.md): unknown program, product or campaign ids answer 404 after the role check.
+  {
+    method: 'POST',
+    path: '/v1/products',
+    needs: 'editor',
+    body: () => ({ name: 'x', affiliateLinks: [{ programId: randomUUID(), url: 'https://net.example/x' }] }),
+  },
+  { method: 'POST', path: '/v1/products/import', needs: 'editor', body: () => ({ csv: 'colour\nred' }) },
+  {
+    method: 'POST',
+    path: '/v1/products/from-page',
+    needs: 'editor',
+    body: () => ({
+      url: 'http://127.0.0.1:9/p',
+      affiliateLinks: [{ programId: randomUUID(), url: 'https://net.example/x' }],
+    }),
+  },
+  { method: 'PATCH', path: `/v1/products/${ID}`, needs: 'editor', body: () => ({ name: 'x' }) },
+  { method: 'DELETE', path: `/v1/products/${ID}`, needs: 'editor' },
+  {
+    method: 'POST',
+    path: '/v1/campaigns/programs',
+    needs: 'admin',
+    body: () => ({
+      name: `p-${randomUUID()}`,
+      kind: 'direct',
+      commissionType: 'flat',
+      commissionValue: 1,
+      payoutCurrency: 'USD',
+    }),
+  },
+  { method: 'POST', path: `/v1/campaigns/programs/${ID}/rotate-secret`, needs: 'admin' },
+  { method: 'PUT', path: '/v1/campaigns/settings', needs: 'admin', body: () => ({ disclosures: ['#ad'] }) },
+  {
+    method: 'PUT',
+    path: '/v1/campaigns/rates',
+    needs: 'editor',
+    body: () => ({ currency: 'EUR', rate: 1.1, date: '2026-01-01' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/campaigns/conversions',
+    needs: 'editor',
+    body: () => ({ campaignId: randomUUID(), amount: 1, commission: 1, currency: 'USD' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/campaigns/conversions/import',
+    needs: 'editor',
+    body: () => ({ programId: randomUUID(), csv: 'a\nb' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/campaigns/content',
+    needs: 'editor',
+    body: () => ({ productId: randomUUID(), accounts: ['mastodon'] }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/campaigns',
+    needs: 'editor',
+    body: () => ({
+      name: 'x',
+      productIds: [randomUUID()],
+      accounts: ['mastodon'],
+      from: new Date(Date.now() + 86_400_000).toISOString(),
+      to: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+      postsPerWeek: 1,
+    }),
+  },
+  {
+    method: 'PUT',
+    path: `/v1/campaigns/${ID}/timeline`,
+    needs: 'editor',
+    body: () => ({
+      timelineVersion: 1,
+      items: [
+        {
+          at: new Date(Date.now() + 86_400_000).toISOString(),
+          socialAccountId: randomUUID(),
+          productId: randomUUID(),
+          kind: 'review',
+          content: '#ad {link}',
+        },
+      ],
+    }),
+  },
+  { method: 'POST', path: `/v1/campaigns/${ID}/approve`, needs: 'editor', body: () => ({ timelineVersion: 1 }) },
+  { method: 'POST', path: `/v1/campaigns/${ID}/pause`, needs: 'editor' },
+  { method: 'POST', path: `/v1/campaigns/${ID}/resume`, needs: 'editor' },
+  { method: 'POST', path: `/v1/campaigns/${ID}/end`, needs: 'editor' },
 ];
 
 /** Writing routes this matrix leaves out, and why. */
@@ -173,6 +264,8 @@ const NOT_HERE: Record<string, string> = {
   'POST /v1/channels/link-codes':
     'any signed-in member links a chat to themselves (an API key is refused in tools/channels); linking is in test/server/channels/telegram.test.ts',
   'DELETE /v1/channels/{channel}/links': 'any signed-in member removes their own chat links; in telegram.test.ts',
+  'POST /v1/campaigns/postback':
+    "public: a network signs it with its program's secret; in test/tools/campaigns-e2e.test.ts (replayed, forged)",
 };
 
 const template = (path: string) =>
@@ -243,11 +336,36 @@ const TOOLS: Record<string, Call> = {
   resume_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries(true) }) },
   stop_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries() }) },
   edit_series: { needs: 'editor', args: async () => ({ seriesId: await freshSeries(), text: 'edited' }) },
+  approve_campaign: { needs: 'editor', args: freshCampaign },
+  set_campaign_status: {
+    needs: 'editor',
+    args: async () => ({ campaignId: (await freshCampaign()).campaignId, action: 'end' }),
+  },
   import_csv: {
     needs: 'editor',
     args: async () => ({ csv: `account,text,scheduled_at\nmastodon:${handle},csv ${randomUUID()},${day()} 17:00` }),
   },
 };
+
+let campaignCount = 0;
+/** A draft campaign of one product on the Mastodon account, a few days out. */
+async function freshCampaign(): Promise<{ campaignId: string; timelineVersion: number }> {
+  const { addProduct, createCampaign } = await import('../../tools/campaigns/index.js');
+  const deps = { scheduling: env.api.env.deps, links: env.api.deps.links!.deps };
+  const product = await addProduct(deps, ownerCtx(), {
+    name: `p${++campaignCount}`,
+    url: `https://shop.example/p/${randomUUID()}`,
+  });
+  const c = await createCampaign(deps, ownerCtx(), {
+    name: `c${campaignCount}`,
+    productIds: [product.id],
+    accounts: ['mastodon'],
+    from: DateTime.now().plus({ days: 4 }).toISO()!,
+    to: DateTime.now().plus({ days: 6 }).toISO()!,
+    postsPerWeek: 1,
+  });
+  return { campaignId: c.id, timelineVersion: c.timelineVersion };
+}
 
 /** Side-effect tools this matrix leaves out, and why. */
 const TOOLS_NOT_HERE: Record<string, string> = {

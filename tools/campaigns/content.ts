@@ -45,11 +45,12 @@ export async function generateCampaignContent(
   },
 ): Promise<ContentSuite> {
   requireRole(ctx, 'editor');
-  if (!deps.write)
-    throw new HeraldError('model_unavailable', { message: 'No model is configured to write the content suite' });
   const db = dbOf(deps);
   const product = await getProductRow(db, ctx.workspaceId, input.productId);
   const others = await Promise.all((input.compareWith ?? []).map((id) => getProductRow(db, ctx.workspaceId, id)));
+  const write = deps.write;
+  if (!write)
+    throw new HeraldError('model_unavailable', { message: 'No model is configured to write the content suite' });
   const possible = kindsFor(product, others);
   const kinds = (input.kinds?.length ? input.kinds : [...CONTENT_KINDS]).filter((k) => possible.includes(k));
   if (kinds.length === 0)
@@ -80,7 +81,7 @@ export async function generateCampaignContent(
     notes: product.notes,
     comparedWith: others.map((o) => ({ name: o.name, price: o.price, notes: o.notes })),
   };
-  const answer = await deps.write({
+  const answer = await write({
     system: [
       'You write affiliate social posts for this workspace, in its brand voice: one post per requested kind and account.',
       `Kinds: review (an honest assessment), comparison (against the products given), how_to (practical steps), testimonial (quote ONLY the testimonials given, word for word, with their author; never invent one), promotional (a clear call to action).`,

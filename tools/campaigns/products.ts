@@ -143,12 +143,9 @@ async function views(db: Db, workspaceId: string, rows: Array<typeof products.$i
   }));
 }
 
-async function setAffiliateLinks(
-  db: Db,
-  workspaceId: string,
-  productId: string,
-  links: ProductInput['affiliateLinks'],
-) {
+/** The affiliate links checked (programs of this workspace, http(s) URLs) before anything is written. */
+async function checkedLinks(db: Db, workspaceId: string, links: ProductInput['affiliateLinks']) {
+  const out: Array<{ programId: string; url: string }> = [];
   for (const l of links ?? []) {
     if (!isUuid(l.programId)) throw notFound('affiliate program', String(l.programId));
     const [program] = await db
@@ -156,16 +153,27 @@ async function setAffiliateLinks(
       .from(affiliatePrograms)
       .where(and(eq(affiliatePrograms.workspaceId, workspaceId), eq(affiliatePrograms.id, l.programId)));
     if (!program) throw notFound('affiliate program', l.programId);
-    const url = httpUrl(l.url, 'affiliateLinks.url');
+    out.push({ programId: l.programId, url: httpUrl(l.url, 'affiliateLinks.url') });
+  }
+  return out;
+}
+
+async function setAffiliateLinks(
+  db: Db,
+  workspaceId: string,
+  productId: string,
+  links: Array<{ programId: string; url: string }>,
+) {
+  for (const { programId, url } of links)
     await db
       .insert(productAffiliateLinks)
-      .values({ workspaceId, productId, programId: l.programId, url })
+      .values({ workspaceId, productId, programId, url })
       .onConflictDoUpdate({ target: [productAffiliateLinks.productId, productAffiliateLinks.programId], set: { url } });
-  }
 }
 
 async function upsert(db: Db, workspaceId: string, input: ProductInput, source: string) {
   const values = clean(input);
+  const links = await checkedLinks(db, workspaceId, input.affiliateLinks);
   const [row] = values.url
     ? await db
         .insert(products)
@@ -180,7 +188,7 @@ async function upsert(db: Db, workspaceId: string, input: ProductInput, source: 
         .insert(products)
         .values({ workspaceId, ...values, source })
         .returning();
-  await setAffiliateLinks(db, workspaceId, row!.id, input.affiliateLinks);
+  await setAffiliateLinks(db, workspaceId, row!.id, links);
   return row!;
 }
 
@@ -218,7 +226,7 @@ export async function updateProduct(
     .set({ ...merged, updatedAt: new Date() })
     .where(scopedProduct(ctx.workspaceId, id))
     .returning();
-  await setAffiliateLinks(db, ctx.workspaceId, id, patch.affiliateLinks);
+  await setAffiliateLinks(db, ctx.workspaceId, id, await checkedLinks(db, ctx.workspaceId, patch.affiliateLinks));
   await audit(deps, ctx, 'product.update', { type: 'product', id }, { fields: Object.keys(patch) });
   return (await views(db, ctx.workspaceId, [row!]))[0]!;
 }
@@ -359,6 +367,8 @@ export async function importProductPage(
 ): Promise<ProductView & { extracted: PageProduct }> {
   requireRole(ctx, 'editor');
   const pageUrl = httpUrl(url, 'url');
+  // Ids in the request are checked before the page is fetched.
+  await checkedLinks(dbOf(deps), ctx.workspaceId, extra.affiliateLinks);
   const got = (await fetchCapped(
     pageUrl,
     deps.pageFetch ?? DEFAULT_PAGE_FETCH,
