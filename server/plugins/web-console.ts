@@ -15,7 +15,16 @@ import type { FastifyInstance } from 'fastify';
 export const WEB_CONSOLE_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** Client-side routes of the console (web/src/App.tsx's NAV): each answers index.html. */
-export const CONSOLE_PAGES = ['workspace', 'chat', 'posts', 'accounts', 'analytics', 'campaigns', 'settings'] as const;
+export const CONSOLE_PAGES = [
+  'workspace',
+  'chat',
+  'posts',
+  'accounts',
+  'analytics',
+  'knowledge',
+  'campaigns',
+  'settings',
+] as const;
 
 export interface WebConsoleOptions {
   /** The built console (holding index.html). */

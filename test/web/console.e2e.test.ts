@@ -333,6 +333,32 @@ describe.skipIf(!HAVE_CHROMIUM)(
         .toMatch(/^Posting slots: (\w{3} \d\d:00, ){2}\w{3} \d\d:00/);
     });
 
+    it('knowledge: a note and an uploaded file are read in and found by search', async () => {
+      await owner.getByRole('link', { name: 'Knowledge' }).click();
+      const add = owner.getByRole('form', { name: 'Add to knowledge' });
+      await add.getByLabel('Title').fill('Brand voice');
+      await add.getByLabel('Content (Markdown)').fill('# Voice\n\nWarm, plain and never shouty about pottery kilns.');
+      await add.getByRole('button', { name: 'Add' }).click();
+      await expect.poll(() => owner.getByRole('status').textContent()).toContain('Added "Brand voice"');
+      await add.getByLabel('What').selectOption('file');
+      await add.getByLabel('File', { exact: true }).setInputFiles({
+        name: 'glazes.txt',
+        mimeType: 'text/plain',
+        buffer: Buffer.from('Celadon glaze fires at cone 10 in a reduction atmosphere.'),
+      });
+      await add.getByRole('button', { name: 'Add' }).click();
+      // Seed knowledge and past posts are listed too: look at these two rows.
+      for (const title of ['Brand voice', 'glazes.txt']) {
+        const row = owner.getByTestId('knowledge-source').filter({ hasText: title });
+        await expect
+          .poll(() => row.getByTestId('knowledge-status').textContent(), { timeout: 30_000 })
+          .toMatch(/^ready/);
+      }
+      await owner.getByLabel('Search knowledge').fill('celadon glaze');
+      await owner.getByRole('button', { name: 'Search' }).click();
+      await expect.poll(() => owner.getByTestId('knowledge-hits').textContent()).toContain('cone 10');
+    }, 60_000);
+
     it("approvals: with approval required, an editor's post waits in the queue until the owner approves it", async () => {
       await owner.getByRole('link', { name: 'Settings' }).click();
       await owner.getByRole('checkbox', { name: /wait for an admin/ }).check();
@@ -379,6 +405,10 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await viewer.getByRole('link', { name: 'Accounts' }).click();
       await viewer.getByRole('heading', { name: 'Connected accounts' }).waitFor();
       expect(await viewer.getByRole('button', { name: /^Connect|Disconnect|Suggest from best hours/ }).count()).toBe(0);
+      await viewer.getByRole('link', { name: 'Knowledge' }).click();
+      await viewer.getByRole('heading', { name: 'Sources' }).waitFor();
+      expect(await viewer.getByRole('form', { name: 'Add to knowledge' }).count()).toBe(0);
+      expect(await viewer.getByRole('button', { name: 'Delete' }).count()).toBe(0);
     });
 
     it('the console ran without console errors (CSP included)', () => {

@@ -8,6 +8,7 @@ import { ChatPage } from './pages/Chat.tsx';
 import { PostsPage } from './pages/Posts.tsx';
 import { AccountsPage } from './pages/Accounts.tsx';
 import { AnalyticsPage } from './pages/Analytics.tsx';
+import { KnowledgePage } from './pages/Knowledge.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
 import { CampaignsPage } from './pages/Campaigns.tsx';
 
@@ -16,6 +17,7 @@ const NAV = [
   { path: '/posts', label: 'Posts' },
   { path: '/accounts', label: 'Accounts' },
   { path: '/analytics', label: 'Analytics' },
+  { path: '/knowledge', label: 'Knowledge' },
   { path: '/campaigns', label: 'Campaigns' },
   { path: '/workspace', label: 'Workspace' },
   { path: '/settings', label: 'Settings' },
@@ -78,6 +80,7 @@ export function App() {
         {current === '/posts' && <PostsPage />}
         {current === '/accounts' && <AccountsPage />}
         {current === '/analytics' && <AnalyticsPage />}
+        {current === '/knowledge' && <KnowledgePage />}
         {current === '/campaigns' && <CampaignsPage />}
         {current === '/workspace' && <WorkspacePage />}
         {current === '/settings' && <SettingsPage />}

@@ -135,10 +135,15 @@ export class Api {
   delete<T>(path: string): Promise<T> {
     return this.#send<T>('DELETE', path, undefined, true);
   }
+  /** A `multipart/form-data` POST (file uploads); the browser sets the boundary. */
+  upload<T>(path: string, form: FormData): Promise<T> {
+    return this.#send<T>('POST', path, form, true);
+  }
 
   async #send<T>(method: string, path: string, body: unknown, auth: boolean, retried = false): Promise<T> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers['content-type'] = 'application/json';
     if (auth) {
       if (!this.#tokens) await this.refresh();
       headers.authorization = `Bearer ${this.#tokens!.accessToken}`;
@@ -146,7 +151,7 @@ export class Api {
     const res = await fetch(path, {
       method,
       headers,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(body !== undefined ? { body: form ? body : JSON.stringify(body) } : {}),
     });
     if (res.status === 204) return undefined as T;
     const text = await res.text();
