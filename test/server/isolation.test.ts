@@ -127,6 +127,48 @@ beforeAll(async () => {
   });
   expect(link.statusCode).toBe(201);
   ids.link = link.json().id;
+  // Campaigns: a program, a product with its affiliate link, a draft campaign on A's account.
+  const program = await api.app.inject({
+    method: 'POST',
+    url: '/v1/campaigns/programs',
+    headers: a.auth,
+    payload: {
+      name: 'A secret network',
+      kind: 'network',
+      commissionType: 'percent',
+      commissionValue: 5,
+      payoutCurrency: 'USD',
+    },
+  });
+  expect(program.statusCode).toBe(201);
+  ids.program = program.json().id;
+  const product = await api.app.inject({
+    method: 'POST',
+    url: '/v1/products',
+    headers: a.auth,
+    payload: {
+      name: 'A secret product',
+      url: 'https://shop.example/secret-product',
+      affiliateLinks: [{ programId: ids.program, url: 'https://net.example/secret' }],
+    },
+  });
+  expect(product.statusCode).toBe(201);
+  ids.product = product.json().id;
+  const campaign = await api.app.inject({
+    method: 'POST',
+    url: '/v1/campaigns',
+    headers: a.auth,
+    payload: {
+      name: 'A secret campaign',
+      productIds: [ids.product],
+      accounts: [ids.account],
+      from: new Date(Date.now() + 86_400_000).toISOString(),
+      to: new Date(Date.now() + 8 * 86_400_000).toISOString(),
+      postsPerWeek: 2,
+    },
+  });
+  expect(campaign.statusCode).toBe(201);
+  ids.campaign = campaign.json().id;
   const ready = await waitForIngest(
     knowledge.deps,
     { workspaceId: a.workspaceId, userId: a.userId, role: 'owner', channel: 'rest' },
@@ -162,6 +204,9 @@ function fill(path: string, method: string): string {
     if (path.startsWith('/v1/knowledge/sources/')) return ids.knowledgeSource!;
     if (path.startsWith('/v1/series/')) return ids.series!;
     if (path.startsWith('/v1/links/')) return ids.link!;
+    if (path.startsWith('/v1/products/')) return ids.product!;
+    if (path.startsWith('/v1/campaigns/programs/')) return ids.program!;
+    if (path.startsWith('/v1/campaigns/')) return ids.campaign!;
     if (path.startsWith('/v1/analytics/posts/')) return ids.target!;
     if (path.startsWith('/v1/analytics/accounts/')) return ids.account!;
     throw new Error(`No fixture id for {${name}} in ${method} ${path}: add one to the isolation test`);
@@ -181,6 +226,20 @@ const BODIES: Record<string, unknown> = {
   'PUT /v1/social-accounts/{id}/slots': { slots: [{ weekday: 1, time: '09:00' }] },
   'PATCH /v1/series/{id}': { content: 'hijacked' },
   'POST /v1/links/{id}/attach': { postId: '00000000-0000-4000-8000-000000000000' },
+  'PATCH /v1/products/{id}': { name: 'hijacked' },
+  'PUT /v1/campaigns/{id}/timeline': {
+    timelineVersion: 1,
+    items: [
+      {
+        at: new Date(Date.now() + 2 * 86_400_000).toISOString(),
+        socialAccountId: '00000000-0000-4000-8000-000000000000',
+        productId: '00000000-0000-4000-8000-000000000000',
+        kind: 'review',
+        content: '#ad hijacked {link}',
+      },
+    ],
+  },
+  'POST /v1/campaigns/{id}/approve': { timelineVersion: 1 },
 };
 
 function operations(): Array<{ method: string; path: string }> {
@@ -230,6 +289,14 @@ describe('tenant isolation', () => {
     expect(keys.items.find((k: { id: string }) => k.id === ids.apiKey).revokedAt ?? null).toBeNull();
     const accounts = (await api.app.inject({ method: 'GET', url: '/v1/social-accounts', headers: a.auth })).json();
     expect(accounts.items.map((x: { id: string }) => x.id)).toEqual([ids.account]);
+    const campaign = (
+      await api.app.inject({ method: 'GET', url: `/v1/campaigns/${ids.campaign}`, headers: a.auth })
+    ).json();
+    expect(campaign).toMatchObject({ name: 'A secret campaign', status: 'draft', timelineVersion: 1, posts: [] });
+    const product = (
+      await api.app.inject({ method: 'GET', url: `/v1/products/${ids.product}`, headers: a.auth })
+    ).json();
+    expect(product).toMatchObject({ name: 'A secret product' });
     const source = (
       await api.app.inject({ method: 'GET', url: `/v1/knowledge/sources/${ids.knowledgeSource}`, headers: a.auth })
     ).json();
