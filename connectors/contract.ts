@@ -4,6 +4,7 @@
  * so validation at schedule time and the worker's retry decisions never hard-code a platform.
  * Connectors are stateless: credentials and account facts come in with every call.
  */
+import type { Readable } from 'node:stream';
 
 /** How a platform counts text length. */
 export type TextRule = 'graphemes' | 'chars' | 'weighted' | 'bytes';
@@ -15,6 +16,11 @@ export interface MediaRules {
   mimeTypes: readonly string[];
   /** Longest alt text in graphemes, or null when the platform takes none. */
   altTextMax: number | null;
+  /**
+   * Videos are read from storage in chunks through `MediaInput.open` (never loaded whole);
+   * their `bytes` must not be read. Default false.
+   */
+  streamsVideo?: boolean;
 }
 
 /**
@@ -39,6 +45,14 @@ export interface Capabilities {
   postsPerAccountPerDay: number | null;
   /** Calls to the platform in flight at once for one account. */
   concurrencyPerAccount: number;
+  /** `delete` removes the post from the platform. Default true; false where the API cannot (TikTok). */
+  deletes?: boolean;
+  /**
+   * How a post the platform is still processing (`asyncPublishing`) is polled: every
+   * `pollMs`, for at most `giveUpAfterMs` (then `unconfirmed`). Default 5 s for 30 minutes;
+   * TikTok's moderation may take hours.
+   */
+  processing?: { pollMs: number; giveUpAfterMs: number };
 }
 
 export type Credentials = Record<string, unknown>;
@@ -52,14 +66,42 @@ export interface AccountContext {
   metadata: Record<string, unknown>;
 }
 
+/** What probing a video found (`tools/media`); null fields were not read. */
+export interface VideoFacts {
+  durationMs: number | null;
+  width: number | null;
+  height: number | null;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  /** Degrees clockwise the picture is turned for display (0, 90, 180, 270). */
+  rotation: number;
+  frameRate: number | null;
+}
+
 export interface MediaDescriptor {
   mimeType: string;
   sizeBytes: number;
   altText?: string;
+  /** For videos, what probing found, checked against the platform's rules at schedule time. */
+  video?: VideoFacts;
 }
 
 export interface MediaInput extends MediaDescriptor {
+  /** The whole file in memory; not loaded (reading it throws) for videos a connector streams (`media.streamsVideo`). */
   bytes: Buffer;
+  /** Reads the stored file, whole or one inclusive byte range, without loading it (present when publishing from storage). */
+  open?: (range?: { start: number; end: number }) => Promise<Readable>;
+}
+
+/**
+ * Where a connector keeps the platform's own handle for one target (upload session URI,
+ * publish id, media id) across attempts and crashes. `save` is durable before it resolves:
+ * call it before the step that cannot be taken twice, then that step.
+ */
+export interface PublishJournal {
+  /** What an earlier attempt saved, or null. */
+  load(): Promise<Record<string, unknown> | null>;
+  save(handle: Record<string, unknown>): Promise<void>;
 }
 
 export interface DraftPart<M extends MediaDescriptor = MediaDescriptor> {
@@ -87,7 +129,11 @@ export type ValidationCode =
   | 'alt_text_too_long'
   | 'thread_unsupported'
   | 'too_many_parts'
-  | 'option_invalid';
+  | 'option_invalid'
+  /** The platform takes no post without media (a video, or an image), and there is none. */
+  | 'media_required'
+  /** A video breaks the platform's rules: duration, resolution, aspect, codec, frame rate. */
+  | 'video_rules';
 
 export interface ValidationIssue {
   code: ValidationCode;
@@ -140,14 +186,28 @@ export interface Connector {
    * the same target; connectors derive per-part keys from it. Throws `ConnectorError`s; a
    * failure in part n > 0 carries `part: n` and the parts already published.
    */
-  publish(account: AccountContext, input: PublishInput, idempotencyKey: string): Promise<PublishResult>;
+  publish(
+    account: AccountContext,
+    input: PublishInput,
+    idempotencyKey: string,
+    journal?: PublishJournal,
+  ): Promise<PublishResult>;
   /**
    * Finds a post made by an earlier `publish` with this key (at or after `since`), or null.
    * A thread found only in part has fewer `parts` than the draft: the caller treats it as not
    * (fully) published and, where the platform deduplicates the key, publishes again.
    */
-  lookup(account: AccountContext, input: Draft, idempotencyKey: string, since: Date): Promise<PublishResult | null>;
-  /** For asynchronous publishing: has the post settled? */
+  lookup(
+    account: AccountContext,
+    input: Draft,
+    idempotencyKey: string,
+    since: Date,
+    journal?: PublishJournal,
+  ): Promise<PublishResult | null>;
+  /**
+   * For asynchronous publishing: has the post settled? A connector that knows why the
+   * platform failed it throws `InvalidContent` with the platform's reason instead of `failed`.
+   */
   checkStatus(account: AccountContext, platformPostId: string): Promise<'published' | 'processing' | 'failed'>;
   delete(account: AccountContext, platformPostId: string): Promise<void>;
   /**

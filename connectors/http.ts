@@ -13,6 +13,8 @@ export interface HttpAnswer {
   headers: Headers;
   /** Parsed JSON, the text when not JSON, `null` when empty. */
   body: unknown;
+  /** The body as received (int64 ids that JSON numbers cannot hold exactly are read from it). */
+  text: string;
 }
 
 export async function fetchAnswer(
@@ -38,5 +40,5 @@ export async function fetchAnswer(
       // left as text
     }
   }
-  return { status: res.status, ok: res.ok, headers: res.headers, body };
+  return { status: res.status, ok: res.ok, headers: res.headers, body, text };
 }

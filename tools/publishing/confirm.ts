@@ -6,13 +6,20 @@
  * everything makes the answer "cannot be sure", never "not there" — only a sure "not there"
  * lets the worker publish again.
  */
-import { finishAttempt, type PostTarget, type PublishAttempt, type SocialAccount } from '../../core/index.js';
+import {
+  finishAttempt,
+  transitionTarget,
+  type PostTarget,
+  type PublishAttempt,
+  type SocialAccount,
+} from '../../core/index.js';
 import {
   isConnectorError,
   type AccountContext,
   type Connector,
   type ConnectorError,
   type Draft,
+  type PublishJournal,
   type PublishResult,
 } from '../../connectors/index.js';
 import { move, published, type Outcome, type RunInfo } from './outcome.js';
@@ -34,10 +41,11 @@ export async function confirmEarlierAttempt(
   input: Draft,
   key: string,
   since: Date,
+  journal?: PublishJournal,
 ): Promise<Confirmation> {
   let found: PublishResult | null;
   try {
-    found = await connector.lookup(ctx, input, key, since);
+    found = await connector.lookup(ctx, input, key, since, journal);
   } catch (err) {
     if (!isConnectorError(err)) throw err;
     if (err.kind === 'rate_limited' || err.kind === 'transient') return { kind: 'wait', error: err };
@@ -46,6 +54,33 @@ export async function confirmEarlierAttempt(
   if (found && found.parts.length >= input.parts.length) return { kind: 'found', result: found };
   if (connector.capabilities(ctx).lookupIsAuthoritative) return { kind: 'absent' };
   return { kind: 'unsure', message: `${connector.platform} cannot show Herald whether the post is there` };
+}
+
+/** How soon a post found still processing is checked again (the next run polls at the connector's pace). */
+const FOUND_PROCESSING_RECHECK_MS = 5_000;
+
+/**
+ * An earlier attempt's post, found: published, or — found still processing on the platform
+ * (an upload finished, the platform not done with it) — recorded so the next run polls it.
+ */
+export async function acceptFound(
+  deps: PublishWorkerDeps,
+  target: PostTarget,
+  attempt: PublishAttempt,
+  result: PublishResult,
+): Promise<Outcome> {
+  await finishAttempt(deps.db, target.workspaceId, attempt.id, {
+    outcome: 'succeeded',
+    platformPostId: result.platformPostId,
+  });
+  if (result.status === 'processing') {
+    await transitionTarget(deps.db, target.workspaceId, target.id, ['publishing'], 'publishing', {
+      platformPostId: result.platformPostId,
+      platformUrl: result.url,
+    });
+    return { kind: 'defer', until: Date.now() + FOUND_PROCESSING_RECHECK_MS, reason: 'platform processing' };
+  }
+  return published(deps, target, result);
 }
 
 /** Posts looked up from a minute before the attempt began (clocks differ). */
@@ -66,13 +101,7 @@ export async function settle(
   run: RunInfo,
   opts: { duplicate?: ConnectorError } = {},
 ): Promise<Outcome> {
-  if (seen.kind === 'found') {
-    await finishAttempt(deps.db, target.workspaceId, attempt.id, {
-      outcome: 'succeeded',
-      platformPostId: seen.result.platformPostId,
-    });
-    return published(deps, target, seen.result);
-  }
+  if (seen.kind === 'found') return acceptFound(deps, target, attempt, seen.result);
   if (seen.kind === 'wait' && seen.error.kind === 'rate_limited' && 'retryAt' in seen.error) {
     const retryAt = seen.error.retryAt as Date;
     await deps.gate.pause(account.id, retryAt);

@@ -34,12 +34,14 @@ import {
   type Connector,
   type Credentials,
   type PublishInput,
+  type PublishJournal,
   type ConnectorError,
 } from '../../connectors/index.js';
 import { emitStatus } from '../scheduling/context.js';
-import { confirmEarlierAttempt, lookupSince, settle } from './confirm.js';
+import { acceptFound, confirmEarlierAttempt, lookupSince, settle } from './confirm.js';
 import { describe, move, published, type Outcome, type RunInfo } from './outcome.js';
 import { publishInputFor } from './draft.js';
+import { journalFor } from './handles.js';
 import type { PublishWorkerDeps } from './worker-deps.js';
 
 export type { Outcome, RunInfo } from './outcome.js';
@@ -126,11 +128,24 @@ async function publishHoldingSlot(
     metadata: account.metadata,
   };
   const attempts = fresh ? [] : await listAttempts(deps.db, ws, target.id); // newest first
-  const input = await publishInputFor(deps.db, deps.mediaStore, ws, target);
+  const input = await publishInputFor(deps.db, deps.mediaStore, ws, target, {
+    streamsVideo: caps.media.streamsVideo === true,
+  });
+  // The platform's own handle (upload session, publish id) survives attempts and crashes.
+  const journal = journalFor(deps, target, account.platform);
+  const polling = caps.processing ?? { pollMs: STATUS_POLL_MS, giveUpAfterMs: STATUS_POLL_LIMIT_MS };
   // Asynchronous publishing in progress: settle it instead of publishing again.
   const last = attempts[0];
   if (last?.outcome === 'succeeded' && last.platformPostId) {
-    const state = await connector.checkStatus(ctx, last.platformPostId);
+    let state: Awaited<ReturnType<Connector['checkStatus']>>;
+    try {
+      state = await connector.checkStatus(ctx, last.platformPostId);
+    } catch (err) {
+      // The platform said why it failed the post (TikTok's fail_reason): failed, with its words.
+      if (isConnectorError(err) && (err.kind === 'invalid_content' || err.kind === 'permanent'))
+        return move(deps, target, 'failed', {}, describe(err));
+      throw err;
+    }
     if (state === 'published')
       return published(deps, target, { platformPostId: last.platformPostId, url: target.platformUrl });
     if (state === 'failed')
@@ -141,16 +156,17 @@ async function publishHoldingSlot(
         {},
         { kind: 'permanent', message: `${account.platform} could not process the post` },
       );
-    if (Date.now() - last.startedAt.getTime() > STATUS_POLL_LIMIT_MS) {
+    if (Date.now() - last.startedAt.getTime() > polling.giveUpAfterMs) {
+      const minutes = Math.round(polling.giveUpAfterMs / 60_000);
       return move(
         deps,
         target,
         'unconfirmed',
         {},
-        { kind: 'unconfirmed', message: `${account.platform} is still processing the post after 30 minutes` },
+        { kind: 'unconfirmed', message: `${account.platform} is still processing the post after ${minutes} minutes` },
       );
     }
-    return { kind: 'defer', until: Date.now() + STATUS_POLL_MS, reason: 'platform still processing' };
+    return { kind: 'defer', until: Date.now() + polling.pollMs, reason: 'platform still processing' };
   }
 
   // An earlier attempt may have reached the platform.
@@ -164,7 +180,7 @@ async function publishHoldingSlot(
       idem.kind === 'permanent' ||
       (idem.kind === 'window' && Date.now() - oldest.startedAt.getTime() < idem.ms - WINDOW_MARGIN_MS);
     if (!repeatIsSafe) {
-      const seen = await confirmEarlierAttempt(connector, ctx, input, key, lookupSince(oldest));
+      const seen = await confirmEarlierAttempt(connector, ctx, input, key, lookupSince(oldest), journal);
       if (seen.kind !== 'absent') return settle(deps, target, account, seen, oldest, run);
     }
   }
@@ -173,14 +189,14 @@ async function publishHoldingSlot(
   for (;;) {
     const attempt = await startAttempt(deps.db, ws, target.id, key);
     try {
-      const result = await connector.publish(ctx, input, key);
+      const result = await connector.publish(ctx, input, key, journal);
       if (result.status === 'processing') {
         await finishAttempt(deps.db, ws, attempt.id, { outcome: 'succeeded', platformPostId: result.platformPostId });
         await transitionTarget(deps.db, ws, target.id, ['publishing'], 'publishing', {
           platformPostId: result.platformPostId,
           platformUrl: result.url,
         });
-        return { kind: 'defer', until: Date.now() + STATUS_POLL_MS, reason: 'platform processing' };
+        return { kind: 'defer', until: Date.now() + polling.pollMs, reason: 'platform processing' };
       }
       // Attempt and target recorded together, in one round trip.
       const done = await completePublished(deps.db, ws, attempt.id, target.id, result);
@@ -195,7 +211,7 @@ async function publishHoldingSlot(
       if (oldest && err.reason === 'duplicate' && err.part === undefined) {
         // The platform already holds this text, and an earlier attempt may have put it there:
         // published, to be found — not a refused post.
-        const seen = await confirmEarlierAttempt(connector, ctx, input, key, lookupSince(oldest));
+        const seen = await confirmEarlierAttempt(connector, ctx, input, key, lookupSince(oldest), journal);
         return settle(
           deps,
           target,
@@ -219,7 +235,7 @@ async function publishHoldingSlot(
           return needsReconnect(deps, target, account, refreshErr);
         }
       }
-      return handleFailure(deps, target, account, connector, ctx, err, run, attempt, input);
+      return handleFailure(deps, target, account, connector, ctx, err, run, attempt, input, journal);
     }
   }
 }
@@ -260,6 +276,7 @@ async function handleFailure(
   run: RunInfo,
   attempt: PublishAttempt,
   input: PublishInput,
+  journal: PublishJournal,
 ): Promise<Outcome> {
   switch (err.kind) {
     case 'rate_limited': {
@@ -301,14 +318,8 @@ async function handleFailure(
     case 'transient': {
       if (!run.lastTry) return { kind: 'retry', error: err };
       if (err.mayHaveSucceeded) {
-        const seen = await confirmEarlierAttempt(connector, ctx, input, target.id, lookupSince(attempt));
-        if (seen.kind === 'found') {
-          await finishAttempt(deps.db, target.workspaceId, attempt.id, {
-            outcome: 'succeeded',
-            platformPostId: seen.result.platformPostId,
-          });
-          return published(deps, target, seen.result);
-        }
+        const seen = await confirmEarlierAttempt(connector, ctx, input, target.id, lookupSince(attempt), journal);
+        if (seen.kind === 'found') return acceptFound(deps, target, attempt, seen.result);
         if (seen.kind !== 'absent') {
           const why = seen.kind === 'unsure' ? ` (${seen.message})` : '';
           return move(
