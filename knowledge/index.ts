@@ -16,7 +16,10 @@ export {
   type EmbedderEndpoints,
 } from './embedders.js';
 export { chunkText, type Chunk, type ChunkOptions } from './chunking.js';
-export { extractMainContent } from './html.js';
+export { extractMainContent, decodeEntities } from './html.js';
+// Capped page fetches and markup decoding, for product pages (tools/campaigns).
+export { fetchCapped, isHtml } from './input.js';
+export { decodeMarkup } from './charset.js';
 export { parseFeed, type FeedItem } from './feed.js';
 export { Embedders, specOf, resolveEmbedder, type KnowledgeSettings } from './embedder-settings.js';
 export { changeEmbedder, embedderStatus, type EmbedderDeps, type EmbedderStatus } from './embedder-change.js';
