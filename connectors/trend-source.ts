@@ -24,6 +24,10 @@ export interface TrendQuery {
   keywords: string[];
   languages: string[];
   mastodonInstances: string[];
+  /** Subreddit names (without `r/`) whose hot and top posts are read. */
+  subreddits?: string[] | undefined;
+  /** ISO 3166-1 alpha-2 countries whose Google Trends daily trending searches are read. */
+  regions?: string[] | undefined;
 }
 
 export interface TrendSource {
@@ -105,29 +109,63 @@ export class RateBudget {
   }
 }
 
+/** How one GET is made: a deadline, extra headers (Reddit wants a descriptive User-Agent). */
+export interface GetOptions {
+  timeoutMs?: number | undefined;
+  headers?: Record<string, string> | undefined;
+  /**
+   * When a 429 may be retried, as Retry-After would say it (seconds or an HTTP date). Default:
+   * Retry-After, else `X-RateLimit-Reset` (Mastodon sends an ISO time, Reddit seconds).
+   */
+  retryAfter?: ((headers: Headers) => string | null) | undefined;
+}
+
+const defaultRetryAfter = (h: Headers) => h.get('retry-after') ?? h.get('x-ratelimit-reset');
+
 /**
- * One GET of a source's JSON with a deadline, spending the budget; 429 pauses it, any other
- * failure is `unavailable`. The body is returned as parsed JSON for the source to check.
+ * One GET of a source's document with a deadline, spending the budget; 429 pauses it, any
+ * other failure is `unavailable`. Returns the body's text for the source to parse.
  */
-export async function getJson(budget: RateBudget, url: URL, timeoutMs = 10_000): Promise<unknown> {
+export async function getText(budget: RateBudget, url: URL, opts: GetOptions | number = {}): Promise<string> {
+  const o: GetOptions = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   budget.take();
   let res: Response;
   let text: string;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, {
+      headers: { accept: 'application/json', ...o.headers },
+      signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+    });
     text = await res.text();
   } catch (err) {
     throw new TrendSourceError(budget.source, 'unavailable', `${url.host}: ${(err as Error).message}`);
   }
   if (res.status === 429) {
-    // Retry-After (RFC 9110); Mastodon sends X-RateLimit-Reset (an ISO time) instead.
-    const until = budget.pause(res.headers.get('retry-after') ?? res.headers.get('x-ratelimit-reset'));
+    const until = budget.pause((o.retryAfter ?? defaultRetryAfter)(res.headers));
     throw new TrendSourceError(budget.source, 'rate_limited', `${url.host} answered 429`, until);
   }
   if (!res.ok) throw new TrendSourceError(budget.source, 'unavailable', `${url.host} answered ${res.status}`);
+  return text;
+}
+
+/** {@link getText} parsed as JSON; something else is `malformed`. */
+export async function getJson(budget: RateBudget, url: URL, opts: GetOptions | number = {}): Promise<unknown> {
+  const text = await getText(budget, url, opts);
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new TrendSourceError(budget.source, 'malformed', `${url.host} answered something other than JSON`);
   }
+}
+
+/**
+ * Runs one fetch per target (an instance, a subreddit, a country) side by side: the targets
+ * that answer are kept; only when every one fails does the source fail, with the first reason.
+ */
+export async function eachTarget<T>(targets: T[], run: (t: T) => Promise<TrendItem[]>): Promise<TrendItem[]> {
+  if (targets.length === 0) return [];
+  const results = await Promise.allSettled(targets.map(run));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length === results.length) throw failed[0]!.reason;
+  return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
 }
