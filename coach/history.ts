@@ -8,7 +8,7 @@
  */
 import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { HeraldError, schema } from '../core/index.js';
+import { HeraldError, requireRole, schema } from '../core/index.js';
 import { suggestTimes } from '../tools/analytics/index.js';
 import { createPost, schedulePostDraft, type PostView } from '../tools/posts/index.js';
 import { memberOf, nowOf, type CoachContext, type CoachDeps } from './context.js';
@@ -133,19 +133,30 @@ export const AcceptInput = z.strictObject({
   text: z.string().trim().min(1).max(20_000).optional(),
 });
 
-/** The action of one of the caller's messages. */
-export async function findAction(deps: CoachDeps, ctx: CoachContext, messageId: string, actionId: string) {
+/** The action of one of the caller's messages (default: their latest daily message). */
+export async function findAction(deps: CoachDeps, ctx: CoachContext, messageId: string | null, actionId: string) {
   const userId = memberOf(ctx);
   const m = schema.coachMessages;
-  const [row] = z.guid().safeParse(messageId).success
-    ? await deps.db
-        .select()
-        .from(m)
-        .where(and(eq(m.workspaceId, ctx.workspaceId), eq(m.userId, userId), eq(m.id, messageId)))
-    : [];
+  const mine = and(eq(m.workspaceId, ctx.workspaceId), eq(m.userId, userId));
+  const [row] =
+    messageId === null
+      ? await deps.db
+          .select()
+          .from(m)
+          .where(and(mine, eq(m.kind, 'daily')))
+          .orderBy(desc(m.createdAt))
+          .limit(1)
+      : z.guid().safeParse(messageId).success
+        ? await deps.db
+            .select()
+            .from(m)
+            .where(and(mine, eq(m.id, messageId)))
+        : [];
   const action = (row?.actions as unknown as CoachAction[] | undefined)?.find((a) => a.id === actionId);
   if (!row || !action)
-    throw new HeraldError('not_found', { message: `No action ${actionId} in coach message ${messageId} of yours` });
+    throw new HeraldError('not_found', {
+      message: `No action ${actionId} in ${messageId === null ? 'your latest coach message' : `coach message ${messageId} of yours`}`,
+    });
   return { message: row, action };
 }
 
@@ -153,10 +164,12 @@ export async function findAction(deps: CoachDeps, ctx: CoachContext, messageId: 
 export async function acceptAction(
   deps: CoachDeps,
   ctx: CoachContext,
-  messageId: string,
+  messageId: string | null,
   actionId: string,
   input: { text?: string | undefined } = {},
 ): Promise<{ action: CoachAction; post: PostView; at: string }> {
+  // Scheduling a post is an editor's act, whatever the channel (checked before anything is read).
+  requireRole(ctx, 'editor');
   const { action } = await findAction(deps, ctx, messageId, actionId);
   const now = nowOf(deps);
   let at = action.at;
