@@ -377,4 +377,105 @@ describe('a two-week affiliate campaign on Bluesky and LinkedIn', () => {
     const ended = await call<{ status: string }>(owner, 'POST', `/v1/campaigns/${proposed.id}/end`);
     expect(ended.status).toBe('ended');
   }, 180_000);
+
+  it('A/B groups: no winner on noise, the planted winner on a real difference, from real clicks and postbacks', async () => {
+    const owner = await api.signUp({ timeZone: 'UTC' });
+    const sky = await bed.createAccount();
+    await api.env.addAccount(owner.workspaceId, {
+      platform: 'bluesky',
+      externalId: sky.did,
+      handle: sky.handle,
+      credentials: { ...sky.credentials },
+    });
+    const program = await call<{ id: string; postbackSecret: string; postbackPath: string }>(
+      owner,
+      'POST',
+      '/v1/campaigns/programs',
+      {
+        name: 'AB net',
+        kind: 'direct',
+        commissionType: 'flat',
+        commissionValue: 2,
+        payoutCurrency: 'USD',
+      },
+    );
+    const product = await call<{ id: string }>(owner, 'POST', '/v1/products', {
+      name: 'Trimming Tool',
+      url: 'https://shop.example.test/trim',
+      notes: 'Carbide blade.',
+      affiliateLinks: [{ programId: program.id, url: 'https://ab.example.test/trim' }],
+    });
+    const c = await call<CampaignView & { timeline: Array<{ key: string; variantGroup?: string; variant?: string }> }>(
+      owner,
+      'POST',
+      '/v1/campaigns',
+      {
+        name: 'AB',
+        productIds: [product.id],
+        accounts: ['bluesky'],
+        from: new Date(Date.now() + 86_400_000).toISOString(),
+        to: new Date(Date.now() + 8 * 86_400_000).toISOString(),
+        postsPerWeek: 4,
+        abTest: true,
+      },
+      201,
+    );
+    const groups = [...new Set(c.timeline.map((i) => i.variantGroup))];
+    expect(groups).toHaveLength(2);
+    expect(c.timeline.map((i) => i.variant)).toEqual(['A', 'B', 'A', 'B']);
+    // The two texts of a pair differ.
+    expect(c.timeline[0]!.content).not.toBe(c.timeline[1]!.content);
+    const approved = await call<CampaignView>(owner, 'POST', `/v1/campaigns/${c.id}/approve`, {
+      timelineVersion: c.timelineVersion,
+    });
+    const post = (key: string) => approved.posts.find((p) => p.itemKey === key)!;
+    // 40 visitors on each variant; conversions planted: noise 4 vs 5, a real difference 1 vs 20.
+    const planted = [
+      { key: c.timeline[0]!.key, conversions: 4 },
+      { key: c.timeline[1]!.key, conversions: 5 },
+      { key: c.timeline[2]!.key, conversions: 1 },
+      { key: c.timeline[3]!.key, conversions: 20 },
+    ];
+    let tx = 0;
+    for (const { key, conversions } of planted) {
+      const code = post(key).linkCode;
+      for (let v = 0; v < 40; v++) {
+        const res = await fetch(`${api.baseUrl}/l/${code}`, {
+          redirect: 'manual',
+          headers: { 'user-agent': `Mozilla/5.0 Firefox/128.0 ab-${key}-${v}` },
+        });
+        expect(res.status).toBe(302);
+      }
+      for (let k = 0; k < conversions; k++) {
+        const raw = JSON.stringify({ transactionId: `AB-${++tx}`, subId: code, amount: 30 });
+        const res = await fetch(`${api.baseUrl}${program.postbackPath}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-herald-signature': signPostback(program.postbackSecret, raw),
+          },
+          body: raw,
+        });
+        expect(res.status).toBe(201);
+      }
+    }
+    const report = await eventually(
+      async () => {
+        const r = await call<{
+          byPost: Array<{ uniqueClicks: number }>;
+          abTests: Array<{ group: string; winner: string | null; test: string; pValue: number; reason: string }>;
+        }>(owner, 'GET', `/v1/campaigns/${c.id}/report`);
+        return r.byPost.every((p) => p.uniqueClicks === 40) ? r : undefined;
+      },
+      20_000,
+      'every click drained',
+    );
+    const noise = report.abTests.find((t) => t.group === c.timeline[0]!.variantGroup)!;
+    const real = report.abTests.find((t) => t.group === c.timeline[2]!.variantGroup)!;
+    expect(noise.winner).toBeNull();
+    expect(noise.pValue).toBeGreaterThan(0.05);
+    expect(noise.reason).toContain('could be chance');
+    expect(real.winner).toBe('B');
+    expect(real.pValue).toBeLessThan(0.001);
+  }, 120_000);
 });

@@ -20,6 +20,7 @@ import {
   approveCampaign,
   campaignReport,
   compareVariants,
+  erfc,
   createCampaign,
   createProgram,
   editTimeline,
@@ -391,5 +392,15 @@ describe('workspace isolation', () => {
         { programId: b.program.id, signature: signPostback(aSecret, raw), rawBody: raw },
       ),
     ).rejects.toMatchObject({ code: 'postback_signature_invalid' });
+  });
+});
+
+describe('the z-test tail', () => {
+  it('stays accurate far out (a CDF table would stop at p = 0.002)', () => {
+    // 1 − Φ(4.83) ≈ 6.83e-7 (two-sided ≈ 1.37e-6): 1/40 vs 20/40 conversions.
+    expect(twoProportionZ(1, 40, 20, 40)).toBeGreaterThan(1e-6);
+    expect(twoProportionZ(1, 40, 20, 40)).toBeLessThan(2e-6);
+    // z = 1.96 is the 5% two-sided point.
+    expect(erfc(1.959964 / Math.SQRT2)).toBeCloseTo(0.05, 6);
   });
 });

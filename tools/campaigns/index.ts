@@ -60,6 +60,7 @@ export { setRate, listRates, getCampaignSettings, updateCampaignSettings, rateFo
 export { campaignReport, campaignsOverview, type CampaignReport, type Figures } from './report.js';
 export {
   compareVariants,
+  erfc,
   twoProportionZ,
   fisherExact,
   ALPHA,
