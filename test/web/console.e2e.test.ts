@@ -8,7 +8,8 @@
  * Needs /usr/bin/chromium (`.ci/run` installs it); without it the suite is skipped, saying so.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -22,6 +23,10 @@ import { freePort, waitFor } from '../helpers/processes.js';
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const PASSWORD = 'correct horse battery staple';
+/** axe-core's browser build, injected into each page for the accessibility check. */
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+/** Where the screenshot of each page goes, for review (not checked in). */
+const SCREENSHOTS = path.resolve('test-results/console');
 
 let fake: FakeLlm;
 let mastodon: MastodonFake;
@@ -410,6 +415,48 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(await viewer.getByRole('form', { name: 'Add to knowledge' }).count()).toBe(0);
       expect(await viewer.getByRole('button', { name: 'Delete' }).count()).toBe(0);
     });
+
+    it('every page passes axe-core with no serious or critical violation; a screenshot of each is saved', async () => {
+      // axe is injected as a script, which the console's CSP forbids: this context bypasses CSP for it.
+      const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+      const page = await open(context);
+      await page.goto(`${base}/`);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByLabel('Email').fill(`owner-${stamp}@example.com`);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await expect.poll(() => page.getByTestId('role').textContent()).toBe('owner');
+      await mkdir(SCREENSHOTS, { recursive: true });
+      const nav = page.getByRole('navigation', { name: 'Pages' }).getByRole('link');
+      const labels = await nav.allTextContents();
+      expect(labels.length).toBeGreaterThan(5);
+      const found: string[] = [];
+      for (const label of labels) {
+        await nav.filter({ hasText: label }).click();
+        await page.locator('h1').first().waitFor();
+        await page.waitForLoadState('networkidle').catch(() => undefined);
+        await page.addScriptTag({ path: AXE });
+        const violations = await page.evaluate(async () => {
+          const axe = (
+            globalThis as unknown as {
+              axe: {
+                run(): Promise<{
+                  violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+                }>;
+              };
+            }
+          ).axe;
+          const result = await axe.run();
+          return result.violations
+            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+            .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+        });
+        found.push(...violations.map((v) => `${label}: ${v}`));
+        await page.screenshot({ path: path.join(SCREENSHOTS, `${label.toLowerCase()}.png`), fullPage: true });
+      }
+      await context.close();
+      expect(found).toEqual([]);
+    }, 90_000);
 
     it('the console ran without console errors (CSP included)', () => {
       expect(consoleErrors).toEqual([]);
