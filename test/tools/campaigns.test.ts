@@ -38,7 +38,7 @@ import {
   type CampaignsDeps,
 } from '../../tools/campaigns/index.js';
 import { createTrackedLink } from '../../tools/links/index.js';
-import { schedulePost, type ServiceContext } from '../../tools/scheduling/index.js';
+import { schedulePost } from '../../tools/scheduling/index.js';
 import { startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
 
 let x: XFake;

@@ -6,7 +6,7 @@
  * goes. A/B pairs put two different texts for one product on consecutive slots.
  */
 import { DateTime } from 'luxon';
-import { getSocialAccount, schema, type Db } from '../../core/index.js';
+import { getSocialAccount, type schema } from '../../core/index.js';
 import { countGraphemes } from '../../connectors/index.js';
 import { bestTimes } from '../analytics/index.js';
 import type { AccountRef } from '../drafting/index.js';
@@ -172,5 +172,3 @@ export async function proposeTimeline(
   }
   return items.sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
 }
-
-export type { Db };
