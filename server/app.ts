@@ -78,6 +78,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // costs more than the rest of the line.
   const accessLog = opts.logger.child({}, { redact: [] });
   app.addHook('onResponse', (request, reply, done) => {
+    // A route may opt out (`config: { accessLog: false }`): the tracked-link redirect keeps no
+    // visitor's address (docs/links.md).
+    if ((request.routeOptions.config as { accessLog?: boolean }).accessLog === false) return done();
     const q = request.url.indexOf('?');
     accessLog.info(
       {

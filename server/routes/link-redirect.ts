@@ -1,11 +1,19 @@
 /**
  * `GET /l/:code`, the tracked-link redirector (docs/links.md): a 302 to the link's destination
  * with its UTM parameters, once the click is in the Redis stream (`tools/links/clicks.ts`).
- * Public: no session, no cookie. Rate limited per client address. An unknown code gets a
- * small 404 page; a Redis that does not answer in time costs the click, never the redirect.
+ * Public: no session, no cookie, no access-log line (it would keep the visitor's address).
+ * Rate limited per client address. An unknown code gets a small 404 page; a Redis that does
+ * not answer in time costs the click, never the redirect.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { LinkRedirector } from '../../tools/links/index.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** False: no access-log line for this route (server/app.ts). */
+    accessLog?: boolean;
+  }
+}
 
 /** Longest wait for Redis to hold a click before the redirect goes out without it. */
 export const RECORD_DEADLINE_MS = 500;
@@ -33,6 +41,8 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
     {
       schema: { hide: true },
       config: {
+        // No line per click: it would keep the visitor's address, and cost more than the redirect.
+        accessLog: false,
         rateLimit: {
           max: opts.rateLimitPerMinute,
           timeWindow: 60_000,

@@ -3,8 +3,8 @@
  * destination plus UTM (the destination's own kept); people, bots (by user agent), a link
  * preview's HEAD and a browser prefetch are counted apart once the drainer has run, a
  * visitor's repeat clicks count once as unique, the referrer names the platform; an unknown
- * or malformed code gets the 404 page; redirects past the per-address limit get 429; another
- * workspace sees none of it. Stats over REST are exactly the clicks sent.
+ * or malformed code gets the 404 page; redirects past the per-address limit get 429 and no
+ * click leaves an access-log line; another workspace sees none of it. Stats over REST are exactly the clicks sent.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -199,7 +199,11 @@ describe('abuse', () => {
   afterAll(() => limited?.close());
 
   it('limits redirects per client address: past the limit, 429 with retry-after', async () => {
-    limited = await startApiEnv({ linksRateLimitPerMinute: 5 });
+    const lines: string[] = [];
+    limited = await startApiEnv({
+      linksRateLimitPerMinute: 5,
+      logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } }),
+    });
     const p = await limited.signUp();
     const res = await limited.app.inject({
       method: 'POST',
@@ -213,6 +217,10 @@ describe('abuse', () => {
     expect(answers.map((r) => r.status)).toEqual([302, 302, 302, 302, 302, 429, 429]);
     expect(Number(answers[6]!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await answers[6]!.json()) as Json).error.code).toBe('rate_limited');
+    // Clicks leave no access-log line (it would keep the visitor's address); other requests do.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.some((l) => l.includes('/v1/links'))).toBe(true);
+    expect(lines.filter((l) => l.includes('/l/'))).toEqual([]);
     const keys = await limited.deps.redis.keys(`${limited.env.prefix}:links:*`);
     if (keys.length) await limited.deps.redis.del(...keys);
   });

@@ -1,0 +1,207 @@
+/**
+ * bench:links — tracked-link redirects per second and p99 latency, with click recording,
+ * beside a bare Fastify route answering the same 302 (the baseline), in one run over loopback
+ * with autocannon (BENCH_CONNECTIONS connections, default 50; BENCH_DURATION_S seconds after
+ * BENCH_WARMUP_S of warm-up). Herald runs as `npm start` builds it with HERALD_ROLE=api
+ * (access log at info to /dev/null, security headers, the per-address limit raised so it
+ * never trips but still counted in Redis); a click drainer runs in this process throughout,
+ * as a worker process would. After the run the drainer empties the stream and the clicks in
+ * PostgreSQL are counted against the redirects autocannon received (warm-up included).
+ * Needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and
+ * Redis at REDIS_URL (default 127.0.0.1:6379, under a prefix of its own).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { count, eq } from 'drizzle-orm';
+import pg from 'pg';
+import {
+  createLogger,
+  createRedisConnection,
+  createUser,
+  createWorkspace,
+  openDatabase,
+  schema,
+} from '../core/index.js';
+import { startChroma } from '../knowledge/index.js';
+import { createTrackedLink, startClickDrainer } from '../tools/links/index.js';
+import { printResult, printTable, round } from './lib.js';
+
+interface LoadResult {
+  requests: { average: number; total: number; sent: number };
+  latency: { p50: number; p99: number; average: number };
+  '3xx': number;
+  errors: number;
+  timeouts: number;
+}
+// autocannon ships no types; this is the part of its API used here.
+const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+}) => Promise<LoadResult>;
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+const adminUrl =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+const DESTINATION = 'https://shop.example/kettle?ref=bench';
+const profileDir = process.env.BENCH_PROFILE_DIR;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const children: ChildProcess[] = [];
+async function startChild(
+  mode: 'baseline' | 'herald',
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = fork(path.join(ROOT, 'bench/links-server.ts'), [mode], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    // BENCH_PROFILE_DIR: a V8 CPU profile of each server, written when it exits.
+    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(proc);
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`links-server ${mode} exited with ${code} before ready`)));
+    proc.on('message', (m: { url: string }) => resolve(m.url));
+  });
+  return { proc, url };
+}
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000)]);
+  proc.kill('SIGKILL');
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Requests sent, warm-up included (the last ones may still be in flight when autocannon stops). */
+  sent: number;
+  redirects: number;
+  bad: number;
+}
+/** Warm-up, then the measured window; `redirects` counts the 302s of both. */
+async function load(url: string): Promise<Load> {
+  const headers = { 'user-agent': BROWSER };
+  const warm = await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_S, headers });
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    sent: warm.requests.sent + r.requests.sent,
+    redirects: warm['3xx'] + r['3xx'],
+    bad: r.requests.total - r['3xx'] + r.errors,
+  };
+}
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'herald-bench-links-'));
+const quiet = createLogger({ level: 'silent' });
+const chroma = await startChroma({ url: undefined, dataDir: dir, startTimeoutMs: 30_000, logger: quiet });
+const dbName = `herald_bench_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`create database ${dbName}`);
+const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const keyPrefix = `hbench-${randomBytes(3).toString('hex')}`;
+const redis = createRedisConnection(redisUrl);
+
+try {
+  const base = await startChild('baseline', { BENCH_LOCATION: DESTINATION });
+  const baseline = await load(`${base.url}/l/Ab3dEf6hIj`);
+  await stopChild(base.proc);
+
+  const herald = await startChild('herald', {
+    HERALD_ROLE: 'api',
+    DATA_DIR: path.join(dir, 'herald'),
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redisUrl,
+    REDIS_AUTOSTART: 'false',
+    CHROMA_URL: chroma.url,
+    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+    QUEUE_PREFIX: keyPrefix,
+    LINKS_RATE_LIMIT_PER_MINUTE: String(1e9),
+    LINKS_BASE_URL: 'https://go.example.test',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  });
+  // The runtime has migrated the database; the link is made through the service.
+  const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: 4 });
+  const ws = await createWorkspace(database.db, { name: 'Bench', slug: `bench-${randomUUID().slice(0, 8)}` });
+  const user = await createUser(database.db, { email: `${randomUUID()}@bench.test` });
+  const link = await createTrackedLink(
+    { db: database.db, baseUrl: 'https://go.example.test' },
+    { workspaceId: ws.id, userId: user.id, role: 'owner', timeZone: 'UTC', channel: 'bench' },
+    { destinationUrl: DESTINATION },
+  );
+  const drain = startClickDrainer({ db: database.db, redisUrl, keyPrefix, logger: quiet });
+  const check = await fetch(`${herald.url}/l/${link.code}`, { redirect: 'manual', headers: { 'user-agent': BROWSER } });
+  if (check.status !== 302 || check.headers.get('location') !== DESTINATION)
+    throw new Error(`unexpected answer: ${check.status} ${check.headers.get('location')}`);
+  const recorded = await load(`${herald.url}/l/${link.code}`);
+  const clicksSent = recorded.sent + 1;
+  await stopChild(herald.proc);
+  // Every click answered is in the stream; the drainer empties it.
+  const deadline = Date.now() + 120_000;
+  while ((await drain.drainer.backlog()) > 0 && Date.now() < deadline) await sleep(200);
+  await drain.close();
+  const [{ n }] = (await database.db
+    .select({ n: count() })
+    .from(schema.linkClicks)
+    .where(eq(schema.linkClicks.linkId, link.id))) as [{ n: number }];
+  await database.close();
+  const clicksRecorded = Number(n);
+
+  const row = (name: string, l: Load) => ({
+    server: name,
+    'req/s': round(l.rps),
+    'p50 ms': l.p50,
+    'p99 ms': l.p99,
+    'not 302': l.bad,
+    ratio: round(l.rps / baseline.rps, 3),
+  });
+  printTable(`GET /l/:code, ${CONNECTIONS} connections, ${DURATION_S} s (after ${WARMUP_S} s warm-up)`, [
+    row('bare Fastify 302 (baseline)', baseline),
+    row('Herald, click recorded', recorded),
+  ]);
+  printTable('clicks', [
+    {
+      'clicks sent': clicksSent,
+      'redirects answered': recorded.redirects + 1,
+      'clicks in link_clicks': clicksRecorded,
+    },
+  ]);
+  printResult({
+    bench: 'links',
+    rps: round(recorded.rps),
+    baseline_rps: round(baseline.rps),
+    ratio: round(recorded.rps / baseline.rps, 3),
+    p99_ms: recorded.p99,
+    baseline_p99_ms: baseline.p99,
+    clicks_recorded: clicksRecorded,
+    clicks_sent: clicksSent,
+  });
+} finally {
+  for (const c of children) await stopChild(c);
+  const keys = await redis.keys(`${keyPrefix}*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+  await chroma.stop();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.end();
+  await rm(dir, { recursive: true, force: true });
+}
