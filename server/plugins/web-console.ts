@@ -21,8 +21,10 @@ export const CONSOLE_PAGES = [
   'posts',
   'accounts',
   'analytics',
+  'coach',
   'knowledge',
   'campaigns',
+  'links',
   'settings',
 ] as const;
 

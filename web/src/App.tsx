@@ -11,14 +11,18 @@ import { AnalyticsPage } from './pages/Analytics.tsx';
 import { KnowledgePage } from './pages/Knowledge.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
 import { CampaignsPage } from './pages/Campaigns.tsx';
+import { LinksPage } from './pages/Links.tsx';
+import { CoachPage } from './pages/Coach.tsx';
 
 const NAV = [
   { path: '/chat', label: 'Chat' },
   { path: '/posts', label: 'Posts' },
   { path: '/accounts', label: 'Accounts' },
   { path: '/analytics', label: 'Analytics' },
+  { path: '/coach', label: 'Coach' },
   { path: '/knowledge', label: 'Knowledge' },
   { path: '/campaigns', label: 'Campaigns' },
+  { path: '/links', label: 'Links' },
   { path: '/workspace', label: 'Workspace' },
   { path: '/settings', label: 'Settings' },
 ];
@@ -80,8 +84,10 @@ export function App() {
         {current === '/posts' && <PostsPage />}
         {current === '/accounts' && <AccountsPage />}
         {current === '/analytics' && <AnalyticsPage />}
+        {current === '/coach' && <CoachPage />}
         {current === '/knowledge' && <KnowledgePage />}
         {current === '/campaigns' && <CampaignsPage />}
+        {current === '/links' && <LinksPage />}
         {current === '/workspace' && <WorkspacePage />}
         {current === '/settings' && <SettingsPage />}
       </main>
