@@ -24,7 +24,6 @@ export const CONSOLE_PAGES = [
   'coach',
   'knowledge',
   'campaigns',
-  'links',
   'settings',
 ] as const;
 
