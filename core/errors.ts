@@ -151,6 +151,38 @@ export const ERROR_CATALOGUE = {
     message: 'Analytics has no figure yet to start this goal from',
     retryable: false,
   },
+  oauth_invalid_request: {
+    status: 400,
+    message: 'The request is missing a parameter, repeats one or has a bad value',
+    retryable: false,
+  },
+  oauth_invalid_client: { status: 401, message: 'The OAuth client is unknown', retryable: false },
+  oauth_invalid_grant: {
+    status: 400,
+    message: 'The authorization code or refresh token is not valid',
+    retryable: false,
+  },
+  oauth_unsupported_grant_type: {
+    status: 400,
+    message: 'Only authorization_code and refresh_token grants are supported',
+    retryable: false,
+  },
+  oauth_bad_response_type: {
+    status: 400,
+    message: 'Only the authorization code flow (response_type=code) is supported',
+    retryable: false,
+  },
+  oauth_invalid_scope: { status: 400, message: 'The scope is unknown or beyond what was granted', retryable: false },
+  oauth_invalid_target: { status: 400, message: "The resource is not this server's MCP endpoint", retryable: false },
+  oauth_invalid_redirect_uri: { status: 400, message: 'A redirect URI is not allowed', retryable: false },
+  oauth_invalid_metadata: { status: 400, message: 'The client metadata is not valid', retryable: false },
+  oauth_access_denied: { status: 403, message: 'The user declined the authorization', retryable: false },
+  oauth_csrf_failed: { status: 403, message: 'The form was not sent from its own page; start again', retryable: false },
+  mcp_session_not_found: {
+    status: 404,
+    message: 'The MCP session is unknown or has ended; initialize a new one',
+    retryable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -41,6 +41,8 @@ beforeAll(async () => {
   await app.register(mcpPlugin, {
     deps: { scheduling: env.api.env.deps, db: env.api.env.database.db, chat: env.handler },
     version: 'test',
+    db: env.api.env.database.db,
+    publicUrl: undefined,
   });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 }, 60_000);

@@ -38,7 +38,8 @@ export const serviceContextOf = (c: RequestContext) => ({
   channel: 'mcp',
   actorKind: c.actorKind,
 });
-type Ctx = ReturnType<typeof serviceContextOf>;
+export type ServiceCtx = ReturnType<typeof serviceContextOf>;
+type Ctx = ServiceCtx;
 
 const Uuid = z.guid();
 const TimeText = z.string().min(10).max(40).describe('ISO instant with offset, or YYYY-MM-DDTHH:MM in your time zone');
