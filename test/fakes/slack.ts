@@ -22,10 +22,22 @@
  * `X-Slack-No-Retry: 1` (Slack waits at once, 1 and 5 minutes: `retryDelaysMs` here);
  * `pressButton` posts a `block_actions` payload (form-encoded `payload`) as a click on a
  * message's button sends it; `verifyUrl` sends the `url_verification` challenge.
+ *
+ * Socket Mode (https://api.slack.com/apis/socket-mode and .../connections/socket-implement):
+ * `apps.connections.open` takes only an app-level token (`xapp-`; a bot token is
+ * `not_allowed_token_type`) and answers a one-time WebSocket URL (`.../link/?ticket=...`); a
+ * connection first gets `{"type":"hello","num_connections",...}`; each event or interaction
+ * goes out as an envelope (`envelope_id`, `type` `events_api` | `interactive`, `payload`,
+ * `accepts_response_payload`, `retry_attempt`, `retry_reason`) that the app must answer
+ * `{"envelope_id"}` within 3 seconds, or it is sent again with `retry_attempt` + 1 and
+ * `retry_reason` `timeout` (3 times at most); `{"type":"disconnect","reason":"warning" |
+ * "refresh_requested" | "link_disabled"}` tells the app to get a new URL, after which Slack
+ * closes the old socket. Slack pings every connection.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface SlackMessage {
   channel: string;
@@ -42,8 +54,39 @@ export interface Delivery {
   reasons: string[];
 }
 
+export interface EnvelopeResult {
+  envelopeId: string;
+  /** Whether the app answered `{"envelope_id"}` (on the last attempt). */
+  acked: boolean;
+  /** How many times the envelope was sent (1 + retries). */
+  attempts: number;
+  /** The `payload` the app answered with, if any. */
+  response?: unknown;
+}
+
+/** Slack's side of Socket Mode. */
+export interface SocketModeSide {
+  readonly appToken: string;
+  /** Open connections (past their `hello`). */
+  readonly open: number;
+  /** How many URLs `apps.connections.open` gave out. */
+  readonly urlsIssued: number;
+  /** Sends `event` as an `events_api` envelope on the newest connection, re-sent until acked (3 retries). */
+  sendEvent(event: Record<string, unknown>, eventId?: string): Promise<EnvelopeResult>;
+  /** A click on the button with `value` under `message`, as an `interactive` envelope. */
+  pressButton(p: { user: string; channel: string; message: SlackMessage; value: string }): Promise<EnvelopeResult>;
+  /** Sends `{"type":"disconnect","reason"}` on every open connection and closes them after `closeAfterMs`. */
+  disconnect(reason: 'warning' | 'refresh_requested' | 'link_disabled', closeAfterMs?: number): void;
+  /** Resolves once `n` connections are open. */
+  waitOpen(n?: number): Promise<void>;
+}
+
 export interface SlackFakeOptions {
   token?: string;
+  /** The app-level token `apps.connections.open` accepts. */
+  appToken?: string;
+  /** How long a Socket Mode envelope waits for its ack before it is sent again (Slack: 3 s). */
+  envelopeAckMs?: number;
   /** Tier 3 budget for `chat.update` per workspace per minute (Slack: 50+). */
   updatesPerMinute?: number;
   /** Waits before each redelivery (Slack: at once, 1 minute, 5 minutes). */
@@ -76,6 +119,7 @@ export interface SlackFake {
   ): Promise<number>;
   /** The `url_verification` request; the parsed answer. */
   verifyUrl(url: string, secret: string, challenge: string): Promise<unknown>;
+  socket: SocketModeSide;
   close(): Promise<void>;
 }
 
@@ -106,6 +150,8 @@ function blocksOf(raw: unknown): Array<Record<string, unknown>> | undefined | 'i
 export async function startSlackFake(opts: SlackFakeOptions | string = {}): Promise<SlackFake> {
   const o: SlackFakeOptions = typeof opts === 'string' ? { token: opts } : opts;
   const token = o.token ?? 'xoxb-test-token';
+  const appToken = o.appToken ?? 'xapp-1-A0HERALD-1-test';
+  const envelopeAckMs = o.envelopeAckMs ?? ANSWER_WITHIN_MS;
   const updatesPerMinute = o.updatesPerMinute ?? 50;
   const retryDelays = o.retryDelaysMs ?? [0, 60_000, 300_000];
   const byChannel = new Map<string, SlackMessage[]>();
@@ -201,10 +247,96 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       // A JSON body cannot carry the token; a form may.
       const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? (json ? undefined : args.token);
       if (given === undefined || given === '') return send(200, { ok: false, error: 'not_authed' });
+      if (method === 'apps.connections.open') {
+        if (given === token) return send(200, { ok: false, error: 'not_allowed_token_type' });
+        if (given !== appToken) return send(200, { ok: false, error: 'invalid_auth' });
+        const ticket = randomBytes(12).toString('hex');
+        tickets.add(ticket);
+        urlsIssued += 1;
+        return send(200, { ok: true, url: `${base.replace(/^http/, 'ws')}/link/?ticket=${ticket}&app_id=${appId}` });
+      }
+      if (given === appToken) return send(200, { ok: false, error: 'not_allowed_token_type' });
       if (given !== token) return send(200, { ok: false, error: 'invalid_auth' });
       send(200, handle(method, args));
     })();
   });
+  // Socket Mode: one-time tickets, connections newest last, envelopes waiting for their ack.
+  const tickets = new Set<string>();
+  let urlsIssued = 0;
+  const sockets: WebSocket[] = [];
+  const waiting = new Map<string, (response: unknown) => void>();
+  const openWaiters: Array<() => void> = [];
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const ticket = u.searchParams.get('ticket') ?? '';
+    if (u.pathname !== '/link/' || !tickets.delete(ticket)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.push(ws);
+      ws.on('message', (data) => {
+        let msg: { envelope_id?: unknown; payload?: unknown };
+        try {
+          msg = JSON.parse(String(data)) as typeof msg;
+        } catch {
+          return;
+        }
+        if (typeof msg.envelope_id === 'string') waiting.get(msg.envelope_id)?.(msg.payload);
+      });
+      ws.on('close', () => {
+        const i = sockets.indexOf(ws);
+        if (i >= 0) sockets.splice(i, 1);
+      });
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: sockets.length,
+          debug_info: { host: 'applink-fake-1', build_number: 1, approximate_connection_time: 18060 },
+          connection_info: { app_id: appId },
+        }),
+      );
+      for (const w of openWaiters.splice(0)) w();
+    });
+  });
+  // Slack pings; the client takes a silent server for a dead one.
+  const pinger = setInterval(() => {
+    for (const ws of sockets) ws.ping();
+  }, 5_000);
+  pinger.unref();
+
+  async function sendEnvelope(type: 'events_api' | 'interactive', payload: unknown): Promise<EnvelopeResult> {
+    const envelopeId = randomUUID();
+    let reason = '';
+    for (let attempt = 0; attempt <= 3; attempt++) {
+      const ws = sockets.at(-1);
+      if (!ws) throw new Error('no Socket Mode connection is open');
+      const answered = new Promise<{ response: unknown } | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), envelopeAckMs);
+        waiting.set(envelopeId, (response) => {
+          clearTimeout(timer);
+          resolve({ response });
+        });
+      });
+      ws.send(
+        JSON.stringify({
+          envelope_id: envelopeId,
+          payload,
+          type,
+          accepts_response_payload: type === 'interactive',
+          retry_attempt: attempt,
+          retry_reason: reason,
+        }),
+      );
+      const got = await answered;
+      waiting.delete(envelopeId);
+      if (got) return { envelopeId, acked: true, attempts: attempt + 1, response: got.response };
+      reason = 'timeout';
+    }
+    return { envelopeId, acked: false, attempts: 4 };
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -251,6 +383,47 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
     event_context: `4-${randomBytes(8).toString('hex')}`,
   });
 
+  /** The `block_actions` payload a click on the button with `value` under `message` sends. */
+  const clickPayload = (p: { user: string; channel: string; message: SlackMessage; value: string }) => {
+    const button = (p.message.blocks ?? [])
+      .flatMap((b) => (b.elements as Array<Record<string, unknown>> | undefined) ?? [])
+      .find((e) => e.type === 'button' && e.value === p.value);
+    return {
+      type: 'block_actions',
+      user: { id: p.user, username: p.user.toLowerCase(), name: p.user.toLowerCase(), team_id: team },
+      api_app_id: appId,
+      token: 'legacy-verification-token',
+      container: { type: 'message', message_ts: p.message.ts, channel_id: p.channel, is_ephemeral: false },
+      trigger_id: `${clock}.${randomBytes(6).toString('hex')}`,
+      team: { id: team, domain: 'herald-test' },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: p.channel, name: 'directmessage' },
+      message: {
+        type: 'message',
+        user: 'UBOT',
+        bot_id: 'BBOT',
+        ts: p.message.ts,
+        text: p.message.text,
+        blocks: p.message.blocks,
+      },
+      state: { values: {} },
+      response_url: `${base}/actions/${randomBytes(6).toString('hex')}`,
+      actions: [
+        {
+          // A value no button has (a forged press) still reaches the app as Slack would never send it.
+          action_id: String(button?.action_id ?? (p.value.endsWith(':y') ? 'herald_approve' : 'herald_reject')),
+          block_id: String(button?.block_id ?? 'blk'),
+          text: button?.text ?? { type: 'plain_text', text: 'Approve' },
+          value: p.value,
+          ...(button?.style ? { style: button.style } : {}),
+          type: 'button',
+          action_ts: `${Math.floor(Date.now() / 1000)}.000400`,
+        },
+      ],
+    };
+  };
+
   return {
     apiUrl: `${base}/api/`,
     token,
@@ -284,45 +457,33 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       return delivery;
     },
     async pressButton(url, secret, p) {
-      const button = (p.message.blocks ?? [])
-        .flatMap((b) => (b.elements as Array<Record<string, unknown>> | undefined) ?? [])
-        .find((e) => e.type === 'button' && e.value === p.value);
-      const payload = {
-        type: 'block_actions',
-        user: { id: p.user, username: p.user.toLowerCase(), name: p.user.toLowerCase(), team_id: team },
-        api_app_id: appId,
-        token: 'legacy-verification-token',
-        container: { type: 'message', message_ts: p.message.ts, channel_id: p.channel, is_ephemeral: false },
-        trigger_id: `${clock}.${randomBytes(6).toString('hex')}`,
-        team: { id: team, domain: 'herald-test' },
-        enterprise: null,
-        is_enterprise_install: false,
-        channel: { id: p.channel, name: 'directmessage' },
-        message: {
-          type: 'message',
-          user: 'UBOT',
-          bot_id: 'BBOT',
-          ts: p.message.ts,
-          text: p.message.text,
-          blocks: p.message.blocks,
-        },
-        state: { values: {} },
-        response_url: `${base}/actions/${randomBytes(6).toString('hex')}`,
-        actions: [
-          {
-            // A value no button has (a forged press) still reaches the app as Slack would never send it.
-            action_id: String(button?.action_id ?? (p.value.endsWith(':y') ? 'herald_approve' : 'herald_reject')),
-            block_id: String(button?.block_id ?? 'blk'),
-            text: button?.text ?? { type: 'plain_text', text: 'Approve' },
-            value: p.value,
-            ...(button?.style ? { style: button.style } : {}),
-            type: 'button',
-            action_ts: `${Math.floor(Date.now() / 1000)}.000400`,
-          },
-        ],
-      };
-      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      const body = new URLSearchParams({ payload: JSON.stringify(clickPayload(p)) }).toString();
       return (await attempt(url, body, 'application/x-www-form-urlencoded', secret)).status;
+    },
+    socket: {
+      appToken,
+      get open() {
+        return sockets.length;
+      },
+      get urlsIssued() {
+        return urlsIssued;
+      },
+      sendEvent: (event, eventId) => sendEnvelope('events_api', envelope(event, eventId)),
+      pressButton: (p) => sendEnvelope('interactive', clickPayload(p)),
+      disconnect(reason, closeAfterMs = 0) {
+        const now = [...sockets];
+        for (const ws of now)
+          ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-fake-1' } }));
+        setTimeout(() => {
+          for (const ws of now) ws.close(1000);
+        }, closeAfterMs).unref();
+      },
+      waitOpen(n = 1) {
+        return new Promise<void>((resolve) => {
+          const check = () => (sockets.length >= n ? resolve() : void openWaiters.push(check));
+          check();
+        });
+      },
     },
     async verifyUrl(url, secret, challenge) {
       const body = JSON.stringify({ token: 'legacy-verification-token', challenge, type: 'url_verification' });
@@ -334,6 +495,9 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       }
     },
     async close() {
+      clearInterval(pinger);
+      for (const ws of sockets) ws.terminate();
+      wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,30 +1,41 @@
 /**
- * Herald's Slack app (Bolt, HTTP Events API through `FastifyReceiver`): translates direct
+ * Herald's Slack app (Bolt; the HTTP Events API through `FastifyReceiver`, or Socket Mode with
+ * an app-level token, `socket.ts`): translates direct
  * messages and mentions into turns of the same `ChatHandler` the WebSocket uses, and turn
  * output into Slack messages. A Slack user linked to a member (`tools/channels`, key
  * `<team>:<user>`) talks as that member with their current role; an unlinked user is told how
  * to link (`link <code>` in a direct message) and nothing else runs. The answer is posted once
  * and updated (`chat.update`) at most once a second; a confirmation is a Block Kit message
  * with Approve / Reject buttons bound to the request and the user (`ConfirmStore`, in Redis):
- * the turn ends at the question, and a press on any API process goes on with it.
+ * the turn ends at the question, and a press on any API process goes on with it. Each
+ * `event_id` runs once whichever process or connection it reaches (HTTP retries, Socket Mode
+ * redeliveries): the ids are remembered in Redis for `SEEN_EVENT_MS`.
  */
 import { randomUUID } from 'node:crypto';
-import { App, type BlockAction, type ButtonAction } from '@slack/bolt';
+import { App, type BlockAction, type ButtonAction, type Receiver } from '@slack/bolt';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
 import type { RestChatHandler } from '../../routes/chat.js';
 import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
 import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed, type PendingConfirm } from '../confirmations.js';
-import { FastifyReceiver, SEEN_EVENT_MS } from './receiver.js';
+import { FastifyReceiver } from './receiver.js';
 import { SlackReply, type WebClient } from './reply.js';
+import { boltLogger, socketModeReceiver } from './socket.js';
+
+/** How long an `event_id` is remembered: well past Slack's last retry (5 minutes after the first). */
+export const SEEN_EVENT_MS = 60 * 60_000;
 
 export const SLACK_LINK_HELP =
   'You are not linked to Herald. In Herald, make a link code (REST `POST /v1/channels/link-codes` with {"channel":"slack"}, or ask the assistant for a Slack link code), then send it to me in a direct message as: link <code>';
 
 export interface SlackChannelOptions {
   botToken: string;
-  signingSecret: string;
+  /** HTTP Events API: checks every request Slack posts. Needed unless `appToken` is given. */
+  signingSecret?: string | undefined;
+  /** Socket Mode (`xapp-...`): Herald dials out to Slack; no public URL, no HTTP route. */
+  appToken?: string | undefined;
   /** Web API root ending in `/api/` (SLACK_API_URL); default Slack's. */
   apiUrl?: string | undefined;
   db: Db;
@@ -47,7 +58,9 @@ interface Said {
 
 export class SlackChannel {
   readonly app: App;
-  readonly receiver: FastifyReceiver;
+  /** The HTTP route Slack posts to; it serves nothing in Socket Mode. */
+  readonly receiver: { readonly routes: FastifyPluginAsync };
+  readonly mode: 'http' | 'socket';
   readonly #opts: SlackChannelOptions;
   readonly #confirms: ConfirmStore;
   readonly #turns = new Set<Promise<void>>();
@@ -56,15 +69,31 @@ export class SlackChannel {
   constructor(opts: SlackChannelOptions) {
     this.#opts = opts;
     this.#confirms = new ConfirmStore(opts.redis, { prefix: opts.keyPrefix, ttlMs: opts.confirmTtlMs });
-    this.receiver = new FastifyReceiver(
-      opts.signingSecret,
-      new DeliveryLog(opts.redis, 'slack-event', SEEN_EVENT_MS, opts.keyPrefix),
-    );
+    let receiver: Receiver;
+    if (opts.appToken) {
+      this.mode = 'socket';
+      receiver = socketModeReceiver({ appToken: opts.appToken, apiUrl: opts.apiUrl, logger: opts.logger });
+      this.receiver = { routes: async () => undefined };
+    } else {
+      if (!opts.signingSecret) throw new Error('The Slack app needs a signing secret or an app-level token');
+      this.mode = 'http';
+      const http = new FastifyReceiver(opts.signingSecret);
+      receiver = http;
+      this.receiver = http;
+    }
     this.app = new App({
-      receiver: this.receiver,
+      receiver,
       token: opts.botToken,
       tokenVerificationEnabled: false,
+      logger: boltLogger(opts.logger),
       clientOptions: { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 2 } },
+    });
+    // Events are acknowledged before this runs; a repeated event_id goes no further.
+    const seen = new DeliveryLog(opts.redis, 'slack-event', SEEN_EVENT_MS, opts.keyPrefix);
+    this.app.use(async ({ body, next }) => {
+      const eventId = (body as { event_id?: unknown }).event_id;
+      if (typeof eventId === 'string' && !(await seen.firstTime(eventId))) return;
+      await next();
     });
     this.app.event('message', async ({ event, body }) => {
       const e = event as unknown as Record<string, unknown>;
@@ -95,8 +124,14 @@ export class SlackChannel {
     this.app.error(async (err) => opts.logger.error({ err }, 'slack event failed'));
   }
 
+  /** Starts taking events: in Socket Mode, opens the connection (resolves once Slack said hello). */
+  async start(): Promise<void> {
+    await this.app.start();
+  }
+
   async close(): Promise<void> {
     this.#stop.abort();
+    await this.app.stop().catch((err: unknown) => this.#opts.logger.warn({ err }, 'slack app did not stop cleanly'));
     await Promise.allSettled([...this.#turns]);
   }
 

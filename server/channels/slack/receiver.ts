@@ -4,29 +4,21 @@
  * the signing secret, and a timestamp older than 5 minutes is refused (Bolt's
  * `isValidSlackRequest`; api.slack.com/authentication/verifying-requests-from-slack); anything
  * else is 401 and nothing runs. Slack is answered within its 3 seconds: as soon as the
- * listener acknowledges, or after `ACK_WAIT_MS` at the latest. Each `event_id` runs once,
- * whichever API process it reaches (remembered in Redis for `SEEN_EVENT_MS`): a redelivery
- * (`X-Slack-Retry-Num`, Slack retries at once, after 1 and after 5 minutes) of an event already
- * taken is acknowledged and dropped; one whose first delivery never got through runs once.
+ * listener acknowledges, or after `ACK_WAIT_MS` at the latest. Redeliveries
+ * (`X-Slack-Retry-Num`) are handed on like first deliveries: the app runs each `event_id` once
+ * (`SlackChannel`, remembered in Redis), so a retry whose first delivery never got through runs.
  */
 import { isValidSlackRequest, type App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { FastifyPluginAsync } from 'fastify';
 import { HeraldError } from '../../../core/index.js';
-import type { DeliveryLog } from '../confirmations.js';
 
 export const SLACK_EVENTS_PATH = '/channels/slack/events';
 /** Longest wait for a listener's acknowledgement before Slack is answered anyway (Slack waits 3 s). */
 export const ACK_WAIT_MS = 2_500;
-/** How long an `event_id` is remembered: past Slack's last retry (5 minutes after the first). */
-export const SEEN_EVENT_MS = 60 * 60_000;
-
 export class FastifyReceiver implements Receiver {
   #app: App | undefined;
 
-  constructor(
-    private readonly signingSecret: string,
-    private readonly seen: DeliveryLog,
-  ) {}
+  constructor(private readonly signingSecret: string) {}
 
   init(app: App): void {
     this.#app = app;
@@ -71,8 +63,6 @@ export class FastifyReceiver implements Receiver {
         throw new HeraldError('malformed_json');
       }
       if (body.type === 'url_verification') return reply.send({ challenge: body.challenge });
-      const eventId = typeof body.event_id === 'string' ? body.event_id : undefined;
-      if (eventId !== undefined && !(await this.seen.firstTime(eventId))) return reply.status(200).send();
       let acked: (v: unknown) => void = () => undefined;
       const ack = new Promise<unknown>((resolve) => (acked = resolve));
       const event: ReceiverEvent = {
