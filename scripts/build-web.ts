@@ -13,6 +13,7 @@ const BUILT = path.join(WEB, 'dist', 'index.html');
 /** What the built files depend on. */
 const SOURCES = [
   path.join(WEB, 'src'),
+  path.join(WEB, 'public'),
   path.join(WEB, 'index.html'),
   path.join(WEB, 'vite.config.ts'),
   path.join(REPO, 'package-lock.json'),

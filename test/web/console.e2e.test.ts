@@ -8,7 +8,7 @@
  * Needs /usr/bin/chromium (`.ci/run` installs it); without it the suite is skipped, saying so.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,11 +18,24 @@ import { buildConsole } from '../../scripts/build-web.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { startFakeLlm, type FakeChatRequest, type FakeLlm, type FakeReply } from '../fakes/llm/index.js';
 import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
+import { startFakeSpeech, type FakeSpeech } from '../fakes/speech.js';
+import { quiet, speech } from '../fakes/speech-audio.js';
+import { encodeWav } from '../../voice/index.js';
 import { freePort, waitFor } from '../helpers/processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const PASSWORD = 'correct horse battery staple';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** axe-core's browser build, injected into each page for the accessibility check. */
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /** Where the screenshot of each page goes, for review (not checked in). */
@@ -30,6 +43,8 @@ const SCREENSHOTS = path.resolve('test-results/console');
 
 let fake: FakeLlm;
 let mastodon: MastodonFake;
+/** Speech-to-text for the voice session: what the browser's fake microphone says. */
+let stt: FakeSpeech;
 let herald: HeraldProcess;
 let browser: Browser;
 let base: string;
@@ -42,6 +57,7 @@ beforeAll(async () => {
   await buildConsole({ quiet: true });
   fake = await startFakeLlm({ ollamaModels: [], openai: script });
   mastodon = await startMastodonFake();
+  stt = await startFakeSpeech({ transcribe: ['Say hello'], fallback: '' });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-web-'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -54,6 +70,9 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'sk-test',
     MASTODON_REDIRECT_URI: `${base}/v1/social-accounts/callback`,
     CONNECT_DONE_URL: `${base}/accounts`,
+    VOICE_STT: 'openai',
+    VOICE_STT_URL: stt.openaiUrl,
+    VOICE_TTS: 'espeak',
     // The ready wait below allows 90 s; Chroma's own start gets most of it on a loaded machine.
     CHILD_START_TIMEOUT_MS: '80000',
   });
@@ -75,19 +94,7 @@ beforeAll(async () => {
       `${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}\nstdout:\n${herald.stdout().slice(-2000)}`,
     );
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }, 150_000);
 
 afterAll(async () => {
@@ -98,6 +105,7 @@ afterAll(async () => {
   }
   await fake?.close();
   await mastodon?.close();
+  await stt?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -111,6 +119,15 @@ async function open(context?: BrowserContext): Promise<Page> {
   });
   page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
   return page;
+}
+
+async function logIn(page: Page, email: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect.poll(() => page.getByTestId('role').textContent()).not.toBeNull();
 }
 
 async function signUp(page: Page, email: string, query = ''): Promise<void> {
@@ -317,6 +334,34 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(mastodon.statuses(adaId).map((st) => st.text)).toContain('Live right now');
     });
 
+    it('links: a tracked link made on the Links page redirects with its UTM, and the click shows there', async () => {
+      await owner.getByRole('link', { name: 'Links' }).click();
+      await owner.getByLabel('Destination').fill('https://shop.example/kettle');
+      await owner.getByLabel('utm_source').fill('console');
+      await owner.getByRole('button', { name: 'Make link' }).click();
+      const row = owner.getByTestId('links-table').locator('tbody tr').first();
+      await expect.poll(() => row.textContent()).toContain('https://shop.example/kettle');
+      const code = (await row.locator('code').textContent())!.split('/l/')[1]!;
+      const res = await fetch(`${base}/l/${code}`, {
+        redirect: 'manual',
+        headers: {
+          'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0',
+        },
+      });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('https://shop.example/kettle?utm_source=console');
+      // The click is drained from Redis into the database by the worker side of `npm start`.
+      await expect
+        .poll(
+          async () => {
+            await owner.getByRole('button', { name: 'Clicks' }).first().click();
+            return owner.getByTestId('link-stats').textContent();
+          },
+          { timeout: 20_000 },
+        )
+        .toContain('1 clicks, 1 unique, 0 by bots');
+    });
+
     it('analytics: the published post counts in the overview, and its account shows its best hours', async () => {
       await owner.getByRole('link', { name: 'Analytics' }).click();
       const posts = owner.getByTestId('overview-posts');
@@ -416,16 +461,54 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(await viewer.getByRole('button', { name: 'Delete' }).count()).toBe(0);
     });
 
+    it('voice: the microphone reaches Herald, the transcript shows, and the answer is written and spoken', async () => {
+      // A second Chromium whose microphone plays espeak's "Say hello", then a long quiet.
+      const wav = path.join(dataDir, 'mic.wav');
+      await writeFile(
+        wav,
+        encodeWav({ sampleRate: 16_000, data: Buffer.concat([quiet(500), await speech('Say hello'), quiet(40_000)]) }),
+      );
+      const voiceBrowser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          ...CHROMIUM_ARGS,
+          '--use-fake-ui-for-media-stream',
+          '--use-fake-device-for-media-stream',
+          `--use-file-for-fake-audio-capture=${wav}`,
+          '--autoplay-policy=no-user-gesture-required',
+        ],
+      });
+      try {
+        const page = await open(await voiceBrowser.newContext());
+        await logIn(page, `owner-${stamp}@example.com`);
+        await page.getByRole('link', { name: 'Chat' }).click();
+        await expect.poll(() => page.getByTestId('socket-state').textContent()).toBe('Connected');
+        await page.getByRole('button', { name: 'Talk' }).click();
+        await expect
+          .poll(() => page.getByTestId('voice-transcript').textContent(), { timeout: 20_000 })
+          .toBe('Say hello');
+        await expect
+          .poll(() => page.getByTestId('assistant-message').last().textContent(), { timeout: 20_000 })
+          .toBe('Hello from Herald, streamed.');
+        // Herald's speech arrived as binary frames and was scheduled for playback.
+        await expect
+          .poll(async () => Number(await page.getByTestId('voice-state').getAttribute('data-played-ms')), {
+            timeout: 20_000,
+          })
+          .toBeGreaterThan(500);
+        expect(stt.transcriptions.length).toBeGreaterThanOrEqual(1);
+        await page.getByRole('button', { name: 'Stop talking' }).click();
+        await expect.poll(() => page.getByTestId('voice-state').count()).toBe(0);
+      } finally {
+        await voiceBrowser.close();
+      }
+    }, 90_000);
+
     it('every page passes axe-core with no serious or critical violation; a screenshot of each is saved', async () => {
       // axe is injected as a script, which the console's CSP forbids: this context bypasses CSP for it.
       const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
       const page = await open(context);
-      await page.goto(`${base}/`);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByLabel('Email').fill(`owner-${stamp}@example.com`);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await expect.poll(() => page.getByTestId('role').textContent()).toBe('owner');
+      await logIn(page, `owner-${stamp}@example.com`);
       await mkdir(SCREENSHOTS, { recursive: true });
       const nav = page.getByRole('navigation', { name: 'Pages' }).getByRole('link');
       const labels = await nav.allTextContents();

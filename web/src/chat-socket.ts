@@ -25,6 +25,7 @@ export class ChatSocket {
   readonly #unacked = new Map<string, Record<string, unknown>>();
   readonly #listeners = new Set<Listener>();
   readonly #stateListeners = new Set<(s: SocketState) => void>();
+  readonly #binaryListeners = new Set<(data: ArrayBuffer) => void>();
   state: SocketState = 'connecting';
 
   constructor() {
@@ -45,6 +46,17 @@ export class ChatSocket {
   send(msg: Record<string, unknown>): void {
     if (msg.type === 'user_message') this.#unacked.set(msg.id as string, msg);
     if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(msg));
+  }
+
+  /** Binary frames from Herald: a voice session's speech (docs/protocol.md, Audio out). */
+  onBinary(fn: (data: ArrayBuffer) => void): () => void {
+    this.#binaryListeners.add(fn);
+    return () => this.#binaryListeners.delete(fn);
+  }
+
+  /** A binary frame to Herald (a voice session's microphone audio); dropped while disconnected. */
+  sendBinary(data: ArrayBuffer): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(data);
   }
 
   close(): void {
@@ -72,7 +84,12 @@ export class ChatSocket {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws`;
     const ws = new WebSocket(url, ['herald.v1', `herald.auth.${token}`]);
     this.#ws = ws;
+    ws.binaryType = 'arraybuffer';
     ws.onmessage = (m) => {
+      if (m.data instanceof ArrayBuffer) {
+        for (const fn of this.#binaryListeners) fn(m.data);
+        return;
+      }
       if (typeof m.data !== 'string') return;
       this.#receive(JSON.parse(m.data) as ServerEvent);
     };
@@ -107,6 +124,9 @@ export class ChatSocket {
         if (e.duplicate === true) this.#ws?.send(JSON.stringify({ type: 'resume', turnId, afterSeq: 0 }));
       }
     }
+    // A turn started by voice has no ack: its message_start opens it.
+    if (e.type === 'message_start' && e.turnId && !this.#open.has(e.turnId) && e.clientMessageId)
+      this.#open.set(e.turnId, 0);
     if (e.turnId && typeof e.seq === 'number') {
       const last = this.#open.get(e.turnId);
       if (last === undefined || e.seq <= last) return; // ended already, or seen: a replay overlap

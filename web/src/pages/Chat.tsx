@@ -3,11 +3,15 @@
  * they start and end, and a `confirm_request` is a card with the exact action, its details
  * and its expiry in the user's zone, answered with Approve or Reject. A viewer sees the card
  * without Approve (the action would be refused). The thread goes on until "New conversation".
+ * "Talk" starts a voice session in the same thread (web/src/voice.ts): what Herald heard shows
+ * as it is transcribed, each spoken turn joins the conversation like a typed one, and the
+ * answer is both written and spoken.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ChatSocket, type ServerEvent, type SocketState } from '../chat-socket.ts';
 import { can, useSession } from '../session.tsx';
 import { formatTime } from '../ui.tsx';
+import { VoiceSession, type VoiceStatus } from '../voice.ts';
 
 interface Confirm {
   requestId: string;
@@ -44,6 +48,9 @@ export function ChatPage() {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
+  const voiceRef = useRef<VoiceSession | null>(null);
+  const [voice, setVoice] = useState<VoiceStatus | null>(null);
+  const [heard, setHeard] = useState<string>('');
 
   useEffect(() => {
     const socket = new ChatSocket();
@@ -58,12 +65,50 @@ export function ChatPage() {
         setTurns((ts) => ts.map((t) => (t.key === e.id ? { ...t, turnId: e.turnId as string } : t)));
         return;
       }
+      if (e.type === 'transcript') {
+        const said = (e.turnText as string | undefined) ?? (e.text as string);
+        setHeard(said);
+        // A spoken turn: Herald answers it, and its message_start names the utterance.
+        if (e.final === true && e.use === 'turn' && said)
+          setTurns((ts) => [
+            ...ts,
+            { key: e.utteranceId as string, userText: said, text: '', tools: [], confirms: [] },
+          ]);
+        return;
+      }
+      if (e.type === 'message_start' && e.clientMessageId) {
+        setTurns((ts) =>
+          ts.map((t) => (t.key === e.clientMessageId && !t.turnId ? { ...t, turnId: e.turnId as string } : t)),
+        );
+      }
       if (e.type === 'message_start') setThreadId(e.threadId as string);
       if (!e.turnId) return;
       setTurns((ts) => ts.map((t) => (t.turnId === e.turnId ? apply(t, e) : t)));
     });
-    return () => socket.close();
+    return () => {
+      void voiceRef.current?.stop();
+      voiceRef.current = null;
+      socket.close();
+    };
   }, []);
+
+  const toggleVoice = async () => {
+    setError(null);
+    if (voiceRef.current) {
+      const v = voiceRef.current;
+      voiceRef.current = null;
+      setVoice(null);
+      await v.stop();
+      return;
+    }
+    try {
+      setVoice({ state: 'starting', playedMs: 0 });
+      voiceRef.current = await VoiceSession.start(socketRef.current!, { threadId, onStatus: setVoice });
+    } catch (err) {
+      setVoice(null);
+      setError(`The microphone could not be used: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   useEffect(() => {
     logRef.current?.scrollTo({ top: logRef.current.scrollHeight });
   }, [turns]);
@@ -166,8 +211,34 @@ export function ChatPage() {
           <button type="submit" disabled={state !== 'open'}>
             Send
           </button>
+          <button
+            type="button"
+            className="secondary"
+            aria-pressed={voice !== null}
+            disabled={state !== 'open' && voice === null}
+            onClick={() => void toggleVoice()}
+          >
+            {voice ? 'Stop talking' : 'Talk'}
+          </button>
         </div>
       </form>
+      {voice && (
+        <p className="muted" role="status" aria-live="polite">
+          <span data-testid="voice-state" data-played-ms={Math.round(voice.playedMs)}>
+            {voice.state === 'starting'
+              ? 'Starting the microphone…'
+              : voice.state === 'speaking'
+                ? 'Herald is speaking (talk to interrupt)'
+                : 'Listening'}
+          </span>
+          {heard && (
+            <>
+              {' '}
+              · heard: <q data-testid="voice-transcript">{heard}</q>
+            </>
+          )}
+        </p>
+      )}
     </>
   );
 }
