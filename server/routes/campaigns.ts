@@ -359,8 +359,12 @@ export const campaignPostbackRoutes: FastifyPluginAsync<{
       signature: typeof signature === 'string' ? signature : undefined,
       rawBody: typeof req.body === 'string' ? req.body : '',
     });
-    return reply
-      .code(recorded.duplicate ? 200 : 201)
-      .send({ id: recorded.id, duplicate: recorded.duplicate, campaignId: recorded.campaignId });
+    return reply.code(recorded.duplicate || recorded.updated ? 200 : 201).send({
+      id: recorded.id,
+      duplicate: recorded.duplicate,
+      updated: recorded.updated,
+      status: recorded.status,
+      campaignId: recorded.campaignId,
+    });
   });
 };

@@ -319,6 +319,26 @@ describe('a two-week affiliate campaign on Bluesky and LinkedIn', () => {
     const replay = await postback({ transactionId: 'T-1', subId: sub0, amount: 100, currency: 'USD' });
     expect(replay.status).toBe(200);
     expect(await replay.json()).toMatchObject({ duplicate: true });
+    // A reversal of a transaction (same id, status reversed) changes its status only, and it counts nowhere.
+    const reversal = await postback({ transactionId: 'T-9', subId: sub1, amount: 500, currency: 'USD' });
+    expect(reversal.status).toBe(201);
+    const reversed = await postback({
+      transactionId: 'T-9',
+      subId: sub1,
+      amount: 500,
+      currency: 'USD',
+      status: 'reversed',
+    });
+    expect(reversed.status).toBe(200);
+    expect(await reversed.json()).toMatchObject({ duplicate: false, updated: true, status: 'reversed' });
+    const again = await postback({
+      transactionId: 'T-9',
+      subId: sub1,
+      amount: 500,
+      currency: 'USD',
+      status: 'reversed',
+    });
+    expect(await again.json()).toMatchObject({ duplicate: true, updated: false });
     // Forged: a signature under another secret, and a body altered after signing.
     expect((await postback({ transactionId: 'T-5', subId: sub0, amount: 9999 }, 'not-the-secret')).status).toBe(401);
     const raw = JSON.stringify({ transactionId: 'T-6', subId: sub0, amount: 1 });

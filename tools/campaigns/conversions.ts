@@ -37,7 +37,11 @@ export interface ConversionInput {
 
 export interface RecordedConversion {
   id: string;
+  /** Already stored as it is: nothing changed. */
   duplicate: boolean;
+  /** Already stored with another status, which this one replaced (a reversal, an approval). */
+  updated: boolean;
+  status: ConversionStatus;
   transactionId: string;
   campaignId: string | null;
   productId: string | null;
@@ -203,20 +207,27 @@ async function record(
     occurredAt,
   };
   const [inserted] = await db.insert(conversions).values(values).onConflictDoNothing().returning();
-  const row =
-    inserted ??
-    (
-      await db
-        .select()
-        .from(conversions)
-        .where(
-          and(
-            eq(conversions.workspaceId, ctx.workspaceId),
-            eq(conversions.programKey, values.programKey),
-            eq(conversions.transactionId, transactionId),
-          ),
-        )
-    )[0]!;
+  const key = and(
+    eq(conversions.workspaceId, ctx.workspaceId),
+    eq(conversions.programKey, values.programKey),
+    eq(conversions.transactionId, transactionId),
+  );
+  let row = inserted ?? (await db.select().from(conversions).where(key))[0]!;
+  // The same transaction with another status (a network reversing or approving it) is a new
+  // fact: only the status changes. The same status again is a replay and changes nothing.
+  let updated = false;
+  if (!inserted && row.status !== status) {
+    const [changed] = await db
+      .update(conversions)
+      .set({ status })
+      .where(and(key, eq(conversions.status, row.status)))
+      .returning();
+    if (changed) {
+      await audit(deps, ctx, 'conversion.status', { type: 'conversion', id: row.id }, { from: row.status, to: status });
+      row = changed;
+      updated = true;
+    }
+  }
   if (inserted)
     await audit(
       deps,
@@ -227,7 +238,9 @@ async function record(
     );
   return {
     id: row.id,
-    duplicate: !inserted,
+    duplicate: !inserted && !updated,
+    updated,
+    status: row.status as ConversionStatus,
     transactionId,
     campaignId: row.campaignId,
     productId: row.productId,
