@@ -40,6 +40,8 @@ export {
   LocalMediaStore,
   createMediaStore,
   digestOf,
+  contentKey,
+  assertKey,
   type ByteRange,
   type MediaSource,
   type MediaStore,

@@ -11,7 +11,22 @@ import {
   DEFAULT_API_URL as DEFAULT_LINKEDIN_API_URL,
   DEFAULT_OAUTH_URL as DEFAULT_LINKEDIN_OAUTH_URL,
 } from '../connectors/linkedin/index.js';
+import {
+  createInstagramConnector,
+  createInstagramLinker,
+  DEFAULT_INSTAGRAM_URLS,
+  GRAPH_VERSION,
+  instagramUrlsAt,
+} from '../connectors/instagram/index.js';
+import {
+  createThreadsConnector,
+  createThreadsLinker,
+  DEFAULT_THREADS_URLS,
+  threadsUrlsAt,
+} from '../connectors/threads/index.js';
+import type { MediaUrls } from '../connectors/meta/media-urls.js';
 import type { Config, Logger } from '../core/index.js';
+import { addVideoLinkers, registerVideoConnectors } from './video-connectors.js';
 import type { PlatformSetup } from '../tools/accounts/index.js';
 import type { AccountsApiDeps } from './api.js';
 
@@ -30,6 +45,8 @@ export function createConnectors(opts: {
   timeoutMs: number;
   connect?: Config['connect'] | undefined;
   bluesky?: BlueskyNetwork | undefined;
+  /** Signed public URLs Meta downloads media from (`PUBLIC_URL`); unset, Meta drafts with media are refused. */
+  mediaUrls?: MediaUrls | undefined;
 }): ConnectorRegistry {
   const registry = new ConnectorRegistry([
     createBlueskyConnector({
@@ -64,8 +81,32 @@ export function createConnectors(opts: {
       }),
     );
   }
+  // Meta's connectors read nothing of the app at publish time; they exist when the app is configured.
+  const media = opts.mediaUrls ? { mediaUrls: opts.mediaUrls } : {};
+  if (opts.connect?.instagram) {
+    registry.register(
+      createInstagramConnector({
+        urls: instagramUrls(opts.connect.instagramApiUrl),
+        timeoutMs: opts.timeoutMs,
+        ...media,
+      }),
+    );
+  }
+  if (opts.connect?.threads) {
+    registry.register(
+      createThreadsConnector({ urls: threadsUrls(opts.connect.threadsApiUrl), timeoutMs: opts.timeoutMs, ...media }),
+    );
+  }
+  registerVideoConnectors(registry, opts.connect, opts.timeoutMs);
   return registry;
 }
+
+const instagramUrls = (base: string | undefined) => (base ? instagramUrlsAt(base) : DEFAULT_INSTAGRAM_URLS);
+const threadsUrls = (base: string | undefined) => (base ? threadsUrlsAt(base) : DEFAULT_THREADS_URLS);
+const facebookDialog = (base: string | undefined) =>
+  `${base ? base.replace(/\/+$/, '') : 'https://www.facebook.com'}/${GRAPH_VERSION}/dialog/oauth`;
+const facebookApi = (base: string | undefined) =>
+  `${base ? base.replace(/\/+$/, '') : 'https://graph.facebook.com'}/${GRAPH_VERSION}`;
 
 /** A LinkedIn double serves the API and `/oauth/v2/*` from one base URL. */
 const linkedinUrls = (base: string | undefined) => (base ? { apiUrl: base, oauthUrl: base } : {});
@@ -138,6 +179,39 @@ export function accountsApiDepsOf(
     needsInstanceUrl: false,
     connectWith: ['oauth'],
   });
+  const metaSet = (id: string) => [`${id}_APP_ID`, `${id}_APP_SECRET`, 'PUBLIC_URL'];
+  if (connect.instagram) {
+    linkers.set(
+      'instagram',
+      createInstagramLinker({
+        ...connect.instagram,
+        urls: instagramUrls(connect.instagramApiUrl),
+        timeoutMs,
+        facebook: { dialogUrl: facebookDialog(connect.facebookApiUrl), apiUrl: facebookApi(connect.facebookApiUrl) },
+      }),
+    );
+  }
+  platforms.push({
+    platform: 'instagram',
+    configured: !!connect.instagram,
+    set: connect.instagram ? [] : metaSet('INSTAGRAM'),
+    needsInstanceUrl: false,
+    connectWith: ['oauth'],
+  });
+  if (connect.threads) {
+    linkers.set(
+      'threads',
+      createThreadsLinker({ ...connect.threads, urls: threadsUrls(connect.threadsApiUrl), timeoutMs }),
+    );
+  }
+  platforms.push({
+    platform: 'threads',
+    configured: !!connect.threads,
+    set: connect.threads ? [] : metaSet('THREADS'),
+    needsInstanceUrl: false,
+    connectWith: ['oauth'],
+  });
+  addVideoLinkers(connect, timeoutMs, linkers, platforms);
   if (connect.mastodon)
     linkers.set('mastodon', createMastodonLinker({ redirectUri: connect.mastodon.redirectUri, timeoutMs }));
   platforms.push({
