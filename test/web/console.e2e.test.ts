@@ -504,6 +504,20 @@ describe.skipIf(!HAVE_CHROMIUM)(
       }
     }, 90_000);
 
+    it('settings: the daily cost cap is saved, and usage shows the model calls the chats made', async () => {
+      await owner.getByRole('link', { name: 'Settings' }).click();
+      const form = owner.getByRole('form', { name: 'Model policy' });
+      await form.getByLabel(/Daily cost cap/).fill('2.5');
+      await form.getByRole('button', { name: 'Save model policy' }).click();
+      await expect.poll(() => owner.getByText('Model policy saved.').count()).toBe(1);
+      // Read back from the server: a reload shows what GET /v1/workspace holds.
+      await owner.reload();
+      await expect.poll(() => owner.getByLabel(/Daily cost cap/).inputValue()).toBe('2.5');
+      await expect.poll(() => owner.getByTestId('models').textContent()).toContain('openai');
+      const openaiRow = owner.getByTestId('usage').getByRole('row', { name: /^openai/ });
+      await expect.poll(async () => Number(await openaiRow.getByRole('cell').nth(1).textContent())).toBeGreaterThan(0);
+    });
+
     it('every page passes axe-core with no serious or critical violation; a screenshot of each is saved', async () => {
       // axe is injected as a script, which the console's CSP forbids: this context bypasses CSP for it.
       const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });

@@ -1,12 +1,13 @@
 /**
  * Workspace settings (`PATCH /v1/workspace`): name, time zone and whether editors' posts wait
- * for an admin's approval; and API keys (`/v1/api-keys`: the secret is shown once). Admins
- * edit; others read.
+ * for an admin's approval; models and usage (ModelSettings.tsx); and API keys (`/v1/api-keys`:
+ * the secret is shown once). Admins edit; others read.
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api.ts';
 import { can, useSession } from '../session.tsx';
 import { ErrorBox } from '../ui.tsx';
+import { ModelSettings } from './ModelSettings.tsx';
 
 interface ApiKey {
   id: string;
@@ -67,6 +68,7 @@ export function SettingsPage() {
           {admin && <button type="submit">Save settings</button>}
         </form>
       </section>
+      <ModelSettings />
       {admin && <ApiKeys />}
     </>
   );
