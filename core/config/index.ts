@@ -17,6 +17,7 @@ import {
   type VOICE_TTS_ENGINES,
 } from './variables.js';
 import { HeraldError } from '../errors.js';
+import { videoApps, type PinterestAppConfig, type TikTokAppConfig, type YouTubeAppConfig } from './video-apps.js';
 import { readModelsFile, type ModelFileEntry } from './models-file.js';
 
 export { VARIABLES, DEFAULTS, isSecret } from './variables.js';
@@ -146,6 +147,10 @@ export interface Config {
     /** Unset: https://api.linkedin.com and https://www.linkedin.com. */
     readonly linkedinApiUrl?: string | undefined;
     readonly mastodon: { readonly redirectUri: string } | undefined;
+    /** The video platforms' apps (`video-apps.ts`); each undefined unless its id, secret and redirect are set. */
+    readonly tiktok?: TikTokAppConfig;
+    readonly youtube?: YouTubeAppConfig;
+    readonly pinterest?: PinterestAppConfig;
     /** Where the browser goes after the OAuth callback; unset, the callback answers JSON. */
     readonly doneUrl: string | undefined;
   };
@@ -484,6 +489,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
           : undefined,
       linkedinApiUrl: values.LINKEDIN_API_URL as string | undefined,
       mastodon: mastodonRedirect ? { redirectUri: mastodonRedirect } : undefined,
+      ...videoApps(values, redirectUri),
       doneUrl: values.CONNECT_DONE_URL as string | undefined,
     }),
     publish: Object.freeze({
@@ -576,6 +582,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       ...config.connect,
       x: config.connect.x ? { ...config.connect.x, clientSecret: '***' } : 'unset',
       linkedin: config.connect.linkedin ? { ...config.connect.linkedin, clientSecret: '***' } : 'unset',
+      tiktok: config.connect.tiktok ? { ...config.connect.tiktok, clientSecret: '***' } : 'unset',
+      youtube: config.connect.youtube ? { ...config.connect.youtube, clientSecret: '***' } : 'unset',
+      pinterest: config.connect.pinterest ? { ...config.connect.pinterest, clientSecret: '***' } : 'unset',
     },
     s3: config.s3
       ? {

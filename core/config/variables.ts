@@ -788,6 +788,119 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: url(['http:', 'https:']),
   },
   {
+    name: 'TIKTOK_CLIENT_KEY',
+    expects: "a TikTok app's client key",
+    default: 'unset (TikTok accounts cannot be connected)',
+    description:
+      'With `TIKTOK_CLIENT_SECRET` and `TIKTOK_REDIRECT_URI`, lets people connect TikTok accounts and post videos and photos (see `docs/connectors.md#tiktok`).',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'TIKTOK_CLIENT_SECRET',
+    expects: "the app's client secret",
+    default: 'unset',
+    description: 'Secret of `TIKTOK_CLIENT_KEY`. Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'TIKTOK_REDIRECT_URI',
+    expects: 'https://your-herald/v1/social-accounts/callback',
+    default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset',
+    description:
+      "Redirect URI registered in the TikTok app's Login Kit settings; must reach Herald's `/v1/social-accounts/callback`.",
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'TIKTOK_AUDITED',
+    expects: 'true | false',
+    default: 'false',
+    description:
+      "The TikTok app passed TikTok's content-posting audit. Until then TikTok takes posts only as `SELF_ONLY` to private accounts, and Herald refuses anything else at schedule time.",
+    schema: boolean,
+  },
+  {
+    name: 'TIKTOK_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (https://open.tiktokapis.com, authorize at https://www.tiktok.com)',
+    description: 'Another TikTok base URL (a test double) serving the API and `/v2/auth/authorize/`.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'YOUTUBE_CLIENT_ID',
+    expects: 'a Google Cloud OAuth client id (web application) with the YouTube Data API v3 enabled',
+    default: 'unset (YouTube channels cannot be connected)',
+    description:
+      'With `YOUTUBE_CLIENT_SECRET` and `YOUTUBE_REDIRECT_URI`, lets people connect YouTube channels and upload videos (see `docs/connectors.md#youtube`).',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'YOUTUBE_CLIENT_SECRET',
+    expects: "the OAuth client's secret",
+    default: 'unset',
+    description: 'Secret of `YOUTUBE_CLIENT_ID`. Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'YOUTUBE_REDIRECT_URI',
+    expects: 'https://your-herald/v1/social-accounts/callback',
+    default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset',
+    description:
+      "An authorized redirect URI of the Google OAuth client; must reach Herald's `/v1/social-accounts/callback`.",
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'YOUTUBE_DAILY_UPLOADS',
+    expects: 'a positive integer',
+    default: '100',
+    description:
+      "`videos.insert` calls the Google Cloud project may make a day (YouTube's own bucket); Herald refuses an upload that would pass it, until midnight Pacific time.",
+    schema: positiveInt('a positive integer'),
+  },
+  {
+    name: 'YOUTUBE_DAILY_UNITS',
+    expects: 'a positive integer',
+    default: '10000',
+    description:
+      'Quota units a day for every other YouTube call (thumbnails 50, deletes 50, reads 1), tracked the same way.',
+    schema: positiveInt('a positive integer'),
+  },
+  {
+    name: 'YOUTUBE_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (https://www.googleapis.com, OAuth at accounts.google.com and oauth2.googleapis.com)',
+    description: 'Another base URL (a test double) serving the Data API, uploads, `/token` and `/o/oauth2/v2/auth`.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'PINTEREST_CLIENT_ID',
+    expects: "a Pinterest app's id",
+    default: 'unset (Pinterest accounts cannot be connected)',
+    description:
+      'With `PINTEREST_CLIENT_SECRET` and `PINTEREST_REDIRECT_URI`, lets people connect Pinterest accounts and create Pins (see `docs/connectors.md#pinterest`).',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'PINTEREST_CLIENT_SECRET',
+    expects: "the app's secret key",
+    default: 'unset',
+    description: 'Secret of `PINTEREST_CLIENT_ID`. Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'PINTEREST_REDIRECT_URI',
+    expects: 'https://your-herald/v1/social-accounts/callback',
+    default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset',
+    description: "Redirect URI registered in the Pinterest app; must reach Herald's `/v1/social-accounts/callback`.",
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'PINTEREST_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (https://api.pinterest.com, authorize at https://www.pinterest.com)',
+    description: 'Another Pinterest base URL (a test double) serving `/v5/*` and `/oauth/`.',
+    schema: url(['http:', 'https:']),
+  },
+  {
     name: 'MASTODON_REDIRECT_URI',
     expects: 'https://your-herald/v1/social-accounts/callback',
     default: '`<PUBLIC_URL>/v1/social-accounts/callback`, or unset (no Mastodon)',

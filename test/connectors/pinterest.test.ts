@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountContext, MediaInput, PublishInput, PublishJournal } from '../../connectors/contract.js';
-import { TransientError } from '../../connectors/errors.js';
+import { type TransientError } from '../../connectors/errors.js';
 import { appUrls, createPinterestConnector, createPinterestLinker } from '../../connectors/pinterest/index.js';
 import { startPinterestFake, type PinterestFake } from '../../connectors/pinterest/fake.js';
 import { solidPng, writeLargeMp4 } from '../helpers/media-fixtures.js';
