@@ -27,7 +27,6 @@ import {
 import type { MediaUrls } from '../connectors/meta/media-urls.js';
 import type { Config, Logger } from '../core/index.js';
 import { addVideoLinkers, registerVideoConnectors } from './video-connectors.js';
-import { addVideoLinkers, registerVideoConnectors } from './video-connectors.js';
 import type { PlatformSetup } from '../tools/accounts/index.js';
 import type { AccountsApiDeps } from './api.js';
 
@@ -98,7 +97,6 @@ export function createConnectors(opts: {
       createThreadsConnector({ urls: threadsUrls(opts.connect.threadsApiUrl), timeoutMs: opts.timeoutMs, ...media }),
     );
   }
-  registerVideoConnectors(registry, opts.connect, opts.timeoutMs);
   registerVideoConnectors(registry, opts.connect, opts.timeoutMs);
   return registry;
 }
@@ -213,7 +211,6 @@ export function accountsApiDepsOf(
     needsInstanceUrl: false,
     connectWith: ['oauth'],
   });
-  addVideoLinkers(connect, timeoutMs, linkers, platforms);
   addVideoLinkers(connect, timeoutMs, linkers, platforms);
   if (connect.mastodon)
     linkers.set('mastodon', createMastodonLinker({ redirectUri: connect.mastodon.redirectUri, timeoutMs }));
