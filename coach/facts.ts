@@ -129,7 +129,8 @@ export async function dailyFacts(
   }
   const used = new Set(actions.map((x) => x.socialAccountId));
   const free = active.filter((x) => !used.has(x.id)).slice(0, 3 - actions.length);
-  for (const s of await suggestionsFor(free.map((x) => x.id))) {
+  const slotSuggestions = await suggestionsFor(free.map((x) => x.id));
+  for (const s of slotSuggestions) {
     if (actions.length >= 3) break;
     actions.push({
       id: `a${actions.length + 1}`,
@@ -151,8 +152,10 @@ export async function dailyFacts(
   const sure = works.findings.find((f) => f.certainty !== 'unclear');
   if (sure) insight = { text: sure.text, source: 'what_works' };
   else {
+    // Best hours already read with the suggestions are not read again.
+    const known = new Map([...draftSuggestions, ...slotSuggestions].map((x) => [x.socialAccountId, x.bestHours]));
     for (const acct of active) {
-      const best = await bestTimes(a, ctx, acct.id, now);
+      const best = known.get(acct.id) ?? (await bestTimes(a, ctx, acct.id, now));
       const top = best.best[0];
       if (best.confidence !== 'weak' && top) {
         insight = {

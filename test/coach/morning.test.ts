@@ -76,7 +76,7 @@ describe('the morning message', () => {
       dailyPosts(now, ZONE, 14, (d) => 6 + (d % 5)),
     );
 
-    const api = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
+    const api = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) =>
       env.api.app.inject({ method, url, headers: p.auth, ...(payload === undefined ? {} : { payload }) });
     const due = DateTime.now().setZone(ZONE).plus({ months: 3 }).toFormat('yyyy-LL-dd');
     const goal = await api('POST', '/v1/coach/goals', {

@@ -50,7 +50,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, who: Person = p) =>
+const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, who: Person = p) =>
   api.app.inject({ method, url, headers: who.auth, ...(payload === undefined ? {} : { payload }) });
 const due = () => DateTime.now().setZone(ZONE).plus({ months: 4 }).toFormat('yyyy-LL-dd');
 
