@@ -104,6 +104,8 @@ interface CampaignView {
     productId: string;
     kind: string;
     content: string;
+    variantGroup?: string | null;
+    variant?: string | null;
   }>;
   posts: Array<{
     itemKey: string;

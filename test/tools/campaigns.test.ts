@@ -404,3 +404,62 @@ describe('the z-test tail', () => {
     expect(erfc(1.959964 / Math.SQRT2)).toBeCloseTo(0.05, 6);
   });
 });
+
+describe('the proposed timeline and the catalogue', () => {
+  it("puts every post at one of the account's best hours, within the range, spread over it", async () => {
+    const w = await workspace();
+    const { bestTimes } = await import('../../tools/analytics/index.js');
+    const best = await bestTimes({ db: env.deps.db }, w.ctx, w.xId);
+    const hours = new Set(best.best.map((b) => b.hour));
+    const from = new Date(Date.now() + 2 * 86_400_000);
+    const to = new Date(from.getTime() + 14 * 86_400_000);
+    const c = await createCampaign(deps, w.ctx, {
+      name: 'Spread',
+      productIds: [w.product.id],
+      accounts: ['x'],
+      from: from.toISOString(),
+      to: to.toISOString(),
+      postsPerWeek: 3,
+    });
+    expect(c.timeline).toHaveLength(6);
+    const local = (iso: string) =>
+      Number(
+        new Intl.DateTimeFormat('en-GB', { timeZone: w.ctx.timeZone, hour: '2-digit', hourCycle: 'h23' }).format(
+          new Date(iso),
+        ),
+      );
+    for (const i of c.timeline) {
+      expect(hours.has(local(i.at)), `${i.at} at a best hour (${[...hours].join(', ')})`).toBe(true);
+      expect(new Date(i.at) >= from && new Date(i.at) < to).toBe(true);
+    }
+    // Spread: the first week and the second each get posts.
+    const mid = from.getTime() + 7 * 86_400_000;
+    expect(c.timeline.filter((i) => new Date(i.at).getTime() < mid).length).toBeGreaterThanOrEqual(2);
+    expect(c.timeline.filter((i) => new Date(i.at).getTime() >= mid).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('imports a catalogue: rows become products, a row with a known URL updates it, bad rows are reported by number', async () => {
+    const { importCatalogue, listProducts } = await import('../../tools/campaigns/index.js');
+    const w = await workspace();
+    const report = await importCatalogue(
+      deps,
+      w.ctx,
+      `title\tlink\tprice\tcurrency\timages\nKiln\thttps://shop.example.test/kiln\t1.299,00\tEUR\thttps://cdn.example.test/a.jpg|https://cdn.example.test/b.jpg\n\thttps://shop.example.test/none\t1\tUSD\t\nGlaze Set\t${`https://shop.example.test/glaze/${w.workspaceId}`}\t55\tUSD\t\nWheel\tnot a url\t3\tUSD\t\n`,
+    );
+    expect(report.imported).toBe(2);
+    expect(report.problems.map((p) => p.row)).toEqual([3, 5]);
+    const products = await listProducts(deps, w.ctx);
+    expect(products.map((p) => p.name).sort()).toEqual(['Glaze Set', 'Kiln']);
+    expect(products.find((p) => p.name === 'Kiln')).toMatchObject({
+      price: '1299.00',
+      currency: 'EUR',
+      images: ['https://cdn.example.test/a.jpg', 'https://cdn.example.test/b.jpg'],
+      source: 'csv',
+    });
+    // The existing product (same URL) was updated in place, keeping its affiliate link.
+    const glaze = products.find((p) => p.name === 'Glaze Set')!;
+    expect(glaze.id).toBe(w.product.id);
+    expect(glaze.price).toBe('55.00');
+    expect(glaze.affiliateLinks).toHaveLength(1);
+  });
+});

@@ -13,6 +13,7 @@ import { HeraldError, requireRole, schema, type Db, type SecretCipher } from '..
 import { resolveClickContext } from '../links/index.js';
 import { audit, currencyOf, dbOf, invalid, isUuid, type CampaignsDeps, type ServiceContext } from './context.js';
 import { rateFor } from './money.js';
+import { parsePrice } from './products.js';
 import { commissionFor, programForPostback, programRow, programSecret, type ProgramRow } from './programs.js';
 
 const { conversions, campaignPosts, trackedLinks, campaigns, products } = schema;
@@ -132,7 +133,7 @@ async function attribute(
 
 function amountOf(v: unknown, field: string): number | null {
   if (v === undefined || v === null || v === '') return null;
-  const n = typeof v === 'number' ? v : Number(String(v).replace(/[^\d.-]/g, ''));
+  const n = typeof v === 'number' ? v : parsePrice(String(v));
   if (!Number.isFinite(n) || Math.abs(n) >= 1e12) throw invalid(`${field} must be an amount`, { [field]: v });
   return n;
 }

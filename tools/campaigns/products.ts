@@ -65,17 +65,22 @@ function httpUrl(v: unknown, field: string): string {
   return u.toString();
 }
 
+/** "1,299.00", "1.299,00", "12,50", "$49" → a number; the last of "." and "," is the decimal point. */
+export function parsePrice(text: string): number {
+  const t = text.replace(/[^\d.,-]/g, '');
+  const dot = t.lastIndexOf('.');
+  const comma = t.lastIndexOf(',');
+  let decimal: '.' | ',' | null = null;
+  if (dot >= 0 && comma >= 0) decimal = dot > comma ? '.' : ',';
+  else if (comma >= 0) decimal = /,\d{1,2}$/.test(t) ? ',' : null;
+  else if (dot >= 0) decimal = t.indexOf('.') === dot ? '.' : null;
+  const thousands = decimal === '.' ? /,/g : decimal === ',' ? /\./g : /[.,]/g;
+  return Number(t.replace(thousands, '').replace(',', '.'));
+}
+
 function priceOf(v: unknown): string | null {
   if (v === undefined || v === null || v === '') return null;
-  const n =
-    typeof v === 'number'
-      ? v
-      : Number(
-          String(v)
-            .replace(/[^\d.,-]/g, '')
-            .replace(/,(?=\d{1,2}$)/, '.')
-            .replace(/,/g, ''),
-        );
+  const n = typeof v === 'number' ? v : parsePrice(String(v));
   if (!Number.isFinite(n) || n < 0 || n >= 1e12) throw invalid('price must be a non-negative number', { price: v });
   return n.toFixed(2);
 }
