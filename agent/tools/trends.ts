@@ -8,10 +8,14 @@ import { z } from 'zod';
 import {
   contentIdeas,
   draftFromIdea,
+  getAlerts,
   getNiche,
+  HASHTAGS_PER_PLATFORM,
   MAX_WINDOW_HOURS,
   risingTopics,
+  setAlertSettings,
   setNiche,
+  suggestHashtags,
 } from '../../tools/trends/index.js';
 import { Accounts, compactPost, ctxOf } from './common.js';
 import { defineTool, type ToolEnv } from './types.js';
@@ -31,11 +35,13 @@ export const trendTools = [
   defineTool({
     name: 'set_trend_niche',
     description:
-      "Sets the workspace's niche: keywords (what it is about), languages (ISO codes) and the Mastodon instances whose trends to read (base URLs). Replaces the whole niche.",
+      "Sets the workspace's niche: keywords (what it is about), languages (ISO codes), the Mastodon instances whose trends to read (base URLs), subreddits (names) and countries for Google Trends (ISO codes such as US). Replaces the whole niche.",
     schema: z.object({
       keywords: z.array(z.string().min(2).max(60)).max(30),
       languages: z.array(z.string().min(2).max(3)).max(10).optional(),
       mastodonInstances: z.array(z.string().url()).max(10).optional(),
+      subreddits: z.array(z.string().min(2).max(23)).max(10).optional(),
+      regions: z.array(z.string().length(2)).max(10).optional(),
     }),
     sideEffect: false,
     run: async (env, args) => setNiche({ db: env.deps.db }, ctxOf(env), args),
@@ -82,5 +88,39 @@ export const trendTools = [
       const { post, idea, style } = await draftFromIdea(drafting(env), ctxOf(env), args);
       return { ...compactPost(post), idea, style };
     },
+  }),
+  defineTool({
+    name: 'suggest_hashtags',
+    description:
+      'Hashtags for a draft on a platform: terms rising in the niche (more when rising on that platform) and hashtags that did better than average in your own posts, each with why. Hashtags already in the text are left out.',
+    schema: z.object({
+      platform: z.enum(Object.keys(HASHTAGS_PER_PLATFORM) as [string, ...string[]]).optional(),
+      text: z.string().max(5000).optional().describe('The draft'),
+      limit: z.number().int().min(1).max(20).optional(),
+    }),
+    sideEffect: false,
+    untrustedOutput: true,
+    run: async (env, args) => suggestHashtags({ db: env.deps.db, now: env.now }, ctxOf(env), args),
+  }),
+  defineTool({
+    name: 'trend_alerts',
+    description:
+      'Trend alert settings (muted until, muted terms, daily cap, cool-down) and the alerts sent in the last 7 days.',
+    schema: z.object({}),
+    sideEffect: false,
+    run: async (env) => getAlerts({ db: env.deps.db, now: env.now }, ctxOf(env)),
+  }),
+  defineTool({
+    name: 'mute_trend_alerts',
+    description:
+      'Mutes trend alerts for some hours (0 unmutes), sets terms never to alert on, the daily cap (0 turns alerts off) or the hours before the same term alerts again.',
+    schema: z.object({
+      muteForHours: z.number().int().min(0).max(2160).optional(),
+      mutedTerms: z.array(z.string().min(1).max(60)).max(100).optional(),
+      perDay: z.number().int().min(0).max(20).optional(),
+      cooldownHours: z.number().int().min(1).max(720).optional(),
+    }),
+    sideEffect: false,
+    run: async (env, args) => setAlertSettings({ db: env.deps.db, now: env.now }, ctxOf(env), args),
   }),
 ];

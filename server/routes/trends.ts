@@ -1,6 +1,7 @@
 /**
  * Trend research over REST (docs/trends.md): the workspace's niche, rising topics with their
- * sources and evidence, content ideas for a topic, and an idea turned into a draft. Routes
+ * sources, evidence and why they are relevant, alerts (settings, mute, recent), hashtag
+ * suggestions for a draft, content ideas for a topic, and an idea turned into a draft. Routes
  * translate; `tools/trends` checks the caller's workspace and role, as it does for the agent.
  */
 import type { FastifyRequest } from 'fastify';
@@ -9,13 +10,18 @@ import { z } from 'zod';
 import type { DraftingDeps } from '../../tools/drafting/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
 import {
+  AlertSettingsInput,
   contentIdeas,
   draftFromIdea,
+  getAlerts,
   getNiche,
+  HASHTAGS_PER_PLATFORM,
   MAX_WINDOW_HOURS,
   NicheInput,
   risingTopics,
+  setAlertSettings,
   setNiche,
+  suggestHashtags,
 } from '../../tools/trends/index.js';
 import { serviceContextOf } from '../http/context.js';
 
@@ -29,7 +35,12 @@ export const trendRoutes: FastifyPluginAsyncZod<{ drafting: DraftingDeps }> = as
 
   app.get(
     '/trends/niche',
-    { schema: { tags: ['trends'], summary: "The workspace's niche: keywords, languages, Mastodon instances" } },
+    {
+      schema: {
+        tags: ['trends'],
+        summary: "The workspace's niche: keywords, languages, Mastodon instances, subreddits, countries",
+      },
+    },
     async (req) => getNiche({ db }, ctxOf(req)),
   );
 
@@ -64,6 +75,48 @@ export const trendRoutes: FastifyPluginAsyncZod<{ drafting: DraftingDeps }> = as
         windowHours: req.query.windowHours,
         limit: req.query.limit,
       }),
+  );
+
+  app.get(
+    '/trends/alerts',
+    {
+      schema: {
+        tags: ['trends'],
+        summary: 'Trend alert settings (mute, muted terms, daily cap, cool-down) and the alerts of the last 7 days',
+      },
+    },
+    async (req) => getAlerts({ db, now: drafting.scheduling.now }, ctxOf(req)),
+  );
+
+  app.put(
+    '/trends/alerts',
+    {
+      schema: {
+        tags: ['trends'],
+        summary: 'Mutes or unmutes trend alerts, sets muted terms, the daily cap and the per-term cool-down (editor)',
+        body: AlertSettingsInput,
+      },
+    },
+    async (req) => setAlertSettings({ db, now: drafting.scheduling.now }, ctxOf(req), req.body),
+  );
+
+  app.get(
+    '/trends/hashtags',
+    {
+      schema: {
+        tags: ['trends'],
+        summary: 'Hashtags for a draft: rising in the niche and what worked in your own posts, each with why',
+        querystring: z.strictObject({
+          platform: z
+            .enum(Object.keys(HASHTAGS_PER_PLATFORM) as [string, ...string[]])
+            .optional()
+            .describe('Fits the count to the platform and favours what rises there'),
+          text: z.string().max(5000).optional().describe('The draft: hashtags already in it are not suggested'),
+          limit: z.coerce.number().int().min(1).max(20).optional(),
+        }),
+      },
+    },
+    async (req) => suggestHashtags({ db, now: drafting.scheduling.now }, ctxOf(req), req.query),
   );
 
   app.get(

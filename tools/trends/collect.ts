@@ -4,18 +4,39 @@
  * first-seen time and moves its engagement to `prev_engagement`, so velocity is the change
  * between two collections — and each source's health (last ok, last error) is recorded.
  * Followed feeds are not polled here: {@link ingestFeedEvent} takes the knowledge poller's
- * `knowledge.feed` events.
+ * `knowledge.feed` events. Each item's relevance to the niche is measured as it is stored
+ * (relevance.ts: keywords and the workspace's embedder), and after a collection the rising
+ * topics are checked for alerts (alerts.ts).
  */
 import { sql } from 'drizzle-orm';
-import { schema, type Db, type KnowledgeFeedEvent } from '../../core/index.js';
+import { schema, type Db, type KnowledgeFeedEvent, type Logger } from '../../core/index.js';
 import { TrendSourceError, type TrendItem, type TrendSource } from '../../connectors/trend-source.js';
+import type { Embedder } from '../../knowledge/index.js';
+import type { SendInput } from '../notifications/index.js';
+import { checkAlerts, type SentAlert } from './alerts.js';
 import { readNiche } from './niche.js';
+import { scoreRelevance, type Relevance } from './relevance.js';
 import { termsOf } from './terms.js';
 
 export interface TrendsDeps {
   db: Db;
   sources: TrendSource[];
   now?: () => Date;
+  /** The workspace's embedder (knowledge's `resolveEmbedder`); absent or null: keywords alone. */
+  embedderFor?: ((workspaceId: string) => Promise<Embedder | null>) | undefined;
+  /** Where trend alerts go (tools/notifications' `Notifier`); absent: no alerts are sent. */
+  notify?: ((input: SendInput) => Promise<unknown>) | undefined;
+}
+
+/** The parts of {@link TrendsDeps} a process binds once knowledge and the notifier are up. */
+export type TrendsHooks = Pick<TrendsDeps, 'embedderFor' | 'notify'>;
+
+async function embedderOf(deps: Pick<TrendsDeps, 'embedderFor'>, workspaceId: string): Promise<Embedder | null> {
+  try {
+    return (await deps.embedderFor?.(workspaceId)) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export interface SourceOutcome {
@@ -29,11 +50,18 @@ export interface SourceOutcome {
 /** Source name of items taken from followed feeds. */
 export const FEED_SOURCE = 'feeds';
 
-export async function storeItems(db: Db, workspaceId: string, source: string, items: TrendItem[], now: Date) {
+export async function storeItems(
+  db: Db,
+  workspaceId: string,
+  source: string,
+  items: TrendItem[],
+  now: Date,
+  relevance: Array<Relevance | null> = [],
+) {
   if (items.length === 0) return;
   const t = schema.trendItems;
   const rows = new Map(
-    items.map((i) => [
+    items.map((i, n) => [
       i.externalId,
       {
         workspaceId,
@@ -44,6 +72,8 @@ export async function storeItems(db: Db, workspaceId: string, source: string, it
         terms: termsOf(i.title, i.tags),
         engagement: Math.max(0, Math.round(i.engagement)),
         prevEngagement: Math.max(0, Math.round(i.engagement)),
+        relevance: relevance[n]?.relevance ?? null,
+        relevanceWhy: (relevance[n]?.why as unknown as Record<string, unknown> | undefined) ?? null,
         publishedAt: i.publishedAt && !Number.isNaN(i.publishedAt.getTime()) ? i.publishedAt : null,
         firstSeenAt: now,
         lastSeenAt: now,
@@ -59,6 +89,8 @@ export async function storeItems(db: Db, workspaceId: string, source: string, it
         title: sql`excluded.title`,
         url: sql`excluded.url`,
         terms: sql`excluded.terms`,
+        relevance: sql`excluded.relevance`,
+        relevanceWhy: sql`excluded.relevance_why`,
         prevEngagement: sql`${t.engagement}`,
         engagement: sql`excluded.engagement`,
         lastSeenAt: sql`excluded.last_seen_at`,
@@ -81,12 +113,14 @@ export async function recordHealth(db: Db, workspaceId: string, outcome: SourceO
 export async function collectWorkspace(deps: TrendsDeps, workspaceId: string): Promise<SourceOutcome[]> {
   const now = deps.now?.() ?? new Date();
   const niche = await readNiche(deps.db, workspaceId);
+  const embedder = await embedderOf(deps, workspaceId);
   return Promise.all(
     deps.sources.map(async (source): Promise<SourceOutcome> => {
       let outcome: SourceOutcome;
       try {
         const items = await source.fetch(niche);
-        await storeItems(deps.db, workspaceId, source.name, items, now);
+        const relevance = await scoreRelevance(embedder, niche.keywords, items);
+        await storeItems(deps.db, workspaceId, source.name, items, now, relevance);
         outcome = { source: source.name, ok: true, items: items.length, error: null, retryAt: null };
       } catch (err) {
         const e = err instanceof TrendSourceError ? err : null;
@@ -104,8 +138,28 @@ export async function collectWorkspace(deps: TrendsDeps, workspaceId: string): P
   );
 }
 
+/** Collects, then alerts the members on what now rises fast (alerts.ts); an alert failing never fails the collection. */
+export async function collectAndAlert(
+  deps: TrendsDeps & { logger?: Logger | undefined },
+  workspaceId: string,
+): Promise<{ outcomes: SourceOutcome[]; alerts: SentAlert[] }> {
+  const outcomes = await collectWorkspace(deps, workspaceId);
+  let alerts: SentAlert[] = [];
+  try {
+    alerts = await checkAlerts(deps, workspaceId);
+  } catch (err) {
+    deps.logger?.warn({ err: { message: (err as Error).message }, workspaceId }, 'trends: alerts not checked');
+  }
+  return { outcomes, alerts };
+}
+
 /** A followed feed's poll (published by knowledge's one poller) becomes trend items and feed health. */
-export async function ingestFeedEvent(db: Db, event: KnowledgeFeedEvent, now = new Date()): Promise<void> {
+export async function ingestFeedEvent(
+  db: Db,
+  event: KnowledgeFeedEvent,
+  now = new Date(),
+  embedderFor?: TrendsDeps['embedderFor'],
+): Promise<void> {
   if (event.status === 'failed') {
     await recordHealth(
       db,
@@ -129,7 +183,9 @@ export async function ingestFeedEvent(db: Db, event: KnowledgeFeedEvent, now = n
     engagement: 0,
     publishedAt: i.date ? new Date(i.date) : null,
   }));
-  await storeItems(db, event.workspaceId, FEED_SOURCE, items, now);
+  const niche = await readNiche(db, event.workspaceId);
+  const relevance = await scoreRelevance(await embedderOf({ embedderFor }, event.workspaceId), niche.keywords, items);
+  await storeItems(db, event.workspaceId, FEED_SOURCE, items, now, relevance);
   await recordHealth(
     db,
     event.workspaceId,

@@ -1,4 +1,7 @@
-/** Public surface of trends: the niche, collection from the sources, rising topics, content ideas. */
+/**
+ * Public surface of trends: the niche, collection from the sources, relevance, rising topics,
+ * alerts, hashtag suggestions, content ideas.
+ */
 export {
   getNiche,
   setNiche,
@@ -6,14 +9,18 @@ export {
   NicheInput,
   NICHE_MAX_KEYWORDS,
   NICHE_MAX_INSTANCES,
+  NICHE_MAX_SUBREDDITS,
+  NICHE_MAX_REGIONS,
   type Niche,
 } from './niche.js';
 export {
   collectWorkspace,
+  collectAndAlert,
   ingestFeedEvent,
   storeItems,
   FEED_SOURCE,
   type TrendsDeps,
+  type TrendsHooks,
   type SourceOutcome,
 } from './collect.js';
 export {
@@ -39,3 +46,27 @@ export {
   type TrendsWorker,
 } from './queue.js';
 export { termsOf } from './terms.js';
+export {
+  scoreRelevance,
+  isRelevant,
+  RELEVANCE_THRESHOLD,
+  KEYWORD_WEIGHT,
+  SIMILARITY_FLOOR,
+  SIMILARITY_CEILING,
+  type Relevance,
+  type RelevanceWhy,
+} from './relevance.js';
+export {
+  checkAlerts,
+  getAlerts,
+  setAlertSettings,
+  alertWorthy,
+  alertText,
+  AlertSettingsInput,
+  ALERT_MIN_SCORE,
+  ALERT_MIN_GROWTH,
+  TREND_ALERT_KIND,
+  type AlertSettings,
+  type SentAlert,
+} from './alerts.js';
+export { suggestHashtags, HASHTAGS_PER_PLATFORM, type HashtagSuggestion, type HashtagResult } from './hashtags.js';

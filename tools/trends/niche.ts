@@ -1,6 +1,7 @@
 /**
- * A workspace's niche for trend research: keywords, languages and the Mastodon instances
- * whose trends it reads. Viewers read it; editors set it. Stored in `trend_niches`.
+ * A workspace's niche for trend research: keywords, languages, and where to look — the
+ * Mastodon instances whose trends it reads, the subreddits, the countries whose Google Trends
+ * searches it reads. Viewers read it; editors set it. Stored in `trend_niches`.
  */
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
@@ -9,11 +10,15 @@ import type { ServiceContext } from '../scheduling/context.js';
 
 export const NICHE_MAX_KEYWORDS = 30;
 export const NICHE_MAX_INSTANCES = 10;
+export const NICHE_MAX_SUBREDDITS = 10;
+export const NICHE_MAX_REGIONS = 10;
 
 export interface Niche {
   keywords: string[];
   languages: string[];
   mastodonInstances: string[];
+  subreddits: string[];
+  regions: string[];
   updatedAt: string | null;
 }
 
@@ -32,10 +37,31 @@ export const NicheInput = z.strictObject({
     )
     .max(NICHE_MAX_INSTANCES)
     .default([]),
+  subreddits: z
+    .array(
+      z
+        .string()
+        .trim()
+        .transform((s) => s.replace(/^\/?r\//i, ''))
+        .pipe(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_]{1,20}$/, 'a subreddit name such as espresso')),
+    )
+    .max(NICHE_MAX_SUBREDDITS)
+    .default([]),
+  regions: z
+    .array(z.string().regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as US'))
+    .max(NICHE_MAX_REGIONS)
+    .default([]),
 });
 export type NicheInput = z.input<typeof NicheInput>;
 
-const EMPTY: Niche = { keywords: [], languages: [], mastodonInstances: [], updatedAt: null };
+const EMPTY: Niche = {
+  keywords: [],
+  languages: [],
+  mastodonInstances: [],
+  subreddits: [],
+  regions: [],
+  updatedAt: null,
+};
 
 export async function getNiche(deps: { db: Db }, ctx: ServiceContext): Promise<Niche> {
   requireRole(ctx, 'viewer');
@@ -50,6 +76,8 @@ export async function readNiche(db: Db, workspaceId: string): Promise<Niche> {
     keywords: row.keywords,
     languages: row.languages,
     mastodonInstances: row.mastodonInstances,
+    subreddits: row.subreddits,
+    regions: row.regions,
     updatedAt: row.updatedAt.toISOString(),
   };
 }
@@ -65,6 +93,8 @@ export async function setNiche(deps: { db: Db }, ctx: ServiceContext, input: Nic
     keywords: [...new Set(parsed.data.keywords.map((k) => k.toLowerCase()))],
     languages: [...new Set(parsed.data.languages.map((l) => l.toLowerCase()))],
     mastodonInstances: [...new Set(parsed.data.mastodonInstances.map((u) => new URL(u).origin))],
+    subreddits: [...new Set(parsed.data.subreddits.map((r) => r.toLowerCase()))],
+    regions: [...new Set(parsed.data.regions.map((r) => r.toUpperCase()))],
     updatedAt: new Date(),
   };
   await deps.db

@@ -7,7 +7,7 @@
  */
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { schema, type EventBus, type Logger } from '../../core/index.js';
-import { collectWorkspace, ingestFeedEvent, type SourceOutcome, type TrendsDeps } from './collect.js';
+import { collectAndAlert, ingestFeedEvent, type TrendsDeps } from './collect.js';
 
 export const TRENDS_QUEUE = 'herald-trends';
 /** Between two collections of every workspace (so velocity is measured over this long). */
@@ -64,17 +64,17 @@ export async function startTrendsWorker(
 ): Promise<TrendsWorker> {
   const worker = new Worker<TrendsJobData>(
     TRENDS_QUEUE,
-    async (job: Job<TrendsJobData>): Promise<number | SourceOutcome[]> =>
+    async (job: Job<TrendsJobData>): Promise<number | Awaited<ReturnType<typeof collectAndAlert>>> =>
       job.data.kind === 'tick'
         ? runTick(deps, queue, String(job.timestamp))
-        : collectWorkspace(deps, job.data.workspaceId),
+        : collectAndAlert(deps, job.data.workspaceId),
     { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency ?? 2 },
   );
   worker.on('error', (err) => deps.logger.error({ err }, 'trends worker error'));
   const unsubscribe = deps.events
     ? await deps.events.subscribe('*', (e) => {
         if (e.type !== 'knowledge.feed') return;
-        ingestFeedEvent(deps.db, e, deps.now?.() ?? new Date()).catch((err: unknown) =>
+        ingestFeedEvent(deps.db, e, deps.now?.() ?? new Date(), deps.embedderFor).catch((err: unknown) =>
           deps.logger.warn({ err, sourceId: e.sourceId }, 'trends: feed event not stored'),
         );
       })

@@ -2,7 +2,8 @@
  * Rising topics: a term is rising when the items mentioning it first seen in the current
  * window reach {@link MIN_MENTIONS} and exceed the previous window's by {@link RISE_RATIO}
  * (so three stray mentions or a flat term are not trends). Each rising term is scored by its
- * growth, its relevance to the niche (share of its items matching a keyword), recency and
+ * growth, its relevance to the niche (the mean of its items' relevance, measured with the
+ * workspace's embedder and the keywords when stored — relevance.ts), recency and
  * engagement velocity (engagement gained between the last two collections), and carries its
  * sources and evidence (the items, quoted as outside text). Viewers may read it.
  */
@@ -10,6 +11,7 @@ import { and, eq, gte } from 'drizzle-orm';
 import { HeraldError, requireRole, schema, type Db } from '../../core/index.js';
 import type { ServiceContext } from '../scheduling/context.js';
 import { readNiche } from './niche.js';
+import { RELEVANCE_THRESHOLD, type RelevanceWhy } from './relevance.js';
 import { matchesKeyword } from './terms.js';
 
 /** A term needs this many new items in the window to be a trend at all. */
@@ -30,6 +32,9 @@ export interface Evidence {
   engagement: number;
   velocity: number;
   firstSeenAt: string;
+  /** 0–1, null when not measured (no keywords then). */
+  relevance: number | null;
+  why: RelevanceWhy | null;
 }
 
 export interface RisingTopic {
@@ -37,6 +42,8 @@ export interface RisingTopic {
   mentions: { current: number; previous: number };
   sources: string[];
   relevance: number;
+  /** Why it is relevant: the keywords its items name, and the keyword the embedder finds nearest. */
+  why: { keywords: string[]; nearest: string | null; similarity: number | null; embedder: string | null };
   velocity: number;
   score: number;
   evidence: Evidence[];
@@ -112,10 +119,27 @@ export async function risingTopics(
   for (const [term, { current, previous }] of byTerm) {
     if (current.length < MIN_MENTIONS || current.length < RISE_RATIO * Math.max(previous, 1)) continue;
     if (topic && !term.includes(topic) && !current.some((i) => i.title.toLowerCase().includes(topic))) continue;
-    const relevant = niche.keywords.length
-      ? current.filter((i) => niche.keywords.some((k) => matchesKeyword(new Set(i.terms), k))).length / current.length
-      : 1;
-    if (relevant === 0) continue;
+    // Stored relevance (embedder + keywords); rows from before it was measured fall back to keywords.
+    const rels = current.map((i) =>
+      i.relevance !== null
+        ? i.relevance
+        : !niche.keywords.length || niche.keywords.some((k) => matchesKeyword(new Set(i.terms), k))
+          ? 1
+          : 0,
+    );
+    if (niche.keywords.length && !rels.some((r) => r >= RELEVANCE_THRESHOLD)) continue;
+    const relevant = rels.reduce((a, b) => a + b, 0) / rels.length;
+    const whys = current.map((i) => i.relevanceWhy as RelevanceWhy | null);
+    const best = whys.reduce<RelevanceWhy | null>(
+      (b, w) => (w?.similarity != null && (b?.similarity == null || w.similarity > b.similarity) ? w : b),
+      null,
+    );
+    const why = {
+      keywords: [...new Set(whys.flatMap((w) => w?.keywords ?? []))].sort(),
+      nearest: best?.nearest ?? null,
+      similarity: best?.similarity ?? null,
+      embedder: best?.embedder ?? null,
+    };
     const velocity = current.reduce((s, i) => s + Math.max(0, i.engagement - i.prevEngagement), 0);
     const ageH =
       current.reduce((s, i) => s + (now - (i.publishedAt ?? i.firstSeenAt).getTime()), 0) / current.length / 3_600_000;
@@ -127,6 +151,7 @@ export async function risingTopics(
       mentions: { current: current.length, previous },
       sources: [...new Set(current.map((i) => i.source))].sort(),
       relevance: Math.round(relevant * 100) / 100,
+      why,
       velocity,
       score: Math.round(score * 100) / 100,
       evidence: [...current]
@@ -139,6 +164,8 @@ export async function risingTopics(
           engagement: i.engagement,
           velocity: Math.max(0, i.engagement - i.prevEngagement),
           firstSeenAt: i.firstSeenAt.toISOString(),
+          relevance: i.relevance,
+          why: i.relevanceWhy as RelevanceWhy | null,
         })),
     });
   }
