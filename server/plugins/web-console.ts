@@ -24,6 +24,7 @@ export const CONSOLE_PAGES = [
   'coach',
   'knowledge',
   'campaigns',
+  'links',
   'settings',
 ] as const;
 

@@ -11,6 +11,7 @@ import { AnalyticsPage } from './pages/Analytics.tsx';
 import { KnowledgePage } from './pages/Knowledge.tsx';
 import { SettingsPage } from './pages/Settings.tsx';
 import { CampaignsPage } from './pages/Campaigns.tsx';
+import { LinksPage } from './pages/Links.tsx';
 import { CoachPage } from './pages/Coach.tsx';
 
 const NAV = [
@@ -21,6 +22,7 @@ const NAV = [
   { path: '/coach', label: 'Coach' },
   { path: '/knowledge', label: 'Knowledge' },
   { path: '/campaigns', label: 'Campaigns' },
+  { path: '/links', label: 'Links' },
   { path: '/workspace', label: 'Workspace' },
   { path: '/settings', label: 'Settings' },
 ];
@@ -85,6 +87,7 @@ export function App() {
         {current === '/coach' && <CoachPage />}
         {current === '/knowledge' && <KnowledgePage />}
         {current === '/campaigns' && <CampaignsPage />}
+        {current === '/links' && <LinksPage />}
         {current === '/workspace' && <WorkspacePage />}
         {current === '/settings' && <SettingsPage />}
       </main>
