@@ -7,6 +7,7 @@
  * celebrated once.
  */
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { coachWriter } from '../../agent/index.js';
@@ -265,6 +266,39 @@ describe('interventions', () => {
     await updateSettings(base, ws.ctx, { muted: ['no_posts', 'falling_engagement'] });
     const next = { ...base, now: () => new Date(now.getTime() + 4 * 86_400_000) };
     expect(await runDaily(next, { ...job, day: '2026-12-12' })).toMatchObject({ kind: 'sent', intervention: null });
+  });
+
+  it('an account that cannot publish comes first; then posts waiting for approval', async () => {
+    const ws = await member();
+    const db = env.database.db;
+    await db
+      .update(schema.socialAccounts)
+      .set({ status: 'needs_reconnect' })
+      .where(eq(schema.socialAccounts.id, ws.accountId));
+    const [post] = await db
+      .insert(schema.posts)
+      .values({ workspaceId: ws.ctx.workspaceId, content: 'waiting' })
+      .returning();
+    await db.insert(schema.postTargets).values({
+      workspaceId: ws.ctx.workspaceId,
+      postId: post!.id,
+      socialAccountId: ws.accountId,
+      platform: ws.platform,
+      content: 'waiting',
+      status: 'pending_approval',
+      updatedAt: new Date(now.getTime() - 2 * 86_400_000),
+    });
+    const job = { workspaceId: ws.ctx.workspaceId, userId: ws.ctx.userId!, day: DAY };
+    expect(await runDaily(base, job)).toMatchObject({ intervention: 'failing_account' });
+    const handle = (await db.select().from(schema.socialAccounts).where(eq(schema.socialAccounts.id, ws.accountId)))[0]!
+      .handle;
+    const nudge = (await eventuallyCount(ws.ctx.userId!, 2)).find((n) => n.kind === 'coach.intervention')!;
+    expect(nudge.text).toBe(
+      `${ws.platform} @${handle} needs reconnecting: nothing can publish there until it is. Reconnect it in Accounts.`,
+    );
+    const next = { ...base, now: () => new Date(now.getTime() + 86_400_000) };
+    await updateSettings(base, ws.ctx, { muted: ['failing_account'] });
+    expect(await runDaily(next, { ...job, day: '2026-12-09' })).toMatchObject({ intervention: 'approvals_waiting' });
   });
 
   it('falling engagement and a draft pile are named with their figures', async () => {
