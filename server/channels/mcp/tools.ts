@@ -17,13 +17,17 @@ import { overview, PERIODS, resolveRange } from '../../../tools/analytics/index.
 import { draftPost } from '../../../tools/drafting/index.js';
 import * as posts from '../../../tools/posts/index.js';
 import { cancel, listSlots, type SchedulingDeps } from '../../../tools/scheduling/index.js';
+import type { KnowledgeDeps } from '../../../knowledge/index.js';
 import type { RequestContext } from '../../http/context.js';
+import { registerMoreTools } from './more-tools.js';
 import type { Principal } from '../../auth/principal.js';
 import { confirmTurn, runTurn, type RestChatHandler } from '../../routes/chat.js';
 
 export interface McpToolDeps {
   scheduling: SchedulingDeps;
   db: Db;
+  /** The knowledge base, for `knowledge_search` and `knowledge_add` (and ideas in the brand's voice); unset, not offered. */
+  knowledge?: KnowledgeDeps | undefined;
   /** The agent, for `ask_herald` and `confirm_action`; unset, those tools are not offered. */
   chat?: RestChatHandler | undefined;
   now?: () => Date;
@@ -55,7 +59,7 @@ const STATUSES = [
 ] as const;
 
 /** A service result as MCP content: the JSON as text, and as structured content when it is an object. */
-function ok(value: unknown): CallToolResult {
+export function ok(value: unknown): CallToolResult {
   const structured =
     value !== null && typeof value === 'object' && !Array.isArray(value)
       ? (value as Record<string, unknown>)
@@ -239,6 +243,8 @@ export function registerTools(
         ),
       )(),
   );
+
+  registerMoreTools(server, deps, ctx, run);
 
   const chat = deps.chat;
   if (!chat || !principal) return;

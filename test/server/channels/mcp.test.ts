@@ -80,6 +80,10 @@ describe('MCP over Streamable HTTP', () => {
         'list_accounts',
         'list_posts',
         'schedule_post',
+        'update_post',
+        'trending_topics',
+        'content_ideas',
+        'list_goals',
       ].sort(),
     );
     expect(byName.get('list_posts')!.annotations).toMatchObject({ readOnlyHint: true });
