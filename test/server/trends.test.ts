@@ -144,7 +144,63 @@ describe('trends over REST and agent tools', () => {
   it('lists the trends routes in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${env.api.baseUrl}/docs/json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/trends', '/v1/trends/niche', '/v1/trends/ideas', '/v1/trends/ideas/draft']),
+      expect.arrayContaining([
+        '/v1/trends',
+        '/v1/trends/niche',
+        '/v1/trends/ideas',
+        '/v1/trends/ideas/draft',
+        '/v1/trends/alerts',
+        '/v1/trends/hashtags',
+      ]),
     );
+  });
+
+  it('alerts are muted over REST and the agent (a viewer may only read), hashtags are suggested; another workspace sees none of it', async () => {
+    const niche = await call(owner, 'PUT', '/v1/trends/niche', {
+      keywords: ['espresso'],
+      subreddits: ['r/Espresso', 'coffee'],
+      regions: ['us', 'FR'],
+    });
+    expect(niche.status).toBe(200);
+    expect(niche.body).toMatchObject({ subreddits: ['espresso', 'coffee'], regions: ['US', 'FR'] });
+    const badRegion = await call(owner, 'PUT', '/v1/trends/niche', { keywords: ['x1'], regions: ['USA'] });
+    expect(badRegion.status).toBe(400);
+    expect(JSON.stringify(badRegion.body)).toContain('regions');
+
+    const muted = await call(owner, 'PUT', '/v1/trends/alerts', {
+      muteForHours: 12,
+      mutedTerms: ['#Politics'],
+      perDay: 2,
+    });
+    expect(muted.status).toBe(200);
+    expect(muted.body).toMatchObject({ mutedTerms: ['politics'], perDay: 2, cooldownHours: 24 });
+    expect(new Date(muted.body.mutedUntil as string).getTime()).toBeGreaterThan(Date.now() + 11 * 3_600_000);
+    expect((await call(viewer, 'PUT', '/v1/trends/alerts', { muteForHours: 0 })).status).toBe(403);
+    expect((await call(owner, 'PUT', '/v1/trends/alerts', { perDay: 99 })).status).toBe(400);
+    const read = await call(viewer, 'GET', '/v1/trends/alerts');
+    expect(read.body).toMatchObject({ settings: { perDay: 2 }, recent: [] });
+    expect((await call(stranger, 'GET', '/v1/trends/alerts')).body.settings).toMatchObject({
+      mutedUntil: null,
+      perDay: 3,
+    });
+
+    const unmute = await runTool(toolEnv(owner), 'mute_trend_alerts', { muteForHours: 0 });
+    expect(unmute.ok && unmute.output).toMatchObject({ mutedUntil: null, perDay: 2 });
+    const refused = await runTool(toolEnv(viewer, 'viewer'), 'mute_trend_alerts', { muteForHours: 1 });
+    expect(refused.ok ? null : refused.error.code).toBe('forbidden');
+
+    const tags = await call(
+      owner,
+      'GET',
+      '/v1/trends/hashtags?platform=mastodon&text=' + encodeURIComponent('New #grinder day'),
+    );
+    expect(tags.status).toBe(200);
+    expect(tags.body.platform).toBe('mastodon');
+    expect((tags.body.hashtags as Json[]).map((h) => h.tag)).not.toContain('#grinder');
+    expect((await call(owner, 'GET', '/v1/trends/hashtags?platform=myspace')).status).toBe(400);
+    const viaTool = await runTool(toolEnv(owner), 'suggest_hashtags', { platform: 'x' });
+    expect(viaTool.ok).toBe(true);
+    expect(isUntrustedOutput(TOOLS.get('suggest_hashtags'), viaTool.ok && viaTool.output)).toBe(true);
+    expect((await call(stranger, 'GET', '/v1/trends/hashtags')).body.hashtags).toEqual([]);
   });
 });
