@@ -65,7 +65,7 @@ export function consentPage(
   return layout(
     'Authorize',
     `<h1>Authorize ${esc(r.clientName)}</h1>
-<p class="muted">It will be sent back to ${esc(r.redirectHost)}. It acts as you, never with more than your role in the workspace, and you can revoke it any time (Console → Connected apps).</p>
+<p class="muted">It will be sent back to ${esc(r.redirectHost)}. It acts as you, never with more than your role in the workspace, and you can revoke it any time (console: Settings → Connected apps).</p>
 ${error ? `<p class="error">${esc(error)}</p>` : ''}
 <form method="post" action="/oauth/authorize">${hidden(r, 'consent')}
 <label>Workspace <select name="workspace">${options}</select></label>

@@ -8,6 +8,7 @@ import { api } from '../api.ts';
 import { can, useSession } from '../session.tsx';
 import { ErrorBox } from '../ui.tsx';
 import { ModelSettings } from './ModelSettings.tsx';
+import { ConnectedApps } from './ConnectedApps.tsx';
 
 interface ApiKey {
   id: string;
@@ -70,6 +71,7 @@ export function SettingsPage() {
       </section>
       <ModelSettings />
       {admin && <ApiKeys />}
+      <ConnectedApps />
     </>
   );
 }
