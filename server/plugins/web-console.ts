@@ -22,6 +22,7 @@ export const CONSOLE_PAGES = [
   'accounts',
   'analytics',
   'coach',
+  'trends',
   'knowledge',
   'campaigns',
   'links',

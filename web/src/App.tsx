@@ -13,6 +13,7 @@ import { SettingsPage } from './pages/Settings.tsx';
 import { CampaignsPage } from './pages/Campaigns.tsx';
 import { LinksPage } from './pages/Links.tsx';
 import { CoachPage } from './pages/Coach.tsx';
+import { TrendsPage } from './pages/Trends.tsx';
 
 const NAV = [
   { path: '/chat', label: 'Chat' },
@@ -20,6 +21,7 @@ const NAV = [
   { path: '/accounts', label: 'Accounts' },
   { path: '/analytics', label: 'Analytics' },
   { path: '/coach', label: 'Coach' },
+  { path: '/trends', label: 'Trends' },
   { path: '/knowledge', label: 'Knowledge' },
   { path: '/campaigns', label: 'Campaigns' },
   { path: '/links', label: 'Links' },
@@ -85,6 +87,7 @@ export function App() {
         {current === '/accounts' && <AccountsPage />}
         {current === '/analytics' && <AnalyticsPage />}
         {current === '/coach' && <CoachPage />}
+        {current === '/trends' && <TrendsPage />}
         {current === '/knowledge' && <KnowledgePage />}
         {current === '/campaigns' && <CampaignsPage />}
         {current === '/links' && <LinksPage />}
