@@ -201,6 +201,8 @@ describe('a two-week affiliate campaign on Bluesky and LinkedIn', () => {
         from: from.toISOString(),
         to: to.toISOString(),
         postsPerWeek: 2,
+        cost: 10,
+        costCurrency: 'EUR',
       },
       201,
     );
@@ -363,7 +365,7 @@ describe('a two-week affiliate campaign on Bluesky and LinkedIn', () => {
     }
     const report = await call<{
       currency: string;
-      totals: Fig & { roi: number | null };
+      totals: Fig & { roi: number | null; cost: number };
       byPost: Array<Fig & { itemKey: string; platform: string; linkCode: string }>;
       byProduct: Array<Fig & { productId: string }>;
       byPlatform: Array<Fig & { platform: string }>;
@@ -387,6 +389,9 @@ describe('a two-week affiliate campaign on Bluesky and LinkedIn', () => {
       commission: 30.2,
       botClicks: 16,
       clicks: sent - 16,
+      // The cost, 10 EUR at the stored 1.1: ROI = (30.2 − 11) / 11.
+      cost: 11,
+      roi: 1.7455,
     });
     const byPlatformSum = report.byPlatform.reduce((s, r) => s + r.commission, 0);
     expect(byPlatformSum).toBeCloseTo(30.2, 4);

@@ -14,6 +14,7 @@ import { schedulePostDraft } from '../posts/index.js';
 import { cancel, checkTargets, requireDirectScheduling, schedulePost, showInZone } from '../scheduling/index.js';
 import {
   audit,
+  currencyOf,
   dbOf,
   invalid,
   isUuid,
@@ -197,7 +198,7 @@ export async function createCampaign(
         socialAccountIds: accounts.map((a) => a.id),
         timeline,
         cost: cost.toFixed(2),
-        costCurrency: input.costCurrency?.toUpperCase() ?? null,
+        costCurrency: input.costCurrency ? currencyOf(input.costCurrency, 'costCurrency') : null,
       })
       .returning();
     await tx
