@@ -4,6 +4,7 @@ export {
   LINK_CODE_TTL_MS,
   createLinkCode,
   linkedMember,
+  linksOfMember,
   redeemLinkCode,
   unlinkChannel,
   type ChannelName,

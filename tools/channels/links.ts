@@ -142,3 +142,24 @@ export async function unlinkChannel(
   if (gone.length > 0) await auditAs(deps.db, ctx, 'channel.unlinked', { type: 'user', id: ctx.userId }, { channel });
   return { removed: gone.length };
 }
+
+/**
+ * Where a member is reached on `channel` in a workspace: the external ids of their links
+ * (Telegram chat ids, Slack `<team>:<user>`), only while they are still a member there. Used to
+ * deliver notifications; linking is the member's choice, unlinking stops delivery.
+ */
+export async function linksOfMember(
+  deps: LinkDeps,
+  channel: ChannelName,
+  workspaceId: string,
+  userId: string,
+): Promise<string[]> {
+  const l = schema.channelLinks;
+  const m = schema.memberships;
+  const rows = await deps.db
+    .select({ externalId: l.externalId })
+    .from(l)
+    .innerJoin(m, and(eq(m.workspaceId, l.workspaceId), eq(m.userId, l.userId)))
+    .where(and(eq(l.channel, channel), eq(l.workspaceId, workspaceId), eq(l.userId, userId)));
+  return rows.map((r) => r.externalId);
+}
