@@ -25,6 +25,7 @@ import {
   threadsUrlsAt,
 } from '../connectors/threads/index.js';
 import type { MediaUrls } from '../connectors/meta/media-urls.js';
+import { createFacebookConnector, createFacebookLinker } from '../connectors/facebook/index.js';
 import type { Config, Logger } from '../core/index.js';
 import { addVideoLinkers, registerVideoConnectors } from './video-connectors.js';
 import type { PlatformSetup } from '../tools/accounts/index.js';
@@ -98,6 +99,15 @@ export function createConnectors(opts: {
     );
   }
   registerVideoConnectors(registry, opts.connect, opts.timeoutMs);
+  if (opts.connect?.facebook) {
+    registry.register(
+      createFacebookConnector({
+        apiUrl: facebookApi(opts.connect.facebookApiUrl),
+        timeoutMs: opts.timeoutMs,
+        ...media,
+      }),
+    );
+  }
   return registry;
 }
 
@@ -212,6 +222,25 @@ export function accountsApiDepsOf(
     connectWith: ['oauth'],
   });
   addVideoLinkers(connect, timeoutMs, linkers, platforms);
+  if (connect.facebook) {
+    linkers.set(
+      'facebook',
+      createFacebookLinker({
+        ...connect.facebook,
+        dialogUrl: facebookDialog(connect.facebookApiUrl),
+        apiUrl: facebookApi(connect.facebookApiUrl),
+        timeoutMs,
+      }),
+    );
+  }
+  platforms.push({
+    platform: 'facebook',
+    configured: !!connect.facebook,
+    set: connect.facebook ? [] : metaSet('FACEBOOK'),
+    // Optional: the Page's facebook.com URL picks it among several the login manages.
+    needsInstanceUrl: false,
+    connectWith: ['oauth'],
+  });
   if (connect.mastodon)
     linkers.set('mastodon', createMastodonLinker({ redirectUri: connect.mastodon.redirectUri, timeoutMs }));
   platforms.push({

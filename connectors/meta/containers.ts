@@ -26,6 +26,8 @@ export interface PartSteps {
   children?: string[];
   container?: string;
   media?: string;
+  /** A first comment made under the post (Facebook). */
+  comment?: string;
 }
 
 export interface JournalState {
@@ -61,6 +63,7 @@ export async function loadState(journal: StepJournal | undefined): Promise<Journ
         ...(children.length ? { children } : {}),
         ...(str(o.container) ? { container: str(o.container)! } : {}),
         ...(str(o.media) ? { media: str(o.media)! } : {}),
+        ...(str(o.comment) ? { comment: str(o.comment)! } : {}),
       };
     }),
   };

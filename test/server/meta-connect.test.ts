@@ -13,6 +13,8 @@ import { startInstagramFake, type InstagramFake } from '../../connectors/instagr
 import { signedMediaUrls, type MediaUrls } from '../../connectors/meta/media-urls.js';
 import { createThreadsConnector, threadsUrlsAt } from '../../connectors/threads/index.js';
 import { startThreadsFake, type ThreadsFake } from '../../connectors/threads/fake.js';
+import { createFacebookConnector } from '../../connectors/facebook/index.js';
+import { startFacebookFake, type FacebookFake } from '../../connectors/facebook/fake.js';
 import { accountsApiDepsOf } from '../../server/connectors.js';
 import { PUBLIC_MEDIA_KEY_PURPOSE } from '../../server/routes/public-media.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
@@ -23,6 +25,7 @@ const REDIRECT = 'https://herald.test/v1/social-accounts/callback';
 
 let ig: InstagramFake;
 let th: ThreadsFake;
+let fb: FacebookFake;
 let api: ApiEnv;
 let signed: MediaUrls | undefined;
 // The connectors are made before the API exists; the URLs are Herald's own, once it listens.
@@ -31,10 +34,12 @@ const mediaUrls: MediaUrls = { urlFor: (m) => signed!.urlFor(m) };
 beforeAll(async () => {
   ig = await startInstagramFake({ redirectUris: [REDIRECT], processingMs: (t) => (t === 'REELS' ? 300 : 0) });
   th = await startThreadsFake({ redirectUris: [REDIRECT] });
+  fb = await startFacebookFake({ redirectUris: [REDIRECT] });
   api = await startApiEnv({
     connectors: [
       createInstagramConnector({ urls: instagramUrlsAt(ig.url), timeoutMs: 1_000, mediaUrls, pollIntervalMs: 50 }),
       createThreadsConnector({ urls: threadsUrlsAt(th.url), timeoutMs: 1_000, mediaUrls, pollIntervalMs: 50 }),
+      createFacebookConnector({ apiUrl: `${fb.url}/v23.0`, timeoutMs: 1_000, mediaUrls }),
     ],
     accounts: accountsApiDepsOf(
       {
@@ -46,6 +51,8 @@ beforeAll(async () => {
         instagramApiUrl: ig.url,
         threads: { clientId: th.clientId, clientSecret: th.clientSecret, redirectUri: REDIRECT },
         threadsApiUrl: th.url,
+        facebook: { clientId: fb.clientId, clientSecret: fb.clientSecret, redirectUri: REDIRECT },
+        facebookApiUrl: fb.url,
       },
       2_000,
     ),
@@ -57,6 +64,7 @@ afterAll(async () => {
   await api?.close();
   await ig?.close();
   await th?.close();
+  await fb?.close();
 });
 
 const call = (method: string, path: string, who: Person, body?: unknown) =>
@@ -66,8 +74,16 @@ const call = (method: string, path: string, who: Person, body?: unknown) =>
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
 
-async function connect(who: Person, platform: string, approve: (url: string) => Promise<string>): Promise<string> {
-  const res = await call('POST', '/v1/social-accounts/connect', who, { platform });
+async function connect(
+  who: Person,
+  platform: string,
+  approve: (url: string) => Promise<string>,
+  instanceUrl?: string,
+): Promise<string> {
+  const res = await call('POST', '/v1/social-accounts/connect', who, {
+    platform,
+    ...(instanceUrl ? { instanceUrl } : {}),
+  });
   expect(res.status).toBe(201);
   const { authorizeUrl } = (await res.json()) as { authorizeUrl: string };
   const query = new URL(await approve(authorizeUrl)).search;
@@ -193,6 +209,36 @@ describe('Threads over REST', () => {
     expect(posts.map((p) => p.text)).toEqual(['One: a thread from Herald.', 'Two: the middle.', 'Three: the end.']);
     expect(posts[1]!.replyToId).toBe(posts[0]!.id);
     expect(posts[2]!.replyToId).toBe(posts[1]!.id);
+  });
+});
+
+describe('Facebook Pages over REST', () => {
+  it('connects the chosen Page and publishes a photo post', async () => {
+    const owner = await api.signUp();
+    const user = fb.createUser(['Corner Cafe', 'Other Page']);
+    const cafe = user.pages[0]!;
+    const accountId = await connect(
+      owner,
+      'facebook',
+      (url) => fb.approve(url, user.userId),
+      `https://www.facebook.com/${cafe.id}`,
+    );
+    const photo = await uploadMedia(
+      owner,
+      await sharp({ create: { width: 30, height: 30, channels: 3, background: '#884400' } })
+        .jpeg()
+        .toBuffer(),
+      'cafe.jpg',
+      'image/jpeg',
+      'Two cups of coffee',
+    );
+    const t = await publishNow(owner, { socialAccountId: accountId, media: [{ mediaId: photo }] }, 'Coffee is on');
+    expect(t.status, JSON.stringify(t)).toBe('published');
+    const posts = fb.posts(cafe.id);
+    expect(posts.map((p) => [p.message, p.photos.map((ph) => ph.altText)])).toEqual([
+      ['Coffee is on', ['Two cups of coffee']],
+    ]);
+    expect(t.platformPostId).toBe(posts[0]!.id);
   });
 });
 
