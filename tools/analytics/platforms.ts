@@ -5,7 +5,8 @@
  * (docs.bsky.app, app.bsky.feed.getPosts: like/repost/reply/quote counts, no views);
  * Mastodon Status entity (docs.joinmastodon.org/entities/Status: favourites, reblogs,
  * replies; quotes from 4.5; no views); X public_metrics (docs.x.com: impression_count);
- * LinkedIn organizationalEntityShareStatistics / memberCreatorPostAnalytics (impressions).
+ * LinkedIn organizationalEntityShareStatistics / memberCreatorPostAnalytics (impressions);
+ * Instagram and Threads media insights (views), Facebook post reactions/comments/shares.
  */
 
 export interface PlatformReport {
@@ -42,6 +43,25 @@ export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
     quotes: false,
     followers: false,
     noFollowers: 'Herald does not read LinkedIn follower counts yet',
+  },
+  // Meta insights: IG Media `views` (likes, comments, shares), Threads media `views` and
+  // `quotes`, IG User `followers_count`, Threads `threads_insights` followers_count.
+  instagram: {
+    impressions: true,
+    quotes: false,
+    followers: true,
+  },
+  threads: {
+    impressions: true,
+    quotes: true,
+    followers: true,
+  },
+  // Pages: reactions, comments and shares from the post; views come only from Page insights, not read yet.
+  facebook: {
+    impressions: false,
+    quotes: false,
+    followers: true,
+    noImpressions: 'Herald does not read Facebook post impressions (Page insights) yet',
   },
 };
 
