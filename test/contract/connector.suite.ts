@@ -54,6 +54,12 @@ export interface ConnectorFixture {
   requiredMedia?(): MediaInput[];
   /** Options every post must carry where the platform has the user choose (TikTok's privacy level). */
   requiredOptions?(): Record<string, unknown>;
+  /**
+   * The platform refreshes no expired token (Meta: Instagram, Facebook, Threads refresh a
+   * long-lived token only while it is valid): an expired token is `auth_expired` with
+   * `reconnect`, and nothing is posted.
+   */
+  expiredTokenNeedsReconnect?: boolean;
   teardown(): Promise<void>;
 }
 
@@ -225,6 +231,11 @@ export function connectorContract(name: string, setup: () => Promise<ConnectorFi
       await peer.expireAccessToken();
       const err = await fx.connector.publish(account, text('after expiry'), key()).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthExpired);
+      if (fx.expiredTokenNeedsReconnect) {
+        expect((err as AuthExpired).reconnect).toBe(true);
+        expect(await peer.posts()).toEqual([]);
+        return;
+      }
       expect((err as AuthExpired).reconnect).toBe(false);
       const refreshed = await fx.connector.refresh(account);
       account = { ...account, credentials: refreshed.credentials };
