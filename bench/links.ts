@@ -5,7 +5,8 @@
  * BENCH_WARMUP_S of warm-up). Herald runs as `npm start` builds it with HERALD_ROLE=api
  * (access log at info to /dev/null, security headers, the per-address limit raised so it
  * never trips but still counted in Redis); a click drainer runs in this process throughout,
- * as a worker process would. After the run the drainer empties the stream and the clicks in
+ * as a worker process would. For scale, the same Herald answering an unknown code (its 404
+ * page: the app's hooks without any recording) is measured too. After the run the drainer empties the stream and the clicks in
  * PostgreSQL are counted against the redirects autocannon received (warm-up included).
  * Needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and
@@ -36,6 +37,7 @@ interface LoadResult {
   requests: { average: number; total: number; sent: number };
   latency: { p50: number; p99: number; average: number };
   '3xx': number;
+  '4xx': number;
   errors: number;
   timeouts: number;
 }
@@ -94,6 +96,7 @@ interface Load {
   sent: number;
   redirects: number;
   bad: number;
+  notFound: number;
 }
 /** Warm-up, then the measured window; `redirects` counts the 302s of both. */
 async function load(url: string): Promise<Load> {
@@ -107,6 +110,7 @@ async function load(url: string): Promise<Load> {
     sent: warm.requests.sent + r.requests.sent,
     redirects: warm['3xx'] + r['3xx'],
     bad: r.requests.total - r['3xx'] + r.errors,
+    notFound: r['4xx'],
   };
 }
 
@@ -152,6 +156,8 @@ try {
   const check = await fetch(`${herald.url}/l/${link.code}`, { redirect: 'manual', headers: { 'user-agent': BROWSER } });
   if (check.status !== 302 || check.headers.get('location') !== DESTINATION)
     throw new Error(`unexpected answer: ${check.status} ${check.headers.get('location')}`);
+  // For scale: the same app answering an unknown code (the 404 page), which records nothing.
+  const unknown = await load(`${herald.url}/l/Zz0Zz0Zz0Z`);
   const recorded = await load(`${herald.url}/l/${link.code}`);
   const clicksSent = recorded.sent + 1;
   await stopChild(herald.proc);
@@ -171,11 +177,12 @@ try {
     'req/s': round(l.rps),
     'p50 ms': l.p50,
     'p99 ms': l.p99,
-    'not 302': l.bad,
+    'not 302': l === unknown ? `${l.notFound} × 404` : l.bad,
     ratio: round(l.rps / baseline.rps, 3),
   });
   printTable(`GET /l/:code, ${CONNECTIONS} connections, ${DURATION_S} s (after ${WARMUP_S} s warm-up)`, [
     row('bare Fastify 302 (baseline)', baseline),
+    row('Herald, unknown code: 404 page, nothing recorded (for scale)', unknown),
     row('Herald, click recorded', recorded),
   ]);
   printTable('clicks', [

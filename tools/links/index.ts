@@ -4,20 +4,15 @@ export {
   attachLinkToPost,
   getTrackedLink,
   listTrackedLinks,
-  linkStats,
   resolveClickContext,
-  shortUrlOf,
-  MAX_LINKS_PER_CALL,
-  MAX_STATS_DAYS,
   type LinksDeps,
   type CreateLinkInput,
   type TrackedLink,
   type ClickContext,
-  type ClickTotals,
-  type LinkStats,
-  type LinkStatsQuery,
   type ListLinksFilter,
 } from './service.js';
+export { linkStats, MAX_STATS_DAYS, type ClickTotals, type LinkStats, type LinkStatsQuery } from './stats.js';
+export { shortUrlOf, MAX_LINKS_PER_CALL } from './input.js';
 export {
   validateDestination,
   cleanUtm,
