@@ -32,6 +32,7 @@ import { postRoutes } from './routes/posts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import type { SlackChannel } from './channels/slack/index.js';
+import { publicMediaRoutes } from './routes/public-media.js';
 import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler, wsRoutes, type ChatHandler } from './ws/index.js';
 import { chatRoutes } from './routes/chat.js';
@@ -214,3 +215,5 @@ function leasedStore(redis: Redis, prefix: string) {
     }
   };
 }
+      // Public: Meta downloads media from signed, expiring URLs (docs/connectors.md#media-at-public-urls).
+      await v1.register(publicMediaRoutes, { store: deps.mediaStore, cipher: deps.cipher });

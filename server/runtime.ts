@@ -54,6 +54,8 @@ import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
 import { TokenSigner } from './auth/tokens.js';
 import { PrincipalCache } from './auth/principal-cache.js';
+import { signedMediaUrls } from '../connectors/meta/media-urls.js';
+import { PUBLIC_MEDIA_KEY_PURPOSE } from './routes/public-media.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -160,7 +162,14 @@ async function startPublishing(
   // Local disk under DATA_DIR/media, or the S3 bucket when S3_BUCKET is set.
   const mediaStore = await createMediaStore(config);
   closers.push({ name: 'media-store', close: async () => mediaStore.close?.() });
-  const connectors = createConnectors({ timeoutMs: config.publish.connectorTimeoutMs, connect: config.connect });
+  const connectors = createConnectors({
+    timeoutMs: config.publish.connectorTimeoutMs,
+    connect: config.connect,
+    // Meta downloads media from Herald: signed, expiring URLs under PUBLIC_URL.
+    mediaUrls: config.publicUrl
+      ? signedMediaUrls({ publicUrl: config.publicUrl, secret: cipher.deriveKey(PUBLIC_MEDIA_KEY_PURPOSE) })
+      : undefined,
+  });
   void checkLinkedInVersionAtStart(config.connect, config.publish.connectorTimeoutMs, logger);
   const scheduling: SchedulingDeps = { db: database.db, connectors, queue, events };
 

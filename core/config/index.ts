@@ -161,6 +161,13 @@ export interface Config {
     readonly jobLockMs: number;
     readonly stalledIntervalMs: number;
     readonly accountLeaseMs: number;
+    /** Meta's apps (docs/connectors.md): each needs `PUBLIC_URL` (the callback and the public media URLs). */
+    readonly instagram?: MetaAppConfig & { readonly login: 'instagram' | 'facebook' };
+    readonly instagramApiUrl?: string | undefined;
+    readonly facebook?: MetaAppConfig;
+    readonly facebookApiUrl?: string | undefined;
+    readonly threads?: MetaAppConfig;
+    readonly threadsApiUrl?: string | undefined;
     readonly reconcileIntervalMs: number;
     readonly connectorTimeoutMs: number;
   };
@@ -274,6 +281,40 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push({
         variable: v.name,
         expects: v.expects,
+/** A Meta app's credentials and the callback under `PUBLIC_URL`. */
+export interface MetaAppConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUri: string;
+}
+
+/** Meta's three apps, each only with its id, secret and `PUBLIC_URL` (Meta fetches media from there). */
+function metaApps(values: Record<string, unknown>, publicUrl: string | undefined) {
+  const app = (id: string, secret: string): MetaAppConfig | undefined =>
+    values[id] && values[secret] && publicUrl
+      ? {
+          clientId: values[id] as string,
+          clientSecret: values[secret] as string,
+          redirectUri: `${publicUrl}${CALLBACK_PATH}`,
+        }
+      : undefined;
+  const login = (values.INSTAGRAM_LOGIN as 'instagram' | 'facebook' | undefined) ?? 'instagram';
+  const instagram =
+    login === 'facebook'
+      ? app('FACEBOOK_APP_ID', 'FACEBOOK_APP_SECRET')
+      : app('INSTAGRAM_APP_ID', 'INSTAGRAM_APP_SECRET');
+  const facebook = app('FACEBOOK_APP_ID', 'FACEBOOK_APP_SECRET');
+  const threads = app('THREADS_APP_ID', 'THREADS_APP_SECRET');
+  return {
+    ...(instagram ? { instagram: { ...instagram, login } } : {}),
+    ...(facebook ? { facebook } : {}),
+    ...(threads ? { threads } : {}),
+    instagramApiUrl: values.INSTAGRAM_API_URL as string | undefined,
+    facebookApiUrl: values.FACEBOOK_API_URL as string | undefined,
+    threadsApiUrl: values.THREADS_API_URL as string | undefined,
+  };
+}
+
         problem: `${parsed.error.issues[0]?.message ?? 'invalid'}${secret || input === undefined ? '' : `, got "${describe(input)}"`}`,
       });
     }
@@ -509,6 +550,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       bodyLimitBytes: pick('BODY_LIMIT_BYTES', DEFAULTS.bodyLimitBytes),
       rateLimitPerMinute: pick('RATE_LIMIT_PER_MINUTE', DEFAULTS.rateLimitPerMinute),
       wsMaxConnectionsPerUser: pick('WS_MAX_CONNECTIONS_PER_USER', DEFAULTS.wsMaxConnectionsPerUser),
+      ...metaApps(values, publicUrl),
       wsMaxFrameBytes: pick('WS_MAX_FRAME_BYTES', DEFAULTS.wsMaxFrameBytes),
       wsMaxBufferedBytes: pick('WS_MAX_BUFFERED_BYTES', DEFAULTS.wsMaxBufferedBytes),
       wsHeartbeatMs: pick('WS_HEARTBEAT_MS', DEFAULTS.wsHeartbeatMs),
@@ -598,3 +640,6 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       : 'data-dir key file',
   };
 }
+      instagram: config.connect.instagram ? { ...config.connect.instagram, clientSecret: '***' } : 'unset',
+      facebook: config.connect.facebook ? { ...config.connect.facebook, clientSecret: '***' } : 'unset',
+      threads: config.connect.threads ? { ...config.connect.threads, clientSecret: '***' } : 'unset',
