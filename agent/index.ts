@@ -36,3 +36,4 @@ export {
 } from './tools/index.js';
 export { findTime, readTime } from './time.js';
 export { coachWriter } from './coach-writer.js';
+export { draftWriter } from './draft-writer.js';

@@ -42,6 +42,7 @@ import {
   updateProduct,
   type CampaignsDeps,
 } from '../../tools/campaigns/index.js';
+import type { TextWriter } from '../../tools/drafting/index.js';
 import { serviceContextOf } from '../http/context.js';
 
 const ctxOf = (req: FastifyRequest) => serviceContextOf(req);
@@ -131,7 +132,13 @@ export const productRoutes: FastifyPluginAsyncZod<{ campaigns: CampaignsDeps }> 
   );
 };
 
-export const campaignRoutes: FastifyPluginAsyncZod<{ campaigns: CampaignsDeps }> = async (app, { campaigns: deps }) => {
+/** Options of the campaign routes: the service's deps, and the model writer for the content suite (none: `model_unavailable`). */
+export interface CampaignRouteOptions {
+  campaigns: CampaignsDeps;
+  writerFor?: ((who: { workspaceId: string; userId: string | null }) => TextWriter) | undefined;
+}
+
+export const campaignRoutes: FastifyPluginAsyncZod<CampaignRouteOptions> = async (app, { campaigns: deps, writerFor }) => {
   app.get('/campaigns/programs', { schema: { tags: ['campaigns'], summary: 'Affiliate programs' } }, async (req) => ({
     programs: await listPrograms(deps, ctxOf(req)),
   }));
@@ -241,7 +248,10 @@ export const campaignRoutes: FastifyPluginAsyncZod<{ campaigns: CampaignsDeps }>
         }),
       },
     },
-    async (req) => generateCampaignContent(deps, ctxOf(req), req.body),
+    async (req) => {
+      const ctx = ctxOf(req);
+      return generateCampaignContent({ ...deps, write: writerFor?.(ctx) }, ctx, req.body);
+    },
   );
   app.get(
     '/campaigns/overview',
