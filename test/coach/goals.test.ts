@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import { linearRegression, linearRegressionLine } from 'simple-statistics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropGoal, getProgress, listGoals, setGoal, type CoachDeps } from '../../coach/index.js';
-import { accountAnalytics } from '../../tools/analytics/index.js';
+import { accountAnalytics, overview } from '../../tools/analytics/index.js';
 import { startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
 import { workspaceWithAccount } from '../tools/analytics-history.js';
 import { addFollowers, addHistory, dailyPosts, seeded } from './coach-history.js';
@@ -190,6 +190,34 @@ describe('weekly plan', () => {
     // 500 followers in 10 weeks = 50 a week; 27 posts in the last 28 days brought 56 followers (~2.07 a post): 25 posts, capped at 21.
     expect(p!.plan.reason).toContain('50 more followers a week are needed');
     expect(p!.plan.postsPerWeek).toBe(21);
+  });
+});
+
+describe('weekly figures and drift', () => {
+  it('an engagements-per-week goal starts from the last 7 days of analytics; the plan is redrawn when the verdict flips', async () => {
+    const ws = await workspaceWithAccount(env, { timeZone: ZONE });
+    await addHistory(
+      env,
+      ws,
+      dailyPosts(now, ZONE, 40, (d) => 30 - Math.floor(d / 2)),
+    );
+    const today = DateTime.fromJSDate(now, { zone: ZONE }).startOf('day');
+    const week = await overview({ db: env.database.db }, ws.ctx, {
+      from: today.minus({ days: 6 }).toJSDate(),
+      to: now,
+    });
+    const goal = await setGoal(deps, ws.ctx, { metric: 'engagements_per_week', target: 260, dueDate: dueIn(28) });
+    expect(goal.baseline).toBe(week.current.engagements);
+    const first = (await getProgress(deps, ws.ctx)).goals[0]!;
+    expect(first.unit).toBe('week');
+    expect(first.onTrack).toBe(true);
+    const drawn = first.plan.drawnAt;
+    // A week of nothing: the trend turns, the verdict flips, the plan is drawn again.
+    const later = new Date(now.getTime() + 8 * 86_400_000);
+    const after = (await getProgress({ ...deps, now: () => later }, ws.ctx)).goals[0]!;
+    expect(after.onTrack).toBe(false);
+    expect(after.plan.drawnAt).not.toBe(drawn);
+    expect(after.plan.onTrack).toBe(false);
   });
 });
 
