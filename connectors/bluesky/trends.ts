@@ -87,6 +87,8 @@ export class BlueskyTrendsSource implements TrendSource {
   }
 
   async fetch(query: TrendQuery): Promise<TrendItem[]> {
+    // Without keywords there is no niche to measure the network's topics against.
+    if (query.keywords.length === 0) return [];
     const out = new Map<string, TrendItem>();
     const topics = TopicsAnswer.safeParse(
       await this.#get('app.bsky.unspecced.getTrendingTopics', { limit: String(BLUESKY_TOPICS_LIMIT) }),

@@ -97,13 +97,15 @@ describe('Bluesky trends source', () => {
     expect(f.requests().length).toBe(calls);
 
     f.failNext(1, 502);
-    await expect(new BlueskyTrendsSource({ baseUrl: f.url }).fetch(q())).rejects.toMatchObject({
+    await expect(new BlueskyTrendsSource({ baseUrl: f.url }).fetch(q({ keywords: ['x1'] }))).rejects.toMatchObject({
       kind: 'unavailable',
     });
     const gone = f.url;
     await f.close();
     open.pop();
-    await expect(new BlueskyTrendsSource({ baseUrl: gone, timeoutMs: 2000 }).fetch(q())).rejects.toMatchObject({
+    await expect(
+      new BlueskyTrendsSource({ baseUrl: gone, timeoutMs: 2000 }).fetch(q({ keywords: ['x1'] })),
+    ).rejects.toMatchObject({
       kind: 'unavailable',
     });
   });
