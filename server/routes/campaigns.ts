@@ -138,7 +138,10 @@ export interface CampaignRouteOptions {
   writerFor?: ((who: { workspaceId: string; userId: string | null }) => TextWriter) | undefined;
 }
 
-export const campaignRoutes: FastifyPluginAsyncZod<CampaignRouteOptions> = async (app, { campaigns: deps, writerFor }) => {
+export const campaignRoutes: FastifyPluginAsyncZod<CampaignRouteOptions> = async (
+  app,
+  { campaigns: deps, writerFor },
+) => {
   app.get('/campaigns/programs', { schema: { tags: ['campaigns'], summary: 'Affiliate programs' } }, async (req) => ({
     programs: await listPrograms(deps, ctxOf(req)),
   }));
