@@ -17,6 +17,7 @@
  * Malformed input never reaches a handler as an exception: the body is parsed here, and bad
  * JSON or a bad JSON-RPC message is answered with a JSON-RPC error.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -61,6 +62,29 @@ const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
 const ACCEPT_BOTH = 'application/json, text/event-stream';
 const SESSION_HEADER = 'mcp-session-id';
+const INSTRUCTIONS = 'Herald schedules and publishes social-media posts. Times are read in your time zone.';
+/** Idle stateless servers kept for reuse. */
+const POOL_MAX = 64;
+
+/** Who a stateless request acts for: read by the pooled server's tools at call time. */
+interface Caller {
+  ctx: ReturnType<typeof serviceContextOf>;
+  principal: Principal;
+  log: { error(obj: object, msg: string): void };
+}
+
+/** An object whose properties are those of `target()` at the moment they are read. */
+function forwarding<T extends object>(target: () => T): T {
+  return new Proxy({} as T, {
+    get: (_t, key) => Reflect.get(target(), key) as unknown,
+    has: (_t, key) => Reflect.has(target(), key),
+    ownKeys: () => Reflect.ownKeys(target()),
+    getOwnPropertyDescriptor: (_t, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(target(), key);
+      return d ? { ...d, configurable: true } : undefined;
+    },
+  });
+}
 
 function rpcError(reply: FastifyReply, status: number, code: number, message: string, data?: unknown) {
   return reply
@@ -114,7 +138,7 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
     const server = new McpServer(
       { name: MCP_SERVER_NAME, version: opts.version },
       {
-        instructions: 'Herald schedules and publishes social-media posts. Times are read in your time zone.',
+        instructions: INSTRUCTIONS,
         capabilities: { resources: {} },
       },
     );
@@ -151,19 +175,51 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
   };
 
   if (mode === 'stateless') {
+    /*
+     * Building a server and its tools' schemas costs several milliseconds, more than the
+     * service call it serves. So servers are built once and pooled: the tools read the
+     * caller's context from the request's async context (`current`), not from the server,
+     * and a server serves one request at a time (a transport each), going back to the pool
+     * when its request is done.
+     */
+    const current = new AsyncLocalStorage<Caller>();
+    const pool: McpServer[] = [];
+    const build = () => {
+      const server = new McpServer(
+        { name: MCP_SERVER_NAME, version: opts.version },
+        { instructions: INSTRUCTIONS, capabilities: { resources: {} } },
+      );
+      const ctx = forwarding(() => current.getStore()!.ctx);
+      registerTools(
+        server,
+        opts.deps,
+        ctx,
+        { error: (obj, msg) => current.getStore()?.log.error(obj, msg) },
+        forwarding(() => current.getStore()!.principal),
+      );
+      registerResources(server, opts.deps, ctx);
+      return server;
+    };
     app.post(MCP_PATH, { schema: { hide: true } }, async (request, reply) => {
       const parsed = parse(request, reply);
       if (!parsed.ok) return reply;
-      const principal = request.principal!;
-      const server = newServer(serviceContextOf(contextOf(request, 'viewer', 'mcp')), principal, request);
+      const caller: Caller = {
+        ctx: serviceContextOf(contextOf(request, 'viewer', 'mcp')),
+        principal: request.principal!,
+        log: request.log,
+      };
+      const server = pool.pop() ?? build();
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       completeAccept(request);
-      reply.raw.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
       await server.connect(transport);
-      return handle(request, reply, transport, parsed.message);
+      try {
+        await current.run(caller, () => handle(request, reply, transport, parsed.message));
+      } finally {
+        // Answered (or the client left): the transport is done, the server free for the next request.
+        await server.close().catch(() => undefined);
+        if (pool.length < POOL_MAX) pool.push(server);
+      }
+      return reply;
     });
 
     // Stateless: no session to stream to or to end.

@@ -83,9 +83,8 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
 
   const knowledge = deps.knowledge;
   if (!knowledge) return;
-  const kctx = { ...ctx, actorId: ctx.userId };
-  // The context is refreshed in place on stateful sessions: read it at call time.
-  const knowledgeCtx = () => Object.assign(kctx, ctx, { actorId: ctx.userId });
+  // Read at call time: the context is the caller's of the moment (pooled or stateful servers).
+  const knowledgeCtx = () => ({ ...ctx, actorId: ctx.userId });
 
   server.registerTool(
     'knowledge_search',

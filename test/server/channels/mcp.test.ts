@@ -229,4 +229,20 @@ describe('MCP over Streamable HTTP', () => {
     const client = await connect(key);
     expect((await call(client, 'list_posts')).isError).toBeFalsy();
   });
+
+  it('concurrent calls from two workspaces each see their own (servers are pooled, the caller is per request)', async () => {
+    const one = await api.signUp();
+    const two = await api.signUp();
+    const [a1, a2] = [await account(one.workspaceId), await account(two.workspaceId)];
+    const [c1, c2] = [await connect(await keyOf(one, ['read'])), await connect(await keyOf(two, ['read']))];
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        call(i % 2 === 0 ? c1 : c2, 'list_accounts').then((r) => ({
+          i,
+          ids: (r.structuredContent!.items as Array<{ id: string }>).map((x) => x.id),
+        })),
+      ),
+    );
+    for (const r of results) expect(r.ids, `call ${r.i}`).toEqual([r.i % 2 === 0 ? a1 : a2]);
+  });
 });
