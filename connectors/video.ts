@@ -163,7 +163,18 @@ export async function readRange(
 ): Promise<Buffer> {
   if (!media.open) return media.bytes!.subarray(start, end + 1);
   const stream = await media.open({ start, end });
-  const parts: Buffer[] = [];
-  for await (const piece of stream as AsyncIterable<Buffer>) parts.push(piece);
-  return Buffer.concat(parts);
+  // One buffer of the chunk's size, filled as pieces arrive: no copies to collect later.
+  const out = Buffer.allocUnsafe(end - start + 1);
+  let at = 0;
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      if (at + piece.length > out.length) throw new Error(`storage returned more than bytes ${start}-${end}`);
+      piece.copy(out, at);
+      at += piece.length;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (at !== out.length) throw new Error(`storage returned ${at} of bytes ${start}-${end}`);
+  return out;
 }

@@ -116,7 +116,8 @@ export function createPinterestConnector(options: PinterestConnectorOptions): Co
     const video = part.media.find((m) => m.mimeType.startsWith('video/'));
     let mediaSource: Record<string, unknown>;
     if (video) {
-      if (!handle.mediaId) {
+      // A registration whose upload was cut off holds nothing: register again (its form may have expired).
+      if (!handle.mediaId || !handle.uploaded) {
         const reg = await registerVideo(t);
         handle = { mediaId: reg.mediaId };
         await journal?.save({ ...handle });

@@ -252,15 +252,15 @@ export async function startTikTokFake(options: TikTokFakeOptions = {}): Promise<
       req.resume();
       return fail(500, 'internal_error', 'Something went wrong. Please try again later.');
     }
-    const hash = hashes.get(p.publishId)!;
+    // Hashed as it streams in, into a copy kept only if the chunk is whole.
+    const hash = hashes.get(p.publishId)!.copy();
     let got = 0;
-    const pieces: Buffer[] = [];
     for await (const piece of req as AsyncIterable<Buffer>) {
       got += piece.length;
-      pieces.push(piece);
+      hash.update(piece);
     }
     if (got !== end - start + 1) return fail(400, 'invalid_params', 'The chunk is not as long as its Content-Range.');
-    for (const piece of pieces) hash.update(piece);
+    hashes.set(p.publishId, hash);
     p.received += got;
     p.nextChunk++;
     if (chunkDelayMs) await new Promise((r) => setTimeout(r, chunkDelayMs));

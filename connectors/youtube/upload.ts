@@ -9,7 +9,7 @@
  */
 import type { MediaInput } from '../contract.js';
 import { isConnectorError, TransientError } from '../errors.js';
-import { readChunks } from '../video.js';
+import { readRange } from '../video.js';
 import { ytRequest, type Transport } from './client.js';
 import { PLATFORM } from './errors.js';
 
@@ -105,7 +105,8 @@ export async function uploadFrom(
     if (rounds > 3 + Math.ceil(size / opts.chunkBytes))
       throw new TransientError('YouTube keeps asking for the same bytes of the upload', { platform: PLATFORM });
     let resumeAt: number | null = null;
-    for await (const chunk of readChunks(video, from, opts.chunkBytes)) {
+    for (let start = from; start < size; start += opts.chunkBytes) {
+      const chunk = { start, bytes: await readRange(video, start, Math.min(size, start + opts.chunkBytes) - 1) };
       const end = chunk.start + chunk.bytes.length - 1;
       const last = end === size - 1;
       let res;
