@@ -68,6 +68,7 @@ export const EXPECTED_TABLES = [
   'posting_slots',
   'posts',
   'publish_attempts',
+  'publish_handles',
   'recurring_series',
   'refresh_tokens',
   'sessions',
