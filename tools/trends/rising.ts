@@ -7,7 +7,7 @@
  * engagement velocity (engagement gained between the last two collections), and carries its
  * sources and evidence (the items, quoted as outside text). Viewers may read it.
  */
-import { and, eq, gte } from 'drizzle-orm';
+import { and, arrayOverlaps, desc, eq, gte, lte, sql } from 'drizzle-orm';
 import { HeraldError, requireRole, schema, type Db } from '../../core/index.js';
 import type { ServiceContext } from '../scheduling/context.js';
 import { readNiche } from './niche.js';
@@ -20,8 +20,10 @@ export const MIN_MENTIONS = 3;
 export const RISE_RATIO = 1.5;
 export const DEFAULT_WINDOW_HOURS = 24;
 export const MAX_WINDOW_HOURS = 24 * 7;
-/** Items read per query: the newest, enough for two windows of a busy niche. */
+/** Current items read back for the rising terms' relevance and evidence: the newest. */
 const MAX_ITEMS = 20_000;
+/** Rising terms looked at per query, the most mentioned first. */
+const MAX_CANDIDATES = 500;
 const EVIDENCE = 5;
 
 export interface Evidence {
@@ -95,29 +97,56 @@ export async function risingTopics(
   const now = (deps.now?.() ?? new Date()).getTime();
   const w = windowHours * 3_600_000;
   const t = schema.trendItems;
-  const [niche, items, sources] = await Promise.all([
+  const [from, mid, to] = [now - 2 * w, now - w, now].map((x) => new Date(x).toISOString());
+  const topic = opts.topic?.trim().toLowerCase();
+  // Counting is done by the database (one pass over the two windows, per term); only the
+  // current items of the terms that rise are read back, for relevance and evidence.
+  const [niche, counted, sources] = await Promise.all([
     readNiche(deps.db, ctx.workspaceId),
-    deps.db
-      .select()
-      .from(t)
-      .where(and(eq(t.workspaceId, ctx.workspaceId), gte(t.firstSeenAt, new Date(now - 2 * w))))
-      .limit(MAX_ITEMS),
+    deps.db.execute(sql`
+      select term,
+             count(*) filter (where first_seen_at >= ${mid}::timestamptz)::int as current,
+             count(*) filter (where first_seen_at < ${mid}::timestamptz)::int as previous
+      from trend_items, unnest(terms) as term
+      where workspace_id = ${ctx.workspaceId}
+        and first_seen_at >= ${from}::timestamptz and first_seen_at <= ${to}::timestamptz
+      group by term
+      having count(*) filter (where first_seen_at >= ${mid}::timestamptz) >= ${MIN_MENTIONS}`),
     sourceHealth(deps.db, ctx.workspaceId),
   ]);
-  const topic = opts.topic?.trim().toLowerCase();
-  const byTerm = new Map<string, { current: typeof items; previous: number }>();
-  for (const item of items) {
-    const current = item.firstSeenAt.getTime() >= now - w && item.firstSeenAt.getTime() <= now;
+  const counts = new Map(
+    (counted as unknown as { rows: Array<{ term: string; current: number; previous: number }> }).rows
+      .filter((r) => r.current >= RISE_RATIO * Math.max(r.previous, 1))
+      .sort((a, b) => b.current - a.current || a.term.localeCompare(b.term))
+      .slice(0, MAX_CANDIDATES)
+      .map((r) => [r.term, { current: Number(r.current), previous: Number(r.previous) }]),
+  );
+  const items = counts.size
+    ? await deps.db
+        .select()
+        .from(t)
+        .where(
+          and(
+            eq(t.workspaceId, ctx.workspaceId),
+            gte(t.firstSeenAt, new Date(mid!)),
+            lte(t.firstSeenAt, new Date(to!)),
+            arrayOverlaps(t.terms, [...counts.keys()]),
+          ),
+        )
+        .orderBy(desc(t.firstSeenAt))
+        .limit(MAX_ITEMS)
+    : [];
+  const byTerm = new Map<string, { current: typeof items; previous: number; mentions: number }>();
+  for (const item of items)
     for (const term of item.terms) {
-      const e = byTerm.get(term) ?? { current: [], previous: 0 };
-      if (current) e.current.push(item);
-      else e.previous += 1;
+      const c = counts.get(term);
+      if (!c) continue;
+      const e = byTerm.get(term) ?? { current: [], previous: c.previous, mentions: c.current };
+      e.current.push(item);
       byTerm.set(term, e);
     }
-  }
   const topics: RisingTopic[] = [];
-  for (const [term, { current, previous }] of byTerm) {
-    if (current.length < MIN_MENTIONS || current.length < RISE_RATIO * Math.max(previous, 1)) continue;
+  for (const [term, { current, previous, mentions }] of byTerm) {
     if (topic && !term.includes(topic) && !current.some((i) => i.title.toLowerCase().includes(topic))) continue;
     // Stored relevance (embedder + keywords); rows from before it was measured fall back to keywords.
     const rels = current.map((i) =>
@@ -144,11 +173,11 @@ export async function risingTopics(
     const ageH =
       current.reduce((s, i) => s + (now - (i.publishedAt ?? i.firstSeenAt).getTime()), 0) / current.length / 3_600_000;
     const recency = 1 / (1 + Math.max(0, ageH) / windowHours);
-    const growth = Math.log2(current.length / Math.max(previous, 1));
+    const growth = Math.log2(mentions / Math.max(previous, 1));
     const score = growth + 2 * relevant + recency + 0.5 * Math.log10(1 + velocity);
     topics.push({
       term,
-      mentions: { current: current.length, previous },
+      mentions: { current: mentions, previous },
       sources: [...new Set(current.map((i) => i.source))].sort(),
       relevance: Math.round(relevant * 100) / 100,
       why,
