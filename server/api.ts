@@ -25,6 +25,7 @@ import { trendRoutes } from './routes/trends.js';
 import { authRoutes } from './routes/auth.js';
 import { channelRoutes } from './routes/channels.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
+import { publicMediaRoutes } from './routes/public-media.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { mediaRoutes } from './routes/media.js';
 import { modelRoutes, type ModelRouteDeps } from './routes/models.js';
@@ -32,7 +33,6 @@ import { postRoutes } from './routes/posts.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import type { SlackChannel } from './channels/slack/index.js';
-import { publicMediaRoutes } from './routes/public-media.js';
 import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler, wsRoutes, type ChatHandler } from './ws/index.js';
 import { chatRoutes } from './routes/chat.js';
@@ -170,6 +170,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       };
       // Public: the platform's redirect carries no token; its single-use state identifies the caller.
       await v1.register(connectCallbackRoutes, { deps: connect });
+      // Public: Meta downloads media from signed, expiring URLs (docs/connectors.md#media-at-public-urls).
+      await v1.register(publicMediaRoutes, { store: deps.mediaStore, cipher: deps.cipher });
       // Public: Telegram proves itself with the webhook's secret token, checked by the route.
       if (deps.telegram?.webhookSecret)
         await v1.register(telegramWebhookRoutes, {
@@ -215,5 +217,3 @@ function leasedStore(redis: Redis, prefix: string) {
     }
   };
 }
-      // Public: Meta downloads media from signed, expiring URLs (docs/connectors.md#media-at-public-urls).
-      await v1.register(publicMediaRoutes, { store: deps.mediaStore, cipher: deps.cipher });

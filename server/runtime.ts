@@ -47,6 +47,8 @@ import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
 import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
+import { signedMediaUrls } from '../connectors/meta/media-urls.js';
+import { PUBLIC_MEDIA_KEY_PURPOSE } from './routes/public-media.js';
 import { SlackChannel } from './channels/slack/index.js';
 import { startTelegram, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler } from './ws/index.js';
@@ -54,8 +56,6 @@ import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
 import { TokenSigner } from './auth/tokens.js';
 import { PrincipalCache } from './auth/principal-cache.js';
-import { signedMediaUrls } from '../connectors/meta/media-urls.js';
-import { PUBLIC_MEDIA_KEY_PURPOSE } from './routes/public-media.js';
 
 export interface Runtime {
   readonly config: Config;

@@ -147,6 +147,13 @@ export interface Config {
     /** Unset: https://api.linkedin.com and https://www.linkedin.com. */
     readonly linkedinApiUrl?: string | undefined;
     readonly mastodon: { readonly redirectUri: string } | undefined;
+    /** Meta's apps (docs/connectors.md): each needs `PUBLIC_URL` (the callback and the public media URLs). */
+    readonly instagram?: MetaAppConfig & { readonly login: 'instagram' | 'facebook' };
+    readonly instagramApiUrl?: string | undefined;
+    readonly facebook?: MetaAppConfig;
+    readonly facebookApiUrl?: string | undefined;
+    readonly threads?: MetaAppConfig;
+    readonly threadsApiUrl?: string | undefined;
     /** The video platforms' apps (`video-apps.ts`); each undefined unless its id, secret and redirect are set. */
     readonly tiktok?: TikTokAppConfig;
     readonly youtube?: YouTubeAppConfig;
@@ -161,13 +168,6 @@ export interface Config {
     readonly jobLockMs: number;
     readonly stalledIntervalMs: number;
     readonly accountLeaseMs: number;
-    /** Meta's apps (docs/connectors.md): each needs `PUBLIC_URL` (the callback and the public media URLs). */
-    readonly instagram?: MetaAppConfig & { readonly login: 'instagram' | 'facebook' };
-    readonly instagramApiUrl?: string | undefined;
-    readonly facebook?: MetaAppConfig;
-    readonly facebookApiUrl?: string | undefined;
-    readonly threads?: MetaAppConfig;
-    readonly threadsApiUrl?: string | undefined;
     readonly reconcileIntervalMs: number;
     readonly connectorTimeoutMs: number;
   };
@@ -263,24 +263,6 @@ function describe(value: string): string {
   return value.length > 40 ? `${value.slice(0, 37)}...` : value;
 }
 
-export function loadConfig(options: LoadConfigOptions = {}): Config {
-  const cwd = options.cwd ?? process.cwd();
-  const fileVars = options.readDotenv === false ? {} : readDotenvFile(cwd);
-  const problems: ConfigProblem[] = [];
-  const env = readSecretFiles({ ...fileVars, ...(options.env ?? process.env) }, cwd, problems);
-  const values: Record<string, unknown> = {};
-  for (const v of VARIABLES) {
-    const raw = env[v.name];
-    // An empty string counts as unset so `FOO=` in a .env file means "use the default".
-    const input = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
-    if (input === undefined) continue; // every variable has a default or is optional
-    const parsed = v.schema.safeParse(input);
-    if (parsed.success) values[v.name] = parsed.data;
-    else {
-      const secret = isSecret(v) || v.name.endsWith('_URL');
-      problems.push({
-        variable: v.name,
-        expects: v.expects,
 /** A Meta app's credentials and the callback under `PUBLIC_URL`. */
 export interface MetaAppConfig {
   readonly clientId: string;
@@ -315,6 +297,24 @@ function metaApps(values: Record<string, unknown>, publicUrl: string | undefined
   };
 }
 
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const fileVars = options.readDotenv === false ? {} : readDotenvFile(cwd);
+  const problems: ConfigProblem[] = [];
+  const env = readSecretFiles({ ...fileVars, ...(options.env ?? process.env) }, cwd, problems);
+  const values: Record<string, unknown> = {};
+  for (const v of VARIABLES) {
+    const raw = env[v.name];
+    // An empty string counts as unset so `FOO=` in a .env file means "use the default".
+    const input = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+    if (input === undefined) continue; // every variable has a default or is optional
+    const parsed = v.schema.safeParse(input);
+    if (parsed.success) values[v.name] = parsed.data;
+    else {
+      const secret = isSecret(v) || v.name.endsWith('_URL');
+      problems.push({
+        variable: v.name,
+        expects: v.expects,
         problem: `${parsed.error.issues[0]?.message ?? 'invalid'}${secret || input === undefined ? '' : `, got "${describe(input)}"`}`,
       });
     }
@@ -530,6 +530,7 @@ function metaApps(values: Record<string, unknown>, publicUrl: string | undefined
           : undefined,
       linkedinApiUrl: values.LINKEDIN_API_URL as string | undefined,
       mastodon: mastodonRedirect ? { redirectUri: mastodonRedirect } : undefined,
+      ...metaApps(values, publicUrl),
       ...videoApps(values, redirectUri),
       doneUrl: values.CONNECT_DONE_URL as string | undefined,
     }),
@@ -550,7 +551,6 @@ function metaApps(values: Record<string, unknown>, publicUrl: string | undefined
       bodyLimitBytes: pick('BODY_LIMIT_BYTES', DEFAULTS.bodyLimitBytes),
       rateLimitPerMinute: pick('RATE_LIMIT_PER_MINUTE', DEFAULTS.rateLimitPerMinute),
       wsMaxConnectionsPerUser: pick('WS_MAX_CONNECTIONS_PER_USER', DEFAULTS.wsMaxConnectionsPerUser),
-      ...metaApps(values, publicUrl),
       wsMaxFrameBytes: pick('WS_MAX_FRAME_BYTES', DEFAULTS.wsMaxFrameBytes),
       wsMaxBufferedBytes: pick('WS_MAX_BUFFERED_BYTES', DEFAULTS.wsMaxBufferedBytes),
       wsHeartbeatMs: pick('WS_HEARTBEAT_MS', DEFAULTS.wsHeartbeatMs),
@@ -624,6 +624,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       ...config.connect,
       x: config.connect.x ? { ...config.connect.x, clientSecret: '***' } : 'unset',
       linkedin: config.connect.linkedin ? { ...config.connect.linkedin, clientSecret: '***' } : 'unset',
+      instagram: config.connect.instagram ? { ...config.connect.instagram, clientSecret: '***' } : 'unset',
+      facebook: config.connect.facebook ? { ...config.connect.facebook, clientSecret: '***' } : 'unset',
+      threads: config.connect.threads ? { ...config.connect.threads, clientSecret: '***' } : 'unset',
       tiktok: config.connect.tiktok ? { ...config.connect.tiktok, clientSecret: '***' } : 'unset',
       youtube: config.connect.youtube ? { ...config.connect.youtube, clientSecret: '***' } : 'unset',
       pinterest: config.connect.pinterest ? { ...config.connect.pinterest, clientSecret: '***' } : 'unset',
@@ -640,6 +643,3 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       : 'data-dir key file',
   };
 }
-      instagram: config.connect.instagram ? { ...config.connect.instagram, clientSecret: '***' } : 'unset',
-      facebook: config.connect.facebook ? { ...config.connect.facebook, clientSecret: '***' } : 'unset',
-      threads: config.connect.threads ? { ...config.connect.threads, clientSecret: '***' } : 'unset',

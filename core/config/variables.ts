@@ -813,83 +813,6 @@ export const VARIABLES: readonly VariableDoc[] = [
   {
     name: 'TIKTOK_AUDITED',
     expects: 'true | false',
-  {
-    name: 'INSTAGRAM_APP_ID',
-    expects: 'the Instagram app id of a Meta app (App Dashboard > Instagram > API setup with Instagram login)',
-    default: 'unset (Instagram accounts cannot be connected with Instagram Login)',
-    description:
-      'With `INSTAGRAM_APP_SECRET` and `PUBLIC_URL`, lets people connect Instagram professional accounts with Instagram Login (see `docs/connectors.md#instagram`). The callback is `<PUBLIC_URL>/v1/social-accounts/callback`.',
-    schema: z.string().min(1),
-  },
-  {
-    name: 'INSTAGRAM_APP_SECRET',
-    secret: true,
-    expects: 'the Instagram app secret',
-    default: 'unset',
-    description: 'Secret of `INSTAGRAM_APP_ID`. Never logged.',
-    schema: z.string().min(1),
-  },
-  {
-    name: 'INSTAGRAM_LOGIN',
-    expects: 'instagram | facebook',
-    default: 'instagram',
-    description:
-      '`instagram`: Instagram Login with `INSTAGRAM_APP_ID`; `facebook`: Facebook Login with `FACEBOOK_APP_ID` for accounts linked to a Facebook Page (their tokens are not refreshed: they reconnect within 60 days).',
-    schema: z.enum(['instagram', 'facebook'], { error: 'expected instagram or facebook' }),
-  },
-  {
-    name: 'INSTAGRAM_API_URL',
-    expects: 'http(s)://host[:port]',
-    default: 'unset (graph.instagram.com, api.instagram.com, www.instagram.com)',
-    description: 'One base URL (a test double) serving the Instagram Graph API, its token endpoints and authorize page.',
-    schema: url(['http:', 'https:']),
-  },
-  {
-    name: 'FACEBOOK_APP_ID',
-    expects: "a Meta app's id (Facebook Login for Business)",
-    default: 'unset (Facebook Pages cannot be connected)',
-    description:
-      'With `FACEBOOK_APP_SECRET` and `PUBLIC_URL`, lets people connect Facebook Pages (and Instagram accounts when `INSTAGRAM_LOGIN=facebook`); see `docs/connectors.md#facebook-pages`.',
-    schema: z.string().min(1),
-  },
-  {
-    name: 'FACEBOOK_APP_SECRET',
-    secret: true,
-    expects: "the Meta app's secret",
-    default: 'unset',
-    description: 'Secret of `FACEBOOK_APP_ID`. Never logged.',
-    schema: z.string().min(1),
-  },
-  {
-    name: 'FACEBOOK_API_URL',
-    expects: 'http(s)://host[:port]',
-    default: 'unset (graph.facebook.com, login dialog at www.facebook.com)',
-    description: 'One base URL (a test double) serving the Graph API and the login dialog.',
-    schema: url(['http:', 'https:']),
-  },
-  {
-    name: 'THREADS_APP_ID',
-    expects: 'the Threads app id of a Meta app (App Dashboard > Threads API)',
-    default: 'unset (Threads profiles cannot be connected)',
-    description:
-      'With `THREADS_APP_SECRET` and `PUBLIC_URL`, lets people connect Threads profiles (see `docs/connectors.md#threads`).',
-    schema: z.string().min(1),
-  },
-  {
-    name: 'THREADS_APP_SECRET',
-    secret: true,
-    expects: 'the Threads app secret',
-    default: 'unset',
-    description: 'Secret of `THREADS_APP_ID`. Never logged.',
-    schema: z.string().min(1),
-  },
-  {
-    name: 'THREADS_API_URL',
-    expects: 'http(s)://host[:port]',
-    default: 'unset (graph.threads.net, authorize at threads.net)',
-    description: 'One base URL (a test double) serving the Threads API, its token endpoints and authorize page.',
-    schema: url(['http:', 'https:']),
-  },
     default: 'false',
     description:
       "The TikTok app passed TikTok's content-posting audit. Until then TikTok takes posts only as `SELF_ONLY` to private accounts, and Herald refuses anything else at schedule time.",
@@ -975,6 +898,84 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: 'http(s)://host[:port]',
     default: 'unset (https://api.pinterest.com, authorize at https://www.pinterest.com)',
     description: 'Another Pinterest base URL (a test double) serving `/v5/*` and `/oauth/`.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'INSTAGRAM_APP_ID',
+    expects: 'the Instagram app id of a Meta app (App Dashboard > Instagram > API setup with Instagram login)',
+    default: 'unset (Instagram accounts cannot be connected with Instagram Login)',
+    description:
+      'With `INSTAGRAM_APP_SECRET` and `PUBLIC_URL`, lets people connect Instagram professional accounts with Instagram Login (see `docs/connectors.md#instagram`). The callback is `<PUBLIC_URL>/v1/social-accounts/callback`.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'INSTAGRAM_APP_SECRET',
+    secret: true,
+    expects: 'the Instagram app secret',
+    default: 'unset',
+    description: 'Secret of `INSTAGRAM_APP_ID`. Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'INSTAGRAM_LOGIN',
+    expects: 'instagram | facebook',
+    default: 'instagram',
+    description:
+      '`instagram`: Instagram Login with `INSTAGRAM_APP_ID`; `facebook`: Facebook Login with `FACEBOOK_APP_ID` for accounts linked to a Facebook Page (their tokens are not refreshed: they reconnect within 60 days).',
+    schema: z.enum(['instagram', 'facebook'], { error: 'expected instagram or facebook' }),
+  },
+  {
+    name: 'INSTAGRAM_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (graph.instagram.com, api.instagram.com, www.instagram.com)',
+    description:
+      'One base URL (a test double) serving the Instagram Graph API, its token endpoints and authorize page.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'FACEBOOK_APP_ID',
+    expects: "a Meta app's id (Facebook Login for Business)",
+    default: 'unset (Facebook Pages cannot be connected)',
+    description:
+      'With `FACEBOOK_APP_SECRET` and `PUBLIC_URL`, lets people connect Facebook Pages (and Instagram accounts when `INSTAGRAM_LOGIN=facebook`); see `docs/connectors.md#facebook-pages`.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'FACEBOOK_APP_SECRET',
+    secret: true,
+    expects: "the Meta app's secret",
+    default: 'unset',
+    description: 'Secret of `FACEBOOK_APP_ID`. Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'FACEBOOK_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (graph.facebook.com, login dialog at www.facebook.com)',
+    description: 'One base URL (a test double) serving the Graph API and the login dialog.',
+    schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'THREADS_APP_ID',
+    expects: 'the Threads app id of a Meta app (App Dashboard > Threads API)',
+    default: 'unset (Threads profiles cannot be connected)',
+    description:
+      'With `THREADS_APP_SECRET` and `PUBLIC_URL`, lets people connect Threads profiles (see `docs/connectors.md#threads`).',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'THREADS_APP_SECRET',
+    secret: true,
+    expects: 'the Threads app secret',
+    default: 'unset',
+    description: 'Secret of `THREADS_APP_ID`. Never logged.',
+    schema: z.string().min(1),
+  },
+  {
+    name: 'THREADS_API_URL',
+    expects: 'http(s)://host[:port]',
+    default: 'unset (graph.threads.net, authorize at threads.net)',
+    description: 'One base URL (a test double) serving the Threads API, its token endpoints and authorize page.',
     schema: url(['http:', 'https:']),
   },
   {
