@@ -34,6 +34,7 @@ import {
   listProducts,
   listRates,
   pauseCampaign,
+  productsReport,
   receivePostback,
   resumeCampaign,
   rotatePostbackSecret,
@@ -113,6 +114,17 @@ export const productRoutes: FastifyPluginAsyncZod<{ campaigns: CampaignsDeps }> 
       },
     },
     async (req, reply) => reply.code(201).send(await importProductPage(deps, ctxOf(req), req.body.url, req.body)),
+  );
+  app.get(
+    '/products/report',
+    {
+      schema: {
+        tags: ['campaigns'],
+        summary:
+          "Each product's clicks, conversions, revenue, commission, EPC and conversion rate across campaigns (last year)",
+      },
+    },
+    async (req) => productsReport(deps, ctxOf(req)),
   );
   app.get('/products/:id', { schema: { tags: ['campaigns'], params: Id } }, async (req) =>
     getProduct(deps, ctxOf(req), req.params.id),

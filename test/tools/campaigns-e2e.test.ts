@@ -398,6 +398,17 @@ describe('a two-week affiliate campaign on Bluesky and LinkedIn', () => {
     const byProductSum = report.byProduct.reduce((s, r) => s + r.revenue, 0);
     expect(byProductSum).toBeCloseTo(258, 2);
 
+    // Across campaigns, per product: the same clicks and money, split by product.
+    const perProduct = await call<{ products: Array<Fig & { productId: string }> }>(
+      owner,
+      'GET',
+      '/v1/products/report',
+    );
+    expect(perProduct.products).toHaveLength(3);
+    expect(perProduct.products.reduce((n, p) => n + p.clicks, 0)).toBe(sent - 16);
+    expect(perProduct.products.reduce((n, p) => n + p.revenue, 0)).toBeCloseTo(258, 2);
+    for (const p of perProduct.products)
+      expect(p).toMatchObject({ revenue: report.byProduct.find((b) => b.productId === p.productId)?.revenue ?? 0 });
     // Pause holds what is scheduled (nothing is left here), end closes the campaign.
     const paused = await call<{ status: string; held: number }>(owner, 'POST', `/v1/campaigns/${proposed.id}/pause`);
     expect(paused).toMatchObject({ status: 'paused', held: 0 });

@@ -57,7 +57,7 @@ export {
   type RecordedConversion,
 } from './conversions.js';
 export { setRate, listRates, getCampaignSettings, updateCampaignSettings, rateFor } from './money.js';
-export { campaignReport, campaignsOverview, type CampaignReport, type Figures } from './report.js';
+export { campaignReport, campaignsOverview, productsReport, type CampaignReport, type Figures } from './report.js';
 export {
   compareVariants,
   erfc,

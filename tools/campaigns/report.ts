@@ -239,3 +239,65 @@ export async function campaignsOverview(deps: CampaignsDeps, ctx: ServiceContext
   }
   return out;
 }
+
+/** Each product's figures across every campaign: clicks on its campaign posts' links, its conversions. */
+export async function productsReport(deps: CampaignsDeps, ctx: ServiceContext) {
+  requireRole(ctx, 'viewer');
+  const db = dbOf(deps);
+  const { baseCurrency } = await settingsOf(db, ctx.workspaceId);
+  const rows = await db
+    .select({ id: products.id, name: products.name })
+    .from(products)
+    .where(eq(products.workspaceId, ctx.workspaceId))
+    .limit(1000);
+  const posts = await db
+    .select({ productId: campaignPosts.productId, linkId: campaignPosts.linkId })
+    .from(campaignPosts)
+    .where(eq(campaignPosts.workspaceId, ctx.workspaceId));
+  const clicksOf = new Map<string, ClickTotals>();
+  const to = new Date(nowOf(deps).getTime() + 86_400_000);
+  const from = new Date(to.getTime() - 365 * 86_400_000);
+  for (let i = 0; i < posts.length; i += MAX_LINKS_PER_CALL) {
+    const stats = await linkStats(deps.links, ctx, {
+      linkIds: posts.slice(i, i + MAX_LINKS_PER_CALL).map((p) => p.linkId),
+      from,
+      to,
+    });
+    for (const s of stats.links) clicksOf.set(s.linkId, s);
+  }
+  const conv = (await db
+    .select({
+      productId: conversions.productId,
+      n: sql<number>`count(*)::int`,
+      revenue: sql<string>`coalesce(sum(${conversions.amountBase}), 0)`,
+      commission: sql<string>`coalesce(sum(${conversions.commissionBase}), 0)`,
+    })
+    .from(conversions)
+    .where(and(eq(conversions.workspaceId, ctx.workspaceId), ne(conversions.status, 'reversed')))
+    .groupBy(conversions.productId)) as Array<{
+    productId: string | null;
+    n: number;
+    revenue: string;
+    commission: string;
+  }>;
+  return {
+    currency: baseCurrency,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    products: rows.map((p) => {
+      const clicks = posts
+        .filter((x) => x.productId === p.id)
+        .map((x) => clicksOf.get(x.linkId) ?? ZERO_CLICKS)
+        .reduce(add, ZERO_CLICKS);
+      const c = conv.find((x) => x.productId === p.id);
+      return {
+        productId: p.id,
+        name: p.name,
+        ...figures(
+          { clicks: clicks.clicks, uniqueClicks: clicks.uniqueClicks, botClicks: clicks.botClicks },
+          c ? { n: Number(c.n), revenue: Number(c.revenue), commission: Number(c.commission) } : ZERO_CONV,
+        ),
+      };
+    }),
+  };
+}
