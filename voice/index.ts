@@ -26,6 +26,7 @@ export async function createVoiceEngines(config: VoiceConfig): Promise<VoiceEngi
 }
 
 export * from './audio.js';
+export { decodeOggOpus, encodeOggOpus, OGG_OPUS_PCM_RATE, oggPackets, resamplePcm } from './ogg-opus.js';
 export { voiceConfigOf, type VoiceConfig } from './config.js';
 export { parseVoiceAnswer, spokenTime, type VoiceAnswer } from './confirm.js';
 export type { AudioFormat, VoiceEvent } from './events.js';

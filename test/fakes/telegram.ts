@@ -7,8 +7,11 @@
  * confirms earlier updates and long-polls up to `timeout` seconds, and answers 409 while a
  * webhook is set ("Getting updates"); `setWebhook` with `secret_token` makes every webhook
  * delivery carry `X-Telegram-Bot-Api-Secret-Token` (setWebhook); `editMessageText` with the
- * same text is a 400 "message is not modified". It plays the users too: `send` and `press`
- * make the updates a person's message or button press would.
+ * same text is a 400 "message is not modified". Files: `getFile` answers a File with its
+ * `file_path` (files over 20 MB: 400 "file is too big"), downloaded from
+ * `/file/bot<token>/<file_path>`; `sendVoice` takes the OGG/Opus as a multipart upload. It plays
+ * the users too: `send`, `sendVoice` and `press` make the updates a person's message, voice
+ * note or button press would.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,6 +44,10 @@ export interface TelegramFake {
   floodNext(method: string, retryAfterS: number, count?: number): void;
   /** A person's text message in a private chat; delivered by webhook when one is set, else queued for getUpdates. */
   send(chatId: number, text: string, opts?: { secret?: string }): Promise<{ update: Update; status?: number }>;
+  /** A person's voice note (OGG/Opus bytes) in a private chat. */
+  sendVoiceNote(chatId: number, ogg: Buffer, durationS: number): Promise<{ update: Update; status?: number }>;
+  /** Voice notes the bot sent, per chat (the uploaded bytes). */
+  voices(chatId: number): Buffer[];
   /** A person pressing an inline button under `message`. */
   press(
     chatId: number,
@@ -104,6 +111,38 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
     switch (method) {
       case 'getMe':
         return ok(BOT);
+      case 'getFile': {
+        const f = files.get(String(body.file_id));
+        if (!f) return fail(400, 'Bad Request: invalid file_id');
+        if (f.bytes.length > 20 * 1024 * 1024) return fail(400, 'Bad Request: file is too big');
+        return ok({
+          file_id: String(body.file_id),
+          file_unique_id: `u${String(body.file_id)}`,
+          file_size: f.bytes.length,
+          file_path: f.path,
+        });
+      }
+      case 'sendVoice': {
+        const chatId = Number(body.chat_id);
+        const voice = body.voice;
+        if (!Buffer.isBuffer(voice) || voice.length === 0)
+          return fail(400, 'Bad Request: there is no voice in the request');
+        voices.set(chatId, [...(voices.get(chatId) ?? []), voice]);
+        const id = `voice-out-${nextMessage}`;
+        files.set(id, { path: `voice/${id}.oga`, bytes: voice });
+        return ok({
+          message_id: nextMessage++,
+          date: now(),
+          chat: { id: chatId, type: 'private' },
+          voice: {
+            file_id: id,
+            file_unique_id: `u${id}`,
+            duration: Number(body.duration ?? 0),
+            mime_type: 'audio/ogg',
+            file_size: voice.length,
+          },
+        });
+      }
       case 'sendMessage': {
         const text = String(body.text ?? '');
         if (text.length === 0 || text.length > 4096) return fail(400, 'Bad Request: message text is empty or too long');
@@ -179,9 +218,35 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
     }
   }
 
-  const readBody = async (req: IncomingMessage) => {
+  const files = new Map<string, { path: string; bytes: Buffer }>();
+  const voices = new Map<number, Buffer[]>();
+  const readBody = async (req: IncomingMessage): Promise<Record<string, unknown>> => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    const type = req.headers['content-type'] ?? '';
+    if (type.includes('multipart/form-data')) {
+      // multipart/form-data (RFC 7578): parts split on the boundary, each headers CRLFCRLF body.
+      const boundary = Buffer.from(`--${/boundary="?([^";]+)"?/.exec(type)?.[1] ?? ''}`);
+      const raw = Buffer.concat(chunks);
+      const out: Record<string, unknown> = {};
+      let at = raw.indexOf(boundary);
+      while (at >= 0) {
+        const start = at + boundary.length + 2;
+        const next = raw.indexOf(boundary, start);
+        if (next < 0) break;
+        const part = raw.subarray(start, next - 2);
+        const split = part.indexOf('\r\n\r\n');
+        const head = part.subarray(0, split).toString('utf8');
+        const bodyPart = part.subarray(split + 4);
+        const name = /name="([^"]+)"/.exec(head)?.[1];
+        if (name) out[name] = /filename=/.test(head) ? Buffer.from(bodyPart) : bodyPart.toString('utf8');
+        at = next;
+      }
+      // A file may be sent in its own part and named as `attach://<part name>` ("Sending files").
+      for (const [k, v] of Object.entries(out))
+        if (typeof v === 'string' && v.startsWith('attach://')) out[k] = out[v.slice('attach://'.length)];
+      return out;
+    }
     const raw = Buffer.concat(chunks).toString('utf8');
     if (!raw) return {};
     if ((req.headers['content-type'] ?? '').includes('application/json'))
@@ -191,7 +256,19 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? '').split('?')[0] ?? '');
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      const file = /^\/file\/bot([^/]+)\/(.+)$/.exec(path);
+      if (file) {
+        const f = [...files.values()].find((x) => x.path === file[2]);
+        if (file[1] !== token || !f) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': f.bytes.length });
+        res.end(f.bytes);
+        return;
+      }
+      const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(path);
       let out;
       if (!m) out = fail(404, 'Not Found');
       else if (m[1] !== token) out = fail(401, 'Unauthorized');
@@ -249,6 +326,28 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
         },
       };
       return dispatch(update, opts.secret);
+    },
+    voices: (chatId) => voices.get(chatId) ?? [],
+    sendVoiceNote(chatId, ogg, durationS) {
+      const id = `voice-in-${nextUpdate}`;
+      files.set(id, { path: `voice/file_${nextUpdate}.oga`, bytes: ogg });
+      const update: Update = {
+        update_id: nextUpdate++,
+        message: {
+          message_id: nextMessage++,
+          date: now(),
+          chat: { id: chatId, type: 'private', first_name: 'Pat' },
+          from: person(chatId),
+          voice: {
+            file_id: id,
+            file_unique_id: `u${id}`,
+            duration: durationS,
+            mime_type: 'audio/ogg',
+            file_size: ogg.length,
+          },
+        },
+      };
+      return dispatch(update);
     },
     async press(chatId, message, data, opts = {}) {
       const queryId = String(nextQuery++);

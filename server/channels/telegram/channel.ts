@@ -11,18 +11,34 @@
  */
 import { randomUUID } from 'node:crypto';
 import { autoRetry } from '@grammyjs/auto-retry';
-import { Bot, type Context } from 'grammy';
+import { Bot, InputFile, type Context } from 'grammy';
 import type { Redis } from 'ioredis';
 import type { UserFromGetMe } from 'grammy/types';
 import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
 import type { RestChatHandler } from '../../routes/chat.js';
 import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
+import {
+  decodeOggOpus,
+  encodeOggOpus,
+  encodeWav,
+  OGG_OPUS_PCM_RATE,
+  resamplePcm,
+  type SpeechToText,
+  type TextToSpeech,
+} from '../../../voice/index.js';
 import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed } from '../confirmations.js';
 import { MESSAGE_MAX_CHARS, StreamedReply } from './reply.js';
 
 /** How long an `update_id` is remembered (Telegram keeps an undelivered update for 24 hours). */
 export const SEEN_UPDATE_MS = 24 * 60 * 60_000;
+/** Longest voice note transcribed (seconds); longer ones are answered with a request to type or split it. */
+export const MAX_VOICE_S = 300;
+/** Telegram's own limit on files a bot may download (`getFile`). */
+const MAX_VOICE_BYTES = 20 * 1024 * 1024;
+/** Longest reply spoken back as a voice note (characters); longer answers come as text only. */
+export const MAX_SPOKEN_CHARS = 1_500;
+
 /** The longest `retry_after` (seconds) a 429 is waited out for before the call fails. */
 export const MAX_RETRY_AFTER_S = 60;
 
@@ -38,6 +54,10 @@ export interface TelegramChannelOptions {
   /** The agent (with `pendingAction`, so a button can go on with a turn on any process). */
   chat: RestChatHandler;
   logger: Logger;
+  /** Herald's speech-to-text engine (VOICE_STT); without it a voice note is answered with a request to type. */
+  stt?: SpeechToText | null | undefined;
+  /** Herald's text-to-speech engine (VOICE_TTS); with it, an answer to a voice note comes back as a voice note too. */
+  tts?: TextToSpeech | null | undefined;
   /** The bot's `getMe`, when known (tests); otherwise fetched on `init()`. */
   botInfo?: UserFromGetMe | undefined;
   confirmTtlMs?: number | undefined;
@@ -66,6 +86,7 @@ export class TelegramChannel {
     this.bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: MAX_RETRY_AFTER_S }));
     this.bot.on('message:text', (ctx) => this.#onText(ctx));
     this.bot.on('callback_query:data', (ctx) => this.#onPress(ctx));
+    this.bot.on('message:voice', (ctx) => this.#onVoice(ctx));
     this.bot.catch((err) => opts.logger.error({ err: err.error }, 'telegram update failed'));
   }
 
@@ -117,7 +138,70 @@ export class TelegramChannel {
       await ctx.reply(LINK_HELP);
       return;
     }
-    this.#track(this.#runTurn(member, chat.id, text, ctx.message?.message_id ?? 0));
+    this.#track(this.#runTurn(member, chat.id, text, ctx.message?.message_id ?? 0).then(() => undefined));
+  }
+
+  /** A voice note: downloaded, decoded in process (Ogg Opus), transcribed, then a text turn; answered in text and, with a TTS engine, as a voice note. */
+  async #onVoice(ctx: Context): Promise<void> {
+    const chat = ctx.chat;
+    const voice = ctx.message?.voice;
+    if (!chat || chat.type !== 'private' || !voice) return;
+    const member = await linkedMember({ db: this.#opts.db }, 'telegram', String(chat.id));
+    if (!member) {
+      await ctx.reply(LINK_HELP);
+      return;
+    }
+    const stt = this.#opts.stt;
+    if (!stt) {
+      await ctx.reply(
+        'Voice notes are not turned on in this Herald (no speech-to-text engine); please type your message.',
+      );
+      return;
+    }
+    if (voice.duration > MAX_VOICE_S || (voice.file_size ?? 0) > MAX_VOICE_BYTES) {
+      await ctx.reply(
+        `That voice note is too long for me (at most ${MAX_VOICE_S / 60} minutes); please split it or type.`,
+      );
+      return;
+    }
+    this.#track(this.#voiceTurn(member, chat.id, voice.file_id, ctx.message?.message_id ?? 0, stt));
+  }
+
+  async #voiceTurn(member: LinkedMember, chatId: number, fileId: string, messageId: number, stt: SpeechToText) {
+    const log = this.#opts.logger;
+    const file = await this.bot.api.getFile(fileId);
+    if (!file.file_path) throw new Error('Telegram gave no file_path for the voice note');
+    const root = this.#opts.apiUrl ?? 'https://api.telegram.org';
+    const res = await fetch(`${root}/file/bot${this.#opts.token}/${file.file_path}`, {
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!res.ok) throw new Error(`voice note download answered HTTP ${res.status}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    let text: string;
+    try {
+      const pcm = decodeOggOpus(bytes);
+      text = (await stt.transcribe(encodeWav(pcm), { signal: AbortSignal.timeout(60_000) })).trim();
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message }, chatId }, 'telegram voice note not understood');
+      await this.bot.api.sendMessage(chatId, 'I could not make out that voice note; please try again or type.');
+      return;
+    }
+    if (!text) {
+      await this.bot.api.sendMessage(chatId, 'I heard nothing in that voice note; please try again or type.');
+      return;
+    }
+    const spoken = await this.#runTurn(member, chatId, text, messageId, `🎙️ “${text}”\n\n`);
+    const tts = this.#opts.tts;
+    if (!tts || spoken.trim() === '' || spoken.length > MAX_SPOKEN_CHARS) return;
+    try {
+      const speech = await tts.synthesize(spoken, AbortSignal.timeout(60_000));
+      const ogg = encodeOggOpus(resamplePcm(speech, OGG_OPUS_PCM_RATE));
+      await this.bot.api.sendVoice(chatId, new InputFile(ogg, 'answer.ogg'), {
+        duration: Math.max(1, Math.round(speech.data.length / 2 / speech.sampleRate)),
+      });
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message }, chatId }, 'telegram voice answer not sent');
+    }
   }
 
   #track(task: Promise<void>): void {
@@ -140,9 +224,13 @@ export class TelegramChannel {
     }
   }
 
-  async #runTurn(member: LinkedMember, chatId: number, text: string, messageId: number): Promise<void> {
+  /** Runs a text turn answered in the chat; the answer's text (after `prefix`, shown first). */
+  async #runTurn(member: LinkedMember, chatId: number, text: string, messageId: number, prefix = ''): Promise<string> {
     const log = this.#opts.logger;
     const reply = new StreamedReply(this.bot.api, chatId, (err) => log.warn({ err, chatId }, 'telegram send failed'));
+    let said = '';
+    const sink = this.#sink(reply, chatId);
+    if (prefix) reply.append(prefix);
     try {
       await this.#opts.chat.handle(
         {
@@ -153,7 +241,13 @@ export class TelegramChannel {
           clientMessageId: `telegram:${chatId}:${messageId}`,
           text,
         },
-        this.#sink(reply, chatId),
+        {
+          ...sink,
+          token: (piece) => {
+            said += piece;
+            sink.token(piece);
+          },
+        },
         this.#stop.signal,
       );
     } catch (err) {
@@ -161,6 +255,7 @@ export class TelegramChannel {
       reply.append(`\n\n(That failed: ${isHeraldError(err) ? err.message : 'internal error'}.)`);
     }
     await reply.finish();
+    return said;
   }
 
   /** Turn output into `reply`; a confirmation ends the turn with buttons any process can take. */

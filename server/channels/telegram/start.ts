@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Db, Logger } from '../../../core/index.js';
+import type { SpeechToText, TextToSpeech } from '../../../voice/index.js';
 import type { RestChatHandler } from '../../routes/chat.js';
 import { TelegramChannel } from './channel.js';
 import { TELEGRAM_WEBHOOK_PATH } from './webhook.js';
@@ -21,6 +22,9 @@ export interface TelegramStartOptions {
   keyPrefix?: string | undefined;
   chat: RestChatHandler;
   logger: Logger;
+  /** Herald's speech engines, for voice notes (none: voice notes are answered with a request to type). */
+  stt?: SpeechToText | null | undefined;
+  tts?: TextToSpeech | null | undefined;
 }
 
 export async function startTelegram(opts: TelegramStartOptions): Promise<TelegramChannel> {
@@ -32,6 +36,8 @@ export async function startTelegram(opts: TelegramStartOptions): Promise<Telegra
     redis: opts.redis,
     keyPrefix: opts.keyPrefix,
     chat: opts.chat,
+    stt: opts.stt,
+    tts: opts.tts,
     logger: log,
   });
   try {
