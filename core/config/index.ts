@@ -109,9 +109,19 @@ export interface Config {
   readonly queuePrefix: string;
   /** Bearer token for `/metrics`; undefined: loopback scrapes only. */
   readonly metricsToken: string | undefined;
-  /** The Slack app (docs/channels.md); undefined unless both `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are set. */
+  /**
+   * The Slack app (docs/channels.md); undefined unless `SLACK_BOT_TOKEN` and either
+   * `SLACK_APP_TOKEN` (Socket Mode) or `SLACK_SIGNING_SECRET` (HTTP Events API) are set.
+   */
   readonly slack:
-    { readonly botToken: string; readonly signingSecret: string; readonly apiUrl: string | undefined } | undefined;
+    | {
+        readonly botToken: string;
+        readonly signingSecret: string | undefined;
+        /** Set: Socket Mode (no public URL); unset: HTTP Events API on `POST /v1/channels/slack/events`. */
+        readonly appToken: string | undefined;
+        readonly apiUrl: string | undefined;
+      }
+    | undefined;
   /** The Telegram bot (docs/channels.md); undefined without `TELEGRAM_BOT_TOKEN`. */
   readonly telegram:
     | { readonly token: string; readonly webhookSecret: string | undefined; readonly apiUrl: string | undefined }
@@ -147,6 +157,10 @@ export interface Config {
     /** Unset: https://api.linkedin.com and https://www.linkedin.com. */
     readonly linkedinApiUrl?: string | undefined;
     readonly mastodon: { readonly redirectUri: string } | undefined;
+    /** The video platforms' apps (`video-apps.ts`); each undefined unless its id, secret and redirect are set. */
+    readonly tiktok?: TikTokAppConfig;
+    readonly youtube?: YouTubeAppConfig;
+    readonly pinterest?: PinterestAppConfig;
     /** Meta's apps (docs/connectors.md): each needs `PUBLIC_URL` (the callback and the public media URLs). */
     readonly instagram?: MetaAppConfig & { readonly login: 'instagram' | 'facebook' };
     readonly instagramApiUrl?: string | undefined;
@@ -154,10 +168,6 @@ export interface Config {
     readonly facebookApiUrl?: string | undefined;
     readonly threads?: MetaAppConfig;
     readonly threadsApiUrl?: string | undefined;
-    /** The video platforms' apps (`video-apps.ts`); each undefined unless its id, secret and redirect are set. */
-    readonly tiktok?: TikTokAppConfig;
-    readonly youtube?: YouTubeAppConfig;
-    readonly pinterest?: PinterestAppConfig;
     /** Where the browser goes after the OAuth callback; unset, the callback answers JSON. */
     readonly doneUrl: string | undefined;
   };
@@ -196,6 +206,14 @@ export interface Config {
     readonly baseUrl: string;
     readonly rateLimitPerMinute: number;
     readonly uniqueWindowMinutes: number;
+  };
+  /** MCP at `/mcp` and its OAuth authorization server (docs/mcp.md). */
+  readonly mcp: {
+    readonly sessions: 'stateless' | 'stateful';
+    readonly sessionIdleS: number;
+    readonly oauthAccessTtlS: number;
+    /** `PUBLIC_URL`: the issuer and the resource's base; unset, each request's origin. */
+    readonly publicUrl: string | undefined;
   };
 }
 
@@ -483,10 +501,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     queuePrefix: pick('QUEUE_PREFIX', DEFAULTS.queuePrefix),
     metricsToken: values.METRICS_TOKEN as string | undefined,
     slack:
-      values.SLACK_BOT_TOKEN && values.SLACK_SIGNING_SECRET
+      values.SLACK_BOT_TOKEN && (values.SLACK_SIGNING_SECRET || values.SLACK_APP_TOKEN)
         ? Object.freeze({
             botToken: values.SLACK_BOT_TOKEN as string,
-            signingSecret: values.SLACK_SIGNING_SECRET as string,
+            signingSecret: values.SLACK_SIGNING_SECRET as string | undefined,
+            appToken: values.SLACK_APP_TOKEN as string | undefined,
             apiUrl: values.SLACK_API_URL as string | undefined,
           })
         : undefined,
@@ -572,6 +591,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       rateLimitPerMinute: pick('LINKS_RATE_LIMIT_PER_MINUTE', DEFAULTS.linksRateLimitPerMinute),
       uniqueWindowMinutes: pick('LINKS_UNIQUE_WINDOW_MINUTES', DEFAULTS.linksUniqueWindowMinutes),
     }),
+    mcp: Object.freeze({
+      sessions: pick<'stateless' | 'stateful'>('MCP_SESSIONS', DEFAULTS.mcpSessions),
+      sessionIdleS: pick('MCP_SESSION_IDLE_S', DEFAULTS.mcpSessionIdleS),
+      oauthAccessTtlS: pick('MCP_OAUTH_ACCESS_TTL_S', DEFAULTS.mcpOauthAccessTtlS),
+      publicUrl,
+    }),
   });
 }
 
@@ -616,7 +641,14 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     },
     api: { ...config.api, jwtSecret: config.api.jwtSecret ? '***' : 'derived' },
     metricsToken: config.metricsToken ? '***' : 'unset',
-    slack: config.slack ? { ...config.slack, botToken: '***', signingSecret: '***' } : 'unset',
+    slack: config.slack
+      ? {
+          ...config.slack,
+          botToken: '***',
+          signingSecret: config.slack.signingSecret ? '***' : 'unset',
+          appToken: config.slack.appToken ? '***' : 'unset',
+        }
+      : 'unset',
     telegram: config.telegram
       ? { ...config.telegram, token: '***', webhookSecret: config.telegram.webhookSecret ? '***' : 'unset' }
       : 'unset',

@@ -47,6 +47,9 @@ export const DEFAULTS = {
   rateLimitPerMinute: 1200,
   linksRateLimitPerMinute: 120,
   linksUniqueWindowMinutes: 60,
+  mcpSessions: 'stateless',
+  mcpSessionIdleS: 1800,
+  mcpOauthAccessTtlS: 900,
   wsMaxConnectionsPerUser: 20,
   wsMaxFrameBytes: 256 * 1024,
   wsMaxBufferedBytes: 1024 * 1024,
@@ -626,6 +629,29 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: positiveInt('an integer of minutes 1-1440').max(1440, 'expected an integer of minutes 1-1440'),
   },
   {
+    name: 'MCP_SESSIONS',
+    expects: 'stateless or stateful',
+    default: DEFAULTS.mcpSessions,
+    description:
+      '`/mcp` (docs/mcp.md): `stateless` answers every POST on its own (any API process, no sticky routing, no server-to-client stream); `stateful` opens an `Mcp-Session-Id` session held in the process that answered `initialize` (GET stream, DELETE; needs sticky routing across processes).',
+    schema: z.enum(['stateless', 'stateful'], { error: 'expected stateless or stateful' }),
+  },
+  {
+    name: 'MCP_SESSION_IDLE_S',
+    expects: 'positive integer (seconds)',
+    default: String(DEFAULTS.mcpSessionIdleS),
+    description: 'With `MCP_SESSIONS=stateful`: a session without a request for this long is closed (`404 mcp_session_not_found`).',
+    schema: positiveInt('a positive integer of seconds'),
+  },
+  {
+    name: 'MCP_OAUTH_ACCESS_TTL_S',
+    expects: 'positive integer (seconds)',
+    default: String(DEFAULTS.mcpOauthAccessTtlS),
+    description:
+      'Lifetime of the OAuth access tokens Herald issues to MCP clients (refresh tokens last `REFRESH_TOKEN_TTL_S` and rotate on each use).',
+    schema: positiveInt('a positive integer of seconds'),
+  },
+  {
     name: 'WS_MAX_CONNECTIONS_PER_USER',
     expects: 'positive integer',
     default: String(DEFAULTS.wsMaxConnectionsPerUser),
@@ -1037,7 +1063,7 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: "the app's bot token (`xoxb-...`)",
     default: 'unset (no Slack app)',
     description:
-      'With `SLACK_SIGNING_SECRET`, runs the Slack app on `POST /v1/channels/slack/events` (see `docs/channels.md`). Never logged.',
+      'With `SLACK_SIGNING_SECRET`, runs the Slack app on `POST /v1/channels/slack/events`; with `SLACK_APP_TOKEN`, over Socket Mode instead (see `docs/channels.md`). Never logged.',
     schema: z.string().regex(/^xox[bp]-[A-Za-z0-9-]+$/, 'expected a bot token such as xoxb-...'),
   },
   {
@@ -1054,6 +1080,14 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: 'https://slack.com/api/',
     description: 'Slack Web API root (a test fake).',
     schema: url(['http:', 'https:']),
+  },
+  {
+    name: 'SLACK_APP_TOKEN',
+    expects: 'an app-level token with `connections:write` (`xapp-...`)',
+    default: 'unset (HTTP Events API)',
+    description:
+      'Runs the Slack app over Socket Mode: Herald dials out to Slack (`apps.connections.open`, then a WebSocket), so no public URL is needed and `SLACK_SIGNING_SECRET` is not used. Never logged.',
+    schema: z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'expected an app-level token such as xapp-...'),
   },
   {
     name: 'VOICE_STT',
