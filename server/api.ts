@@ -15,13 +15,20 @@ import type { KnowledgeDeps } from '../knowledge/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import type { VoiceEngines } from '../voice/index.js';
 import type { AuthDeps } from './auth/service.js';
-import { mcpPlugin } from './channels/mcp/index.js';
+import { mcpPlugin, MCP_PATH, type McpMode } from './channels/mcp/index.js';
+import { oauthServerPlugin } from './auth/oauth/index.js';
+import { oauthGrantRoutes } from './routes/oauth-grants.js';
 import { authPlugin } from './plugins/auth.js';
 import { LeasedRedisStore } from './plugins/rate-limit-store.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { webConsolePlugin, type WebConsoleOptions } from './plugins/web-console.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { trendRoutes } from './routes/trends.js';
+import { coachRoutes } from './routes/coach.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { linkRoutes } from './routes/links.js';
+import { linkRedirectRoutes } from './routes/link-redirect.js';
+import type { LinkRedirector, LinksDeps } from '../tools/links/index.js';
 import { authRoutes } from './routes/auth.js';
 import { channelRoutes } from './routes/channels.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
@@ -36,6 +43,9 @@ import type { SlackChannel } from './channels/slack/index.js';
 import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler, wsRoutes, type ChatHandler } from './ws/index.js';
 import { chatRoutes } from './routes/chat.js';
+import { campaignPostbackRoutes, campaignRoutes, productRoutes } from './routes/campaigns.js';
+import type { CampaignsDeps } from '../tools/campaigns/index.js';
+import { draftWriter } from '../agent/index.js';
 
 export interface ApiDeps {
   db: Db;
@@ -64,6 +74,25 @@ export interface ApiDeps {
   telegram?: { channel: TelegramChannel; webhookSecret: string | undefined } | undefined;
   /** The Slack app (docs/channels.md); unset: no Slack events route. */
   slack?: SlackChannel | undefined;
+  /** Tracked links (docs/links.md): `/l/:code` and `/v1/links`; unset: not served. */
+  links?: LinksApiDeps | undefined;
+  /** MCP at `/mcp` and its OAuth authorization server (docs/mcp.md); unset: stateless, request origin as issuer. */
+  mcp?: McpApiOptions | undefined;
+}
+
+/** MCP: session mode, the public URL its resource and issuer are named under, OAuth token lifetimes. */
+export interface McpApiOptions {
+  mode: McpMode;
+  sessionIdleS: number;
+  publicUrl: string | undefined;
+  oauthAccessTtlS: number;
+}
+
+/** Tracked links: the service's deps, the redirect's click recorder, its per-address limit. */
+export interface LinksApiDeps {
+  deps: LinksDeps;
+  redirector: LinkRedirector;
+  rateLimitPerMinute: number;
 }
 
 /** The connect flow's platform side: linkers of configured platforms, their setup, the done page. */
@@ -133,6 +162,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         details: { limit: ctx.max, retryAfterS: Math.ceil(ctx.ttl / 1000) },
       }),
   });
+  // Public, outside `/v1`: short links are followed by anyone (docs/links.md).
+  if (deps.links)
+    await app.register(linkRedirectRoutes, {
+      redirector: deps.links.redirector,
+      rateLimitPerMinute: deps.links.rateLimitPerMinute,
+    });
   await app.register(authPlugin, { deps: deps.auth });
   // A request that may have changed something clears this process's principal cache before
   // its answer goes out, so the caller's next request cannot be served the state before it
@@ -146,9 +181,23 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   }
 
   // MCP over Streamable HTTP at `/mcp` (docs/mcp.md): its own scope, body parser and auth hook.
+  // Herald's OAuth authorization server and the resource metadata of `/mcp` (public routes).
+  await app.register(oauthServerPlugin, {
+    db: deps.db,
+    redis: deps.redis,
+    keyPrefix: deps.keyPrefix,
+    publicUrl: deps.mcp?.publicUrl,
+    mcpPath: MCP_PATH,
+    accessTtlS: deps.mcp?.oauthAccessTtlS ?? 900,
+    refreshTtlS: deps.auth.refreshTtlS,
+  });
   await app.register(mcpPlugin, {
-    deps: { scheduling: deps.scheduling, db: deps.db, chat: deps.chat },
+    deps: { scheduling: deps.scheduling, db: deps.db, chat: deps.chat, knowledge: deps.knowledge },
     version: API_VERSION,
+    db: deps.db,
+    publicUrl: deps.mcp?.publicUrl,
+    mode: deps.mcp?.mode,
+    sessionIdleMs: deps.mcp ? deps.mcp.sessionIdleS * 1000 : undefined,
   });
 
   await app.register(
@@ -180,6 +229,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         });
       // Public: Slack signs every request; the receiver checks it on the raw body.
       if (deps.slack) await v1.register(deps.slack.receiver.routes);
+      // Public: networks sign postbacks with their program's secret; checked on the raw body.
+      if (deps.links)
+        await v1.register(campaignPostbackRoutes, {
+          db: deps.db,
+          cipher: deps.cipher,
+          campaigns: campaignsDepsOf(deps, deps.links),
+        });
       await v1.register(async (scope) => {
         scope.addHook('onRequest', scope.authenticate);
         await scope.register(workspaceRoutes, { db: deps.db });
@@ -199,6 +255,18 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         // One chat turn over REST, by the same handler as `/v1/ws` (docs/protocol.md#rest-chat).
         await scope.register(chatRoutes, { handler: deps.chat ?? new EchoChatHandler() });
         await scope.register(trendRoutes, { drafting: { scheduling: deps.scheduling, knowledge: deps.knowledge } });
+        await scope.register(coachRoutes, { coach: { db: deps.db, scheduling: deps.scheduling } });
+        await scope.register(notificationRoutes, { db: deps.db });
+        await scope.register(oauthGrantRoutes, { db: deps.db });
+        if (deps.links) await scope.register(linkRoutes, { links: deps.links.deps });
+        if (deps.links) {
+          await scope.register(productRoutes, { campaigns: campaignsDepsOf(deps, deps.links) });
+          await scope.register(campaignRoutes, {
+            campaigns: campaignsDepsOf(deps, deps.links),
+            // The content suite is written through the model router, when there is one (read per request).
+            writerFor: deps.models ? (who) => draftWriter(deps.models!.layer.router, deps.db, who) : undefined,
+          });
+        }
         await scope.register(channelRoutes, { db: deps.db });
         await scope.register(connectRoutes, { deps: connect });
         if (deps.models) await scope.register(modelRoutes, { models: deps.models });
@@ -207,6 +275,11 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     },
     { prefix: '/v1' },
   );
+}
+
+/** Campaigns reach scheduling, tracked links, the cipher (postback secrets) and knowledge (brand voice). */
+function campaignsDepsOf(deps: ApiDeps, links: LinksApiDeps): CampaignsDeps {
+  return { scheduling: deps.scheduling, links: links.deps, cipher: deps.cipher, knowledge: deps.knowledge };
 }
 
 /** `@fastify/rate-limit` builds its store from a class; this one counts under `prefix`. */

@@ -34,6 +34,7 @@ import {
   KnowledgeStore,
   listenForPublishedPosts,
   pastPostMetricsSink,
+  resolveEmbedder,
   startChroma,
   startKnowledgeWorker,
   type ChromaHandle,
@@ -41,7 +42,13 @@ import {
 } from '../knowledge/index.js';
 import { AccountGate, PublishQueue, startMaintenance, startPublishWorker } from '../tools/publishing/index.js';
 import { MetricsQueue, startMetricsWorker, type CollectDeps } from '../tools/analytics/index.js';
-import { startTrendsWorker, TrendsQueue } from '../tools/trends/index.js';
+import { startTrendsWorker, TrendsQueue, type TrendsHooks } from '../tools/trends/index.js';
+import { BlueskyTrendsSource } from '../connectors/bluesky/trends.js';
+import { GoogleTrendsSource } from '../connectors/google-trends/index.js';
+import { RedditSource } from '../connectors/reddit/index.js';
+import type { Notifier } from '../tools/notifications/index.js';
+import { startCoach } from './coach-runtime.js';
+import { LinkRedirector, startClickDrainer } from '../tools/links/index.js';
 import { HackerNewsSource } from '../connectors/hackernews/index.js';
 import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
@@ -51,6 +58,7 @@ import { signedMediaUrls } from '../connectors/meta/media-urls.js';
 import { PUBLIC_MEDIA_KEY_PURPOSE } from './routes/public-media.js';
 import { SlackChannel } from './channels/slack/index.js';
 import { startTelegram, type TelegramChannel } from './channels/telegram/index.js';
+import { chatDeliverers } from './channels/deliverers.js';
 import { EchoChatHandler } from './ws/index.js';
 import type { ApiDeps } from './api.js';
 import { queueDepthOf, type MetricsOptions } from './plugins/metrics.js';
@@ -85,6 +93,10 @@ export interface Runtime {
   readonly telegram: TelegramChannel | undefined;
   /** The Slack app, when `SLACK_BOT_TOKEN` and `SLACK_SIGNING_SECRET` are set on an API process. */
   readonly slack: SlackChannel | undefined;
+  /** Tracked links (docs/links.md): the redirect's click recorder; clicks drained on worker processes. */
+  readonly links: LinkRedirector;
+  /** Messages pushed to a member outside a turn (WebSocket; channels add deliverers), docs/coach.md. */
+  readonly notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -145,6 +157,7 @@ async function startPublishing(
   redis: Redis,
   closers: Closer[],
   onMeasured: CollectDeps['onMeasured'],
+  trendsHooks: TrendsHooks = {},
 ): Promise<Pick<Runtime, 'scheduling' | 'mediaStore' | 'events'>> {
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-bullmq' });
   closers.push({ name: 'bullmq-connection', close: () => quitShared(bull) });
@@ -222,7 +235,16 @@ async function startPublishing(
     const trendsWorker = await startTrendsWorker(
       {
         db: database.db,
-        sources: [new MastodonTrendsSource(), new HackerNewsSource()],
+        sources: [
+          new MastodonTrendsSource(),
+          new HackerNewsSource(),
+          new BlueskyTrendsSource(),
+          new RedditSource(),
+          new GoogleTrendsSource(),
+        ],
+        // Bound once knowledge (the workspace's embedder) and the coach (the notifier) are up.
+        embedderFor: async (ws) => (await trendsHooks.embedderFor?.(ws)) ?? null,
+        notify: async (input) => trendsHooks.notify?.(input),
         logger: logger.child({ component: 'trends' }),
         events,
       },
@@ -369,12 +391,33 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
 
     // Each metrics snapshot also updates the post's past_post knowledge source; knowledge starts
     // after publishing, so the sink is bound once it is up (a snapshot before that is only in analytics).
-    let pastPostSink: CollectDeps['onMeasured'];
+    const pastPost: { sink?: CollectDeps['onMeasured'] } = {};
+    const trendsHooks: TrendsHooks = {};
     const publishing = await step('publishing', () =>
-      startPublishing(config, logger, database, cipher, redisHandle.url, redis, closers, (m) =>
-        pastPostSink ? pastPostSink(m) : Promise.resolve(),
+      startPublishing(
+        config,
+        logger,
+        database,
+        cipher,
+        redisHandle.url,
+        redis,
+        closers,
+        (m) => (pastPost.sink ? pastPost.sink(m) : Promise.resolve()),
+        trendsHooks,
       ),
     );
+    const links = new LinkRedirector({ db: database.db, redis, keyPrefix: config.queuePrefix });
+    if (config.role !== 'api') {
+      // Clicks buffered in Redis move into link_clicks in batches (tools/links/drain.ts).
+      const drain = startClickDrainer({
+        db: database.db,
+        redisUrl: redisHandle.url,
+        keyPrefix: config.queuePrefix,
+        logger: logger.child({ component: 'links' }),
+        uniqueWindowMs: config.links.uniqueWindowMinutes * 60_000,
+      });
+      closers.push({ name: 'click-drain', close: () => drain.close() });
+    }
     const modelProviders = providerSettingsOf(config);
     const models = await step('models', () =>
       createModelLayer({
@@ -397,7 +440,8 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       redisHandle.url,
       closers,
     );
-    pastPostSink = pastPostMetricsSink(knowledge);
+    pastPost.sink = pastPostMetricsSink(knowledge);
+    trendsHooks.embedderFor = (ws) => resolveEmbedder(knowledge, ws);
     const voice = await step('voice', () => createVoiceEngines(voiceConfigOf(config)));
     const chat = chatHandlerOf({
       config,
@@ -415,6 +459,24 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     // Runs before the database closes: checkpoints and fast-path records written after a
     // reply (docs/agent.md) are stored before the process goes.
     if (chat) closers.push({ name: 'agent-writes', close: () => chat.settled() });
+    // The coach (docs/coach.md): the notifier channels deliver through; its schedule on workers.
+    const coach = await step('coach', () =>
+      startCoach({
+        config,
+        logger,
+        database,
+        scheduling: publishing.scheduling,
+        events: publishing.events,
+        models,
+        hasModel: configuredProviders(modelProviders).size > 0,
+        redisUrl: redisHandle.url,
+      }),
+    );
+    closers.push({ name: 'coach', close: () => coach.close() });
+    // Notifications also reach the chats members linked, from any process (docs/channels.md).
+    for (const d of chatDeliverers(database.db, { telegram: config.telegram, slack: config.slack }))
+      coach.notifier.addDeliverer(d);
+    trendsHooks.notify = (input) => coach.notifier.send(input);
     // The bot talks through the same chat handler as the WebSocket (the echo one without a model).
     const telegram =
       config.telegram && config.role !== 'worker'
@@ -422,7 +484,11 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
             ...config.telegram,
             publicUrl: config.publicUrl,
             db: database.db,
+            redis,
+            keyPrefix: config.queuePrefix,
             chat: chat ?? new EchoChatHandler(),
+            stt: voice?.stt,
+            tts: voice?.tts,
             logger: logger.child({ component: 'telegram' }),
           })
         : undefined;
@@ -433,11 +499,20 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
         ? new SlackChannel({
             ...config.slack,
             db: database.db,
+            redis,
+            keyPrefix: config.queuePrefix,
             chat: chat ?? new EchoChatHandler(),
             logger: logger.child({ component: 'slack' }),
           })
         : undefined;
-    if (slack) closers.push({ name: 'slack', close: () => slack.close() });
+    if (slack) {
+      closers.push({ name: 'slack', close: () => slack.close() });
+      // Socket Mode dials out (and keeps retrying); a Slack that cannot be reached is logged, not fatal.
+      slack
+        .start()
+        .then(() => logger.info({ mode: slack.mode }, 'slack app ready'))
+        .catch((err: unknown) => logger.error({ err }, 'slack app did not start'));
+    }
     return {
       config,
       logger,
@@ -455,6 +530,8 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       chat,
       telegram,
       slack,
+      links,
+      notifier: coach.notifier,
       close,
     };
   } catch (err) {
@@ -510,6 +587,17 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
     ...(rt.slack ? { slack: rt.slack } : {}),
     knowledge: rt.knowledge,
     voice: rt.voice,
+    links: {
+      deps: { db: rt.database.db, baseUrl: rt.config.links.baseUrl },
+      redirector: rt.links,
+      rateLimitPerMinute: rt.config.links.rateLimitPerMinute,
+    },
+    mcp: {
+      mode: rt.config.mcp.sessions,
+      sessionIdleS: rt.config.mcp.sessionIdleS,
+      publicUrl: rt.config.mcp.publicUrl,
+      oauthAccessTtlS: rt.config.mcp.oauthAccessTtlS,
+    },
   };
 }
 
@@ -538,6 +626,8 @@ export function chatHandlerOf(
   return new AgentChatHandler({
     deps: rt.scheduling,
     knowledge: rt.knowledge,
+    // Campaign tools make tracked links (docs/campaigns.md).
+    links: { db: rt.database.db, baseUrl: rt.config.links.baseUrl },
     accounts: {
       db: rt.database.db,
       cipher: rt.cipher,

@@ -6,10 +6,13 @@
 import { z } from 'zod';
 import { isHeraldError } from '../../core/index.js';
 import { analyticsTools } from './analytics.js';
+import { campaignTools } from './campaigns.js';
 import { channelTools } from './channels.js';
+import { coachTools } from './coach.js';
 import { connectTools } from './connect.js';
 import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
+import { linkTools } from './links.js';
 import { postTools } from './posts.js';
 import { scheduleTools } from './schedules.js';
 import { trendTools } from './trends.js';
@@ -26,7 +29,7 @@ export type {
 } from './types.js';
 
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
-  [postTools, scheduleTools, draftTools, analyticsTools, knowledgeTools, connectTools, trendTools, channelTools]
+  [postTools, scheduleTools, draftTools, analyticsTools, knowledgeTools, connectTools, trendTools, channelTools, campaignTools, linkTools, coachTools]
     .flat()
     .map((t) => [t.name, t]),
 );

@@ -22,6 +22,7 @@ import { queueDepthOf } from '../../server/plugins/metrics.js';
 import { TokenSigner } from '../../server/auth/tokens.js';
 import { PrincipalCache } from '../../server/auth/principal-cache.js';
 import { DEFAULTS } from '../../core/config/variables.js';
+import { LinkRedirector } from '../../tools/links/index.js';
 import { REDIS_URL, startPublishingEnv, type PublishingEnv } from './publishing-env.js';
 
 export interface ApiEnv {
@@ -66,6 +67,10 @@ export async function startApiEnv(
     accounts?: AccountsApiDeps;
     /** Serve `/v1/knowledge` with the knowledge base this builds over the env's database and events. */
     knowledge?: (env: PublishingEnv) => Promise<NonNullable<ApiDeps['knowledge']>>;
+    /** `GET /l/:code` per client address per minute (default 100,000). */
+    linksRateLimitPerMinute?: number;
+    /** MCP's session mode and OAuth settings (default: stateless, the request's origin). */
+    mcp?: ApiDeps['mcp'];
   } = {},
 ): Promise<ApiEnv> {
   const env = await startPublishingEnv({
@@ -106,6 +111,12 @@ export async function startApiEnv(
     ...(opts.models ? { models: opts.models } : {}),
     ...(opts.accounts ? { accounts: opts.accounts } : {}),
     ...(opts.knowledge ? { knowledge: await opts.knowledge(env) } : {}),
+    ...(opts.mcp ? { mcp: opts.mcp } : {}),
+    links: {
+      deps: { db: env.database.db, baseUrl: 'https://go.example.test' },
+      redirector: new LinkRedirector({ db: env.database.db, redis, keyPrefix: env.prefix }),
+      rateLimitPerMinute: opts.linksRateLimitPerMinute ?? 100_000,
+    },
   };
   const app = await buildApp({
     logger: opts.logger ?? createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
