@@ -7,7 +7,12 @@
  * media) are checked too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertMedia } from '../../core/index.js';
+import { eq } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import { runDaily } from '../../coach/index.js';
+import { createSession, insertMedia, schema } from '../../core/index.js';
+import { createGrant, insertClient } from '../../server/auth/oauth/store.js';
+import { Notifier } from '../../tools/notifications/index.js';
 import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
 import {
@@ -169,6 +174,52 @@ beforeAll(async () => {
   });
   expect(campaign.statusCode).toBe(201);
   ids.campaign = campaign.json().id;
+  // Coach: A's goal, and A's morning message (with its slot action) and its notification.
+  const goal = await api.app.inject({
+    method: 'POST',
+    url: '/v1/coach/goals',
+    headers: a.auth,
+    payload: {
+      metric: 'posts_per_week',
+      target: 5,
+      dueDate: DateTime.now().plus({ months: 2 }).toFormat('yyyy-LL-dd'),
+    },
+  });
+  expect(goal.statusCode, goal.body).toBe(201);
+  ids.goal = goal.json().id;
+  const morning = await runDaily(
+    {
+      db: api.env.database.db,
+      scheduling: api.env.deps,
+      notifier: new Notifier({ db: api.env.database.db, events: null }),
+    },
+    { workspaceId: a.workspaceId, userId: a.userId, day: DateTime.now().toFormat('yyyy-LL-dd') },
+  );
+  expect(morning.kind).toBe('sent');
+  ids.coachMessage = (morning as { messageId: string }).messageId;
+  const [note] = await api.env.database.db
+    .select({ id: schema.notifications.id })
+    .from(schema.notifications)
+    .where(eq(schema.notifications.userId, a.userId));
+  ids.notification = note!.id;
+  // A connected MCP client of A's (an OAuth grant).
+  const oauthClient = await insertClient(api.env.database.db, { clientName: 'iso', redirectUris: ['https://app.example.com/cb'] });
+  const oauthSession = await createSession(api.env.database.db, a.userId, null);
+  ids.oauthGrant = (
+    await createGrant(
+      api.env.database.db,
+      {
+        workspaceId: a.workspaceId,
+        clientId: oauthClient.id,
+        userId: a.userId,
+        sessionId: oauthSession.id,
+        scopes: ['read'],
+        resource: `${api.baseUrl}/mcp`,
+      },
+      { accessS: 900, refreshS: 3600 },
+      new Date(),
+    )
+  ).grantId;
   const ready = await waitForIngest(
     knowledge.deps,
     { workspaceId: a.workspaceId, userId: a.userId, role: 'owner', channel: 'rest' },
@@ -209,6 +260,10 @@ function fill(path: string, method: string): string {
     if (path.startsWith('/v1/campaigns/')) return ids.campaign!;
     if (path.startsWith('/v1/analytics/posts/')) return ids.target!;
     if (path.startsWith('/v1/analytics/accounts/')) return ids.account!;
+    if (path.startsWith('/v1/coach/goals/')) return ids.goal!;
+    if (path.startsWith('/v1/coach/messages/')) return name === 'actionId' ? 'a1' : ids.coachMessage!;
+    if (path.startsWith('/v1/notifications/')) return ids.notification!;
+    if (path.startsWith('/v1/oauth/grants/')) return ids.oauthGrant!;
     throw new Error(`No fixture id for {${name}} in ${method} ${path}: add one to the isolation test`);
   });
 }
@@ -240,6 +295,7 @@ const BODIES: Record<string, unknown> = {
     ],
   },
   'POST /v1/campaigns/{id}/approve': { timelineVersion: 1 },
+  'POST /v1/coach/messages/{messageId}/actions/{actionId}/accept': { text: 'hijacked' },
 };
 
 function operations(): Array<{ method: string; path: string }> {

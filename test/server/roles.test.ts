@@ -143,6 +143,7 @@ const ROUTES: Array<{
     }),
   },
   { method: 'PUT', path: '/v1/trends/niche', needs: 'editor', body: () => ({ keywords: ['coffee'] }) },
+  { method: 'PUT', path: '/v1/trends/alerts', needs: 'editor', body: () => ({ muteForHours: 1 }) },
   {
     method: 'POST',
     path: '/v1/links',
@@ -156,6 +157,19 @@ const ROUTES: Array<{
     needs: 'editor',
     body: () => ({ term: 'nothing-rising', idea: 0, accounts: ['mastodon'] }),
   },
+  // The coach: any member's own goals, settings and check-ins (coach/ checks the member itself).
+  {
+    method: 'POST',
+    path: '/v1/coach/goals',
+    needs: 'viewer',
+    body: () => ({ metric: 'posts_per_week', target: 3, dueDate: day() }),
+  },
+  { method: 'DELETE', path: `/v1/coach/goals/${ID}`, needs: 'viewer' },
+  { method: 'PUT', path: '/v1/coach/settings', needs: 'viewer', body: () => ({ dailyTime: '07:45' }) },
+  { method: 'POST', path: '/v1/coach/checkin', needs: 'viewer' },
+  { method: 'POST', path: `/v1/notifications/${ID}/read`, needs: 'viewer' },
+  // Connected apps: a member revokes their own grant (an admin anyone's); another id is 404 after the role check.
+  { method: 'DELETE', path: `/v1/oauth/grants/${ID}`, needs: 'viewer' },
   // Campaigns (docs/campaigns.md): unknown program, product or campaign ids answer 404 after the role check.
   {
     method: 'POST',
@@ -264,6 +278,8 @@ const NOT_HERE: Record<string, string> = {
   'POST /v1/channels/link-codes':
     'any signed-in member links a chat to themselves (an API key is refused in tools/channels); linking is in test/server/channels/telegram.test.ts',
   'DELETE /v1/channels/{channel}/links': 'any signed-in member removes their own chat links; in telegram.test.ts',
+  'POST /v1/coach/messages/{messageId}/actions/{actionId}/accept':
+    "editor (acceptAction checks it first); a member accepts their own message's action: test/coach/rest.test.ts",
   'POST /v1/campaigns/postback':
     "public: a network signs it with its program's secret; in test/tools/campaigns-e2e.test.ts (replayed, forged)",
 };
@@ -369,6 +385,8 @@ async function freshCampaign(): Promise<{ campaignId: string; timelineVersion: n
 
 /** Side-effect tools this matrix leaves out, and why. */
 const TOOLS_NOT_HERE: Record<string, string> = {
+  accept_coach_action:
+    "needs a coach message of the member's own; its role check (editor, in acceptAction) is tested in test/coach/rest.test.ts",
   connect_bluesky:
     'needs a Bluesky PDS; its role check (admin, in connectWithPassword) is tested in test/server/connect.test.ts',
 };
