@@ -26,7 +26,13 @@ try {
     platform: 'bluesky',
     externalId: `did:plc:bench${Date.now()}`,
     handle: 'bench.test',
-    credentials: { service: 'http://127.0.0.1:9', did: 'did:plc:bench', handle: 'bench.test', accessJwt: 'a', refreshJwt: 'r' },
+    credentials: {
+      service: 'http://127.0.0.1:9',
+      did: 'did:plc:bench',
+      handle: 'bench.test',
+      accessJwt: 'a',
+      refreshJwt: 'r',
+    },
   });
   const keyRes = await api.app.inject({
     method: 'POST',

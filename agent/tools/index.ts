@@ -29,7 +29,19 @@ export type {
 } from './types.js';
 
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
-  [postTools, scheduleTools, draftTools, analyticsTools, knowledgeTools, connectTools, trendTools, channelTools, campaignTools, linkTools, coachTools]
+  [
+    postTools,
+    scheduleTools,
+    draftTools,
+    analyticsTools,
+    knowledgeTools,
+    connectTools,
+    trendTools,
+    channelTools,
+    campaignTools,
+    linkTools,
+    coachTools,
+  ]
     .flat()
     .map((t) => [t.name, t]),
 );

@@ -640,7 +640,8 @@ export const VARIABLES: readonly VariableDoc[] = [
     name: 'MCP_SESSION_IDLE_S',
     expects: 'positive integer (seconds)',
     default: String(DEFAULTS.mcpSessionIdleS),
-    description: 'With `MCP_SESSIONS=stateful`: a session without a request for this long is closed (`404 mcp_session_not_found`).',
+    description:
+      'With `MCP_SESSIONS=stateful`: a session without a request for this long is closed (`404 mcp_session_not_found`).',
     schema: positiveInt('a positive integer of seconds'),
   },
   {

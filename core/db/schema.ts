@@ -928,8 +928,6 @@ export const publishHandles = pgTable(
   ],
 );
 
-
-
 /**
  * A message Herald sent a member outside a chat turn (a coaching message, a nudge): stored
  * once, then handed to every deliverer (the WebSocket now; chat platforms as they land). A
@@ -1056,7 +1054,9 @@ export const coachMessages = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex('coach_messages_daily').on(t.workspaceId, t.userId, t.kind, t.day).where(sql`kind <> 'milestone'`),
+    uniqueIndex('coach_messages_daily')
+      .on(t.workspaceId, t.userId, t.kind, t.day)
+      .where(sql`kind <> 'milestone'`),
     index('coach_messages_ws_user_created').on(t.workspaceId, t.userId, t.createdAt),
   ],
 );
@@ -1192,7 +1192,10 @@ export const campaigns = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [unique('campaigns_ws_id').on(t.workspaceId, t.id), index('campaigns_ws_created').on(t.workspaceId, t.createdAt)],
+  (t) => [
+    unique('campaigns_ws_id').on(t.workspaceId, t.id),
+    index('campaigns_ws_created').on(t.workspaceId, t.createdAt),
+  ],
 );
 
 export const campaignProducts = pgTable(
@@ -1204,9 +1207,10 @@ export const campaignProducts = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.campaignId, t.productId] }),
-    foreignKey({ columns: [t.workspaceId, t.campaignId], foreignColumns: [campaigns.workspaceId, campaigns.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.workspaceId, t.campaignId],
+      foreignColumns: [campaigns.workspaceId, campaigns.id],
+    }).onDelete('cascade'),
     foreignKey({ columns: [t.workspaceId, t.productId], foreignColumns: [products.workspaceId, products.id] }).onDelete(
       'cascade',
     ),
@@ -1239,13 +1243,17 @@ export const campaignPosts = pgTable(
     unique('campaign_posts_campaign_item').on(t.campaignId, t.itemKey),
     uniqueIndex('campaign_posts_link').on(t.linkId),
     index('campaign_posts_ws_code').on(t.workspaceId, t.linkCode),
-    foreignKey({ columns: [t.workspaceId, t.campaignId], foreignColumns: [campaigns.workspaceId, campaigns.id] }).onDelete(
+    foreignKey({
+      columns: [t.workspaceId, t.campaignId],
+      foreignColumns: [campaigns.workspaceId, campaigns.id],
+    }).onDelete('cascade'),
+    foreignKey({ columns: [t.workspaceId, t.postId], foreignColumns: [posts.workspaceId, posts.id] }).onDelete(
       'cascade',
     ),
-    foreignKey({ columns: [t.workspaceId, t.postId], foreignColumns: [posts.workspaceId, posts.id] }).onDelete('cascade'),
-    foreignKey({ columns: [t.workspaceId, t.targetId], foreignColumns: [postTargets.workspaceId, postTargets.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.workspaceId, t.targetId],
+      foreignColumns: [postTargets.workspaceId, postTargets.id],
+    }).onDelete('cascade'),
   ],
 );
 
@@ -1333,7 +1341,10 @@ export const trendAlerts = pgTable(
     recipients: integer('recipients').notNull().default(0),
     sentAt: timestamp('sent_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('trend_alerts_ws_sent').on(t.workspaceId, t.sentAt), index('trend_alerts_ws_term').on(t.workspaceId, t.term)],
+  (t) => [
+    index('trend_alerts_ws_sent').on(t.workspaceId, t.sentAt),
+    index('trend_alerts_ws_term').on(t.workspaceId, t.term),
+  ],
 );
 
 /**

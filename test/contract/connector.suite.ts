@@ -63,7 +63,6 @@ export interface ConnectorFixture {
   teardown(): Promise<void>;
 }
 
-const text = (s: string): PublishInput => ({ parts: [{ text: s, media: [] }], options: {} });
 const key = () => randomUUID();
 
 export function connectorContract(name: string, setup: () => Promise<ConnectorFixture>): void {

@@ -203,7 +203,10 @@ beforeAll(async () => {
     .where(eq(schema.notifications.userId, a.userId));
   ids.notification = note!.id;
   // A connected MCP client of A's (an OAuth grant).
-  const oauthClient = await insertClient(api.env.database.db, { clientName: 'iso', redirectUris: ['https://app.example.com/cb'] });
+  const oauthClient = await insertClient(api.env.database.db, {
+    clientName: 'iso',
+    redirectUris: ['https://app.example.com/cb'],
+  });
   const oauthSession = await createSession(api.env.database.db, a.userId, null);
   ids.oauthGrant = (
     await createGrant(
