@@ -269,7 +269,8 @@ describe('connecting an X account over REST', () => {
   it('only admins may connect; platforms without credentials say what to set', async () => {
     const owner = await api.signUp();
     const list = (await (await call('GET', '/v1/social-accounts/platforms', owner)).json()) as { items: unknown[] };
-    expect(list.items).toEqual([
+    const items = list.items as Array<{ platform: string; configured: boolean; set: string[] }>;
+    for (const expected of [
       { platform: 'bluesky', configured: true, set: [], needsInstanceUrl: false, connectWith: ['app_password'] },
       { platform: 'x', configured: true, set: [], needsInstanceUrl: false, connectWith: ['oauth'] },
       {
@@ -280,7 +281,17 @@ describe('connecting an X account over REST', () => {
         connectWith: ['oauth'],
       },
       { platform: 'mastodon', configured: true, set: [], needsInstanceUrl: true, connectWith: ['oauth'] },
-    ]);
+    ])
+      expect(items.find((p) => p.platform === expected.platform)).toEqual(expected);
+    // The Meta and video platforms are not configured here: each names what to set.
+    const rest = items.filter((p) => !['bluesky', 'x', 'linkedin', 'mastodon'].includes(p.platform));
+    expect(rest.map((p) => p.platform).sort()).toEqual(
+      ['facebook', 'instagram', 'pinterest', 'threads', 'tiktok', 'youtube'].sort(),
+    );
+    for (const p of rest) {
+      expect(p.configured).toBe(false);
+      expect(p.set.length).toBeGreaterThan(0);
+    }
     const bare = accountsApiDepsOf(
       { x: undefined, xApiUrl: undefined, mastodon: undefined, doneUrl: undefined },
       1_000,
@@ -289,12 +300,14 @@ describe('connecting an X account over REST', () => {
       configured: false,
       set: ['X_CLIENT_ID', 'X_CLIENT_SECRET', 'X_REDIRECT_URI'],
     });
-    const unknown = await call('POST', '/v1/social-accounts/connect', owner, { platform: 'tiktok' });
+    const unknown = await call('POST', '/v1/social-accounts/connect', owner, { platform: 'myspace' });
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({
       error: {
         code: 'platform_unsupported',
-        message: 'Herald cannot connect tiktok accounts; it connects bluesky, x, linkedin, mastodon',
+        message: expect.stringMatching(
+          /^Herald cannot connect myspace accounts; it connects bluesky, x, linkedin, mastodon, /,
+        ),
       },
     });
     const noAuth = await fetch(`${api.baseUrl}/v1/social-accounts/connect`, {
@@ -456,7 +469,7 @@ describe('connecting a Bluesky account over REST', () => {
     expect(((await oauth.json()) as { error: { message: string } }).error.message).toContain('app password');
     const other = await signIn(owner, { platform: 'x', identifier: 'someone.test', appPassword: 'p' });
     expect(other.status).toBe(400);
-    const unknown = await signIn(owner, { platform: 'tiktok', identifier: 'someone.test', appPassword: 'p' });
+    const unknown = await signIn(owner, { platform: 'myspace', identifier: 'someone.test', appPassword: 'p' });
     expect(await unknown.json()).toMatchObject({ error: { code: 'platform_unsupported' } });
 
     // Admins only: over REST, and in the service itself (what every other channel calls).
