@@ -121,6 +121,8 @@ export class EventBus {
   readonly #makeSubscriber: () => Redis;
   #subscriber: Redis | undefined;
   readonly #handlers = new Map<string, Set<(e: HeraldEvent) => void>>();
+  /** The PSUBSCRIBE each pattern's first subscriber sent: later subscribers wait for it too. */
+  readonly #subscribed = new Map<string, Promise<unknown>>();
 
   /**
    * @param publisher a normal command connection
@@ -143,13 +145,25 @@ export class EventBus {
     if (!set) {
       set = new Set();
       this.#handlers.set(pattern, set);
-      await sub.psubscribe(pattern);
+      this.#subscribed.set(pattern, sub.psubscribe(pattern));
     }
     set.add(handler);
-    return async () => {
+    try {
+      await this.#subscribed.get(pattern);
+    } catch (err) {
       set.delete(handler);
       if (set.size === 0 && this.#handlers.get(pattern) === set) {
         this.#handlers.delete(pattern);
+        this.#subscribed.delete(pattern);
+      }
+      throw err;
+    }
+    const own = set;
+    return async () => {
+      own.delete(handler);
+      if (own.size === 0 && this.#handlers.get(pattern) === own) {
+        this.#handlers.delete(pattern);
+        this.#subscribed.delete(pattern);
         await sub.punsubscribe(pattern);
       }
     };
@@ -173,6 +187,7 @@ export class EventBus {
 
   async close(): Promise<void> {
     this.#handlers.clear();
+    this.#subscribed.clear();
     if (this.#subscriber) await this.#subscriber.quit().catch(() => this.#subscriber?.disconnect());
   }
 }
