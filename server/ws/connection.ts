@@ -52,6 +52,11 @@ export class ChatConnection implements SessionTransport {
   #revalidating = false;
   /** Set from a voice_start until its voice_stop: binary frames are audio, with this budget. */
   #voiceFrames: MessageBucket | null = null;
+  /**
+   * A binary frame outside a voice session was answered: later ones are dropped unanswered
+   * until the next voice_start or voice_stop (a microphone left running sends 50 a second).
+   */
+  #strayAudioAnswered = false;
   #missedPongs = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
@@ -79,7 +84,7 @@ export class ChatConnection implements SessionTransport {
     this.#socket.on('pong', () => (this.#missedPongs = 0));
     this.#socket.once('close', () => this.#onClose());
     this.#heartbeat = setInterval(() => this.#beat(), limits.wsHeartbeatMs);
-    this.send({
+    const ready: ServerEvent = {
       type: 'ready',
       connectionId: this.id,
       protocol: SUBPROTOCOL,
@@ -93,10 +98,17 @@ export class ChatConnection implements SessionTransport {
         messageBurst: options.messageBurst,
         maxConcurrentTurns: options.maxConcurrentTurns,
       },
+    };
+    if (!events) return this.send(ready);
+    // `ready` follows the workspace's event subscription, so an event published after a client
+    // saw `ready` (a post's status, a notification) reaches it. It heads the queue: frames the
+    // client sent meanwhile are answered after it.
+    this.#enqueue(async () => {
+      await this.#session
+        .followEvents(events)
+        .catch((err: unknown) => this.#log.warn({ err }, 'event subscription failed'));
+      this.send(ready);
     });
-    if (events) {
-      this.#session.followEvents(events).catch((err: unknown) => this.#log.warn({ err }, 'event subscription failed'));
-    }
   }
 
   send(event: ServerEvent): void {
@@ -170,6 +182,8 @@ export class ChatConnection implements SessionTransport {
 
   #onFrame(data: RawData, isBinary: boolean): void {
     if (this.#closing || this.#refusing) return;
+    // Audio outside a voice session costs nothing of the message budget: dropped, answered once.
+    if (isBinary && !this.#voiceFrames) return this.#strayAudio(false);
     // Audio after a voice_start has its own budget (50 frames a second is the norm). The
     // session itself may still be starting: frames wait in the queue behind its voice_start.
     const voice = isBinary && this.#voiceFrames ? this.#voiceFrames : null;
@@ -204,12 +218,8 @@ export class ChatConnection implements SessionTransport {
       this.#enqueue(() => {
         const session = this.#session.voice;
         if (session) return session.frame(frame);
-        this.send(errorEvent(this.#noVoice()));
+        this.#strayAudio(true);
       });
-      return;
-    }
-    if (isBinary) {
-      this.#reply(errorEvent(this.#noVoice()));
       return;
     }
     const text = (
@@ -221,6 +231,7 @@ export class ChatConnection implements SessionTransport {
       return;
     }
     const message = parsed.message;
+    if (message.type === 'voice_start' || message.type === 'voice_stop') this.#strayAudioAnswered = false;
     if (message.type === 'voice_start') {
       this.#voiceFrames ??= new MessageBucket(
         this.#shared.options.voiceFramesPerSecond,
@@ -231,10 +242,18 @@ export class ChatConnection implements SessionTransport {
     this.#enqueue(() => this.#handle(message));
   }
 
-  #noVoice(): HeraldError {
-    return new HeraldError('unsupported_frame', {
-      message: 'Binary frames are audio of a voice session: send voice_start first (see docs/protocol.md, Voice)',
-    });
+  /** A binary frame with no voice session to take it: the first is answered, the rest dropped quietly. */
+  #strayAudio(inQueue: boolean): void {
+    if (this.#strayAudioAnswered) return;
+    this.#strayAudioAnswered = true;
+    const error = errorEvent(
+      new HeraldError('unsupported_frame', {
+        message:
+          'Binary frames are audio of a voice session: send voice_start first (see docs/protocol.md, Voice). Audio frames are dropped without another error until then',
+      }),
+    );
+    if (inQueue) this.send(error);
+    else this.#reply(error);
   }
 
   async #handle(message: ClientMessage): Promise<void> {
