@@ -58,8 +58,37 @@ export class Client {
     });
   }
 
+  /** Messages this client may still send at once under the server's advertised limits (`ready.limits`). */
+  #tokens = Number.POSITIVE_INFINITY;
+  #tokensAt = 0;
+
   send(msg: unknown): void {
+    this.#refill();
+    this.#tokens -= 1;
     this.ws.send(JSON.stringify(msg));
+  }
+
+  #limits(): { rate: number; burst: number } | null {
+    const ready = this.events.find((e) => e.type === 'ready') as { limits?: { messagesPerSecond: number; messageBurst: number } } | undefined;
+    return ready?.limits ? { rate: ready.limits.messagesPerSecond, burst: ready.limits.messageBurst } : null;
+  }
+
+  #refill(): void {
+    const limits = this.#limits();
+    if (!limits) return;
+    const now = Date.now();
+    if (!Number.isFinite(this.#tokens)) this.#tokens = limits.burst;
+    else this.#tokens = Math.min(limits.burst, this.#tokens + ((now - this.#tokensAt) / 1000) * limits.rate);
+    this.#tokensAt = now;
+  }
+
+  /** Waits until the server's rate limit lets one more message through, as a well-behaved client does. */
+  async pace(): Promise<void> {
+    this.#refill();
+    const limits = this.#limits();
+    if (!limits || this.#tokens >= 1) return;
+    await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.#tokens) / limits.rate) * 1000)));
+    this.#refill();
   }
 
   /** The first event (from `from` on) that matches, waiting for it. */
@@ -83,6 +112,7 @@ export class Client {
   /** Sends a user message; resolves with its turn id once acknowledged. */
   async say(text: string, threadId: string): Promise<string> {
     const id = `m-${Math.random().toString(36).slice(2)}`;
+    await this.pace();
     this.send({ type: 'user_message', id, text, threadId });
     const ack = await this.next(`ack of ${id}`, (e) => e.type === 'ack' && e.id === id);
     return ack.turnId as string;
