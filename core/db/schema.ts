@@ -1411,3 +1411,44 @@ export const oauthTokens = pgTable(
   },
   (t) => [index('oauth_tokens_grant').on(t.grantId)],
 );
+
+/**
+ * Bluesky OAuth authorizations under way: `@atproto/oauth-client`'s state (PKCE verifier,
+ * DPoP key, the authorization server asked), sealed with the SecretCipher under the state key's
+ * SHA-256, kept until the callback spends it or `expires_at` passes.
+ */
+export const blueskyOauthStates = pgTable(
+  'bluesky_oauth_states',
+  {
+    keyHash: text('key_hash').primaryKey(),
+    workspaceId: workspaceRef(),
+    stateCiphertext: text('state_ciphertext').notNull(),
+    stateKeyId: text('state_key_id').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('bluesky_oauth_states_expires').on(t.expiresAt)],
+);
+
+/**
+ * Bluesky OAuth sessions (token set and the DPoP private key they are bound to), sealed with
+ * the SecretCipher bound to workspace and id. A Bluesky account connected with OAuth names its
+ * session by id in its own sealed credentials; only `@atproto/oauth-client` writes a session
+ * (at the callback and on each refresh, under a lock), so rotating refresh tokens are never
+ * overwritten by a stale copy.
+ */
+export const blueskyOauthSessions = pgTable(
+  'bluesky_oauth_sessions',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    did: text('did').notNull(),
+    sessionCiphertext: text('session_ciphertext').notNull(),
+    sessionKeyId: text('session_key_id').notNull(),
+    /** When the access token expires (the library refreshes it before). */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('bluesky_oauth_sessions_workspace').on(t.workspaceId)],
+);
