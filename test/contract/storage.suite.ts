@@ -56,6 +56,8 @@ export const EXPECTED_TABLES = [
   'agent_checkpoints',
   'api_keys',
   'audit_log',
+  'bluesky_oauth_sessions',
+  'bluesky_oauth_states',
   'campaign_posts',
   'campaign_products',
   'campaign_settings',
