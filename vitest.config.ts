@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // User-given URLs may reach loopback, where tests serve their pages (test/setup/outbound.ts).
+    setupFiles: ['test/setup/outbound.ts'],
     // Tests start real servers (PGlite, Redis, Chroma, child processes); give them time.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -49,3 +49,14 @@ export {
   type StoredMedia,
   type S3MediaStoreOptions,
 } from './storage/index.js';
+export {
+  OutboundAddressError,
+  OUTBOUND_RANGE_NAMES,
+  isOutboundAllowEntry,
+  outboundDispatcher,
+  outboundRefusal,
+  refusedRange,
+  setOutboundPolicy,
+  userUrlDispatcher,
+  type OutboundPolicy,
+} from './net/outbound.js';

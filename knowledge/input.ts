@@ -3,7 +3,7 @@
  * and under the size cap; a URL is fetched with a deadline and a size cap and must answer HTML
  * (or plain text), whose main content is extracted (`html.ts`). Feeds: `feed-items.ts`.
  */
-import { HeraldError } from '../core/index.js';
+import { HeraldError, outboundRefusal, userUrlDispatcher } from '../core/index.js';
 import { decodeMarkup, decodePlain, type CharsetSource } from './charset.js';
 import { extractMainContent } from './html.js';
 
@@ -96,6 +96,8 @@ export async function fetchCapped(
     res = await fetch(url, {
       signal,
       redirect: 'follow',
+      // Every hop is checked against the address it connects to (core/net/outbound).
+      dispatcher: userUrlDispatcher(),
       headers: {
         accept,
         'user-agent': 'Herald knowledge fetcher',
@@ -104,6 +106,13 @@ export async function fetchCapped(
       },
     });
   } catch (cause) {
+    const refused = outboundRefusal(cause);
+    if (refused)
+      throw new HeraldError('knowledge_fetch_failed', {
+        message: `${url} was not fetched: ${refused.message}`,
+        details: { reason: 'address_refused', range: refused.range },
+        cause,
+      });
     const timedOut = signal.aborted;
     throw new HeraldError('knowledge_fetch_failed', {
       message: timedOut

@@ -15,6 +15,7 @@ import {
   loadOrCreateKeyFile,
   openDatabase,
   SecretCipher,
+  setOutboundPolicy,
   type Config,
   type Database,
   type Logger,
@@ -310,6 +311,9 @@ async function startKnowledge(
 }
 
 export async function startRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  // What URLs people give Herald may reach (knowledge pages and feeds, product pages); unset,
+  // public addresses only (the default of core/net/outbound).
+  if (config.api.outboundAllow.length > 0) setOutboundPolicy({ allow: config.api.outboundAllow });
   const closers: Closer[] = [];
   const close = async () => {
     for (const { name, close: fn } of closers.splice(0).reverse()) {

@@ -193,6 +193,8 @@ export interface Config {
     readonly wsMaxBufferedBytes: number;
     readonly wsHeartbeatMs: number;
     readonly mediaMaxBytes: number;
+    /** `OUTBOUND_ALLOW`: what user-given URLs may reach beyond public addresses (core/net/outbound). */
+    readonly outboundAllow: readonly string[];
     /** Empty: no cross-origin access; ['*']: any origin. */
     readonly corsOrigins: readonly string[];
     /** Fastify's `trustProxy`: which proxies' forwarded headers give the client's address. */
@@ -574,6 +576,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       wsMaxBufferedBytes: pick('WS_MAX_BUFFERED_BYTES', DEFAULTS.wsMaxBufferedBytes),
       wsHeartbeatMs: pick('WS_HEARTBEAT_MS', DEFAULTS.wsHeartbeatMs),
       mediaMaxBytes: pick('MEDIA_MAX_BYTES', DEFAULTS.mediaMaxBytes),
+      outboundAllow: Object.freeze(pick<string[]>('OUTBOUND_ALLOW', [])),
       corsOrigins: Object.freeze(
         pick<string>('CORS_ORIGINS', DEFAULTS.corsOrigins)
           .split(',')

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isOutboundAllowEntry } from '../net/outbound.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -185,6 +186,12 @@ const trustProxy = z
     error: `expected ${TRUST_PROXY_EXPECTS}`,
   });
 
+const OUTBOUND_ALLOW_EXPECTS = 'CIDRs or range names, comma-separated | any';
+const outboundAllow = z
+  .string()
+  .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e !== ''))
+  .refine((v) => v.every(isOutboundAllowEntry), { error: `expected ${OUTBOUND_ALLOW_EXPECTS}` });
+
 export const VARIABLES: readonly VariableDoc[] = [
   {
     name: 'HOST',
@@ -306,6 +313,14 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: String(DEFAULTS.knowledgeFetchTimeoutMs),
     description: 'Deadline for fetching a knowledge source URL.',
     schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'OUTBOUND_ALLOW',
+    expects: OUTBOUND_ALLOW_EXPECTS,
+    default: 'unset (public addresses only)',
+    description:
+      'Addresses beyond the public internet that URLs people give Herald (knowledge pages and feeds, product pages) may lead to: CIDRs, `loopback`, `private`, `linklocal`, `uniquelocal`, or `any`. Unset, a URL that resolves or redirects to a loopback, private, link-local or metadata address is refused (`knowledge_fetch_failed`, `details.reason` `address_refused`). Platform and model URLs you configure are not affected.',
+    schema: outboundAllow,
   },
   {
     name: 'OLLAMA_URL',
