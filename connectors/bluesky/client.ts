@@ -179,6 +179,31 @@ export async function getPostCounts(
   }
 }
 
+/** An account's audience as an AppView counts it (`app.bsky.actor.getProfile`). */
+export type ProfileCounts = { followersCount?: number; followsCount?: number; postsCount?: number };
+
+/**
+ * Followers, follows and posts of one account, read from an AppView without auth; null when the
+ * AppView does not know the account (not indexed yet). A PDS does not count followers: the
+ * follow graph lives in the AppView, and a PDS without one answers `getProfile` 501
+ * MethodNotImplemented (it only proxies `app.bsky.*` to its configured AppView).
+ */
+export async function getProfileCounts(
+  appViewUrl: string,
+  did: string,
+  transport: TransportOptions,
+): Promise<ProfileCounts | null> {
+  const agent = xrpcAgent(appViewUrl, transport);
+  try {
+    const res = await agent.app.bsky.actor.getProfile({ actor: did });
+    return res.data;
+  } catch (err) {
+    // An actor the AppView has not indexed: 400 InvalidRequest "Profile not found".
+    if (err instanceof XRPCError && err.status === 400 && /profile not found/i.test(err.message)) return null;
+    throw classify(err, { timeoutMs: transport.timeoutMs });
+  }
+}
+
 export interface RenewedSession {
   credentials: BlueskyCredentials;
   /** When the new access token expires (from its `exp` claim). */

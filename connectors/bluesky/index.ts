@@ -6,10 +6,17 @@
  * (`BlueskyCredentials` in `client.ts`).
  */
 import { HeraldError } from '../../core/index.js';
-import type { AccountContext, Connector, Draft, PostMetrics, ValidationIssue } from '../contract.js';
+import type { AccountContext, AccountStats, Connector, Draft, PostMetrics, ValidationIssue } from '../contract.js';
 import { InvalidContent, PermanentError, TransientError } from '../errors.js';
 import { validateAgainstCapabilities } from '../text-length.js';
-import { BlueskyClient, getPostCounts, readCredentials, renewSession, type TransportOptions } from './client.js';
+import {
+  BlueskyClient,
+  getPostCounts,
+  getProfileCounts,
+  readCredentials,
+  renewSession,
+  type TransportOptions,
+} from './client.js';
 import { PLATFORM } from './errors.js';
 import { blueskyCapabilities, IMAGE_MAX_BYTES, TEXT_MAX_BYTES } from './limits.js';
 import { findThread, ownPostKey, postKey, publishThread, readPostOptions } from './publish.js';
@@ -32,8 +39,9 @@ export interface BlueskyConnectorOptions {
   timeoutMs?: number;
   /**
    * Base URL of the AppView that `fetchMetrics` reads like, repost, reply and quote counts from
-   * (`app.bsky.feed.getPosts`, unauthenticated, so metrics do not depend on a live session).
-   * Nothing else uses it. Default {@link DEFAULT_APPVIEW_URL}.
+   * (`app.bsky.feed.getPosts`) and `fetchAccountStats` followers, follows and posts
+   * (`app.bsky.actor.getProfile`), both unauthenticated, so metrics do not depend on a live
+   * session. Nothing else uses it. Default {@link DEFAULT_APPVIEW_URL}.
    */
   appViewUrl?: string;
   /**
@@ -174,6 +182,23 @@ export function createBlueskyConnector(options: BlueskyConnectorOptions = {}): C
         throw new TransientError(`The Bluesky AppView has not indexed ${platformPostId} yet`, { platform: PLATFORM });
       }
       throw new PermanentError(`${platformPostId} no longer exists on Bluesky`, { platform: PLATFORM, status: 404 });
+    },
+
+    // https://docs.bsky.app/docs/api/app-bsky-actor-get-profile (ProfileViewDetailed's counts).
+    async fetchAccountStats(account): Promise<AccountStats> {
+      // The account's DID (its `externalId`), whichever way it was connected.
+      const did = account.externalId;
+      const counts = await getProfileCounts(config.appViewUrl, did, transport);
+      if (!counts) {
+        throw new TransientError(`The Bluesky AppView has not indexed the account ${did} yet`, { platform: PLATFORM });
+      }
+      const n = (v: unknown) => (typeof v === 'number' && v >= 0 ? v : null);
+      return {
+        followers: n(counts.followersCount),
+        following: n(counts.followsCount),
+        posts: n(counts.postsCount),
+        fetchedAt: new Date(),
+      };
     },
   };
 }

@@ -581,6 +581,44 @@ describe('Bluesky connector', () => {
       expect(await failure(connector.fetchMetrics(author.context, platformPostId))).toBeInstanceOf(PermanentError);
     });
 
+    it("reads the account's followers, follows and posts from the AppView (getProfile)", async () => {
+      const author = await fresh();
+      const [fan1, fan2] = [await tb.agentFor(await fresh()), await tb.agentFor(await fresh())];
+      expect(await connector.fetchAccountStats!(author.context)).toMatchObject({
+        followers: 0,
+        following: 0,
+        posts: 0,
+      });
+      await fan1.follow(author.did);
+      await fan2.follow(author.did);
+      await (await tb.agentFor(author)).follow(fan1.session!.did);
+      await connector.publish(author.context, text('one'), randomUUID());
+      await connector.publish(author.context, text('two'), randomUUID());
+      const stats = await connector.fetchAccountStats!(author.context);
+      expect(stats).toMatchObject({ followers: 2, following: 1, posts: 2 });
+      expect(Date.now() - stats.fetchedAt.getTime()).toBeLessThan(5_000);
+    });
+
+    it('an account the AppView has not indexed yet is transient, and its other refusals are classified', async () => {
+      let answer = { status: 400, body: { error: 'InvalidRequest', message: 'Profile not found' } };
+      const appView = http.createServer((_req, res) => {
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body));
+      });
+      await new Promise<void>((r) => appView.listen(0, '127.0.0.1', r));
+      try {
+        const appViewUrl = `http://127.0.0.1:${(appView.address() as AddressInfo).port}`;
+        const behind = createBlueskyConnector({ timeoutMs: TIMEOUT_MS, appViewUrl });
+        const err = await failure(behind.fetchAccountStats!(alice.context));
+        expect(err).toBeInstanceOf(TransientError);
+        expect((err as Error).message).toContain('not indexed');
+        answer = { status: 400, body: { error: 'AccountTakedown', message: 'Account has been suspended' } };
+        expect(await failure(behind.fetchAccountStats!(alice.context))).not.toBeInstanceOf(TransientError);
+      } finally {
+        await new Promise((r) => appView.close(r));
+      }
+    });
+
     it('a post the AppView has not indexed yet is transient', async () => {
       const lagging = http.createServer((_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
