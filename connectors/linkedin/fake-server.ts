@@ -1,7 +1,8 @@
 /**
  * The fake LinkedIn's HTTP side: the OAuth routes (`fake-oauth-routes.ts`), the Posts API (create, get,
  * delete, find by author), the Images and Documents APIs (initializeUpload, the upload PUT,
- * status with processing states), member post analytics and organization share statistics —
+ * status with processing states), member post analytics, organization share statistics and
+ * follower counts (a member's, a page's) —
  * with LinkedIn's error bodies, the `LinkedIn-Version` header required on `/rest/*`, 429 with
  * `Retry-After`, 401 for expired tokens and injected faults.
  */
@@ -241,6 +242,50 @@ const ROUTES: Route[] = [
   },
 ];
 
+/**
+ * Follower counts: a member's own (`memberFollowersCount?q=me`, r_member_profileAnalytics,
+ * learn.microsoft.com/en-us/linkedin/marketing/community-management/members/follower-statistics)
+ * and a page's (`networkSizes/{organization urn}?edgeType=COMPANY_FOLLOWED_BY_MEMBER`, the
+ * Organization Lookup API: rw_organization_admin and an administrator role).
+ */
+const FOLLOWER_ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: /^\/rest\/memberFollowersCount$/,
+    auth: true,
+    handle: ({ state, url, token }) => {
+      if (!token!.scopes.includes('r_member_profileAnalytics'))
+        return restError(403, 'ACCESS_DENIED', 'Not enough permissions to access: memberFollowersCount.FINDER-me');
+      if (url.searchParams.get('q') !== 'me')
+        return restError(400, 'ILLEGAL_ARGUMENT', 'Unsupported finder: use q=me or q=dateRange');
+      const followers = state.members.get(token!.userId)?.followers ?? 0;
+      return reply(200, {
+        elements: [{ memberFollowersCount: followers }],
+        paging: { count: 10, start: 0, links: [] },
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: /^\/rest\/networkSizes\/([^/]+)$/,
+    auth: true,
+    handle: ({ state, url, token, match }) => {
+      const urn = decodeURIComponent(match[1]!);
+      if (!/^urn:li:organization:\d+$/.test(urn))
+        return restError(400, 'ILLEGAL_ARGUMENT', `${urn} is not an organization URN`);
+      if (url.searchParams.get('edgeType') !== 'COMPANY_FOLLOWED_BY_MEMBER')
+        return restError(400, 'ILLEGAL_ARGUMENT', 'edgeType must be COMPANY_FOLLOWED_BY_MEMBER');
+      const known =
+        state.pageFollowers.has(urn) || [...state.members.values()].some((m) => m.organizations.includes(urn));
+      if (!known) return restError(404, 'NOT_FOUND', `Organization ${urn} not found`);
+      const admin = !!state.members.get(token!.userId)?.organizations.includes(urn);
+      if (!token!.scopes.includes('rw_organization_admin') || !admin)
+        return restError(403, 'ACCESS_DENIED', 'Not enough permissions to access: networkSizes.GET');
+      return reply(200, { firstDegreeSize: state.pageFollowers.get(urn) ?? 0 });
+    },
+  },
+];
+
 async function answer(state: LinkedInFakeState, req: IncomingMessage, url: URL): Promise<Reply> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -255,7 +300,7 @@ async function answer(state: LinkedInFakeState, req: IncomingMessage, url: URL):
     }
   }
   const form = new URLSearchParams(type.includes('application/x-www-form-urlencoded') ? raw.toString('utf8') : '');
-  const route = ROUTES.find((r) => r.method === req.method && r.path.test(url.pathname));
+  const route = [...ROUTES, ...FOLLOWER_ROUTES].find((r) => r.method === req.method && r.path.test(url.pathname));
   if (!route) return restError(404, 'NOT_FOUND', `No route ${req.method} ${url.pathname}`);
   if (url.pathname.startsWith('/rest/')) {
     const version = String(req.headers['linkedin-version'] ?? '');

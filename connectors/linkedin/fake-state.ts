@@ -13,6 +13,8 @@ export interface FakeMember {
   id: string;
   name: string;
   organizations: string[];
+  /** Members following this member (`memberFollowersCount`). */
+  followers: number;
 }
 
 export interface FakeToken {
@@ -118,6 +120,8 @@ export class LinkedInFakeState {
   readonly faults = new Map<string, LinkedInFakeFault[]>();
   readonly counters = new Map<string, FakeCounters>();
   readonly rate = new Map<string, { windowStart: number; used: number }>();
+  /** Followers of each page (`networkSizes`, edge COMPANY_FOLLOWED_BY_MEMBER), by organization URN. */
+  readonly pageFollowers = new Map<string, number>();
   /** Members who have granted the app access before. */
   readonly granted = new Set<string>();
 
@@ -141,7 +145,12 @@ export class LinkedInFakeState {
 
   createMember(input: { name?: string; organizations?: string[] } = {}): FakeMember {
     const id = `m${secret().slice(0, 9)}`;
-    const member = { id, name: input.name ?? `Member ${id.slice(1, 6)}`, organizations: input.organizations ?? [] };
+    const member = {
+      id,
+      name: input.name ?? `Member ${id.slice(1, 6)}`,
+      organizations: input.organizations ?? [],
+      followers: 0,
+    };
     this.members.set(id, member);
     return member;
   }

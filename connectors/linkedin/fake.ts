@@ -79,6 +79,8 @@ export interface LinkedInFake {
     urn: string,
     metrics: Partial<Record<'reactions' | 'comments' | 'reshares' | 'impressions', number>>,
   ): void;
+  /** Followers of a member (their id) or a page (`urn:li:organization:<id>`), as LinkedIn counts them. */
+  setFollowers(who: string, followers: number): void;
   close(): Promise<void>;
 }
 
@@ -163,6 +165,15 @@ export async function startLinkedInFake(options: LinkedInFakeOptions = {}): Prom
       const p = state.posts.get(urn);
       if (!p) throw new Error(`fake LinkedIn: no post ${urn}`);
       Object.assign(p.metrics, metrics);
+    },
+    setFollowers(who, followers) {
+      if (who.startsWith('urn:li:organization:')) {
+        state.pageFollowers.set(who, followers);
+        return;
+      }
+      const m = state.members.get(who);
+      if (!m) throw new Error(`fake LinkedIn: no member ${who}`);
+      m.followers = followers;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

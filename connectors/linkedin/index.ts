@@ -5,7 +5,15 @@
  * or organization share statistics), lookup of the author's posts to confirm an uncertain
  * publish (LinkedIn takes no idempotency key), and token refresh for apps LinkedIn allows it.
  */
-import type { AccountContext, Connector, Draft, PostMetrics, PublishInput, PublishResult } from '../contract.js';
+import type {
+  AccountContext,
+  AccountStats,
+  Connector,
+  Draft,
+  PostMetrics,
+  PublishInput,
+  PublishResult,
+} from '../contract.js';
 import { InvalidContent, PermanentError, TransientError, isConnectorError } from '../errors.js';
 import {
   DEFAULT_API_URL,
@@ -295,6 +303,58 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
     return { likes, reposts, replies, impressions, fetchedAt: new Date() };
   }
 
+  /**
+   * The account's audience. A page account (its `authorUrn` an organization) reads the page's
+   * follower count from the Organization Network Size API (`GET /rest/networkSizes/{urn}
+   * ?edgeType=COMPANY_FOLLOWED_BY_MEMBER`, which replaced `totalFollowerCounts` in follower
+   * statistics; needs rw_organization_admin and an admin role); a member reads their own from
+   * `GET /rest/memberFollowersCount?q=me` (r_member_profileAnalytics, Community Management
+   * API). LinkedIn reports neither whom an account follows nor how many posts it made.
+   */
+  async function fetchAccountStats(account: AccountContext): Promise<AccountStats> {
+    const t = transportFor(account);
+    const n = (v: unknown) => (typeof v === 'number' && v >= 0 ? v : null);
+    const own = account.metadata.authorUrn;
+    const missing = (err: unknown, what: string): never => {
+      if (!isConnectorError(err) || err.reason !== 'permission_missing') throw err;
+      throw new PermanentError(what, {
+        platform: PLATFORM,
+        status: err.status ?? 403,
+        reason: 'permission_missing',
+        cause: err,
+      });
+    };
+    if (typeof own === 'string' && own.startsWith('urn:li:organization:')) {
+      const res = await liRequest<{ firstDegreeSize?: unknown }>(t, {
+        method: 'GET',
+        path: `/rest/networkSizes/${encodeURIComponent(own)}`,
+        query: { edgeType: 'COMPANY_FOLLOWED_BY_MEMBER' },
+      }).catch((err: unknown) =>
+        missing(
+          err,
+          `LinkedIn's page follower count needs the rw_organization_admin permission and an administrator role on ${own}`,
+        ),
+      );
+      return { followers: n(res.body?.firstDegreeSize), following: null, posts: null, fetchedAt: new Date() };
+    }
+    const res = await liRequest<{ elements?: Array<{ memberFollowersCount?: unknown }> }>(t, {
+      method: 'GET',
+      path: '/rest/memberFollowersCount',
+      query: { q: 'me' },
+    }).catch((err: unknown) =>
+      missing(
+        err,
+        "LinkedIn's member follower count needs the r_member_profileAnalytics permission (Community Management API): add it to LINKEDIN_SCOPES and reconnect the account",
+      ),
+    );
+    return {
+      followers: n(res.body?.elements?.[0]?.memberFollowersCount),
+      following: null,
+      posts: null,
+      fetchedAt: new Date(),
+    };
+  }
+
   return {
     platform: PLATFORM,
     capabilities,
@@ -320,5 +380,6 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
       return { credentials: { ...grant.credentials }, expiresAt: grant.expiresAt };
     },
     fetchMetrics,
+    fetchAccountStats,
   };
 }

@@ -286,6 +286,42 @@ describe('the LinkedIn connector', () => {
     expect(fake.counters(creds.memberId)).toMatchObject({ postsCreated: 1, postsDeleted: 1 });
   });
 
+  it("reads a member's follower count, and says which permission is missing without it", async () => {
+    const creds = fake.createAccount({ scopes: ['openid', 'profile', 'w_member_social', 'r_member_profileAnalytics'] });
+    fake.setFollowers(creds.memberId, 1_234);
+    expect(await connector().fetchAccountStats!(accountFor(creds))).toMatchObject({
+      followers: 1_234,
+      following: null,
+      posts: null,
+    });
+    const without = fake.createAccount();
+    const err = await failure(connector().fetchAccountStats!(accountFor(without)));
+    expect(err).toMatchObject({ reason: 'permission_missing', status: 403 });
+    expect((err as Error).message).toContain('r_member_profileAnalytics');
+  });
+
+  it("reads a page's follower count from its network size, only for a page the member administers", async () => {
+    const org = 'urn:li:organization:5550001';
+    const creds = fake.createAccount({
+      organizations: [org],
+      scopes: ['openid', 'profile', 'w_member_social', 'w_organization_social', 'rw_organization_admin'],
+    });
+    fake.setFollowers(org, 219_145);
+    const page = accountFor(creds, { organizations: [org], authorUrn: org });
+    expect(await connector().fetchAccountStats!(page)).toMatchObject({ followers: 219_145, following: null });
+    fake.setFollowers(org, 219_150);
+    expect((await connector().fetchAccountStats!(page)).followers).toBe(219_150);
+    // Not an administrator of the page: LinkedIn's 403, a missing permission.
+    const stranger = fake.createAccount({ scopes: ['openid', 'profile', 'rw_organization_admin'] });
+    const refused = await failure(connector().fetchAccountStats!(accountFor(stranger, { authorUrn: org })));
+    expect(refused).toMatchObject({ reason: 'permission_missing', status: 403 });
+    // A page LinkedIn does not know: 404.
+    const gone = await failure(
+      connector().fetchAccountStats!(accountFor(creds, { authorUrn: 'urn:li:organization:1' })),
+    );
+    expect(gone).toMatchObject({ status: 404 });
+  });
+
   it('finds an uncertain post among the author’s posts only with the same text and media', async () => {
     const creds = fake.createAccount({ scopes: MEMBER_READ_SCOPES });
     const account = accountFor(creds);

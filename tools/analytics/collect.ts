@@ -239,7 +239,8 @@ export async function collectAccountStats(
     const message = err instanceof Error ? err.message : String(err);
     if (!job.lastTry && (!isConnectorError(err) || err.kind === 'transient'))
       return { kind: 'retry', error: err instanceof Error ? err : new Error(message) };
-    await store({ status: isForbidden(err) ? 'forbidden' : 'unreachable', detail: message });
-    return { kind: 'stored', status: 'unreachable' };
+    const status = isForbidden(err) ? 'forbidden' : 'unreachable';
+    await store({ status, detail: message });
+    return { kind: 'stored', status };
   }
 }
