@@ -1452,3 +1452,18 @@ export const blueskyOauthSessions = pgTable(
   },
   (t) => [index('bluesky_oauth_sessions_workspace').on(t.workspaceId)],
 );
+
+/** A member's choices about analytics reports in a workspace: the weekly report delivered to them or not. */
+export const analyticsReportSettings = pgTable(
+  'analytics_report_settings',
+  {
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** The weekly report is sent to the member (Monday 09:00 in their zone). */
+    weeklyReport: boolean('weekly_report').notNull().default(true),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] })],
+);
