@@ -54,6 +54,7 @@ export const EXPECTED_TABLES = [
   'agent_checkpoint_blobs',
   'agent_checkpoint_writes',
   'agent_checkpoints',
+  'analytics_report_settings',
   'api_keys',
   'audit_log',
   'bluesky_oauth_sessions',
