@@ -1,10 +1,9 @@
 /**
  * What the video platforms (TikTok, YouTube, Pinterest) share: their video rules as data,
- * checked at schedule time against what probing found (`MediaDescriptor.video`), and reading
- * a stored video chunk by chunk for uploads — one chunk in memory at a time, never the file.
+ * checked at schedule time against what probing found (`MediaDescriptor.video`). Their uploads
+ * stream the stored file into the request (`stream-upload.ts`), never holding it.
  */
-import type { Readable } from 'node:stream';
-import type { MediaDescriptor, MediaInput, ValidationIssue } from './contract.js';
+import type { MediaDescriptor, ValidationIssue } from './contract.js';
 
 export interface VideoRules {
   minDurationMs?: number;
@@ -107,74 +106,3 @@ export const mediaRequired = (name: string, what: string): ValidationIssue => ({
   part: 0,
   message: `${name} posts need ${what}; this post has none.`,
 });
-
-/**
- * The bytes `[from, size)` of a media file as consecutive chunks of `chunkBytes` (the last
- * may be shorter, or longer by up to `lastChunkExtra`), read from storage as a stream where
- * the input offers `open`, so at most one chunk is held in memory.
- */
-export async function* readChunks(
-  media: Pick<MediaInput, 'sizeBytes' | 'open'> & { bytes?: Buffer },
-  from: number,
-  chunkBytes: number,
-): AsyncGenerator<{ start: number; bytes: Buffer }> {
-  const size = media.sizeBytes;
-  if (from >= size) return;
-  if (!media.open) {
-    const all = media.bytes!;
-    for (let at = from; at < size; at += chunkBytes)
-      yield { start: at, bytes: all.subarray(at, Math.min(size, at + chunkBytes)) };
-    return;
-  }
-  const stream: Readable = await media.open({ start: from, end: size - 1 });
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let start = from;
-  try {
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      let rest = piece;
-      while (pendingBytes + rest.length >= chunkBytes) {
-        const take = chunkBytes - pendingBytes;
-        pending.push(rest.subarray(0, take));
-        rest = rest.subarray(take);
-        const bytes = Buffer.concat(pending);
-        pending = [];
-        pendingBytes = 0;
-        yield { start, bytes };
-        start += bytes.length;
-      }
-      if (rest.length) {
-        // A copy: the stream may reuse its buffer.
-        pending.push(Buffer.from(rest));
-        pendingBytes += rest.length;
-      }
-    }
-    if (pendingBytes) yield { start, bytes: Buffer.concat(pending) };
-  } finally {
-    stream.destroy();
-  }
-}
-
-/** The bytes `[start, end]` (inclusive) of a media file, read from storage where it can be. */
-export async function readRange(
-  media: Pick<MediaInput, 'open'> & { bytes?: Buffer },
-  start: number,
-  end: number,
-): Promise<Buffer> {
-  if (!media.open) return media.bytes!.subarray(start, end + 1);
-  const stream = await media.open({ start, end });
-  // One buffer of the chunk's size, filled as pieces arrive: no copies to collect later.
-  const out = Buffer.allocUnsafe(end - start + 1);
-  let at = 0;
-  try {
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      if (at + piece.length > out.length) throw new Error(`storage returned more than bytes ${start}-${end}`);
-      piece.copy(out, at);
-      at += piece.length;
-    }
-  } finally {
-    stream.destroy();
-  }
-  if (at !== out.length) throw new Error(`storage returned ${at} of bytes ${start}-${end}`);
-  return out;
-}

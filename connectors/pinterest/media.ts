@@ -6,14 +6,11 @@
  * until `succeeded` (or `failed`).
  */
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { MediaInput } from '../contract.js';
 import { InvalidContent, TransientError } from '../errors.js';
+import { concatBodies, mediaRange, streamAnswer } from '../stream-upload.js';
 import { pinRequest, type Transport } from './client.js';
-import { PLATFORM } from './errors.js';
+import { classifyNetworkError, PLATFORM } from './errors.js';
 
 export interface Registered {
   mediaId: string;
@@ -44,43 +41,29 @@ export async function uploadVideo(reg: Registered, video: MediaInput, timeoutMs:
     `${fields}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="video"\r\nContent-Type: ${video.mimeType}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const url = new URL(reg.uploadUrl);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const file = video.open ? await video.open() : Readable.from([video.bytes]);
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = request(url, {
+  const what = 'uploading the video';
+  const res = await streamAnswer(
+    reg.uploadUrl,
+    {
       method: 'POST',
-      headers: {
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(head.length + video.sizeBytes + tail.length),
-      },
-      timeout: timeoutMs,
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    pipeline(
-      (async function* () {
-        yield head;
-        yield* file as AsyncIterable<Buffer>;
-        yield tail;
-      })(),
-      req,
-    ).catch(reject);
-  }).catch((err: unknown) => {
-    // Uploading the file creates no Pin: nothing can have been published.
-    throw new TransientError(`The video upload to Pinterest failed: ${(err as Error).message}`, {
+      headers: new Headers({ 'content-type': `multipart/form-data; boundary=${boundary}` }),
+      body: concatBodies(head, mediaRange(video, 0, video.sizeBytes - 1), tail),
+    },
+    timeoutMs,
+    (err) => {
+      const e = classifyNetworkError(err, { method: 'POST', what, timeoutMs });
+      // Uploading the file creates no Pin: nothing can have been published.
+      return new TransientError(`The video upload to Pinterest failed: ${e.message}`, {
+        platform: PLATFORM,
+        cause: err,
+        mayHaveSucceeded: false,
+      });
+    },
+  );
+  if (!res.ok)
+    throw new TransientError(`Pinterest's media storage answered ${res.status} to the video upload`, {
       platform: PLATFORM,
-      cause: err,
-    });
-  });
-  if (status < 200 || status >= 300)
-    throw new TransientError(`Pinterest's media storage answered ${status} to the video upload`, {
-      platform: PLATFORM,
-      status,
+      status: res.status,
     });
 }
 

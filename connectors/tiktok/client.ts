@@ -4,6 +4,7 @@
  * status (spam-risk refusals come with 200). Upload PUTs go to the `upload_url` TikTok gave.
  */
 import { fetchAnswer, type HttpAnswer } from '../http.js';
+import { streamAnswer, type StreamBody } from '../stream-upload.js';
 import { classify, classifyNetworkError, errorOf } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -24,6 +25,8 @@ export interface TtRequest {
   json?: unknown;
   form?: URLSearchParams;
   bytes?: Buffer;
+  /** Bytes streamed from storage as they are sent (upload chunks): never held whole. */
+  stream?: StreamBody;
   headers?: Record<string, string>;
   timeoutMs?: number;
   what?: string;
@@ -46,9 +49,10 @@ export async function ttRequest(t: Transport, req: TtRequest): Promise<HttpAnswe
   } else if (req.bytes) body = req.bytes;
   const url = new URL(req.path.startsWith('http') ? req.path : t.apiUrl.replace(/\/+$/, '') + req.path);
   for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-  const res = await fetchAnswer(url, { method: req.method, headers, body }, timeoutMs, (err) =>
-    classifyNetworkError(err, { method: req.method, what, timeoutMs }),
-  );
+  const networkError = (err: unknown) => classifyNetworkError(err, { method: req.method, what, timeoutMs });
+  const res = req.stream
+    ? await streamAnswer(url, { method: req.method, headers, body: req.stream }, timeoutMs, networkError)
+    : await fetchAnswer(url, { method: req.method, headers, body }, timeoutMs, networkError);
   const code = req.envelope === false ? undefined : errorOf(res.body)?.code;
   if (res.ok && (code === undefined || code === 'ok')) return res;
   throw classify(res.status, res.body, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });

@@ -21,7 +21,7 @@ import type {
   PublishResult,
 } from '../contract.js';
 import { InvalidContent, isConnectorError, PermanentError, TransientError } from '../errors.js';
-import { readRange } from '../video.js';
+import { mediaRange } from '../stream-upload.js';
 import { DEFAULT_TIMEOUT_MS, ttRequest, type Transport } from './client.js';
 import { describeRefusal, PLATFORM } from './errors.js';
 import { capabilities, parseOptions, validateDraft, type CreatorInfo, type TikTokOptions } from './limits.js';
@@ -180,13 +180,13 @@ export function createTikTokConnector(options: TikTokConnectorOptions): Connecto
       const isLast = i === count - 1;
       const start = i * chunkSize;
       const end = isLast ? size - 1 : start + chunkSize - 1;
-      const bytes = await readRange(video, start, end);
       try {
         await ttRequest(t, {
           method: 'PUT',
           path: h.uploadUrl,
           headers: { 'content-type': video.mimeType, 'content-range': `bytes ${start}-${end}/${size}` },
-          bytes,
+          // Streamed from storage into the socket: the chunk is never held in memory.
+          stream: mediaRange(video, start, end),
           envelope: false,
           timeoutMs: chunkTimeoutMs,
           what: `uploading bytes ${start}-${end} of ${size}`,

@@ -4,6 +4,7 @@
  * by `classify`. With a test double, one base URL serves the API, uploads and OAuth.
  */
 import { fetchAnswer, type HttpAnswer } from '../http.js';
+import { streamAnswer, type StreamBody } from '../stream-upload.js';
 import { classify, classifyNetworkError } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -26,6 +27,8 @@ export interface YtRequest {
   json?: unknown;
   form?: URLSearchParams;
   bytes?: Buffer;
+  /** Bytes streamed from storage as they are sent (upload chunks): never held whole. */
+  stream?: StreamBody;
   headers?: Record<string, string>;
   /** Non-2xx statuses answered as data instead of thrown (308 Resume Incomplete, 404 on a gone session). */
   accept?: readonly number[];
@@ -47,9 +50,10 @@ export async function ytRequest(t: Transport, req: YtRequest): Promise<HttpAnswe
   else if (req.bytes) body = req.bytes;
   const url = new URL(req.path.startsWith('http') ? req.path : t.apiUrl.replace(/\/+$/, '') + req.path);
   for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-  const res = await fetchAnswer(url, { method: req.method, headers, body }, timeoutMs, (err) =>
-    classifyNetworkError(err, { method: req.method, what, timeoutMs }),
-  );
+  const networkError = (err: unknown) => classifyNetworkError(err, { method: req.method, what, timeoutMs });
+  const res = req.stream
+    ? await streamAnswer(url, { method: req.method, headers, body: req.stream }, timeoutMs, networkError)
+    : await fetchAnswer(url, { method: req.method, headers, body }, timeoutMs, networkError);
   if (res.ok || req.accept?.includes(res.status)) return res;
   throw classify(res.status, res.body, res.headers, { method: req.method, what, canRefresh: t.canRefresh ?? false });
 }

@@ -9,7 +9,7 @@
  */
 import type { MediaInput } from '../contract.js';
 import { isConnectorError, TransientError } from '../errors.js';
-import { readRange } from '../video.js';
+import { mediaRange } from '../stream-upload.js';
 import { ytRequest, type Transport } from './client.js';
 import { PLATFORM } from './errors.js';
 
@@ -87,7 +87,8 @@ export async function querySession(t: Transport, sessionUri: string, sizeBytes: 
 }
 
 /**
- * Sends the bytes from `offset` to the end, chunk after chunk, read from storage as they go.
+ * Sends the bytes from `offset` to the end, chunk after chunk, each streamed from storage into
+ * the request as it is sent.
  * A failure before the last chunk cannot have created the video (`mayHaveSucceeded` false);
  * on the last chunk it may have. Resuming is the caller's: the session URI is journaled.
  */
@@ -106,19 +107,19 @@ export async function uploadFrom(
       throw new TransientError('YouTube keeps asking for the same bytes of the upload', { platform: PLATFORM });
     let resumeAt: number | null = null;
     for (let start = from; start < size; start += opts.chunkBytes) {
-      const chunk = { start, bytes: await readRange(video, start, Math.min(size, start + opts.chunkBytes) - 1) };
-      const end = chunk.start + chunk.bytes.length - 1;
+      const end = Math.min(size, start + opts.chunkBytes) - 1;
       const last = end === size - 1;
       let res;
       try {
         res = await ytRequest(t, {
           method: 'PUT',
           path: sessionUri,
-          headers: { 'content-range': `bytes ${chunk.start}-${end}/${size}`, 'content-type': video.mimeType },
-          bytes: chunk.bytes,
+          headers: { 'content-range': `bytes ${start}-${end}/${size}`, 'content-type': video.mimeType },
+          // Streamed from storage into the socket: the chunk is never held in memory.
+          stream: mediaRange(video, start, end),
           accept: [308],
           timeoutMs: opts.chunkTimeoutMs,
-          what: `uploading bytes ${chunk.start}-${end} of ${size}`,
+          what: `uploading bytes ${start}-${end} of ${size}`,
         });
       } catch (err) {
         if (isConnectorError(err) && err.kind === 'transient' && err.mayHaveSucceeded !== last)
