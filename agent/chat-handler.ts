@@ -18,6 +18,7 @@ import type { LinksDeps } from '../tools/links/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { fastPath, mightBeFast } from './graph/fast-path.js';
 import { buildAgentGraph, fastAnswerUpdate, type AgentGraph } from './graph/graph.js';
+import { TOOL_SELECTION_DEFAULTS, type ToolSelectionOptions } from './graph/tool-select.js';
 import {
   SUMMARY_DEFAULTS,
   type AgentOutput,
@@ -61,6 +62,8 @@ export interface AgentOptions {
   channel?: string;
   /** When long threads are summarised by the cheap model. Default `SUMMARY_DEFAULTS`. */
   summary?: Partial<SummaryOptions> | undefined;
+  /** Which tools each model call is given. Default `TOOL_SELECTION_DEFAULTS` (docs/agent.md#tool-selection). */
+  tools?: Partial<ToolSelectionOptions> | undefined;
   now?: () => Date;
   /**
    * When the workspace settings a turn reads (model policy, autopilot) may be served from
@@ -156,6 +159,7 @@ export class AgentChatHandler {
       signal,
       autopilot: new Set(settings.autopilot),
       summary: { ...SUMMARY_DEFAULTS, ...this.#options.summary },
+      tools: { ...TOOL_SELECTION_DEFAULTS, ...this.#options.tools },
     };
     const config = {
       configurable: { thread_id: threadId, herald: run, [READ_MEMO]: memo },

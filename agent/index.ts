@@ -25,6 +25,16 @@ export {
 export { AgentSettingsSchema, AUTOPILOT_TOOLS, autopilotOf, type AgentSettings } from './settings.js';
 export { SUMMARY_DEFAULTS, type SummaryOptions } from './graph/state.js';
 export {
+  groupsOfText,
+  selectTools,
+  TOOL_MODES,
+  TOOL_SELECTION_DEFAULTS,
+  type ToolMode,
+  type ToolSelection,
+  type ToolSelectionOptions,
+} from './graph/tool-select.js';
+export { CORE_TOOLS, TOOL_GROUPS, type ToolGroup } from './tools/groups.js';
+export {
   modelTools,
   runTool,
   SIDE_EFFECT_TOOLS,

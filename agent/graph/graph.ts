@@ -39,7 +39,6 @@ import { workspaceAccounts } from '../tools/accounts.js';
 import {
   errorOf,
   isUntrustedOutput,
-  modelTools,
   parseArgs,
   runTool,
   TOOLS,
@@ -48,6 +47,7 @@ import {
 } from '../tools/index.js';
 import { summariseIfLong, untrustedContext } from './context.js';
 import { fastPath, mightBeFast } from './fast-path.js';
+import { selectTools } from './tool-select.js';
 import {
   AgentState,
   runContextOf,
@@ -110,9 +110,11 @@ async function modelNode(state: State, config: LangGraphRunnableConfig): Promise
     ),
     ...thread.messages,
   ];
+  // Only the tools this turn plausibly needs (`more_tools` reaches the rest).
+  const { tools, widerTools } = selectTools(thread.messages, run.tools);
   const stream = await run.router.stream(
     { workspaceId: env.session.workspaceId, userId: env.session.userId, policy: run.policy, turn: run.modelTurn },
-    { taskKind: 'short_draft', messages, tools: modelTools(), signal: run.signal },
+    { taskKind: 'short_draft', messages, tools, ...(widerTools ? { widerTools } : {}), signal: run.signal },
   );
   let acc: AIMessageChunk | undefined;
   for await (const chunk of stream) {

@@ -9,6 +9,7 @@ import { Annotation, messagesStateReducer } from '@langchain/langgraph';
 import type { ModelPolicy, ModelRouter, ModelTurn } from '../models/index.js';
 import type { AccountRef } from '../tools/accounts.js';
 import type { FastResult } from './fast-path.js';
+import type { ToolSelectionOptions } from './tool-select.js';
 import type { ActionEdit, ProposedAction, ToolEnv } from '../tools/index.js';
 
 /** The user's answer to one proposed action, as the graph is resumed with it. */
@@ -79,6 +80,8 @@ export interface RunContext {
   /** Side-effect tools the workspace lets run without asking (never in an untrusted context). */
   autopilot: ReadonlySet<string>;
   summary: SummaryOptions;
+  /** Which tools each model call is given (`tool-select.ts`). */
+  tools: ToolSelectionOptions;
   /**
    * What the fast path made of the run's message when the handler asked it before the run
    * (a tool call to confirm, or null: not a fast-path command); `fast_path` takes it once.

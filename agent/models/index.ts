@@ -53,7 +53,7 @@ export {
   type RoutedStream,
   type RouterOptions,
 } from './router.js';
-export { estimateTokens } from './tokens.js';
+export { estimateTokens, estimateToolTokens } from './tokens.js';
 export { checkPullAllowed, listModels, startPull, pullsSettled, type PullAccess, type PullCaller } from './catalog.js';
 
 export interface ModelLayerOptions {

@@ -61,6 +61,8 @@ export function createChatModel(
       return new ChatOllama({
         ...common,
         baseUrl: s.baseUrl,
+        // The window the router counted on: Ollama's own default is smaller (4,096 on most machines).
+        numCtx: spec.contextWindow,
         ...maybe('numPredict', options.maxOutputTokens),
         ...(options.signal ? { fetch: fetchWithSignal(options.signal) } : {}),
       });

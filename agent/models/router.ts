@@ -19,7 +19,7 @@ import { decide, formatUsd, TASK_PROFILES, type RouteDecision, type TaskKind } f
 import type { ModelPolicy } from './policy.js';
 import { configuredProviders, createChatModel, type ProviderSettings } from './providers.js';
 import { costUsd, type ModelRegistry, type ModelSpec, type ProviderName } from './registry.js';
-import { chunkCarriesToken, estimateTokens, usageOfChunks } from './tokens.js';
+import { chunkCarriesToken, estimateTokens, estimateToolTokens, usageOfChunks } from './tokens.js';
 
 export const ROUTER_DEFAULTS = { firstTokenTimeoutMs: 20_000, idleTimeoutMs: 60_000 } as const;
 
@@ -61,6 +61,12 @@ export interface ChatRequest {
   taskKind: TaskKind;
   messages: BaseMessageLike[];
   tools?: BindToolsInput[];
+  /**
+   * A longer tool list (usually every tool) bound instead of `tools` for a model whose context
+   * window holds it with the prompt and the reply. The route is decided on `tools`, so a model
+   * too small for this list still serves with `tools`.
+   */
+  widerTools?: BindToolsInput[];
   /** Default: the task kind's usual reply length. */
   maxOutputTokens?: number;
   temperature?: number;
@@ -212,7 +218,7 @@ export class ModelRouter {
         }
         const controller = new AbortController();
         const signal = req.signal ? AbortSignal.any([controller.signal, req.signal]) : controller.signal;
-        const runnable = this.#model(spec, decision.maxOutputTokens, req, signal);
+        const runnable = this.#model(spec, decision.maxOutputTokens, req, toolsFor(spec, req, decision), signal);
         // Aborting the signal cancels the request itself, answered or not (see providers.ts).
         const stop = () => controller.abort();
         const started = performance.now();
@@ -330,10 +336,10 @@ export class ModelRouter {
     spec: ModelSpec,
     maxOutputTokens: number,
     req: ChatRequest,
+    tools: BindToolsInput[] | undefined,
     signal: AbortSignal,
   ): Runnable<BaseMessageLike[], AIMessageChunk> {
     const options = { maxOutputTokens, ...(req.temperature === undefined ? {} : { temperature: req.temperature }) };
-    const tools = req.tools?.length ? req.tools : undefined;
     if (spec.provider === 'ollama') {
       const model = createChatModel(spec, this.#options.providers, { ...options, signal });
       return tools ? bindTools(model, tools) : model;
@@ -398,6 +404,18 @@ export class ModelRouter {
     }
     return result;
   }
+}
+
+/** The tools bound for this model: `widerTools` when its window holds them, else `tools` (none when empty). */
+function toolsFor(spec: ModelSpec, req: ChatRequest, decision: RouteDecision): BindToolsInput[] | undefined {
+  if (!req.tools?.length) return undefined;
+  const wider = req.widerTools;
+  if (wider?.length && wider !== req.tools) {
+    const needed =
+      decision.promptTokens - estimateToolTokens(req.tools) + estimateToolTokens(wider) + decision.maxOutputTokens;
+    if (needed <= spec.contextWindow) return wider;
+  }
+  return req.tools;
 }
 
 function bindTools(model: BaseChatModel, tools: BindToolsInput[]) {

@@ -21,15 +21,22 @@ function textOf(message: BaseMessageLike): string {
 /** The serialised size of a tool list, per list: callers bind the same list to every call. */
 const toolChars = new WeakMap<readonly BindToolsInput[], number>();
 
+function toolCharsOf(tools: readonly BindToolsInput[]): number {
+  if (tools.length === 0) return 0;
+  let size = toolChars.get(tools);
+  if (size === undefined) toolChars.set(tools, (size = JSON.stringify(tools).length));
+  return size;
+}
+
 export function estimateTokens(messages: readonly BaseMessageLike[], tools: readonly BindToolsInput[] = []): number {
-  let chars = 0;
+  let chars = toolCharsOf(tools);
   for (const m of messages) chars += textOf(m).length + MESSAGE_OVERHEAD * CHARS_PER_TOKEN;
-  if (tools.length > 0) {
-    let size = toolChars.get(tools);
-    if (size === undefined) toolChars.set(tools, (size = JSON.stringify(tools).length));
-    chars += size;
-  }
   return Math.ceil(chars / CHARS_PER_TOKEN);
+}
+
+/** The estimated tokens of a tool list's definitions alone (measured once per list). */
+export function estimateToolTokens(tools: readonly BindToolsInput[]): number {
+  return Math.ceil(toolCharsOf(tools) / CHARS_PER_TOKEN);
 }
 
 /** Text or a tool call: something the caller would see. Metadata-only chunks do not count. */

@@ -13,6 +13,7 @@ import { connectTools } from './connect.js';
 import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
 import { linkTools } from './links.js';
+import { moreTools } from './more.js';
 import { postTools } from './posts.js';
 import { scheduleTools } from './schedules.js';
 import { trendTools } from './trends.js';
@@ -41,6 +42,7 @@ export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
     campaignTools,
     linkTools,
     coachTools,
+    moreTools,
   ]
     .flat()
     .map((t) => [t.name, t]),
@@ -110,7 +112,7 @@ export async function runTool(
   if (!tool)
     return {
       ok: false,
-      error: { code: 'not_found', message: `There is no tool ${name}; use one of ${[...TOOLS.keys()].join(', ')}` },
+      error: { code: 'not_found', message: `There is no tool ${name}; more_tools lists the tools there are` },
     };
   const parsed = parseArgs(tool, args);
   if (!parsed.ok) return parsed;
