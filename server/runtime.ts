@@ -648,5 +648,6 @@ export function chatHandlerOf(
     changes: rt.principals,
     logger: rt.logger.child({ component: 'agent' }),
     summary: { afterTokens: rt.config.agent.summaryAfterTokens, keepMessages: rt.config.agent.summaryKeepMessages },
+    tools: { mode: rt.config.agent.tools, budgetTokens: rt.config.agent.toolBudgetTokens },
   });
 }

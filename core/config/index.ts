@@ -91,7 +91,13 @@ export interface Config {
   /** User ids of the instance's administrators (`INSTANCE_ADMINS`): instance-level actions such as model pulls. */
   readonly instanceAdmins: readonly string[];
   /** The agent's conversation memory (see docs/agent.md). */
-  readonly agent: { readonly summaryAfterTokens: number; readonly summaryKeepMessages: number };
+  readonly agent: {
+    readonly summaryAfterTokens: number;
+    readonly summaryKeepMessages: number;
+    /** Which tools a model call is given (`AGENT_TOOLS`). */
+    readonly tools: 'select' | 'fit' | 'all';
+    readonly toolBudgetTokens: number;
+  };
   /** Parsed keys, or undefined when the data-dir key file should be used. */
   readonly encryption: { readonly keys: ReadonlyMap<string, Buffer>; readonly activeKeyId: string } | undefined;
   readonly shutdownTimeoutMs: number;
@@ -489,6 +495,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     agent: Object.freeze({
       summaryAfterTokens: pick('AGENT_SUMMARY_AFTER_TOKENS', DEFAULTS.agentSummaryAfterTokens),
       summaryKeepMessages: pick('AGENT_SUMMARY_KEEP_MESSAGES', DEFAULTS.agentSummaryKeepMessages),
+      tools: pick('AGENT_TOOLS', DEFAULTS.agentTools),
+      toolBudgetTokens: pick('AGENT_TOOL_BUDGET_TOKENS', DEFAULTS.agentToolBudgetTokens),
     }),
     encryption,
     shutdownTimeoutMs: pick('SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),

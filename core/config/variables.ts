@@ -64,6 +64,8 @@ export const DEFAULTS = {
   modelBreakerCooldownMs: 30_000,
   agentSummaryAfterTokens: 6_000,
   agentSummaryKeepMessages: 8,
+  agentTools: 'select' as 'select' | 'fit' | 'all',
+  agentToolBudgetTokens: 3_000,
   knowledgeEmbedder: 'lexical',
   knowledgeMaxBytes: 5 * 1024 * 1024,
   knowledgeUploadMaxBytes: 20 * 1024 * 1024,
@@ -438,6 +440,22 @@ export const VARIABLES: readonly VariableDoc[] = [
     default: String(DEFAULTS.agentSummaryKeepMessages),
     description:
       'How many of the latest messages a summarised conversation keeps word for word (the cut falls before a user message).',
+    schema: positiveInt('a positive integer'),
+  },
+  {
+    name: 'AGENT_TOOLS',
+    expects: 'select, fit or all',
+    default: DEFAULTS.agentTools,
+    description:
+      'Which tools a model call is given (docs/agent.md#tool-selection): `select` the core tools plus those the turn plausibly needs (`more_tools` reaches the rest); `fit` the same for routing, but a model whose window holds every tool gets them all; `all` every tool (about 10,000 tokens; an 8k-window model is skipped).',
+    schema: z.enum(['select', 'fit', 'all'], { error: 'expected select, fit or all' }),
+  },
+  {
+    name: 'AGENT_TOOL_BUDGET_TOKENS',
+    expects: 'positive integer (estimated tokens)',
+    default: String(DEFAULTS.agentToolBudgetTokens),
+    description:
+      "Tool definitions a selection adds beyond the core tools and the turn's own calls, at most (about 4 characters a token).",
     schema: positiveInt('a positive integer'),
   },
   {
