@@ -8,6 +8,7 @@
  *   (timeout, connection lost or 5xx after sending), so the worker looks the post up first;
  * - `permanent`: do not retry.
  */
+import { outboundRefusal } from '../core/index.js';
 
 export type ConnectorErrorKind = 'rate_limited' | 'auth_expired' | 'invalid_content' | 'transient' | 'permanent';
 
@@ -204,6 +205,15 @@ export interface NetworkFailureContext {
  */
 export function classifyNetworkFailure(err: unknown, ctx: NetworkFailureContext): ConnectorError {
   const { platform, label, what } = ctx;
+  // A user-given address (a Mastodon instance) that leads somewhere Herald does not connect
+  // to: refused before connecting, so nothing was sent, and asking again will not help.
+  const refused = outboundRefusal(err);
+  if (refused)
+    return new PermanentError(`${label} was not reached for ${what}: ${refused.message}`, {
+      platform,
+      mayHaveSucceeded: false,
+      cause: err,
+    });
   const name = (err as { name?: unknown } | null)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new TransientError(`${label} did not answer ${what} within ${ctx.timeoutMs} ms`, {

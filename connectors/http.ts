@@ -5,6 +5,7 @@
  * platform's own network classifier, which knows how to word it and whether a write may
  * have gone through; status codes are left to the caller's `classify`.
  */
+import type { Dispatcher } from 'undici';
 import type { ConnectorError } from './errors.js';
 
 export interface HttpAnswer {
@@ -19,7 +20,8 @@ export interface HttpAnswer {
 
 export async function fetchAnswer(
   url: URL | string,
-  init: { method: string; headers: Headers; body?: RequestInit['body'] },
+  /** `dispatcher`: the connection policy for an address a user gave (core/net/outbound). */
+  init: { method: string; headers: Headers; body?: RequestInit['body']; dispatcher?: Dispatcher },
   timeoutMs: number,
   networkError: (err: unknown) => ConnectorError,
 ): Promise<HttpAnswer> {

@@ -3,6 +3,7 @@
  * URL, sends the bearer token and a JSON or multipart body, bounds the wait with a timeout,
  * parses the JSON answer and turns every failure into a typed connector error.
  */
+import { userUrlDispatcher } from '../../core/index.js';
 import { fetchAnswer } from '../http.js';
 import { classify, classifyNetworkError } from './errors.js';
 
@@ -70,7 +71,8 @@ export async function mastodonRequest<T = unknown>(t: Transport, req: MastodonRe
   }
   const res = await fetchAnswer(
     buildUrl(t.instanceUrl, req.path, req.query),
-    { method: req.method, headers, body },
+    // The instance is an address the user typed: public addresses only unless OUTBOUND_ALLOW says more.
+    { method: req.method, headers, body, dispatcher: userUrlDispatcher() },
     timeoutMs,
     (err) => classifyNetworkError(err, { method: req.method, what, timeoutMs }),
   );

@@ -89,6 +89,7 @@ export async function startApiEnv(
     wsMaxBufferedBytes: DEFAULTS.wsMaxBufferedBytes,
     wsHeartbeatMs: DEFAULTS.wsHeartbeatMs,
     mediaMaxBytes: DEFAULTS.mediaMaxBytes,
+    outboundAllow: ['loopback'],
     corsOrigins: [],
     ...opts.limits,
   };

@@ -10,7 +10,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { TOOLS, runTool, type ToolEnv } from '../../agent/index.js';
-import { readCredentials, schema, type HeraldEvent, type Role } from '../../core/index.js';
+import { readCredentials, schema, setOutboundPolicy, type HeraldEvent, type Role } from '../../core/index.js';
 import { createBlueskyConnector } from '../../connectors/bluesky/index.js';
 import { startBlueskyTestbed, type BlueskyTestbed } from '../../connectors/bluesky/fake.js';
 import { createMastodonConnector } from '../../connectors/mastodon/index.js';
@@ -335,6 +335,25 @@ describe('connecting a Mastodon account over REST', () => {
     expect(account).toMatchObject({ platform: 'mastodon', handle: 'ada', externalId: user.accountId });
     expect(await publishNow(owner, done.searchParams.get('accountId')!, 'hello fediverse')).toBe('published');
     expect(mastodon.statuses(user.accountId).map((s) => s.text)).toEqual(['hello fediverse']);
+  });
+
+  it('an instance at a loopback address is refused by default (OUTBOUND_ALLOW unset), nothing registered', async () => {
+    const owner = await api.signUp();
+    const seen = mastodon.requests().length;
+    setOutboundPolicy({ allow: [] });
+    try {
+      const res = await call('POST', '/v1/social-accounts/connect', owner, {
+        platform: 'mastodon',
+        instanceUrl: mastodon.url,
+      });
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(body.error.message).toMatch(/does not fetch user-given addresses/);
+    } finally {
+      setOutboundPolicy({ allow: ['loopback'] });
+    }
+    expect(mastodon.requests()).toHaveLength(seen);
   });
 });
 

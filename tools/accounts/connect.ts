@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { HeraldError, type Db, type EventBus, type Role, type SecretCipher } from '../../core/index.js';
+import { HeraldError, outboundRefusal, type Db, type EventBus, type Role, type SecretCipher } from '../../core/index.js';
 import { isConnectorError, type AccountLinker, type PasswordLinker } from '../../connectors/index.js';
 import { storeLinkedAccount, type ConnectedView } from './store.js';
 
@@ -143,6 +143,12 @@ export async function startConnect(
     start = await linker.begin({ state, instanceUrl: input.instanceUrl });
   } catch (err) {
     if (err instanceof TypeError) throw new HeraldError('validation_failed', { message: err.message });
+    const blocked = outboundRefusal(err);
+    if (blocked)
+      throw new HeraldError('validation_failed', {
+        message: `${input.instanceUrl ?? input.platform}: ${blocked.message}`,
+        details: { reason: 'address_refused', range: blocked.range },
+      });
     throw refused(input.platform, err);
   }
   const expiresAt = new Date(nowOf(deps).getTime() + CONNECT_STATE_TTL_MS).toISOString();
