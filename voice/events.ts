@@ -58,5 +58,12 @@ export type VoiceEvent =
       /** The user went on with their sentence before the answer could be heard: it is re-asked with the whole utterance. */
       continued?: true;
     }
+  /**
+   * The user spoke over the answer (`bargeInMinSpeechMs` of speech, or a first word): its audio
+   * paused now; the client drops what it buffered. Then `voice_barge_in` (words: a real
+   * interruption) or `voice_resumed` (no words: a cough, a noise; the answer plays on from here).
+   */
+  | { type: 'voice_paused'; turnId: string | null; atMs: number }
+  | { type: 'voice_resumed'; turnId: string | null; atMs: number }
   /** A turn's audio stopped because the turn was cancelled (queued sentences dropped). */
   | { type: 'voice_audio_stopped'; turnId: string; reason: 'cancelled'; spoken: string };

@@ -33,6 +33,22 @@ import { SileroStream, VAD_WINDOW_MS } from './vad.js';
 
 export * from './session-types.js';
 
+/** Audio paused because the user spoke over it: a real interruption once words are heard, else it resumes. */
+interface Interruption {
+  turn: TurnState | null;
+  turnId: string | null;
+  /** The utterance that paused it: its transcript decides. */
+  utteranceId: string;
+  atMs: number;
+  /** What had been heard of the answer when it paused. */
+  spoken: string;
+  /** When the answer began to be heard (null: not yet), and when the user's speech began (performance.now). */
+  heardFrom: number | null;
+  speechAt: number;
+  /** Herald was speaking (not only working on the reply) when it paused. */
+  speaking: boolean;
+}
+
 interface TurnState {
   id: string;
   /** What the user said (the turn's text), given back when the turn is cut before it was heard. */
@@ -69,6 +85,7 @@ export class VoiceSession {
   /** Wall-clock start of the current utterance, and whether its barge-in was decided. */
   #speechAt = 0;
   #bargeChecked = true;
+  #interruption: Interruption | null = null;
 
   constructor(engines: VoiceEngines, host: VoiceHost, threadId: string) {
     this.#engines = engines;
@@ -80,6 +97,8 @@ export class VoiceSession {
         speechStart: (atMs) => this.#speechStart(atMs),
         utterance: (u) => this.#utterance(u),
         misfire: (atMs) => {
+          // Too short to be speech: an answer it paused plays on.
+          if (this.#interruption?.utteranceId === this.#utteranceId) this.#resumeAnswer();
           host.send({
             type: 'voice_activity',
             speaking: false,
@@ -135,6 +154,7 @@ export class VoiceSession {
 
   /** The user cancelled `turnId` (typed `cancel`): its audio stops now, queued sentences are dropped. */
   cancelled(turnId: string): void {
+    if (this.#interruption?.turnId === turnId) this.#interruption = null;
     if (!this.#speaker?.holds(turnId)) return;
     const spoken = this.#speaker.stop(turnId);
     this.#host.send({ type: 'voice_audio_stopped', turnId, reason: 'cancelled', spoken });
@@ -147,7 +167,10 @@ export class VoiceSession {
     }
     if (output !== undefined) {
       this.#outputMuted = output;
-      if (output) this.#speaker?.stop(this.#turn?.id ?? null);
+      if (output) {
+        this.#interruption = null;
+        this.#speaker?.stop(this.#turn?.id ?? null);
+      }
     }
     this.#host.send({ type: 'voice_muted', input: this.#inputMuted, output: this.#outputMuted });
   }
@@ -156,6 +179,7 @@ export class VoiceSession {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#interruption = null;
     this.#abort.abort();
     this.#speaker?.stop(null);
     this.#detector.reset();
@@ -239,12 +263,19 @@ export class VoiceSession {
   }
 
   /**
-   * Barge-in, once the utterance has `bargeInMinSpeechMs` of speech and while Herald is
-   * speaking or still working on a reply the user is now talking over. Checked on every
-   * speech window, so an answer that began while the user was already speaking is caught.
+   * Barge-in, once the utterance has `bargeInMinSpeechMs` of speech (or a first transcribed
+   * word, `word`) while Herald is speaking or still working on a reply the user is now talking
+   * over. Checked on every speech window, so an answer that began while the user was already
+   * speaking is caught. The audio pauses at once (`voice_paused`); the utterance's words make
+   * it an interruption (`#interrupted`), none (a cough, a noise) resume it (`#resumeAnswer`).
    */
-  #bargeIn(speechMs: number): void {
-    if (this.#bargeChecked || speechMs < this.#engines.options.bargeInMinSpeechMs) return;
+  #bargeIn(speechMs: number, word = false): void {
+    const pending = this.#interruption;
+    if (pending) {
+      if (word && pending.utteranceId === this.#utteranceId) this.#interrupted();
+      return;
+    }
+    if (this.#bargeChecked || (!word && speechMs < this.#engines.options.bargeInMinSpeechMs)) return;
     const turn = this.#turn;
     const speaking = this.#speaker?.active ?? false;
     const replying = !!turn && !turn.ended && !turn.waiting;
@@ -252,26 +283,61 @@ export class VoiceSession {
     this.#bargeChecked = true;
     const turnId = turn?.id ?? null;
     const heardFrom = this.#speaker?.startedAt(turnId) ?? null;
+    const spoken = this.#speaker?.pause(turnId) ?? '';
+    const atMs = this.#detector.nowMs;
+    this.#interruption = {
+      turn,
+      turnId,
+      utteranceId: this.#utteranceId,
+      atMs,
+      spoken,
+      heardFrom,
+      speechAt: this.#speechAt,
+      speaking,
+    };
+    this.#host.send({ type: 'voice_paused', turnId, atMs });
+    if (word) this.#interrupted();
+  }
+
+  /**
+   * The user really spoke over the answer: its audio stops for good, a running turn is
+   * cancelled and keeps only what was heard. If the user's speech began before the answer
+   * could be heard (`CONTINUATION_GRACE_MS`), the answer replied to half a sentence: it keeps
+   * nothing and its words are joined to what the user says now.
+   */
+  #interrupted(): void {
+    const i = this.#interruption;
+    if (!i) return;
+    this.#interruption = null;
+    const { turn, turnId } = i;
+    const replying = !!turn && !turn.ended && !turn.waiting;
     const ours = replying || (!!turn && !!this.#speaker?.holds(turn.id));
-    const spoken = this.#speaker?.stop(turnId) ?? '';
-    const cancel = replying && !!turn;
-    // The user resumed before the answer could have been heard: it answered half a sentence.
+    this.#speaker?.stop(turnId);
     const continued =
-      !!turn && ours && !turn.waiting && (heardFrom === null || heardFrom > this.#speechAt - CONTINUATION_GRACE_MS);
+      !!turn && ours && !turn.waiting && (i.heardFrom === null || i.heardFrom > i.speechAt - CONTINUATION_GRACE_MS);
     this.#host.send({
       type: 'voice_barge_in',
       turnId,
-      spoken: continued ? '' : spoken,
-      atMs: this.#detector.nowMs,
-      cancelled: cancel,
+      spoken: continued ? '' : i.spoken,
+      atMs: i.atMs,
+      cancelled: replying,
       ...(continued ? { continued: true } : {}),
     });
-    if (turn && cancel) {
+    if (turn && replying) {
       turn.ended = true;
       this.#host.cancelTurn(turn.id);
     }
     if (turn && continued) this.#carry = joined(turn.text, this.#carry);
-    if (turn && (cancel || speaking) && !turn.waiting) this.#host.keepSpoken(turn.id, continued ? '' : spoken);
+    if (turn && (replying || i.speaking) && !turn.waiting) this.#host.keepSpoken(turn.id, continued ? '' : i.spoken);
+  }
+
+  /** A false interruption (no words: a cough, a noise): the answer plays on from where it paused. */
+  #resumeAnswer(): void {
+    const i = this.#interruption;
+    if (!i) return;
+    this.#interruption = null;
+    this.#host.send({ type: 'voice_resumed', turnId: i.turnId, atMs: this.#detector.nowMs });
+    this.#speaker?.resume();
   }
 
   #progress(audio: () => Pcm, speechMs: number): void {
@@ -287,8 +353,10 @@ export class VoiceSession {
       .transcribe(encodeWav(audio()), { signal: deadline.signal, language: this.#engines.options.language })
       .then((text) => {
         // A partial that lands after its final is stale.
-        if (id === this.#utteranceId && !this.#stopped)
-          this.#host.send({ type: 'transcript', utteranceId: id, text, final: false, startMs });
+        if (id !== this.#utteranceId || this.#stopped) return;
+        this.#host.send({ type: 'transcript', utteranceId: id, text, final: false, startMs });
+        // A first word over the answer interrupts it, however short the speech so far.
+        if (/\w/.test(text)) this.#bargeIn(speechMs, true);
       })
       .catch(() => undefined)
       .finally(() => {
@@ -325,6 +393,8 @@ export class VoiceSession {
       });
     } catch (err) {
       if (this.#stopped) return;
+      // Unheard, the speech that paused an answer is taken for an interruption (the apology follows).
+      if (this.#interruption?.utteranceId === id) this.#interrupted();
       const error = isHeraldError(err) ? err : new HeraldError('speech_to_text_failed', { cause: err });
       if (!isHeraldError(err)) this.#host.warn(err, 'speech-to-text failed');
       this.#host.error(error, { id });
@@ -337,6 +407,11 @@ export class VoiceSession {
       deadline.done();
     }
     if (this.#stopped) return;
+    // The speech that paused an answer: words make it an interruption, none resume the answer.
+    if (this.#interruption?.utteranceId === id) {
+      if (/\w/.test(text)) this.#interrupted();
+      else this.#resumeAnswer();
+    }
     // Words said before a pause the user went on from (held, or given back by a cut answer).
     const carried = this.#carry;
     this.#carry = '';

@@ -4,6 +4,8 @@
  * announced with a `voice_audio` event stating its sample rate, and sent as 20 ms frames no
  * more than `leadMs` ahead of real time, so that stopping (barge-in) stops what the user hears
  * within that lead. It remembers when each sentence played, to tell what was actually heard.
+ * It can pause (the user may be interrupting): nothing more is sent, the rest of the sentence
+ * being played is kept from where the user stopped hearing it, and `resume` plays on from there.
  */
 import { frameBytesAt, framesOf, FRAME_MS, type Pcm } from './audio.js';
 import type { TextToSpeech } from './tts/types.js';
@@ -30,6 +32,9 @@ interface Played {
   /** Wall-clock (performance.now) span during which the client plays it. */
   from: number;
   to: number;
+  /** The sentence's frames and sample rate (to resume it from where a pause cut it). */
+  frames?: Buffer[];
+  sampleRate?: number;
 }
 
 export class Speaker {
@@ -48,6 +53,7 @@ export class Speaker {
   #abort = new AbortController();
   #running = false;
   #generation = 0;
+  #paused = false;
 
   constructor(tts: TextToSpeech, host: SpeakerHost, leadMs: number) {
     this.#tts = tts;
@@ -55,9 +61,13 @@ export class Speaker {
     this.#leadMs = leadMs;
   }
 
-  /** True while audio is queued, being synthesised, or still playing at the client. */
+  /** True while audio is queued, being synthesised, or still playing at the client (paused included). */
   get active(): boolean {
     return this.#queue.length > 0 || this.#frames.length > 0 || this.#running || performance.now() < this.#playhead;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** True while a sentence of `turnId` is queued, being sent, or still playing at the client. */
@@ -91,7 +101,45 @@ export class Speaker {
       })
       .finally(() => stopped.removeEventListener('abort', stop));
     this.#queue.push({ turnId, text, pcm });
-    if (!this.#running) void this.#run();
+    if (!this.#running && !this.#paused) void this.#run();
+  }
+
+  /**
+   * Stops sending at once but keeps what is left: the queue, and the sentence being played
+   * from the frame the client had reached (what it buffered beyond is dropped by the client on
+   * `voice_paused`). Returns what the client has heard of `turnId` so far.
+   */
+  pause(turnId: string | null): string {
+    const now = performance.now();
+    const heard = this.#heard(turnId, now);
+    if (this.#paused) return heard;
+    this.#paused = true;
+    this.#halt(now);
+    const cur = this.#current;
+    this.#current = null;
+    if (cur?.frames && cur.sampleRate) {
+      const total = cur.frames.length;
+      const at = Math.max(0, Math.min(total, Math.floor((now - cur.from) / FRAME_MS)));
+      const words = cur.text.split(/\s+/);
+      const n = Math.floor((words.length * at) / Math.max(1, total));
+      if (at > 0) this.#played.push({ turnId: cur.turnId, text: words.slice(0, n).join(' '), from: cur.from, to: now });
+      if (at < total) {
+        const pcm = { sampleRate: cur.sampleRate, data: Buffer.concat(cur.frames.slice(at)) };
+        this.#queue.unshift({
+          turnId: cur.turnId,
+          text: words.slice(n).join(' ') || cur.text,
+          pcm: Promise.resolve(pcm),
+        });
+      }
+    }
+    return heard;
+  }
+
+  /** Plays on from where `pause` stopped. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (!this.#running && this.#queue.length > 0) void this.#run();
   }
 
   /**
@@ -100,18 +148,31 @@ export class Speaker {
    */
   stop(turnId: string | null): string {
     const now = performance.now();
-    this.#generation++;
+    const heard = this.#heard(turnId, now);
+    this.#paused = false;
     this.#abort.abort();
     this.#abort = new AbortController();
+    this.#queue = [];
+    this.#halt(now);
+    this.#current = null;
+    this.#played = [];
+    return heard;
+  }
+
+  /** Ends the pump: nothing more is sent (the queue is left as it is). */
+  #halt(now: number): void {
+    this.#generation++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#wake?.();
-    this.#queue = [];
     this.#frames = [];
     this.#running = false;
     this.#playhead = Math.min(this.#playhead, now);
+  }
+
+  /** What the client has heard of `turnId`'s sentences by `now` (a sentence cut midway: its words in proportion). */
+  #heard(turnId: string | null, now: number): string {
     const spans = [...this.#played, ...(this.#current ? [this.#current] : [])].filter((p) => p.turnId === turnId);
-    this.#current = null;
     const heard: string[] = [];
     for (const p of spans) {
       if (p.from >= now) break;
@@ -124,7 +185,6 @@ export class Speaker {
       if (n > 0) heard.push(words.slice(0, n).join(' '));
       break;
     }
-    this.#played = [];
     return heard.join(' ');
   }
 
@@ -148,11 +208,19 @@ export class Speaker {
       });
       const now = performance.now();
       const from = Math.max(now, this.#playhead);
-      this.#current = { turnId: next.turnId, text: next.text, from, to: from + frames.length * FRAME_MS };
-      this.#frames = frames;
+      this.#current = {
+        turnId: next.turnId,
+        text: next.text,
+        from,
+        to: from + frames.length * FRAME_MS,
+        frames,
+        sampleRate: pcm.sampleRate,
+      };
+      this.#frames = [...frames];
       await this.#pump(generation);
       if (generation !== this.#generation) return;
-      this.#played.push(this.#current);
+      const { frames: _f, sampleRate: _r, ...played } = this.#current;
+      this.#played.push(played);
       this.#current = null;
       if (this.#queue.length === 0) this.#host.drained(next.turnId);
     }

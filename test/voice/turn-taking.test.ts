@@ -115,4 +115,82 @@ describe('turn-taking', () => {
     expect(after.filter((e) => e.type === '(audio)' || e.type === 'voice_audio')).toEqual([]);
     expect(after.some((e) => e.type === 'voice_audio_end' && e.turnId === turnId)).toBe(false);
   });
+
+  it('a cough over the answer (long enough to pause it, no words in it) resumes the answer where it stopped', async () => {
+    const c = await env.connect();
+    await startVoice(c);
+    const reply = 'This answer keeps going for a while. It has a second sentence too. And then a third one ends it.';
+    // The "cough": a sound the VAD takes for speech for longer than the barge-in minimum, transcribed as nothing.
+    env.fake.script([reply, '']);
+    const from = c.events.length;
+    await c.stream(await utterance('Tell me a story.', 91), true);
+    const start = await c.next('turn', (e) => e.type === 'message_start', from);
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 20, from);
+    const coughAt = c.events.length;
+    await c.stream(Buffer.concat([quiet(100, 92), await speech('Hmm, hmm.'), quiet(800, 93)]), true);
+    const paused = await c.next('paused', (e) => e.type === 'voice_paused', coughAt);
+    expect(paused.turnId).toBe(start.turnId);
+    const resumed = await c.next('resumed', (e) => e.type === 'voice_resumed', coughAt);
+    expect(resumed.turnId).toBe(start.turnId);
+    await c.next('answer end', (e) => e.type === 'voice_audio_end' && e.turnId === start.turnId, from);
+    const after = c.events.slice(from);
+    expect(after.filter((e) => e.type === 'voice_barge_in')).toEqual([]);
+    expect(after.find((e) => e.type === 'message_end')?.reason).toBe('done');
+    // Nothing was sent between the pause and the resumption; then the rest of the answer, from where it stopped.
+    const pausedAt = c.events.indexOf(paused);
+    const resumedAt = c.events.indexOf(resumed);
+    expect(c.events.slice(pausedAt, resumedAt).filter((e) => e.type === '(audio)' || e.type === 'voice_audio')).toEqual(
+      [],
+    );
+    const rest = c.events.slice(resumedAt).filter((e) => e.type === 'voice_audio');
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.at(-1)!.text).toBe('And then a third one ends it.');
+    const first = rest[0]!.text!;
+    expect(reply.includes(first)).toBe(true);
+  });
+
+  it('voice_stop during an answer stops its audio at once', async () => {
+    const c = await env.connect();
+    await startVoice(c);
+    env.fake.script(['One sentence to start with. Then a second one follows. A third sentence comes next.']);
+    const from = c.events.length;
+    await c.stream(await utterance('Talk to me.', 95), true);
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 10, from);
+    c.send({ type: 'voice_stop' });
+    const stopped = await c.next('stopped', (e) => e.type === 'voice_stopped', from);
+    await new Promise((r) => setTimeout(r, 600));
+    const after = c.events.slice(c.events.indexOf(stopped));
+    expect(after.filter((e) => e.type === '(audio)' || e.type === 'voice_audio')).toEqual([]);
+  });
+
+  it('a first transcribed word interrupts the answer before the minimum speech is reached', async () => {
+    // A minimum no utterance here reaches: only the partial transcript's first word can interrupt.
+    const url = await env.app({}, { partialIntervalMs: 200, bargeInMinSpeechMs: 60_000 });
+    const c = await env.connect(url);
+    await startVoice(c);
+    const reply = 'Here is a long answer that the user will not let me finish, because it goes on and on.';
+    let started = false;
+    env.fake.script(() => (started ? 'Stop' : reply));
+    const from = c.events.length;
+    await c.stream(await utterance('Tell me at length.', 97), true);
+    const start = await c.next('turn', (e) => e.type === 'message_start', from);
+    started = true;
+    await c.next('answer audio', () => c.events.slice(from).filter((e) => e.type === '(audio)').length >= 10, from);
+    const at = c.events.length;
+    await c.stream(Buffer.concat([await speech('Stop, stop right there.'), quiet(700, 98)]), true);
+    const barge = await c.next('barge-in', (e) => e.type === 'voice_barge_in', at);
+    expect(barge.turnId).toBe(start.turnId);
+    const bargeAt = c.events.indexOf(barge);
+    // Nothing of the answer after the cut.
+    const nextAudio = c.index((e) => e.type === 'voice_audio', bargeAt);
+    const cut = c.events.slice(bargeAt, nextAudio < 0 ? undefined : nextAudio);
+    expect(cut.filter((e) => e.type === '(audio)')).toEqual([]);
+    if (nextAudio >= 0) expect(c.events[nextAudio]!.turnId).not.toBe(start.turnId);
+    // Paused, then cut, on the partial's word: before the utterance's final transcript.
+    expect(c.index((e) => e.type === 'voice_paused', at)).toBeLessThan(bargeAt);
+    expect(c.index((e) => e.type === 'transcript' && e.final === false && e.text === 'Stop', at)).toBeLessThan(bargeAt);
+    const final = await c.next('final', (e) => e.type === 'transcript' && e.final === true, at);
+    expect(c.events.indexOf(final)).toBeGreaterThan(bargeAt);
+    env.fake.script([]);
+  });
 });
