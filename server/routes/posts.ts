@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { listAudit, type SecretCipher } from '../../core/index.js';
 import type { AccountLinker } from '../../connectors/connect.js';
-import { disconnectAccount, getAccount, listAccounts } from '../../tools/accounts/index.js';
+import { disconnectAccount, getAccount, getAccountCapabilities, listAccounts } from '../../tools/accounts/index.js';
 import * as posts from '../../tools/posts/index.js';
 import type { SchedulingDeps } from '../../tools/scheduling/index.js';
 import { usageSummary } from '../../tools/usage/index.js';
@@ -278,6 +278,18 @@ export const postRoutes: FastifyPluginAsyncZod<{
     '/social-accounts/:id',
     { schema: { tags: ['social accounts'], summary: 'One connected account', params: IdParams } },
     (req) => getAccount(deps, ctxOf(req), req.params.id),
+  );
+
+  app.get(
+    '/social-accounts/:id/capabilities',
+    {
+      schema: {
+        tags: ['social accounts'],
+        summary: "What the account's platform accepts: text rule and length, media limits, alt text, threads",
+        params: IdParams,
+      },
+    },
+    (req) => getAccountCapabilities(deps, ctxOf(req), req.params.id),
   );
 
   app.delete(

@@ -1,4 +1,10 @@
-export { listAccounts, getAccount, disconnectAccount, type AccountsContext } from './service.js';
+export {
+  listAccounts,
+  getAccount,
+  getAccountCapabilities,
+  disconnectAccount,
+  type AccountsContext,
+} from './service.js';
 export {
   startConnect,
   completeConnect,

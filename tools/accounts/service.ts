@@ -49,6 +49,19 @@ export async function getAccount(deps: SchedulingDeps, ctx: AccountsContext, acc
   return view(account);
 }
 
+/**
+ * What the account's platform accepts, as the scheduler checks it (connectors/contract.ts
+ * `Capabilities`): text rule and length, media count, size, types and alt-text length,
+ * threads. Clients show these limits (the console's composer); the server still validates.
+ */
+export async function getAccountCapabilities(deps: SchedulingDeps, ctx: AccountsContext, accountId: string) {
+  requireRole(ctx, 'viewer');
+  const account = await getSocialAccount(deps.db, ctx.workspaceId, accountId);
+  if (!account) throw new HeraldError('not_found', { message: `No social account ${accountId} in this workspace` });
+  const c = deps.connectors.get(account.platform).capabilities(account);
+  return { socialAccountId: account.id, platform: c.platform, text: c.text, media: c.media, threads: c.threads };
+}
+
 /** How long disconnecting waits for the platform to revoke the tokens. */
 const REVOKE_TIMEOUT_MS = 5_000;
 

@@ -7,8 +7,6 @@
  * replies; quotes from 4.5; no views); X public_metrics (docs.x.com: impression_count);
  * LinkedIn organizationalEntityShareStatistics / memberCreatorPostAnalytics (impressions);
  * Instagram and Threads media insights (views), Facebook post reactions/comments/shares.
- * Followers: Bluesky app.bsky.actor.getProfile (AppView), LinkedIn memberFollowersCount or
- * networkSizes (a page), the others' account or user objects.
  */
 
 export interface PlatformReport {
@@ -25,8 +23,9 @@ export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
   bluesky: {
     impressions: false,
     quotes: true,
-    followers: true,
+    followers: false,
     noImpressions: 'Bluesky does not count views of a post',
+    noFollowers: 'Herald does not read Bluesky follower counts yet',
   },
   mastodon: {
     impressions: false,
@@ -42,8 +41,8 @@ export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
   linkedin: {
     impressions: true,
     quotes: false,
-    // Followers: the member's (memberFollowersCount, r_member_profileAnalytics) or the page's (networkSizes).
-    followers: true,
+    followers: false,
+    noFollowers: 'Herald does not read LinkedIn follower counts yet',
   },
   // Meta insights: IG Media `views` (likes, comments, shares), Threads media `views` and
   // `quotes`, IG User `followers_count`, Threads `threads_insights` followers_count.
