@@ -220,7 +220,16 @@ async function startPublishing(
     closers.push({ name: 'maintenance', close: () => maintenance.close() });
     closers.push({ name: 'publish-worker', close: () => closeWorker(worker) });
     const metricsWorker = startMetricsWorker(
-      { db: database.db, cipher, connectors, gate, logger, onMeasured },
+      {
+        db: database.db,
+        cipher,
+        connectors,
+        gate,
+        logger,
+        onMeasured,
+        // Weekly reports go through the notifier, bound once the coach is up (docs/analytics.md).
+        notify: async (input) => trendsHooks.notify?.(input),
+      },
       metrics,
       {
         connection: bull,

@@ -18,6 +18,8 @@ import {
   suggestTimes,
   weeklyReport,
   whatWorks,
+  getReportSettings,
+  updateReportSettings,
 } from '../../tools/analytics/index.js';
 import { calendarWeekOf, periodLabel, rangeOf, readTime, type NamedRange, type RangeName } from '../time.js';
 import { resolveAccounts } from './accounts.js';
@@ -144,6 +146,17 @@ export const analyticsTools = [
     schema: z.object({}),
     sideEffect: false,
     run: async (env) => ({ markdown: (await weeklyReport(env.deps, ctxOf(env), env.now())).markdown }),
+  }),
+  defineTool({
+    name: 'set_weekly_report',
+    description:
+      "Turns the user's weekly report in this workspace on or off (sent Monday 09:00 in their zone over the WebSocket and their linked Slack or Telegram). Without `enabled`, says whether it is on.",
+    schema: z.object({ enabled: z.boolean().optional().describe('true: send it; false: stop sending it') }),
+    sideEffect: false,
+    run: async (env, args) =>
+      args.enabled === undefined
+        ? getReportSettings(env.deps, ctxOf(env))
+        : updateReportSettings(env.deps, ctxOf(env), { weeklyReport: args.enabled }),
   }),
   defineTool({
     name: 'get_daily_analytics',

@@ -20,6 +20,9 @@ import {
   whatWorks,
   weeklyReport,
   REPORT_CHARTS,
+  getReportSettings,
+  updateReportSettings,
+  ReportSettingsInput,
   type AnalyticsDeps,
 } from '../../tools/analytics/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
@@ -185,6 +188,30 @@ export const analyticsRoutes: FastifyPluginAsyncZod<{ analytics: AnalyticsDeps; 
       },
     },
     async (req) => weeklyReport(deps, ctxOf(req), now()),
+  );
+
+  app.get(
+    '/analytics/report/settings',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary:
+          'Whether you get the weekly report (Monday 09:00 in your zone, over the WebSocket and your linked Slack or Telegram) in this workspace',
+      },
+    },
+    async (req) => getReportSettings(deps, ctxOf(req)),
+  );
+
+  app.put(
+    '/analytics/report/settings',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'Turn your weekly report in this workspace on or off',
+        body: ReportSettingsInput,
+      },
+    },
+    async (req) => updateReportSettings(deps, ctxOf(req), req.body),
   );
 
   // One static route per chart (no path parameter: a chart is not an id).

@@ -91,6 +91,13 @@ describe('analytics tools', () => {
     expect((report as { output: { markdown: string } }).output.markdown).toContain('| Engagements | 15 |');
     const theirReport = await runTool(other, 'get_weekly_report', {});
     expect((theirReport as { output: { markdown: string } }).output.markdown).toContain('| Engagements | 0 |');
+    // The weekly report's delivery: turned off for this member here, still on in the other workspace.
+    expect(await runTool(e, 'set_weekly_report', { enabled: false })).toMatchObject({
+      ok: true,
+      output: { weeklyReport: false },
+    });
+    expect(await runTool(e, 'set_weekly_report', {})).toMatchObject({ output: { weeklyReport: false } });
+    expect(await runTool(other, 'set_weekly_report', {})).toMatchObject({ output: { weeklyReport: true } });
   });
 
   it('"show last week\'s stats" answers with the engagement figures and the week before, with no model', async () => {

@@ -201,8 +201,29 @@ describe('workspace isolation', () => {
         '/v1/analytics/report',
         '/v1/analytics/report/charts/daily.svg',
         '/v1/analytics/report/charts/platforms.svg',
+        '/v1/analytics/report/settings',
       ]),
     );
+  });
+
+  it('the weekly report delivery is each member’s own choice, on by default, per workspace', async () => {
+    expect((await get(owner, '/v1/analytics/report/settings')).body).toMatchObject({
+      weeklyReport: true,
+      sendsAt: `Monday 09:00 ${ZONE}`,
+    });
+    const put = (who: Person, payload: unknown) =>
+      api.app.inject({
+        method: 'PUT',
+        url: '/v1/analytics/report/settings',
+        headers: who.auth,
+        payload: payload as object,
+      });
+    expect((await put(owner, { weeklyReport: false })).json()).toMatchObject({ weeklyReport: false });
+    expect((await get(owner, '/v1/analytics/report/settings')).body.weeklyReport).toBe(false);
+    // Another workspace's member is untouched by it.
+    expect((await get(stranger, '/v1/analytics/report/settings')).body.weeklyReport).toBe(true);
+    expect((await put(owner, { weeklyReport: 'sometimes' })).statusCode).toBe(400);
+    expect((await put(owner, { weeklyReport: true })).json()).toMatchObject({ weeklyReport: true });
   });
 });
 

@@ -167,6 +167,8 @@ const ROUTES: Array<{
   { method: 'DELETE', path: `/v1/coach/goals/${ID}`, needs: 'viewer' },
   { method: 'PUT', path: '/v1/coach/settings', needs: 'viewer', body: () => ({ dailyTime: '07:45' }) },
   { method: 'POST', path: '/v1/coach/checkin', needs: 'viewer' },
+  // A member's own weekly report delivery (tools/analytics checks the member itself).
+  { method: 'PUT', path: '/v1/analytics/report/settings', needs: 'viewer', body: () => ({ weeklyReport: false }) },
   { method: 'POST', path: `/v1/notifications/${ID}/read`, needs: 'viewer' },
   // Connected apps: a member revokes their own grant (an admin anyone's); another id is 404 after the role check.
   { method: 'DELETE', path: `/v1/oauth/grants/${ID}`, needs: 'viewer' },

@@ -20,6 +20,7 @@ export {
   MetricsQueue,
   METRICS_QUEUE,
   runDaily,
+  runReportTick,
   startMetricsWorker,
   DEFAULT_DAILY_EVERY_MS,
   type MetricsJobData,
@@ -69,3 +70,20 @@ export {
 } from './what-works.js';
 export { weeklyReport, REPORT_CHARTS, type WeeklyReport, type ReportChart } from './report.js';
 export { lineChart, pairedBarChart } from './charts.js';
+export {
+  getReportSettings,
+  updateReportSettings,
+  reportRecipients,
+  dueReports,
+  deliverWeeklyReport,
+  ReportSettingsInput,
+  WEEKLY_REPORT_KIND,
+  WEEKLY_REPORT_TIME,
+  WEEKLY_REPORT_WEEKDAY,
+  REPORT_TICK_EVERY_MS,
+  type ReportSettings,
+  type ReportDeliveryDeps,
+  type ReportRecipient,
+  type ReportDelivery,
+  type WeeklyReportJob,
+} from './report-delivery.js';

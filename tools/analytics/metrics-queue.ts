@@ -4,10 +4,14 @@
  * snapshots every active account's audience and re-schedules any stage a published target is
  * missing (the backstop when a publish hook was lost). A 429 moves the job back to delayed
  * until the platform's reset without using a try; a deleted post removes its later stages.
+ * A second schedule (`report-tick`, every 15 minutes) adds each member's weekly report job,
+ * delayed to Monday 09:00 in their zone (`report-delivery.ts`).
  */
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import { and, eq, gte, inArray } from 'drizzle-orm';
 import { schema } from '../../core/index.js';
+import { dueReports, deliverWeeklyReport, REPORT_TICK_EVERY_MS, reportRecipients } from './report-delivery.js';
+import type { ReportDeliveryDeps, WeeklyReportJob } from './report-delivery.js';
 import {
   collectAccountStats,
   collectTargetMetrics,
@@ -28,7 +32,9 @@ export const STALE_STAGE_MS = 86_400_000;
 export type MetricsJobData =
   | { kind: 'post'; workspaceId: string; targetId: string; stage: string }
   | { kind: 'account'; workspaceId: string; accountId: string; day: string }
-  | { kind: 'daily' };
+  | { kind: 'daily' }
+  | { kind: 'report-tick' }
+  | ({ kind: 'report' } & WeeklyReportJob);
 
 export interface MetricsQueueOptions {
   connection: ConnectionOptions;
@@ -101,8 +107,30 @@ export class MetricsQueue {
     }
   }
 
-  async startDaily(everyMs = DEFAULT_DAILY_EVERY_MS): Promise<void> {
+  /** Upserts the daily audience job and the weekly reports' tick (idempotent across processes). */
+  async startDaily(everyMs = DEFAULT_DAILY_EVERY_MS, reportTickEveryMs = REPORT_TICK_EVERY_MS): Promise<void> {
     await this.queue.upsertJobScheduler('daily', { every: everyMs }, { name: 'daily', data: { kind: 'daily' } });
+    await this.queue.upsertJobScheduler(
+      'report-tick',
+      { every: reportTickEveryMs },
+      { name: 'report-tick', data: { kind: 'report-tick' } },
+    );
+  }
+
+  /** Adds a member's weekly report, delayed to its instant; a second add of the same week is a no-op. */
+  async addWeeklyReport(job: WeeklyReportJob, delayMs: number): Promise<void> {
+    await this.queue.add(
+      'report',
+      { kind: 'report', ...job },
+      {
+        jobId: `report.${job.workspaceId}.${job.userId}.${job.week}`,
+        delay: Math.max(0, delayMs),
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 60_000 },
+        removeOnComplete: { age: 14 * 86_400 },
+        removeOnFail: { age: 14 * 86_400 },
+      },
+    );
   }
 
   close(): Promise<void> {
@@ -167,6 +195,25 @@ export async function runDaily(
   return { accounts: accounts.length, rescheduled };
 }
 
+/** The report tick: every member's weekly report that falls due soon, added once. */
+export async function runReportTick(
+  deps: Pick<ReportDeliveryDeps, 'db'>,
+  queue: MetricsQueue,
+  now = new Date(),
+): Promise<number> {
+  let added = 0;
+  for (const member of await reportRecipients(deps.db)) {
+    for (const due of dueReports(member, now)) {
+      await queue.addWeeklyReport(
+        { workspaceId: member.workspaceId, userId: member.userId, week: due.week },
+        due.at.getTime() - now.getTime(),
+      );
+      added++;
+    }
+  }
+  return added;
+}
+
 export interface MetricsWorkerOptions {
   connection: ConnectionOptions;
   prefix?: string;
@@ -175,7 +222,7 @@ export interface MetricsWorkerOptions {
 }
 
 export function startMetricsWorker(
-  deps: CollectDeps,
+  deps: CollectDeps & Pick<ReportDeliveryDeps, 'notify' | 'now'>,
   queue: MetricsQueue,
   opts: MetricsWorkerOptions,
 ): Worker<MetricsJobData> {
@@ -184,6 +231,11 @@ export function startMetricsWorker(
     async (job: Job<MetricsJobData>, token?: string) => {
       const d = job.data;
       if (d.kind === 'daily') return runDaily(deps, queue);
+      if (d.kind === 'report-tick') return runReportTick(deps, queue, deps.now?.() ?? new Date());
+      if (d.kind === 'report') {
+        const sent = await deliverWeeklyReport(deps, { workspaceId: d.workspaceId, userId: d.userId, week: d.week });
+        return sent.kind === 'skipped' ? `skipped: ${sent.reason}` : sent.kind;
+      }
       const run = {
         holder: `metrics:${job.id}:${token ?? ''}`,
         lastTry: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),

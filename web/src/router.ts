@@ -14,18 +14,9 @@ export function navigate(path: string): void {
 }
 
 export function usePath(): string {
-  return useLocation(() => location.pathname);
-}
-
-/** The query string (`?post=...`): the Posts page opens a post's detail from it. */
-export function useSearch(): URLSearchParams {
-  return new URLSearchParams(useLocation(() => location.search));
-}
-
-function useLocation(read: () => string): string {
-  const [path, setPath] = useState(read);
+  const [path, setPath] = useState(location.pathname);
   useEffect(() => {
-    const update = () => setPath(read());
+    const update = () => setPath(location.pathname);
     listeners.add(update);
     addEventListener('popstate', update);
     return () => {
