@@ -7,6 +7,8 @@
  * replies; quotes from 4.5; no views); X public_metrics (docs.x.com: impression_count);
  * LinkedIn organizationalEntityShareStatistics / memberCreatorPostAnalytics (impressions);
  * Instagram and Threads media insights (views), Facebook post reactions/comments/shares.
+ * Followers: Bluesky app.bsky.actor.getProfile (AppView), LinkedIn memberFollowersCount or
+ * networkSizes (a page), the others' account or user objects.
  */
 
 export interface PlatformReport {
@@ -23,9 +25,8 @@ export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
   bluesky: {
     impressions: false,
     quotes: true,
-    followers: false,
+    followers: true,
     noImpressions: 'Bluesky does not count views of a post',
-    noFollowers: 'Herald does not read Bluesky follower counts yet',
   },
   mastodon: {
     impressions: false,
@@ -41,8 +42,8 @@ export const PLATFORM_REPORTS: Record<string, PlatformReport> = {
   linkedin: {
     impressions: true,
     quotes: false,
-    followers: false,
-    noFollowers: 'Herald does not read LinkedIn follower counts yet',
+    // Followers: the member's (memberFollowersCount, r_member_profileAnalytics) or the page's (networkSizes).
+    followers: true,
   },
   // Meta insights: IG Media `views` (likes, comments, shares), Threads media `views` and
   // `quotes`, IG User `followers_count`, Threads `threads_insights` followers_count.
