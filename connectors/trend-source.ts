@@ -5,6 +5,8 @@
  * its calls per window — and says why it failed with a {@link TrendSourceError}. The caller
  * runs the sources side by side, so one failing source never stops the others.
  */
+import type { Dispatcher } from 'undici';
+import { outboundRefusal } from '../core/index.js';
 
 /** One item a source returned; the text in it is outside text (untrusted). */
 export interface TrendItem {
@@ -118,6 +120,12 @@ export interface GetOptions {
    * Retry-After, else `X-RateLimit-Reset` (Mastodon sends an ISO time, Reddit seconds).
    */
   retryAfter?: ((headers: Headers) => string | null) | undefined;
+  /**
+   * The connection policy for an address a user gave (a Mastodon instance the niche names):
+   * `userUrlDispatcher()` from core/net/outbound, checking every hop after DNS. Unset: a host
+   * Herald is configured with (Reddit, Hacker News, Google Trends), fetched as it is.
+   */
+  dispatcher?: Dispatcher | undefined;
 }
 
 const defaultRetryAfter = (h: Headers) => h.get('retry-after') ?? h.get('x-ratelimit-reset');
@@ -135,10 +143,12 @@ export async function getText(budget: RateBudget, url: URL, opts: GetOptions | n
     res = await fetch(url, {
       headers: { accept: 'application/json', ...o.headers },
       signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
     });
     text = await res.text();
   } catch (err) {
-    throw new TrendSourceError(budget.source, 'unavailable', `${url.host}: ${(err as Error).message}`);
+    const refused = outboundRefusal(err);
+    throw new TrendSourceError(budget.source, 'unavailable', `${url.host}: ${(refused ?? (err as Error)).message}`);
   }
   if (res.status === 429) {
     const until = budget.pause((o.retryAfter ?? defaultRetryAfter)(res.headers));

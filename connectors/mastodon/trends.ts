@@ -3,9 +3,12 @@
  * `/trends/links` of each instance the workspace picks, read without a token (public
  * endpoints, https://docs.joinmastodon.org/methods/trends/). Each instance has its own rate
  * budget; an instance that fails is reported while the others still deliver; an item that
- * does not match the documented entity is skipped, not the whole answer.
+ * does not match the documented entity is skipped, not the whole answer. Instances are
+ * addresses users typed, so they are fetched through the outbound policy (core/net/outbound):
+ * one on a loopback or private address is refused, as a knowledge page's would be.
  */
 import { z } from 'zod';
+import { userUrlDispatcher } from '../../core/index.js';
 import {
   getJson,
   RateBudget,
@@ -85,7 +88,8 @@ export class MastodonTrendsSource implements TrendSource {
     const get = (path: string, limit: number) => {
       const url = new URL(path, base);
       url.searchParams.set('limit', String(limit));
-      return getJson(budget, url, this.options.timeoutMs);
+      // The instance is an address a user typed: loopback and private addresses are refused.
+      return getJson(budget, url, { timeoutMs: this.options.timeoutMs, dispatcher: userUrlDispatcher() });
     };
     // One after another: a 429 on the first stops the instance's other calls.
     const tags = items(await get('/api/v1/trends/tags', MASTODON_TREND_LIMITS.tags), Tag);

@@ -10,6 +10,7 @@ import { HackerNewsSource } from '../../connectors/hackernews/index.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { MastodonTrendsSource } from '../../connectors/mastodon/trends.js';
 import { RateBudget, TrendSourceError } from '../../connectors/trend-source.js';
+import { setOutboundPolicy } from '../../core/index.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -74,6 +75,22 @@ describe('Mastodon trends source', () => {
     await expect(source.fetch(query([a]))).rejects.toMatchObject({ kind: 'rate_limited' });
     // Paused by its own budget: the instance was not asked again.
     expect(a.requests().length).toBe(callsBefore);
+  });
+});
+
+describe('Mastodon trends source: instances are addresses users typed', () => {
+  afterEach(() => setOutboundPolicy({ allow: ['loopback'] }));
+
+  it('an instance on a loopback address is refused under the default policy, and nothing is asked of it', async () => {
+    const m = await mastodon();
+    m.setTrends({ tags: [{ name: 'latte', uses: [3] }] });
+    // The default install: OUTBOUND_ALLOW unset, public addresses only (test/setup allows loopback).
+    setOutboundPolicy({ allow: [] });
+    const err = await new MastodonTrendsSource().fetch(query([m])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrendSourceError);
+    expect(err).toMatchObject({ kind: 'unavailable' });
+    expect((err as Error).message).toMatch(/127\.0\.0\.1.*loopback/);
+    expect(m.requests()).toHaveLength(0);
   });
 });
 
