@@ -29,6 +29,7 @@ export * from './audio.js';
 export { decodeOggOpus, encodeOggOpus, OGG_OPUS_PCM_RATE, oggPackets, resamplePcm } from './ogg-opus.js';
 export { voiceConfigOf, type VoiceConfig } from './config.js';
 export { parseVoiceAnswer, spokenTime, type VoiceAnswer } from './confirm.js';
+export { spokenClock, spokenConfirmation, spokenText } from './spoken.js';
 export type { AudioFormat, VoiceEvent } from './events.js';
 export {
   VOICE_DEFAULTS,

@@ -55,7 +55,7 @@ export interface TurnEventLike {
   text?: string;
   requestId?: string;
   clientMessageId?: string;
-  action?: { summary?: string };
+  action?: { summary?: string; details?: unknown };
   reason?: string;
   error?: { message?: string };
 }

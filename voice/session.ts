@@ -20,6 +20,7 @@ import { HeraldError, isHeraldError } from '../core/index.js';
 import { encodeWav, FRAME_BYTES, FRAME_MS, INPUT_SAMPLE_RATE, type Pcm } from './audio.js';
 import { parseVoiceAnswer, type VoiceAnswer } from './confirm.js';
 import { Speaker } from './speaker.js';
+import { spokenConfirmation, spokenText } from './spoken.js';
 import {
   CONTINUATION_GRACE_MS,
   type TurnEventLike,
@@ -208,7 +209,8 @@ export class VoiceSession {
         turn.waiting = e.requestId ?? null;
         const rest = turn.splitter.flush();
         if (rest) this.#say(turn.id, rest);
-        this.#say(turn.id, `${e.action?.summary ?? 'Shall I do this'}. Shall I go ahead?`);
+        // A short question; the exact action (the post's text) is in the confirm_request event.
+        this.#say(turn.id, spokenConfirmation(e.action));
         return;
       }
       case 'confirm_result':
@@ -232,7 +234,8 @@ export class VoiceSession {
 
   #say(turnId: string | null, text: string): void {
     if (this.#outputMuted || this.#stopped || !this.#speaker) return;
-    this.#speaker.say(turnId, text);
+    const spoken = spokenText(text);
+    if (/\w/.test(spoken)) this.#speaker.say(turnId, spoken);
   }
 
   /** A signal for one speech-to-text request: its deadline, or the session stopping. */

@@ -296,7 +296,7 @@ describe('confirmation by voice', () => {
     await c.stream(await utterance('Post ship it.', 51));
     const req = await c.next('confirm_request', (e) => e.type === 'confirm_request', from);
     const prompt = await c.next('spoken question', (e) => e.type === 'voice_audio' && e.turnId === req.turnId, from);
-    expect(prompt.text).toBe('Echo "ship it". Shall I go ahead?');
+    expect(prompt.text).toBe('Echo "ship it"?');
     return { from, turnId: req.turnId! };
   }
 
