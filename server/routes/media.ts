@@ -120,6 +120,28 @@ export const mediaRoutes: FastifyPluginAsyncZod<{ deps: media.MediaDeps }> = asy
     },
   );
 
+  app.post(
+    '/media/from-url',
+    {
+      schema: {
+        tags: ['media'],
+        summary: 'Upload the image or video at a URL (editor)',
+        description:
+          'Herald fetches the URL (public addresses only unless OUTBOUND_ALLOW says more; at most MEDIA_MAX_BYTES) and stores it as an upload: ' +
+          '201 with the new record, or 200 with the existing one when this workspace already has the same bytes. See docs/media.md.',
+        body: z.object({
+          url: z.string().min(1).max(2048),
+          altText: z.string().max(media.ALT_TEXT_MAX).nullish(),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const ctx = ctxOf(req, 'editor');
+      const result = await media.uploadMediaFromUrl(deps, ctx, { url: req.body.url, altText: req.body.altText });
+      return reply.status(result.created ? 201 : 200).send(result.media);
+    },
+  );
+
   app.get(
     '/media',
     {

@@ -100,6 +100,7 @@ const ROUTES: Array<{
     needs: 'editor',
     raw: () => form([fileField(Buffer.from('not an image'), 'x.txt', 'text/plain')]),
   },
+  { method: 'POST', path: '/v1/media/from-url', needs: 'editor', body: () => ({ url: 'not a url' }) },
   { method: 'PATCH', path: `/v1/media/${ID}`, needs: 'editor', body: () => ({ altText: 'x' }) },
   { method: 'DELETE', path: `/v1/media/${ID}`, needs: 'editor' },
   {
