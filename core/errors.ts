@@ -58,6 +58,7 @@ export const ERROR_CATALOGUE = {
   forbidden: { status: 403, message: 'Your role does not allow this', retryable: false },
   rate_limited: { status: 429, message: 'Too many requests; slow down', retryable: true },
   media_invalid: { status: 422, message: 'The file is not a media type Herald can use', retryable: false },
+  media_fetch_failed: { status: 502, message: 'The media URL could not be fetched', retryable: true },
   media_in_use: { status: 409, message: 'The media is attached to a post that is not published yet', retryable: false },
   range_not_satisfiable: { status: 416, message: 'The requested byte range is outside the file', retryable: false },
   unsupported_frame: { status: 400, message: 'This kind of WebSocket frame is not accepted', retryable: false },
