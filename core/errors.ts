@@ -22,6 +22,11 @@ export const ERROR_CATALOGUE = {
   headers_too_large: { status: 431, message: 'The request line and headers are larger than 16 KB', retryable: false },
   not_found: { status: 404, message: 'Not found', retryable: false },
   conflict: { status: 409, message: 'The resource already exists', retryable: false },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'The idempotency key was already used with other arguments',
+    retryable: false,
+  },
   db_unavailable: { status: 503, message: 'The database is not answering', retryable: true },
   redis_unavailable: { status: 503, message: 'Redis is not answering', retryable: true },
   chroma_unavailable: { status: 503, message: 'Chroma is not answering', retryable: true },

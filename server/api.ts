@@ -35,6 +35,7 @@ import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './r
 import { publicMediaRoutes } from './routes/public-media.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { mediaRoutes } from './routes/media.js';
+import { IdempotencyStore } from './http/idempotency.js';
 import { modelRoutes, type ModelRouteDeps } from './routes/models.js';
 import { postRoutes } from './routes/posts.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -192,7 +193,14 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     refreshTtlS: deps.auth.refreshTtlS,
   });
   await app.register(mcpPlugin, {
-    deps: { scheduling: deps.scheduling, db: deps.db, chat: deps.chat, knowledge: deps.knowledge },
+    deps: {
+      scheduling: deps.scheduling,
+      db: deps.db,
+      chat: deps.chat,
+      knowledge: deps.knowledge,
+      media: { db: deps.db, store: deps.mediaStore, maxBytes: deps.limits.mediaMaxBytes },
+      idempotency: new IdempotencyStore(deps.redis, deps.keyPrefix),
+    },
     version: API_VERSION,
     db: deps.db,
     publicUrl: deps.mcp?.publicUrl,

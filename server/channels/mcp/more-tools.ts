@@ -11,7 +11,7 @@ import { listGoals } from '../../../coach/index.js';
 import { createSource, DOC_TYPES, searchKnowledge } from '../../../knowledge/index.js';
 import * as posts from '../../../tools/posts/index.js';
 import { contentIdeas, MAX_WINDOW_HOURS, risingTopics } from '../../../tools/trends/index.js';
-import type { McpToolDeps, ServiceCtx } from './tools.js';
+import { IdempotencyKey, onceFor, type McpToolDeps, type ServiceCtx } from './tools.js';
 
 type Run = (fn: () => Promise<unknown>) => () => Promise<CallToolResult>;
 
@@ -20,6 +20,7 @@ const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true,
 export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: ServiceCtx, run: Run): void {
   const s = deps.scheduling;
   const now = deps.now ?? s.now;
+  const once = onceFor(deps, ctx);
 
   server.registerTool(
     'update_post',
@@ -115,18 +116,21 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
         format: z.enum(['text', 'markdown', 'url']),
         text: z.string().min(1).max(1_000_000).optional(),
         url: z.url().max(2000).optional(),
+        idempotencyKey: IdempotencyKey,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     (a) =>
       run(() =>
-        createSource(knowledge, knowledgeCtx(), {
-          docType: a.docType,
-          title: a.title,
-          format: a.format,
-          ...(a.text !== undefined ? { text: a.text } : {}),
-          ...(a.url !== undefined ? { url: a.url } : {}),
-        }),
+        once('knowledge_add', a, () =>
+          createSource(knowledge, knowledgeCtx(), {
+            docType: a.docType,
+            title: a.title,
+            format: a.format,
+            ...(a.text !== undefined ? { text: a.text } : {}),
+            ...(a.url !== undefined ? { url: a.url } : {}),
+          }),
+        ),
       )(),
   );
 }

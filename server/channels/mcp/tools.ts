@@ -18,6 +18,8 @@ import { draftPost } from '../../../tools/drafting/index.js';
 import * as posts from '../../../tools/posts/index.js';
 import { cancel, listSlots, type SchedulingDeps } from '../../../tools/scheduling/index.js';
 import type { KnowledgeDeps } from '../../../knowledge/index.js';
+import { uploadMediaFromUrl, ALT_TEXT_MAX, type MediaDeps } from '../../../tools/media/index.js';
+import type { IdempotencyStore } from '../../http/idempotency.js';
 import type { RequestContext } from '../../http/context.js';
 import { registerMoreTools } from './more-tools.js';
 import type { Principal } from '../../auth/principal.js';
@@ -30,7 +32,36 @@ export interface McpToolDeps {
   knowledge?: KnowledgeDeps | undefined;
   /** The agent, for `ask_herald` and `confirm_action`; unset, those tools are not offered. */
   chat?: RestChatHandler | undefined;
+  /** The media library, for `upload_media_from_url`; unset, not offered. */
+  media?: MediaDeps | undefined;
+  /** Keeps creating tools' results per `idempotencyKey`; unset, a key is accepted and ignored. */
+  idempotency?: IdempotencyStore | undefined;
   now?: () => Date;
+}
+
+/** The optional key every creating tool takes: a retry with it gets the first call's result. */
+export const IdempotencyKey = z
+  .string()
+  .min(8)
+  .max(200)
+  .optional()
+  .describe('Any unique string (a UUID): a retry with the same key and arguments returns the first result instead of doing it again');
+
+/**
+ * Runs a creating tool's call once per idempotency key (per workspace, person and tool).
+ * `args` are the tool's arguments without the key.
+ */
+export function onceFor(deps: McpToolDeps, ctx: ServiceCtx) {
+  return <T>(operation: string, a: { idempotencyKey?: string | undefined }, fn: () => Promise<T>): Promise<T> => {
+    const { idempotencyKey, ...args } = a;
+    if (!deps.idempotency) return fn();
+    return deps.idempotency.run(
+      { workspaceId: ctx.workspaceId, userId: ctx.userId, operation },
+      idempotencyKey,
+      args,
+      fn,
+    );
+  };
 }
 
 /** The service context of an MCP call: the principal's role, named `mcp` in the audit log. */
@@ -108,6 +139,7 @@ export function registerTools(
   };
   const s = deps.scheduling;
   const now = deps.now ?? (() => new Date());
+  const once = onceFor(deps, ctx);
 
   server.registerTool(
     'list_accounts',
@@ -152,10 +184,14 @@ export function registerTools(
       inputSchema: {
         text: z.string().min(1).max(20_000),
         accounts: z.array(z.string().min(1).max(200)).min(1).max(20),
+        idempotencyKey: IdempotencyKey,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    (a) => run(async () => (await draftPost({ scheduling: s }, ctx, { text: a.text, accounts: a.accounts })).post)(),
+    (a) =>
+      run(() =>
+        once('create_draft', a, async () => (await draftPost({ scheduling: s }, ctx, { text: a.text, accounts: a.accounts })).post),
+      )(),
   );
 
   server.registerTool(
@@ -163,20 +199,20 @@ export function registerTools(
     {
       description:
         "Schedules a draft's targets at `at`, or publishes them now (`now: true`). In a workspace that requires approval the post waits for an admin (pending_approval).",
-      inputSchema: { postId: Uuid, at: TimeText.optional(), now: z.boolean().optional() },
+      inputSchema: { postId: Uuid, at: TimeText.optional(), now: z.boolean().optional(), idempotencyKey: IdempotencyKey },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (a) => run(() => posts.schedulePostDraft(s, ctx, a.postId, { at: a.at, now: a.now }))(),
+    (a) => run(() => once('schedule_post', a, () => posts.schedulePostDraft(s, ctx, a.postId, { at: a.at, now: a.now })))(),
   );
 
   server.registerTool(
     'add_to_queue',
     {
       description: "Schedules a draft's targets in each account's next free weekly posting slot (see get_slots).",
-      inputSchema: { postId: Uuid },
+      inputSchema: { postId: Uuid, idempotencyKey: IdempotencyKey },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (a) => run(() => posts.queuePostDraft(s, ctx, a.postId))(),
+    (a) => run(() => once('add_to_queue', a, () => posts.queuePostDraft(s, ctx, a.postId)))(),
   );
 
   server.registerTool(
@@ -246,6 +282,27 @@ export function registerTools(
 
   registerMoreTools(server, deps, ctx, run);
 
+  const media = deps.media;
+  if (media) {
+    server.registerTool(
+      'upload_media_from_url',
+      {
+        description:
+          'Adds the image or video at an http(s) URL to the media library (Herald fetches it; public addresses only, at most the upload size limit). Returns the media record; attach it to a post by its id.',
+        inputSchema: {
+          url: z.string().min(1).max(2048),
+          altText: z.string().max(ALT_TEXT_MAX).optional(),
+          idempotencyKey: IdempotencyKey,
+        },
+        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      },
+      (a) =>
+        run(() =>
+          once('upload_media_from_url', a, async () => (await uploadMediaFromUrl(media, ctx, { url: a.url, altText: a.altText })).media),
+        )(),
+    );
+  }
+
   const chat = deps.chat;
   if (!chat || !principal) return;
   server.registerTool(
@@ -256,10 +313,11 @@ export function registerTools(
       inputSchema: {
         message: z.string().min(1).max(20_000),
         threadId: z.string().min(1).max(200).optional().describe('The conversation; omit to start one'),
+        idempotencyKey: IdempotencyKey,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (a) => run(() => runTurn(chat, principal, a.threadId ?? randomUUID(), a.message))(),
+    (a) => run(() => once('ask_herald', a, () => runTurn(chat, principal, a.threadId ?? randomUUID(), a.message)))(),
   );
   server.registerTool(
     'confirm_action',

@@ -84,6 +84,7 @@ describe('MCP over Streamable HTTP', () => {
         'trending_topics',
         'content_ideas',
         'list_goals',
+        'upload_media_from_url',
       ].sort(),
     );
     expect(byName.get('list_posts')!.annotations).toMatchObject({ readOnlyHint: true });
