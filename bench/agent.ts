@@ -8,8 +8,13 @@
  *    with its ledger, confirmation step, tools, checkpoints in PGlite), paired and alternated;
  *    the same full graph with LangGraph's in-memory saver shows what the database checkpoints
  *    cost;
+ *    Herald's turn binds only the tools the message plausibly needs (tool selection), so the
+ *    baseline binds that same list; the same pair with every tool bound (the bare graph with
+ *    all tools, Herald with `AGENT_TOOLS=all`) is what a turn cost before selection;
  * 2. a fast-path turn ("what's scheduled this week"): no model at all;
- * 3. over the real WebSocket (Fastify, auth, Redis turn buffers): user_message → first token,
+ * 3. tool selection on its own: the definitions bound per call for typical messages, every
+ *    tool beside the selected ones (estimated tokens), and what choosing costs;
+ * 4. over the real WebSocket (Fastify, auth, Redis turn buffers): user_message → first token,
  *    seen by a client in another process (`agent-ws-client.ts`), as a client elsewhere sees it.
  *
  * Every turn starts a new thread. Between two timed turns the database is let finish what the
@@ -20,13 +25,28 @@
  * it moves less than wall time. Prints tables, then one JSON line. BENCH_TURNS (default 300),
  * BENCH_WS_TURNS (default 200).
  */
+import type { BindToolsInput } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type AIMessageChunk, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { randomUUID } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { AgentChatHandler, DbCheckpointSaver, modelTools, runTool, type ToolEnv } from '../agent/index.js';
-import { createChatModel, LedgerUsageSink, ModelRegistry, ModelRouter } from '../agent/models/index.js';
+import {
+  AgentChatHandler,
+  DbCheckpointSaver,
+  modelTools,
+  runTool,
+  selectTools,
+  TOOL_SELECTION_DEFAULTS,
+  type ToolEnv,
+} from '../agent/index.js';
+import {
+  createChatModel,
+  estimateToolTokens,
+  LedgerUsageSink,
+  ModelRegistry,
+  ModelRouter,
+} from '../agent/models/index.js';
 import { ConnectorRegistry } from '../connectors/index.js';
 import { createLogger, createWorkspace, openDatabase } from '../core/index.js';
 import { PrincipalCache } from '../server/auth/principal-cache.js';
@@ -62,37 +82,51 @@ const deps = { db: database.db, connectors: new ConnectorRegistry([]), queue: {}
 const session = { workspaceId, userId: null, role: 'owner' as const, timeZone: 'Europe/Paris', channel: 'bench' };
 const env: ToolEnv = { deps, session, now: () => new Date() };
 
-// Baseline: a bare graph, the same SDK client the router would pick, the same tool function.
-const model = createChatModel(registry.get('openai/gpt-4o-mini')!, providers).bindTools!(modelTools());
-const bare = new StateGraph(MessagesAnnotation)
-  .addNode('model', async (s) => {
-    let acc: AIMessageChunk | undefined;
-    for await (const chunk of await model.stream(s.messages)) acc = acc ? acc.concat(chunk) : chunk;
-    return { messages: [new AIMessage({ content: acc?.content ?? '', tool_calls: acc?.tool_calls ?? [] })] };
-  })
-  .addNode('tools', async (s) => {
-    const last = s.messages.at(-1) as AIMessage;
-    return {
-      messages: await Promise.all(
-        (last.tool_calls ?? []).map(
-          async (c) =>
-            new ToolMessage({ tool_call_id: c.id!, content: JSON.stringify(await runTool(env, c.name, c.args)) }),
+const TURN_TEXT = 'Tell me what I have planned';
+// Baseline: a bare graph, the same SDK client the router would pick, the same tool function,
+// the same tools Herald binds for this message (and, for the before-selection pair, all of them).
+const chat = createChatModel(registry.get('openai/gpt-4o-mini')!, providers);
+const bareGraph = (tools: BindToolsInput[]) => {
+  const model = chat.bindTools!(tools);
+  return new StateGraph(MessagesAnnotation)
+    .addNode('model', async (s) => {
+      let acc: AIMessageChunk | undefined;
+      for await (const chunk of await model.stream(s.messages)) acc = acc ? acc.concat(chunk) : chunk;
+      return { messages: [new AIMessage({ content: acc?.content ?? '', tool_calls: acc?.tool_calls ?? [] })] };
+    })
+    .addNode('tools', async (s) => {
+      const last = s.messages.at(-1) as AIMessage;
+      return {
+        messages: await Promise.all(
+          (last.tool_calls ?? []).map(
+            async (c) =>
+              new ToolMessage({ tool_call_id: c.id!, content: JSON.stringify(await runTool(env, c.name, c.args)) }),
+          ),
         ),
-      ),
-    };
-  })
-  .addEdge(START, 'model')
-  .addConditionalEdges('model', (s) => ((s.messages.at(-1) as AIMessage).tool_calls?.length ? 'tools' : END), [
-    'tools',
-    END,
-  ])
-  .addEdge('tools', 'model')
-  .compile();
+      };
+    })
+    .addEdge(START, 'model')
+    .addConditionalEdges('model', (s) => ((s.messages.at(-1) as AIMessage).tool_calls?.length ? 'tools' : END), [
+      'tools',
+      END,
+    ])
+    .addEdge('tools', 'model')
+    .compile();
+};
+const bare = bareGraph(selectTools([new HumanMessage(TURN_TEXT)]).tools);
+const bareAll = bareGraph(modelTools());
 
 // As the server runs it: workspace settings cached while the principal cache hears no change.
 const { cache: changes, unlisten } = await PrincipalCache.listening(database);
 const onDb = new AgentChatHandler({ deps, router, checkpointer: new DbCheckpointSaver(database.db), changes });
 const inMemory = new AgentChatHandler({ deps, router, checkpointer: new MemorySaver(), changes });
+const allTools = new AgentChatHandler({
+  deps,
+  router,
+  checkpointer: new DbCheckpointSaver(database.db),
+  changes,
+  tools: { mode: 'all' },
+});
 const sink = {
   token: () => undefined,
   toolStart: () => undefined,
@@ -105,6 +139,7 @@ const principal = { userId: null, workspaceId, role: 'owner' as const, timeZone:
 async function time(fn: () => Promise<unknown>, cpu?: number[]): Promise<number> {
   await usage.flush();
   await onDb.settled();
+  await allTools.settled();
   await database.ping();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -114,9 +149,9 @@ async function time(fn: () => Promise<unknown>, cpu?: number[]): Promise<number>
   cpu?.push((c.user + c.system) / 1000);
   return ms;
 }
-const bareTurn = (cpu?: number[]) =>
-  time(() => bare.invoke({ messages: [new HumanMessage('Tell me what I have planned')] }), cpu);
-const heraldTurn = (h: AgentChatHandler, cpu?: number[], text = 'Tell me what I have planned') =>
+const bareTurn = (cpu?: number[], graph = bare) =>
+  time(() => graph.invoke({ messages: [new HumanMessage(TURN_TEXT)] }), cpu);
+const heraldTurn = (h: AgentChatHandler, cpu?: number[], text = TURN_TEXT) =>
   time(
     () =>
       h.handle({ principal, turnId: randomUUID(), threadId: randomUUID(), text }, sink, new AbortController().signal),
@@ -127,6 +162,8 @@ for (let i = 0; i < WARMUP; i++) {
   await bareTurn();
   await heraldTurn(onDb);
   await heraldTurn(inMemory);
+  await bareTurn(undefined, bareAll);
+  await heraldTurn(allTools);
 }
 const base: number[] = [];
 const full: number[] = [];
@@ -150,16 +187,23 @@ async function behindTime(): Promise<number> {
 }
 const fullCpu: number[] = [];
 const memCpu: number[] = [];
+const baseAll: number[] = [];
+const fullAll: number[] = [];
+const addedAll: number[] = [];
 for (let i = 0; i < N; i++) {
   // Alternate the order so drift does not favour one side.
-  let b: number, h: number, m: number;
+  let b: number, h: number, m: number, ba: number, ha: number;
   if (i % 2 === 0) {
     b = await bareTurn(baseCpu);
     h = await heraldTurn(onDb, fullCpu);
     behind.push(await behindTime());
     ledger.push(await flushTime());
     m = await heraldTurn(inMemory, memCpu);
+    ba = await bareTurn(undefined, bareAll);
+    ha = await heraldTurn(allTools);
   } else {
+    ha = await heraldTurn(allTools);
+    ba = await bareTurn(undefined, bareAll);
     m = await heraldTurn(inMemory, memCpu);
     h = await heraldTurn(onDb, fullCpu);
     behind.push(await behindTime());
@@ -171,6 +215,9 @@ for (let i = 0; i < N; i++) {
   mem.push(m);
   added.push(h - b);
   addedMem.push(m - b);
+  baseAll.push(ba);
+  fullAll.push(ha);
+  addedAll.push(ha - ba);
 }
 const calls = fake.requests.length;
 
@@ -188,6 +235,30 @@ for (let i = 0; i < WARMUP + N; i++) {
   }
 }
 if (fake.requests.length !== calls) throw new Error('the fast path called the model');
+
+// Tool selection on its own: what each message is given, against every tool.
+const SAMPLES = [
+  TURN_TEXT,
+  'Schedule a post about our spring sale for tomorrow at 9 on Mastodon',
+  'How did last week go?',
+  'Post our tip of the week every Monday at 9',
+  'Create an affiliate campaign for the new grinder with a tracked link',
+  'What is trending in my niche? Suggest hashtags',
+  'Set a goal of 1,000 followers by March',
+  'thanks!',
+];
+const allTokens = estimateToolTokens(modelTools());
+const selection = SAMPLES.map((text) => {
+  const s = selectTools([new HumanMessage(text)], TOOL_SELECTION_DEFAULTS);
+  return { text, tools: s.names.length, tokens: estimateToolTokens(s.tools), groups: s.groups.join(' + ') };
+});
+const selectUs: number[] = [];
+for (let i = 0; i < 20_000; i++) {
+  const messages = [new HumanMessage(SAMPLES[i % SAMPLES.length]!)];
+  const t0 = performance.now();
+  selectTools(messages, TOOL_SELECTION_DEFAULTS);
+  selectUs.push((performance.now() - t0) * 1000);
+}
 await fake.close();
 await unlisten();
 await database.close();
@@ -230,6 +301,30 @@ printTable(`One-tool turn, ${N} turns each, zero-latency scripted model on loopb
 ]);
 const ratio = round(q(full, 50) / q(base, 50), 2);
 console.log(`Herald / baseline, p50: ${ratio}`);
+printTable('Before tool selection: the same turn with every tool bound (ms)', [
+  { path: 'bare LangGraph graph, every tool (baseline)', p50: q(baseAll, 50), p99: q(baseAll, 99) },
+  { path: 'Herald full graph, AGENT_TOOLS=all (PGlite)', p50: q(fullAll, 50), p99: q(fullAll, 99) },
+  { path: 'added by Herald (paired, every tool)', p50: q(addedAll, 50), p99: q(addedAll, 99) },
+]);
+const ratioAll = round(q(fullAll, 50) / q(baseAll, 50), 2);
+console.log(
+  `Herald / baseline with every tool, p50: ${ratioAll}; Herald selected / Herald every tool, p50: ${round(q(full, 50) / q(fullAll, 50), 2)}`,
+);
+printTable(`Tool definitions bound per model call (estimated tokens; every tool: ${allTokens})`, [
+  ...selection.map((s) => ({
+    message: s.text,
+    groups: s.groups,
+    tools: s.tools,
+    selected: s.tokens,
+    every_tool: allTokens,
+    ratio: round(s.tokens / allTokens, 2),
+  })),
+]);
+const selectedMax = Math.max(...selection.map((s) => s.tokens));
+const selectedMean = round(selection.reduce((n, s) => n + s.tokens, 0) / selection.length);
+console.log(
+  `selection: mean ${selectedMean} / ${allTokens} tokens (ratio ${round(selectedMean / allTokens, 2)}), max ${selectedMax}; choosing p50 ${q(selectUs, 50)} µs, p99 ${q(selectUs, 99)} µs`,
+);
 printTable('Other turns (ms)', [
   {
     path: `fast path, "what's scheduled this week" (${N}, no model)`,
@@ -261,6 +356,16 @@ printResult({
   overhead_p50_ms: q(added, 50),
   overhead_p99_ms: q(added, 99),
   overhead_in_memory_p50_ms: q(addedMem, 50),
+  baseline_all_tools_p50_ms: q(baseAll, 50),
+  herald_all_tools_p50_ms: q(fullAll, 50),
+  ratio_all_tools: ratioAll,
+  overhead_all_tools_p50_ms: q(addedAll, 50),
+  tool_tokens_all: allTokens,
+  tool_tokens_selected_mean: selectedMean,
+  tool_tokens_selected_max: selectedMax,
+  tool_tokens_ratio: round(selectedMean / allTokens, 2),
+  tool_select_p50_us: q(selectUs, 50),
+  tool_select_p99_us: q(selectUs, 99),
   ledger_after_turn_p50_ms: q(ledger, 50),
   checkpoint_after_reply_p50_ms: q(behind, 50),
   baseline_cpu_p50_ms: q(baseCpu, 50),

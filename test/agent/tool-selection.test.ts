@@ -81,9 +81,9 @@ describe('which tools a turn is given', () => {
     ];
     expect(names(earlier)).toEqual(expect.arrayContaining(['get_trend_niche', 'schedule_post']));
     // This turn's call (a side effect waiting for its confirmation) is given whatever the words say.
-    expect(names([new HumanMessage('please do the thing'), call('approve_campaign', { campaignId: randomUUID() })])).toContain(
-      'approve_campaign',
-    );
+    expect(
+      names([new HumanMessage('please do the thing'), call('approve_campaign', { campaignId: randomUUID() })]),
+    ).toContain('approve_campaign');
     // more_tools asked for campaigns: the next step has them all.
     expect(
       names([
@@ -206,8 +206,7 @@ describe('a local_only workspace on llama3.2:3b (8,192-token window), over the O
 
   const toolNames = (body: Record<string, unknown>) =>
     ((body.tools as Array<{ function: { name: string } }> | undefined) ?? []).map((t) => t.function.name);
-  const afterTool = (req: FakeChatRequest) =>
-    (req.body.messages as Array<{ role: string }>).at(-1)?.role === 'tool';
+  const afterTool = (req: FakeChatRequest) => (req.body.messages as Array<{ role: string }>).at(-1)?.role === 'tool';
 
   it('answers the turn with llama3.2:3b, in its 8k window, with the posts tools bound', async () => {
     brain = (req) =>
