@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { navigate, usePath } from './router.ts';
 import { useSession } from './session.tsx';
 import { ErrorBox } from './ui.tsx';
+import { Notifications } from './Notifications.tsx';
 import { WorkspacePage } from './pages/Workspace.tsx';
 import { ChatPage } from './pages/Chat.tsx';
 import { PostsPage } from './pages/Posts.tsx';
@@ -73,6 +74,7 @@ export function App() {
             ))}
           </select>
         </label>
+        <Notifications key={session.workspace.id} zone={session.timeZone} />
         <span className="role" data-testid="role">
           {session.workspace.role}
         </span>

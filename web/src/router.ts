@@ -14,9 +14,18 @@ export function navigate(path: string): void {
 }
 
 export function usePath(): string {
-  const [path, setPath] = useState(location.pathname);
+  return useLocation(() => location.pathname);
+}
+
+/** The query string (`?post=...`): the Posts page opens a post's detail from it. */
+export function useSearch(): URLSearchParams {
+  return new URLSearchParams(useLocation(() => location.search));
+}
+
+function useLocation(read: () => string): string {
+  const [path, setPath] = useState(read);
   useEffect(() => {
-    const update = () => setPath(location.pathname);
+    const update = () => setPath(read());
     listeners.add(update);
     addEventListener('popstate', update);
     return () => {
