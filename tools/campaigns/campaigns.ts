@@ -2,8 +2,9 @@
  * Campaigns: products, accounts, a date range and a cadence. Creating one proposes a
  * timeline (`timeline.ts`) the user edits and then approves as a whole, naming the version
  * they saw: approval makes each item a scheduled post through tools/scheduling, carrying its
- * own tracked link (tools/links), and records it in `campaign_posts`. Approval is resumable:
- * an item already made is skipped. Pause moves the campaign's scheduled posts back to drafts
+ * own tracked link (tools/links), and records it in `campaign_posts` in the same transaction
+ * as the post, so the item's unique key is its claim: two approvals at once, or a retry after
+ * a crash, make each item once. Approval is resumable: an item already made is skipped. Pause moves the campaign's scheduled posts back to drafts
  * (keeping their times), resume schedules the ones still ahead, end cancels what is left.
  */
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
@@ -11,7 +12,14 @@ import { HeraldError, requireRole, schema, transitionTarget, type PostTarget } f
 import { resolveAccounts } from '../drafting/index.js';
 import { attachLinkToPost, createTrackedLink } from '../links/index.js';
 import { schedulePostDraft } from '../posts/index.js';
-import { cancel, checkTargets, requireDirectScheduling, schedulePost, showInZone } from '../scheduling/index.js';
+import {
+  announceScheduled,
+  cancel,
+  checkTargets,
+  insertScheduled,
+  requireDirectScheduling,
+  showInZone,
+} from '../scheduling/index.js';
 import {
   audit,
   currencyOf,
@@ -300,6 +308,7 @@ export async function editTimeline(
         eq(campaigns.workspaceId, ctx.workspaceId),
         eq(campaigns.id, id),
         eq(campaigns.timelineVersion, row.timelineVersion),
+        eq(campaigns.status, 'draft'),
       ),
     )
     .returning();
@@ -333,6 +342,9 @@ async function destinationOf(deps: CampaignsDeps, ctx: ServiceContext, productId
     throw invalid(`Product ${p?.name ?? productId} has no URL or affiliate link to send people to`, { productId });
   return p.url;
 }
+
+/** Thrown inside an item's transaction to roll it back: another approval made the item. */
+class ItemTaken extends Error {}
 
 /**
  * Approves the timeline as a whole (the version the user saw): every item is validated first
@@ -397,43 +409,71 @@ export async function approveCampaign(
         at: new Date(p.item.at),
       },
     ]);
-  await db
+  // Compare-and-set: the timeline approved is still the one checked (an edit meanwhile is a
+  // conflict), and the campaign was not paused or ended meanwhile.
+  const [claimed] = await db
     .update(campaigns)
     .set({ status: 'active', approvedAt: row.approvedAt ?? now, approvedBy: ctx.userId, updatedAt: new Date() })
-    .where(eq(campaigns.id, id));
+    .where(
+      and(
+        eq(campaigns.workspaceId, ctx.workspaceId),
+        eq(campaigns.id, id),
+        eq(campaigns.timelineVersion, row.timelineVersion),
+        inArray(campaigns.status, ['draft', 'active']),
+      ),
+    )
+    .returning({ id: campaigns.id });
+  if (!claimed)
+    throw new HeraldError('conflict', { message: 'The campaign changed meanwhile; reload it and approve again' });
+  let made = 0;
   for (const { item, link, content } of prepared) {
-    const { postId, targets } = await schedulePost(deps.scheduling, ctx, {
-      content,
-      targets: [{ socialAccountId: item.socialAccountId }],
-      at: new Date(item.at),
-      tags: ['campaign'],
-    });
-    const target = targets[0]!;
-    await attachLinkToPost(deps.links, ctx, link.id, { postId, targetId: target.id });
-    await db.insert(campaignPosts).values({
-      workspaceId: ctx.workspaceId,
-      campaignId: id,
-      itemKey: item.key,
-      productId: item.productId,
-      postId,
-      targetId: target.id,
-      socialAccountId: item.socialAccountId,
-      platform: item.platform,
-      linkId: link.id,
-      linkCode: link.code,
-      kind: item.kind,
-      variantGroup: item.variantGroup ?? null,
-      variant: item.variant ?? null,
-      scheduledAt: new Date(item.at),
-    });
+    // The post, its link and the item's campaign_posts row commit together or not at all:
+    // the (campaign, item) unique key is the claim. An approval that finds the item claimed
+    // (another approval at the same time) rolls its post back and skips the item.
+    const created = await db
+      .transaction(async (tx) => {
+        const c = await insertScheduled(
+          deps.scheduling,
+          tx,
+          ctx,
+          { content, targets: [{ socialAccountId: item.socialAccountId }], tags: ['campaign'] },
+          () => new Date(item.at),
+        );
+        const target = c.rows[0]!;
+        await attachLinkToPost({ ...deps.links, db: tx }, ctx, link.id, { postId: c.post.id, targetId: target.id });
+        const [own] = await tx
+          .insert(campaignPosts)
+          .values({
+            workspaceId: ctx.workspaceId,
+            campaignId: id,
+            itemKey: item.key,
+            productId: item.productId,
+            postId: c.post.id,
+            targetId: target.id,
+            socialAccountId: item.socialAccountId,
+            platform: item.platform,
+            linkId: link.id,
+            linkCode: link.code,
+            kind: item.kind,
+            variantGroup: item.variantGroup ?? null,
+            variant: item.variant ?? null,
+            scheduledAt: new Date(item.at),
+          })
+          .onConflictDoNothing({ target: [campaignPosts.campaignId, campaignPosts.itemKey] })
+          .returning({ id: campaignPosts.id });
+        if (!own) throw new ItemTaken();
+        return c;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ItemTaken) return null;
+        throw err;
+      });
+    if (!created) continue;
+    // Queued once committed; a crash before this is repaired by the publishing reconciler.
+    await announceScheduled(deps.scheduling, ctx, created);
+    made++;
   }
-  await audit(
-    deps,
-    ctx,
-    'campaign.approve',
-    { type: 'campaign', id },
-    { version: row.timelineVersion, posts: prepared.length },
-  );
+  await audit(deps, ctx, 'campaign.approve', { type: 'campaign', id }, { version: row.timelineVersion, posts: made });
   return viewOf(deps, ctx, await campaignRow(deps, ctx.workspaceId, id));
 }
 

@@ -10,6 +10,8 @@ export {
   getScheduledTarget,
   PAST_GRACE_MS,
   requireDirectScheduling,
+  insertScheduled,
+  announceScheduled,
   type ScheduleInput,
   type TargetInput,
   type ScheduledTarget,
