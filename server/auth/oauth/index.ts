@@ -5,6 +5,8 @@ export {
   resourceOf,
   resourceMetadataUrlOf,
   OAUTH_SCOPES,
+  OAUTH_LOGIN_PER_MINUTE,
+  OAUTH_REGISTER_PER_MINUTE,
   type OAuthServerOptions,
 } from './routes.js';
 export { authenticateOAuth, isOAuthAccessToken } from './access.js';

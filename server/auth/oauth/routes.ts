@@ -54,6 +54,10 @@ export interface OAuthServerOptions {
 export const OAUTH_SCOPES = Object.keys(API_KEY_SCOPES) as ApiKeyScope[];
 /** Lifetimes of what lives in Redis: the consent page, an authorization code. */
 const REQUEST_TTL_S = 600;
+/** Sign-in attempts on the authorization page per minute, per client address and per email (as `/v1/auth/login`). */
+export const OAUTH_LOGIN_PER_MINUTE = 20;
+/** Client registrations per minute per address (anyone may register: RFC 7591 without an initial token). */
+export const OAUTH_REGISTER_PER_MINUTE = 20;
 const CODE_TTL_S = 60;
 const COOKIE = 'herald_oauth';
 const MAX_REDIRECT_URIS = 10;
@@ -232,46 +236,54 @@ export async function oauthServerPlugin(app: FastifyInstance, opts: OAuthServerO
   });
 
   // RFC 7591. Public clients: whatever auth method is asked for, the answer is `none` (PKCE).
-  app.post('/oauth/register', { schema: { hide: true }, bodyLimit: 16 * 1024 }, async (request, reply) => {
-    const body = request.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body))
-      throw fail('oauth_invalid_metadata', 'The body must be a JSON object of client metadata');
-    const m = body as Record<string, unknown>;
-    const uris = m.redirect_uris;
-    if (!Array.isArray(uris) || uris.length === 0 || uris.length > MAX_REDIRECT_URIS)
-      throw fail('oauth_invalid_metadata', `redirect_uris must list 1 to ${MAX_REDIRECT_URIS} URIs`);
-    for (const u of uris)
-      if (typeof u !== 'string' || !redirectUriAllowed(u))
-        throw fail(
-          'oauth_invalid_redirect_uri',
-          `${String(u).slice(0, 200)} is not allowed: use https, http on a loopback address, or a private-use scheme`,
-        );
-    const grantTypes = m.grant_types ?? ['authorization_code', 'refresh_token'];
-    if (
-      !Array.isArray(grantTypes) ||
-      grantTypes.some((g) => g !== 'authorization_code' && g !== 'refresh_token') ||
-      !grantTypes.includes('authorization_code')
-    )
-      throw fail('oauth_invalid_metadata', 'grant_types may hold authorization_code and refresh_token only');
-    const responseTypes = m.response_types ?? ['code'];
-    if (!Array.isArray(responseTypes) || responseTypes.some((r) => r !== 'code'))
-      throw fail('oauth_invalid_metadata', 'response_types may hold code only');
-    const name = typeof m.client_name === 'string' ? m.client_name.slice(0, 100) : null;
-    const client = await insertClient(opts.db, { clientName: name, redirectUris: uris as string[] });
-    return reply
-      .status(201)
-      .header('cache-control', 'no-store')
-      .send({
-        client_id: client.clientId,
-        client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
-        ...(name ? { client_name: name } : {}),
-        redirect_uris: client.redirectUris,
-        grant_types: grantTypes,
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-        ...(typeof m.scope === 'string' ? { scope: parseScopes(m.scope, OAUTH_SCOPES).join(' ') } : {}),
-      });
-  });
+  app.post(
+    '/oauth/register',
+    {
+      schema: { hide: true },
+      bodyLimit: 16 * 1024,
+      config: { rateLimit: { max: OAUTH_REGISTER_PER_MINUTE, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (!body || typeof body !== 'object' || Array.isArray(body))
+        throw fail('oauth_invalid_metadata', 'The body must be a JSON object of client metadata');
+      const m = body as Record<string, unknown>;
+      const uris = m.redirect_uris;
+      if (!Array.isArray(uris) || uris.length === 0 || uris.length > MAX_REDIRECT_URIS)
+        throw fail('oauth_invalid_metadata', `redirect_uris must list 1 to ${MAX_REDIRECT_URIS} URIs`);
+      for (const u of uris)
+        if (typeof u !== 'string' || !redirectUriAllowed(u))
+          throw fail(
+            'oauth_invalid_redirect_uri',
+            `${String(u).slice(0, 200)} is not allowed: use https, http on a loopback address, or a private-use scheme`,
+          );
+      const grantTypes = m.grant_types ?? ['authorization_code', 'refresh_token'];
+      if (
+        !Array.isArray(grantTypes) ||
+        grantTypes.some((g) => g !== 'authorization_code' && g !== 'refresh_token') ||
+        !grantTypes.includes('authorization_code')
+      )
+        throw fail('oauth_invalid_metadata', 'grant_types may hold authorization_code and refresh_token only');
+      const responseTypes = m.response_types ?? ['code'];
+      if (!Array.isArray(responseTypes) || responseTypes.some((r) => r !== 'code'))
+        throw fail('oauth_invalid_metadata', 'response_types may hold code only');
+      const name = typeof m.client_name === 'string' ? m.client_name.slice(0, 100) : null;
+      const client = await insertClient(opts.db, { clientName: name, redirectUris: uris as string[] });
+      return reply
+        .status(201)
+        .header('cache-control', 'no-store')
+        .send({
+          client_id: client.clientId,
+          client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
+          ...(name ? { client_name: name } : {}),
+          redirect_uris: client.redirectUris,
+          grant_types: grantTypes,
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+          ...(typeof m.scope === 'string' ? { scope: parseScopes(m.scope, OAUTH_SCOPES).join(' ') } : {}),
+        });
+    },
+  );
 
   const page = (reply: FastifyReply, status: number, html: string, formTarget?: string) =>
     reply
@@ -365,7 +377,19 @@ export async function oauthServerPlugin(app: FastifyInstance, opts: OAuthServerO
       );
       return page(reply, 200, signInPage(pageRequest(id, pending)));
     } catch (err) {
-      if (isHeraldError(err)) return redirectError(reply, back, err);
+      // Anyone may register a client with any https redirect address, so before the person
+      // has done anything Herald answers with a page, never a redirect: otherwise an
+      // authorization URL would bounce visitors from Herald's address to any site
+      // (RFC 9700 §4.11.2). After sign-in (a denial, say) the client gets its error redirect.
+      if (isHeraldError(err))
+        return page(
+          reply,
+          400,
+          errorPage(
+            'This request cannot be completed',
+            `${err.message} (${RFC_ERROR[err.code] ?? 'invalid_request'}).`,
+          ),
+        );
       throw err;
     }
   });
@@ -387,6 +411,26 @@ export async function oauthServerPlugin(app: FastifyInstance, opts: OAuthServerO
 
     if (form.step === 'login') {
       const email = typeof form.email === 'string' ? form.email.slice(0, 320) : '';
+      // Password guessing costs as much here as at /v1/auth/login: per address and per email.
+      const windowKey = Math.floor(Date.now() / 60_000);
+      const counters = [
+        key('login-ip', `${request.ip}:${windowKey}`),
+        key('login-email', `${createHash('sha256').update(email.toLowerCase()).digest('base64url')}:${windowKey}`),
+      ];
+      const counts = await opts.redis
+        .multi()
+        .incr(counters[0]!)
+        .pexpire(counters[0]!, 61_000)
+        .incr(counters[1]!)
+        .pexpire(counters[1]!, 61_000)
+        .exec();
+      const tries = Math.max(Number(counts?.[0]?.[1] ?? 0), Number(counts?.[2]?.[1] ?? 0));
+      if (tries > OAUTH_LOGIN_PER_MINUTE)
+        return page(
+          reply.header('retry-after', String(60 - (Math.floor(Date.now() / 1000) % 60))),
+          429,
+          signInPage(pr, 'Too many sign-in attempts; wait a minute and try again.'),
+        );
       const password = typeof form.password === 'string' ? form.password.slice(0, 1024) : '';
       const user = email ? await findUserByEmail(opts.db, email) : undefined;
       const ok = await verifyPassword(password, user?.passwordHash);

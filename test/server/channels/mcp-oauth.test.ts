@@ -19,6 +19,7 @@ import type {
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { eq, sql } from 'drizzle-orm';
 import { schema } from '../../../core/index.js';
+import { OAUTH_LOGIN_PER_MINUTE } from '../../../server/auth/oauth/index.js';
 import { createBlueskyConnector } from '../../../connectors/bluesky/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../../helpers/api-env.js';
 
@@ -341,7 +342,7 @@ describe('MCP OAuth: what must fail', () => {
     expect(((await again.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
-  it('an authorization request without S256 PKCE, or for another resource, goes back with an error and no code', async () => {
+  it('an authorization request without S256 PKCE, or for another resource, is an error page: no code, and no redirect before the person acted', async () => {
     const me = await api.signUp();
     const { body } = await register();
     const base = { response_type: 'code', client_id: body.client_id as string, redirect_uri: REDIRECT, state: 's1' };
@@ -349,11 +350,16 @@ describe('MCP OAuth: what must fail', () => {
       `${api.baseUrl}/oauth/authorize?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })}`,
       { redirect: 'manual' },
     );
-    expect(plain.status).toBe(302);
-    expect(loc(plain)!.searchParams.get('error')).toBe('invalid_request');
-    expect(loc(plain)!.searchParams.get('state')).toBe('s1');
+    // Anyone can register a client with any https redirect: bouncing straight to it would make
+    // Herald's address an open redirector (RFC 9700 §4.11.2).
+    expect(plain.status).toBe(400);
+    expect(plain.headers.get('location')).toBeNull();
+    expect(await plain.text()).toContain('invalid_request');
     const c = await codeFor(me, { resource: 'https://other.example.com/mcp' });
-    expect(c.back.location!.searchParams.get('error')).toBe('invalid_target');
+    expect(c.back.status).toBe(400);
+    expect(c.back.location).toBeUndefined();
+    expect(c.back.html).toContain('invalid_target');
+    expect(c.code).toBe('');
     // An unknown client or a redirect URI it did not register is a page, never a redirect.
     const unknown = await fetch(
       `${api.baseUrl}/oauth/authorize?${new URLSearchParams({ ...base, client_id: 'hc_nope' })}`,
@@ -503,5 +509,52 @@ describe('MCP OAuth: what must fail', () => {
     const beyond = await consent(url, me, { workspaceId: owner.workspaceId, scopes: ['write'] });
     expect(beyond.status).toBe(400);
     expect(beyond.html).toContain('does not allow');
+  });
+
+  // Last in the file: it spends this address's sign-in budget for the minute.
+  it('password guessing on the sign-in page is limited as at /v1/auth/login: then even the right password waits', async () => {
+    const me = await api.signUp();
+    const { body } = await register();
+    const url = `${api.baseUrl}/oauth/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: body.client_id as string,
+      redirect_uri: REDIRECT,
+      code_challenge: 'c'.repeat(43),
+      code_challenge_method: 'S256',
+    })}`;
+    const page = await fetch(url);
+    const html = await page.text();
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const attempt = (password: string) =>
+      fetch(`${api.baseUrl}/oauth/authorize`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          request: field(html, 'request'),
+          csrf: field(html, 'csrf'),
+          step: 'login',
+          email: me.email,
+          password,
+        }),
+      });
+    // Earlier sign-ins in this minute from this address count too, and a minute boundary may
+    // reset the count once: at most two windows' worth of guesses get an answer.
+    let limited: Response | undefined;
+    let answered = 0;
+    for (let i = 0; i < 3 * OAUTH_LOGIN_PER_MINUTE && !limited; i++) {
+      const r = await attempt(`guess number ${i}`);
+      if (r.status === 429) limited = r;
+      else {
+        expect(r.status).toBe(401);
+        answered++;
+      }
+    }
+    expect(answered).toBeLessThanOrEqual(2 * OAUTH_LOGIN_PER_MINUTE);
+    if (!limited) throw new Error('never limited');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await limited.text()).toContain('Too many sign-in attempts');
+    // Within the same minute the right password is refused too: guessing gains nothing.
+    expect((await attempt(me.password)).status).toBe(429);
   });
 });
