@@ -12,7 +12,8 @@
  * 5. the tools called earlier in the thread, latest first, and groups asked for earlier;
  * 6. when the message used no group's words: the posts group.
  *
- * Steps 3–6 stop at a token budget (a group goes in whole or not at all). Nothing is out of
+ * Steps 3–6 stop at a token budget: a group that does not fit whole gives the tools it can,
+ * those whose names the message uses first, then in the group's order. Nothing is out of
  * reach: `more_tools` adds any group on the next step, and a call to a tool that was not
  * given runs like any other (the graph looks tools up by name, with the same checks).
  * Deterministic and cheap: a few regular expressions over one message and a walk over the
@@ -47,7 +48,7 @@ export interface ToolSelection {
   /** Bound instead of `tools` by a model whose window holds them (`fit`). */
   widerTools?: BindToolsInput[];
   names: readonly string[];
-  /** Groups the user's message pointed at (or the default one), in the order taken. */
+  /** Groups the user's message pointed at (or the default one), in the order taken; the last may be partial. */
   groups: readonly string[];
   /** Estimated tokens of the bound definitions. */
   tokens: number;
@@ -148,25 +149,42 @@ export function selectTools(
 
   // 3–6: within the budget.
   let left = options.budgetTokens;
+  const lower = text.toLowerCase();
+  /** Whole when it fits (true); else as many as fit, the ones the message names first. */
   const fits = (names: readonly string[]) => {
     const extra = names.filter((n) => cat.entries.has(n) && !chosen.has(n));
     const cost = sum(cat, extra);
-    if (cost > left) return false;
-    left -= cost;
-    extra.forEach((n) => chosen.add(n));
-    return true;
+    if (cost <= left) {
+      left -= cost;
+      extra.forEach((n) => chosen.add(n));
+      return true;
+    }
+    const named = extra.filter((n) => namedIn(n, lower));
+    for (const n of [...named, ...extra.filter((x) => !named.includes(x))]) {
+      const c = cat.tokens.get(n)!;
+      if (c > left) continue;
+      left -= c;
+      chosen.add(n);
+    }
+    return false;
   };
   for (const word of text.toLowerCase().match(/\b[a-z]+(?:_[a-z]+)+\b/g) ?? []) if (TOOLS.has(word)) fits([word]);
   const matched = groupsOfText(text);
   const taken: string[] = [];
-  for (const g of matched) if (fits(cat.groups.get(g)!.tools)) taken.push(g);
+  for (const g of matched) {
+    fits(cat.groups.get(g)!.tools);
+    taken.push(g);
+  }
   const earlier = callsOf(messages, 0, lastHuman);
   for (const name of earlier.tools) fits([name]);
   for (const g of earlier.groups) {
     const group = cat.groups.get(g);
     if (group) fits(group.tools);
   }
-  if (matched.length === 0 && fits(cat.groups.get(DEFAULT_GROUP)!.tools)) taken.push(DEFAULT_GROUP);
+  if (matched.length === 0) {
+    fits(cat.groups.get(DEFAULT_GROUP)!.tools);
+    taken.push(DEFAULT_GROUP);
+  }
 
   const names = [...chosen].sort((a, b) => cat.order.get(a)! - cat.order.get(b)!);
   const key = names.join(',');
@@ -179,6 +197,14 @@ export function selectTools(
     groups: taken,
     tokens: set.tokens,
   };
+}
+
+/** Name words that say nothing of what a tool is about. */
+const GENERIC = new Set(['list', 'post', 'posts', 'from', 'with', 'suggest', 'create']);
+
+/** The message uses a word of the tool's name ("cancel", "reschedule", "hashtags"; five letters say it). */
+function namedIn(tool: string, text: string): boolean {
+  return tool.split('_').some((w) => w.length >= 4 && !GENERIC.has(w) && text.includes(w.slice(0, 5)));
 }
 
 function sum(cat: Catalogue, names: Iterable<string>): number {

@@ -231,7 +231,6 @@ export const TOOL_GROUPS: readonly ToolGroup[] = [
       'commissions?',
       'conversions?',
       'revenue',
-      'sales?',
       'earn\\w*',
       'promot\\w*',
       'programs?',

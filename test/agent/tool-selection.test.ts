@@ -133,6 +133,7 @@ describe('a local_only workspace on llama3.2:3b (8,192-token window), over the O
   let fake: FakeLlm;
   let usage: LedgerUsageSink;
   let handler: AgentChatHandler;
+  let router: ModelRouter;
   let owner: Person;
   let brain: (req: FakeChatRequest) => FakeReply = () => ({ text: 'unscripted' });
 
@@ -140,13 +141,13 @@ describe('a local_only workspace on llama3.2:3b (8,192-token window), over the O
     [api, fake] = await Promise.all([
       startApiEnv(),
       // The OpenAI side answers too: only the workspace's policy keeps the turn off it.
-      startFakeLlm({ ollamaModels: ['llama3.2:3b'], ollama: (req) => brain(req), openai: [{ text: 'cloud' }] }),
+      startFakeLlm({ ollamaModels: ['llama3.2:3b'], ollama: (req) => brain(req), openai: () => ({ text: 'cloud' }) }),
     ]);
     const registry = new ModelRegistry();
     registry.syncOllama(['llama3.2:3b']);
     expect(registry.get('ollama/llama3.2:3b')!.contextWindow).toBe(8_192);
     usage = new LedgerUsageSink(api.env.database.db, { cacheMs: 0 });
-    const router = new ModelRouter({
+    router = new ModelRouter({
       registry,
       providers: { ollama: { baseUrl: fake.ollamaUrl }, openai: { apiKey: 'sk-test', baseUrl: fake.openaiUrl } },
       usage,
@@ -265,5 +266,27 @@ describe('a local_only workspace on llama3.2:3b (8,192-token window), over the O
     ]);
     expect(text).toBe('You have no products yet.');
     expect(chats.every((c) => c.body.model === 'llama3.2:3b')).toBe(true);
+  });
+
+  it('AGENT_TOOLS=fit: a model whose window holds every tool gets them all, llama3.2:3b the selection', async () => {
+    const messages = [new SystemMessage('You are Herald.'), new HumanMessage('How did last week go?')];
+    const { tools, widerTools } = selectTools(messages.slice(1), { mode: 'fit', budgetTokens: 3_000 });
+    const ask = async (policy: 'local_only' | 'quality_first') => {
+      const before = fake.requests.length;
+      const stream = await router.stream(
+        { workspaceId: owner.workspaceId, policy: { policy, dailyCostCapUsd: null } },
+        { taskKind: 'short_draft', messages, tools, widerTools: widerTools! },
+      );
+      for await (const chunk of stream) void chunk;
+      const [req] = fake.requests.slice(before).filter((r) => r.protocol !== 'ollama-admin');
+      return { protocol: req!.protocol, model: String(req!.body.model), bound: toolNames(req!.body) };
+    };
+    brain = () => ({ text: 'local' });
+    const local = await ask('local_only');
+    expect(local.model).toBe('llama3.2:3b');
+    expect(local.bound).toEqual(selectTools(messages.slice(1)).names);
+    const cloud = await ask('quality_first');
+    expect(cloud.protocol).toBe('openai');
+    expect(cloud.bound).toHaveLength(ALL.length);
   });
 });
