@@ -384,10 +384,11 @@ export const campaignPostbackRoutes: FastifyPluginAsync<{
       signature: typeof signature === 'string' ? signature : undefined,
       rawBody: typeof req.body === 'string' ? req.body : '',
     });
-    return reply.code(recorded.duplicate || recorded.updated ? 200 : 201).send({
+    return reply.code(recorded.duplicate || recorded.updated || recorded.ignored ? 200 : 201).send({
       id: recorded.id,
       duplicate: recorded.duplicate,
       updated: recorded.updated,
+      ignored: recorded.ignored,
       status: recorded.status,
       campaignId: recorded.campaignId,
     });

@@ -280,6 +280,60 @@ describe('products and conversions', () => {
       ['A-2', '3.5000', null, null],
     ]);
   });
+
+  it('moves a conversion only forward: a late approval or an old report after a reversal is ignored, not applied', async () => {
+    const w = await workspace();
+    const secret = (await import('../../tools/campaigns/programs.js')).programSecret(
+      env.cipher,
+      (await env.deps.db.select().from(schema.affiliatePrograms)).find((p) => p.id === w.program.id)!,
+    );
+    const postback = (status: string) => {
+      const raw = JSON.stringify({ transactionId: 'R-1', amount: 100, currency: 'USD', status });
+      return receivePostback(
+        { db: env.deps.db, cipher: env.cipher, campaigns: deps },
+        { programId: w.program.id, signature: signPostback(secret, raw), rawBody: raw },
+      );
+    };
+    const stored = async () =>
+      (await env.deps.db.select().from(schema.conversions)).find(
+        (r) => r.workspaceId === w.workspaceId && r.transactionId === 'R-1',
+      )!.status;
+    expect(await postback('pending')).toMatchObject({ duplicate: false, updated: false, ignored: false });
+    expect(await postback('approved')).toMatchObject({ updated: true, ignored: false, status: 'approved' });
+    // A pending postback arriving after the approval does not undo it.
+    expect(await postback('pending')).toMatchObject({ updated: false, ignored: true, status: 'approved' });
+    expect(await postback('reversed')).toMatchObject({ updated: true, ignored: false, status: 'reversed' });
+    // A replayed (or late) approval after the reversal: answered, not applied; the commission stays reversed.
+    expect(await postback('approved')).toMatchObject({
+      duplicate: false,
+      updated: false,
+      ignored: true,
+      status: 'reversed',
+    });
+    expect(await postback('pending')).toMatchObject({ ignored: true, status: 'reversed' });
+    expect(await stored()).toBe('reversed');
+    // Re-importing an old report that still says approved changes nothing either.
+    const csv = `Order ID,Sale Amount,Currency,Status\nR-1,100,USD,approved\nR-2,20,USD,approved\n`;
+    expect(await importConversionsCsv(deps, w.ctx, w.program.id, csv)).toMatchObject({
+      added: 1,
+      duplicates: 0,
+      ignored: 1,
+      problems: [],
+    });
+    expect(await stored()).toBe('reversed');
+    const audits = (await env.deps.db.select().from(schema.auditLog)).filter(
+      (a) => a.workspaceId === w.workspaceId && a.action.startsWith('conversion.status'),
+    );
+    audits.sort((a, b) => a.id - b.id);
+    expect(audits.map((a) => [a.action, a.details.from, a.details.to])).toEqual([
+      ['conversion.status', 'pending', 'approved'],
+      ['conversion.status_ignored', 'approved', 'pending'],
+      ['conversion.status', 'approved', 'reversed'],
+      ['conversion.status_ignored', 'reversed', 'approved'],
+      ['conversion.status_ignored', 'reversed', 'pending'],
+      ['conversion.status_ignored', 'reversed', 'approved'],
+    ]);
+  });
 });
 
 describe('A/B verdicts', () => {

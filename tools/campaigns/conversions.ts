@@ -21,6 +21,17 @@ const { conversions, campaignPosts, trackedLinks, campaigns, products } = schema
 export type ConversionStatus = 'approved' | 'pending' | 'reversed';
 const STATUSES: readonly ConversionStatus[] = ['approved', 'pending', 'reversed'];
 
+/**
+ * The status changes a network may report for a stored conversion. A reversal is final: a
+ * late or replayed "approved" (or "pending") after it, or an old report imported again, must
+ * not bring the commission back, nor may "pending" undo an approval.
+ */
+export const CONVERSION_TRANSITIONS: Readonly<Record<ConversionStatus, readonly ConversionStatus[]>> = {
+  pending: ['approved', 'reversed'],
+  approved: ['reversed'],
+  reversed: [],
+};
+
 export interface ConversionInput {
   transactionId?: string | undefined;
   /** A tracked link's code, or the `utm_content` of a campaign post's link (`hc-<campaign>-<item>`). */
@@ -42,6 +53,11 @@ export interface RecordedConversion {
   duplicate: boolean;
   /** Already stored with another status, which this one replaced (a reversal, an approval). */
   updated: boolean;
+  /**
+   * Already stored with a status this one may not replace (`CONVERSION_TRANSITIONS`: an
+   * approval after a reversal, pending after approved): kept as it is, and audited.
+   */
+  ignored: boolean;
   status: ConversionStatus;
   transactionId: string;
   campaignId: string | null;
@@ -215,19 +231,32 @@ async function record(
   );
   let row = inserted ?? (await db.select().from(conversions).where(key))[0]!;
   // The same transaction with another status (a network reversing or approving it) is a new
-  // fact: only the status changes. The same status again is a replay and changes nothing.
+  // fact: only the status changes, and only forward (CONVERSION_TRANSITIONS). The same status
+  // again is a replay and changes nothing; a move the table refuses (an approval arriving
+  // after the reversal) is recorded as ignored — answered like a replay, so the network does
+  // not retry it forever.
   let updated = false;
-  if (!inserted && row.status !== status) {
+  let ignored = false;
+  while (!inserted && row.status !== status) {
+    const from = row.status as ConversionStatus;
+    if (!CONVERSION_TRANSITIONS[from].includes(status)) {
+      await audit(deps, ctx, 'conversion.status_ignored', { type: 'conversion', id: row.id }, { from, to: status, source });
+      ignored = true;
+      break;
+    }
+    // Compare-and-set on the status read: a change meanwhile is read again and judged anew.
     const [changed] = await db
       .update(conversions)
       .set({ status })
-      .where(and(key, eq(conversions.status, row.status)))
+      .where(and(key, eq(conversions.status, from)))
       .returning();
-    if (changed) {
-      await audit(deps, ctx, 'conversion.status', { type: 'conversion', id: row.id }, { from: row.status, to: status });
-      row = changed;
-      updated = true;
+    if (!changed) {
+      row = (await db.select().from(conversions).where(key))[0]!;
+      continue;
     }
+    await audit(deps, ctx, 'conversion.status', { type: 'conversion', id: row.id }, { from, to: status });
+    row = changed;
+    updated = true;
   }
   if (inserted)
     await audit(
@@ -239,8 +268,9 @@ async function record(
     );
   return {
     id: row.id,
-    duplicate: !inserted && !updated,
+    duplicate: !inserted && !updated && !ignored,
     updated,
+    ignored,
     status: row.status as ConversionStatus,
     transactionId,
     campaignId: row.campaignId,
@@ -357,6 +387,8 @@ export async function importConversionsCsv(deps: CampaignsDeps, ctx: ServiceCont
     });
   let added = 0;
   let duplicates = 0;
+  /** Rows whose status may not replace the stored one (an old report after a reversal). */
+  let ignored = 0;
   const problems: Array<{ row: number; message: string }> = [];
   for (const [i, r] of rows.entries()) {
     const at = (k: keyof ConversionInput) => (col[k] >= 0 ? r[col[k]] || undefined : undefined);
@@ -371,11 +403,12 @@ export async function importConversionsCsv(deps: CampaignsDeps, ctx: ServiceCont
         occurredAt: at('occurredAt'),
       });
       if (c.duplicate) duplicates++;
+      else if (c.ignored) ignored++;
       else added++;
     } catch (err) {
       if (!(err instanceof HeraldError)) throw err;
       problems.push({ row: i + 2, message: err.message });
     }
   }
-  return { added, duplicates, problems };
+  return { added, duplicates, ignored, problems };
 }
