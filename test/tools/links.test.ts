@@ -68,6 +68,25 @@ async function postWithTarget(workspaceId: string, userId: string, platform = 'b
   return { postId: post.id, targetId: targets[0]!.id };
 }
 
+async function campaignOf(workspaceId: string) {
+  const [c] = await env.database.db
+    .insert(schema.campaigns)
+    .values({
+      workspaceId,
+      name: 'Spring',
+      startsAt: new Date(),
+      endsAt: new Date(Date.now() + 86_400_000),
+      postsPerWeek: 1,
+    })
+    .returning();
+  return c!.id;
+}
+
+async function productOf(workspaceId: string) {
+  const [p] = await env.database.db.insert(schema.products).values({ workspaceId, name: 'Glaze' }).returning();
+  return p!.id;
+}
+
 const as = (ctx: ServiceContext, role: ServiceContext['role']): ServiceContext => ({ ...ctx, role });
 
 describe('creating links', () => {
@@ -125,7 +144,7 @@ describe('creating links', () => {
     const a = await env.newWorkspace();
     const b = await env.newWorkspace();
     const place = await postWithTarget(a.workspaceId, a.userId, 'linkedin');
-    const campaignId = randomUUID();
+    const campaignId = await campaignOf(a.workspaceId);
     const link = await createTrackedLink(deps, a.ctx, {
       destinationUrl: 'https://shop.example/',
       targetId: place.targetId,
@@ -154,6 +173,32 @@ describe('creating links', () => {
     await expect(attachLinkToPost(deps, b.ctx, link.id, { postId: place.postId })).rejects.toMatchObject({
       code: 'not_found',
     });
+    expect((await listTrackedLinks(deps, b.ctx)).links).toEqual([]);
+  });
+
+  it('refuses a campaign or product of another workspace exactly like a missing one', async () => {
+    const a = await env.newWorkspace();
+    const b = await env.newWorkspace();
+    const aCampaign = await campaignOf(a.workspaceId);
+    const aProduct = await productOf(a.workspaceId);
+    const ok = await createTrackedLink(deps, a.ctx, {
+      destinationUrl: 'https://shop.example/',
+      campaignId: aCampaign,
+      productId: aProduct,
+    });
+    expect(ok).toMatchObject({ campaignId: aCampaign, productId: aProduct });
+    for (const [field, id] of [
+      ['campaignId', aCampaign],
+      ['campaignId', randomUUID()],
+      ['productId', aProduct],
+      ['productId', randomUUID()],
+    ] as const) {
+      const err = await createTrackedLink(deps, b.ctx, { destinationUrl: 'https://shop.example/', [field]: id }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'not_found', status: 404, details: { [field]: id } });
+      expect((err as Error).message).toBe(`No such ${field.slice(0, -2)} in this workspace`);
+    }
     expect((await listTrackedLinks(deps, b.ctx)).links).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 /**
  * Tracked links as a workspace-scoped service (docs/links.md): create one for a destination
- * (with UTM parameters, and the campaign, product, post or target it belongs to), attach it
+ * (with UTM parameters, and the campaign, product, post or target it belongs to — each checked
+ * to be the caller's workspace's), attach it
  * to a post, list and read links, click statistics per link, platform and day, and the click
  * context the campaigns service attributes conversions with. Every function checks the
  * caller's role itself, so REST, the agent and the campaigns service get the same answers.
@@ -117,6 +118,25 @@ async function placeOf(
   return { postId, targetId: null, platform: null };
 }
 
+/**
+ * A campaign or product a link names, checked to be this workspace's: another workspace's id
+ * is refused exactly like one that does not exist.
+ */
+async function ownedId(db: Db, workspaceId: string, kind: 'campaign' | 'product', id: string | null) {
+  if (!id) return null;
+  const table = kind === 'campaign' ? schema.campaigns : schema.products;
+  const [row] = await db
+    .select({ id: table.id })
+    .from(table)
+    .where(and(eq(table.workspaceId, workspaceId), eq(table.id, id)));
+  if (!row)
+    throw new HeraldError('not_found', {
+      message: `No such ${kind} in this workspace`,
+      details: { [`${kind}Id`]: id },
+    });
+  return id;
+}
+
 const isUniqueViolation = (err: unknown) => {
   const e = err as { code?: string; cause?: { code?: string } };
   return e?.code === '23505' || e?.cause?.code === '23505';
@@ -131,8 +151,8 @@ export async function createTrackedLink(
   requireRole(ctx, 'editor');
   const destination = validateDestination(input?.destinationUrl);
   const utm = cleanUtm(input.utm);
-  const campaignId = optionalUuid('campaignId', input.campaignId);
-  const productId = optionalUuid('productId', input.productId);
+  const campaignId = await ownedId(deps.db, ctx.workspaceId, 'campaign', optionalUuid('campaignId', input.campaignId));
+  const productId = await ownedId(deps.db, ctx.workspaceId, 'product', optionalUuid('productId', input.productId));
   const place = await placeOf(
     deps.db,
     ctx.workspaceId,
