@@ -6,7 +6,7 @@
  * first-token timeout (not one per Ollama model or per call), the abandoned request closed,
  * the log naming the model that served, and a pull that ends with `failed` and Ollama's reason.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,14 +34,8 @@ beforeAll(async () => {
         : { toolCalls: [{ name: 'list_accounts', args: {} }] },
   });
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'herald-models-'));
-  // The agent's 56 tools take about 10,000 tokens: with the built-in 8,192-token window,
-  // llama3.2:3b would be skipped for context, not for the hang this test is about. Give it
-  // the window it has when Ollama's num_ctx allows (see docs/agent.md on the tool list size).
-  const modelsFile = path.join(dataDir, 'models.json');
-  await writeFile(
-    modelsFile,
-    JSON.stringify({ models: [{ provider: 'ollama', model: 'llama3.2:3b', contextWindow: 32_768 }] }),
-  );
+  // llama3.2:3b keeps its built-in 8,192-token window: the turn binds only the tools it
+  // plausibly needs (docs/agent.md#tool-selection), so the model is tried — and hangs.
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   herald = startHerald({
@@ -54,7 +48,6 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'sk-test',
     MODEL_FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS),
     MODEL_PULL_ALLOWLIST: 'x/y/z/w:1b',
-    MODELS_FILE: modelsFile,
   });
   await waitFor(
     async () => ((await fetch(`${base}/ready`)).status === 200 ? true : undefined),
@@ -104,6 +97,8 @@ describe('the model layer through npm start', () => {
     // Two Ollama models are installed and the turn calls a model twice: one request, one
     // timeout; the second model and the turn's second call skip the provider that hung.
     expect(chats).toHaveLength(1);
+    // The first choice is llama3.2:3b in its own 8,192-token window, as Ollama is asked for it.
+    expect(chats[0]!.body).toMatchObject({ model: 'llama3.2:3b', options: { num_ctx: 8_192 } });
     expect(fake.requests.slice(before).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(2);
     await waitFor(() => chats[0]!.closed || undefined, 10_000, 'the abandoned Ollama request to close');
 
@@ -113,7 +108,7 @@ describe('the model layer through npm start', () => {
       'the failover log line',
     );
     expect(served.failedOver).toEqual([
-      expect.stringMatching(/^ollama\/.+ timeout$/),
+      expect.stringMatching(/^ollama\/llama3\.2:3b timeout$/),
       expect.stringMatching(/^ollama\/.+ skipped$/),
     ]);
     client.close();
