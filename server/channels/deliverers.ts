@@ -13,7 +13,7 @@ import { Api } from 'grammy';
 import type { Db } from '../../core/index.js';
 import { linksOfMember } from '../../tools/channels/index.js';
 import type { Deliverer, Notification } from '../../tools/notifications/index.js';
-import { SLACK_TEXT_MAX } from './slack/reply.js';
+import { SLACK_TEXT_MAX, slackEscape } from './slack/reply.js';
 import { MESSAGE_MAX_CHARS, splitMessage } from './telegram/reply.js';
 import { MAX_RETRY_AFTER_S } from './telegram/channel.js';
 
@@ -56,7 +56,7 @@ export class SlackDeliverer implements Deliverer {
       // `<team>:<user>`: a user id as the channel posts into the app's DM with that user.
       const user = key.slice(key.indexOf(':') + 1);
       for (const part of splitMessage(n.text, SLACK_TEXT_MAX))
-        await this.#client.chat.postMessage({ channel: user, text: part });
+        await this.#client.chat.postMessage({ channel: user, text: slackEscape(part) });
     }
   }
 }

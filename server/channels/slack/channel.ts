@@ -21,7 +21,7 @@ import type { RestChatHandler } from '../../routes/chat.js';
 import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
 import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed, type PendingConfirm } from '../confirmations.js';
 import { FastifyReceiver } from './receiver.js';
-import { SlackReply, type WebClient } from './reply.js';
+import { SlackReply, slackEscape, type WebClient } from './reply.js';
 import { boltLogger, socketModeReceiver } from './socket.js';
 
 /** How long an `event_id` is remembered: well past Slack's last retry (5 minutes after the first). */
@@ -220,7 +220,7 @@ export class SlackChannel {
         });
       } catch (err) {
         if (!isHeraldError(err, 'link_code_invalid')) throw err;
-        await client.chat.postMessage({ channel: said.channel, text: `${err.message}. ${SLACK_LINK_HELP}` });
+        await client.chat.postMessage({ channel: said.channel, text: `${slackEscape(err.message)}. ${SLACK_LINK_HELP}` });
       }
       return;
     }
@@ -273,7 +273,7 @@ export class SlackChannel {
     const text = `Confirm: ${action.summary}`;
     await client.chat.postMessage({
       channel: pending.replyTo,
-      text,
+      text: slackEscape(text),
       blocks: [
         { type: 'section', text: { type: 'plain_text', text: text.slice(0, 3000) } },
         {

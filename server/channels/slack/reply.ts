@@ -17,6 +17,16 @@ export const SLACK_UPDATE_INTERVAL_MS = 1_000;
 /** Slack's limit on a message's `text`. */
 export const SLACK_TEXT_MAX = 40_000;
 
+/**
+ * Text as Slack shows it literally: `&`, `<` and `>` escaped, as Slack's formatting docs ask
+ * (api.slack.com/reference/surfaces/formatting#escaping). Otherwise text Herald relays — an
+ * answer quoting a web page, a trend term from a public instance — could carry `<!channel>`
+ * or a link whose label hides where it goes.
+ */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export class SlackReply {
   #text = '';
   #ts: string | undefined;
@@ -54,7 +64,7 @@ export class SlackReply {
     this.#enqueue(async () => {
       const [first, ...more] = splitMessage(text, SLACK_TEXT_MAX);
       if (first !== undefined) await this.#showText(first);
-      for (const part of more) await this.client.chat.postMessage({ channel: this.channel, text: part });
+      for (const part of more) await this.client.chat.postMessage({ channel: this.channel, text: slackEscape(part) });
     });
     await this.#chain;
     this.#text = '';
@@ -70,10 +80,10 @@ export class SlackReply {
   async #showText(text: string): Promise<void> {
     if (text.trim() === '' || text === this.#shown) return;
     if (this.#ts === undefined) {
-      const sent = await this.client.chat.postMessage({ channel: this.channel, text });
+      const sent = await this.client.chat.postMessage({ channel: this.channel, text: slackEscape(text) });
       this.#ts = sent.ts;
     } else {
-      await this.client.chat.update({ channel: this.channel, ts: this.#ts, text });
+      await this.client.chat.update({ channel: this.channel, ts: this.#ts, text: slackEscape(text) });
     }
     // Only what Slack took counts as shown: a failed write is tried again by the next one.
     this.#shown = text;

@@ -205,6 +205,18 @@ describe('slack', () => {
     expect(turn.principal).toMatchObject({ workspaceId: p.workspaceId, userId: p.userId });
   });
 
+  it("the answer's text is escaped for Slack: a relayed <!channel> or a disguised link shows as text", async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = () => ({ text: 'Top trend: <!channel> see <https://evil.example|bank.com> & more' });
+    expect(await dm(user, d, 'what is trending?')).toBe(200);
+    await until('the answer', () => slack.messages(d).find((m) => m.text.startsWith('Top trend')));
+    await channel.idle();
+    expect(slack.messages(d).map((m) => m.text)).toContain(
+      'Top trend: &lt;!channel&gt; see &lt;https://evil.example|bank.com&gt; &amp; more',
+    );
+  });
+
   it('a mention in a channel starts a turn without the mention in its text; the answer goes to that channel', async () => {
     const p = await env.api.signUp();
     const { user } = await linkedUser(p);
