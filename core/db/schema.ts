@@ -958,6 +958,28 @@ export const notifications = pgTable(
 );
 
 /**
+ * Where a member wants one kind of notification (`post.failed`, `coach.daily`, ...): the
+ * deliverers named in `channels` (`websocket`, `slack`, `telegram`); an empty list keeps it in
+ * the list at /v1/notifications only. No row: the kind's default (docs/channels.md).
+ */
+export const notificationPrefs = pgTable(
+  'notification_prefs',
+  {
+    workspaceId: workspaceRef(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    channels: text('channels')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId, t.kind] })],
+);
+
+/**
  * A member's goal in a workspace (docs/coach.md): a metric, a target and a date, with the
  * baseline measured when it was set, the milestones between them (each celebrated once) and
  * the weekly plan last drawn for it.
