@@ -79,10 +79,11 @@ beforeAll(async () => {
     VOICE_STT: 'openai',
     VOICE_STT_URL: stt.openaiUrl,
     VOICE_TTS: 'espeak',
-    // The ready wait below allows 90 s; Chroma's own start gets most of it on a loaded machine.
+    // The ready wait below allows 180 s; Chroma and the migrations get most of it on a loaded machine.
     CHILD_START_TIMEOUT_MS: '80000',
   });
-  // Chroma's start dominates; on a loaded 2-core machine it can take a minute (as in test/server/boot.test.ts).
+  // Chroma's start and PGlite's migrations dominate; on a loaded 2-core machine (load average ~20) the
+  // database step alone took 51 s and the whole boot 95 s, so the wait allows 180 s.
   // A Herald that exits during boot fails the suite at once, not after the whole wait.
   const exitedEarly = herald.exited.then(({ code, signal }) => {
     throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
@@ -91,7 +92,7 @@ beforeAll(async () => {
   await Promise.race([
     waitFor(
       async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
-      90_000,
+      180_000,
       'herald to be ready',
     ),
     exitedEarly,
@@ -101,7 +102,7 @@ beforeAll(async () => {
     );
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-}, 150_000);
+}, 240_000);
 
 afterAll(async () => {
   await browser?.close();
