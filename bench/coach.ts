@@ -4,19 +4,25 @@
  * seeded PostgreSQL database (a goal, 14 days of follower counts, a week of measured posts
  * per member), written by a scripted zero-latency model over the OpenAI protocol through the
  * real router (`coaching` task kind), and every number checked — beside the template writing
- * the same facts (baseline: facts + template, no model). Prints both and ends with
- * `{"bench":"coach","users":..,"batch_s":..,"per_s":..,"template_per_s":..}`.
+ * the same facts (baseline: facts + template, no model). The facts are read in batches
+ * (`dailyFactsBatch`: one query per figure for COACH_BENCH_BATCH members) for every member,
+ * and one member at a time (`dailyFacts`, the path before batching) for the first
+ * COACH_BENCH_SAMPLE members, so the gain is measured in the same run. Prints a table and ends
+ * with `{"bench":"coach","users":..,"batch_s":..,"per_s":..,"template_per_s":..,"ratio":..,
+ * "per_user_per_s":..,"speedup":..}`.
  *
  * Needs PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/test); a scratch database is created and dropped.
- * COACH_BENCH_USERS (default 10000) and COACH_BENCH_CONCURRENCY (default 16) change the run.
+ * COACH_BENCH_USERS (default 10000), COACH_BENCH_CONCURRENCY (default 16), COACH_BENCH_BATCH
+ * (members per batch, default 500) and COACH_BENCH_SAMPLE (members read one at a time, default
+ * 1000) change the run.
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { coachWriter } from '../agent/index.js';
 import { ModelRegistry, ModelRouter, type UsageSink } from '../agent/models/index.js';
-import { dailyFacts, writeMessage, type CoachDeps, type DailyFacts } from '../coach/index.js';
+import { dailyFacts, dailyFactsBatch, writeMessage, type CoachDeps, type DailyFacts } from '../coach/index.js';
 import { ConnectorRegistry } from '../connectors/index.js';
 import { openDatabase } from '../core/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
@@ -25,6 +31,8 @@ import { printResult, printTable, round } from './lib.js';
 
 const USERS = Number(process.env.COACH_BENCH_USERS ?? 10_000);
 const CONCURRENCY = Number(process.env.COACH_BENCH_CONCURRENCY ?? 16);
+const BATCH = Number(process.env.COACH_BENCH_BATCH ?? 500);
+const SAMPLE = Number(process.env.COACH_BENCH_SAMPLE ?? 1_000);
 const ZONE = 'Europe/Paris';
 const adminUrl =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -124,57 +132,91 @@ try {
   const withModel: CoachDeps = { ...base, writer: coachWriter(router, db) };
   const now = new Date();
 
-  /** Prepares every member's morning with `deps`, CONCURRENCY at a time; seconds and outcomes. */
-  async function batch(deps: CoachDeps) {
+  type Member = (typeof members)[number];
+  const ctxOf = (m: Member) => ({
+    workspaceId: m.w,
+    userId: m.u,
+    role: 'owner' as const,
+    timeZone: ZONE,
+    channel: 'coach',
+  });
+
+  /** Writes each member's message from their facts, CONCURRENCY at a time. */
+  async function write(deps: CoachDeps, list: Member[], facts: DailyFacts[], sources: Record<string, number>) {
     let next = 0;
-    const sources = { model: 0, template: 0, rejected: 0 };
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < list.length; i = next++) {
+          const out = await writeMessage(deps, ctxOf(list[i]!), facts[i]!);
+          sources[out.source] = (sources[out.source] ?? 0) + 1;
+          if (out.rejectedReason) sources.rejected = (sources.rejected ?? 0) + 1;
+        }
+      }),
+    );
+  }
+
+  /** Every member's morning, facts read BATCH members at a time (one query per figure per batch). */
+  async function batched(deps: CoachDeps, list: Member[]) {
+    const sources: Record<string, number> = { model: 0, template: 0, rejected: 0 };
+    const start = performance.now();
+    for (let i = 0; i < list.length; i += BATCH) {
+      const chunk = list.slice(i, i + BATCH);
+      const facts = await dailyFactsBatch(deps, chunk.map(ctxOf), now, { concurrency: CONCURRENCY });
+      await write(deps, chunk, facts, sources);
+    }
+    return { seconds: (performance.now() - start) / 1000, sources };
+  }
+
+  /** The path before batching: each member's facts read on their own, CONCURRENCY at a time. */
+  async function perMember(deps: CoachDeps, list: Member[]) {
+    const sources: Record<string, number> = { model: 0, template: 0, rejected: 0 };
+    let next = 0;
     const start = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        for (;;) {
-          const i = next++;
-          if (i >= members.length) return;
-          const m = members[i]!;
-          const ctx = { workspaceId: m.w, userId: m.u, role: 'owner' as const, timeZone: ZONE, channel: 'coach' };
-          const facts: DailyFacts = await dailyFacts(deps, ctx, now);
-          const out = await writeMessage(deps, ctx, facts);
-          sources[out.source]++;
-          if (out.rejectedReason) sources.rejected++;
+        for (let i = next++; i < list.length; i = next++) {
+          const m = list[i]!;
+          const facts = await dailyFacts(deps, ctxOf(m), now);
+          await write(deps, [m], [facts], sources);
         }
       }),
     );
     return { seconds: (performance.now() - start) / 1000, sources };
   }
 
-  // Warm-up (first plans are drawn and stored; connections open), then the two batches.
-  await batch({ ...withModel });
-  const model = await batch(withModel);
-  const template = await batch(base);
+  // Warm-up (first plans are drawn and stored; connections open), then the measured runs.
+  await batched(withModel, members);
+  const sample = members.slice(0, Math.min(SAMPLE, members.length));
+  const model = await batched(withModel, members);
+  const template = await batched(base, members);
+  const single = await perMember(withModel, sample);
+  const singleTemplate = await perMember(base, sample);
   const perS = members.length / model.seconds;
   const templatePerS = members.length / template.seconds;
+  const singlePerS = sample.length / single.seconds;
+  const singleTemplatePerS = sample.length / singleTemplate.seconds;
+  const row = (path: string, n: number, r: { seconds: number; sources: Record<string, number> }) => ({
+    path,
+    members: n,
+    batch_s: round(r.seconds, 1),
+    per_s: round(n / r.seconds, 1),
+    model: r.sources.model ?? 0,
+    template: r.sources.template ?? 0,
+    rejected: r.sources.rejected ?? 0,
+  });
   printTable(
-    `Daily coaching messages: ${members.length} members, ${CONCURRENCY} at a time (seeded in ${round(seedS, 1)} s)`,
+    `Daily coaching messages: ${members.length} members, ${CONCURRENCY} at a time, facts in batches of ${BATCH} (seeded in ${round(seedS, 1)} s)`,
     [
-      {
-        path: 'facts + scripted model (router) + number check',
-        batch_s: round(model.seconds, 1),
-        per_s: round(perS, 1),
-        model: model.sources.model,
-        template: model.sources.template,
-        rejected: model.sources.rejected,
-      },
-      {
-        path: 'baseline: facts + template',
-        batch_s: round(template.seconds, 1),
-        per_s: round(templatePerS, 1),
-        model: 0,
-        template: template.sources.template,
-        rejected: 0,
-      },
+      row('batched facts + scripted model (router) + number check', members.length, model),
+      row('baseline: batched facts + template', members.length, template),
+      row('per-member facts + scripted model (before batching)', sample.length, single),
+      row('per-member facts + template (before batching)', sample.length, singleTemplate),
     ],
   );
   console.log(
-    `goal: ${members.length} prepared within 60 s — ${model.seconds <= 60 ? 'met' : 'missed'}; ratio model/template ${round(perS / templatePerS, 2)}`,
+    `goal: ${members.length} prepared within 60 s — ${model.seconds <= 60 ? 'met' : 'missed'} (${round(model.seconds, 1)} s); ` +
+      `ratio model/template ${round(perS / templatePerS, 2)}; batched/per-member ${round(perS / singlePerS, 2)}x with the model, ` +
+      `${round(templatePerS / singleTemplatePerS, 2)}x with the template`,
   );
   printResult({
     bench: 'coach',
@@ -183,6 +225,9 @@ try {
     per_s: round(perS, 1),
     template_per_s: round(templatePerS, 1),
     ratio: round(perS / templatePerS, 2),
+    per_user_per_s: round(singlePerS, 1),
+    per_user_template_per_s: round(singleTemplatePerS, 1),
+    speedup: round(perS / singlePerS, 2),
   });
 } finally {
   await llm.close();

@@ -85,30 +85,60 @@ export async function waitingDrafts(deps: CoachDeps, ctx: CoachContext, limit = 
   };
 }
 
+/** The ranges a member's facts read, in their zone: yesterday, and the days the streak looks back over. */
+export function factRanges(zone: string, now: Date) {
+  const today = DateTime.fromJSDate(now, { zone }).startOf('day');
+  const yesterday = today.minus({ days: 1 });
+  return {
+    today,
+    yesterday,
+    day: { from: yesterday.toJSDate(), to: today.toJSDate() },
+    streak: { from: today.minus({ days: STREAK_DAYS }).toJSDate(), to: today.toJSDate() },
+  };
+}
+
+/** What the facts are drawn from: read per member here, or for a whole batch at once (`facts-batch.ts`). */
+export interface FactsInput {
+  day: Awaited<ReturnType<typeof overview>>;
+  streakSeries: Awaited<ReturnType<typeof dailySeries>>;
+  progress: Awaited<ReturnType<typeof getProgress>>;
+  drafts: Awaited<ReturnType<typeof waitingDrafts>>;
+  accounts: Array<{ id: string; platform: string; handle: string; status: string }>;
+}
+
 export async function dailyFacts(
   deps: CoachDeps,
   ctx: CoachContext,
   now: Date,
   known?: Awaited<ReturnType<typeof getProgress>>,
 ): Promise<DailyFacts> {
-  const zone = ctx.timeZone;
   const a = { db: deps.db };
-  const today = DateTime.fromJSDate(now, { zone }).startOf('day');
-  const yesterday = today.minus({ days: 1 });
+  const r = factRanges(ctx.timeZone, now);
   const [day, streakSeries, progress, drafts, accounts] = await Promise.all([
-    overview(a, ctx, { from: yesterday.toJSDate(), to: today.toJSDate() }),
-    dailySeries(a, ctx, { from: today.minus({ days: STREAK_DAYS }).toJSDate(), to: today.toJSDate() }),
+    overview(a, ctx, r.day),
+    dailySeries(a, ctx, r.streak),
     known ?? getProgress(deps, ctx),
     waitingDrafts(deps, ctx, 2),
     listSocialAccounts(deps.db, ctx.workspaceId, { includeDisconnected: false }),
   ]);
+  return factsFrom(deps, ctx, now, { day, streakSeries, progress, drafts, accounts });
+}
+
+/** The facts from what was read: the actions (best times), the insight (what works) and the message's figures. */
+export async function factsFrom(deps: CoachDeps, ctx: CoachContext, now: Date, input: FactsInput): Promise<DailyFacts> {
+  const zone = ctx.timeZone;
+  const a = { db: deps.db };
+  const { today, yesterday } = factRanges(zone, now);
+  const { day, streakSeries, progress, drafts, accounts } = input;
   let streak = 0;
   for (let i = streakSeries.days.length - 1; i >= 0 && streakSeries.days[i]!.posts > 0; i--) streak++;
 
   const actions: CoachAction[] = [];
   const active = accounts.filter((x) => x.status === 'active');
   const suggestionsFor = async (ids: string[]) =>
-    ids.length ? (await suggestTimes(deps.scheduling, ctx, { socialAccountIds: ids, after: now })).suggestions : [];
+    ids.length
+      ? (await suggestTimes(deps.scheduling, ctx, { socialAccountIds: ids, after: now, accounts: active })).suggestions
+      : [];
   const draftSuggestions = await suggestionsFor([...new Set(drafts.items.map((d) => d.socialAccountId))]);
   for (const d of drafts.items) {
     const s = draftSuggestions.find((x) => x.socialAccountId === d.socialAccountId);

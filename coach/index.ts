@@ -29,6 +29,7 @@ export {
   type InterventionKind,
 } from './settings.js';
 export { dailyFacts, type DailyFacts, type CoachAction } from './facts.js';
+export { dailyFactsBatch, DEFAULT_BATCH_CONCURRENCY } from './facts-batch.js';
 export { renderTemplate, promptOf, checkNumbers, COACH_SYSTEM, type NumberCheck } from './message.js';
 export { runDaily, writeMessage, memberContext, runIntervention, type DailyJob, type DailyOutcome } from './daily.js';
 export { detectBlockers, pickIntervention, COOL_DOWN_DAYS, type Blocker } from './interventions.js';

@@ -46,22 +46,27 @@ export interface Measured {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** The range a followers goal's history is read over. */
+export function followerRange(zone: string, now: Date): { from: Date; to: Date } {
+  const today = DateTime.fromJSDate(now, { zone }).startOf('day');
+  return { from: today.minus({ days: FOLLOWER_DAYS }).toJSDate(), to: now };
+}
+
 /** The metric's series and current value, read from analytics in the caller's zone. */
 export async function measure(
   deps: CoachDeps,
   ctx: CoachContext,
   goal: { metric: MetricName; socialAccountId: string | null },
   now: Date,
+  /** A followers goal's account and audience when a batch has read them already (`followerRange`). */
+  known?: { platform: string; handle: string; audience: Array<{ day: string; followers: number | null }> },
 ): Promise<Measured> {
   const zone = ctx.timeZone;
   const today = DateTime.fromJSDate(now, { zone }).startOf('day');
   if (goal.metric === 'followers') {
     if (!goal.socialAccountId)
       throw new HeraldError('validation_failed', { message: 'A followers goal names the account it is for' });
-    const a = await accountAnalytics({ db: deps.db }, ctx, goal.socialAccountId, {
-      from: today.minus({ days: FOLLOWER_DAYS }).toJSDate(),
-      to: now,
-    });
+    const a = known ?? (await accountAnalytics({ db: deps.db }, ctx, goal.socialAccountId, followerRange(zone, now)));
     const points = a.audience
       .filter((p): p is typeof p & { followers: number } => p.followers !== null)
       .map((p) => ({

@@ -10,7 +10,7 @@ import { schema } from '../core/index.js';
 import { nowOf, type CoachContext, type CoachDeps } from './context.js';
 import { forecast, MIN_FORECAST_POINTS } from './forecast.js';
 import { accountsById, getGoalRow, goalOf, listGoals, type Goal, type Milestone } from './goals.js';
-import { measure, type SeriesPoint } from './measure.js';
+import { measure, type Measured, type SeriesPoint } from './measure.js';
 import { drawPlan, type WeeklyPlan } from './plan.js';
 
 export interface GoalProgress {
@@ -49,9 +49,11 @@ export async function goalProgress(
   ctx: CoachContext,
   goal: Goal,
   now = nowOf(deps),
+  /** What a batch has read already: the measured series, and the goal's stored plan. */
+  known?: { measured?: Measured | undefined; planRow?: { plan: unknown; planAt: Date | null } | undefined },
 ): Promise<GoalProgress> {
   const zone = ctx.timeZone;
-  const measured = await measure(deps, ctx, goal, now);
+  const measured = known?.measured ?? (await measure(deps, ctx, goal, now));
   const current = measured.current;
   const rising = goal.target >= goal.baseline;
   const span = goal.target - goal.baseline;
@@ -85,10 +87,12 @@ export async function goalProgress(
     );
   }
   const t = schema.coachGoals;
-  const [row] = await deps.db
-    .select({ plan: t.plan, planAt: t.planAt })
-    .from(t)
-    .where(and(eq(t.workspaceId, ctx.workspaceId), eq(t.id, goal.id)));
+  const [row] = known?.planRow
+    ? [known.planRow]
+    : await deps.db
+        .select({ plan: t.plan, planAt: t.planAt })
+        .from(t)
+        .where(and(eq(t.workspaceId, ctx.workspaceId), eq(t.id, goal.id)));
   let plan = row?.plan as WeeklyPlan | null | undefined;
   const stale =
     !plan || !row?.planAt || now.getTime() - row.planAt.getTime() > PLAN_MAX_AGE_MS || plan.onTrack !== onTrack;
@@ -144,6 +148,11 @@ export async function getProgress(
   const now = nowOf(deps);
   const out: GoalProgress[] = [];
   for (const g of goals) out.push(await goalProgress(deps, ctx, g, now));
+  return progressOf(out);
+}
+
+/** Every goal's progress with the summary of them all. */
+export function progressOf(out: GoalProgress[]): { goals: GoalProgress[]; summary: string } {
   return {
     goals: out,
     summary: out.length ? out.map((p) => p.summary).join('\n') : 'No goals set yet. Set one: a target and a date.',

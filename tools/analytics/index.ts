@@ -87,3 +87,4 @@ export {
   type ReportDelivery,
   type WeeklyReportJob,
 } from './report-delivery.js';
+export { figuresBatch, overviewBatch, dailySeriesBatch, audienceBatch, type BatchItem } from './batch.js';

@@ -59,8 +59,15 @@ export interface Figures {
   includes: { engagements: string[]; impressions: string[]; followerGrowth: string[] };
 }
 
-const rowsOf = <T>(r: unknown) => (r as { rows: T[] }).rows;
+export const rowsOf = <T>(r: unknown) => (r as { rows: T[] }).rows;
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+
+/** The per-platform aggregate over `latestPerTarget` that figures are made of (one query per range). */
+export const FIGURE_COLUMNS = sql`platform, count(*)::int as posts, count(measured_at)::int as measured,
+             sum(likes)::bigint as likes, sum(reposts)::bigint as reposts, sum(replies)::bigint as replies,
+             sum(coalesce(quotes, 0))::bigint as quotes, sum(impressions)::bigint as impressions,
+             count(impressions)::int as with_impressions,
+             sum(case when impressions is not null then coalesce(likes,0)+coalesce(reposts,0)+coalesce(replies,0)+coalesce(quotes,0) end)::bigint as engaged_with_impressions`;
 
 export function checkRange(range: Range): void {
   if (!(range.from < range.to)) throw new HeraldError('validation_failed', { message: '`from` must be before `to`' });
@@ -93,11 +100,7 @@ async function figuresFor(deps: AnalyticsDeps, ctx: ServiceContext, range: Range
   const rows = rowsOf<Record<string, unknown>>(
     await deps.db.execute(sql`
       with p as (${latestPerTarget(ws, range, only)})
-      select platform, count(*)::int as posts, count(measured_at)::int as measured,
-             sum(likes)::bigint as likes, sum(reposts)::bigint as reposts, sum(replies)::bigint as replies,
-             sum(coalesce(quotes, 0))::bigint as quotes, sum(impressions)::bigint as impressions,
-             count(impressions)::int as with_impressions,
-             sum(case when impressions is not null then coalesce(likes,0)+coalesce(reposts,0)+coalesce(replies,0)+coalesce(quotes,0) end)::bigint as engaged_with_impressions
+      select ${FIGURE_COLUMNS}
       from p group by platform order by platform`),
   );
   const growth = rowsOf<{ platform: string; growth: unknown }>(
@@ -111,8 +114,18 @@ async function figuresFor(deps: AnalyticsDeps, ctx: ServiceContext, range: Range
           and fetched_at >= ${range.from.toISOString()}::timestamptz and fetched_at < ${range.to.toISOString()}::timestamptz
           ${account ? sql`and social_account_id = ${account}` : sql``}
         group by platform, social_account_id) a
-      group by a.platform`),
+      group by a.platform order by a.platform`),
   );
+  return assembleFigures(rows, growth, range, ctx.timeZone);
+}
+
+/** A period's figures from its per-platform rows and follower growth rows (shared with the batched reads). */
+export function assembleFigures(
+  rows: Array<Record<string, unknown>>,
+  growth: Array<{ platform: string; growth: unknown }>,
+  range: Range,
+  timeZone: string,
+): Figures {
   const byPlatform: PlatformFigures[] = rows.map((r) => {
     const [likes, reposts, replies, quotes] = [num(r.likes), num(r.reposts), num(r.replies), num(r.quotes)];
     return {
@@ -135,8 +148,8 @@ async function figuresFor(deps: AnalyticsDeps, ctx: ServiceContext, range: Range
   const posts = sum('posts');
   const engagements = sum('engagements');
   return {
-    from: showTime(range.from, ctx.timeZone),
-    to: showTime(range.to, ctx.timeZone),
+    from: showTime(range.from, timeZone),
+    to: showTime(range.to, timeZone),
     posts,
     measured: sum('measured'),
     engagements,
@@ -176,9 +189,20 @@ export async function overview(deps: AnalyticsDeps, ctx: ServiceContext, range: 
   const span = range.to.getTime() - range.from.getTime();
   const previousRange = { from: new Date(range.from.getTime() - span), to: range.from };
   const [current, previous] = await Promise.all([figuresFor(deps, ctx, range), figuresFor(deps, ctx, previousRange)]);
+  return assembleOverview(current, previous, ctx.timeZone);
+}
+
+/** The range of the same length just before `range`. */
+export function previousOf(range: Range): Range {
+  const span = range.to.getTime() - range.from.getTime();
+  return { from: new Date(range.from.getTime() - span), to: range.from };
+}
+
+/** An overview from its two periods' figures (shared with the batched reads). */
+export function assembleOverview(current: Figures, previous: Figures, timeZone: string): Overview {
   const platforms = [...current.byPlatform, ...previous.byPlatform].map((p) => p.platform);
   return {
-    timeZone: ctx.timeZone,
+    timeZone,
     current,
     previous,
     changePct: {
@@ -325,6 +349,11 @@ export async function dailySeries(deps: AnalyticsDeps, ctx: ServiceContext, rang
              sum(impressions)::bigint as impressions
       from (${latestPerTarget(ctx.workspaceId, range)}) p group by 1 order by 1`),
   );
+  return assembleDaily(rows, range, zone);
+}
+
+/** A daily series (zeros included) from its per-local-day rows (shared with the batched reads). */
+export function assembleDaily(rows: Array<Record<string, unknown>>, range: Range, zone: string) {
   const byDay = new Map(rows.map((r) => [String(r.day), r]));
   const days: Array<{ day: string; posts: number; engagements: number; impressions: number | null }> = [];
   const last = DateTime.fromJSDate(new Date(range.to.getTime() - 1), { zone }).startOf('day');

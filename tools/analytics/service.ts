@@ -204,10 +204,15 @@ async function suggestFor(
 export async function suggestTimes(
   deps: SchedulingDeps,
   ctx: ServiceContext,
-  opts: { socialAccountIds?: string[] | undefined; after: Date },
+  opts: {
+    socialAccountIds?: string[] | undefined;
+    after: Date;
+    /** The workspace's connected accounts when the caller has just read them (a batch): not read again. */
+    accounts?: ReadonlyArray<{ id: string; platform: string; handle: string }> | undefined;
+  },
 ): Promise<{ suggestions: Suggestion[] }> {
   requireRole(ctx, 'viewer');
-  const all = await listSocialAccounts(deps.db, ctx.workspaceId, { includeDisconnected: false });
+  const all = opts.accounts ?? (await listSocialAccounts(deps.db, ctx.workspaceId, { includeDisconnected: false }));
   const accounts = opts.socialAccountIds
     ? opts.socialAccountIds.map((id) => {
         const a = all.find((x) => x.id === id);
