@@ -2,7 +2,7 @@
  * Approving one campaign twice at the same time (a client retrying after a timeout, the
  * console and the agent together), on PGlite and on PostgreSQL (real concurrency: each
  * approval has its own connections): every timeline item becomes exactly one scheduled
- * post and one queue job, and both approvals answer with the same posts.
+ * post, one queue job and one tracked link, and both approvals answer with the same posts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
@@ -39,7 +39,9 @@ describe.each(backends)('two approvals of one campaign at once on %s', (_name, o
     const { database, dispose } = await open();
     const env = await startPublishingEnv({
       database,
-      connectors: [createXConnector({ clientId: x.clientId, clientSecret: x.clientSecret, apiUrl: x.url, timeoutMs: 1_000 })],
+      connectors: [
+        createXConnector({ clientId: x.clientId, clientSecret: x.clientSecret, apiUrl: x.url, timeoutMs: 1_000 }),
+      ],
     });
     try {
       const deps: CampaignsDeps = {
@@ -86,17 +88,22 @@ describe.each(backends)('two approvals of one campaign at once on %s', (_name, o
       ]);
       // Neither approval fails: the second finds the items the first made and skips them.
       for (const o of outcomes) expect(o.status, String((o as PromiseRejectedResult).reason)).toBe('fulfilled');
-      const views = outcomes.map((o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof approveCampaign>>>).value);
+      const views = outcomes.map(
+        (o) => (o as PromiseFulfilledResult<Awaited<ReturnType<typeof approveCampaign>>>).value,
+      );
 
       const db = env.deps.db;
       const posts = await db.select().from(schema.posts).where(eq(schema.posts.workspaceId, workspaceId));
       const targets = await db.select().from(schema.postTargets).where(eq(schema.postTargets.workspaceId, workspaceId));
       const rows = await db.select().from(schema.campaignPosts).where(eq(schema.campaignPosts.campaignId, c.id));
+      const links = await db.select().from(schema.trackedLinks).where(eq(schema.trackedLinks.campaignId, c.id));
       expect(posts).toHaveLength(items);
       expect(targets).toHaveLength(items);
       expect(targets.every((t) => t.status === 'scheduled')).toBe(true);
       expect(rows).toHaveLength(items);
       expect(new Set(rows.map((r) => r.itemKey)).size).toBe(items);
+      // The losing approval's links were rolled back with its posts: one link per item.
+      expect(links.map((l) => l.id).sort()).toEqual(rows.map((r) => r.linkId).sort());
       const jobs = (await Promise.all(targets.map((t) => env.queue.queue.getJob(t.id)))).filter(Boolean);
       expect(jobs).toHaveLength(items);
       expect(await env.queue.queue.count()).toBe(items);

@@ -212,6 +212,20 @@ describe('disclosure at schedule time', () => {
     expect(err).toMatchObject({ code: 'disclosure_missing' });
     expect(await targetRows(w.workspaceId)).toHaveLength(0);
     expect((await getCampaign(deps, w.ctx, c.id)).status).toBe('draft');
+    // The refusal left no tracked links behind; refused twice, still none.
+    const campaignLinks = async () =>
+      (await env.deps.db.select().from(schema.trackedLinks)).filter((l) => l.campaignId === c.id);
+    await expect(approveCampaign(deps, w.ctx, c.id, { timelineVersion: edited.timelineVersion })).rejects.toMatchObject(
+      { code: 'disclosure_missing' },
+    );
+    expect(await campaignLinks()).toHaveLength(0);
+    // Fixed and approved: one link per item, each the one its post carries.
+    const fixed = await editTimeline(deps, w.ctx, c.id, { timelineVersion: edited.timelineVersion, items: c.timeline });
+    const approved = await approveCampaign(deps, w.ctx, c.id, { timelineVersion: fixed.timelineVersion });
+    expect(approved.posts).toHaveLength(4);
+    const links = await campaignLinks();
+    expect(links.map((l) => l.id).sort()).toEqual(approved.posts.map((p) => p.linkId).sort());
+    expect(links.every((l) => l.postId && l.targetId)).toBe(true);
   });
 });
 

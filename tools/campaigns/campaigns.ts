@@ -8,7 +8,7 @@
  * (keeping their times), resume schedules the ones still ahead, end cancels what is left.
  */
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { HeraldError, requireRole, schema, transitionTarget, type PostTarget } from '../../core/index.js';
+import { HeraldError, requireRole, schema, transitionTarget, type Db, type PostTarget } from '../../core/index.js';
 import { resolveAccounts } from '../drafting/index.js';
 import { attachLinkToPost, createTrackedLink } from '../links/index.js';
 import { schedulePostDraft } from '../posts/index.js';
@@ -345,10 +345,13 @@ async function destinationOf(deps: CampaignsDeps, ctx: ServiceContext, productId
 
 /** Thrown inside an item's transaction to roll it back: another approval made the item. */
 class ItemTaken extends Error {}
+/** Ends the validation transaction: every item passed; what it wrote is rolled back. */
+class ChecksPassed extends Error {}
 
 /**
  * Approves the timeline as a whole (the version the user saw): every item is validated first
- * (platform limits, posting caps, disclosure), then scheduled with its own tracked link.
+ * (platform limits, posting caps, disclosure), then scheduled with its own tracked link, made
+ * in the item's transaction (a refused or retried approval leaves no orphan links).
  */
 export async function approveCampaign(
   deps: CampaignsDeps,
@@ -379,11 +382,11 @@ export async function approveCampaign(
       message: `Item ${late.key} is at ${showInZone(new Date(late.at), ctx.timeZone)}, in the past; move it and approve again`,
       details: { key: late.key },
     });
-  // One link per item, then every item validated before any is scheduled.
-  const prepared = [];
-  for (const item of todo) {
-    const link = await createTrackedLink(deps.links, ctx, {
-      destinationUrl: await destinationOf(deps, ctx, item.productId),
+  const prepared: Array<{ item: schema.CampaignTimelineItem; destinationUrl: string }> = [];
+  for (const item of todo) prepared.push({ item, destinationUrl: await destinationOf(deps, ctx, item.productId) });
+  const linkFor = (tx: Db, item: schema.CampaignTimelineItem, destinationUrl: string) =>
+    createTrackedLink({ ...deps.links, db: tx }, ctx, {
+      destinationUrl,
       campaignId: id,
       productId: item.productId,
       platform: item.platform,
@@ -395,20 +398,29 @@ export async function approveCampaign(
         content: itemSubId(id, item.key),
       },
     });
-    prepared.push({ item, link, content: item.content.replaceAll(LINK_PLACEHOLDER, link.shortUrl) });
-  }
-  // Each item is a post of its own: validated alone (limits, caps, disclosure) before any is scheduled.
-  for (const p of prepared)
-    await checkTargets(db, deps.scheduling.connectors, ctx.workspaceId, [
-      {
-        socialAccountId: p.item.socialAccountId,
-        content: p.content,
-        threadParts: [],
-        media: [],
-        options: {},
-        at: new Date(p.item.at),
-      },
-    ]);
+  // Each item is a post of its own: validated alone (limits, caps, disclosure) before any is
+  // scheduled, with its real link in its text (the disclosure check knows a campaign's link by
+  // its record) — in a transaction rolled back afterwards, so a refusal leaves no link behind.
+  await db
+    .transaction(async (tx) => {
+      for (const { item, destinationUrl } of prepared) {
+        const link = await linkFor(tx, item, destinationUrl);
+        await checkTargets(tx, deps.scheduling.connectors, ctx.workspaceId, [
+          {
+            socialAccountId: item.socialAccountId,
+            content: item.content.replaceAll(LINK_PLACEHOLDER, link.shortUrl),
+            threadParts: [],
+            media: [],
+            options: {},
+            at: new Date(item.at),
+          },
+        ]);
+      }
+      throw new ChecksPassed();
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof ChecksPassed)) throw err;
+    });
   // Compare-and-set: the timeline approved is still the one checked (an edit meanwhile is a
   // conflict), and the campaign was not paused or ended meanwhile.
   const [claimed] = await db
@@ -426,12 +438,15 @@ export async function approveCampaign(
   if (!claimed)
     throw new HeraldError('conflict', { message: 'The campaign changed meanwhile; reload it and approve again' });
   let made = 0;
-  for (const { item, link, content } of prepared) {
-    // The post, its link and the item's campaign_posts row commit together or not at all:
+  for (const { item, destinationUrl } of prepared) {
+    // The link, the post and the item's campaign_posts row commit together or not at all:
     // the (campaign, item) unique key is the claim. An approval that finds the item claimed
-    // (another approval at the same time) rolls its post back and skips the item.
+    // (another approval at the same time) rolls its link and post back and skips the item,
+    // and an item that fails leaves no link behind for the next approval to add to.
     const created = await db
       .transaction(async (tx) => {
+        const link = await linkFor(tx, item, destinationUrl);
+        const content = item.content.replaceAll(LINK_PLACEHOLDER, link.shortUrl);
         const c = await insertScheduled(
           deps.scheduling,
           tx,
