@@ -14,6 +14,7 @@ import {
   type SummaryOptions,
 } from '../../agent/index.js';
 import { LedgerUsageSink, ModelRegistry, ModelRouter } from '../../agent/models/index.js';
+import type { Connector } from '../../connectors/index.js';
 import { createMastodonConnector } from '../../connectors/mastodon/index.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { authPlugin } from '../../server/plugins/auth.js';
@@ -69,7 +70,8 @@ export class Client {
   }
 
   #limits(): { rate: number; burst: number } | null {
-    const ready = this.events.find((e) => e.type === 'ready') as { limits?: { messagesPerSecond: number; messageBurst: number } } | undefined;
+    const ready = this.events.find((e) => e.type === 'ready') as
+      { limits?: { messagesPerSecond: number; messageBurst: number } } | undefined;
     return ready?.limits ? { rate: ready.limits.messagesPerSecond, burst: ready.limits.messageBurst } : null;
   }
 
@@ -186,9 +188,12 @@ export class RecordingHandler extends AgentChatHandler {
   }
 }
 
-export async function startAgentEnv(): Promise<AgentEnv> {
+export async function startAgentEnv(opts: { connectors?: Connector[] } = {}): Promise<AgentEnv> {
   const mastodon = await startMastodonFake();
-  const api = await startApiEnv({ connectors: [createMastodonConnector({ timeoutMs: 3_000 })] });
+  // Other platforms beside Mastodon (a test's own fakes: Instagram for media tools).
+  const api = await startApiEnv({
+    connectors: [createMastodonConnector({ timeoutMs: 3_000 }), ...(opts.connectors ?? [])],
+  });
   api.env.startWorker();
   const env = {} as AgentEnv;
   env.brain = () => ({ text: 'unscripted' });
