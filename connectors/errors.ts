@@ -236,3 +236,57 @@ export function classifyNetworkFailure(err: unknown, ctx: NetworkFailureContext)
     cause: err,
   });
 }
+
+/*
+ * Answers most platforms word alike: a rate limit, a refused token, a server failure, a call
+ * that got no answer. Each platform's `classify` decides which one an answer is; these only
+ * build the error in Herald's words, with the platform's name (`label`: `YouTube`).
+ */
+
+/** 429 or the platform's rate-limit code: retry when the headers say (at least a short while). */
+export function rateLimitedOn(
+  label: string,
+  what: string,
+  headers: Headers,
+  now: number,
+  opts: ConnectorErrorOptions,
+): RateLimited {
+  const retryAt = rateLimitRetryAt(headers, now);
+  return new RateLimited(`${label} rate limit reached on ${what}; retry after ${retryAt.toISOString()}`, retryAt, opts);
+}
+
+/** The access token was refused: refreshing may help when the account has a refresh token, else reconnect. */
+export function tokenRefused(
+  label: string,
+  what: string,
+  canRefresh: boolean | undefined,
+  opts: ConnectorErrorOptions,
+  said = '',
+): AuthExpired {
+  const reconnect = !canRefresh;
+  return new AuthExpired(
+    `${label} refused the access token on ${what}${said}; ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
+    { ...opts, reconnect },
+  );
+}
+
+/** A 5xx: worth retrying; a write may have gone through. `answered` is what it said (`503`, `500 (internal_error)`). */
+export function serverFailed(
+  label: string,
+  answered: string,
+  what: string,
+  method: string | undefined,
+  opts: ConnectorErrorOptions,
+  said = '',
+): TransientError {
+  return new TransientError(`${label} answered ${answered} to ${what}${said}`, {
+    ...opts,
+    mayHaveSucceeded: isWriteMethod(method),
+  });
+}
+
+/** A platform's network classifier: `classifyNetworkFailure` with its id and name filled in. */
+export const networkClassifier =
+  (platform: string, label: string) =>
+  (err: unknown, ctx: { method: string; what: string; timeoutMs: number }): ConnectorError =>
+    classifyNetworkFailure(err, { ...ctx, platform, label });

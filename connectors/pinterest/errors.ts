@@ -4,14 +4,12 @@
  * an expired or revoked token as 401 (code 2, "Authentication failed").
  */
 import {
-  AuthExpired,
   InvalidContent,
   PermanentError,
-  RateLimited,
-  TransientError,
-  classifyNetworkFailure,
-  isWriteMethod,
-  rateLimitRetryAt,
+  networkClassifier,
+  rateLimitedOn,
+  serverFailed,
+  tokenRefused,
   type ConnectorError,
   type HttpClassifyContext,
 } from '../errors.js';
@@ -37,36 +35,14 @@ export function classify(
   const platformMessage = messageOf(body);
   const base = { platform: PLATFORM, status, ...(platformMessage ? { platformMessage } : {}) };
   const said = platformMessage ? `: ${platformMessage}` : '';
-  if (status === 429) {
-    const retryAt = rateLimitRetryAt(headers, ctx.now ?? Date.now());
-    return new RateLimited(
-      `Pinterest rate limit reached on ${what}; retry after ${retryAt.toISOString()}`,
-      retryAt,
-      base,
-    );
-  }
-  if (status === 401) {
-    const reconnect = !ctx.canRefresh;
-    return new AuthExpired(
-      `Pinterest refused the access token on ${what}${said}; ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
-      { ...base, reconnect },
-    );
-  }
+  if (status === 429) return rateLimitedOn('Pinterest', what, headers, ctx.now ?? Date.now(), base);
+  if (status === 401) return tokenRefused('Pinterest', what, ctx.canRefresh, base, said);
   if (status === 400 || status === 409 || status === 422)
     return new InvalidContent(`Pinterest refused the Pin${said}`, base);
   if (status === 403 || status === 404)
     return new PermanentError(`Pinterest answered ${status} to ${what}${said}`, base);
-  if (status >= 500)
-    return new TransientError(`Pinterest answered ${status} to ${what}${said}`, {
-      ...base,
-      mayHaveSucceeded: isWriteMethod(ctx.method),
-    });
+  if (status >= 500) return serverFailed('Pinterest', String(status), what, ctx.method, base, said);
   return new PermanentError(`Pinterest answered ${status} to ${what}${said}`, base);
 }
 
-export function classifyNetworkError(
-  err: unknown,
-  ctx: { method: string; what: string; timeoutMs: number },
-): ConnectorError {
-  return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'Pinterest' });
-}
+export const classifyNetworkError = networkClassifier(PLATFORM, 'Pinterest');

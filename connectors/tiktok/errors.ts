@@ -12,10 +12,10 @@ import {
   InvalidContent,
   PermanentError,
   RateLimited,
-  TransientError,
-  classifyNetworkFailure,
-  isWriteMethod,
-  rateLimitRetryAt,
+  networkClassifier,
+  rateLimitedOn,
+  serverFailed,
+  tokenRefused,
   type ConnectorError,
   type HttpClassifyContext,
 } from '../errors.js';
@@ -88,17 +88,9 @@ export function classify(
     ...(code ? { reason: code } : {}),
   };
   const now = ctx.now ?? Date.now();
-  if (code === 'rate_limit_exceeded' || status === 429) {
-    const retryAt = rateLimitRetryAt(headers, now);
-    return new RateLimited(`TikTok rate limit reached on ${what}; retry after ${retryAt.toISOString()}`, retryAt, base);
-  }
-  if (code === 'access_token_invalid' || (status === 401 && !code.startsWith('scope_'))) {
-    const reconnect = !ctx.canRefresh;
-    return new AuthExpired(
-      `TikTok refused the access token on ${what}; ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
-      { ...base, reconnect },
-    );
-  }
+  if (code === 'rate_limit_exceeded' || status === 429) return rateLimitedOn('TikTok', what, headers, now, base);
+  if (code === 'access_token_invalid' || (status === 401 && !code.startsWith('scope_')))
+    return tokenRefused('TikTok', what, ctx.canRefresh, base);
   if (code === 'scope_not_authorized' || code === 'scope_permission_missed') {
     return new AuthExpired(
       `The TikTok account did not grant Herald what ${what} needs (${code}); reconnect it and approve every permission`,
@@ -113,20 +105,11 @@ export function classify(
   if (refusal || code.startsWith('spam_risk') || code === 'invalid_params' || code === 'invalid_param') {
     return new InvalidContent(`TikTok refused the post: ${refusal ?? e?.message ?? code}`, base);
   }
-  if (status >= 500 || code === 'internal_error') {
-    return new TransientError(`TikTok answered ${status} (${code || 'no code'}) to ${what}`, {
-      ...base,
-      mayHaveSucceeded: isWriteMethod(ctx.method),
-    });
-  }
+  if (status >= 500 || code === 'internal_error')
+    return serverFailed('TikTok', `${status} (${code || 'no code'})`, what, ctx.method, base);
   if (status === 400)
     return new InvalidContent(`TikTok refused ${what}${platformMessage ? `: ${platformMessage}` : ''}`, base);
   return new PermanentError(`TikTok answered ${status} (${code || 'no code'}) to ${what}`, base);
 }
 
-export function classifyNetworkError(
-  err: unknown,
-  ctx: { method: string; what: string; timeoutMs: number },
-): ConnectorError {
-  return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'TikTok' });
-}
+export const classifyNetworkError = networkClassifier(PLATFORM, 'TikTok');

@@ -6,14 +6,14 @@
  * 24-hour upload cap, `rateLimitExceeded` (403/429) a short while; 401 is an expired token.
  */
 import {
-  AuthExpired,
   InvalidContent,
   PermanentError,
   RateLimited,
   TransientError,
-  classifyNetworkFailure,
-  isWriteMethod,
-  rateLimitRetryAt,
+  networkClassifier,
+  rateLimitedOn,
+  serverFailed,
+  tokenRefused,
   type ConnectorError,
   type HttpClassifyContext,
 } from '../errors.js';
@@ -78,38 +78,16 @@ export function classify(
       { ...base, reason: 'usage_capped' },
     );
   }
-  if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded') {
-    const retryAt = rateLimitRetryAt(headers, now);
-    return new RateLimited(
-      `YouTube rate limit reached on ${what}; retry after ${retryAt.toISOString()}`,
-      retryAt,
-      base,
-    );
-  }
-  if (status === 401) {
-    const reconnect = !ctx.canRefresh;
-    return new AuthExpired(
-      `YouTube refused the access token on ${what}${said}; ${reconnect ? 'the account must be reconnected' : 'refreshing it may help'}`,
-      { ...base, reconnect },
-    );
-  }
+  if (status === 429 || reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded')
+    return rateLimitedOn('YouTube', what, headers, now, base);
+  if (status === 401) return tokenRefused('YouTube', what, ctx.canRefresh, base, said);
   if (status === 400 || status === 422) return new InvalidContent(`YouTube refused the video${said}`, base);
   if (status === 403) {
     return new PermanentError(`YouTube forbade ${what}${said}`, { ...base, ...(reason ? { reason } : {}) });
   }
-  if (status >= 500) {
-    return new TransientError(`YouTube answered ${status} to ${what}${said}`, {
-      ...base,
-      mayHaveSucceeded: isWriteMethod(ctx.method),
-    });
-  }
+  if (status >= 500) return serverFailed('YouTube', String(status), what, ctx.method, base, said);
   if (status === 408) return new TransientError(`YouTube timed out reading ${what}`, base);
   return new PermanentError(`YouTube answered ${status} to ${what}${said}`, base);
 }
 
-export function classifyNetworkError(
-  err: unknown,
-  ctx: { method: string; what: string; timeoutMs: number },
-): ConnectorError {
-  return classifyNetworkFailure(err, { ...ctx, platform: PLATFORM, label: 'YouTube' });
-}
+export const classifyNetworkError = networkClassifier(PLATFORM, 'YouTube');
