@@ -32,6 +32,7 @@ import type { LinkRedirector, LinksDeps } from '../tools/links/index.js';
 import { authRoutes } from './routes/auth.js';
 import { channelRoutes } from './routes/channels.js';
 import { connectCallbackRoutes, connectRoutes, type ConnectRouteDeps } from './routes/connect.js';
+import { blueskyOAuthRoutes } from './routes/bluesky-oauth.js';
 import { publicMediaRoutes } from './routes/public-media.js';
 import { knowledgeRoutes } from './routes/knowledge.js';
 import { mediaRoutes } from './routes/media.js';
@@ -102,6 +103,8 @@ export interface AccountsApiDeps {
   /** Platforms connected with an app password (Bluesky). */
   passwordLinkers?: ConnectRouteDeps['connect']['passwordLinkers'];
   platforms: ConnectRouteDeps['connect']['platforms'];
+  /** Bluesky's OAuth client (docs/connectors.md#bluesky-oauth); unset: app passwords only. */
+  blueskyOAuth?: ConnectRouteDeps['connect']['blueskyOAuth'];
   doneUrl: string | undefined;
 }
 
@@ -207,6 +210,23 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     mode: deps.mcp?.mode,
     sessionIdleMs: deps.mcp ? deps.mcp.sessionIdleS * 1000 : undefined,
   });
+  // Public, outside /v1: Bluesky OAuth's client metadata (its client_id), keys and callback.
+  if (deps.accounts?.blueskyOAuth)
+    await app.register(blueskyOAuthRoutes, {
+      deps: {
+        connect: {
+          db: deps.db,
+          cipher: deps.cipher,
+          redis: deps.redis,
+          keyPrefix: deps.keyPrefix,
+          linkers: deps.accounts.linkers,
+          platforms: deps.accounts.platforms,
+          blueskyOAuth: deps.accounts.blueskyOAuth,
+          events: deps.events,
+        },
+        doneUrl: deps.accounts.doneUrl,
+      },
+    });
 
   await app.register(
     async (v1) => {
@@ -220,6 +240,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
           keyPrefix: deps.keyPrefix,
           linkers: deps.accounts?.linkers ?? new Map(),
           passwordLinkers: deps.accounts?.passwordLinkers,
+          blueskyOAuth: deps.accounts?.blueskyOAuth,
           platforms: deps.accounts?.platforms ?? [],
           events: deps.events,
         },

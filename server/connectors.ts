@@ -1,6 +1,12 @@
 /** The platform connectors this build of Herald publishes with, and the platforms accounts can be connected to. */
 import { ConnectorRegistry, isConnectorError, type AccountLinker, type PasswordLinker } from '../connectors/index.js';
-import { createBlueskyConnector, createBlueskyPasswordLinker } from '../connectors/bluesky/index.js';
+import {
+  BlueskyOAuth,
+  createBlueskyConnector,
+  createBlueskyPasswordLinker,
+  isOAuthCredentials,
+  readOAuthCredentials,
+} from '../connectors/bluesky/index.js';
 import { createMastodonConnector } from '../connectors/mastodon/index.js';
 import { createMastodonLinker } from '../connectors/mastodon/link.js';
 import { createXConnector, createXLinker, DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL } from '../connectors/x/index.js';
@@ -28,7 +34,9 @@ import type { MediaUrls } from '../connectors/meta/media-urls.js';
 import { createFacebookConnector, createFacebookLinker } from '../connectors/facebook/index.js';
 import type { Config, Logger } from '../core/index.js';
 import { addVideoLinkers, registerVideoConnectors } from './video-connectors.js';
-import type { PlatformSetup } from '../tools/accounts/index.js';
+import { createBlueskyOAuthStores, redisRequestLock, type PlatformSetup } from '../tools/accounts/index.js';
+import type { Redis } from 'ioredis';
+import type { Db, SecretCipher } from '../core/index.js';
 import type { AccountsApiDeps } from './api.js';
 
 /**
@@ -42,10 +50,34 @@ export interface BlueskyNetwork {
   allowHttpPds?: boolean | undefined;
 }
 
+/**
+ * Bluesky's OAuth client (docs/connectors.md#bluesky-oauth) over Herald's database (state and
+ * sessions, sealed) and a Redis lock around refreshes, when the configuration names one.
+ */
+export async function createBlueskyOAuthOf(
+  client: Config['connect']['blueskyOAuth'],
+  deps: { db: Db; cipher: SecretCipher; redis: Redis; keyPrefix: string; timeoutMs: number },
+  network: BlueskyNetwork & { defaultServer?: string | undefined } = {},
+): Promise<BlueskyOAuth | undefined> {
+  if (!client) return undefined;
+  return BlueskyOAuth.create({
+    client,
+    stores: createBlueskyOAuthStores({ db: deps.db, cipher: deps.cipher }),
+    requestLock: redisRequestLock(deps.redis, deps.keyPrefix),
+    timeoutMs: deps.timeoutMs,
+    plcUrl: network.plcUrl,
+    handleResolverUrl: network.appViewUrl,
+    defaultServer: network.defaultServer,
+    allowHttp: network.allowHttpPds === true,
+  });
+}
+
 export function createConnectors(opts: {
   timeoutMs: number;
   connect?: Config['connect'] | undefined;
   bluesky?: BlueskyNetwork | undefined;
+  /** Restores the sessions of Bluesky accounts connected with OAuth (`createBlueskyOAuthOf`). */
+  blueskyOAuth?: BlueskyOAuth | undefined;
   /** Signed public URLs Meta downloads media from (`PUBLIC_URL`); unset, Meta drafts with media are refused. */
   mediaUrls?: MediaUrls | undefined;
 }): ConnectorRegistry {
@@ -54,6 +86,7 @@ export function createConnectors(opts: {
       timeoutMs: opts.timeoutMs,
       ...(opts.bluesky?.appViewUrl ? { appViewUrl: opts.bluesky.appViewUrl } : {}),
       allowHttpPds: opts.bluesky?.allowHttpPds === true,
+      oauth: opts.blueskyOAuth,
     }),
     createMastodonConnector({ timeoutMs: opts.timeoutMs }),
   ]);
@@ -126,19 +159,30 @@ export function accountsApiDepsOf(
   connect: Config['connect'],
   timeoutMs: number,
   bluesky: BlueskyNetwork = {},
+  blueskyOAuth?: BlueskyOAuth | undefined,
 ): AccountsApiDeps {
   const linkers = new Map<string, AccountLinker>();
   const platforms: PlatformSetup[] = [];
-  // Bluesky needs no app registration: an account connects with its handle and an app password.
+  // Bluesky needs no app registration: an account connects with its handle and an app password,
+  // or with OAuth when Herald has a client (a key and an https PUBLIC_URL, or loopback in development).
+  const passwordLinker = createBlueskyPasswordLinker({
+    timeoutMs,
+    ...(bluesky.plcUrl ? { plcUrl: bluesky.plcUrl } : {}),
+    ...(bluesky.appViewUrl ? { handleResolverUrl: bluesky.appViewUrl } : {}),
+    allowHttpPds: bluesky.allowHttpPds === true,
+  });
   const passwordLinkers = new Map<string, PasswordLinker>([
     [
       'bluesky',
-      createBlueskyPasswordLinker({
-        timeoutMs,
-        ...(bluesky.plcUrl ? { plcUrl: bluesky.plcUrl } : {}),
-        ...(bluesky.appViewUrl ? { handleResolverUrl: bluesky.appViewUrl } : {}),
-        allowHttpPds: bluesky.allowHttpPds === true,
-      }),
+      {
+        ...passwordLinker,
+        // Disconnecting ends whichever session the account has: its OAuth grant or its app-password session.
+        async revoke(credentials, metadata) {
+          if (!isOAuthCredentials(credentials)) return passwordLinker.revoke?.(credentials, metadata);
+          if (!blueskyOAuth) throw new Error('Bluesky OAuth is not configured on this server');
+          return blueskyOAuth.revoke(readOAuthCredentials(credentials));
+        },
+      },
     ],
   ]);
   platforms.push({
@@ -146,7 +190,7 @@ export function accountsApiDepsOf(
     configured: true,
     set: [],
     needsInstanceUrl: false,
-    connectWith: ['app_password'],
+    connectWith: blueskyOAuth ? ['app_password', 'oauth'] : ['app_password'],
   });
   if (connect.x) {
     const apiUrl = connect.xApiUrl ?? DEFAULT_API_URL;
@@ -250,7 +294,7 @@ export function accountsApiDepsOf(
     needsInstanceUrl: true,
     connectWith: ['oauth'],
   });
-  return { linkers, passwordLinkers, platforms, doneUrl: connect.doneUrl };
+  return { linkers, passwordLinkers, platforms, doneUrl: connect.doneUrl, blueskyOAuth };
 }
 
 /**

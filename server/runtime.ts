@@ -54,7 +54,13 @@ import { HackerNewsSource } from '../connectors/hackernews/index.js';
 import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { createVoiceEngines, voiceConfigOf, type VoiceEngines } from '../voice/index.js';
-import { accountsApiDepsOf, checkLinkedInVersionAtStart, createConnectors } from './connectors.js';
+import {
+  accountsApiDepsOf,
+  checkLinkedInVersionAtStart,
+  createBlueskyOAuthOf,
+  createConnectors,
+} from './connectors.js';
+import type { BlueskyOAuth } from '../connectors/bluesky/index.js';
 import { signedMediaUrls } from '../connectors/meta/media-urls.js';
 import { PUBLIC_MEDIA_KEY_PURPOSE } from './routes/public-media.js';
 import { SlackChannel } from './channels/slack/index.js';
@@ -79,6 +85,8 @@ export interface Runtime {
   readonly scheduling: SchedulingDeps;
   readonly mediaStore: MediaStore;
   readonly events: EventBus;
+  /** Bluesky's OAuth client, when configured (docs/connectors.md#bluesky-oauth). */
+  readonly blueskyOAuth: BlueskyOAuth | undefined;
   /** Providers, registry, router and Ollama management (docs/models.md). */
   readonly models: ModelLayer;
   readonly modelProviders: ProviderSettings;
@@ -159,7 +167,7 @@ async function startPublishing(
   closers: Closer[],
   onMeasured: CollectDeps['onMeasured'],
   trendsHooks: TrendsHooks = {},
-): Promise<Pick<Runtime, 'scheduling' | 'mediaStore' | 'events'>> {
+): Promise<Pick<Runtime, 'scheduling' | 'mediaStore' | 'events' | 'blueskyOAuth'>> {
   const bull = createRedisConnection(redisUrl, { purpose: 'worker', connectionName: 'herald-bullmq' });
   closers.push({ name: 'bullmq-connection', close: () => quitShared(bull) });
   const events = new EventBus(redis, () =>
@@ -176,9 +184,18 @@ async function startPublishing(
   // Local disk under DATA_DIR/media, or the S3 bucket when S3_BUCKET is set.
   const mediaStore = await createMediaStore(config);
   closers.push({ name: 'media-store', close: async () => mediaStore.close?.() });
+  // Bluesky OAuth (docs/connectors.md#bluesky-oauth): sessions in the database, refreshes under a Redis lock.
+  const blueskyOAuth = await createBlueskyOAuthOf(config.connect.blueskyOAuth, {
+    db: database.db,
+    cipher,
+    redis,
+    keyPrefix: config.queuePrefix,
+    timeoutMs: config.publish.connectorTimeoutMs,
+  });
   const connectors = createConnectors({
     timeoutMs: config.publish.connectorTimeoutMs,
     connect: config.connect,
+    blueskyOAuth,
     // Meta downloads media from Herald: signed, expiring URLs under PUBLIC_URL.
     mediaUrls: config.publicUrl
       ? signedMediaUrls({ publicUrl: config.publicUrl, secret: cipher.deriveKey(PUBLIC_MEDIA_KEY_PURPOSE) })
@@ -269,7 +286,7 @@ async function startPublishing(
       },
     });
   }
-  return { scheduling, mediaStore, events };
+  return { scheduling, mediaStore, events, blueskyOAuth };
 }
 
 /** The knowledge base's store and ingestion queue, and — for `all` and `worker` — its ingestion worker. */
@@ -468,6 +485,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       cipher,
       redis,
       events: publishing.events,
+      blueskyOAuth: publishing.blueskyOAuth,
     });
     // Runs before the database closes: checkpoints and fast-path records written after a
     // reply (docs/agent.md) are stored before the process goes.
@@ -594,7 +612,7 @@ export function apiDepsOf(rt: Runtime): ApiDeps {
       events: rt.events,
       pullAccess: { instanceAdmins: rt.config.instanceAdmins, allowlist: rt.config.models.pullAllowlist },
     },
-    accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs),
+    accounts: accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs, {}, rt.blueskyOAuth),
     chat: rt.chat,
     ...(rt.telegram ? { telegram: { channel: rt.telegram, webhookSecret: rt.config.telegram?.webhookSecret } } : {}),
     ...(rt.slack ? { slack: rt.slack } : {}),
@@ -632,10 +650,11 @@ export function chatHandlerOf(
     | 'cipher'
     | 'redis'
     | 'events'
-  >,
+  > &
+    Partial<Pick<Runtime, 'blueskyOAuth'>>,
 ): AgentChatHandler | undefined {
   if (configuredProviders(rt.modelProviders).size === 0) return undefined;
-  const accounts = accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs);
+  const accounts = accountsApiDepsOf(rt.config.connect, rt.config.publish.connectorTimeoutMs, {}, rt.blueskyOAuth);
   return new AgentChatHandler({
     deps: rt.scheduling,
     knowledge: rt.knowledge,
@@ -648,6 +667,7 @@ export function chatHandlerOf(
       keyPrefix: rt.config.queuePrefix,
       linkers: accounts.linkers,
       passwordLinkers: accounts.passwordLinkers,
+      blueskyOAuth: accounts.blueskyOAuth,
       platforms: accounts.platforms,
       events: rt.events,
     },

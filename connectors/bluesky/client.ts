@@ -5,9 +5,10 @@
  * as `AuthExpired`, and `renewSession` returns the new tokens for the caller to persist (the
  * PDS rotates refresh tokens, so tokens refreshed and then dropped would end the session).
  *
- * Sessions are app-password sessions (`com.atproto.server.createSession`). OAuth sessions bind
- * every request to a DPoP key and need `@atproto/oauth-client`, which this repository does not
- * install; `@atproto/api` alone cannot hold one honestly, so they are not supported here.
+ * Sessions are app-password sessions (`com.atproto.server.createSession`) or OAuth sessions
+ * (`oauth.ts`): those bind every request to a DPoP key, so the client then writes through the
+ * `Agent` built over the restored `OAuthSession` that it is handed, and `renewSession` is not
+ * used for them (the OAuth library refreshes and stores its own tokens).
  *
  * Every call goes to the account's PDS (`credentials.service`), found from its DID document
  * when the account was connected and updated from the DID document each session renewal
@@ -40,6 +41,9 @@ export type BlueskyCredentials = {
   refreshJwt: string;
   appPassword?: string;
 };
+
+/** Who a client acts as and where: all a read, a post URL or a record key check needs. */
+export type BlueskyIdentity = Pick<BlueskyCredentials, 'service' | 'did' | 'handle'>;
 
 const credentialsSchema = z.object({
   service: z.url({ protocol: /^https?$/ }),
@@ -88,15 +92,19 @@ export const POST_COLLECTION = 'app.bsky.feed.post';
  * earlier publish left behind still works while the session is being renewed.
  */
 export class BlueskyClient {
-  readonly credentials: BlueskyCredentials;
+  /** Who the client acts as, and the PDS it calls. */
+  readonly credentials: BlueskyIdentity;
   readonly #agent: Agent;
   readonly #reader: Agent;
   readonly #transport: TransportOptions;
 
-  constructor(credentials: BlueskyCredentials, transport: TransportOptions) {
-    this.credentials = credentials;
+  /** With app-password credentials the client writes with their access token; an OAuth session brings its own `writer`. */
+  constructor(credentials: BlueskyCredentials, transport: TransportOptions);
+  constructor(credentials: BlueskyIdentity, transport: TransportOptions, writer: Agent);
+  constructor(credentials: BlueskyIdentity & Partial<BlueskyCredentials>, transport: TransportOptions, writer?: Agent) {
+    this.credentials = { service: credentials.service, did: credentials.did, handle: credentials.handle };
     this.#transport = transport;
-    this.#agent = xrpcAgent(credentials.service, transport, credentials.accessJwt, credentials.did);
+    this.#agent = writer ?? xrpcAgent(credentials.service, transport, credentials.accessJwt, credentials.did);
     this.#reader = xrpcAgent(credentials.service, transport);
   }
 

@@ -7,6 +7,7 @@
  * about a second). Accounts get an app-password session, as Herald stores them.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { AtpAgent } from '@atproto/api';
 import { TestBsky, TestNetworkNoAppView, TestPds, TestPlc, mockNetworkUtilities } from '@atproto/dev-env';
 import getPort from 'get-port';
@@ -73,6 +74,18 @@ export interface BlueskyTestbed {
   revokeRefreshToken(credentials: BlueskyCredentials): Promise<void>;
   /** An agent logged in with the account password, directly on the PDS. */
   agentFor(account: TestAccount): Promise<AtpAgent>;
+  /**
+   * Plays the account owner's browser on the PDS's OAuth authorization page (`authorizeUrl`,
+   * as an OAuth client hands it out): opens the page, signs in with the account password and
+   * consents (or declines), through the same API the page's own script calls, with the cookies,
+   * CSRF token and fetch-metadata headers a browser sends. Returns where the PDS redirects the
+   * browser: the client's redirect URI with `iss`, `state` and `code` (or `error`).
+   */
+  authorizeOAuth(authorizeUrl: string, account: TestAccount, options?: { deny?: boolean }): Promise<string>;
+  /** The OAuth sessions (refresh-token grants) the PDS holds for the account, by client id. */
+  oauthSessions(account: TestAccount): Promise<Array<{ tokenId: string; clientId: string }>>;
+  /** Revokes every OAuth session of the account on the PDS, as its owner would from Bluesky's settings. */
+  revokeOAuthSessions(account: TestAccount): Promise<void>;
   /** The account seen as the connector contract suite's peer (`test/contract/connector.suite.ts`). */
   peerFor(did: string): TestbedPeer;
   close(): Promise<void>;
@@ -193,6 +206,22 @@ export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): 
       return agent;
     },
 
+    authorizeOAuth: (authorizeUrl, account, opts = {}) => actOnAuthorizePage(authorizeUrl, account, opts),
+
+    async oauthSessions(account) {
+      const tokens = await network.pds.ctx.oauthProvider!.tokenManager.listAccountTokens(
+        account.did as `did:${string}`,
+      );
+      return tokens.map((t) => ({ tokenId: t.id, clientId: t.data.clientId }));
+    },
+
+    async revokeOAuthSessions(account) {
+      const provider = network.pds.ctx.oauthProvider!;
+      for (const t of await provider.tokenManager.listAccountTokens(account.did as `did:${string}`)) {
+        await provider.tokenManager.deleteToken(t.id);
+      }
+    },
+
     peerFor(did) {
       return {
         posts: async () =>
@@ -217,7 +246,7 @@ export async function startBlueskyTestbed(options: BlueskyTestbedOptions = {}): 
 }
 
 interface RunningNetwork {
-  pds: { url: string };
+  pds: TestPds;
   plc: { url: string };
   appView: { url: string; catchUp: () => Promise<void> } | null;
   close(): Promise<void>;
@@ -306,4 +335,137 @@ function toTestbedPost(r: { uri: string; cid: string; value: Record<string, unkn
     facets: value.facets ?? [],
     record: r.value,
   };
+}
+
+/** The API the authorization page's script calls (`@atproto/oauth-provider-api`). */
+const OAUTH_API = '/@atproto/oauth-provider/~api';
+
+/** A browser's cookie jar for one origin: what `Set-Cookie` gave, sent back as `Cookie`. */
+class CookieJar {
+  readonly #cookies = new Map<string, string>();
+  take(setCookies: readonly string[] | undefined): void {
+    for (const line of setCookies ?? []) {
+      const [pair] = line.split(';');
+      const at = pair!.indexOf('=');
+      if (at > 0) this.#cookies.set(pair!.slice(0, at).trim(), pair!.slice(at + 1).trim());
+    }
+  }
+  get(name: string): string | undefined {
+    return this.#cookies.get(name);
+  }
+  header(): string {
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+interface BrowserResponse {
+  status: number;
+  location: string | undefined;
+  setCookies: string[] | undefined;
+  body: string;
+}
+
+/**
+ * One request as a browser sends it. `fetch` cannot play a browser here: it sets the
+ * fetch-metadata headers itself (`Sec-Fetch-Mode: cors`), and the authorization page checks them.
+ */
+function browserRequest(
+  url: string,
+  init: { method?: string; headers: Record<string, string>; body?: string },
+): Promise<BrowserResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          location: res.headers.location,
+          setCookies: res.headers['set-cookie'],
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer from ${url}`)));
+    req.end(init.body);
+  });
+}
+
+async function actOnAuthorizePage(
+  authorizeUrl: string,
+  account: TestAccount,
+  opts: { deny?: boolean },
+): Promise<string> {
+  const page = new URL(authorizeUrl);
+  const jar = new CookieJar();
+  const userAgent = 'Mozilla/5.0 (X11; Linux x86_64) HeraldTest/1.0';
+  // The navigation from the client's site to the authorization page.
+  const opened = await browserRequest(page.href, {
+    headers: {
+      'user-agent': userAgent,
+      accept: 'text/html',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+      'sec-fetch-site': 'cross-site',
+    },
+  });
+  jar.take(opened.setCookies);
+  if (opened.status !== 200)
+    throw new Error(`The authorization page answered ${opened.status}: ${opened.body.slice(0, 2000)}`);
+
+  // What the page's script sends: same-origin fetches, referred by the page, with the CSRF token.
+  const api = async (endpoint: string, body: unknown, bearer?: string) => {
+    const res = await browserRequest(new URL(`${OAUTH_API}${endpoint}`, page.origin).href, {
+      method: 'POST',
+      headers: {
+        'user-agent': userAgent,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        origin: page.origin,
+        referer: page.href,
+        'sec-fetch-mode': 'same-origin',
+        'sec-fetch-site': 'same-origin',
+        'sec-fetch-dest': 'empty',
+        'x-csrf-token': jar.get('csrf-token') ?? '',
+        cookie: jar.header(),
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    jar.take(res.setCookies);
+    if (res.status !== 200) throw new Error(`${endpoint} answered ${res.status}: ${res.body.slice(0, 2000)}`);
+    return JSON.parse(res.body) as Record<string, unknown>;
+  };
+
+  let next: Record<string, unknown>;
+  if (opts.deny) {
+    next = await api('/reject', {});
+  } else {
+    const signedIn = (await api('/sign-in', {
+      locale: 'en',
+      username: account.handle,
+      password: account.password,
+      remember: false,
+    })) as { account: { sub: string }; ephemeralToken?: string };
+    next = await api('/consent', { sub: signedIn.account.sub }, signedIn.ephemeralToken);
+  }
+  if (typeof next.url !== 'string') throw new Error(`The authorization page gave no redirect: ${JSON.stringify(next)}`);
+
+  // The page navigates to the redirect step, which sends the browser back to the client.
+  const redirect = await browserRequest(next.url, {
+    headers: {
+      'user-agent': userAgent,
+      referer: page.href,
+      cookie: jar.header(),
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+      'sec-fetch-site': 'same-origin',
+    },
+  });
+  if (redirect.status !== 303 || !redirect.location) {
+    throw new Error(`The redirect step answered ${redirect.status}: ${redirect.body.slice(0, 2000)}`);
+  }
+  return redirect.location;
 }

@@ -3,11 +3,12 @@
  * `app.bsky.feed.post` records, exactly once per idempotency key (each part's record key is
  * derived from it), looks them up, deletes them, renews app-password sessions and reads
  * engagement counts from an AppView. Stateless: every call brings the account's credentials
- * (`BlueskyCredentials` in `client.ts`).
+ * (`BlueskyCredentials` in `client.ts`), or for an account connected with OAuth the id of its
+ * session, which `options.oauth` restores (`oauth.ts`: a DPoP-bound `Agent`, refreshed by the library).
  */
 import { HeraldError } from '../../core/index.js';
 import type { AccountContext, AccountStats, Connector, Draft, PostMetrics, ValidationIssue } from '../contract.js';
-import { InvalidContent, PermanentError, TransientError } from '../errors.js';
+import { AuthExpired, InvalidContent, PermanentError, TransientError } from '../errors.js';
 import { validateAgainstCapabilities } from '../text-length.js';
 import {
   BlueskyClient,
@@ -18,6 +19,7 @@ import {
   type TransportOptions,
 } from './client.js';
 import { PLATFORM } from './errors.js';
+import { isOAuthCredentials, readOAuthCredentials, type BlueskyOAuth } from './oauth.js';
 import { blueskyCapabilities, IMAGE_MAX_BYTES, TEXT_MAX_BYTES } from './limits.js';
 import { findThread, ownPostKey, postKey, publishThread, readPostOptions } from './publish.js';
 
@@ -29,6 +31,19 @@ import { DEFAULT_APPVIEW_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
 export { DEFAULT_APPVIEW_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
 export { DEFAULT_PLC_URL } from './identity.js';
 export { createBlueskyPasswordLinker, type BlueskyLinkerOptions } from './link.js';
+export {
+  BlueskyOAuth,
+  CLIENT_METADATA_PATH,
+  JWKS_PATH,
+  OAUTH_CALLBACK_PATH,
+  OAUTH_SCOPE,
+  isOAuthCredentials,
+  readOAuthCredentials,
+  type BlueskyOAuthClientConfig,
+  type BlueskyOAuthCredentials,
+  type BlueskyOAuthOptions,
+  type BlueskyOAuthStores,
+} from './oauth.js';
 
 export interface BlueskyConnectorOptions {
   /**
@@ -57,6 +72,11 @@ export interface BlueskyConnectorOptions {
    * network). Default false: only https PDS endpoints replace the stored one.
    */
   allowHttpPds?: boolean;
+  /**
+   * Restores the sessions of accounts connected with OAuth (their credentials hold
+   * `auth: 'oauth'` and a session id). Unset: such accounts need reconnecting.
+   */
+  oauth?: BlueskyOAuth | undefined;
 }
 
 interface ResolvedOptions {
@@ -98,7 +118,21 @@ export function createBlueskyConnector(options: BlueskyConnectorOptions = {}): C
     fetch: config.fetch,
     allowHttpPds: config.allowHttpPds,
   };
-  const clientFor = (account: AccountContext) => new BlueskyClient(readCredentials(account.credentials), transport);
+  const oauthOf = (): BlueskyOAuth => {
+    if (options.oauth) return options.oauth;
+    throw new AuthExpired(
+      'This Bluesky account was connected with OAuth, which this server no longer has configured; reconnect it',
+      {
+        platform: PLATFORM,
+        reconnect: true,
+      },
+    );
+  };
+  /** Writes as the account: with its app-password session, or through its restored OAuth session. */
+  const clientFor = async (account: AccountContext): Promise<BlueskyClient> =>
+    isOAuthCredentials(account.credentials)
+      ? oauthOf().clientFor(readOAuthCredentials(account.credentials))
+      : new BlueskyClient(readCredentials(account.credentials), transport);
 
   function validate(_account: Pick<AccountContext, 'metadata'>, draft: Draft): ValidationIssue[] {
     const issues = validateAgainstCapabilities(caps, draft);
@@ -134,19 +168,19 @@ export function createBlueskyConnector(options: BlueskyConnectorOptions = {}): C
       if (issues.length > 0) {
         throw new InvalidContent(issues.map((i) => i.message).join(' '), { platform: PLATFORM, part: issues[0]!.part });
       }
-      const client = clientFor(account);
+      const client = await clientFor(account);
       return publishThread(client, input, idempotencyKey, readPostOptions(input.options).value);
     },
 
     // `since` is not needed: record keys are derived from the idempotency key alone, and a
     // post under one of them was made by a publish with this key, whenever that was.
     async lookup(account, draft, idempotencyKey) {
-      return findThread(clientFor(account), draft.parts.length, idempotencyKey);
+      return findThread(await clientFor(account), draft.parts.length, idempotencyKey);
     },
 
     // Publishing is synchronous: a post exists once createRecord answers.
     async checkStatus(account, platformPostId) {
-      const client = clientFor(account);
+      const client = await clientFor(account);
       return (await client.getPost(ownPostKey(client, platformPostId))) ? 'published' : 'failed';
     },
 
@@ -156,16 +190,22 @@ export function createBlueskyConnector(options: BlueskyConnectorOptions = {}): C
      * is already gone succeeds.
      */
     async delete(account, platformPostId) {
-      const client = clientFor(account);
+      const client = await clientFor(account);
       await client.deletePost(ownPostKey(client, platformPostId));
     },
 
     async refresh(account) {
+      if (isOAuthCredentials(account.credentials)) {
+        // The library refreshes and stores the session itself; the credentials only name it.
+        const credentials = readOAuthCredentials(account.credentials);
+        const { expiresAt } = await oauthOf().refresh(credentials);
+        return { credentials, expiresAt };
+      }
       return renewSession(readCredentials(account.credentials), transport);
     },
 
     async fetchMetrics(account, platformPostId): Promise<PostMetrics> {
-      const client = clientFor(account);
+      const client = await clientFor(account);
       const { repo, rkey } = postKey(platformPostId);
       const counts = await getPostCounts(config.appViewUrl, platformPostId, transport);
       if (counts) {

@@ -141,7 +141,7 @@ function signInFailure(identifier: string, pdsUrl: string, err: unknown, timeout
 }
 
 /** Display name and avatar from the profile record on the PDS (no AppView needed); nulls when there is none. */
-async function readProfile(
+export async function readProfile(
   pdsUrl: string,
   did: string,
   transport: TransportOptions,

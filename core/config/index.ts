@@ -18,6 +18,7 @@ import {
 } from './variables.js';
 import { HeraldError } from '../errors.js';
 import { videoApps, type PinterestAppConfig, type TikTokAppConfig, type YouTubeAppConfig } from './video-apps.js';
+import { blueskyOAuthOf, type BlueskyOAuthConfig } from './bluesky-oauth.js';
 import { readModelsFile, type ModelFileEntry } from './models-file.js';
 
 export { VARIABLES, DEFAULTS, isSecret } from './variables.js';
@@ -176,6 +177,8 @@ export interface Config {
     readonly threadsApiUrl?: string | undefined;
     /** Where the browser goes after the OAuth callback; unset, the callback answers JSON. */
     readonly doneUrl: string | undefined;
+    /** Bluesky's OAuth client (`bluesky-oauth.ts`); unset: Bluesky accounts connect with app passwords only. */
+    readonly blueskyOAuth?: BlueskyOAuthConfig | undefined;
   };
   readonly publish: {
     readonly concurrency: number;
@@ -421,6 +424,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     else modelEntries = read.entries;
   }
 
+  const blueskyOAuth = blueskyOAuthOf(values, (values.PORT as number | undefined) ?? DEFAULTS.port, problems);
   if (problems.length > 0) throw configError(problems);
 
   const publicUrl = values.PUBLIC_URL as string | undefined;
@@ -562,6 +566,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       ...metaApps(values, publicUrl),
       ...videoApps(values, redirectUri),
       doneUrl: values.CONNECT_DONE_URL as string | undefined,
+      blueskyOAuth,
     }),
     publish: Object.freeze({
       concurrency: pick('PUBLISH_CONCURRENCY', DEFAULTS.publishConcurrency),
@@ -665,6 +670,10 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       : 'unset',
     connect: {
       ...config.connect,
+      blueskyOAuth:
+        config.connect.blueskyOAuth?.kind === 'confidential'
+          ? { ...config.connect.blueskyOAuth, privateKeys: ['***'] }
+          : (config.connect.blueskyOAuth ?? 'unset'),
       x: config.connect.x ? { ...config.connect.x, clientSecret: '***' } : 'unset',
       linkedin: config.connect.linkedin ? { ...config.connect.linkedin, clientSecret: '***' } : 'unset',
       instagram: config.connect.instagram ? { ...config.connect.instagram, clientSecret: '***' } : 'unset',

@@ -765,6 +765,18 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: boolean,
   },
   {
+    name: 'BLUESKY_OAUTH_KEY',
+    secret: true,
+    expects: 'an ES256 (P-256) private key: PKCS#8 PEM or JWK JSON',
+    default: 'unset (with no PUBLIC_URL: a loopback OAuth client for development; else app passwords only)',
+    description:
+      'With an https `PUBLIC_URL`, Herald connects Bluesky accounts with OAuth as a confidential client (`private_key_jwt`): client metadata at `<PUBLIC_URL>/oauth/bluesky/client-metadata.json`, keys at `/oauth/bluesky/jwks.json`, callback `/oauth/bluesky/callback` (see `docs/connectors.md#bluesky-oauth`). Never logged.',
+    schema: z
+      .string()
+      .trim()
+      .refine((v) => v.startsWith('-----BEGIN') || v.startsWith('{'), { error: 'expected a PEM or JWK private key' }),
+  },
+  {
     name: 'X_CLIENT_ID',
     expects: "an X app's OAuth 2.0 client id",
     default: 'unset (X accounts cannot be connected)',

@@ -58,6 +58,8 @@ export const connectRoutes: FastifyPluginAsyncZod<{ deps: ConnectRouteDeps }> = 
             .url({ protocol: /^https?$/ })
             .max(300)
             .optional(),
+          /** Bluesky (OAuth): the handle or DID to connect; unset, the account is chosen on Bluesky's page. */
+          handle: z.string().min(3).max(2100).optional(),
         }),
       },
     },

@@ -71,6 +71,8 @@ export async function startApiEnv(
     linksRateLimitPerMinute?: number;
     /** MCP's session mode and OAuth settings (default: stateless, the request's origin). */
     mcp?: ApiDeps['mcp'];
+    /** The loopback port to listen on (a redirect URI known in advance); default: any free port. */
+    port?: number;
   } = {},
 ): Promise<ApiEnv> {
   const env = await startPublishingEnv({
@@ -126,7 +128,7 @@ export async function startApiEnv(
     api: deps,
     metrics: { token: opts.metricsToken, queueDepth: queueDepthOf(env.deps.queue.queue) },
   });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
 
   return {
     env,

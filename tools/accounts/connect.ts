@@ -10,8 +10,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { HeraldError, outboundRefusal, type Db, type EventBus, type Role, type SecretCipher } from '../../core/index.js';
+import {
+  HeraldError,
+  outboundRefusal,
+  type Db,
+  type EventBus,
+  type Role,
+  type SecretCipher,
+} from '../../core/index.js';
 import { isConnectorError, type AccountLinker, type PasswordLinker } from '../../connectors/index.js';
+import type { BlueskyOAuth } from '../../connectors/bluesky/index.js';
+import { startBlueskyOAuth } from './bluesky-oauth.js';
 import { storeLinkedAccount, type ConnectedView } from './store.js';
 
 export type { ConnectedView } from './store.js';
@@ -44,6 +53,8 @@ export interface ConnectDeps {
   linkers: ReadonlyMap<string, AccountLinker>;
   /** Platforms connected by signing in with an app password (Bluesky), by platform name. */
   passwordLinkers?: ReadonlyMap<string, PasswordLinker> | undefined;
+  /** Bluesky's OAuth client (`bluesky-oauth.ts`); unset: Bluesky connects with app passwords only. */
+  blueskyOAuth?: BlueskyOAuth | undefined;
   platforms: readonly PlatformSetup[];
   events: EventBus | null;
   now?: () => Date;
@@ -123,11 +134,15 @@ function refused(platform: string, err: unknown): HeraldError {
   });
 }
 
-/** Starts connecting an account (admin): the authorize URL to send the user to. */
+/**
+ * Starts connecting an account (admin): the authorize URL to send the user to. Bluesky, when
+ * its OAuth client is configured, goes through `startBlueskyOAuth` (PAR, PKCE, DPoP; `handle`
+ * names the account, or the user picks it on Bluesky's page).
+ */
 export async function startConnect(
   deps: ConnectDeps,
   ctx: ConnectContext,
-  input: { platform: string; instanceUrl?: string | undefined },
+  input: { platform: string; instanceUrl?: string | undefined; handle?: string | undefined },
 ): Promise<{ platform: string; authorizeUrl: string; expiresAt: string }> {
   if (RANK[ctx.role] < RANK.admin) {
     throw new HeraldError('forbidden', {
@@ -135,6 +150,7 @@ export async function startConnect(
       details: { required: 'admin' },
     });
   }
+  if (input.platform === 'bluesky' && deps.blueskyOAuth) return startBlueskyOAuth(deps, ctx, { handle: input.handle });
   const linker = linkerFor(deps, input.platform);
   const state = randomBytes(32).toString('base64url');
   const hash = hashOf(state);

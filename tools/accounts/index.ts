@@ -18,6 +18,13 @@ export {
 } from './connect.js';
 export { connectWithPassword, type PasswordConnectInput } from './sign-in.js';
 export {
+  startBlueskyOAuth,
+  completeBlueskyOAuth,
+  createBlueskyOAuthStores,
+  redisRequestLock,
+  BLUESKY_OAUTH_STATE_TTL_MS,
+} from './bluesky-oauth.js';
+export {
   refreshExpiringTokens,
   DEFAULT_REFRESH_AHEAD_MS,
   DEFAULT_REFRESH_EVERY_MS,

@@ -146,6 +146,7 @@ function ConnectPlatform(props: { setup: PlatformSetup; onError(e: unknown): voi
   const [identifier, setIdentifier] = useState('');
   const [appPassword, setAppPassword] = useState('');
   const [instanceUrl, setInstanceUrl] = useState('');
+  const bothWays = setup.connectWith.includes('app_password') && setup.connectWith.includes('oauth');
 
   if (!setup.configured) {
     return (
@@ -169,7 +170,12 @@ function ConnectPlatform(props: { setup: PlatformSetup; onError(e: unknown): voi
   const withOAuth = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const body = setup.needsInstanceUrl ? { platform: setup.platform, instanceUrl } : { platform: setup.platform };
+      // Bluesky (OAuth beside app passwords): the handle typed above, if any, names the account.
+      const body = setup.needsInstanceUrl
+        ? { platform: setup.platform, instanceUrl }
+        : bothWays && identifier
+          ? { platform: setup.platform, handle: identifier }
+          : { platform: setup.platform };
       const started = await api.post<{ authorizeUrl: string }>('/v1/social-accounts/connect', body);
       location.assign(started.authorizeUrl);
     } catch (err) {
@@ -201,7 +207,11 @@ function ConnectPlatform(props: { setup: PlatformSetup; onError(e: unknown): voi
         </form>
       )}
       {setup.connectWith.includes('oauth') && (
-        <form className="row" onSubmit={(e) => void withOAuth(e)} aria-label={`Connect ${setup.platform}`}>
+        <form
+          className="row"
+          onSubmit={(e) => void withOAuth(e)}
+          aria-label={bothWays ? `Connect ${setup.platform} on its own site` : `Connect ${setup.platform}`}
+        >
           {setup.needsInstanceUrl && (
             <label>
               {setup.platform} server
@@ -215,7 +225,9 @@ function ConnectPlatform(props: { setup: PlatformSetup; onError(e: unknown): voi
             </label>
           )}
           <div className="actions">
-            <button type="submit">Connect {setup.platform}</button>
+            <button type="submit">
+              {bothWays ? `Connect ${setup.platform} on its own site (OAuth)` : `Connect ${setup.platform}`}
+            </button>
           </div>
         </form>
       )}
