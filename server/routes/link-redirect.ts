@@ -2,10 +2,14 @@
  * `GET /l/:code`, the tracked-link redirector (docs/links.md): a 302 to the link's destination
  * with its UTM parameters, once the click is in the Redis stream (`tools/links/clicks.ts`).
  * Public: no session, no cookie, no access-log line (it would keep the visitor's address).
- * Rate limited per client address. An unknown code gets a small 404 page; a Redis that does
- * not answer in time costs the click, never the redirect.
+ * Rate limited per client address, in this process (`AddressLimiter`): an abuse guard needs no
+ * Redis round trip per click, so the one Redis call a redirect waits for is the click's own. An
+ * unknown code gets a small 404 page; a Redis that does not answer in time costs the click,
+ * never the redirect.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { HeraldError } from '../../core/index.js';
 import type { LinkRedirector } from '../../tools/links/index.js';
 
 declare module 'fastify' {
@@ -29,6 +33,35 @@ const NOT_FOUND_PAGE = `<!doctype html>
 
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
+/** Client addresses whose window one process remembers (the least recently seen go first). */
+export const LIMITER_ADDRESSES = 50_000;
+const WINDOW_MS = 60_000;
+
+/**
+ * Fixed one-minute windows per client address, counted in this process. Each API process
+ * counts its own share, so behind a balancer of N processes an address gets up to N times the
+ * limit — enough to stop one address hammering the redirector, which is all this guards.
+ */
+export class AddressLimiter {
+  readonly #windows = new LRUCache<string, { count: number; resetAt: number }>({ max: LIMITER_ADDRESSES });
+  constructor(
+    readonly max: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts one request; the seconds to wait when it is over the limit, else 0. */
+  take(address: string): number {
+    const now = this.now();
+    let w = this.#windows.get(address);
+    if (!w || w.resetAt <= now) {
+      w = { count: 0, resetAt: now + WINDOW_MS };
+      this.#windows.set(address, w);
+    }
+    w.count++;
+    return w.count > this.max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0;
+  }
+}
+
 export interface LinkRedirectOptions {
   redirector: LinkRedirector;
   /** Redirects per minute per client address (`LINKS_RATE_LIMIT_PER_MINUTE`). */
@@ -36,6 +69,7 @@ export interface LinkRedirectOptions {
 }
 
 export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async (app, opts) => {
+  const limiter = new AddressLimiter(opts.rateLimitPerMinute);
   app.get<{ Params: { code: string } }>(
     '/l/:code',
     {
@@ -43,14 +77,19 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
       config: {
         // No line per click: it would keep the visitor's address, and cost more than the redirect.
         accessLog: false,
-        rateLimit: {
-          max: opts.rateLimitPerMinute,
-          timeWindow: 60_000,
-          keyGenerator: (req: { ip: string }) => `link:${req.ip}`,
-        },
+        // Not the API's Redis-counted limit: the in-process AddressLimiter below.
+        rateLimit: false,
       },
     },
     async (req, reply) => {
+      const wait = limiter.take(req.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new HeraldError('rate_limited', {
+          message: `Too many redirects: ${limiter.max} per minute; retry in ${wait} s`,
+          details: { limit: limiter.max, retryAfterS: wait },
+        });
+      }
       const link = await opts.redirector.resolve(req.params.code);
       if (!link) {
         return reply

@@ -198,7 +198,7 @@ describe('abuse', () => {
   let limited: ApiEnv;
   afterAll(() => limited?.close());
 
-  it('limits redirects per client address: past the limit, 429 with retry-after', async () => {
+  it('limits redirects per client address in the process (no Redis counter): past the limit, 429 with retry-after', async () => {
     const lines: string[] = [];
     limited = await startApiEnv({
       linksRateLimitPerMinute: 5,
@@ -217,6 +217,9 @@ describe('abuse', () => {
     expect(answers.map((r) => r.status)).toEqual([302, 302, 302, 302, 302, 429, 429]);
     expect(Number(answers[6]!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await answers[6]!.json()) as Json).error.code).toBe('rate_limited');
+    // Counted in the API process: the clicks took no rate-limit round trip to Redis.
+    const counters = await limited.deps.redis.keys(`${limited.deps.keyPrefix}:rl:*`);
+    expect(counters.filter((k) => k.includes('/l/'))).toEqual([]);
     // Clicks leave no access-log line (it would keep the visitor's address); other requests do.
     await new Promise((r) => setTimeout(r, 50));
     expect(lines.some((l) => l.includes('/v1/links'))).toBe(true);
