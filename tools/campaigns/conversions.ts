@@ -240,7 +240,13 @@ async function record(
   while (!inserted && row.status !== status) {
     const from = row.status as ConversionStatus;
     if (!CONVERSION_TRANSITIONS[from].includes(status)) {
-      await audit(deps, ctx, 'conversion.status_ignored', { type: 'conversion', id: row.id }, { from, to: status, source });
+      await audit(
+        deps,
+        ctx,
+        'conversion.status_ignored',
+        { type: 'conversion', id: row.id },
+        { from, to: status, source },
+      );
       ignored = true;
       break;
     }
