@@ -8,6 +8,7 @@
  * (32 with `X-Business-Use-Case-Usage`), 5xx, and a post applied whose answer never comes.
  */
 import {
+  authorizeDialog,
   crawl,
   expiredToken,
   graphError,
@@ -21,6 +22,7 @@ import {
   type FakeRequest,
   type Reply,
 } from '../meta/fake-server.js';
+import { approve } from '../fake-kit.js';
 
 export type FacebookFault =
   'rate_limited' | 'server_error' | 'invalid_content' | 'timeout_after_apply' | 'too_fast' | 'permission_lost';
@@ -110,23 +112,17 @@ export async function startFacebookFake(options: { redirectUris?: string[] } = {
   const http = await startFakeHttp(async (r: FakeRequest) => {
     const { method, path, params } = r;
     if (method === 'GET' && path === '/dialog/oauth') {
-      const userId = r.req.headers['x-fake-account'];
-      const redirect = params.get('redirect_uri') ?? '';
-      if (params.get('client_id') !== clientId || typeof userId !== 'string' || !users.has(userId)) {
-        return graphError(400, { message: 'Invalid login request', code: 100 });
-      }
-      if (options.redirectUris && !options.redirectUris.includes(redirect)) {
-        return graphError(400, {
+      return authorizeDialog(r, {
+        clientId,
+        redirectUris: options.redirectUris,
+        knows: (id) => users.has(id),
+        codes,
+        invalid: { message: 'Invalid login request', code: 100 },
+        unregistered: {
           message: 'URL Blocked: This redirect failed because the redirect URI is not whitelisted',
           code: 191,
-        });
-      }
-      const code = newToken('code_');
-      codes.set(code, userId);
-      const to = new URL(redirect);
-      to.searchParams.set('code', code);
-      to.searchParams.set('state', params.get('state') ?? '');
-      return { status: 302, headers: { location: to.toString() } };
+        },
+      });
     }
     if (method === 'GET' && path === '/oauth/access_token') {
       if (params.get('client_id') !== clientId || params.get('client_secret') !== clientSecret) {
@@ -322,12 +318,7 @@ export async function startFacebookFake(options: { redirectUris?: string[] } = {
       users.set(userId, { pages: list.map((p) => p.id) });
       return { userId, pages: list };
     },
-    async approve(authorizeUrl, userId) {
-      const res = await fetch(authorizeUrl, { headers: { 'x-fake-account': userId }, redirect: 'manual' });
-      const location = res.headers.get('location');
-      if (res.status !== 302 || !location) throw new Error(`fake Facebook refused to log in: ${await res.text()}`);
-      return location;
-    },
+    approve: (authorizeUrl, userId) => approve(authorizeUrl, userId),
     posts: (pageId) =>
       [...posts.values()]
         .filter((p) => p.pageId === pageId && !p.deleted)

@@ -14,6 +14,7 @@
  *   refusal, and a publish applied whose answer is an error, a 5xx or never comes.
  */
 import {
+  authorizeDialog,
   crawl,
   expiredToken,
   graphError,
@@ -28,6 +29,7 @@ import {
   type FakeRequest,
   type Reply,
 } from '../meta/fake-server.js';
+import { approve } from '../fake-kit.js';
 
 export type InstagramFault =
   | 'rate_limited'
@@ -369,20 +371,14 @@ export async function startInstagramFake(options: InstagramFakeOptions = {}): Pr
       return ok({ access_token: issue(t.userId, true), token_type: 'bearer', expires_in: 60 * 24 * 3600 });
     }
     if (method === 'GET' && path === '/oauth/authorize') {
-      const userId = r.req.headers['x-fake-account'];
-      const redirect = params.get('redirect_uri') ?? '';
-      if (params.get('client_id') !== clientId || typeof userId !== 'string' || !accounts.has(userId)) {
-        return graphError(400, { message: 'Invalid authorize request', code: 100 });
-      }
-      if (options.redirectUris && !options.redirectUris.includes(redirect)) {
-        return graphError(400, { message: 'redirect_uri is not registered', code: 100 });
-      }
-      const code = newToken('code_');
-      codes.set(code, userId);
-      const to = new URL(redirect);
-      to.searchParams.set('code', code);
-      to.searchParams.set('state', params.get('state') ?? '');
-      return { status: 302, headers: { location: to.toString() } };
+      return authorizeDialog(r, {
+        clientId,
+        redirectUris: options.redirectUris,
+        knows: (id) => accounts.has(id),
+        codes,
+        invalid: { message: 'Invalid authorize request', code: 100 },
+        unregistered: { message: 'redirect_uri is not registered', code: 100 },
+      });
     }
 
     const t = authed(r);
@@ -469,12 +465,7 @@ export async function startInstagramFake(options: InstagramFakeOptions = {}): Pr
       accounts.set(userId, { userId, username, quota: opts.quota ?? 50, followers: 1200 });
       return { userId, username, accessToken: issue(userId, true) };
     },
-    async approve(authorizeUrl, userId) {
-      const res = await fetch(authorizeUrl, { headers: { 'x-fake-account': userId }, redirect: 'manual' });
-      const location = res.headers.get('location');
-      if (res.status !== 302 || !location) throw new Error(`fake Instagram refused to authorize: ${await res.text()}`);
-      return location;
-    },
+    approve: (authorizeUrl, userId) => approve(authorizeUrl, userId),
     posts: (userId) =>
       [...media.values()]
         .filter((p) => p.owner === userId && !p.deleted)

@@ -178,3 +178,34 @@ export async function crawl(
 let seq = 17_840_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e9));
 export const nextId = () => String(++seq);
 export const newToken = (prefix: string) => `${prefix}${randomBytes(24).toString('base64url')}`;
+
+/**
+ * Meta's login dialog as the fakes answer it: the user (header `x-fake-account`, as
+ * `fake-kit`'s `approve` sends it) approves the app, and is sent back to `redirect_uri` with a
+ * one-time code and the `state` it came with. A wrong client id or an unknown user is a 400; a
+ * redirect URI the app did not register is `unregistered` (each platform words it its own way).
+ */
+export function authorizeDialog(
+  r: FakeRequest,
+  app: {
+    clientId: string;
+    redirectUris: string[] | undefined;
+    knows(userId: string): boolean;
+    /** Codes handed out, each naming its user. */
+    codes: Map<string, string>;
+    invalid: { message: string; code: number };
+    unregistered: { message: string; code: number };
+  },
+): Reply {
+  const userId = r.req.headers['x-fake-account'];
+  const redirect = r.params.get('redirect_uri') ?? '';
+  if (r.params.get('client_id') !== app.clientId || typeof userId !== 'string' || !app.knows(userId))
+    return graphError(400, app.invalid);
+  if (app.redirectUris && !app.redirectUris.includes(redirect)) return graphError(400, app.unregistered);
+  const code = newToken('code_');
+  app.codes.set(code, userId);
+  const to = new URL(redirect);
+  to.searchParams.set('code', code);
+  to.searchParams.set('state', r.params.get('state') ?? '');
+  return { status: 302, headers: { location: to.toString() } };
+}

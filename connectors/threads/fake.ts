@@ -13,6 +13,7 @@
  * - faults on the next write: throttling, 5xx, refusal, publish applied then error/5xx/hang.
  */
 import {
+  authorizeDialog,
   crawl,
   expiredToken,
   graphError,
@@ -27,6 +28,7 @@ import {
   type FakeRequest,
   type Reply,
 } from '../meta/fake-server.js';
+import { approve } from '../fake-kit.js';
 
 export type ThreadsFault =
   | 'rate_limited'
@@ -312,20 +314,14 @@ export async function startThreadsFake(
       return ok({ access_token: issue(tk.userId, true), token_type: 'bearer', expires_in: 60 * 24 * 3600 });
     }
     if (method === 'GET' && path === '/oauth/authorize') {
-      const userId = r.req.headers['x-fake-account'];
-      const redirect = params.get('redirect_uri') ?? '';
-      if (params.get('client_id') !== clientId || typeof userId !== 'string' || !accounts.has(userId)) {
-        return graphError(400, { message: 'Invalid authorize request', code: 100 });
-      }
-      if (options.redirectUris && !options.redirectUris.includes(redirect)) {
-        return graphError(400, { message: 'redirect_uri is not registered', code: 100 });
-      }
-      const code = newToken('code_');
-      codes.set(code, userId);
-      const to = new URL(redirect);
-      to.searchParams.set('code', code);
-      to.searchParams.set('state', params.get('state') ?? '');
-      return { status: 302, headers: { location: to.toString() } };
+      return authorizeDialog(r, {
+        clientId,
+        redirectUris: options.redirectUris,
+        knows: (id) => accounts.has(id),
+        codes,
+        invalid: { message: 'Invalid authorize request', code: 100 },
+        unregistered: { message: 'redirect_uri is not registered', code: 100 },
+      });
     }
     const tk = tokens.get(params.get('access_token') ?? '');
     if (!tk) return invalidToken();
@@ -411,12 +407,7 @@ export async function startThreadsFake(
       accounts.set(userId, { userId, username, quota: opts.quota ?? 250 });
       return { userId, username, accessToken: issue(userId, true) };
     },
-    async approve(authorizeUrl, userId) {
-      const res = await fetch(authorizeUrl, { headers: { 'x-fake-account': userId }, redirect: 'manual' });
-      const location = res.headers.get('location');
-      if (res.status !== 302 || !location) throw new Error(`fake Threads refused to authorize: ${await res.text()}`);
-      return location;
-    },
+    approve: (authorizeUrl, userId) => approve(authorizeUrl, userId),
     posts: (userId) =>
       [...posts.values()]
         .filter((p) => p.owner === userId && !p.deleted)
