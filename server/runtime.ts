@@ -47,7 +47,7 @@ import { startTrendsWorker, TrendsQueue, type TrendsHooks } from '../tools/trend
 import { BlueskyTrendsSource } from '../connectors/bluesky/trends.js';
 import { GoogleTrendsSource } from '../connectors/google-trends/index.js';
 import { RedditSource } from '../connectors/reddit/index.js';
-import type { Notifier } from '../tools/notifications/index.js';
+import { notifyPublishingOutcomes, type Notifier } from '../tools/notifications/index.js';
 import { startCoach } from './coach-runtime.js';
 import { LinkRedirector, startClickDrainer } from '../tools/links/index.js';
 import { HackerNewsSource } from '../connectors/hackernews/index.js';
@@ -508,6 +508,16 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
     for (const d of chatDeliverers(database.db, { telegram: config.telegram, slack: config.slack }))
       coach.notifier.addDeliverer(d);
     trendsHooks.notify = (input) => coach.notifier.send(input);
+    // Authors hear how their posts ended (post.failed, post.unconfirmed, post.published).
+    if (config.role !== 'api') {
+      const stopOutcomes = await notifyPublishingOutcomes({
+        db: database.db,
+        events: publishing.events,
+        notifier: coach.notifier,
+        logger,
+      });
+      closers.push({ name: 'publishing-notifications', close: stopOutcomes });
+    }
     // The bot talks through the same chat handler as the WebSocket (the echo one without a model).
     const telegram =
       config.telegram && config.role !== 'worker'

@@ -5,7 +5,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../../core/index.js';
-import { listNotifications, markRead } from '../../tools/notifications/index.js';
+import {
+  listNotificationPrefs,
+  listNotifications,
+  markRead,
+  NOTIFICATION_CHANNELS,
+  setNotificationPref,
+} from '../../tools/notifications/index.js';
 import { serviceContextOf } from '../http/context.js';
 
 export const notificationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
@@ -31,6 +37,34 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
         before: req.query.before ? new Date(req.query.before) : undefined,
         unread: req.query.unread,
       }),
+  );
+
+  app.get(
+    '/notifications/preferences',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: 'Where the caller gets each kind of notification (websocket, slack, telegram)',
+      },
+    },
+    async (req) => listNotificationPrefs({ db }, serviceContextOf(req)),
+  );
+
+  app.put(
+    '/notifications/preferences/:kind',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary:
+          'Routes one kind of the caller’s notifications: `channels` (empty: the list only), or null for the default',
+        params: z.object({ kind: z.string().min(3).max(64) }),
+        body: z.strictObject({
+          channels: z.array(z.enum(NOTIFICATION_CHANNELS)).max(NOTIFICATION_CHANNELS.length).nullable(),
+        }),
+      },
+    },
+    async (req) =>
+      setNotificationPref({ db }, serviceContextOf(req), { kind: req.params.kind, channels: req.body.channels }),
   );
 
   app.post(

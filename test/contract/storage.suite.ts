@@ -76,6 +76,7 @@ export const EXPECTED_TABLES = [
   'media',
   'memberships',
   'metric_snapshots',
+  'notification_prefs',
   'notifications',
   'oauth_clients',
   'oauth_grants',

@@ -15,3 +15,14 @@ export {
   type SendInput,
   type SendResult,
 } from './service.js';
+export {
+  listNotificationPrefs,
+  setNotificationPref,
+  NOTIFICATION_CHANNELS,
+  NOTIFICATION_KINDS,
+  QUIET_KINDS,
+  type KindPreference,
+  type NotificationChannel,
+  type PrefsContext,
+} from './prefs.js';
+export { notifyPublishingOutcomes } from './publishing.js';

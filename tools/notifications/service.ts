@@ -9,6 +9,7 @@
  */
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { HeraldError, requireRole, schema, type Db, type EventBus, type Logger, type Role } from '../../core/index.js';
+import { channelsFor, NOTIFICATION_CHANNELS } from './prefs.js';
 
 export interface Notification {
   id: string;
@@ -146,18 +147,23 @@ export class Notifier {
     if (!claimed) return [];
     const n = viewOf(claimed);
     const by: string[] = [];
+    // The member's routing for this kind (prefs.ts); a deliverer of another name always gets it.
+    const wanted = await channelsFor(this.#deps.db, n);
+    const routed = (name: string) => !(NOTIFICATION_CHANNELS as readonly string[]).includes(name) || wanted.has(name);
     await Promise.all(
-      this.#deliverers.map(async (d) => {
-        try {
-          await d.deliver(n);
-          by.push(d.name);
-        } catch (err) {
-          this.#deps.logger?.warn(
-            { err: { message: (err as Error).message }, deliverer: d.name, notificationId: id },
-            'notification not delivered',
-          );
-        }
-      }),
+      this.#deliverers
+        .filter((d) => routed(d.name))
+        .map(async (d) => {
+          try {
+            await d.deliver(n);
+            by.push(d.name);
+          } catch (err) {
+            this.#deps.logger?.warn(
+              { err: { message: (err as Error).message }, deliverer: d.name, notificationId: id },
+              'notification not delivered',
+            );
+          }
+        }),
     );
     return by;
   }
