@@ -28,16 +28,31 @@ import {
   type RunContext,
   type SummaryOptions,
 } from './graph/state.js';
-import { DbCheckpointSaver, READ_MEMO, threadKey, WRITE_BEHIND, type ReadMemo } from './memory/db-saver.js';
+import {
+  DbCheckpointSaver,
+  HOLD_WRITES,
+  READ_MEMO,
+  threadKey,
+  WRITE_BEHIND,
+  type ReadMemo,
+} from './memory/db-saver.js';
 import { startModelTurn, type ModelPolicy, type ModelRouter, type ModelTurn } from './models/index.js';
 import { readTurnSettings, SettingsCache, type ChangeSignal, type TurnSettings } from './settings-cache.js';
 import type { ActionEdit, ProposedAction, TextWriter } from './tools/index.js';
+import type { MediaDeps } from '../tools/media/index.js';
 
 export interface AgentTurn {
   principal: { userId: string | null; workspaceId: string; role: Role; timeZone: string; limitKey: string };
   turnId: string;
   threadId: string;
   text: string;
+  /**
+   * A speculative turn (voice: started at a short pause, before the user is known to be done):
+   * resolves true when committed, false when dropped (the signal aborts then too). Until then
+   * the run may stream the model's reply but writes nothing to the thread (the saver holds its
+   * writes: `HOLD_WRITES`) and runs no tool; what cannot be run that way waits for it.
+   */
+  hold?: Promise<boolean> | undefined;
 }
 
 export type AgentDecision =
@@ -56,6 +71,8 @@ export interface AgentOptions {
   accounts?: ConnectDeps | undefined;
   /** Tracked links (campaign tools); unset, the campaign tools say they are unavailable. */
   links?: LinksDeps | undefined;
+  /** The media library (`upload_media_from_url`); unset, the tool says it is unavailable. */
+  media?: MediaDeps | undefined;
   router: ModelRouter;
   checkpointer: BaseCheckpointSaver;
   /** Channel name written to the audit log. Default `ws`. */
@@ -135,6 +152,16 @@ export class AgentChatHandler {
       this.#open({ configurable: { thread_id: threadId, [READ_MEMO]: memo } }),
     ]);
     const { policy } = settings;
+    // Speculative: a run that may act or is answered without a model (a confirmation to ask
+    // again, an unfinished action, autopilot, a fast-path command) waits to be committed.
+    let hold = turn.hold;
+    if (
+      hold &&
+      (before.pending !== undefined || before.unfinished || settings.autopilot.length > 0 || mightBeFast(turn.text))
+    ) {
+      if (!(await hold)) return;
+      hold = undefined;
+    }
     const modelTurn = startModelTurn();
     const run: RunContext = {
       env: {
@@ -142,6 +169,7 @@ export class AgentChatHandler {
         knowledge: this.#options.knowledge,
         accounts: this.#options.accounts,
         links: this.#options.links,
+        media: this.#options.media,
         write: this.#writer(principal, policy, modelTurn, signal),
         session: {
           workspaceId: principal.workspaceId,
@@ -157,12 +185,18 @@ export class AgentChatHandler {
       policy,
       modelTurn,
       signal,
+      hold,
       autopilot: new Set(settings.autopilot),
       summary: { ...SUMMARY_DEFAULTS, ...this.#options.summary },
       tools: { ...TOOL_SELECTION_DEFAULTS, ...this.#options.tools },
     };
     const config = {
-      configurable: { thread_id: threadId, herald: run, [READ_MEMO]: memo },
+      configurable: {
+        thread_id: threadId,
+        herald: run,
+        [READ_MEMO]: memo,
+        ...(hold ? { [HOLD_WRITES]: hold } : {}),
+      },
       signal,
       recursionLimit: 40,
     };

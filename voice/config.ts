@@ -5,6 +5,9 @@
  */
 import type { Config } from '../core/index.js';
 import type { VoiceOptions } from './session.js';
+
+/** The pause after which a speculative turn starts (Pipecat and LiveKit start theirs at about 0.2 s). */
+export const SPECULATIVE_PAUSE_MS = 200;
 import type { SttConfig } from './stt/index.js';
 import type { TtsConfig } from './tts/index.js';
 
@@ -45,6 +48,7 @@ export function voiceConfigOf(config: Config): VoiceConfig {
         preSpeechMs: v.preSpeechMs,
         endSilenceMs: v.endSilenceMs,
         maxUtteranceMs: v.maxUtteranceMs,
+        pauseMs: SPECULATIVE_PAUSE_MS,
       },
     },
   };

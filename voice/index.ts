@@ -27,7 +27,8 @@ export async function createVoiceEngines(config: VoiceConfig): Promise<VoiceEngi
 
 export * from './audio.js';
 export { decodeOggOpus, encodeOggOpus, OGG_OPUS_PCM_RATE, oggPackets, resamplePcm } from './ogg-opus.js';
-export { voiceConfigOf, type VoiceConfig } from './config.js';
+export { SPECULATIVE_PAUSE_MS, voiceConfigOf, type VoiceConfig } from './config.js';
+export { turnCompleteness, type Completeness } from './end-of-turn.js';
 export { parseVoiceAnswer, spokenTime, type VoiceAnswer } from './confirm.js';
 export { spokenClock, spokenConfirmation, spokenText } from './spoken.js';
 export type { AudioFormat, VoiceEvent } from './events.js';

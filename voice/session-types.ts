@@ -20,6 +20,13 @@ export interface VoiceOptions {
   language?: string | undefined;
   /** Speech over an answer that interrupts it must last this long (a click, a cough does not). Default 250 ms. */
   bargeInMinSpeechMs: number;
+  /**
+   * With speculative turns (`detector.pauseMs` > 0): the silence that ends a turn whose
+   * transcript reads complete ("...for tomorrow."). Default 400 ms.
+   */
+  completeSilenceMs: number;
+  /** ...and the upper bound for one that reads unfinished ("Schedule a post about"). Default 1500 ms. */
+  maxEndSilenceMs: number;
 }
 
 /** Default of `bargeInMinSpeechMs`: Pipecat interrupts after about 0.2 s of speech. */
@@ -35,6 +42,8 @@ export const VOICE_DEFAULTS: Omit<VoiceOptions, 'detector'> = Object.freeze({
   partialIntervalMs: 0,
   outputLeadMs: 200,
   bargeInMinSpeechMs: BARGE_IN_MIN_SPEECH_MS,
+  completeSilenceMs: 400,
+  maxEndSilenceMs: 1500,
 });
 
 /** What a voice session needs from the process: the engines and the VAD model, shared by all sessions. */
@@ -60,13 +69,28 @@ export interface TurnEventLike {
   error?: { message?: string };
 }
 
+/** A speculative turn, held until the user's turn is judged over. */
+export interface Speculation {
+  commit(): void;
+  discard(): void;
+}
+
 /** What the session needs from the channel that carries it. */
 export interface VoiceHost {
   send(event: VoiceEvent): void;
   sendAudio(frame: Buffer): void;
   error(err: HeraldError, ref?: { id?: string; turnId?: string }): void;
-  /** Starts a chat turn on the session's thread; its events must then reach `onTurnEvent`. */
-  startTurn(text: string, clientMessageId: string, threadId: string): Promise<void>;
+  /**
+   * Starts a chat turn on the session's thread; its events must then reach `onTurnEvent`.
+   * `speculative`: the turn is held (nothing of it reaches the client nor the conversation)
+   * until `commit`, and `discard` drops it without a trace; the handle is returned.
+   */
+  startTurn(
+    text: string,
+    clientMessageId: string,
+    threadId: string,
+    speculative?: boolean,
+  ): Promise<Speculation | undefined>;
   cancelTurn(turnId: string): void;
   /** Answers the confirmation `requestId` of `turnId`; false when it is not waiting. */
   answer(turnId: string, requestId: string, decision: VoiceDecision): boolean;

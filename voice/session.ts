@@ -23,11 +23,13 @@ import { Speaker } from './speaker.js';
 import { spokenConfirmation, spokenText } from './spoken.js';
 import {
   CONTINUATION_GRACE_MS,
+  type Speculation,
   type TurnEventLike,
   type VoiceDecision,
   type VoiceEngines,
   type VoiceHost,
 } from './session-types.js';
+import { turnCompleteness } from './end-of-turn.js';
 import { SentenceSplitter } from './tts/sentences.js';
 import { TurnDetector, type TurnDetectorOptions, type Utterance } from './turn-detector.js';
 import { SileroStream, VAD_WINDOW_MS } from './vad.js';
@@ -48,6 +50,20 @@ interface Interruption {
   speechAt: number;
   /** Herald was speaking (not only working on the reply) when it paused. */
   speaking: boolean;
+}
+
+/** A transcript waiting for the end of the user's turn, with its speculative turn. */
+interface PendingTurn {
+  id: string;
+  /** The turn's whole text (earlier words included). */
+  said: string;
+  joined: boolean;
+  transcript: { utteranceId: string; text: string; startMs: number; endMs: number };
+  /** Silence after the speech that ends the turn (from how complete the transcript reads). */
+  needMs: number;
+  /** The speculative turn; `starting` until the host answered. */
+  spec: Speculation | undefined;
+  starting: boolean;
 }
 
 interface TurnState {
@@ -87,6 +103,7 @@ export class VoiceSession {
   #speechAt = 0;
   #bargeChecked = true;
   #interruption: Interruption | null = null;
+  #pending: PendingTurn | null = null;
 
   constructor(engines: VoiceEngines, host: VoiceHost, threadId: string) {
     this.#engines = engines;
@@ -111,6 +128,7 @@ export class VoiceSession {
           this.#stt = this.#stt.then(() => this.#release());
         },
         progress: (audio, speechMs) => this.#progress(audio, speechMs),
+        silence: (ms) => this.#decideEnd(ms),
       },
       engines.options.detector,
     );
@@ -181,6 +199,8 @@ export class VoiceSession {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#interruption = null;
+    this.#pending?.spec?.discard();
+    this.#pending = null;
     this.#abort.abort();
     this.#speaker?.stop(null);
     this.#detector.reset();
@@ -345,6 +365,8 @@ export class VoiceSession {
 
   #progress(audio: () => Pcm, speechMs: number): void {
     this.#bargeIn(speechMs);
+    // The user goes on after a pause: the turn was not over.
+    if (this.#pending && speechMs >= this.#detector.options.minSpeechMs) this.#dropPending();
     const every = this.#engines.options.partialIntervalMs;
     if (!every || this.#partialBusy || speechMs - this.#partialAt < every) return;
     this.#partialAt = speechMs;
@@ -415,6 +437,8 @@ export class VoiceSession {
       if (/\w/.test(text)) this.#interrupted();
       else this.#resumeAnswer();
     }
+    // A transcript still waiting for its turn's end: these words continue it.
+    if (this.#pending) this.#dropPending();
     // Words said before a pause the user went on from (held, or given back by a cut answer).
     const carried = this.#carry;
     this.#carry = '';
@@ -448,8 +472,73 @@ export class VoiceSession {
       this.#held = { id, startMs: u.startMs, endMs: u.endMs };
       return this.#host.send({ ...base, use: 'held' });
     }
+    if (this.#detector.options.pauseMs > 0) return this.#hold(said, !!carried, base);
     this.#host.send({ ...base, use: 'turn', ...(carried ? { turnText: said } : {}) });
     await this.#begin(said, id);
+  }
+
+  /**
+   * The transcript of the speech before a pause: the turn's end is decided by the silence
+   * that follows and how complete the words read (`#decideEnd`); meanwhile its turn runs
+   * speculatively, unseen, so the answer is ready when the end is decided, and is dropped
+   * without a trace if the user goes on.
+   */
+  async #hold(said: string, joinedText: boolean, t: PendingTurn['transcript']): Promise<void> {
+    const o = this.#engines.options;
+    const completeness = turnCompleteness(said);
+    const needMs =
+      completeness === 'complete'
+        ? o.completeSilenceMs
+        : completeness === 'incomplete'
+          ? o.maxEndSilenceMs
+          : this.#detector.options.endSilenceMs;
+    const pending: PendingTurn = {
+      id: t.utteranceId,
+      said,
+      joined: joinedText,
+      transcript: t,
+      needMs,
+      spec: undefined,
+      starting: true,
+    };
+    this.#pending = pending;
+    this.#host.send({ type: 'transcript', ...t, final: true, use: 'held' });
+    const started = await this.#begin(said, t.utteranceId, true);
+    pending.starting = false;
+    if (this.#pending !== pending) return pending.spec?.discard() ?? started.spec?.discard();
+    if (!started.ok) {
+      this.#pending = null;
+      return;
+    }
+    pending.spec = started.spec;
+    this.#decideEnd(this.#detector.nowMs - t.endMs);
+  }
+
+  /** Every window of silence after speech: the pending turn is committed once the silence it needs has passed. */
+  #decideEnd(silenceMs: number): void {
+    const p = this.#pending;
+    if (!p || p.starting || this.#detector.speaking || silenceMs < p.needMs || this.#stopped) return;
+    this.#pending = null;
+    this.#host.send({
+      type: 'transcript',
+      ...p.transcript,
+      final: true,
+      use: 'turn',
+      ...(p.joined ? { turnText: p.said } : {}),
+    });
+    this.#starting = p.said;
+    if (p.spec) p.spec.commit();
+    else void this.#begin(p.said, p.id);
+  }
+
+  /** The user went on: the pending turn's speculation is dropped and its words carried to what follows. */
+  #dropPending(): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = null;
+    p.spec?.discard();
+    this.#carry = joined(p.said, this.#carry);
+    this.#held = { id: p.id, startMs: p.transcript.startMs, endMs: p.transcript.endMs };
   }
 
   /** A held transcript whose continuation turned out to be no speech (a click): it is the turn. */
@@ -459,17 +548,21 @@ export class VoiceSession {
     if (!said || !held || this.#stopped || this.#detector.speaking) return;
     this.#carry = '';
     this.#held = null;
-    this.#host.send({ type: 'transcript', utteranceId: held.id, text: said, final: true, ...held, use: 'turn' });
+    const t = { utteranceId: held.id, text: said, startMs: held.startMs, endMs: held.endMs };
+    if (this.#detector.options.pauseMs > 0) return this.#hold(said, false, t);
+    this.#host.send({ type: 'transcript', ...t, final: true, use: 'turn' });
     await this.#begin(said, held.id);
   }
 
-  async #begin(said: string, id: string): Promise<void> {
-    this.#starting = said;
+  async #begin(said: string, id: string, speculative = false): Promise<{ ok: boolean; spec?: Speculation }> {
+    if (!speculative) this.#starting = said;
     try {
-      await this.#host.startTurn(said, id, this.threadId);
+      const spec = await this.#host.startTurn(said, id, this.threadId, speculative);
+      return spec ? { ok: true, spec } : { ok: true };
     } catch (err) {
       this.#host.error(isHeraldError(err) ? err : new HeraldError('internal'), { id });
       if (!isHeraldError(err)) this.#host.warn(err, 'voice turn failed to start');
+      return { ok: false };
     }
   }
 }

@@ -32,6 +32,13 @@ export interface TurnDetectorOptions {
   minSpeechMs: number;
   /** Longest utterance handed to speech-to-text. Default 30 s. */
   maxUtteranceMs: number;
+  /**
+   * Speculative turns: the speech so far is handed on after this much silence (a pause, maybe
+   * the end), and `silence` reports the silence after it, so the session decides the end of
+   * the turn. 0: utterances end at `endSilenceMs` (no speculation). Default 0 here; Herald's configuration
+   * turns it on (`SPECULATIVE_PAUSE_MS`).
+   */
+  pauseMs: number;
 }
 
 export const TURN_DETECTOR_DEFAULTS: TurnDetectorOptions = Object.freeze({
@@ -41,6 +48,7 @@ export const TURN_DETECTOR_DEFAULTS: TurnDetectorOptions = Object.freeze({
   endSilenceMs: 600,
   minSpeechMs: 150,
   maxUtteranceMs: 30_000,
+  pauseMs: 0,
 });
 
 export interface Utterance {
@@ -61,6 +69,8 @@ export interface TurnDetectorEvents {
   misfire(atMs: number): void;
   /** While speaking, every window: the audio so far (for partial transcripts). */
   progress?(audioSoFar: () => Pcm, speechMs: number): void;
+  /** After an utterance, every window until speech starts again: the silence since its audible end. */
+  silence?(silenceMs: number): void;
 }
 
 type State = 'idle' | 'speaking' | 'overflow';
@@ -101,6 +111,8 @@ export class TurnDetector {
   #audibleRms = MIN_AUDIBLE_RMS;
   /** Where the current silence started (the audible end of the last speech window); null while speech goes on. */
   #audibleEndMs: number | null = null;
+  /** The audible end of the last utterance handed on (silence is reported from it); null while speaking. */
+  #utteranceEndMs: number | null = null;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(vad: SileroStream, on: TurnDetectorEvents, options: Partial<TurnDetectorOptions> = {}) {
@@ -128,6 +140,7 @@ export class TurnDetector {
   reset(): void {
     this.#queue = this.#queue.then(() => {
       this.#state = 'idle';
+      this.#utteranceEndMs = null;
       this.#frames = [];
       this.#pre = [];
       this.#windowFill = 0;
@@ -172,7 +185,10 @@ export class TurnDetector {
     const speech = p >= o.positiveThreshold;
     const silence = p < o.negativeThreshold;
     if (this.#state === 'idle') {
-      if (!speech) return;
+      if (!speech) {
+        if (this.#utteranceEndMs !== null) this.#on.silence?.(endMs - this.#utteranceEndMs);
+        return;
+      }
       this.#state = 'speaking';
       this.#audibleRms = this.#audibleThreshold();
       this.#audibleEndMs = null;
@@ -203,8 +219,9 @@ export class TurnDetector {
     else this.#audibleEndMs ??= this.#audibleEnd();
     const audibleEndMs = this.#audibleEndMs ?? endMs;
     this.#silenceMs = speech ? 0 : endMs - audibleEndMs;
-    if (!silence && !speech && this.#silenceMs >= o.endSilenceMs) return this.#progressed();
-    if (this.#silenceMs >= o.endSilenceMs) {
+    const endsAt = o.pauseMs > 0 ? o.pauseMs : o.endSilenceMs;
+    if (!silence && !speech && this.#silenceMs >= endsAt) return this.#progressed();
+    if (this.#silenceMs >= endsAt) {
       this.#state = 'idle';
       if (this.#speechMs < o.minSpeechMs) {
         this.#frames = [];
@@ -212,6 +229,8 @@ export class TurnDetector {
         return;
       }
       this.#handOn(false, audibleEndMs);
+      this.#utteranceEndMs = audibleEndMs;
+      this.#on.silence?.(endMs - audibleEndMs);
       return;
     }
     // The cap counts speech from its start, not the padding before it nor a closing pause.

@@ -206,6 +206,8 @@ function focusOf(output: unknown): State['focus'] {
 
 async function toolsNode(state: State, config: LangGraphRunnableConfig): Promise<Partial<State>> {
   const run = runContextOf(config);
+  // A speculative run (voice) runs no tool before it is committed; dropped, it runs none.
+  if (run.hold && !(await run.hold)) return { decisions: {} };
   const threadId = String(config.configurable?.thread_id);
   const messages: ToolMessage[] = [];
   const replies: string[] = [];

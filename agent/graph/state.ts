@@ -77,6 +77,8 @@ export interface RunContext {
   /** Shared by the turn's model calls: a provider that hung in one is skipped by the others. */
   modelTurn: ModelTurn;
   signal: AbortSignal;
+  /** A speculative run's hold (see `AgentTurn.hold`): tools wait for it to resolve true. */
+  hold?: Promise<boolean> | undefined;
   /** Side-effect tools the workspace lets run without asking (never in an untrusted context). */
   autopilot: ReadonlySet<string>;
   summary: SummaryOptions;

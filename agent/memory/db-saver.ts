@@ -104,6 +104,15 @@ export interface ReadMemo {
  */
 export const WRITE_BEHIND = 'herald_write_behind';
 
+/**
+ * Configurable key: a speculative run's hold (a voice turn started before the user was done):
+ * its writes are queued behind it and made only if the hold resolves true (committed); false
+ * (dropped) and they are never made, so a dropped turn leaves the thread as it was.
+ */
+export const HOLD_WRITES = 'herald_hold_writes';
+
+const holdOf = (config: RunnableConfig) => config.configurable?.[HOLD_WRITES] as Promise<boolean> | undefined;
+
 /** One thread's queued writes: the last of them, and the first failure since `written`. */
 interface WriteQueue {
   tail: Promise<void>;
@@ -151,8 +160,18 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     await Promise.all([...this.#queues.values()].map((q) => q.tail));
   }
 
-  /** Runs `op` after the thread's queued writes; queued itself (returning at once) when `behind`. */
-  #inOrder(threadId: string, behind: boolean, op: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `op` after the thread's queued writes; queued itself (returning at once) when `behind`
+   * or held (then run only once `hold` resolves true).
+   */
+  #inOrder(
+    threadId: string,
+    behind: boolean,
+    hold: Promise<boolean> | undefined,
+    write: () => Promise<void>,
+  ): Promise<void> {
+    const op = hold ? async () => void ((await hold) && (await write())) : write;
+    if (hold) behind = true;
     const queue = this.#queues.get(threadId);
     if (!behind) return queue ? queue.tail.then(op) : op();
     const q = queue ?? { tail: Promise.resolve() };
@@ -281,7 +300,7 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     const copy = copyCheckpoint(checkpoint);
     const parentCheckpointId = (config.configurable?.checkpoint_id as string | undefined) ?? null;
     this.#spendMemos(config);
-    await this.#inOrder(threadId, config.configurable?.[WRITE_BEHIND] === true, async () => {
+    await this.#inOrder(threadId, config.configurable?.[WRITE_BEHIND] === true, holdOf(config), async () => {
       const values = copy.channel_values;
       copy.channel_values = {};
       const blobs = await Promise.all(
@@ -340,7 +359,7 @@ export class DbCheckpointSaver extends BaseCheckpointSaver {
     const workspaceId = this.#workspaceOf(threadId);
     if (writes.length === 0) return;
     this.#spendMemos(config);
-    await this.#inOrder(threadId, config.configurable?.[WRITE_BEHIND] === true, async () => {
+    await this.#inOrder(threadId, config.configurable?.[WRITE_BEHIND] === true, holdOf(config), async () => {
       const w = schema.agentCheckpointWrites;
       const rows = await Promise.all(
         writes.map(async ([channel, value], i) => {

@@ -16,6 +16,13 @@ export interface ChatTurn {
   threadId: string;
   clientMessageId: string;
   text: string;
+  /**
+   * Set on a speculative turn (voice starts it at a short pause, before the user's turn is
+   * judged over): resolves true when it is committed, false when it is dropped (the signal
+   * aborts then too). Until it resolves true the handler must leave no trace: nothing written
+   * to the conversation, no tool run; streaming a model's reply is fine (its events are held).
+   */
+  hold?: Promise<boolean>;
 }
 
 export interface ToolStart {

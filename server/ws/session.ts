@@ -234,9 +234,17 @@ export class ChatSession implements TurnSubscriber {
     });
   }
 
-  #startTurn(turnId: string, clientMessageId: string, text: string, threadId: string, voice = false): void {
+  #startTurn(
+    turnId: string,
+    clientMessageId: string,
+    text: string,
+    threadId: string,
+    voice = false,
+    speculative = false,
+  ): Turn {
     const { store, turns, options } = this.shared;
     const turn = new Turn({
+      speculative,
       chat: { principal: this.#principal, turnId, threadId, clientMessageId, text },
       owner: this.owner,
       log: store.log(turnId, this.owner),
@@ -250,6 +258,7 @@ export class ChatSession implements TurnSubscriber {
     // after reconnecting gets its turn id (duplicate ack) and can resume it.
     if (!this.#detached && turn.subscribe(this)) this.#live.set(turnId, turn);
     turn.start(options.handler);
+    return turn;
   }
 
   #voiceBinding(): VoiceBinding {
@@ -262,13 +271,20 @@ export class ChatSession implements TurnSubscriber {
     this.#voice ??= new VoiceBinding(engines, {
       send: (e) => this.transport.send(e),
       sendAudio: (f) => this.transport.sendBinary(f),
-      startTurn: async (text, clientMessageId, threadId) => {
+      startTurn: async (text, clientMessageId, threadId, speculative) => {
         if (this.#lapsed) throw this.#lapsed;
-        if (!(await this.#recheck({ id: clientMessageId }))) return ''; // the lapse was reported
+        if (!(await this.#recheck({ id: clientMessageId }))) return null; // the lapse was reported
         if (this.#live.size >= this.shared.options.maxConcurrentTurns) throw this.#tooManyTurns();
         const turnId = `turn_${randomUUID()}`;
-        this.#startTurn(turnId, clientMessageId, text, threadId, true);
-        return turnId;
+        const turn = this.#startTurn(turnId, clientMessageId, text, threadId, true, speculative);
+        return {
+          turnId,
+          commit: () => turn.commit(),
+          discard: () => {
+            turn.discard();
+            this.#live.delete(turnId);
+          },
+        };
       },
       cancelTurn: (turnId) => this.shared.turns.get(turnId, this.owner)?.cancel('client'),
       answer: (turnId, requestId, decision) => {

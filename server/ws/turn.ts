@@ -31,6 +31,12 @@ export interface TurnInit {
   orphanTurnMs: number;
   /** Failures of the handler that are not Herald errors (bugs): for the log. */
   onHandlerError: (err: unknown) => void;
+  /**
+   * A speculative turn (voice, started before the user's turn was judged over): its events are
+   * held — not numbered, logged nor delivered — until `commit`; `discard` drops it without a
+   * trace. The handler sees `chat.hold`.
+   */
+  speculative?: boolean;
 }
 
 export class Turn {
@@ -46,12 +52,55 @@ export class Turn {
   #settle!: () => void;
   /** Resolves once the turn has ended and its log has reached Redis. */
   readonly settled: Promise<void>;
+  /** A speculative turn's events until it is committed; null once committed (or never speculative). */
+  #held: TurnEventBody[] | null = null;
+  #decide: ((committed: boolean) => void) | undefined;
 
   constructor(init: TurnInit) {
     this.#init = init;
     this.id = init.chat.turnId;
     this.owner = init.owner;
     this.settled = new Promise((resolve) => (this.#settle = resolve));
+    if (init.speculative) {
+      this.#held = [];
+      const hold = new Promise<boolean>((resolve) => (this.#decide = resolve));
+      this.#init = { ...init, chat: { ...init.chat, hold } };
+    }
+  }
+
+  /** True while the turn is speculative (neither committed nor discarded). */
+  get held(): boolean {
+    return this.#held !== null;
+  }
+
+  /** A speculative turn becomes a real one: what it held goes out in order, the rest live. */
+  commit(): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = null;
+    this.#decide?.(true);
+    for (const body of held) {
+      if (body.type === 'message_end') this.#end(body);
+      else this.#emit(body);
+    }
+  }
+
+  /** A speculative turn is dropped: its handler is aborted and nothing of it is sent or logged. */
+  discard(): void {
+    if (!this.#held || this.#ended) return;
+    this.#held = null;
+    this.#ended = true;
+    this.#decide?.(false);
+    wsCounters.turnEnded();
+    this.#subscribers.clear();
+    clearTimeout(this.#orphanTimer);
+    this.#abort.abort();
+    for (const [, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.resolve({ confirmed: false, reason: 'cancelled' });
+    }
+    this.#pending.clear();
+    this.#settle();
   }
 
   get ended(): boolean {
@@ -113,6 +162,7 @@ export class Turn {
 
   cancel(cause: CancelCause): void {
     if (this.#ended) return;
+    if (this.#held) return this.discard();
     // Only a shutdown says why: the client did not ask for it and may want to retry elsewhere.
     const error = cause === 'shutdown' ? new HeraldError('shutting_down').toJSON().error : undefined;
     this.#end({ type: 'message_end', reason: 'cancelled', ...(error ? { error } : {}) });
@@ -168,6 +218,10 @@ export class Turn {
 
   #emit(body: TurnEventBody): void {
     if (this.#ended) return;
+    if (this.#held) {
+      this.#held.push(body);
+      return;
+    }
     const seq = this.#seq + 1;
     // Serialised before the seq is taken: a handler value JSON cannot carry fails the call, not the turn's numbering.
     // Assigned last too, so nothing in the body can replace the turn id or seq.
@@ -183,6 +237,8 @@ export class Turn {
 
   #end(body: Extract<TurnEventBody, { type: 'message_end' }>): void {
     if (this.#ended) return;
+    // Held: the end goes out (and the turn is cleaned up) when it is committed.
+    if (this.#held) return void this.#held.push(body);
     this.#emit(body);
     wsCounters.turnEnded();
     this.#subscribers.clear();

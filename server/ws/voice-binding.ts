@@ -25,8 +25,17 @@ import { errorEvent, type ClientMessageOf, type ServerEvent } from './protocol.j
 export interface VoiceBindingHost {
   send(event: ServerEvent): void;
   sendAudio(frame: Buffer): void;
-  /** Starts a turn with this text (calling `adopt` before its first event); returns its id. Throws what `user_message` would answer. */
-  startTurn(text: string, clientMessageId: string, threadId: string): Promise<string>;
+  /**
+   * Starts a turn with this text (calling `adopt` before its first event), speculative (held
+   * until committed) when asked; null when the credential lapsed (reported). Throws what
+   * `user_message` would answer.
+   */
+  startTurn(
+    text: string,
+    clientMessageId: string,
+    threadId: string,
+    speculative: boolean,
+  ): Promise<{ turnId: string; commit(): void; discard(): void } | null>;
   cancelTurn(turnId: string): void;
   answer(turnId: string, requestId: string, decision: VoiceDecision): boolean;
   /** A reply was cut short by the user: the conversation keeps only `spoken` of it. */
@@ -72,8 +81,9 @@ export class VoiceBinding {
         send: (e) => host.send(e),
         sendAudio: (f) => host.sendAudio(f),
         error: (err, ref) => host.send(errorEvent(err, ref)),
-        startTurn: async (text, clientMessageId, thread) => {
-          await host.startTurn(text, clientMessageId, thread);
+        startTurn: async (text, clientMessageId, thread, speculative) => {
+          const started = await host.startTurn(text, clientMessageId, thread, speculative === true);
+          return started && speculative ? started : undefined;
         },
         cancelTurn: (turnId) => host.cancelTurn(turnId),
         answer: (turnId, requestId, decision) => host.answer(turnId, requestId, decision),
