@@ -478,6 +478,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
       logger,
       database,
       scheduling: publishing.scheduling,
+      mediaStore: publishing.mediaStore,
       models,
       modelProviders,
       knowledge,
@@ -660,6 +661,7 @@ export function chatHandlerOf(
     | 'cipher'
     | 'redis'
     | 'events'
+    | 'mediaStore'
   > &
     Partial<Pick<Runtime, 'blueskyOAuth'>>,
 ): AgentChatHandler | undefined {
@@ -670,6 +672,7 @@ export function chatHandlerOf(
     knowledge: rt.knowledge,
     // Campaign tools make tracked links (docs/campaigns.md).
     links: { db: rt.database.db, baseUrl: rt.config.links.baseUrl },
+    media: { db: rt.database.db, store: rt.mediaStore, maxBytes: rt.config.api.mediaMaxBytes },
     accounts: {
       db: rt.database.db,
       cipher: rt.cipher,

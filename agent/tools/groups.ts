@@ -163,6 +163,12 @@ export const TOOL_GROUPS: readonly ToolGroup[] = [
     ],
   },
   {
+    name: 'media',
+    summary: 'add an image or video from a URL to the media library (for posts)',
+    tools: ['upload_media_from_url'],
+    keywords: ['images?', 'photos?', 'pictures?', 'videos?', 'media', 'upload\\w*', 'gif', 'jpe?g', 'png', 'mp4'],
+  },
+  {
     name: 'knowledge',
     summary: 'search the knowledge base (brand voice, past posts, notes); remember a note',
     tools: ['search_knowledge', 'remember'],
@@ -264,9 +270,9 @@ export const TOOL_GROUPS: readonly ToolGroup[] = [
   },
   {
     name: 'channels',
-    summary: 'link a Telegram chat or Slack user to this account',
-    tools: ['create_chat_link_code'],
-    keywords: ['slack', 'telegram', 'chat', 'bot', 'link code'],
+    summary: 'link a Telegram chat or Slack user; choose where each kind of notification goes',
+    tools: ['create_chat_link_code', 'notification_settings'],
+    keywords: ['slack', 'telegram', 'chat', 'bot', 'link code', 'notif\\w*', 'alerts?', 'remind\\w*'],
   },
 ];
 

@@ -13,6 +13,7 @@ import { connectTools } from './connect.js';
 import { draftTools } from './drafts.js';
 import { knowledgeTools } from './knowledge.js';
 import { linkTools } from './links.js';
+import { mediaTools } from './media.js';
 import { moreTools } from './more.js';
 import { postTools } from './posts.js';
 import { scheduleTools } from './schedules.js';
@@ -32,6 +33,7 @@ export type {
 export const TOOLS: ReadonlyMap<string, HeraldTool> = new Map(
   [
     postTools,
+    mediaTools,
     scheduleTools,
     draftTools,
     analyticsTools,

@@ -11,6 +11,7 @@ import type { TextWriter } from '../../tools/drafting/index.js';
 import type { SchedulingDeps } from '../../tools/scheduling/index.js';
 import type { ConnectDeps } from '../../tools/accounts/index.js';
 import type { LinksDeps } from '../../tools/links/index.js';
+import type { MediaDeps } from '../../tools/media/index.js';
 
 export interface AgentSession {
   workspaceId: string;
@@ -46,6 +47,8 @@ export interface ToolEnv {
   accounts?: ConnectDeps | undefined;
   /** Tracked links (campaign tools); unset, the campaign tools say they are unavailable. */
   links?: LinksDeps | undefined;
+  /** The media library (`upload_media_from_url`); unset, the tool says it is unavailable. */
+  media?: MediaDeps | undefined;
   session: AgentSession;
   now: () => Date;
 }

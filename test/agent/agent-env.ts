@@ -215,6 +215,8 @@ export async function startAgentEnv(opts: { connectors?: Connector[] } = {}): Pr
       knowledge: opts.knowledge,
       // Tracked links as the server wires them (campaign tools).
       links: api.deps.links?.deps,
+      // The media library as the server wires it (upload_media_from_url).
+      media: { db: api.env.database.db, store: api.deps.mediaStore, maxBytes: api.deps.limits.mediaMaxBytes },
       router,
       checkpointer: opts.checkpointer ?? new DbCheckpointSaver(api.env.database.db),
       summary: opts.summary,
