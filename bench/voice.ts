@@ -17,18 +17,19 @@
  *
  * The client runs in the same process as the server (it only sends prepared frames).
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import { createSession } from '../core/index.js';
 import { authPlugin } from '../server/plugins/auth.js';
 import { errorsPlugin } from '../server/plugins/errors.js';
-import { wsRoutes } from '../server/ws/index.js';
+import { wsRoutes, type ChatHandler } from '../server/ws/index.js';
 import {
   FRAME_BYTES,
   framesOf,
   loadSileroModel,
   OpenAiSpeechToText,
   OpenAiTextToSpeech,
+  SPECULATIVE_PAUSE_MS,
   TURN_DETECTOR_DEFAULTS,
   VOICE_DEFAULTS,
   type VoiceEngines,
@@ -85,11 +86,32 @@ const voice: VoiceEngines = {
   vad,
   options: { ...VOICE_DEFAULTS, detector: { endSilenceMs: END_SILENCE_MS } },
 };
-const app = Fastify();
-await app.register(errorsPlugin);
-await app.register(authPlugin, { deps: api.deps.auth });
-await app.register(wsRoutes, { prefix: '/v1', deps: api.deps, voice });
-const url = `${(await app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws')}/v1/ws`;
+const apps: FastifyInstance[] = [];
+async function serve(engines: VoiceEngines, handler?: ChatHandler): Promise<string> {
+  const a = Fastify();
+  await a.register(errorsPlugin);
+  await a.register(authPlugin, { deps: api.deps.auth });
+  await a.register(wsRoutes, { prefix: '/v1', deps: api.deps, voice: engines, ...(handler ? { handler } : {}) });
+  apps.push(a);
+  return `${(await a.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws')}/v1/ws`;
+}
+let url = await serve(voice);
+const instantUrl = url;
+
+/**
+ * Engine latencies of the issue's measurement: speech-to-text answers in 150 ms, the model's
+ * first token comes 200 ms after the turn starts (then "Sure. Done."). Only for part (c).
+ */
+const STT_MS = 150;
+const FIRST_TOKEN_MS = 200;
+const modelLike: ChatHandler = {
+  async handle(_turn, sink, signal) {
+    await new Promise((r) => setTimeout(r, FIRST_TOKEN_MS));
+    if (signal.aborted) return;
+    sink.token('Sure. ');
+    sink.token('Done.');
+  },
+};
 
 interface Sample {
   /** End of speech → final transcript event. */
@@ -185,6 +207,89 @@ const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
 const pipeline = (samples: Sample[]) => samples.map((s) => s.overheadMs - s.vadLateMs);
 const p = (a: number[], q: number) => round(percentile(sorted(a), q), 1);
 
+// (c) voice-to-voice with realistic engine latencies: today's endpointing (the turn ends after
+// END_SILENCE_MS of silence) against speculative turns (started at a 200 ms pause, committed by
+// silence and how complete the transcript reads), in the same run.
+const V2V_UTTERANCES = Number(process.env.BENCH_V2V_UTTERANCES ?? 20);
+fake.script(() => ({ text: 'Schedule a post about the summer sale.', delayMs: STT_MS }));
+const realistic = (detector: VoiceEngines['options']['detector']): VoiceEngines => ({
+  ...voice,
+  options: { ...VOICE_DEFAULTS, detector },
+});
+url = await serve(realistic({ endSilenceMs: END_SILENCE_MS, pauseMs: 0 }), modelLike);
+const baseline = (await session(V2V_UTTERANCES, 0)).map((s) => s.audioMs);
+url = await serve(realistic({ endSilenceMs: END_SILENCE_MS, pauseMs: SPECULATIVE_PAUSE_MS }), modelLike);
+const speculative = (await session(V2V_UTTERANCES, 0)).map((s) => s.audioMs);
+
+/** Pause-then-continue and click-during-answer trials on the speculative server: talk-overs and false interruptions. */
+async function turnTakingTrials(trials: number): Promise<{ talkovers: number; falseInterruptions: number }> {
+  const { workspaceId, userId } = await api.env.newWorkspace();
+  const s = await createSession(api.deps.db, userId, 'bench');
+  const token = await api.deps.auth.signer.sign({ userId, sessionId: s.id, workspaceId });
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+  const events: { type: string; at: number; turnId?: string }[] = [];
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    events.push(
+      isBinary ? { type: '(audio)', at: performance.now() } : { ...JSON.parse(String(data)), at: performance.now() },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'voice_start', sampleRate: 16000 }));
+  await new Promise((r) => setTimeout(r, 300));
+  const send = async (pcm: Buffer) => {
+    const frames = framesOf(pcm, FRAME_BYTES);
+    const start = performance.now();
+    for (let i = 0; i < frames.length; i++) {
+      ws.send(frames[i]!, { binary: true });
+      const due = start + (i + 1) * 20 - performance.now();
+      if (due > 0) await new Promise((r) => setTimeout(r, due));
+    }
+  };
+  const first = await trimmedSpeech('Schedule a post about');
+  const second = await trimmedSpeech('the summer sale for tomorrow.');
+  const click = (await trimmedSpeech('Yes')).subarray(0, 60 * 32);
+  let talkovers = 0;
+  let falseInterruptions = 0;
+  for (let t = 0; t < trials; t++) {
+    fake.script([
+      { text: 'Schedule a post about', delayMs: STT_MS },
+      { text: 'the summer sale for tomorrow.', delayMs: STT_MS },
+    ]);
+    const from = events.length;
+    await send(Buffer.concat([quiet(300), first, quiet(700), second]));
+    const userDone = performance.now();
+    // Any answer audio before the user finished is a talk-over.
+    if (events.slice(from).some((e) => e.type === '(audio)' && e.at < userDone)) talkovers++;
+    await send(quiet(1500));
+    // A click while the answer plays must pause nothing.
+    fake.script([{ text: 'Tell me more.', delayMs: STT_MS }]);
+    const clickFrom = events.length;
+    await send(Buffer.concat([quiet(300), await trimmedSpeech('Tell me more.'), quiet(700)]));
+    await send(Buffer.concat([quiet(100), click, quiet(1200)]));
+    if (events.slice(clickFrom).some((e) => e.type === 'voice_paused' || e.type === 'voice_barge_in'))
+      falseInterruptions++;
+  }
+  ws.close();
+  return { talkovers, falseInterruptions };
+}
+const trials = await turnTakingTrials(Number(process.env.BENCH_TURN_TRIALS ?? 3));
+printTable(
+  `Voice to voice: end of speech → first audio of the answer, STT ${STT_MS} ms, first token ${FIRST_TOKEN_MS} ms (ms)`,
+  [
+    { what: `today's endpointing (${END_SILENCE_MS} ms end silence)`, p50: p(baseline, 50), p95: p(baseline, 95) },
+    { what: `speculative turns (${SPECULATIVE_PAUSE_MS} ms pause)`, p50: p(speculative, 50), p95: p(speculative, 95) },
+    { what: 'ratio (speculative / today)', p50: round(p(speculative, 50) / p(baseline, 50), 2), p95: '' },
+  ],
+);
+console.log(
+  `pause-then-continue trials: ${trials.talkovers} talk-overs; click trials: ${trials.falseInterruptions} false interruptions`,
+);
+fake.script(() => 'Sure. Done.');
+url = instantUrl;
+
 // (a) one session, UTTERANCES utterances.
 const one = await session(UTTERANCES, 0);
 const overhead = one.map((s) => s.overheadMs);
@@ -252,7 +357,7 @@ for (let n = 1; n <= MAX_SESSIONS; n *= 2) {
 }
 printTable(`Concurrent sessions, ${PER_SESSION} utterances each (ms; goal: pipeline p99 < ${GOAL_P99_MS})`, levels);
 
-await app.close();
+for (const a of apps) await a.close();
 await fake.close();
 await api.close();
 printResult({
@@ -284,5 +389,12 @@ printResult({
   pipeline_p50_ms: p(pipeline(one), 50),
   pipeline_p99_ms: p(pipeline(one), 99),
   sessions: held,
+  v2v_p50_ms: p(speculative, 50),
+  v2v_p95_ms: p(speculative, 95),
+  v2v_baseline_p50_ms: p(baseline, 50),
+  v2v_baseline_p95_ms: p(baseline, 95),
+  v2v_ratio: round(p(speculative, 50) / p(baseline, 50), 2),
+  talkovers: trials.talkovers,
+  false_interruptions: trials.falseInterruptions,
 });
 process.exit(0);
