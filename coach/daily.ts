@@ -8,7 +8,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import { schema, type Role } from '../core/index.js';
+import { memberZone, schema, type Role } from '../core/index.js';
 import { nowOf, type CoachContext, type CoachDeps } from './context.js';
 import { dailyFacts, type DailyFacts } from './facts.js';
 import { pickIntervention } from './interventions.js';
@@ -42,9 +42,10 @@ export async function memberContext(
   const m = schema.memberships;
   const u = schema.users;
   const [row] = await deps.db
-    .select({ role: m.role, timeZone: u.timeZone })
+    .select({ role: m.role, timeZone: memberZone })
     .from(m)
     .innerJoin(u, eq(u.id, m.userId))
+    .innerJoin(schema.workspaces, eq(schema.workspaces.id, m.workspaceId))
     .where(and(eq(m.workspaceId, workspaceId), eq(m.userId, userId)));
   if (!row) return null;
   return { workspaceId, userId, role: row.role as Role, timeZone: row.timeZone, channel: 'coach', actorKind: 'system' };

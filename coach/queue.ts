@@ -9,7 +9,7 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { and, eq, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import { schema, type Logger } from '../core/index.js';
+import { memberZone, schema, type Logger } from '../core/index.js';
 import type { CoachDeps } from './context.js';
 import { runDaily, type DailyJob, type DailyOutcome } from './daily.js';
 import { DEFAULT_DAILY_TIME } from './settings.js';
@@ -98,13 +98,14 @@ export async function coachMembers(deps: Pick<CoachDeps, 'db'>): Promise<CoachMe
     .selectDistinct({
       workspaceId: g.workspaceId,
       userId: g.userId,
-      timeZone: u.timeZone,
+      timeZone: memberZone,
       dailyTime: sql<string>`coalesce(${s.dailyTime}, ${DEFAULT_DAILY_TIME})`,
       quietDays: sql<number[]>`coalesce(${s.quietDays}, '{}'::integer[])`,
     })
     .from(g)
     .innerJoin(u, eq(u.id, g.userId))
     .innerJoin(m, and(eq(m.workspaceId, g.workspaceId), eq(m.userId, g.userId)))
+    .innerJoin(schema.workspaces, eq(schema.workspaces.id, g.workspaceId))
     .leftJoin(s, and(eq(s.workspaceId, g.workspaceId), eq(s.userId, g.userId)))
     .where(and(eq(g.status, 'active'), sql`coalesce(${s.enabled}, true)`));
   return rows.map((r) => ({ ...r, quietDays: (r.quietDays ?? []).map(Number) }));

@@ -19,3 +19,4 @@ export * from './repositories/media.js';
 export * from './repositories/usage.js';
 export * from './repositories/audit.js';
 export * from './repositories/auth.js';
+export { memberZone } from './zones.js';

@@ -10,7 +10,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { HeraldError, requireRole, schema, type Db, type Role } from '../../core/index.js';
+import { HeraldError, memberZone, requireRole, schema, type Db, type Role } from '../../core/index.js';
 import type { SendInput } from '../notifications/index.js';
 import type { ServiceContext } from '../scheduling/context.js';
 import { weeklyReport } from './report.js';
@@ -103,9 +103,12 @@ export interface ReportRecipient {
 /** Members who get the report: in a workspace with an active account, and not turned off. */
 export async function reportRecipients(db: Db): Promise<ReportRecipient[]> {
   const res = (await db.execute(sql`
-    select m.workspace_id, m.user_id, u.time_zone
+    select m.workspace_id, m.user_id,
+      -- The member's zone, or the workspace's while theirs is the UTC default (as REST reads it).
+      case when u.time_zone <> 'UTC' then u.time_zone else w.time_zone end as time_zone
     from memberships m
     join users u on u.id = m.user_id
+    join workspaces w on w.id = m.workspace_id
     left join analytics_report_settings s on s.workspace_id = m.workspace_id and s.user_id = m.user_id
     where coalesce(s.weekly_report, true)
       and exists (select 1 from social_accounts a where a.workspace_id = m.workspace_id and a.status = 'active')`)) as {
@@ -150,9 +153,10 @@ export async function deliverWeeklyReport(deps: ReportDeliveryDeps, job: WeeklyR
   const m = schema.memberships;
   const u = schema.users;
   const [member] = await deps.db
-    .select({ role: m.role, timeZone: u.timeZone })
+    .select({ role: m.role, timeZone: memberZone })
     .from(m)
     .innerJoin(u, eq(u.id, m.userId))
+    .innerJoin(schema.workspaces, eq(schema.workspaces.id, m.workspaceId))
     .where(and(eq(m.workspaceId, job.workspaceId), eq(m.userId, job.userId)));
   if (!member) return { kind: 'skipped', reason: 'no longer a member' };
   const ctx: ServiceContext = {
