@@ -10,7 +10,7 @@ import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { HeraldError, requireRole, schema } from '../core/index.js';
 import { suggestTimes } from '../tools/analytics/index.js';
-import { createPost, schedulePostDraft, type PostView } from '../tools/posts/index.js';
+import { createPost, getPostView, schedulePostDraft, type PostView } from '../tools/posts/index.js';
 import { memberOf, nowOf, type CoachContext, type CoachDeps } from './context.js';
 import type { CoachAction } from './facts.js';
 
@@ -170,7 +170,54 @@ export async function acceptAction(
 ): Promise<{ action: CoachAction; post: PostView; at: string }> {
   // Scheduling a post is an editor's act, whatever the channel (checked before anything is read).
   requireRole(ctx, 'editor');
-  const { action } = await findAction(deps, ctx, messageId, actionId);
+  const { message, action } = await findAction(deps, ctx, messageId, actionId);
+  if (action.type === 'slot' && !input.text)
+    throw new HeraldError('validation_failed', { message: 'A slot needs the text to post in it (`text`)' });
+  // Accepted once: the action is claimed in its message before anything is scheduled, so a
+  // second press (a double click, a Slack retry, an agent retry) gets the first post back.
+  const m = schema.coachMessages;
+  const index = (message.actions as unknown as CoachAction[]).findIndex((a) => a.id === action.id);
+  const path = `{${index},acceptedPostId}`;
+  const [claimed] = await deps.db
+    .update(m)
+    .set({ actions: sql`jsonb_set(${m.actions}, ${path}::text[], '"pending"'::jsonb)` })
+    .where(and(eq(m.id, message.id), sql`${m.actions} -> ${index}::int ->> 'acceptedPostId' is null`))
+    .returning({ id: m.id });
+  if (!claimed) {
+    const [row] = await deps.db.select({ actions: m.actions }).from(m).where(eq(m.id, message.id));
+    const first = (row?.actions as Array<{ acceptedPostId?: string; acceptedAt?: string }> | undefined)?.[index];
+    if (!first?.acceptedPostId || first.acceptedPostId === 'pending')
+      throw new HeraldError('invalid_state', {
+        message: 'This action is being accepted right now; look at your scheduled posts in a moment',
+      });
+    const post = await getPostView(deps.scheduling, ctx, first.acceptedPostId);
+    return { action, post, at: first.acceptedAt ?? action.at };
+  }
+  try {
+    const done = await scheduleAction(deps, ctx, action, input);
+    await deps.db
+      .update(m)
+      .set({
+        actions: sql`jsonb_set(jsonb_set(${m.actions}, ${path}::text[], ${JSON.stringify(done.post.id)}::jsonb), ${`{${index},acceptedAt}`}::text[], ${JSON.stringify(done.at)}::jsonb)`,
+      })
+      .where(eq(m.id, message.id));
+    return done;
+  } catch (err) {
+    // Nothing was scheduled: the action may be accepted again.
+    await deps.db
+      .update(m)
+      .set({ actions: sql`${m.actions} #- ${path}::text[]` })
+      .where(eq(m.id, message.id));
+    throw err;
+  }
+}
+
+async function scheduleAction(
+  deps: CoachDeps,
+  ctx: CoachContext,
+  action: CoachAction,
+  input: { text?: string | undefined },
+): Promise<{ action: CoachAction; post: PostView; at: string }> {
   const now = nowOf(deps);
   let at = action.at;
   if (new Date(at).getTime() <= now.getTime() + 60_000) {

@@ -127,9 +127,19 @@ describe('coach REST', () => {
     });
     const stranger = await api.signUp({ timeZone: ZONE });
     expect((await call('POST', url, { text: 'mine now' }, stranger)).statusCode).toBe(404);
-    const accepted = await call('POST', url, { text: 'A fresh idea for today' });
+    // A double press: both answer with the one post scheduled (or the second says it is under way).
+    const [accepted, twice] = await Promise.all([
+      call('POST', url, { text: 'A fresh idea for today' }),
+      call('POST', url, { text: 'A fresh idea for today' }),
+    ]);
     expect(accepted.statusCode, accepted.body).toBe(200);
     expect(accepted.json().post.targets[0]).toMatchObject({ status: 'scheduled', socialAccountId: accountId });
+    expect([200, 409]).toContain(twice.statusCode);
+    const third = await call('POST', url, { text: 'A fresh idea for today' });
+    expect(third.statusCode, third.body).toBe(200);
+    expect(third.json().post.id).toBe(accepted.json().post.id);
+    const posts = (await call('GET', '/v1/posts?limit=100')).json().items as Array<{ content: string }>;
+    expect(posts.filter((x) => x.content === 'A fresh idea for today')).toHaveLength(1);
     const after = (await call('GET', '/v1/coach/history')).json();
     const again = after.items.find((i: { id: string }) => i.id === message.id);
     expect(again.actions[0].acted).toBe(true);
