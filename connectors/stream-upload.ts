@@ -24,10 +24,15 @@ export interface StreamBody {
 }
 
 /** The bytes `[start, end]` (inclusive) of a media file, read from storage as they are sent. */
-export function mediaRange(media: Pick<MediaInput, 'open'> & { bytes?: Buffer }, start: number, end: number): StreamBody {
+export function mediaRange(
+  media: Pick<MediaInput, 'open'> & { bytes?: Buffer },
+  start: number,
+  end: number,
+): StreamBody {
   return {
     length: end - start + 1,
-    open: async () => (media.open ? media.open({ start, end }) : Readable.from([media.bytes!.subarray(start, end + 1)])),
+    open: async () =>
+      media.open ? media.open({ start, end }) : Readable.from([media.bytes!.subarray(start, end + 1)]),
   };
 }
 

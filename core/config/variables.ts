@@ -191,7 +191,12 @@ const trustProxy = z
 const OUTBOUND_ALLOW_EXPECTS = 'CIDRs or range names, comma-separated | any';
 const outboundAllow = z
   .string()
-  .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e !== ''))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== ''),
+  )
   .refine((v) => v.every(isOutboundAllowEntry), { error: `expected ${OUTBOUND_ALLOW_EXPECTS}` });
 
 export const VARIABLES: readonly VariableDoc[] = [

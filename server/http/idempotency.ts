@@ -44,7 +44,9 @@ export function fingerprintOf(args: unknown): string {
       );
     return v;
   };
-  return createHash('sha256').update(JSON.stringify(canonical(args))).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(args)))
+    .digest('base64url');
 }
 
 export class IdempotencyStore {

@@ -21,7 +21,11 @@ afterAll(async () => {
 describe("a member's zone in scheduled jobs", () => {
   it("falls back to the workspace's zone while the member's is UTC, and is the member's own otherwise", async () => {
     const db = env.database.db;
-    const ws = await createWorkspace(db, { name: 'NY', slug: `ny-${randomUUID().slice(0, 12)}`, timeZone: 'America/New_York' });
+    const ws = await createWorkspace(db, {
+      name: 'NY',
+      slug: `ny-${randomUUID().slice(0, 12)}`,
+      timeZone: 'America/New_York',
+    });
     const unset = await createUser(db, { email: `${randomUUID()}@example.com`, timeZone: 'UTC' });
     const own = await createUser(db, { email: `${randomUUID()}@example.com`, timeZone: 'Asia/Tokyo' });
     await addMember(db, ws.id, unset.id, 'owner');

@@ -71,7 +71,9 @@ describe('a 200 MB video uploads with memory bounded (the connector in a process
   });
 
   const report = (name: string, growth: number) =>
-    console.log(`${name}: 200 MB uploaded, the connector's resident memory grew by at most ${(growth / MB).toFixed(1)} MB`);
+    console.log(
+      `${name}: 200 MB uploaded, the connector's resident memory grew by at most ${(growth / MB).toFixed(1)} MB`,
+    );
 
   it('to YouTube, in resumable chunks', async () => {
     const c = youtube.createChannel();

@@ -81,4 +81,6 @@ const timer = setInterval(() => (peak = Math.max(peak, rss())), 250);
 const result = await post('big', await large());
 clearInterval(timer);
 peak = Math.max(peak, rss());
-process.stdout.write(`${JSON.stringify({ growth: peak - before, before, peak, platformPostId: result.platformPostId })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ growth: peak - before, before, peak, platformPostId: result.platformPostId })}\n`,
+);

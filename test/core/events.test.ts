@@ -41,7 +41,9 @@ describe('EventBus', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(seen.sort()).toEqual(['first', 'second']);
       await unsubscribe();
-      await (await first)();
+      await (
+        await first
+      )();
     }
   });
 

@@ -75,7 +75,11 @@ describe('outbound policy for user-given URLs', () => {
   it('by default refuses a literal loopback address, a name resolving to one, and sends nothing', async () => {
     setOutboundPolicy({ allow: [] });
     const before = hits;
-    for (const url of [`http://127.0.0.1:${port}/page`, `http://localhost:${port}/page`, `http://[::ffff:127.0.0.1]:${port}/page`]) {
+    for (const url of [
+      `http://127.0.0.1:${port}/page`,
+      `http://localhost:${port}/page`,
+      `http://[::ffff:127.0.0.1]:${port}/page`,
+    ]) {
       const err = await refusal(url);
       expect(err.code, url).toBe('knowledge_fetch_failed');
       expect(err.details, url).toMatchObject({ reason: 'address_refused', range: 'loopback' });

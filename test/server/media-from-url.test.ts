@@ -32,7 +32,8 @@ beforeAll(async () => {
     hits.push(req.url ?? '');
     if (req.url === '/photo.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(png);
     if (req.url === '/moved') return res.writeHead(302, { location: '/photo.png' }).end();
-    if (req.url === '/page') return res.writeHead(200, { 'content-type': 'image/png' }).end('<html>not an image</html>');
+    if (req.url === '/page')
+      return res.writeHead(200, { 'content-type': 'image/png' }).end('<html>not an image</html>');
     if (req.url === '/big-declared')
       return res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(LIMIT + 1) }).end();
     if (req.url === '/big-chunked') {
@@ -61,11 +62,21 @@ describe('media from a URL', () => {
     const p = await api.signUp();
     const first = await fromUrl(p.auth, { url: `${base}/moved`, altText: 'An orange square' });
     expect(first.statusCode, first.body).toBe(201);
-    expect(first.json()).toMatchObject({ kind: 'image', mimeType: 'image/png', width: 16, height: 16, altText: 'An orange square' });
+    expect(first.json()).toMatchObject({
+      kind: 'image',
+      mimeType: 'image/png',
+      width: 16,
+      height: 16,
+      altText: 'An orange square',
+    });
     const again = await fromUrl(p.auth, { url: `${base}/photo.png` });
     expect(again.statusCode).toBe(200);
     expect(again.json().id).toBe(first.json().id);
-    const content = await api.app.inject({ method: 'GET', url: `/v1/media/${first.json().id}/content`, headers: p.auth });
+    const content = await api.app.inject({
+      method: 'GET',
+      url: `/v1/media/${first.json().id}/content`,
+      headers: p.auth,
+    });
     expect(content.headers['content-type']).toBe('image/png');
   });
 
@@ -73,7 +84,10 @@ describe('media from a URL', () => {
     const p = await api.signUp();
     const missing = await fromUrl(p.auth, { url: `${base}/nothing-here` });
     expect(missing.statusCode).toBe(502);
-    expect(missing.json().error).toMatchObject({ code: 'media_fetch_failed', details: { reason: 'status', status: 404 } });
+    expect(missing.json().error).toMatchObject({
+      code: 'media_fetch_failed',
+      details: { reason: 'status', status: 404 },
+    });
     const page = await fromUrl(p.auth, { url: `${base}/page` });
     expect(page.statusCode).toBe(415);
     for (const url of [`${base}/big-declared`, `${base}/big-chunked`]) {

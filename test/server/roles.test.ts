@@ -171,7 +171,12 @@ const ROUTES: Array<{
   // A member's own weekly report delivery (tools/analytics checks the member itself).
   { method: 'PUT', path: '/v1/analytics/report/settings', needs: 'viewer', body: () => ({ weeklyReport: false }) },
   { method: 'POST', path: `/v1/notifications/${ID}/read`, needs: 'viewer' },
-  { method: 'PUT', path: '/v1/notifications/preferences/post.failed', needs: 'viewer', body: () => ({ channels: ['websocket'] }) },
+  {
+    method: 'PUT',
+    path: '/v1/notifications/preferences/post.failed',
+    needs: 'viewer',
+    body: () => ({ channels: ['websocket'] }),
+  },
   // Connected apps: a member revokes their own grant (an admin anyone's); another id is 404 after the role check.
   { method: 'DELETE', path: `/v1/oauth/grants/${ID}`, needs: 'viewer' },
   // Campaigns (docs/campaigns.md): unknown program, product or campaign ids answer 404 after the role check.

@@ -59,7 +59,12 @@ export async function uploadMediaFromUrl(
   } catch (cause) {
     const refused = outboundRefusal(cause);
     if (refused)
-      throw fetchFailed(where, `was not fetched: ${refused.message}`, { reason: 'address_refused', range: refused.range }, cause);
+      throw fetchFailed(
+        where,
+        `was not fetched: ${refused.message}`,
+        { reason: 'address_refused', range: refused.range },
+        cause,
+      );
     if (signal.aborted) throw fetchFailed(where, `did not answer within ${timeoutMs} ms`, { reason: 'timeout' }, cause);
     throw fetchFailed(where, `could not be fetched: ${(cause as Error).message}`, { reason: 'network' }, cause);
   }

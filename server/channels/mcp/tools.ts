@@ -45,7 +45,9 @@ export const IdempotencyKey = z
   .min(8)
   .max(200)
   .optional()
-  .describe('Any unique string (a UUID): a retry with the same key and arguments returns the first result instead of doing it again');
+  .describe(
+    'Any unique string (a UUID): a retry with the same key and arguments returns the first result instead of doing it again',
+  );
 
 /**
  * Runs a creating tool's call once per idempotency key (per workspace, person and tool).
@@ -190,7 +192,11 @@ export function registerTools(
     },
     (a) =>
       run(() =>
-        once('create_draft', a, async () => (await draftPost({ scheduling: s }, ctx, { text: a.text, accounts: a.accounts })).post),
+        once(
+          'create_draft',
+          a,
+          async () => (await draftPost({ scheduling: s }, ctx, { text: a.text, accounts: a.accounts })).post,
+        ),
       )(),
   );
 
@@ -199,10 +205,16 @@ export function registerTools(
     {
       description:
         "Schedules a draft's targets at `at`, or publishes them now (`now: true`). In a workspace that requires approval the post waits for an admin (pending_approval).",
-      inputSchema: { postId: Uuid, at: TimeText.optional(), now: z.boolean().optional(), idempotencyKey: IdempotencyKey },
+      inputSchema: {
+        postId: Uuid,
+        at: TimeText.optional(),
+        now: z.boolean().optional(),
+        idempotencyKey: IdempotencyKey,
+      },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (a) => run(() => once('schedule_post', a, () => posts.schedulePostDraft(s, ctx, a.postId, { at: a.at, now: a.now })))(),
+    (a) =>
+      run(() => once('schedule_post', a, () => posts.schedulePostDraft(s, ctx, a.postId, { at: a.at, now: a.now })))(),
   );
 
   server.registerTool(
@@ -298,7 +310,11 @@ export function registerTools(
       },
       (a) =>
         run(() =>
-          once('upload_media_from_url', a, async () => (await uploadMediaFromUrl(media, ctx, { url: a.url, altText: a.altText })).media),
+          once(
+            'upload_media_from_url',
+            a,
+            async () => (await uploadMediaFromUrl(media, ctx, { url: a.url, altText: a.altText })).media,
+          ),
         )(),
     );
   }

@@ -220,7 +220,10 @@ export class SlackChannel {
         });
       } catch (err) {
         if (!isHeraldError(err, 'link_code_invalid')) throw err;
-        await client.chat.postMessage({ channel: said.channel, text: `${slackEscape(err.message)}. ${SLACK_LINK_HELP}` });
+        await client.chat.postMessage({
+          channel: said.channel,
+          text: `${slackEscape(err.message)}. ${SLACK_LINK_HELP}`,
+        });
       }
       return;
     }

@@ -47,7 +47,12 @@ async function account(workspaceId: string): Promise<string> {
 }
 
 async function connect(p: Person, scopes = ['write']): Promise<Client> {
-  const res = await api.app.inject({ method: 'POST', url: '/v1/api-keys', headers: p.auth, payload: { name: 'mcp', scopes } });
+  const res = await api.app.inject({
+    method: 'POST',
+    url: '/v1/api-keys',
+    headers: p.auth,
+    payload: { name: 'mcp', scopes },
+  });
   const client = new Client({ name: 'herald-test', version: '1.0.0' });
   await client.connect(
     new StreamableHTTPClientTransport(new URL(`${api.baseUrl}/mcp`), {
@@ -100,7 +105,11 @@ describe('MCP idempotency keys', () => {
     expect(failed.isError).toBe(true);
     await account(me.workspaceId);
     const c = await connect(me);
-    const ok = await call(c, 'create_draft', { text: 'No account yet', accounts: ['bluesky'], idempotencyKey: 'retry-after-fix' });
+    const ok = await call(c, 'create_draft', {
+      text: 'No account yet',
+      accounts: ['bluesky'],
+      idempotencyKey: 'retry-after-fix',
+    });
     expect(ok.isError, JSON.stringify(ok)).toBeFalsy();
 
     // Another person using the same key string gets their own draft in their own workspace.
@@ -124,7 +133,9 @@ describe('MCP idempotency keys', () => {
     expect(first.structuredContent).toMatchObject({ kind: 'image', mimeType: 'image/png', altText: 'A green square' });
     expect((await call(c, 'upload_media_from_url', args)).structuredContent?.id).toBe(first.structuredContent?.id);
     const missing = await call(c, 'upload_media_from_url', { url: `${base}/missing.png` });
-    expect(missing.structuredContent).toMatchObject({ error: { code: 'media_fetch_failed', details: { status: 404 } } });
+    expect(missing.structuredContent).toMatchObject({
+      error: { code: 'media_fetch_failed', details: { status: 404 } },
+    });
     const reader = await connect(me, ['read']);
     const refused = await call(reader, 'upload_media_from_url', { url: `${base}/a.png` });
     expect(refused.structuredContent).toMatchObject({ error: { code: 'forbidden' } });
