@@ -60,3 +60,4 @@ export {
   userUrlDispatcher,
   type OutboundPolicy,
 } from './net/outbound.js';
+export { PLATFORM_NAMES } from './platforms.js';

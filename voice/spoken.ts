@@ -9,6 +9,7 @@
  * it on Mastodon for Monday at 9 AM?"): the exact action, with the post's text, stays in the
  * `confirm_request` event.
  */
+import { PLATFORM_NAMES } from '../core/index.js';
 
 const WEEKDAYS: Record<string, string> = {
   mon: 'Monday',
@@ -146,19 +147,6 @@ interface ActionLike {
   summary?: string | undefined;
   details?: unknown;
 }
-
-const PLATFORM_NAMES: Record<string, string> = {
-  x: 'X',
-  bluesky: 'Bluesky',
-  mastodon: 'Mastodon',
-  linkedin: 'LinkedIn',
-  instagram: 'Instagram',
-  facebook: 'Facebook',
-  threads: 'Threads',
-  tiktok: 'TikTok',
-  youtube: 'YouTube',
-  pinterest: 'Pinterest',
-};
 
 function list(items: string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)!}`;

@@ -6,23 +6,17 @@
  * notification however many processes hear it.
  */
 import { and, eq } from 'drizzle-orm';
-import { schema, type Db, type EventBus, type Logger, type TargetStatusEvent } from '../../core/index.js';
+import {
+  PLATFORM_NAMES,
+  schema,
+  type Db,
+  type EventBus,
+  type Logger,
+  type TargetStatusEvent,
+} from '../../core/index.js';
 import type { Notifier } from './service.js';
 
 const OUTCOMES = new Set(['failed', 'unconfirmed', 'published']);
-
-const PLATFORM_NAMES: Record<string, string> = {
-  x: 'X',
-  bluesky: 'Bluesky',
-  mastodon: 'Mastodon',
-  linkedin: 'LinkedIn',
-  instagram: 'Instagram',
-  facebook: 'Facebook',
-  threads: 'Threads',
-  tiktok: 'TikTok',
-  youtube: 'YouTube',
-  pinterest: 'Pinterest',
-};
 
 function excerpt(text: string): string {
   const one = text.replace(/\s+/g, ' ').trim();
