@@ -78,13 +78,15 @@ export function Notifications(props: { zone: string }) {
         className="secondary"
         aria-expanded={open}
         aria-controls="notifications-panel"
-        aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications'}
         onClick={() => setOpen(!open)}
       >
+        {/* The accessible name is the visible text ("Notifications 2 unread"), as WCAG 2.5.3 asks. */}
         Notifications
         {unread > 0 && (
-          <span className="badge" data-testid="notifications-unread" aria-hidden="true">
+          <span className="badge" data-testid="notifications-unread">
+            {' '}
             {unread}
+            <span className="visually-hidden"> unread</span>
           </span>
         )}
       </button>
@@ -107,7 +109,7 @@ export function Notifications(props: { zone: string }) {
         </div>
       )}
       {open && (
-        <section id="notifications-panel" className="panel" aria-label="Notifications list">
+        <section id="notifications-panel" className="panel" aria-label="Notifications list" tabIndex={0}>
           <ErrorBox error={error} />
           {items.length === 0 && <p>No notifications.</p>}
           <ul>
