@@ -243,7 +243,11 @@ afterAll(async () => {
  * `slack`, and the route removes the caller's own links there (tools/channels; its isolation is
  * in test/server/channels/telegram.test.ts).
  */
-const NAMED_NOT_IDS = new Set(['/v1/channels/{channel}/links']);
+const NAMED_NOT_IDS = new Set([
+  '/v1/channels/{channel}/links',
+  // A notification kind (post.failed), not an id: only the caller's own routing is read or set.
+  '/v1/notifications/preferences/{kind}',
+]);
 
 /** For every OpenAPI path parameter, which of A's ids fills it. */
 function fill(path: string, method: string): string {

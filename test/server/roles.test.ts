@@ -289,6 +289,8 @@ const NOT_HERE: Record<string, string> = {
   'DELETE /v1/channels/{channel}/links': 'any signed-in member removes their own chat links; in telegram.test.ts',
   'POST /v1/coach/messages/{messageId}/actions/{actionId}/accept':
     "editor (acceptAction checks it first); a member accepts their own message's action: test/coach/rest.test.ts",
+  'PUT /v1/notifications/preferences/{kind}':
+    'viewer, and only the caller’s own routing (setNotificationPref); matrix row with post.failed above, and test/tools/notification-prefs.test.ts',
   'POST /v1/campaigns/postback':
     "public: a network signs it with its program's secret; in test/tools/campaigns-e2e.test.ts (replayed, forged)",
 };
