@@ -37,7 +37,14 @@ export function workerFleet(env: Record<string, string>): WorkerFleet {
         const port = await freePort();
         const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
           cwd: REPO_ROOT,
-          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
+          // The fakes listen on loopback, which user-given addresses (a Mastodon instance) may then reach.
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? '',
+            OUTBOUND_ALLOW: 'loopback',
+            ...env,
+            PORT: String(port),
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         const member: Member = { child, readyAt: null };

@@ -18,7 +18,8 @@ export interface HeraldProcess {
 export function startHerald(env: Record<string, string>): HeraldProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // The platforms' fakes listen on loopback, which user-given addresses (a Mastodon instance) may then reach.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OUTBOUND_ALLOW: 'loopback', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
