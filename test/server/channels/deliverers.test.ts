@@ -64,9 +64,10 @@ describe('notifications in linked chats', () => {
     const input = {
       workspaceId: p.workspaceId,
       userId: p.userId,
-      kind: 'post.published',
-      text: 'Your post "Spring sale" is live on Mastodon.',
-      dedupeKey: `published:${n}`,
+      // post.published would reach the console only (a quiet kind); a failure goes everywhere.
+      kind: 'post.failed',
+      text: '"Spring sale" failed on Mastodon: the text is too long.',
+      dedupeKey: `failed:${n}`,
     };
     const sent = await notifier.send(input);
     expect(sent.deliveredBy.sort()).toEqual(['slack', 'telegram']);
