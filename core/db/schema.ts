@@ -795,6 +795,8 @@ export const trendItems = pgTable(
   (t) => [
     unique('trend_items_ws_source_ext').on(t.workspaceId, t.source, t.externalId),
     index('trend_items_ws_seen').on(t.workspaceId, t.lastSeenAt),
+    // Rising counts and the year-ago counts of seasonality read a first-seen range per workspace.
+    index('trend_items_ws_first_seen').on(t.workspaceId, t.firstSeenAt),
   ],
 );
 

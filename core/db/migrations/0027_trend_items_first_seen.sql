@@ -1,0 +1,1 @@
+CREATE INDEX "trend_items_ws_first_seen" ON "trend_items" USING btree ("workspace_id","first_seen_at");
