@@ -6,8 +6,12 @@
 import type { Config } from '../core/index.js';
 import type { VoiceOptions } from './session.js';
 
-/** The pause after which a speculative turn starts (Pipecat and LiveKit start theirs at about 0.2 s). */
+/**
+ * The default pause after which a speculative turn starts (Pipecat and LiveKit start theirs at
+ * about 0.2 s); `VOICE_SPECULATIVE_PAUSE_MS` sets it.
+ */
 export const SPECULATIVE_PAUSE_MS = 200;
+
 import type { SttConfig } from './stt/index.js';
 import type { TtsConfig } from './tts/index.js';
 
@@ -42,13 +46,17 @@ export function voiceConfigOf(config: Config): VoiceConfig {
     options: {
       sttTimeoutMs: v.sttTimeoutMs,
       partialIntervalMs: v.partialIntervalMs,
+      completeSilenceMs: v.completeSilenceMs,
+      incompleteSilenceMs: v.incompleteSilenceMs,
+      maxEndSilenceMs: v.maxEndSilenceMs,
+      bargeInMinSpeechMs: v.bargeInMinSpeechMs,
       detector: {
         positiveThreshold: v.vadPositive,
         negativeThreshold: v.vadNegative,
         preSpeechMs: v.preSpeechMs,
         endSilenceMs: v.endSilenceMs,
         maxUtteranceMs: v.maxUtteranceMs,
-        pauseMs: SPECULATIVE_PAUSE_MS,
+        pauseMs: v.speculativePauseMs,
       },
     },
   };

@@ -25,7 +25,9 @@ export interface VoiceOptions {
    * transcript reads complete ("...for tomorrow."). Default 400 ms.
    */
   completeSilenceMs: number;
-  /** ...and the upper bound for one that reads unfinished ("Schedule a post about"). Default 1500 ms. */
+  /** ...for one that reads unfinished ("Schedule a post about"). Default 1500 ms. */
+  incompleteSilenceMs: number;
+  /** ...and the upper bound for any turn, whatever its transcript reads. Default 1500 ms. */
   maxEndSilenceMs: number;
 }
 
@@ -43,6 +45,7 @@ export const VOICE_DEFAULTS: Omit<VoiceOptions, 'detector'> = Object.freeze({
   outputLeadMs: 200,
   bargeInMinSpeechMs: BARGE_IN_MIN_SPEECH_MS,
   completeSilenceMs: 400,
+  incompleteSilenceMs: 1500,
   maxEndSilenceMs: 1500,
 });
 

@@ -486,12 +486,14 @@ export class VoiceSession {
   async #hold(said: string, joinedText: boolean, t: PendingTurn['transcript']): Promise<void> {
     const o = this.#engines.options;
     const completeness = turnCompleteness(said);
-    const needMs =
+    const needMs = Math.min(
+      o.maxEndSilenceMs,
       completeness === 'complete'
         ? o.completeSilenceMs
         : completeness === 'incomplete'
-          ? o.maxEndSilenceMs
-          : this.#detector.options.endSilenceMs;
+          ? o.incompleteSilenceMs
+          : this.#detector.options.endSilenceMs,
+    );
     const pending: PendingTurn = {
       id: t.utteranceId,
       said,

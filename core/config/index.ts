@@ -72,6 +72,12 @@ export interface Config {
     readonly endSilenceMs: number;
     readonly maxUtteranceMs: number;
     readonly partialIntervalMs: number;
+    /** Speculative turns (docs/voice.md): 0 turns them off. */
+    readonly speculativePauseMs: number;
+    readonly completeSilenceMs: number;
+    readonly incompleteSilenceMs: number;
+    readonly maxEndSilenceMs: number;
+    readonly bargeInMinSpeechMs: number;
   };
   /** Model providers and routing (see docs/models.md). */
   readonly models: {
@@ -424,6 +430,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     else modelEntries = read.entries;
   }
 
+  const voiceTurns = voiceTurnsOf(values, problems);
   const blueskyOAuth = blueskyOAuthOf(values, (values.PORT as number | undefined) ?? DEFAULTS.port, problems);
   if (problems.length > 0) throw configError(problems);
 
@@ -473,6 +480,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       endSilenceMs: pick('VOICE_END_SILENCE_MS', DEFAULTS.voiceEndSilenceMs),
       maxUtteranceMs: pick('VOICE_MAX_UTTERANCE_MS', DEFAULTS.voiceMaxUtteranceMs),
       partialIntervalMs: pick('VOICE_PARTIAL_INTERVAL_MS', DEFAULTS.voicePartialIntervalMs),
+      ...voiceTurns,
     }),
     models: Object.freeze({
       groq: values.GROQ_API_KEY
@@ -624,6 +632,47 @@ function listOf(value: unknown): string[] {
         .map((s) => s.trim())
         .filter(Boolean)
     : [];
+}
+
+/**
+ * The turn-taking settings, checked together: the speculative pause must come before the
+ * shortest end of a turn, a finished-sounding turn cannot wait longer than an unfinished one,
+ * and the upper bound cannot be below the shortest wait.
+ */
+function voiceTurnsOf(values: Record<string, unknown>, problems: ConfigProblem[]) {
+  const pick = <T>(name: string, fallback: T): T => (values[name] === undefined ? fallback : (values[name] as T));
+  const turns = {
+    speculativePauseMs: pick('VOICE_SPECULATIVE_PAUSE_MS', DEFAULTS.voiceSpeculativePauseMs as number),
+    completeSilenceMs: pick('VOICE_COMPLETE_SILENCE_MS', DEFAULTS.voiceCompleteSilenceMs as number),
+    incompleteSilenceMs: pick('VOICE_INCOMPLETE_SILENCE_MS', DEFAULTS.voiceIncompleteSilenceMs as number),
+    maxEndSilenceMs: pick('VOICE_MAX_END_SILENCE_MS', DEFAULTS.voiceMaxEndSilenceMs as number),
+    bargeInMinSpeechMs: pick('VOICE_BARGE_IN_MIN_SPEECH_MS', DEFAULTS.voiceBargeInMinSpeechMs as number),
+  };
+  const set = (name: string) => values[name] !== undefined;
+  const blame = (a: string, b: string) => (set(a) || !set(b) ? a : b);
+  if (turns.speculativePauseMs > 0 && turns.speculativePauseMs >= turns.completeSilenceMs) {
+    const variable = blame('VOICE_SPECULATIVE_PAUSE_MS', 'VOICE_COMPLETE_SILENCE_MS');
+    problems.push({
+      variable,
+      expects: 'VOICE_SPECULATIVE_PAUSE_MS (or 0) below VOICE_COMPLETE_SILENCE_MS',
+      problem: `the pause is ${turns.speculativePauseMs} ms and a finished turn ends after ${turns.completeSilenceMs} ms`,
+    });
+  }
+  if (turns.completeSilenceMs > turns.incompleteSilenceMs) {
+    problems.push({
+      variable: blame('VOICE_COMPLETE_SILENCE_MS', 'VOICE_INCOMPLETE_SILENCE_MS'),
+      expects: 'VOICE_COMPLETE_SILENCE_MS at most VOICE_INCOMPLETE_SILENCE_MS',
+      problem: `a finished turn would wait ${turns.completeSilenceMs} ms, an unfinished one ${turns.incompleteSilenceMs} ms`,
+    });
+  }
+  if (turns.maxEndSilenceMs < turns.completeSilenceMs) {
+    problems.push({
+      variable: blame('VOICE_MAX_END_SILENCE_MS', 'VOICE_COMPLETE_SILENCE_MS'),
+      expects: 'VOICE_MAX_END_SILENCE_MS at least VOICE_COMPLETE_SILENCE_MS',
+      problem: `the upper bound is ${turns.maxEndSilenceMs} ms, below the ${turns.completeSilenceMs} ms of a finished turn`,
+    });
+  }
+  return turns;
 }
 
 function configError(problems: ConfigProblem[]): HeraldError {

@@ -84,6 +84,11 @@ export const DEFAULTS = {
   voiceEndSilenceMs: 600,
   voiceMaxUtteranceMs: 30_000,
   voicePartialIntervalMs: 0,
+  voiceSpeculativePauseMs: 200,
+  voiceCompleteSilenceMs: 400,
+  voiceIncompleteSilenceMs: 1500,
+  voiceMaxEndSilenceMs: 1500,
+  voiceBargeInMinSpeechMs: 250,
 } as const;
 
 const port = z.coerce
@@ -1258,5 +1263,48 @@ export const VARIABLES: readonly VariableDoc[] = [
       .number({ error: 'expected a non-negative integer of milliseconds' })
       .int('expected a non-negative integer of milliseconds')
       .min(0, 'expected a non-negative integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_SPECULATIVE_PAUSE_MS',
+    expects: 'integer ms, 0 for none',
+    default: String(DEFAULTS.voiceSpeculativePauseMs),
+    description:
+      'After this much silence the speech so far is transcribed and its answer started unseen (a speculative turn), kept only if the turn then ends; 0: no speculation, turns end at `VOICE_END_SILENCE_MS`. Below `VOICE_COMPLETE_SILENCE_MS`. See docs/voice.md.',
+    schema: z.coerce
+      .number({ error: 'expected a non-negative integer of milliseconds' })
+      .int('expected a non-negative integer of milliseconds')
+      .min(0, 'expected a non-negative integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_COMPLETE_SILENCE_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceCompleteSilenceMs),
+    description:
+      'With speculative turns: the silence that ends a turn whose transcript reads finished (final punctuation). At most `VOICE_INCOMPLETE_SILENCE_MS`.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_INCOMPLETE_SILENCE_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceIncompleteSilenceMs),
+    description:
+      'With speculative turns: the silence waited for a user whose transcript reads unfinished (a trailing comma, "about", "the"...). Turns that read neither way end at `VOICE_END_SILENCE_MS`.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_MAX_END_SILENCE_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceMaxEndSilenceMs),
+    description:
+      'With speculative turns: the upper bound, no turn waits for more silence than this whatever its transcript. At least `VOICE_COMPLETE_SILENCE_MS`.',
+    schema: positiveInt('a positive integer of milliseconds'),
+  },
+  {
+    name: 'VOICE_BARGE_IN_MIN_SPEECH_MS',
+    expects: 'integer ms',
+    default: String(DEFAULTS.voiceBargeInMinSpeechMs),
+    description:
+      "Speech over Herald's answer pauses it only once it lasts this long (or a word is transcribed), so a click or a cough stops nothing.",
+    schema: positiveInt('a positive integer of milliseconds'),
   },
 ];
