@@ -190,7 +190,9 @@ const ROUTES: Route[] = [
     path: /^\/rest\/memberCreatorPostAnalytics$/,
     auth: true,
     handle: ({ state, url, token }) => {
-      // `r_member_postAnalytics`; `entity` is the post's URN, of type share or ugcPost
+      // `r_member_postAnalytics`; `entity` is the post's URN of type share or ugcPost, sent as
+      // the Rest.li union the page's sample requests show: `entity=(share:urn%3Ali%3Ashare%3A…)`
+      // or `entity=(ugc:urn%3Ali%3AugcPost%3A…)`; a bare URN is not a union value and is refused
       // (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/members/post-statistics).
       if (!token!.scopes.includes('r_member_postAnalytics'))
         return restError(
@@ -198,8 +200,14 @@ const ROUTES: Route[] = [
           'ACCESS_DENIED',
           'Not enough permissions to access: memberCreatorPostAnalytics.FINDER-entity',
         );
-      const entity = /^urn:li:(share|ugcPost):\d+$/.exec(url.searchParams.get('entity') ?? '');
-      const p = entity ? state.posts.get(entity[0]) : undefined;
+      const entity = /^\((share|ugc):(urn:li:(share|ugcPost):\d+)\)$/.exec(url.searchParams.get('entity') ?? '');
+      if (!entity || (entity[1] === 'ugc') !== (entity[3] === 'ugcPost'))
+        return restError(
+          400,
+          'ILLEGAL_ARGUMENT',
+          `Invalid value for param entity: ${url.searchParams.get('entity') ?? ''} (expected (share:<share urn>) or (ugc:<ugcPost urn>))`,
+        );
+      const p = state.posts.get(entity[2]!);
       if (!p || p.author !== `urn:li:person:${token!.userId}`)
         return restError(400, 'ILLEGAL_ARGUMENT', 'entity must be a post of the authenticated member');
       const key = (

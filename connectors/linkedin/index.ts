@@ -83,6 +83,16 @@ export const LOOKUP_COUNT = 20;
 
 export const postUrl = (urn: string) => `https://www.linkedin.com/feed/update/${urn}/`;
 
+/**
+ * The `entity` of a member post analytics call: the post's URN inside the Rest.li union member
+ * for its type (`share` for `urn:li:share:…`, `ugc` for `urn:li:ugcPost:…`), the URN encoded
+ * and the parentheses kept, ready for `rawQuery`.
+ */
+export function memberPostEntity(urn: string): string {
+  const member = urn.startsWith('urn:li:ugcPost:') ? 'ugc' : 'share';
+  return `(${member}:${encodeURIComponent(urn)})`;
+}
+
 /** The author a post goes out as: a page from the options, else the account's own URN. */
 export function authorOf(account: Pick<AccountContext, 'externalId' | 'metadata'>, opts: LinkedInPostOptions): string {
   if (opts.organization) return opts.organization;
@@ -278,13 +288,16 @@ export function createLinkedInConnector(options: LinkedInConnectorOptions): Conn
         fetchedAt: new Date(),
       };
     }
-    // A member's post: `entity` is the post's URN (share or ugcPost), and the call needs
-    // r_member_postAnalytics (learn.microsoft.com/en-us/linkedin/marketing/community-management/members/post-statistics).
+    // A member's post: `entity` names the post as a Rest.li union of its URN type,
+    // `(share:urn%3Ali%3Ashare%3A…)` or `(ugc:urn%3Ali%3AugcPost%3A…)`, as the page's sample
+    // requests send it, and the call needs r_member_postAnalytics
+    // (learn.microsoft.com/en-us/linkedin/marketing/community-management/members/post-statistics).
     const count = async (queryType: string) => {
       const res = await liRequest<{ elements?: Array<{ count?: unknown }> }>(t, {
         method: 'GET',
         path: '/rest/memberCreatorPostAnalytics',
-        query: { q: 'entity', entity: urn, queryType, aggregation: 'TOTAL' },
+        query: { q: 'entity', queryType, aggregation: 'TOTAL' },
+        rawQuery: `entity=${memberPostEntity(urn)}`,
       }).catch((err: unknown) => {
         if (!isConnectorError(err) || err.reason !== 'permission_missing') throw err;
         throw new PermanentError(

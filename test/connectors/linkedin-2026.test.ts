@@ -10,7 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountContext, PublishInput } from '../../connectors/contract.js';
 import { PermanentError, RateLimited, type ConnectorError } from '../../connectors/errors.js';
-import { checkLinkedInVersion, createLinkedInConnector, versionSunset } from '../../connectors/linkedin/index.js';
+import {
+  checkLinkedInVersion,
+  createLinkedInConnector,
+  memberPostEntity,
+  versionSunset,
+} from '../../connectors/linkedin/index.js';
 import { startLinkedInFake, type LinkedInFake, type LinkedInFakeAccount } from '../../connectors/linkedin/fake.js';
 
 const accountFor = (c: LinkedInFakeAccount, metadata: Record<string, unknown> = {}): AccountContext => ({
@@ -84,7 +89,29 @@ describe("reading a member's posts needs r_member_social", () => {
 });
 
 describe('member post analytics', () => {
-  it('take the post URN as entity and need r_member_postAnalytics, said in words when missing', async () => {
+  it('name the post as a Rest.li union, (share:…) or (ugc:…); LinkedIn refuses a bare URN', async () => {
+    expect(memberPostEntity('urn:li:share:7137079458223104000')).toBe('(share:urn%3Ali%3Ashare%3A7137079458223104000)');
+    expect(memberPostEntity('urn:li:ugcPost:7225138519164678144')).toBe(
+      '(ugc:urn%3Ali%3AugcPost%3A7225138519164678144)',
+    );
+    const creds = fake.createAccount({ scopes: ['openid', 'profile', 'w_member_social', 'r_member_postAnalytics'] });
+    const { platformPostId } = await connectorFor(fake).publish(accountFor(creds), post('union entity'), 'k');
+    const ask = (entity: string) =>
+      fetch(
+        `${fake.url}/rest/memberCreatorPostAnalytics?q=entity&queryType=IMPRESSION&aggregation=TOTAL&entity=${entity}`,
+        {
+          headers: {
+            authorization: `Bearer ${creds.accessToken}`,
+            'linkedin-version': '202610',
+            'x-restli-protocol-version': '2.0.0',
+          },
+        },
+      );
+    expect((await ask(encodeURIComponent(platformPostId))).status).toBe(400);
+    expect((await ask(memberPostEntity(platformPostId))).status).toBe(200);
+  });
+
+  it('take the post as entity and need r_member_postAnalytics, said in words when missing', async () => {
     const creds = fake.createAccount({ scopes: ['openid', 'profile', 'w_member_social', 'r_member_postAnalytics'] });
     const result = await connectorFor(fake).publish(accountFor(creds), post('measure me'), 'k');
     fake.setMetrics(result.platformPostId, { reactions: 4, comments: 2, reshares: 1, impressions: 50 });
