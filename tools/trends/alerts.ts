@@ -5,7 +5,8 @@
  * once, live on their sockets, and on any channel that delivers notifications). Not more than
  * `alertsPerDay` a day per workspace, never the same term again within `alertCooldownHours`,
  * never a muted term, nothing while the workspace has muted alerts. Each alert sent is kept
- * in `trend_alerts`. The text carries figures and the term only, never an item's words.
+ * in `trend_alerts`. The text carries figures and the term only, never an item's words, and
+ * says when the rise is seasonal (it came around this date last year too).
  */
 import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -139,7 +140,12 @@ export function alertText(t: RisingTopic): string {
     : t.why.nearest
       ? `close to "${t.why.nearest}"`
       : 'in your niche';
-  return `Rising in your niche: "${t.term}" — ${t.mentions.current} new mentions (${t.mentions.previous} the window before) on ${t.sources.join(', ')}; ${why}. See Trends for ideas.`;
+  // A seasonal rise is said as such: it came around this date last year too.
+  const season =
+    t.seasonal && t.lastYear
+      ? ` Seasonal: it rose around this date last year too (${t.lastYear.mentions} mentions then).`
+      : '';
+  return `Rising in your niche: "${t.term}" — ${t.mentions.current} new mentions (${t.mentions.previous} the window before) on ${t.sources.join(', ')}; ${why}.${season} See Trends for ideas.`;
 }
 
 /**
@@ -227,6 +233,7 @@ export async function checkAlerts(
           mentions: t.mentions,
           sources: t.sources,
           relevance: t.relevance,
+          seasonal: t.seasonal,
           path: `/trends?term=${encodeURIComponent(t.term)}`,
         },
         dedupeKey: `trend:${t.term}:${period}:${m.userId}`,

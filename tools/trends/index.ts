@@ -30,6 +30,7 @@ export {
   RISE_RATIO,
   DEFAULT_WINDOW_HOURS,
   MAX_WINDOW_HOURS,
+  SEASONAL_DISCOUNT,
   type RisingTopic,
   type RisingResult,
   type SourceHealth,
@@ -45,6 +46,14 @@ export {
   type TrendsJobData,
   type TrendsWorker,
 } from './queue.js';
+export {
+  seasonality,
+  SEASON_LAG_DAYS,
+  SEASON_SLACK_DAYS,
+  SEASON_BASELINE_DAYS,
+  type Seasonality,
+  type LastYear,
+} from './seasonal.js';
 export { termsOf } from './terms.js';
 export {
   scoreRelevance,
