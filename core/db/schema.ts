@@ -800,6 +800,41 @@ export const trendItems = pgTable(
   ],
 );
 
+/**
+ * A post adapted from one that worked (docs/trends.md#adapting-what-works): the draft made,
+ * where it came from (a public Bluesky, Mastodon or X post, or one of the workspace's own),
+ * the structure taken from it and the short attributed quote, so how the adapted post does
+ * can be set against the account's baseline.
+ */
+export const trendAdaptations = pgTable(
+  'trend_adaptations',
+  {
+    id: id(),
+    workspaceId: workspaceRef(),
+    /** The draft post made from it. */
+    postId: uuid('post_id').notNull(),
+    /** `bluesky`, `mastodon`, `x` or `own`. */
+    sourceKind: text('source_kind').notNull(),
+    sourceUrl: text('source_url'),
+    /** Author's handle as the platform shows it (attribution). */
+    sourceAuthor: text('source_author'),
+    /** The workspace's own published target it came from (`own`). */
+    sourceTargetId: uuid('source_target_id'),
+    /** Hook, format, length, call to action. */
+    structure: jsonb('structure').$type<Record<string, unknown>>().notNull(),
+    /** At most the short-quote limit of the source's text; null when not quoted. */
+    quote: text('quote'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    foreignKey({ columns: [t.workspaceId, t.postId], foreignColumns: [posts.workspaceId, posts.id] }).onDelete(
+      'cascade',
+    ),
+    index('trend_adaptations_ws_created').on(t.workspaceId, t.createdAt),
+  ],
+);
+
 /** Each source's health per workspace: when it last delivered and when and why it last failed. */
 export const trendSourceHealth = pgTable(
   'trend_source_health',
