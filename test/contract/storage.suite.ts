@@ -94,6 +94,7 @@ export const EXPECTED_TABLES = [
   'sessions',
   'social_accounts',
   'tracked_links',
+  'trend_adaptations',
   'trend_alerts',
   'trend_items',
   'trend_niches',
