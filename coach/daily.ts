@@ -6,14 +6,14 @@
  * day: the message row is unique per day and the notification per dedupe key, so a retry
  * after a crash, or a second worker, finds what the first stored and sends nothing twice.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { memberZone, schema, type Role } from '../core/index.js';
 import { nowOf, type CoachContext, type CoachDeps } from './context.js';
-import { dailyFacts, type DailyFacts } from './facts.js';
+import type { DailyFacts } from './facts.js';
+import { dailyFactsBatch, mapLimited } from './facts-batch.js';
 import { pickIntervention } from './interventions.js';
 import { checkNumbers, promptOf, renderTemplate } from './message.js';
-import { getSettings } from './settings.js';
 
 export interface DailyJob {
   workspaceId: string;
@@ -21,6 +21,8 @@ export interface DailyJob {
   /** Local day (YYYY-MM-DD) the message is for. */
   day: string;
 }
+
+type Member = CoachContext & { userId: string };
 
 export type DailyOutcome =
   | {
@@ -135,27 +137,135 @@ async function insertOnce(
   return { row: existing!, fresh: false };
 }
 
-/** The morning of one member and day (the queue's job, also callable directly). */
-export async function runDaily(deps: CoachDeps, job: DailyJob): Promise<DailyOutcome> {
+/** Members a batch prepares at once (facts, model calls, writes). Default 16. */
+export const DEFAULT_DAILY_CONCURRENCY = 16;
+
+const keyOf = (workspaceId: string, userId: string) => `${workspaceId}/${userId}`;
+
+/** Each job's member context (role and zone now), settings and stored message of the day: three queries for the batch. */
+async function readBatch(deps: CoachDeps, jobs: DailyJob[]) {
+  const workspaceIds = [...new Set(jobs.map((j) => j.workspaceId))];
+  const userIds = [...new Set(jobs.map((j) => j.userId))];
+  const m = schema.memberships;
+  const u = schema.users;
+  const s = schema.coachSettings;
+  const msg = schema.coachMessages;
+  const [members, settings, stored] = await Promise.all([
+    deps.db
+      .select({ workspaceId: m.workspaceId, userId: m.userId, role: m.role, timeZone: memberZone })
+      .from(m)
+      .innerJoin(u, eq(u.id, m.userId))
+      .innerJoin(schema.workspaces, eq(schema.workspaces.id, m.workspaceId))
+      .where(and(inArray(m.workspaceId, workspaceIds), inArray(m.userId, userIds))),
+    deps.db
+      .select()
+      .from(s)
+      .where(and(inArray(s.workspaceId, workspaceIds), inArray(s.userId, userIds))),
+    deps.db
+      .select()
+      .from(msg)
+      .where(
+        and(
+          inArray(msg.workspaceId, workspaceIds),
+          inArray(msg.userId, userIds),
+          eq(msg.kind, 'daily'),
+          inArray(msg.day, [...new Set(jobs.map((j) => j.day))]),
+        ),
+      ),
+  ]);
+  // The `in` lists cross workspaces and members: only each job's own pair counts.
+  return {
+    memberOf: new Map(members.map((r) => [keyOf(r.workspaceId, r.userId), r])),
+    settingsOf: new Map(settings.map((r) => [keyOf(r.workspaceId, r.userId), r])),
+    storedOf: new Map(stored.map((r) => [`${keyOf(r.workspaceId, r.userId)}/${r.day}`, r])),
+  };
+}
+
+/**
+ * The mornings of many members at once — the queue's job (`queue.ts` gathers the members due
+ * at the same instant). What is read the same way for every member is read once for the batch
+ * (who they are, their settings, the day's stored messages, then the facts: `dailyFactsBatch`);
+ * each member's message is then written, checked, stored and sent on its own, `concurrency` at
+ * a time, exactly as `runDaily` does for one. Outcomes in the order of `jobs`.
+ */
+export async function runDailyBatch(
+  deps: CoachDeps,
+  jobs: DailyJob[],
+  opts: { concurrency?: number | undefined } = {},
+): Promise<DailyOutcome[]> {
+  if (jobs.length === 0) return [];
   const now = nowOf(deps);
-  const ctx = await memberContext(deps, job.workspaceId, job.userId);
-  if (!ctx) return { kind: 'skipped', reason: 'no longer a member' };
-  const member = { ...ctx, userId: job.userId };
-  const settings = await getSettings(deps, member);
-  if (!settings.enabled) return { kind: 'skipped', reason: 'coaching is off' };
-  const day = DateTime.fromISO(job.day, { zone: ctx.timeZone });
-  if (settings.quietDays.includes(day.weekday)) return { kind: 'skipped', reason: 'a quiet day' };
-  const m = schema.coachMessages;
-  const [existing] = await deps.db
-    .select()
-    .from(m)
-    .where(and(eq(m.workspaceId, job.workspaceId), eq(m.userId, job.userId), eq(m.kind, 'daily'), eq(m.day, job.day)));
-  if (existing) {
-    // A run that stopped after storing the message: send what it stored (at most once).
-    const delivered = await sendStored(deps, existing);
-    return { kind: 'duplicate', messageId: existing.id, delivered };
+  const { memberOf, settingsOf, storedOf } = await readBatch(deps, jobs);
+  const out = new Array<DailyOutcome>(jobs.length);
+  const due: Array<{ i: number; job: DailyJob; member: Member; muted: string[] }> = [];
+  const seen = new Set<string>();
+  const resend: Array<{ i: number; row: typeof schema.coachMessages.$inferSelect }> = [];
+  for (const [i, job] of jobs.entries()) {
+    const key = keyOf(job.workspaceId, job.userId);
+    const row = memberOf.get(key);
+    if (!row) {
+      out[i] = { kind: 'skipped', reason: 'no longer a member' };
+      continue;
+    }
+    const member: Member = {
+      workspaceId: job.workspaceId,
+      userId: job.userId,
+      role: row.role as Role,
+      timeZone: row.timeZone,
+      channel: 'coach',
+      actorKind: 'system',
+    };
+    const settings = settingsOf.get(key);
+    if (!(settings?.enabled ?? true)) {
+      out[i] = { kind: 'skipped', reason: 'coaching is off' };
+      continue;
+    }
+    const weekday = DateTime.fromISO(job.day, { zone: member.timeZone }).weekday;
+    if ((settings?.quietDays ?? []).includes(weekday)) {
+      out[i] = { kind: 'skipped', reason: 'a quiet day' };
+      continue;
+    }
+    const existing = storedOf.get(`${key}/${job.day}`);
+    // The same member and day twice in one batch: the second finds what the first stored.
+    if (existing || seen.has(`${key}/${job.day}`)) {
+      if (existing) resend.push({ i, row: existing });
+      else due.push({ i, job, member, muted: settings?.muted ?? [] });
+      continue;
+    }
+    seen.add(`${key}/${job.day}`);
+    due.push({ i, job, member, muted: settings?.muted ?? [] });
   }
-  const facts = await dailyFacts(deps, member, now);
+  // A run that stopped after storing the message: send what it stored (at most once).
+  for (const { i, row } of resend)
+    out[i] = { kind: 'duplicate', messageId: row.id, delivered: await sendStored(deps, row) };
+  const concurrency = opts.concurrency ?? DEFAULT_DAILY_CONCURRENCY;
+  const facts = await dailyFactsBatch(
+    deps,
+    due.map((d) => d.member),
+    now,
+    { concurrency },
+  );
+  await mapLimited(due, concurrency, async (d, k) => {
+    out[d.i] = await deliverDaily(deps, d.member, d.job, facts[k]!, d.muted, now);
+  });
+  return out;
+}
+
+/** The morning of one member and day (a batch of one: the same path as the queue's job). */
+export async function runDaily(deps: CoachDeps, job: DailyJob): Promise<DailyOutcome> {
+  const [outcome] = await runDailyBatch(deps, [job]);
+  return outcome!;
+}
+
+/** One member's message from their facts: written, checked, stored once, sent; then the day's nudge. */
+async function deliverDaily(
+  deps: CoachDeps,
+  member: Member,
+  job: DailyJob,
+  facts: DailyFacts,
+  muted: readonly string[],
+  now: Date,
+): Promise<DailyOutcome> {
   const written = await writeMessage(deps, member, facts);
   const { row, fresh } = await insertOnce(deps, {
     workspaceId: job.workspaceId,
@@ -174,7 +284,7 @@ export async function runDaily(deps: CoachDeps, job: DailyJob): Promise<DailyOut
   if (!fresh) return { kind: 'duplicate', messageId: row.id, delivered: await sendStored(deps, row) };
   await sendStored(deps, row);
   await markCelebrated(deps, member, facts, now);
-  const intervention = await runIntervention(deps, member, job.day, settings.muted, now);
+  const intervention = await runIntervention(deps, member, job.day, muted, now);
   return { kind: 'sent', messageId: row.id, source: written.source, rejected: written.rejectedReason, intervention };
 }
 

@@ -58,7 +58,11 @@ async function draftsBatch(deps: CoachDeps, members: Member[], limit: number): P
 }
 
 /** Runs `fn` over the items, `limit` at a time, keeping their order. */
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

@@ -31,11 +31,23 @@ export {
 export { dailyFacts, type DailyFacts, type CoachAction } from './facts.js';
 export { dailyFactsBatch, DEFAULT_BATCH_CONCURRENCY } from './facts-batch.js';
 export { renderTemplate, promptOf, checkNumbers, COACH_SYSTEM, type NumberCheck } from './message.js';
-export { runDaily, writeMessage, memberContext, runIntervention, type DailyJob, type DailyOutcome } from './daily.js';
+export {
+  runDaily,
+  runDailyBatch,
+  DEFAULT_DAILY_CONCURRENCY,
+  writeMessage,
+  memberContext,
+  runIntervention,
+  type DailyJob,
+  type DailyOutcome,
+} from './daily.js';
 export { detectBlockers, pickIntervention, COOL_DOWN_DAYS, type Blocker } from './interventions.js';
 export {
   CoachQueue,
   COACH_QUEUE,
+  DAILY_BATCH_SIZE,
+  summarize,
+  type DailyBatchSummary,
   DEFAULT_TICK_EVERY_MS,
   LATE_MS,
   LOOKAHEAD_MS,

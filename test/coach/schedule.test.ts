@@ -95,9 +95,14 @@ describe('the tick on BullMQ', () => {
     }
     const jobs = await queue.queue.getDelayed();
     const due = (j: (typeof jobs)[number]) => new Date(j.timestamp + (j.opts.delay ?? 0)).getTime() - j.timestamp;
-    const byId = new Map(jobs.map((j) => [j.id, j]));
     expect(jobs).toHaveLength(4);
-    const job = (w: typeof paris, day: string) => byId.get(`daily.${w.ctx.workspaceId}.${w.ctx.userId}.${day}`)!;
+    // Each tick had one member due: a batch of one, naming the member and the local day.
+    const job = (w: typeof paris, day: string) =>
+      jobs.find(
+        (j) =>
+          j.data.kind === 'daily-batch' &&
+          j.data.members.some((m) => m.workspaceId === w.ctx.workspaceId && m.userId === w.ctx.userId && m.day === day),
+      )!;
     // Each delay is what separates its tick from 08:30 local that day: ten minutes.
     for (const [w, day] of [
       [paris, '2026-03-29'],
@@ -105,7 +110,7 @@ describe('the tick on BullMQ', () => {
       [ny, '2026-11-01'],
       [paris, '2026-03-28'],
     ] as const) {
-      expect(job(w, day).data).toMatchObject({ kind: 'daily', day });
+      expect(job(w, day).data).toMatchObject({ kind: 'daily-batch', members: [{ day }] });
       expect(due(job(w, day))).toBe(10 * 60_000);
     }
     // A quiet day adds nothing.
