@@ -6,12 +6,25 @@
  * later call for the account goes to that PDS, not to an entryway such as bsky.social
  * (https://atproto.com/specs/handle, https://atproto.com/specs/did,
  * https://docs.bsky.app/docs/advanced-guides/entryway).
+ *
+ * The handle's `/.well-known/atproto-did` and a `did:web` document live on hosts the user
+ * names, so those two fetches go through Herald's outbound guard (core/net/outbound): each
+ * connection is checked against the address it reaches after DNS, not only the host's name.
+ * `@atproto/identity` takes no fetch of its own, so its two HTTP steps are overridden here
+ * (`GuardedHandleResolver`, `GuardedDidWebResolver`); DNS and the PLC directory stay its own.
  */
 import { BlockList, isIP } from 'node:net';
 import { Agent, XRPCError } from '@atproto/api';
 import { getHandle, getPdsEndpoint, isValidDidDoc, type DidDocument } from '@atproto/common-web';
-import { DidResolver, HandleResolver, PoorlyFormattedDidDocumentError } from '@atproto/identity';
-import { HeraldError } from '../../core/index.js';
+import {
+  DidResolver,
+  DidWebResolver,
+  HandleResolver,
+  PoorlyFormattedDidDocumentError,
+  PoorlyFormattedDidError,
+  UnsupportedDidWebPathError,
+} from '@atproto/identity';
+import { HeraldError, outboundRefusal, userUrlDispatcher } from '../../core/index.js';
 
 /** The public PLC directory, which holds every `did:plc` document. */
 export const DEFAULT_PLC_URL = 'https://plc.directory';
@@ -126,7 +139,7 @@ function isInternalHost(hostname: string): boolean {
 async function resolveHandle(handle: string, options: IdentityOptions): Promise<string> {
   // DNS and the well-known file first, as the spec says; the library gives neither a timeout.
   const direct = await withTimeout(
-    new HandleResolver({ timeout: options.timeoutMs }).resolve(handle),
+    new GuardedHandleResolver({ timeout: options.timeoutMs }).resolve(handle),
     options.timeoutMs,
   );
   if (direct && DID.test(direct)) return direct;
@@ -151,10 +164,24 @@ async function resolveHandle(handle: string, options: IdentityOptions): Promise<
 
 async function resolveDid(did: string, identifier: string, options: IdentityOptions): Promise<DidDocument> {
   const resolver = new DidResolver({ plcUrl: options.plcUrl, timeout: options.timeoutMs });
+  resolver.methods.set('web', new GuardedDidWebResolver(options.timeoutMs));
   let doc: DidDocument | null;
   try {
     doc = await resolver.resolve(did);
   } catch (err) {
+    const refused = outboundRefusal(err);
+    if (refused) {
+      throw new HeraldError('handle_unresolved', {
+        message: `${did} names ${refused.host}, which is at ${refused.address} (${refused.range}); Herald does not fetch DID documents from there`,
+        details: { identifier, did },
+      });
+    }
+    if (err instanceof PoorlyFormattedDidError || err instanceof UnsupportedDidWebPathError) {
+      throw new HeraldError('handle_unresolved', {
+        message: `${did} is not a did:web Bluesky can use (a host name, no path)`,
+        details: { identifier, did },
+      });
+    }
     if (err instanceof PoorlyFormattedDidDocumentError) {
       throw new HeraldError('handle_unresolved', {
         message: `The DID document of ${did} is malformed`,
@@ -189,5 +216,53 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefin
     return await Promise.race([work, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** `fetch` through the outbound guard: public addresses only, unless `OUTBOUND_ALLOW` says more. */
+const guardedFetch = (url: URL, init: RequestInit): Promise<Response> =>
+  fetch(url, { ...init, dispatcher: userUrlDispatcher() } as RequestInit);
+
+/**
+ * The library's handle resolver with its HTTPS step (`GET https://<handle>/.well-known/atproto-did`,
+ * the first line of the body is the DID; https://atproto.com/specs/handle) made through the
+ * guard. A refused or failed fetch finds nothing, as any failure of that step does, and
+ * resolution goes on to the AppView.
+ */
+class GuardedHandleResolver extends HandleResolver {
+  override async resolveHttp(handle: string, signal?: AbortSignal): Promise<string | undefined> {
+    try {
+      const res = await guardedFetch(new URL('/.well-known/atproto-did', `https://${handle}`), {
+        ...(signal ? { signal } : {}),
+      });
+      if (!res.ok) return undefined;
+      const did = (await res.text()).split('\n')[0]!.trim();
+      return did.startsWith('did:') ? did : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * The library's did:web resolver (`GET https://<host>/.well-known/did.json`, plain http for
+ * `localhost`, no redirects, no paths: https://atproto.com/specs/did) with the fetch made
+ * through the guard; a refusal is thrown for `resolveDid` to name.
+ */
+class GuardedDidWebResolver extends DidWebResolver {
+  override async resolveNoCheck(did: string): Promise<unknown> {
+    const parts = did.split(':').slice(2).join(':').split(':').map(decodeURIComponent);
+    if (parts.length < 1 || !parts[0]) throw new PoorlyFormattedDidError(did);
+    if (parts.length > 1) throw new UnsupportedDidWebPathError(did);
+    const url = new URL(`https://${parts[0]}/.well-known/did.json`);
+    if (url.hostname === 'localhost') url.protocol = 'http';
+    const res = await guardedFetch(url, {
+      signal: AbortSignal.timeout(this.timeout),
+      redirect: 'error',
+      headers: { accept: 'application/did+ld+json,application/json' },
+    });
+    // Positively not found, as opposed to a network failure (thrown).
+    if (!res.ok) return null;
+    return res.json();
   }
 }

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBlueskyTestbed, type BlueskyTestbed } from '../../connectors/bluesky/fake.js';
@@ -14,6 +15,7 @@ import { createBlueskyConnector, createBlueskyPasswordLinker } from '../../conne
 import { pdsOf } from '../../connectors/bluesky/identity.js';
 import type { BlueskyCredentials } from '../../connectors/bluesky/index.js';
 import type { PublishInput } from '../../connectors/contract.js';
+import { setOutboundPolicy } from '../../core/index.js';
 
 const TIMEOUT_MS = 2_000;
 let tb: BlueskyTestbed;
@@ -209,6 +211,41 @@ describe('where Herald sends an account password', () => {
       expect((err as Error).message).toContain('local or private host');
     } finally {
       await host.close();
+    }
+  });
+});
+
+describe('did:web and handle hosts go through the outbound guard', () => {
+  // A did:web host spelled as a number is no IP literal to a name check, but the URL parser
+  // (and so fetch) reads 167772161 as 10.0.0.1 and 2130706433 as 127.0.0.1: only a check of
+  // the address actually connected to (core/net/outbound) stops it.
+  const strict = () => createBlueskyPasswordLinker({ plcUrl: tb.plcUrl, timeoutMs: TIMEOUT_MS });
+
+  it('a did:web whose host is a private address is refused, naming the address', async () => {
+    const err = await failure(strict().signIn({ identifier: 'did:web:167772161', password: 'abcd-efgh-ijkl-mnop' }));
+    expect(err).toMatchObject({ code: 'handle_unresolved' });
+    expect((err as Error).message).toContain('10.0.0.1 (private)');
+  });
+
+  it('under the default policy a did:web at a loopback address is refused before any connection', async () => {
+    let connections = 0;
+    const listener = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    const { port } = listener.address() as AddressInfo;
+    setOutboundPolicy({ allow: [] }); // an install without OUTBOUND_ALLOW
+    try {
+      const err = await failure(
+        strict().signIn({ identifier: `did:web:2130706433%3A${port}`, password: 'abcd-efgh-ijkl-mnop' }),
+      );
+      expect(err).toMatchObject({ code: 'handle_unresolved' });
+      expect((err as Error).message).toContain('127.0.0.1 (loopback)');
+      expect(connections).toBe(0);
+    } finally {
+      setOutboundPolicy({ allow: ['loopback'] }); // as test/setup/outbound.ts left it
+      await new Promise((r) => listener.close(r));
     }
   });
 });
