@@ -34,7 +34,7 @@ export type VoiceEvent =
        * what they say next (re-sent with `use: 'turn'` if nothing follows).
        */
       use?: 'turn' | 'confirm' | 'none' | 'not_an_answer' | 'held';
-      /** With `use: 'turn'` when earlier words were joined to this transcript: the turn's whole text. */
+      /** With `use: 'turn'` (or an answer's `confirm` / `not_an_answer`) when earlier words were joined to this transcript: the turn's whole text. */
       turnText?: string;
     }
   | {

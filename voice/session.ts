@@ -33,6 +33,7 @@ import { turnCompleteness } from './end-of-turn.js';
 import { SentenceSplitter } from './tts/sentences.js';
 import { TurnDetector, type TurnDetectorOptions, type Utterance } from './turn-detector.js';
 import { SileroStream, VAD_WINDOW_MS } from './vad.js';
+import type { VoiceEvent } from './events.js';
 
 export * from './session-types.js';
 
@@ -64,6 +65,8 @@ interface PendingTurn {
   /** The speculative turn; `starting` until the host answered. */
   spec: Speculation | undefined;
   starting: boolean;
+  /** Not a turn: the answer to the confirmation `turnId` is waiting for, read once the user's turn is over. */
+  answers?: string;
 }
 
 interface TurnState {
@@ -452,29 +455,43 @@ export class VoiceSession {
       startMs: u.startMs,
       endMs: u.endMs,
     } as const;
-    const turn = this.#turn;
     if (!/\w/.test(said)) return this.#host.send({ ...base, use: 'none' });
-    if (turn && !turn.ended && turn.waiting) {
-      const answer = parseVoiceAnswer(text);
-      if (!answer) {
-        this.#host.send({ ...base, use: 'not_an_answer' });
-        this.#say(turn.id, 'Please say yes, no, or what to change.');
-        return;
-      }
-      this.#host.send({ ...base, use: 'confirm' });
-      this.#speaker?.stop(turn.id);
-      if (this.#host.answer(turn.id, turn.waiting, decisionOf(answer))) turn.waiting = null;
-      return;
-    }
     if (this.#detector.speaking) {
-      // The user is talking again: answering now would talk over them. Held for their next words.
+      // The user is talking again: answering now would talk over them (or take half an answer
+      // to a confirmation for the whole). Held for their next words.
       this.#carry = said;
       this.#held = { id, startMs: u.startMs, endMs: u.endMs };
       return this.#host.send({ ...base, use: 'held' });
     }
     if (this.#detector.options.pauseMs > 0) return this.#hold(said, !!carried, base);
+    const waiting = this.#waitingTurn();
+    if (waiting) return this.#answer(waiting, said, base, !!carried);
     this.#host.send({ ...base, use: 'turn', ...(carried ? { turnText: said } : {}) });
     await this.#begin(said, id);
+  }
+
+  /** The turn waiting for a spoken answer to its confirmation request, if any. */
+  #waitingTurn(): TurnState | null {
+    const turn = this.#turn;
+    return turn && !turn.ended && turn.waiting ? turn : null;
+  }
+
+  /**
+   * The user's whole turn answers the confirmation `turn` waits for ("yes", "no", "change the
+   * time to ten"); `said` is every word of it, a pause in between included ("Yes, but" ...
+   * "change the time to ten" is one answer, not a yes).
+   */
+  #answer(turn: TurnState, said: string, base: Extract<VoiceEvent, { type: 'transcript' }>, joinedText: boolean): void {
+    const answer = parseVoiceAnswer(said);
+    const whole = joinedText ? { turnText: said } : {};
+    if (!answer) {
+      this.#host.send({ ...base, use: 'not_an_answer', ...whole });
+      this.#say(turn.id, 'Please say yes, no, or what to change.');
+      return;
+    }
+    this.#host.send({ ...base, use: 'confirm', ...whole });
+    this.#speaker?.stop(turn.id);
+    if (turn.waiting && this.#host.answer(turn.id, turn.waiting, decisionOf(answer))) turn.waiting = null;
   }
 
   /**
@@ -494,6 +511,8 @@ export class VoiceSession {
           ? o.incompleteSilenceMs
           : this.#detector.options.endSilenceMs,
     );
+    // An answer to a confirmation is held the same way, but nothing runs before it is read.
+    const answers = this.#waitingTurn()?.id;
     const pending: PendingTurn = {
       id: t.utteranceId,
       said,
@@ -501,10 +520,12 @@ export class VoiceSession {
       transcript: t,
       needMs,
       spec: undefined,
-      starting: true,
+      starting: !answers,
+      ...(answers ? { answers } : {}),
     };
     this.#pending = pending;
     this.#host.send({ type: 'transcript', ...t, final: true, use: 'held' });
+    if (answers) return this.#decideEnd(this.#detector.nowMs - t.endMs);
     const started = await this.#begin(said, t.utteranceId, true);
     pending.starting = false;
     if (this.#pending !== pending) return pending.spec?.discard() ?? started.spec?.discard();
@@ -521,6 +542,14 @@ export class VoiceSession {
     const p = this.#pending;
     if (!p || p.starting || this.#detector.speaking || silenceMs < p.needMs || this.#stopped) return;
     this.#pending = null;
+    if (p.answers) {
+      const turn = this.#waitingTurn();
+      if (turn?.id === p.answers) {
+        this.#answer(turn, p.said, { type: 'transcript', ...p.transcript, final: true }, p.joined);
+        return;
+      }
+      // The request was settled meanwhile (typed, or it expired): the words are a turn of their own.
+    }
     this.#host.send({
       type: 'transcript',
       ...p.transcript,
@@ -552,6 +581,8 @@ export class VoiceSession {
     this.#held = null;
     const t = { utteranceId: held.id, text: said, startMs: held.startMs, endMs: held.endMs };
     if (this.#detector.options.pauseMs > 0) return this.#hold(said, false, t);
+    const waiting = this.#waitingTurn();
+    if (waiting) return this.#answer(waiting, said, { type: 'transcript', ...t, final: true }, false);
     this.#host.send({ type: 'transcript', ...t, final: true, use: 'turn' });
     await this.#begin(said, held.id);
   }

@@ -193,4 +193,44 @@ describe('turn-taking', () => {
     expect(c.events.indexOf(final)).toBeGreaterThan(bargeAt);
     env.fake.script([]);
   });
+
+  it('an answer to a confirmation split by a pause is read whole: "Yes, but" ... "change the time to ten" is one answer', async () => {
+    // Speculative turns as Herald configures them: the first part is transcribed at the pause.
+    const url = await env.app({ pauseMs: 200 });
+    const c = await env.connect(url);
+    await startVoice(c);
+    env.fake.script(['/confirm ship it']);
+    const asked = c.events.length;
+    await c.stream(await utterance('Post ship it.', 101), true);
+    const request = await c.next('confirm_request', (e) => e.type === 'confirm_request', asked);
+    await c.next('spoken question', (e) => e.type === 'voice_audio_end' && e.turnId === request.turnId, asked);
+    env.fake.script([
+      { text: 'Yes, but', delayMs: 150 },
+      { text: 'change the time to ten.', delayMs: 150 },
+    ]);
+    const from = c.events.length;
+    const audio = Buffer.concat([
+      quiet(300, 102),
+      await speech('Yes, but'),
+      quiet(700, 103),
+      await speech('change the time to ten.'),
+      quiet(1200, 104),
+    ]);
+    await c.stream(audio, true);
+    const results = () => c.events.slice(from).filter((e) => e.type === 'confirm_result');
+    await c.next('confirm_result', (e) => e.type === 'confirm_result', from);
+    expect(results()).toEqual([
+      expect.objectContaining({ turnId: request.turnId, outcome: 'confirmed', edit: { at: '10:00' } }),
+    ]);
+    const finals = c.events.slice(from).filter((e) => e.type === 'transcript' && e.final === true);
+    // Each part held while the silence after it is judged; the whole read once the user is done.
+    expect(finals.map((e) => e.use)).toEqual(['held', 'held', 'confirm']);
+    expect(finals.at(-1)).toMatchObject({
+      text: 'change the time to ten.',
+      turnText: 'Yes, but change the time to ten.',
+    });
+    // The second part started no turn of its own.
+    expect(c.events.slice(from).filter((e) => e.type === 'message_start')).toEqual([]);
+    env.fake.script([]);
+  });
 });
