@@ -11,6 +11,7 @@ import type {
   AccountStats,
   PostMetrics,
   PublishInput,
+  PublishJournal,
   PublishResult,
   PublishedPart,
 } from '../contract.js';
@@ -27,7 +28,8 @@ import {
   type XApiAccess,
   type XPostOptions,
 } from './limits.js';
-import { uploadMedia } from './media.js';
+import { uploadMedia, type UploadedMedia } from './media.js';
+import { journaledMedia, recordMediaKeys, sameMedia } from './media-keys.js';
 import { DEFAULT_AUTHORIZE_URL, parseCredentials, refreshCredentials, type XApp } from './oauth.js';
 
 export { capabilities, countXText, validateDraft, STANDARD_MAX, LONG_POST_MAX, type XApiAccess } from './limits.js';
@@ -138,10 +140,11 @@ export function createXConnector(options: XConnectorOptions): Connector {
     index: number,
     replyTo: string | undefined,
     opts: XPostOptions,
+    journal: PublishJournal | undefined,
   ): Promise<PublishedPart> {
-    const mediaIds: string[] = [];
+    const uploads: UploadedMedia[] = [];
     try {
-      for (const [j, m] of part.media.entries()) mediaIds.push(await uploadMedia(t, m, `media ${j + 1}`, upload));
+      for (const [j, m] of part.media.entries()) uploads.push(await uploadMedia(t, m, `media ${j + 1}`, upload));
     } catch (err) {
       // Failures before the post call never created the post.
       if (isConnectorError(err) && err.mayHaveSucceeded) {
@@ -153,6 +156,14 @@ export function createXConnector(options: XConnectorOptions): Connector {
       }
       throw err;
     }
+    const mediaIds = uploads.map((u) => u.id);
+    // The post's media keys, journaled before the post call: what a later lookup recognises it by.
+    if (journal && uploads.length > 0)
+      await recordMediaKeys(
+        journal,
+        index,
+        uploads.map((u) => u.mediaKey),
+      );
     const quoting = index === 0 && !!opts.quoteTweetId;
     const res = await xRequest<{ data?: unknown }>(t, {
       method: 'POST',
@@ -178,7 +189,11 @@ export function createXConnector(options: XConnectorOptions): Connector {
     return { index, platformPostId: data.id, url: urlOf(account, data.id) };
   }
 
-  async function publish(account: AccountContext, input: PublishInput): Promise<PublishResult> {
+  async function publish(
+    account: AccountContext,
+    input: PublishInput,
+    journal?: PublishJournal,
+  ): Promise<PublishResult> {
     const issues = validate(account, input);
     if (issues.length > 0) {
       throw new InvalidContent(`The post cannot go to X: ${issues.map((i) => i.message).join(' ')}`, {
@@ -190,7 +205,7 @@ export function createXConnector(options: XConnectorOptions): Connector {
     const published: PublishedPart[] = [];
     for (const [i, part] of input.parts.entries()) {
       try {
-        published.push(await publishPart(t, account, part, i, published[i - 1]?.platformPostId, opts));
+        published.push(await publishPart(t, account, part, i, published[i - 1]?.platformPostId, opts, journal));
       } catch (err) {
         if (i === 0 || !(err instanceof ConnectorError)) throw err;
         throw err.inPart(i, [...published]);
@@ -233,8 +248,9 @@ export function createXConnector(options: XConnectorOptions): Connector {
   /**
    * The earlier post is recognised by its shape: part 0 a non-reply at or after `since` with
    * the same text (past X's escaping, t.co links and media link, the whole text of a long
-   * post) and as many media, each further part a reply to the one before. Only a whole thread
-   * counts as found. A post X shows cut without its full text cannot be told apart: that
+   * post) and as many media — the very media, by `media_key`, when the journal holds the keys
+   * Herald attached — each further part a reply to the one before. Only a whole thread counts
+   * as found. A post X shows cut without its full text cannot be told apart: that
    * throws rather than answering "not there".
    */
   async function lookup(
@@ -242,12 +258,17 @@ export function createXConnector(options: XConnectorOptions): Connector {
     input: Draft,
     _key: string,
     since: Date,
+    journal?: PublishJournal,
   ): Promise<PublishResult | null> {
     const recent = await postsSince(account, since, input.parts.length);
+    const media = await journaledMedia(journal);
     let unsure = false;
     const matches = (tw: TweetJson, i: number) => {
       const part = input.parts[i]!;
-      if ((tw.attachments?.media_keys?.length ?? 0) !== part.media.length) return false;
+      const keys = tw.attachments?.media_keys ?? [];
+      if (keys.length !== part.media.length) return false;
+      const attached = media(i);
+      if (keys.length > 0 && attached.kind === 'keys' && !sameMedia(keys, attached.sets)) return false;
       const shown = normalize(writtenText(tw));
       const wanted = normalize(part.text);
       if (shown === wanted) return true;
@@ -293,7 +314,7 @@ export function createXConnector(options: XConnectorOptions): Connector {
     platform: PLATFORM,
     capabilities,
     validate,
-    publish: (account, input) => publish(account, input),
+    publish: (account, input, _key, journal) => publish(account, input, journal),
     lookup,
     async checkStatus(account, platformPostId) {
       return (await getTweet(account, platformPostId)) ? 'published' : 'failed';

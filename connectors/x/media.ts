@@ -24,14 +24,25 @@ interface ProcessingInfo {
   error?: { message?: string };
 }
 
-type MediaData = { data?: { id?: string; processing_info?: ProcessingInfo } };
+type MediaData = { data?: { id?: string; media_key?: string; processing_info?: ProcessingInfo } };
+
+/** An uploaded media item: its id for the post, and the `media_key` posts show it by (null if X gave none). */
+export interface UploadedMedia {
+  id: string;
+  mediaKey: string | null;
+}
 
 const categoryOf = (mimeType: string) =>
   mimeType === 'image/gif' ? 'tweet_gif' : mimeType.startsWith('video/') ? 'tweet_video' : 'tweet_image';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function uploadMedia(t: Transport, media: MediaInput, label: string, s: UploadSettings): Promise<string> {
+export async function uploadMedia(
+  t: Transport,
+  media: MediaInput,
+  label: string,
+  s: UploadSettings,
+): Promise<UploadedMedia> {
   const init = await xRequest<MediaData>(t, {
     method: 'POST',
     path: '/2/media/upload/initialize',
@@ -54,6 +65,9 @@ export async function uploadMedia(t: Transport, media: MediaInput, label: string
     method: 'POST',
     path: `/2/media/upload/${encodeURIComponent(id)}/finalize`,
   });
+  // INITIALIZE and FINALIZE answer with the `media_key` a post's `attachments` will name
+  // (https://docs.x.com/x-api/media/finalize-media-upload).
+  const mediaKey = fin.body?.data?.media_key ?? init.body?.data?.media_key ?? null;
   let info = fin.body?.data?.processing_info;
   const deadline = Date.now() + s.pollTimeoutMs;
   while (info && (info.state === 'pending' || info.state === 'in_progress')) {
@@ -81,5 +95,5 @@ export async function uploadMedia(t: Transport, media: MediaInput, label: string
       json: { id, metadata: { alt_text: { text: media.altText } } },
     });
   }
-  return id;
+  return { id, mediaKey };
 }

@@ -12,6 +12,7 @@ import { InvalidContent, PermanentError, type ConnectorError } from '../../conne
 import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake, type XFake, type XFakeAccount } from '../../connectors/x/fake.js';
 import { solidPng } from '../helpers/media-fixtures.js';
+import { memoryJournal } from '../helpers/memory-journal.js';
 import { loadConfig } from '../../core/index.js';
 import { createConnectors } from '../../server/connectors.js';
 
@@ -110,6 +111,27 @@ describe('finding a post after an uncertain publish', () => {
     }
     // Same text, other media count: not this post.
     expect(await connectorFor(fake).lookup(account, draft([{ text: '', media: [] }]), 'k', since)).toBeNull();
+  });
+
+  it("tells Herald's media post from another with as many media, by the media keys it journaled", async () => {
+    const creds = fake.createAccount();
+    const account = accountFor(creds);
+    const since = new Date(Date.now() - 5_000);
+    const c = connectorFor(fake);
+    const imageOnly = draft([{ text: '', media: [image()] }]);
+    // The owner posts an image by hand; then Herald's attempt fails before X applies it (503).
+    const byHand = await c.publish(account, imageOnly, 'k');
+    const journal = memoryJournal();
+    fake.failNext(creds.userId, 'server_error');
+    expect(await failure(c.publish(account, imageOnly, 'k', journal))).toMatchObject({ mayHaveSucceeded: true });
+    // Its keys are journaled, and the post by hand does not carry them: Herald's post is not there.
+    expect(await c.lookup(account, imageOnly, 'k', since, journal)).toBeNull();
+    // The next attempt is applied and its answer lost: found by its keys, not the older post by hand.
+    fake.failNext(creds.userId, 'timeout_after_apply');
+    await failure(connectorFor(fake, { timeoutMs: 400 }).publish(account, imageOnly, 'k', journal));
+    const found = await c.lookup(account, imageOnly, 'k', since, journal);
+    expect(found?.platformPostId).toBe(fake.posts(creds.userId).at(-1)!.id);
+    expect(found?.platformPostId).not.toBe(byHand.platformPostId);
   });
 
   it('reads the window in small pages, and says it cannot be sure past 100 posts instead of "not there"', async () => {
