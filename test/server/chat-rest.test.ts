@@ -158,7 +158,12 @@ describe('ask_herald and confirm_action over MCP', () => {
       new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: p.auth } }),
     );
     try {
-      type R = { isError?: boolean; structuredContent?: Record<string, unknown>; content: unknown };
+      type R = {
+        isError?: boolean;
+        structuredContent?: Record<string, unknown>;
+        content: unknown;
+        _meta?: Record<string, unknown>;
+      };
       const asked = (await client.callTool({
         name: 'ask_herald',
         arguments: { message: 'draft our winter sale for Mastodon, tomorrow at 9' },
@@ -176,7 +181,7 @@ describe('ask_herald and confirm_action over MCP', () => {
       expect(done.structuredContent!.reply).toContain('Scheduled for tomorrow at 09:00.');
       expect(await statuses(p.workspaceId)).toEqual(['scheduled']);
       const twice = (await client.callTool({ name: 'confirm_action', arguments: args })) as R;
-      expect(twice.structuredContent).toMatchObject({ error: { code: 'invalid_state' } });
+      expect(twice._meta?.['herald/error']).toMatchObject({ code: 'invalid_state' });
       expect(await statuses(p.workspaceId)).toEqual(['scheduled']);
     } finally {
       await client.close();

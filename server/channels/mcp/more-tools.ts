@@ -11,6 +11,7 @@ import { listGoals } from '../../../coach/index.js';
 import { createSource, DOC_TYPES, searchKnowledge } from '../../../knowledge/index.js';
 import * as posts from '../../../tools/posts/index.js';
 import { contentIdeas, MAX_WINDOW_HOURS, risingTopics } from '../../../tools/trends/index.js';
+import * as out from './outputs.js';
 import { IdempotencyKey, onceFor, type McpToolDeps, type ServiceCtx } from './tools.js';
 
 type Run = (fn: () => Promise<unknown>) => () => Promise<CallToolResult>;
@@ -32,6 +33,7 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
         content: z.string().min(1).max(20_000),
         tags: z.array(z.string().min(1).max(50)).max(20).optional(),
       },
+      outputSchema: out.PostOut,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     (a) => run(() => posts.updatePost(s, ctx, a.postId, { content: a.content, tags: a.tags }))(),
@@ -47,6 +49,7 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
         windowHours: z.number().int().min(1).max(MAX_WINDOW_HOURS).optional(),
         limit: z.number().int().min(1).max(50).optional(),
       },
+      outputSchema: out.RisingOut,
       annotations: READ,
     },
     (a) =>
@@ -63,6 +66,7 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
         term: z.string().min(1).max(200),
         windowHours: z.number().int().min(1).max(MAX_WINDOW_HOURS).optional(),
       },
+      outputSchema: out.IdeasOut,
       annotations: READ,
     },
     (a) =>
@@ -77,6 +81,7 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
       description:
         "Your coaching goals in this workspace (a goal is a member's own), active ones unless status is all.",
       inputSchema: { status: z.enum(['active', 'all']).optional() },
+      outputSchema: out.GoalsOut,
       annotations: READ,
     },
     (a) => run(async () => ({ items: await listGoals({ db: deps.db, scheduling: s }, ctx, { status: a.status }) }))(),
@@ -97,6 +102,7 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
         types: z.array(z.enum(DOC_TYPES)).max(DOC_TYPES.length).optional(),
         limit: z.number().int().min(1).max(50).default(8),
       },
+      outputSchema: out.SearchOut,
       annotations: READ,
     },
     (a) =>
@@ -118,6 +124,7 @@ export function registerMoreTools(server: McpServer, deps: McpToolDeps, ctx: Ser
         url: z.url().max(2000).optional(),
         idempotencyKey: IdempotencyKey,
       },
+      outputSchema: out.SourceOut,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     (a) =>

@@ -22,6 +22,7 @@ import { uploadMediaFromUrl, ALT_TEXT_MAX, type MediaDeps } from '../../../tools
 import type { IdempotencyStore } from '../../http/idempotency.js';
 import type { RequestContext } from '../../http/context.js';
 import { registerMoreTools } from './more-tools.js';
+import * as out from './outputs.js';
 import type { Principal } from '../../auth/principal.js';
 import { confirmTurn, runTurn, type RestChatHandler } from '../../routes/chat.js';
 
@@ -80,41 +81,42 @@ type Ctx = ServiceCtx;
 
 const Uuid = z.guid();
 const TimeText = z.string().min(10).max(40).describe('ISO instant with offset, or YYYY-MM-DDTHH:MM in your time zone');
-const STATUSES = [
-  'draft',
-  'pending_approval',
-  'scheduled',
-  'publishing',
-  'published',
-  'failed',
-  'unconfirmed',
-  'cancelled',
-] as const;
+const STATUSES = out.TARGET_STATUSES;
 
-/** A service result as MCP content: the JSON as text, and as structured content when it is an object. */
+/**
+ * A service result as MCP content: the JSON as text, and the same JSON as structured content
+ * (a list wrapped as `{ items }`). Structured content is the JSON itself (instants as strings),
+ * so what the server checks against the tool's output schema is what the client receives.
+ */
 export function ok(value: unknown): CallToolResult {
-  const structured =
-    value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : { items: value ?? null };
-  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+  const wrapped =
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? value : { items: value ?? null };
+  const text = JSON.stringify(wrapped);
+  return { content: [{ type: 'text', text }], structuredContent: JSON.parse(text) as Record<string, unknown> };
 }
 
-/** A Herald error as an MCP tool error: `code: message`, and `{ error: { code, message } }` structured. */
+/** The `_meta` key of a tool error's `{ code, message, details? }`. */
+export const ERROR_META = 'herald/error';
+
+/**
+ * A Herald error as an MCP tool error: `isError`, the text `code: message`, and the error body
+ * in `_meta["herald/error"]`. Not in `structuredContent`: that must match the tool's output
+ * schema, and the SDK client checks it even on errors.
+ */
 export function toolError(err: unknown): CallToolResult {
   if (isHeraldError(err)) {
-    const body = err.toJSON();
+    const { error } = err.toJSON() as { error: Record<string, unknown> };
     return {
       isError: true,
       content: [{ type: 'text', text: `${err.code}: ${err.message}` }],
-      structuredContent: body as unknown as Record<string, unknown>,
+      _meta: { [ERROR_META]: error },
     };
   }
   // Anything else is ours, not the caller's: say so without leaking internals.
   return {
     isError: true,
     content: [{ type: 'text', text: 'internal: The request could not be completed' }],
-    structuredContent: { error: { code: 'internal', message: 'The request could not be completed' } },
+    _meta: { [ERROR_META]: { code: 'internal', message: 'The request could not be completed' } },
   };
 }
 
@@ -145,7 +147,11 @@ export function registerTools(
 
   server.registerTool(
     'list_accounts',
-    { description: 'The social accounts connected to this workspace (id, platform, handle).', annotations: READ },
+    {
+      description: 'The social accounts connected to this workspace (id, platform, handle).',
+      outputSchema: out.AccountsOut,
+      annotations: READ,
+    },
     run(() => listAccounts(s, ctx)),
   );
 
@@ -158,6 +164,7 @@ export function registerTools(
         cursor: z.string().max(500).optional(),
         status: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
       },
+      outputSchema: out.PostPageOut,
       annotations: READ,
     },
     // The service renders the page as JSON text for REST; MCP returns it as structured content.
@@ -173,6 +180,7 @@ export function registerTools(
     {
       description: "A post with each target's text, status, time, attempts and reviews.",
       inputSchema: { postId: Uuid },
+      outputSchema: out.PostDetailOut,
       annotations: READ,
     },
     (a) => run(() => posts.getPostView(s, ctx, a.postId))(),
@@ -188,6 +196,7 @@ export function registerTools(
         accounts: z.array(z.string().min(1).max(200)).min(1).max(20),
         idempotencyKey: IdempotencyKey,
       },
+      outputSchema: out.PostOut,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     (a) =>
@@ -211,6 +220,7 @@ export function registerTools(
         now: z.boolean().optional(),
         idempotencyKey: IdempotencyKey,
       },
+      outputSchema: out.PostOut,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     (a) =>
@@ -222,6 +232,7 @@ export function registerTools(
     {
       description: "Schedules a draft's targets in each account's next free weekly posting slot (see get_slots).",
       inputSchema: { postId: Uuid, idempotencyKey: IdempotencyKey },
+      outputSchema: out.PostOut,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     (a) => run(() => once('add_to_queue', a, () => posts.queuePostDraft(s, ctx, a.postId)))(),
@@ -232,6 +243,7 @@ export function registerTools(
     {
       description: 'Cancels one scheduled target (targetId from get_post); it will not be published.',
       inputSchema: { targetId: Uuid },
+      outputSchema: out.TargetOut,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     (a) => run(() => cancel(s, ctx, a.targetId))(),
@@ -242,6 +254,7 @@ export function registerTools(
     {
       description: "An account's weekly posting slots (what add_to_queue fills).",
       inputSchema: { socialAccountId: Uuid },
+      outputSchema: out.SlotsOut,
       annotations: READ,
     },
     (a) => run(async () => ({ items: await listSlots(s, ctx, a.socialAccountId) }))(),
@@ -257,6 +270,7 @@ export function registerTools(
         zone: z.string().min(1).max(64).optional(),
         status: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
       },
+      outputSchema: out.CalendarOut,
       annotations: READ,
     },
     (a) => run(() => posts.calendar(s, ctx, { from: a.from, to: a.to, zone: a.zone, statuses: a.status }))(),
@@ -272,6 +286,7 @@ export function registerTools(
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),
       },
+      outputSchema: out.OverviewOut,
       annotations: READ,
     },
     (a) =>
@@ -306,6 +321,7 @@ export function registerTools(
           altText: z.string().max(ALT_TEXT_MAX).optional(),
           idempotencyKey: IdempotencyKey,
         },
+        outputSchema: out.MediaOut,
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       },
       (a) =>
@@ -331,6 +347,7 @@ export function registerTools(
         threadId: z.string().min(1).max(200).optional().describe('The conversation; omit to start one'),
         idempotencyKey: IdempotencyKey,
       },
+      outputSchema: out.TurnOut,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     (a) => run(() => once('ask_herald', a, () => runTurn(chat, principal, a.threadId ?? randomUUID(), a.message)))(),
@@ -345,6 +362,7 @@ export function registerTools(
         confirmId: z.string().min(1).max(100),
         approve: z.boolean(),
       },
+      outputSchema: out.TurnOut,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     (a) => run(() => confirmTurn(chat, principal, a))(),

@@ -63,7 +63,12 @@ async function connect(p: Person, scopes = ['write']): Promise<Client> {
   return client;
 }
 
-type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: unknown };
+type ToolResult = {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+  content: unknown;
+  _meta?: Record<string, unknown>;
+};
 const call = (c: Client, name: string, args: Record<string, unknown>) =>
   c.callTool({ name, arguments: args }) as Promise<ToolResult>;
 
@@ -87,7 +92,7 @@ describe('MCP idempotency keys', () => {
 
     const other = await call(a, 'create_draft', { ...args, text: 'Something else' });
     expect(other.isError).toBe(true);
-    expect(other.structuredContent).toMatchObject({ error: { code: 'idempotency_key_reused' } });
+    expect(other._meta?.['herald/error']).toMatchObject({ code: 'idempotency_key_reused' });
 
     // Without a key, each call creates.
     await call(a, 'create_draft', { text: 'Launch day!', accounts: ['bluesky'] });
@@ -133,11 +138,9 @@ describe('MCP idempotency keys', () => {
     expect(first.structuredContent).toMatchObject({ kind: 'image', mimeType: 'image/png', altText: 'A green square' });
     expect((await call(c, 'upload_media_from_url', args)).structuredContent?.id).toBe(first.structuredContent?.id);
     const missing = await call(c, 'upload_media_from_url', { url: `${base}/missing.png` });
-    expect(missing.structuredContent).toMatchObject({
-      error: { code: 'media_fetch_failed', details: { status: 404 } },
-    });
+    expect(missing._meta?.['herald/error']).toMatchObject({ code: 'media_fetch_failed', details: { status: 404 } });
     const reader = await connect(me, ['read']);
     const refused = await call(reader, 'upload_media_from_url', { url: `${base}/a.png` });
-    expect(refused.structuredContent).toMatchObject({ error: { code: 'forbidden' } });
+    expect(refused._meta?.['herald/error']).toMatchObject({ code: 'forbidden' });
   });
 });

@@ -162,7 +162,12 @@ async function signInWithSdk(p: Person, scopes: string[] = ['read', 'write']) {
   return { client, provider };
 }
 
-type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: unknown };
+type ToolResult = {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+  content: unknown;
+  _meta?: Record<string, unknown>;
+};
 const call = (c: Client, name: string, args: Record<string, unknown> = {}) =>
   c.callTool({ name, arguments: args }) as Promise<ToolResult>;
 
@@ -296,7 +301,7 @@ describe('MCP OAuth: the SDK client signs in and calls tools', () => {
     expect((await call(client, 'list_accounts')).isError).toBeFalsy();
     const draft = await call(client, 'create_draft', { text: 'nope', accounts: [accountId] });
     expect(draft.isError).toBe(true);
-    expect((draft.structuredContent!.error as { code: string }).code).toBe('forbidden');
+    expect((draft._meta?.['herald/error'] as { code: string }).code).toBe('forbidden');
   });
 
   it('another workspace sees nothing of it: its ids find nothing, its grants are not listed or revocable', async () => {

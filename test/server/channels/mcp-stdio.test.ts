@@ -58,8 +58,9 @@ describe('herald mcp (stdio bridge)', () => {
     const refused = (await client.callTool({
       name: 'create_draft',
       arguments: { text: 'x', accounts: ['bluesky'] },
-    })) as { isError?: boolean; structuredContent?: unknown };
-    expect(refused.structuredContent).toMatchObject({ error: { code: 'forbidden' } });
+    })) as { isError?: boolean; structuredContent?: unknown; _meta?: Record<string, unknown> };
+    expect(refused.structuredContent).toBeUndefined();
+    expect(refused._meta?.['herald/error']).toMatchObject({ code: 'forbidden' });
   }, 60_000);
 
   it('an unknown key is answered with an error, not left hanging', async () => {

@@ -73,10 +73,15 @@ async function connect(p: Person, scopes: string[]): Promise<Client> {
   return client;
 }
 
-type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: unknown };
+type ToolResult = {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+  content: unknown;
+  _meta?: Record<string, unknown>;
+};
 const call = (c: Client, name: string, args: Record<string, unknown> = {}) =>
   c.callTool({ name, arguments: args }) as Promise<ToolResult>;
-const codeOf = (r: ToolResult) => (r.structuredContent?.error as { code?: string } | undefined)?.code;
+const codeOf = (r: ToolResult) => (r._meta?.['herald/error'] as { code?: string } | undefined)?.code;
 
 describe('MCP tools: posts, trends, coach, knowledge', () => {
   it('lists the new tools with annotations as documented', async () => {

@@ -54,7 +54,12 @@ async function connect(key: string): Promise<Client> {
   return client;
 }
 
-type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: unknown };
+type ToolResult = {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+  content: unknown;
+  _meta?: Record<string, unknown>;
+};
 const call = (c: Client, name: string, args: Record<string, unknown> = {}) =>
   c.callTool({ name, arguments: args }) as Promise<ToolResult>;
 
@@ -126,7 +131,7 @@ describe('MCP over Streamable HTTP', () => {
     expect((await call(client, 'list_posts')).isError).toBeFalsy();
     const refused = await call(client, 'create_draft', { text: 'Not allowed', accounts: [accountId] });
     expect(refused.isError).toBe(true);
-    expect(refused.structuredContent).toMatchObject({ error: { code: 'forbidden' } });
+    expect(refused._meta?.['herald/error']).toMatchObject({ code: 'forbidden' });
     expect(JSON.stringify(refused.content)).toContain('forbidden');
     const posts = await api.app.inject({ method: 'GET', url: '/v1/posts', headers: me.auth });
     expect(posts.json().items).toEqual([]);
@@ -169,7 +174,7 @@ describe('MCP over Streamable HTTP', () => {
     ] as const) {
       const res = await call(otherClient, name, args);
       expect(res.isError, name).toBe(true);
-      expect(res.structuredContent, name).toMatchObject({ error: { code: 'not_found' } });
+      expect(res._meta?.['herald/error'], name).toMatchObject({ code: 'not_found' });
     }
     const mine = await call(ownerClient, 'get_post', { postId });
     expect((mine.structuredContent!.targets as Array<{ status: string }>)[0]!.status).toBe('draft');
