@@ -41,7 +41,12 @@ export interface DraftResult {
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** Checks the texts against their platforms; drafts made here must already fit. */
+/**
+ * Checks the texts against their platforms; drafts made here must already fit. Only the text:
+ * media is attached to the draft later, so a platform that takes no post without media
+ * (Instagram, YouTube, TikTok, Pinterest) does not refuse the draft for having none yet; it
+ * refuses it when it is scheduled (`media_required`, before any worker runs).
+ */
 async function checkDraftTexts(
   deps: SchedulingDeps,
   ctx: ServiceContext,
@@ -52,6 +57,7 @@ async function checkDraftTexts(
     deps.connectors,
     ctx.workspaceId,
     targets.map((t) => ({ ...t, threadParts: [], media: [], options: {}, at: null })),
+    { ignore: ['media_required'] },
   );
 }
 

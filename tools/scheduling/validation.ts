@@ -115,7 +115,11 @@ export async function checkTargets(
   workspaceId: string,
   /** `at`: when the target would publish; its account's cap is checked at that time. */
   targets: Array<TargetContent & { socialAccountId: string; at?: Date | null }>,
-  opts: { excludeTargetId?: string } = {},
+  opts: {
+    excludeTargetId?: string;
+    /** Issues not held against these targets (a draft's text is checked before its media is attached). */
+    ignore?: readonly ValidationIssue['code'][];
+  } = {},
 ): Promise<CheckedTarget[]> {
   const problems: TargetProblem[] = [];
   const quota: Array<{ socialAccountId: string; handle: string; cap: number; count: number }> = [];
@@ -148,7 +152,9 @@ export async function checkTargets(
     }
     const connector = connectors.get(account.platform);
     const capabilities = connector.capabilities(account);
-    const issues = connector.validate(account, await draftFor(db, workspaceId, target));
+    const issues = connector
+      .validate(account, await draftFor(db, workspaceId, target))
+      .filter((i) => !opts.ignore?.includes(i.code));
     if (issues.length > 0)
       problems.push({ socialAccountId: account.id, platform: account.platform, handle: account.handle, issues });
     if (target.at) {
