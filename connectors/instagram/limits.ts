@@ -14,6 +14,7 @@
  */
 import type { AccountContext, Capabilities, Draft, MediaDescriptor, ValidationIssue } from '../contract.js';
 import { validateAgainstCapabilities } from '../text-length.js';
+import { mediaRequired } from '../video.js';
 
 export const PLATFORM = 'instagram';
 
@@ -153,10 +154,11 @@ export function validateDraft(
     });
   }
   if (media.length === 0) {
-    if (text.trim() !== '')
+    // Instagram has no text-only posts (the content publishing API takes an image, a video or
+    // a carousel); an empty part already says it has nothing.
+    if (!issues.some((i) => i.code === 'empty'))
       issues.push({
-        code: 'empty',
-        part: 0,
+        ...mediaRequired('Instagram', 'a JPEG image or a video'),
         message: 'Instagram takes no post without media: add a JPEG image or a video.',
       });
     return issues;
