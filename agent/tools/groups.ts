@@ -191,7 +191,7 @@ export const TOOL_GROUPS: readonly ToolGroup[] = [
   },
   {
     name: 'trends',
-    summary: 'rising topics in the niche, ideas from them, hashtags, trend alerts',
+    summary: 'rising topics in the niche, ideas from them, hashtags, trend alerts, adapting posts that worked',
     tools: [
       'get_trend_niche',
       'set_trend_niche',
@@ -201,11 +201,14 @@ export const TOOL_GROUPS: readonly ToolGroup[] = [
       'suggest_hashtags',
       'trend_alerts',
       'mute_trend_alerts',
+      'adapt_post',
+      'adapted_results',
     ],
     keywords: [
       'trend\\w*',
       'rising',
       'viral',
+      'adapt\\w*',
       'hashtags?',
       'niche',
       'topics?',
