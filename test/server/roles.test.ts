@@ -158,6 +158,13 @@ const ROUTES: Array<{
     needs: 'editor',
     body: () => ({ term: 'nothing-rising', idea: 0, accounts: ['mastodon'] }),
   },
+  // An address that is no post: refused by the service after the role check, before any fetch.
+  {
+    method: 'POST',
+    path: '/v1/trends/adapt',
+    needs: 'editor',
+    body: () => ({ url: 'not a url', topic: 'coffee', accounts: ['mastodon'] }),
+  },
   // The coach: any member's own goals, settings and check-ins (coach/ checks the member itself).
   {
     method: 'POST',
