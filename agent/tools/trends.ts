@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import {
+  adaptationResults,
+  adaptPost,
   contentIdeas,
   draftFromIdea,
   getAlerts,
@@ -122,5 +124,32 @@ export const trendTools = [
     }),
     sideEffect: false,
     run: async (env, args) => setAlertSettings({ db: env.deps.db, now: env.now }, ctxOf(env), args),
+  }),
+  defineTool({
+    name: 'adapt_post',
+    description:
+      "Adapts a post that worked into a draft for the accounts: a public Bluesky, Mastodon or X post (url), one of the workspace's own published posts (targetId), or by default its best of the last 90 days. Takes its structure (hook, format, length, call to action), not its words: the draft is about the given topic, in the brand's voice; quote: true adds at most a short quote with its author and link. Nothing is scheduled or published.",
+    schema: z.object({
+      url: z.string().min(1).max(2000).optional(),
+      targetId: z.string().uuid().optional(),
+      topic: z.string().min(2).max(200).describe('What the new post is about'),
+      accounts: Accounts,
+      quote: z.boolean().optional(),
+    }),
+    sideEffect: false,
+    untrustedOutput: true,
+    run: async (env, args) => {
+      const { post, ...rest } = await adaptPost(drafting(env), ctxOf(env), args);
+      return { ...compactPost(post), ...rest };
+    },
+  }),
+  defineTool({
+    name: 'adapted_results',
+    description:
+      "How the adapted posts do: each one's engagements against its account's baseline (its other measured posts of the last 90 days), as a lift and a verdict (above, in_line, below, not yet published or measured).",
+    schema: z.object({ limit: z.number().int().min(1).max(100).optional() }),
+    sideEffect: false,
+    untrustedOutput: true,
+    run: async (env, args) => adaptationResults({ db: env.deps.db, now: env.now }, ctxOf(env), args),
   }),
 ];

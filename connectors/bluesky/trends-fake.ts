@@ -4,7 +4,10 @@
  * `app.bsky.feed.searchPosts`: `q` required, `sort` latest|top, `limit` 1–100, `cursor`,
  * `lang`, answering `{ posts: postView[], cursor?, hitsTotal? }`). The real AppView from
  * `@atproto/dev-env` (see fake.ts) serves neither without Bluesky's separate search and topic
- * services, so this one answers them. XRPC errors are `{ error, message }`: a missing `q` is
+ * services, so this one answers them. For adapting a post it also answers
+ * `com.atproto.identity.resolveHandle` (`{ did }`, 400 `InvalidRequest` "Unable to resolve
+ * handle") and `app.bsky.feed.getPosts` (`uris` 1–25, `{ posts: postView[] }`, a post that
+ * does not exist left out). XRPC errors are `{ error, message }`: a missing `q` is
  * 400 `BadQueryString`; tests can make calls answer 429 with `RateLimit-*` headers or 502.
  */
 import { createServer, type Server } from 'node:http';
@@ -19,6 +22,9 @@ export interface FakeBskyPost {
   hashtags?: string[];
   likes?: number;
   reposts?: number;
+  replies?: number;
+  /** Images attached (`app.bsky.embed.images#view`). */
+  images?: number;
 }
 
 export interface FakeBskyTopic {
@@ -41,6 +47,51 @@ export interface BlueskyTrendsFake {
 }
 
 const DID = (handle: string) => `did:plc:${Buffer.from(handle).toString('hex').slice(0, 24).padEnd(24, 'a')}`;
+
+// app.bsky.feed.defs#postView, as searchPosts and getPosts answer it.
+function postView(p: FakeBskyPost) {
+  const did = DID(p.handle);
+  return {
+    uri: `at://${did}/app.bsky.feed.post/${p.rkey}`,
+    cid: `bafyrei${p.rkey.padEnd(52, 'q')}`.slice(0, 59),
+    author: { did, handle: p.handle, displayName: p.handle.split('.')[0], labels: [] },
+    record: {
+      $type: 'app.bsky.feed.post',
+      text: p.text,
+      createdAt: p.createdAt,
+      ...(p.langs ? { langs: p.langs } : {}),
+      ...(p.hashtags?.length
+        ? {
+            facets: p.hashtags.map((tag) => {
+              const at = Buffer.from(p.text).indexOf(`#${tag}`);
+              return {
+                index: { byteStart: Math.max(0, at), byteEnd: Math.max(0, at) + Buffer.byteLength(`#${tag}`) },
+                features: [{ $type: 'app.bsky.richtext.facet#tag', tag }],
+              };
+            }),
+          }
+        : {}),
+    },
+    ...(p.images
+      ? {
+          embed: {
+            $type: 'app.bsky.embed.images#view',
+            images: Array.from({ length: p.images }, (_, i) => ({
+              thumb: `https://cdn.bsky.app/img/feed_thumbnail/plain/${did}/${p.rkey}${i}@jpeg`,
+              fullsize: `https://cdn.bsky.app/img/feed_fullsize/plain/${did}/${p.rkey}${i}@jpeg`,
+              alt: '',
+            })),
+          },
+        }
+      : {}),
+    replyCount: p.replies ?? 0,
+    repostCount: p.reposts ?? 0,
+    likeCount: p.likes ?? 0,
+    quoteCount: 0,
+    indexedAt: p.createdAt,
+    labels: [],
+  };
+}
 
 export async function startBlueskyTrendsFake(): Promise<BlueskyTrendsFake> {
   let topics: FakeBskyTopic[] = [];
@@ -90,43 +141,31 @@ export async function startBlueskyTrendsFake(): Promise<BlueskyTrendsFake> {
         .filter((p) => words.every((w) => p.text.toLowerCase().includes(w)))
         .filter((p) => !lang || !p.langs?.length || p.langs.includes(lang))
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-      const page = matching.slice(offset, offset + limit).map((p) => {
-        const did = DID(p.handle);
-        return {
-          uri: `at://${did}/app.bsky.feed.post/${p.rkey}`,
-          cid: `bafyrei${p.rkey.padEnd(52, 'q')}`.slice(0, 59),
-          author: { did, handle: p.handle, displayName: p.handle.split('.')[0], labels: [] },
-          record: {
-            $type: 'app.bsky.feed.post',
-            text: p.text,
-            createdAt: p.createdAt,
-            ...(p.langs ? { langs: p.langs } : {}),
-            ...(p.hashtags?.length
-              ? {
-                  facets: p.hashtags.map((tag) => {
-                    const at = Buffer.from(p.text).indexOf(`#${tag}`);
-                    return {
-                      index: { byteStart: Math.max(0, at), byteEnd: Math.max(0, at) + Buffer.byteLength(`#${tag}`) },
-                      features: [{ $type: 'app.bsky.richtext.facet#tag', tag }],
-                    };
-                  }),
-                }
-              : {}),
-          },
-          replyCount: 0,
-          repostCount: p.reposts ?? 0,
-          likeCount: p.likes ?? 0,
-          quoteCount: 0,
-          indexedAt: p.createdAt,
-          labels: [],
-        };
-      });
+      const page = matching.slice(offset, offset + limit).map(postView);
       const next = offset + limit < matching.length ? String(offset + limit) : undefined;
       return send(200, {
         posts: [...page, ...(offset === 0 ? raw : [])],
         hitsTotal: matching.length,
         ...(next ? { cursor: next } : {}),
       });
+    }
+    if (url.pathname === '/xrpc/com.atproto.identity.resolveHandle') {
+      const handle = url.searchParams.get('handle');
+      if (!handle)
+        return send(400, { error: 'InvalidRequest', message: 'Error: Params must have the property "handle"' });
+      if (!posts.some((p) => p.handle === handle))
+        return send(400, { error: 'InvalidRequest', message: 'Unable to resolve handle' });
+      return send(200, { did: DID(handle) });
+    }
+    if (url.pathname === '/xrpc/app.bsky.feed.getPosts') {
+      const uris = url.searchParams.getAll('uris');
+      if (uris.length < 1 || uris.length > 25)
+        return send(400, { error: 'InvalidRequest', message: 'uris must have between 1 and 25 items' });
+      const found = uris.flatMap((uri) => {
+        const p = posts.find((x) => `at://${DID(x.handle)}/app.bsky.feed.post/${x.rkey}` === uri);
+        return p ? [postView(p)] : [];
+      });
+      return send(200, { posts: found });
     }
     send(501, { error: 'MethodNotImplemented', message: 'Method Not Implemented' });
   });

@@ -1,7 +1,8 @@
 /**
  * Trend research over REST (docs/trends.md): the workspace's niche, rising topics with their
  * sources, evidence and why they are relevant, alerts (settings, mute, recent), hashtag
- * suggestions for a draft, content ideas for a topic, and an idea turned into a draft. Routes
+ * suggestions for a draft, content ideas for a topic, an idea turned into a draft, and a post
+ * that worked adapted into a draft, tracked against the account's baseline. Routes
  * translate; `tools/trends` checks the caller's workspace and role, as it does for the agent.
  */
 import type { FastifyRequest } from 'fastify';
@@ -10,6 +11,9 @@ import { z } from 'zod';
 import type { DraftingDeps } from '../../tools/drafting/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
 import {
+  adaptationResults,
+  AdaptInput,
+  adaptPost,
   AlertSettingsInput,
   contentIdeas,
   draftFromIdea,
@@ -146,5 +150,30 @@ export const trendRoutes: FastifyPluginAsyncZod<{ drafting: DraftingDeps }> = as
       },
     },
     async (req, reply) => reply.code(201).send(await draftFromIdea(drafting, ctxOf(req), req.body)),
+  );
+
+  app.post(
+    '/trends/adapt',
+    {
+      schema: {
+        tags: ['trends'],
+        summary:
+          'Adapts a post that worked (a public Bluesky, Mastodon or X post, or your own best) into a draft with its structure about your topic (editor); quotes at most a short attributed part',
+        body: AdaptInput,
+      },
+    },
+    async (req, reply) => reply.code(201).send(await adaptPost(drafting, ctxOf(req), req.body)),
+  );
+
+  app.get(
+    '/trends/adaptations',
+    {
+      schema: {
+        tags: ['trends'],
+        summary: "Adapted posts and how each does against its account's baseline (its other posts of the last 90 days)",
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).optional() }),
+      },
+    },
+    async (req) => adaptationResults({ db, now: drafting.scheduling.now }, ctxOf(req), req.query),
   );
 };

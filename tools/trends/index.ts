@@ -56,6 +56,28 @@ export {
 } from './seasonal.js';
 export { termsOf } from './terms.js';
 export {
+  adaptPost,
+  adaptationResults,
+  AdaptInput,
+  ADAPT_HISTORY_DAYS,
+  BASELINE_MIN_POSTS,
+  LIFT_BAND,
+  type AdaptDeps,
+  type AdaptResult,
+  type AdaptSource,
+  type Adaptation,
+  type AdaptedTarget,
+  type Verdict,
+} from './adapt.js';
+export {
+  structureOf,
+  skeletonFor,
+  type PostStructure,
+  type HookKind,
+  type PostFormat,
+  type CtaKind,
+} from './structure.js';
+export {
   scoreRelevance,
   isRelevant,
   RELEVANCE_THRESHOLD,
