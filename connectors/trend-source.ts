@@ -5,6 +5,7 @@
  * its calls per window — and says why it failed with a {@link TrendSourceError}. The caller
  * runs the sources side by side, so one failing source never stops the others.
  */
+import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { outboundRefusal } from '../core/index.js';
 
@@ -30,6 +31,8 @@ export interface TrendQuery {
   subreddits?: string[] | undefined;
   /** ISO 3166-1 alpha-2 countries whose Google Trends daily trending searches are read. */
   regions?: string[] | undefined;
+  /** Whose niche this is: a source shared by every workspace (Reddit) splits its budget by it. */
+  workspaceId?: string | undefined;
 }
 
 export interface TrendSource {
@@ -61,11 +64,25 @@ export interface RateBudgetOptions {
 
 export const DEFAULT_TREND_BUDGET: RateBudgetOptions = { calls: 60, windowMs: 60_000 };
 
+/** What a GET spends: one call, or a pause after the platform said 429. */
+export interface CallBudget {
+  readonly source: string;
+  take(): void;
+  pause(retryAfter: string | null): Date;
+}
+
+/** When a 429 says calls may resume (RFC 9110 seconds or an HTTP date; 60 s when absent). */
+function resumeAt(t: number, retryAfter: string | null): number {
+  if (retryAfter && /^\d+$/.test(retryAfter.trim())) return t + Number(retryAfter.trim()) * 1000;
+  if (retryAfter && !Number.isNaN(Date.parse(retryAfter))) return Date.parse(retryAfter);
+  return t + 60_000;
+}
+
 /**
  * A source's own rate budget: a fixed window of calls, and a pause the platform asked for
  * (429 Retry-After) that holds every later call until it passes.
  */
-export class RateBudget {
+export class RateBudget implements CallBudget {
   #windowStart = 0;
   #used = 0;
   #pausedUntil = 0;
@@ -102,11 +119,115 @@ export class RateBudget {
 
   /** The platform said 429: no calls until `retryAfter` (RFC 9110 seconds or HTTP date; 60 s when absent). */
   pause(retryAfter: string | null): Date {
+    this.#pausedUntil = Math.max(this.#pausedUntil, resumeAt(this.now(), retryAfter));
+    return new Date(this.#pausedUntil);
+  }
+}
+
+export interface FairShareOptions extends RateBudgetOptions {
+  /** The most of the window's calls one workspace may spend, even alone (0–1). Default 0.5. */
+  maxShare?: number;
+  /** A workspace counts among those sharing for this long after its last call. Default 1 h. */
+  activeMs?: number;
+  /** Workspaces tracked at once (least recently used dropped). Default 10,000. */
+  maxKeys?: number;
+}
+
+/**
+ * One platform budget shared by every workspace (a source read without a key is limited per
+ * IP: Reddit), split fairly: in each window a workspace may spend at most
+ * `max(1, min(calls × maxShare, calls / active workspaces))` calls, so a niche with many
+ * targets never starves the others, and the platform's own limit (`calls` per window, and any
+ * 429 pause, which holds everyone) is never passed. Workspaces seen in the last `activeMs`
+ * count as active; the map of them is bounded (LRU).
+ */
+export class FairShareBudget {
+  #windowStart = 0;
+  #used = 0;
+  #pausedUntil = 0;
+  readonly #keys: LRUCache<string, { window: number; used: number }>;
+
+  constructor(
+    readonly source: string,
+    readonly options: FairShareOptions,
+    readonly now: () => number = Date.now,
+  ) {
+    this.#keys = new LRUCache({
+      max: options.maxKeys ?? 10_000,
+      ttl: options.activeMs ?? 3_600_000,
+      ttlAutopurge: false,
+      // Staleness read from the budget's own clock, every time.
+      ttlResolution: 0,
+      perf: { now },
+    });
+  }
+
+  #roll(t: number) {
+    if (t - this.#windowStart >= this.options.windowMs) {
+      this.#windowStart = t;
+      this.#used = 0;
+      // Workspaces quiet for longer than activeMs stop counting from this window on.
+      this.#keys.purgeStale();
+    }
+  }
+
+  /** This workspace's calls per window now. */
+  shareOf(key: string): number {
+    this.#roll(this.now());
+    const active = this.#keys.size + (this.#keys.has(key) ? 0 : 1);
+    const cap = Math.floor(this.options.calls * (this.options.maxShare ?? 0.5));
+    return Math.max(1, Math.min(cap, Math.floor(this.options.calls / active)));
+  }
+
+  /** Calls this workspace may still make in the current window (0 while paused). */
+  remaining(key: string): number {
     const t = this.now();
-    let until = t + 60_000;
-    if (retryAfter && /^\d+$/.test(retryAfter.trim())) until = t + Number(retryAfter.trim()) * 1000;
-    else if (retryAfter && !Number.isNaN(Date.parse(retryAfter))) until = Date.parse(retryAfter);
-    this.#pausedUntil = Math.max(this.#pausedUntil, until);
+    if (t < this.#pausedUntil) return 0;
+    const share = this.shareOf(key);
+    const k = this.#keys.get(key, { updateAgeOnGet: false });
+    const used = k && k.window === this.#windowStart ? k.used : 0;
+    return Math.max(0, Math.min(share - used, this.options.calls - this.#used));
+  }
+
+  /** The budget as one workspace spends it. */
+  for(key: string): CallBudget {
+    return { source: this.source, take: () => this.take(key), pause: (r) => this.pause(r) };
+  }
+
+  take(key: string): void {
+    const t = this.now();
+    if (t < this.#pausedUntil)
+      throw new TrendSourceError(
+        this.source,
+        'rate_limited',
+        'paused after the source answered 429',
+        new Date(this.#pausedUntil),
+      );
+    const share = this.shareOf(key);
+    const next = new Date(this.#windowStart + this.options.windowMs);
+    if (this.#used >= this.options.calls)
+      throw new TrendSourceError(
+        this.source,
+        'rate_limited',
+        `own budget of ${this.options.calls} calls per ${this.options.windowMs / 1000} s spent`,
+        next,
+      );
+    const k = this.#keys.get(key);
+    const used = k && k.window === this.#windowStart ? k.used : 0;
+    if (used >= share)
+      throw new TrendSourceError(
+        this.source,
+        'rate_limited',
+        `this workspace's fair share of ${share} of ${this.options.calls} calls per ${this.options.windowMs / 1000} s spent`,
+        next,
+      );
+    this.#keys.set(key, { window: this.#windowStart, used: used + 1 });
+    this.#used += 1;
+  }
+
+  /** A 429 holds every workspace: the platform's limit is the IP's. */
+  pause(retryAfter: string | null): Date {
+    this.#pausedUntil = Math.max(this.#pausedUntil, resumeAt(this.now(), retryAfter));
     return new Date(this.#pausedUntil);
   }
 }
@@ -134,7 +255,7 @@ const defaultRetryAfter = (h: Headers) => h.get('retry-after') ?? h.get('x-ratel
  * One GET of a source's document with a deadline, spending the budget; 429 pauses it, any
  * other failure is `unavailable`. Returns the body's text for the source to parse.
  */
-export async function getText(budget: RateBudget, url: URL, opts: GetOptions | number = {}): Promise<string> {
+export async function getText(budget: CallBudget, url: URL, opts: GetOptions | number = {}): Promise<string> {
   const o: GetOptions = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   budget.take();
   let res: Response;
@@ -159,7 +280,7 @@ export async function getText(budget: RateBudget, url: URL, opts: GetOptions | n
 }
 
 /** {@link getText} parsed as JSON; something else is `malformed`. */
-export async function getJson(budget: RateBudget, url: URL, opts: GetOptions | number = {}): Promise<unknown> {
+export async function getJson(budget: CallBudget, url: URL, opts: GetOptions | number = {}): Promise<unknown> {
   const text = await getText(budget, url, opts);
   try {
     return JSON.parse(text) as unknown;

@@ -3,16 +3,22 @@
  * picks (no OAuth): `GET /r/<sub>/hot.json` and `/r/<sub>/top.json?t=day`, each a `Listing`
  * of `t3` things paged by `after`. Reddit asks every client for a unique, descriptive
  * User-Agent (default ones are throttled hard) and answers 429 with `X-Ratelimit-Reset`
- * (seconds) when the budget is spent, which pauses this source. Stickied and NSFW posts are
- * left out; a child that is not a post is skipped; one subreddit failing still delivers the
- * others.
+ * (seconds) when the budget is spent, which pauses this source. That limit is the server's
+ * (per IP), so one budget is shared by every workspace, split fairly ({@link FairShareBudget}):
+ * a workspace reads as many of its subreddits as its share of the window allows, the next
+ * collection going on from where this one stopped, so a niche with many subreddits never
+ * starves the others. Stickied and NSFW posts are left out; a child that is not a post is
+ * skipped; one subreddit failing still delivers the others.
  */
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import {
   eachTarget,
+  FairShareBudget,
   getJson,
-  RateBudget,
-  type RateBudgetOptions,
+  TrendSourceError,
+  type CallBudget,
+  type FairShareOptions,
   type TrendItem,
   type TrendQuery,
   type TrendSource,
@@ -53,8 +59,14 @@ const Listing = z.object({
 export interface RedditSourceOptions {
   baseUrl?: string;
   userAgent?: string;
-  /** Default 10 calls a minute (unauthenticated clients get far fewer than OAuth apps). */
-  budget?: RateBudgetOptions;
+  /**
+   * Default 10 calls a minute for the whole server (unauthenticated clients get far fewer than
+   * OAuth apps), at most half of them to one workspace, the rest split among the workspaces
+   * that read Reddit in the last hour.
+   */
+  budget?: FairShareOptions;
+  /** The budget's clock (tests). */
+  now?: () => number;
   timeoutMs?: number;
   /** Pages of `hot` read per subreddit (`top` of the day is one page). Default 1. */
   pages?: number;
@@ -62,24 +74,41 @@ export interface RedditSourceOptions {
 
 export class RedditSource implements TrendSource {
   readonly name = 'reddit';
-  readonly #budget: RateBudget;
+  readonly #budget: FairShareBudget;
+  /** Per workspace: where the next collection starts in its subreddits (bounded, LRU). */
+  readonly #next = new LRUCache<string, number>({ max: 10_000 });
 
   constructor(private readonly options: RedditSourceOptions = {}) {
-    this.#budget = new RateBudget(this.name, options.budget ?? { calls: 10, windowMs: 60_000 });
+    this.#budget = new FairShareBudget(this.name, options.budget ?? { calls: 10, windowMs: 60_000 }, options.now);
   }
 
-  fetch(query: TrendQuery): Promise<TrendItem[]> {
+  /** Calls a subreddit costs: its pages of hot, and top of the day. */
+  get #callsPerSubreddit() {
+    return (this.options.pages ?? 1) + 1;
+  }
+
+  async fetch(query: TrendQuery): Promise<TrendItem[]> {
+    const key = query.workspaceId ?? '';
     const subs = (query.subreddits ?? []).filter((s) => SUBREDDIT_NAME.test(s)).slice(0, REDDIT_MAX_SUBREDDITS);
-    return eachTarget(subs, (sub) => this.#subreddit(sub));
+    if (subs.length === 0) return [];
+    // As many subreddits as this workspace's share allows now, from where the last collection stopped.
+    const room = this.#budget.remaining(key);
+    if (room === 0) this.#budget.take(key); // throws rate_limited, saying when calls resume
+    const count = Math.min(subs.length, Math.max(1, Math.floor(room / this.#callsPerSubreddit)));
+    const start = (this.#next.get(key) ?? 0) % subs.length;
+    const chosen = Array.from({ length: count }, (_, i) => subs[(start + i) % subs.length]!);
+    this.#next.set(key, (start + count) % subs.length);
+    const budget = this.#budget.for(key);
+    return eachTarget(chosen, (sub) => this.#subreddit(budget, sub));
   }
 
-  async #listing(sub: string, kind: 'hot' | 'top', after: string | null) {
+  async #listing(budget: CallBudget, sub: string, kind: 'hot' | 'top', after: string | null) {
     const url = new URL(`/r/${sub}/${kind}.json`, this.options.baseUrl ?? REDDIT_URL);
     url.searchParams.set('limit', String(REDDIT_PAGE_LIMIT));
     url.searchParams.set('raw_json', '1');
     if (kind === 'top') url.searchParams.set('t', 'day');
     if (after) url.searchParams.set('after', after);
-    const body = await getJson(this.#budget, url, {
+    const body = await getJson(budget, url, {
       timeoutMs: this.options.timeoutMs,
       headers: { 'user-agent': this.options.userAgent ?? REDDIT_USER_AGENT },
     });
@@ -87,16 +116,21 @@ export class RedditSource implements TrendSource {
     return listing.success ? listing.data.data : { children: [], after: null };
   }
 
-  async #subreddit(sub: string): Promise<TrendItem[]> {
+  async #subreddit(budget: CallBudget, sub: string): Promise<TrendItem[]> {
     const children: unknown[] = [];
     let after: string | null = null;
     for (let page = 0; page < (this.options.pages ?? 1); page++) {
-      const l = await this.#listing(sub, 'hot', after);
+      const l = await this.#listing(budget, sub, 'hot', after);
       children.push(...l.children);
       after = l.after ?? null;
       if (!after) break;
     }
-    children.push(...(await this.#listing(sub, 'top', null)).children);
+    try {
+      children.push(...(await this.#listing(budget, sub, 'top', null)).children);
+    } catch (err) {
+      // The share ran out after hot was read: keep what hot gave.
+      if (!(err instanceof TrendSourceError && err.kind === 'rate_limited')) throw err;
+    }
     const out = new Map<string, TrendItem>();
     for (const raw of children) {
       const p = Post.safeParse(raw);

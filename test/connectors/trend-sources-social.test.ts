@@ -185,6 +185,56 @@ describe('Reddit source', () => {
   });
 });
 
+describe('Reddit budget shared fairly by workspaces', () => {
+  it('a niche with many subreddits takes only its share; another workspace still reads; the next window goes on where it stopped', async () => {
+    const f = await started(startRedditFake());
+    const many = ['beans', 'grinders', 'latte', 'moka', 'roasting', 'tamping'];
+    for (const [n, sub] of [...many, 'tea'].entries())
+      f.addPost({ id: `f${n}`, subreddit: sub, title: `News from ${sub}`, score: 5, comments: 0, createdUtc: nowS() });
+    let t = 0;
+    // Reddit's overall limit here: 8 calls a window for the whole server.
+    const source = new RedditSource({ baseUrl: f.url, budget: { calls: 8, windowMs: 60_000 }, now: () => t });
+    const subsAsked = () =>
+      f
+        .requests()
+        .map((r) => /^\/r\/([^/]+)\//.exec(r.path)?.[1])
+        .filter(Boolean);
+
+    // Workspace A alone: at most half the window (4 calls: hot + top of two subreddits), not all 12 it would need.
+    const first = await source.fetch(q({ subreddits: many, workspaceId: 'ws-a' }));
+    expect(first.map((i) => i.title).sort()).toEqual(['News from beans', 'News from grinders']);
+    expect(f.requests()).toHaveLength(4);
+    // Workspace B, in the same window, still reads its subreddit.
+    const b = await source.fetch(q({ subreddits: ['tea'], workspaceId: 'ws-b' }));
+    expect(b.map((i) => i.title)).toEqual(['News from tea']);
+    // A again in that window: its share is spent, and Reddit is not asked.
+    const calls = f.requests().length;
+    await expect(source.fetch(q({ subreddits: many, workspaceId: 'ws-a' }))).rejects.toMatchObject({
+      kind: 'rate_limited',
+      message: expect.stringContaining('fair share'),
+    });
+    expect(f.requests()).toHaveLength(calls);
+
+    // The next window: A goes on with the subreddits it did not read yet (two workspaces share: 4 each).
+    t = 60_000;
+    const next = await source.fetch(q({ subreddits: many, workspaceId: 'ws-a' }));
+    expect(next.map((i) => i.title).sort()).toEqual(['News from latte', 'News from moka']);
+    expect(new Set(subsAsked().slice(calls))).toEqual(new Set(['latte', 'moka']));
+
+    // A 429 is the server's (per IP): it holds every workspace.
+    t = 120_000;
+    f.failNext(1, 429, 300);
+    await expect(source.fetch(q({ subreddits: ['tea'], workspaceId: 'ws-b' }))).rejects.toMatchObject({
+      kind: 'rate_limited',
+    });
+    const afterPause = f.requests().length;
+    await expect(source.fetch(q({ subreddits: many, workspaceId: 'ws-a' }))).rejects.toMatchObject({
+      kind: 'rate_limited',
+    });
+    expect(f.requests()).toHaveLength(afterPause);
+  });
+});
+
 describe('Google Trends source', () => {
   it('reads the daily trending RSS per country with its ht: fields; a broken feed is malformed, another country still delivers', async () => {
     const f = await started(startGoogleTrendsFake());

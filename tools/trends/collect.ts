@@ -118,7 +118,7 @@ export async function collectWorkspace(deps: TrendsDeps, workspaceId: string): P
     deps.sources.map(async (source): Promise<SourceOutcome> => {
       let outcome: SourceOutcome;
       try {
-        const items = await source.fetch(niche);
+        const items = await source.fetch({ ...niche, workspaceId });
         const relevance = await scoreRelevance(embedder, niche.keywords, items);
         await storeItems(deps.db, workspaceId, source.name, items, now, relevance);
         outcome = { source: source.name, ok: true, items: items.length, error: null, retryAt: null };
