@@ -7,6 +7,7 @@
  * addresses users typed, so they are fetched through the outbound policy (core/net/outbound):
  * one on a loopback or private address is refused, as a knowledge page's would be.
  */
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { userUrlDispatcher } from '../../core/index.js';
 import {
@@ -61,11 +62,40 @@ function items<T>(body: unknown, schema: z.ZodType<T>): T[] {
   });
 }
 
+/** Instance budgets kept at once by default. */
+export const MASTODON_MAX_HOSTS = 1_000;
+
+export interface MastodonTrendsOptions {
+  /** Per instance; default 60 calls a minute. */
+  budget?: RateBudgetOptions;
+  timeoutMs?: number;
+  /** Instance budgets kept at once (LRU). Default {@link MASTODON_MAX_HOSTS}. */
+  maxHosts?: number;
+  /** An instance's budget is forgotten after this long unused. Default 1 h. */
+  hostIdleMs?: number;
+}
+
 export class MastodonTrendsSource implements TrendSource {
   readonly name = 'mastodon';
-  readonly #budgets = new Map<string, RateBudget>();
+  /**
+   * One budget per instance host. Hosts are whatever niches name, so the map is bounded: the
+   * least recently used go first past `maxHosts`, and a host unused for `hostIdleMs` is
+   * forgotten (longer than any pause an instance asks for, so a 429 is still honoured).
+   */
+  readonly #budgets: LRUCache<string, RateBudget>;
 
-  constructor(private readonly options: { budget?: RateBudgetOptions; timeoutMs?: number } = {}) {}
+  constructor(private readonly options: MastodonTrendsOptions = {}) {
+    this.#budgets = new LRUCache({
+      max: options.maxHosts ?? MASTODON_MAX_HOSTS,
+      ttl: options.hostIdleMs ?? 3_600_000,
+      updateAgeOnGet: true,
+    });
+  }
+
+  /** Instance budgets held now (at most `maxHosts`). */
+  get trackedHosts(): number {
+    return this.#budgets.size;
+  }
 
   #budget(host: string): RateBudget {
     let b = this.#budgets.get(host);

@@ -78,6 +78,41 @@ describe('Mastodon trends source', () => {
   });
 });
 
+describe('Mastodon trends source: per-instance budgets are bounded', () => {
+  it('keeps at most maxHosts instance budgets, however many instances niches name; a live one keeps its pause', async () => {
+    const a = await mastodon();
+    a.setTrends({ tags: [{ name: 'espresso', uses: [3] }] });
+    a.throttleTrends(1, 600);
+    const source = new MastodonTrendsSource({ maxHosts: 3 });
+    await expect(source.fetch(query([a]))).rejects.toMatchObject({ kind: 'rate_limited' });
+    // Instances that answer nothing (closed ports on loopback), each a host of its own.
+    for (let port = 1; port <= 6; port++)
+      await source
+        .fetch({ keywords: [], languages: [], mastodonInstances: [`http://127.0.0.1:${port}`] })
+        .catch(() => undefined);
+    expect(source.trackedHosts).toBe(3);
+    // Three hosts kept, the least recently used dropped: the paused instance is asked again.
+    a.setTrends({ tags: [{ name: 'espresso', uses: [3] }] });
+    const items = await source.fetch(query([a]));
+    expect(items.map((i) => i.title)).toEqual(['#espresso']);
+
+    // A host still in use keeps its budget (and so its pause) while others come and go.
+    const b = await mastodon();
+    b.throttleTrends(1, 600);
+    const kept = new MastodonTrendsSource({ maxHosts: 3 });
+    await expect(kept.fetch(query([b]))).rejects.toMatchObject({ kind: 'rate_limited' });
+    const asked = b.requests().length;
+    for (let port = 1; port <= 4; port++) {
+      await kept
+        .fetch({ keywords: [], languages: [], mastodonInstances: [`http://127.0.0.1:${port}`] })
+        .catch(() => undefined);
+      await expect(kept.fetch(query([b]))).rejects.toMatchObject({ kind: 'rate_limited' });
+    }
+    expect(b.requests()).toHaveLength(asked);
+    expect(kept.trackedHosts).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('Mastodon trends source: instances are addresses users typed', () => {
   afterEach(() => setOutboundPolicy({ allow: ['loopback'] }));
 
