@@ -304,7 +304,14 @@ async function draftOnce(
   // Checked against every platform before it is saved: a bad text creates nothing.
   const post = hasExtras(args)
     ? await draftWithMedia(env, { text: args.text, accounts: args.accounts, ...args })
-    : (await draftPost({ scheduling: env.deps }, ctxOf(env), { text: args.text, accounts: args.accounts })).post;
+    : (
+        await draftPost(
+          { scheduling: env.deps },
+          ctxOf(env),
+          { text: args.text, accounts: args.accounts },
+          { sendAsIs: true },
+        )
+      ).post;
   await journal.note({ postId: post.id });
   return post.id;
 }

@@ -4,6 +4,7 @@ export {
   reviseDraft,
   type DraftingDeps,
   type DraftInput,
+  type DraftOptions,
   type DraftResult,
   type TextWriter,
 } from './service.js';

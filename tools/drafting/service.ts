@@ -51,14 +51,24 @@ async function checkDraftTexts(
   deps: SchedulingDeps,
   ctx: ServiceContext,
   targets: Array<{ socialAccountId: string; content: string }>,
+  sendAsIs = false,
 ) {
   await checkTargets(
     deps.db,
     deps.connectors,
     ctx.workspaceId,
     targets.map((t) => ({ ...t, threadParts: [], media: [], options: {}, at: null })),
-    { ignore: ['media_required'] },
+    sendAsIs ? {} : { ignore: ['media_required'] },
   );
+}
+
+export interface DraftOptions {
+  /**
+   * The draft is scheduled or published as it is right after (the agent's send tools): every
+   * platform rule applies, media included, so a post a platform cannot take creates nothing.
+   * Default false: media may be attached to the draft later.
+   */
+  sendAsIs?: boolean;
 }
 
 const fits = (deps: SchedulingDeps, ctx: ServiceContext, t: { socialAccountId: string; content: string }) =>
@@ -149,7 +159,12 @@ async function variantsById(deps: SchedulingDeps, ctx: ServiceContext, variants:
 }
 
 /** Saves a draft: one variant per account, in the brand's voice when the knowledge base has one. */
-export async function draftPost(deps: DraftingDeps, ctx: ServiceContext, input: DraftInput): Promise<DraftResult> {
+export async function draftPost(
+  deps: DraftingDeps,
+  ctx: ServiceContext,
+  input: DraftInput,
+  opts: DraftOptions = {},
+): Promise<DraftResult> {
   requireRole(ctx, 'editor');
   const s = deps.scheduling;
   const accounts = await resolveAccounts(s.db, ctx, input.accounts);
@@ -168,7 +183,7 @@ export async function draftPost(deps: DraftingDeps, ctx: ServiceContext, input: 
       return { socialAccountId: a.id, content };
     }),
   );
-  await checkDraftTexts(s, ctx, targets);
+  await checkDraftTexts(s, ctx, targets, opts.sendAsIs);
   const post = await createPost(s, ctx, { content: input.text, targets, mode: 'draft' });
   return {
     post,
