@@ -10,6 +10,7 @@
 import {
   authorizeDialog,
   crawl,
+  VIDEO_CRAWL_MS,
   expiredToken,
   graphError,
   invalidToken,
@@ -33,6 +34,8 @@ export interface FacebookFakePost {
   link: string | null;
   photos: Array<{ id: string; altText: string | null }>;
   video: boolean;
+  /** Bytes of the video fetched from Herald's URL, else null. */
+  videoBytes: number | null;
   comments: string[];
   createdAt: number;
 }
@@ -187,6 +190,7 @@ export async function startFacebookFake(options: { redirectUris?: string[] } = {
               link: null,
               photos: [{ id: photo.id, altText: photo.altText }],
               video: false,
+              videoBytes: null,
               comments: [],
               createdAt: Date.now(),
             };
@@ -197,7 +201,7 @@ export async function startFacebookFake(options: { redirectUris?: string[] } = {
         });
       }
       if (method === 'POST' && edge === 'videos') {
-        const got = await crawl(params.get('file_url'));
+        const got = await crawl(params.get('file_url'), VIDEO_CRAWL_MS);
         if (!got.ok)
           return graphError(400, { message: `(#352) The video file could not be read: ${got.why}`, code: 352 });
         return write(pid, () => {
@@ -211,6 +215,7 @@ export async function startFacebookFake(options: { redirectUris?: string[] } = {
             link: null,
             photos: [],
             video: true,
+            videoBytes: got.size,
             comments: [],
             createdAt: Date.now(),
           };
@@ -251,6 +256,7 @@ export async function startFacebookFake(options: { redirectUris?: string[] } = {
             link: params.get('link'),
             photos: attached,
             video: false,
+            videoBytes: null,
             comments: [],
             createdAt: Date.now(),
           };

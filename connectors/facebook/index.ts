@@ -104,7 +104,7 @@ export function createFacebookConnector(options: FacebookConnectorOptions = {}):
         const res = await graphRequest(t, {
           method: 'POST',
           path: `${page(account)}/videos`,
-          params: { file_url: urlOf(video), description: part.text || undefined },
+          params: { file_url: await urlOf(video), description: part.text || undefined },
         });
         steps.media = idOf(PLATFORM, res, 'POST /{page-id}/videos');
       } else {
@@ -115,7 +115,7 @@ export function createFacebookConnector(options: FacebookConnectorOptions = {}):
           const res = await graphRequest(t, {
             method: 'POST',
             path: `${page(account)}/photos`,
-            params: { url: urlOf(m), published: false, alt_text_custom: m.altText },
+            params: { url: await urlOf(m), published: false, alt_text_custom: m.altText },
           });
           steps.children.push(idOf(PLATFORM, res, 'POST /{page-id}/photos'));
           await record();

@@ -58,6 +58,8 @@ export function capabilities(_account: Pick<AccountContext, 'metadata'>): Capabi
       maxBytes: VIDEO_MAX_BYTES,
       mimeTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'video/mp4', 'video/quicktime'],
       altTextMax: 1_000,
+      // Meta downloads videos from Herald's public URL: the worker never loads them, it hashes them as they stream.
+      streamsVideo: true,
     },
     threads: { supported: false, maxParts: 1 },
     asyncPublishing: false,

@@ -16,6 +16,7 @@
 import {
   authorizeDialog,
   crawl,
+  VIDEO_CRAWL_MS,
   expiredToken,
   graphError,
   invalidToken,
@@ -63,6 +64,10 @@ interface Container {
   readyAt: number;
   state: 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'PUBLISHED';
   error?: string;
+  /** Meta is still fetching the video: the container stays IN_PROGRESS until it has it all. */
+  downloading?: boolean;
+  /** Bytes of the video Meta fetched. */
+  videoBytes?: number;
   mediaType: 'IMAGE' | 'VIDEO' | 'REELS' | 'STORIES' | 'CAROUSEL';
   isCarouselItem: boolean;
   video: boolean;
@@ -82,6 +87,8 @@ export interface InstagramFakePost {
   collaborators: string[];
   timestamp: number;
   containerId: string;
+  /** Bytes of the video fetched from Herald's URL (reels, stories, videos), else null. */
+  videoBytes: number | null;
 }
 
 export interface InstagramFake {
@@ -151,6 +158,7 @@ export async function startInstagramFake(options: InstagramFakeOptions = {}): Pr
   const statusOf = (c: Container): string => {
     if (c.state === 'PUBLISHED') return 'PUBLISHED';
     if (now() - c.createdAt > DAY) return 'EXPIRED';
+    if (c.downloading) return c.state;
     if (c.state === 'IN_PROGRESS' && now() >= c.readyAt && !c.error) c.state = 'FINISHED';
     if (c.state === 'IN_PROGRESS' && now() >= c.readyAt && c.error) c.state = 'ERROR';
     return c.state;
@@ -247,9 +255,13 @@ export async function startInstagramFake(options: InstagramFakeOptions = {}): Pr
           code: 100,
         });
       }
-      // Videos are fetched and processed after the answer; a failed fetch ends in ERROR.
-      void crawl(p.get('video_url')).then((got) => {
+      // Videos are fetched and processed after the answer (IN_PROGRESS until the whole file is
+      // in); a failed fetch ends in ERROR.
+      c.downloading = true;
+      void crawl(p.get('video_url'), VIDEO_CRAWL_MS).then((got) => {
+        c.downloading = false;
         if (!got.ok) c.error = `ERROR: ${got.why} (2207052)`;
+        else c.videoBytes = got.size;
       });
     } else {
       return graphError(400, { message: 'The parameter image_url or video_url is required.', code: 100 });
@@ -310,6 +322,7 @@ export async function startInstagramFake(options: InstagramFakeOptions = {}): Pr
       collaborators: c.collaborators,
       timestamp: now(),
       containerId: c.id,
+      videoBytes: c.videoBytes ?? null,
     };
     media.set(post.id, post);
     c.state = 'PUBLISHED';

@@ -105,8 +105,10 @@ export function createInstagramConnector(options: InstagramConnectorOptions = {}
     }
     return options.mediaUrls.urlFor(m);
   };
-  const mediaParams = (m: MediaInput, asVideo: 'VIDEO' | 'REELS' | 'STORIES') =>
-    m.mimeType.startsWith('video/') ? { media_type: asVideo, video_url: urlOf(m) } : { image_url: urlOf(m) };
+  const mediaParams = async (m: MediaInput, asVideo: 'VIDEO' | 'REELS' | 'STORIES') =>
+    m.mimeType.startsWith('video/')
+      ? { media_type: asVideo, video_url: await urlOf(m) }
+      : { image_url: await urlOf(m) };
 
   /** The posts of the account since `since`, newest first (one page: Herald's own recent posts). */
   async function recentMedia(account: AccountContext, since: Date): Promise<MediaJson[]> {
@@ -177,12 +179,12 @@ export function createInstagramConnector(options: InstagramConnectorOptions = {}
     const caption = part.text === '' ? undefined : part.text;
     const collaborators = opts.collaborators.length ? JSON.stringify(opts.collaborators) : undefined;
     if (opts.kind === 'story') {
-      return createContainer(api, { ...mediaParams(part.media[0]!, 'STORIES'), media_type: 'STORIES' });
+      return createContainer(api, { ...(await mediaParams(part.media[0]!, 'STORIES')), media_type: 'STORIES' });
     }
     if (opts.kind === 'reel' || (part.media.length === 1 && part.media[0]!.mimeType.startsWith('video/'))) {
       return createContainer(api, {
         media_type: 'REELS',
-        video_url: urlOf(part.media[0]!),
+        video_url: await urlOf(part.media[0]!),
         caption,
         share_to_feed: opts.shareToFeed,
         collaborators,
@@ -190,7 +192,7 @@ export function createInstagramConnector(options: InstagramConnectorOptions = {}
     }
     if (part.media.length === 1) {
       const m = part.media[0]!;
-      return createContainer(api, { image_url: urlOf(m), caption, alt_text: m.altText, collaborators });
+      return createContainer(api, { image_url: await urlOf(m), caption, alt_text: m.altText, collaborators });
     }
     // A carousel: each item's container journaled as it is made, then the carousel's.
     steps.children ??= [];
@@ -199,7 +201,7 @@ export function createInstagramConnector(options: InstagramConnectorOptions = {}
       steps.children.push(
         await createContainer(api, {
           is_carousel_item: true,
-          ...mediaParams(m, 'VIDEO'),
+          ...(await mediaParams(m, 'VIDEO')),
           ...(m.mimeType.startsWith('video/') ? {} : { alt_text: m.altText }),
         }),
       );

@@ -101,6 +101,8 @@ export function capabilities(account: Pick<AccountContext, 'metadata'>): Capabil
       maxBytes: REEL_MAX_BYTES,
       mimeTypes: [...IMAGE_TYPES, ...VIDEO_TYPES],
       altTextMax: ALT_TEXT_MAX,
+      // Meta downloads videos from Herald's public URL: the worker never loads them, it hashes them as they stream.
+      streamsVideo: true,
     },
     threads: { supported: false, maxParts: 1 },
     asyncPublishing: false,

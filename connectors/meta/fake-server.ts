@@ -7,7 +7,7 @@
  * sent) until the client gives up. Written from developers.facebook.com/docs/graph-api/
  * guides/error-handling and each platform's reference; not from Herald's client.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -159,16 +159,30 @@ export async function startFakeHttp(handler: Handler): Promise<FakeHttp> {
   };
 }
 
-/** Downloads a media URL the way Meta's crawler does; what went wrong, in Meta's words, or the bytes. */
+/** How long the crawler gives an image, and a video (hundreds of MB), to download. */
+export const IMAGE_CRAWL_MS = 5_000;
+export const VIDEO_CRAWL_MS = 180_000;
+
+/**
+ * Downloads a media URL the way Meta's crawler does; what went wrong, in Meta's words, or what
+ * arrived: its size and SHA-256, read as it streams in (a 200 MB reel is not held here either).
+ */
 export async function crawl(
   url: string | null,
-  timeoutMs = 5_000,
-): Promise<{ ok: true; bytes: Buffer; type: string } | { ok: false; why: string }> {
+  timeoutMs = IMAGE_CRAWL_MS,
+): Promise<{ ok: true; size: number; sha256: string; type: string } | { ok: false; why: string }> {
   if (!url) return { ok: false, why: 'No media URL was given' };
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return { ok: false, why: `Media download has failed. The media URI returned ${res.status}` };
-    return { ok: true, bytes: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') ?? '' };
+    if (!res.ok || !res.body)
+      return { ok: false, why: `Media download has failed. The media URI returned ${res.status}` };
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const piece of res.body) {
+      size += piece.length;
+      hash.update(piece);
+    }
+    return { ok: true, size, sha256: hash.digest('hex'), type: res.headers.get('content-type') ?? '' };
   } catch (err) {
     return { ok: false, why: `Media download has failed (${(err as Error).message})` };
   }

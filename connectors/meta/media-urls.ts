@@ -3,10 +3,12 @@
  * be hosted on a publicly accessible server at the time of the attempt": Instagram content
  * publishing guide; Threads and Pages photo `url` alike). Herald stores media under its
  * SHA-256 (`core/storage/keys.ts`), so a URL names the stored file by its content: the
- * connector hashes the bytes it was handed, and Herald's API serves
- * `<PUBLIC_URL>/v1/public-media/<sha256>.<ext>?exp=<unix s>&sig=<HMAC>` until `exp` when the
- * signature holds (`server/routes/public-media.ts`). Without `PUBLIC_URL` there is no such
- * URL, and drafts for Meta are refused at schedule time (`media_url_unavailable`).
+ * connector hashes the file it was handed — read from storage as a stream when it can be
+ * (`MediaInput.open`: videos are never loaded whole), else the bytes in memory — and Herald's
+ * API streams `<PUBLIC_URL>/v1/public-media/<sha256>.<ext>?exp=<unix s>&sig=<HMAC>` from the
+ * store until `exp` when the signature holds (`server/routes/public-media.ts`). Without
+ * `PUBLIC_URL` there is no such URL, and drafts for Meta are refused at schedule time
+ * (`media_url_unavailable`).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { MediaInput } from '../contract.js';
@@ -17,7 +19,19 @@ export const DEFAULT_MEDIA_URL_TTL_MS = 6 * 60 * 60_000;
 
 export interface MediaUrls {
   /** A URL Meta can download this file from, valid for a few hours. */
-  urlFor(media: MediaInput): string;
+  urlFor(media: MediaInput): Promise<string>;
+}
+
+/**
+ * The file's SHA-256 (hex). A file that can be read from storage is hashed as it streams by
+ * (a 200 MB reel costs a stream buffer, not 200 MB); `bytes` is read only when there is no
+ * `open` (media handed in memory, as in tests), since a streamed video's `bytes` throws.
+ */
+export async function sha256Of(media: Pick<MediaInput, 'open'> & { bytes?: Buffer }): Promise<string> {
+  const hash = createHash('sha256');
+  if (media.open) for await (const piece of await media.open()) hash.update(piece as Buffer);
+  else hash.update(media.bytes!);
+  return hash.digest('hex');
 }
 
 const EXTENSIONS: Record<string, string> = {
@@ -45,8 +59,8 @@ export function signedMediaUrls(opts: {
   const base = opts.publicUrl.replace(/\/+$/, '');
   const ttl = opts.ttlMs ?? DEFAULT_MEDIA_URL_TTL_MS;
   return {
-    urlFor(media) {
-      const sha = createHash('sha256').update(media.bytes).digest('hex');
+    async urlFor(media) {
+      const sha = await sha256Of(media);
       const file = `${sha}.${extensionOf(media.mimeType)}`;
       const exp = Math.floor(((opts.now?.() ?? Date.now()) + ttl) / 1000);
       return `${base}${PUBLIC_MEDIA_PATH}/${file}?exp=${exp}&sig=${signatureOf(opts.secret, file, exp)}`;

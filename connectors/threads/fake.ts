@@ -15,6 +15,7 @@
 import {
   authorizeDialog,
   crawl,
+  VIDEO_CRAWL_MS,
   expiredToken,
   graphError,
   invalidToken,
@@ -49,6 +50,8 @@ export interface ThreadsFakePost {
   children: number;
   timestamp: number;
   containerId: string;
+  /** Bytes of the video fetched from Herald's URL, else null. */
+  videoBytes: number | null;
 }
 
 interface Container {
@@ -58,6 +61,9 @@ interface Container {
   readyAt: number;
   state: 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'PUBLISHED';
   error?: string;
+  /** Meta is still fetching the video: the container stays IN_PROGRESS until it has it all. */
+  downloading?: boolean;
+  videoBytes?: number;
   mediaType: string;
   isItem: boolean;
   text: string;
@@ -139,7 +145,7 @@ export async function startThreadsFake(
   const statusOf = (c: Container) => {
     if (c.state === 'PUBLISHED') return 'PUBLISHED';
     if (now() - c.createdAt > DAY) return 'EXPIRED';
-    if (c.state === 'IN_PROGRESS' && now() >= c.readyAt) c.state = c.error ? 'ERROR' : 'FINISHED';
+    if (c.state === 'IN_PROGRESS' && now() >= c.readyAt && !c.downloading) c.state = c.error ? 'ERROR' : 'FINISHED';
     return c.state;
   };
   const take = (userId: string, which: (f: ThreadsFault) => boolean) => {
@@ -207,8 +213,12 @@ export async function startThreadsFake(
       if (!got.ok)
         return graphError(400, { message: `The media could not be fetched: ${got.why}`, code: 100, userMsg: got.why });
     } else if (type === 'VIDEO') {
-      void crawl(p.get('video_url')).then((got) => {
+      // IN_PROGRESS until the whole video is in.
+      c.downloading = true;
+      void crawl(p.get('video_url'), VIDEO_CRAWL_MS).then((got) => {
+        c.downloading = false;
         if (!got.ok) c.error = 'FAILED_DOWNLOADING_VIDEO';
+        else c.videoBytes = got.size;
       });
     } else if (type === 'CAROUSEL') {
       const ids = (p.get('children') ?? '').split(',').filter(Boolean);
@@ -273,6 +283,7 @@ export async function startThreadsFake(
       children: items.length,
       timestamp: now(),
       containerId: c.id,
+      videoBytes: c.videoBytes ?? null,
     };
     posts.set(post.id, post);
     c.state = 'PUBLISHED';

@@ -91,10 +91,10 @@ export function createThreadsConnector(options: ThreadsConnectorOptions = {}): C
     }
     return options.mediaUrls.urlFor(m);
   };
-  const mediaParams = (m: MediaInput) =>
+  const mediaParams = async (m: MediaInput) =>
     m.mimeType.startsWith('video/')
-      ? { media_type: 'VIDEO', video_url: urlOf(m), alt_text: m.altText }
-      : { media_type: 'IMAGE', image_url: urlOf(m), alt_text: m.altText };
+      ? { media_type: 'VIDEO', video_url: await urlOf(m), alt_text: m.altText }
+      : { media_type: 'IMAGE', image_url: await urlOf(m), alt_text: m.altText };
 
   async function build(
     api: ContainerApi,
@@ -112,10 +112,12 @@ export function createThreadsConnector(options: ThreadsConnectorOptions = {}): C
       quote_post_id: index === 0 ? opts.quotePostId : undefined,
     };
     if (part.media.length === 0) return createContainer(api, { media_type: 'TEXT', ...common });
-    if (part.media.length === 1) return createContainer(api, { ...mediaParams(part.media[0]!), ...common });
+    if (part.media.length === 1) return createContainer(api, { ...(await mediaParams(part.media[0]!)), ...common });
     steps.children ??= [];
     for (let j = steps.children.length; j < part.media.length; j++) {
-      steps.children.push(await createContainer(api, { ...mediaParams(part.media[j]!), is_carousel_item: true }));
+      steps.children.push(
+        await createContainer(api, { ...(await mediaParams(part.media[j]!)), is_carousel_item: true }),
+      );
       await record();
     }
     for (const child of steps.children) await waitUntilReady(api, child);

@@ -94,6 +94,8 @@ export function capabilities(account: Pick<AccountContext, 'metadata'>): Capabil
       maxBytes: VIDEO_MAX_BYTES,
       mimeTypes: ['image/jpeg', 'image/png', 'video/mp4', 'video/quicktime'],
       altTextMax: ALT_TEXT_MAX,
+      // Meta downloads videos from Herald's public URL: the worker never loads them, it hashes them as they stream.
+      streamsVideo: true,
     },
     threads: { supported: true, maxParts: THREAD_MAX_PARTS },
     asyncPublishing: false,

@@ -251,13 +251,13 @@ describe('public media URLs', () => {
     const id = await uploadMedia(owner, bytes, 'p.jpg', 'image/jpeg');
     // What the worker hands a connector: the stored bytes (Herald re-encodes uploads).
     const stored = Buffer.from(await (await call('GET', `/v1/media/${id}/content`, owner)).arrayBuffer());
-    const url = signed!.urlFor({ mimeType: 'image/jpeg', sizeBytes: stored.length, bytes: stored });
+    const url = await signed!.urlFor({ mimeType: 'image/jpeg', sizeBytes: stored.length, bytes: stored });
     const good = await fetch(url);
     expect(good.status).toBe(200);
     expect(good.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await good.arrayBuffer()).equals(stored)).toBe(true);
     expect((await fetch(url.replace(/sig=[^&]+/, 'sig=AAAA'))).status).toBe(404);
-    const expired = signedMediaUrls({
+    const expired = await signedMediaUrls({
       publicUrl: api.baseUrl,
       secret: api.deps.cipher.deriveKey(PUBLIC_MEDIA_KEY_PURPOSE),
       now: () => Date.now() - 10 * 3600_000,
