@@ -5,6 +5,7 @@
  * request left this process, which decides `mayHaveSucceeded` for writes.
  */
 import { XRPCError } from '@atproto/api';
+import { outboundRefusal } from '../../core/index.js';
 import {
   AuthExpired,
   type ConnectorError,
@@ -104,6 +105,15 @@ function classifyResponse(err: XRPCError, ctx: ClassifyContext): ConnectorError 
 
 function classifyNetwork(err: unknown, ctx: ClassifyContext): ConnectorError {
   const write = ctx.write ?? false;
+  // Refused by the outbound guard before connecting: nothing was sent, and asking again will
+  // not help (the account's PDS resolves to a loopback or private address).
+  const refused = outboundRefusal(err);
+  if (refused)
+    return new PermanentError(`Bluesky was not reached: ${refused.message}`, {
+      platform: PLATFORM,
+      mayHaveSucceeded: false,
+      cause: err,
+    });
   const causes = causeChain(err);
   const timedOut = causes.some((c) => c instanceof Error && (c.name === 'TimeoutError' || c.name === 'AbortError'));
   if (timedOut) {

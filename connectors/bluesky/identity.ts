@@ -219,9 +219,13 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefin
   }
 }
 
-/** `fetch` through the outbound guard: public addresses only, unless `OUTBOUND_ALLOW` says more. */
-const guardedFetch = (url: URL, init: RequestInit): Promise<Response> =>
-  fetch(url, { ...init, dispatcher: userUrlDispatcher() } as RequestInit);
+/**
+ * `fetch` through the outbound guard: public addresses only, unless `OUTBOUND_ALLOW` says more.
+ * Every Bluesky call goes through it by default — the PDS, too, is named by a DID document
+ * anyone can write, and it receives the app password.
+ */
+export const guardedFetch: typeof globalThis.fetch = (input, init) =>
+  fetch(input, { ...init, dispatcher: userUrlDispatcher() } as RequestInit);
 
 /**
  * The library's handle resolver with its HTTPS step (`GET https://<handle>/.well-known/atproto-did`,

@@ -19,6 +19,7 @@ import {
   type TransportOptions,
 } from './client.js';
 import { PLATFORM } from './errors.js';
+import { guardedFetch } from './identity.js';
 import { isOAuthCredentials, readOAuthCredentials, type BlueskyOAuth } from './oauth.js';
 import { blueskyCapabilities, IMAGE_MAX_BYTES, TEXT_MAX_BYTES } from './limits.js';
 import { findThread, ownPostKey, postKey, publishThread, readPostOptions } from './publish.js';
@@ -65,7 +66,7 @@ export interface BlueskyConnectorOptions {
    * lexicon allows it (see `limits.ts`).
    */
   imageMaxBytes?: number;
-  /** The `fetch` every request goes through. Default `globalThis.fetch`. */
+  /** The `fetch` every request goes through. Default: through the outbound guard (`guardedFetch`). */
   fetch?: typeof globalThis.fetch;
   /**
    * Follow a session's DID document to a PDS served over plain http (a local development
@@ -92,7 +93,7 @@ function resolveOptions(options: BlueskyConnectorOptions): Readonly<ResolvedOpti
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     appViewUrl: options.appViewUrl ?? DEFAULT_APPVIEW_URL,
     imageMaxBytes: options.imageMaxBytes ?? IMAGE_MAX_BYTES,
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: options.fetch ?? guardedFetch,
     allowHttpPds: options.allowHttpPds === true,
   };
   const problems: string[] = [];

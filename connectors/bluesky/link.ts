@@ -6,7 +6,7 @@
  * and cannot change the account (https://docs.bsky.app/docs/api/com-atproto-server-create-session).
  */
 import { XRPCError } from '@atproto/api';
-import { HeraldError } from '../../core/index.js';
+import { HeraldError, outboundRefusal } from '../../core/index.js';
 import type { LinkedAccount, PasswordLinker } from '../connect.js';
 import { isConnectorError, RateLimited } from '../errors.js';
 import {
@@ -18,7 +18,7 @@ import {
   type TransportOptions,
 } from './client.js';
 import { classify, PLATFORM } from './errors.js';
-import { DEFAULT_PLC_URL, resolveIdentity } from './identity.js';
+import { DEFAULT_PLC_URL, guardedFetch, resolveIdentity } from './identity.js';
 import { DEFAULT_APPVIEW_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface BlueskyLinkerOptions {
@@ -41,7 +41,7 @@ export function createBlueskyPasswordLinker(options: BlueskyLinkerOptions = {}):
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const transport: TransportOptions = {
     timeoutMs,
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: options.fetch ?? guardedFetch,
     allowHttpPds: options.allowHttpPds === true,
   };
   const identity = {
@@ -118,6 +118,13 @@ export function createBlueskyPasswordLinker(options: BlueskyLinkerOptions = {}):
 
 /** What the PDS's refusal means for the person connecting. */
 function signInFailure(identifier: string, pdsUrl: string, err: unknown, timeoutMs: number): HeraldError {
+  const refused = outboundRefusal(err);
+  if (refused) {
+    return new HeraldError('handle_unresolved', {
+      message: `The PDS of ${identifier} (${pdsUrl}) is at ${refused.address} (${refused.range}); Herald does not send passwords there`,
+      details: { platform: PLATFORM, pds: pdsUrl },
+    });
+  }
   const failure = classify(err, { session: true, timeoutMs });
   const said = failure.platformMessage ?? failure.message;
   if (failure instanceof RateLimited) {

@@ -44,6 +44,7 @@ import { AuthExpired, isConnectorError, TransientError, type ConnectorError } fr
 import { BlueskyClient, type TransportOptions } from './client.js';
 import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import { classify, PLATFORM } from './errors.js';
+import { guardedFetch } from './identity.js';
 import { readProfile } from './link.js';
 
 /** What Herald asks for: the repository (posts, blobs) of the account; `transition:generic` is what app passwords could do. */
@@ -146,7 +147,9 @@ export class BlueskyOAuth {
     this.kind = options.client.kind;
     this.#keyset = keyset;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const base = options.fetch ?? globalThis.fetch;
+    // Handles, DID documents, the PDS and its authorization server are all named by the user's
+    // identity: every request goes through the outbound guard unless a fetch is given.
+    const base = options.fetch ?? guardedFetch;
     this.#fetch = (input, init) => {
       const timeout = AbortSignal.timeout(timeoutMs);
       return base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });

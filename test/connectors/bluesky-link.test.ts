@@ -250,6 +250,32 @@ describe('did:web and handle hosts go through the outbound guard', () => {
   });
 });
 
+describe('the PDS, too, goes through the outbound guard', () => {
+  // With allowHttpPds (a local network) the PDS's name is not checked; the address it reaches
+  // still is. 167772161 is 10.0.0.1 to the URL parser, a private address the tests' policy
+  // (loopback only) does not allow.
+  it('no password is sent to a PDS at a private address, even on a local network', async () => {
+    const host = await didWebHost('http://167772161:2583');
+    try {
+      const local = createBlueskyPasswordLinker({ plcUrl: tb.plcUrl, timeoutMs: TIMEOUT_MS, allowHttpPds: true });
+      const err = await failure(local.signIn({ identifier: host.did, password: 'abcd-efgh-ijkl-mnop' }));
+      expect(err).toMatchObject({ code: 'handle_unresolved' });
+      expect((err as Error).message).toContain('10.0.0.1 (private)');
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('publishing to a PDS at a private address is refused before sending: permanent, not maybe applied', async () => {
+    const account = await tb.createAccount();
+    const connector = createBlueskyConnector({ timeoutMs: TIMEOUT_MS, allowHttpPds: true });
+    const credentials = { ...account.context.credentials, service: 'http://10.0.0.1:2583' };
+    const err = await failure(connector.publish({ ...account.context, credentials }, text('not sent'), randomUUID()));
+    expect(err).toMatchObject({ kind: 'permanent', mayHaveSucceeded: false });
+    expect((err as Error).message).toContain('10.0.0.1');
+  });
+});
+
 describe("calls go to the account's PDS, not the entryway", () => {
   it("a renewed session's DID document moves the account's calls to its PDS", async () => {
     // The testbed's sessions point at a front (the proxy), as a session made on bsky.social would.
