@@ -6,8 +6,10 @@
  *   sticky routing or shared session state. No server-to-client stream: GET and DELETE are
  *   405 and answers are plain JSON.
  * - `stateful`: `initialize` opens a session (`Mcp-Session-Id`) held in this process
- *   (sessions.ts); later POSTs, the GET stream and DELETE go to it. Needs sticky routing
- *   when several API processes run.
+ *   (sessions.ts); later POSTs, the GET stream and DELETE go to it. Its SSE streams are
+ *   resumable (`GET` with `Last-Event-ID` replays what a dropped stream missed, event-store.ts)
+ *   and can carry elicitation requests (`ask_herald`'s confirmations, agent-tools.ts). Needs
+ *   sticky routing when several API processes run.
  *
  * Credentials: an `hk_` API key, a Herald access token, or an OAuth access token issued by
  * Herald's authorization server for this resource (server/auth/oauth). Without valid ones
@@ -34,6 +36,7 @@ import {
   resourceOf,
 } from '../../auth/oauth/index.js';
 import type { Principal } from '../../auth/principal.js';
+import { SessionEventStore } from './event-store.js';
 import { McpSessions, ownerOf } from './sessions.js';
 import { registerResources } from './resources.js';
 import { registerTools, serviceContextOf, type McpToolDeps } from './tools.js';
@@ -134,7 +137,13 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
     }
   });
 
-  const newServer = (ctx: ReturnType<typeof serviceContextOf>, principal: Principal, request: FastifyRequest) => {
+  /** A stateful session's server; `sse`: its answers are SSE, so it can carry elicitation requests. */
+  const newServer = (
+    ctx: ReturnType<typeof serviceContextOf>,
+    principal: Principal,
+    request: FastifyRequest,
+    sse: boolean,
+  ) => {
     const server = new McpServer(
       { name: MCP_SERVER_NAME, version: opts.version },
       {
@@ -142,7 +151,7 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
         capabilities: { resources: {} },
       },
     );
-    registerTools(server, opts.deps, ctx, request.log, principal);
+    registerTools(server, opts.deps, ctx, request.log, principal, { canElicit: () => sse });
     registerResources(server, opts.deps, ctx);
     return server;
   };
@@ -268,11 +277,13 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
     const ctx = serviceContextOf(contextOf(request, 'viewer', 'mcp'));
     // A client that does not take SSE is answered in JSON for the whole session.
     const acceptsSse = completeAccept(request);
-    const server = newServer(ctx, principal, request);
+    const server = newServer(ctx, principal, request, acceptsSse);
     const owner = ownerOf(principal);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: !acceptsSse,
+      // SSE streams can be resumed with Last-Event-ID (event-store.ts); JSON answers have nothing to resume.
+      ...(acceptsSse ? { eventStore: new SessionEventStore() } : {}),
       onsessioninitialized: (id) =>
         sessions.add({
           id,

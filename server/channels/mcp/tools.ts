@@ -9,7 +9,6 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isHeraldError, type Db } from '../../../core/index.js';
 import { listAccounts } from '../../../tools/accounts/index.js';
@@ -24,7 +23,8 @@ import type { RequestContext } from '../../http/context.js';
 import { registerMoreTools } from './more-tools.js';
 import * as out from './outputs.js';
 import type { Principal } from '../../auth/principal.js';
-import { confirmTurn, runTurn, type RestChatHandler } from '../../routes/chat.js';
+import type { RestChatHandler } from '../../routes/chat.js';
+import { registerAgentTools } from './agent-tools.js';
 
 export interface McpToolDeps {
   scheduling: SchedulingDeps;
@@ -132,6 +132,7 @@ export function registerTools(
   ctx: Ctx,
   log?: McpLog,
   principal?: Principal,
+  opts: { canElicit?: () => boolean } = {},
 ): void {
   const run = (fn: () => Promise<unknown>) => async (): Promise<CallToolResult> => {
     try {
@@ -337,34 +338,5 @@ export function registerTools(
 
   const chat = deps.chat;
   if (!chat || !principal) return;
-  server.registerTool(
-    'ask_herald',
-    {
-      description:
-        "Runs one turn of Herald's own agent (the same as its chat). A side effect the agent proposes is NOT done: it comes back as confirmRequest (confirmId, summary) for confirm_action.",
-      inputSchema: {
-        message: z.string().min(1).max(20_000),
-        threadId: z.string().min(1).max(200).optional().describe('The conversation; omit to start one'),
-        idempotencyKey: IdempotencyKey,
-      },
-      outputSchema: out.TurnOut,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    },
-    (a) => run(() => once('ask_herald', a, () => runTurn(chat, principal, a.threadId ?? randomUUID(), a.message)))(),
-  );
-  server.registerTool(
-    'confirm_action',
-    {
-      description:
-        'Approves (or rejects) the exact action ask_herald returned as confirmRequest; the agent then does it and goes on. Confirming twice does nothing more.',
-      inputSchema: {
-        threadId: z.string().min(1).max(200),
-        confirmId: z.string().min(1).max(100),
-        approve: z.boolean(),
-      },
-      outputSchema: out.TurnOut,
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    },
-    (a) => run(() => confirmTurn(chat, principal, a))(),
-  );
+  registerAgentTools(server, chat, principal, run, once, { canElicit: opts.canElicit ?? (() => false) });
 }
