@@ -122,13 +122,4 @@ export function htmlText(html: string): string {
     .trim();
 }
 
-/** Only http(s) addresses are kept from outside answers (no javascript: or data: links). */
-export const httpUrlOrNull = (raw: unknown): string | null => {
-  if (typeof raw !== 'string') return null;
-  try {
-    const u = new URL(raw);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
-};
+export { httpUrlOrNull } from './trend-source.js';

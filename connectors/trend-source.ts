@@ -22,6 +22,24 @@ export interface TrendItem {
   publishedAt: Date | null;
 }
 
+/**
+ * An outside address kept only when it is http(s), as an absolute URL of at most 2,000
+ * characters: a `javascript:` or `data:` link (or anything else) from a source never reaches
+ * the console, the agent or a draft.
+ */
+export function httpUrlOrNull(raw: unknown): string | null {
+  if (typeof raw !== 'string' || raw.length > 2_000) return null;
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return null;
+  const out = u.toString();
+  return out.length <= 2_000 ? out : null;
+}
+
 /** What a source is asked for: the niche's keywords and languages, and the instances to read. */
 export interface TrendQuery {
   keywords: string[];

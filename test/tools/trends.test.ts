@@ -11,7 +11,8 @@ import { startHackerNewsFake, type HackerNewsFake } from '../../connectors/hacke
 import { HackerNewsSource } from '../../connectors/hackernews/index.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { MastodonTrendsSource } from '../../connectors/mastodon/trends.js';
-import { createLogger, createRedisConnection, type KnowledgeFeedEvent } from '../../core/index.js';
+import { eq } from 'drizzle-orm';
+import { createLogger, createRedisConnection, schema, type KnowledgeFeedEvent } from '../../core/index.js';
 import {
   collectWorkspace,
   contentIdeas,
@@ -199,6 +200,65 @@ describe('rising topics', () => {
     );
     const again = await risingTopics({ db, now: () => new Date(now) }, ws.ctx, { topic: 'brew' });
     expect(again.topics.find((t) => t.term === 'brew')!.velocity).toBe(40);
+  });
+
+  it('only http(s) links are kept: javascript:, data: and other links from a source never reach the answer or an idea', async () => {
+    const ws = await env.newWorkspace();
+    await setNiche(env.deps, ws.ctx, { keywords: ['mocha'] });
+    // Engagement falls along the list: evidence (the five most engaged) holds the first four and the old row.
+    const links = [
+      'https://ok.example/mocha',
+      'javascript:alert(document.cookie)',
+      'data:text/html,<script>alert(1)</script>',
+      ' JaVaScRiPt:alert(1)',
+      'vbscript:msgbox(1)',
+      'ftp://files.example/mocha',
+      '/relative/mocha',
+      `https://ok.example/${'m'.repeat(2100)}`,
+      'http://plain.example/mocha',
+    ];
+    await storeItems(
+      env.deps.db,
+      ws.workspaceId,
+      'feeds',
+      links.map((url, i) => ({ ...item(`l${i}`, `Mocha pot news ${i}`, 100 - i), url })),
+      new Date(),
+    );
+    // A row stored before links were checked.
+    await env.deps.db.insert(schema.trendItems).values({
+      workspaceId: ws.workspaceId,
+      source: 'feeds',
+      externalId: 'old',
+      title: 'Mocha pot news old',
+      url: 'javascript:alert(2)',
+      terms: ['mocha', 'pot', 'news', 'old'],
+      engagement: 1000,
+      firstSeenAt: new Date(),
+      lastSeenAt: new Date(),
+    });
+    const stored = await env.deps.db
+      .select({ url: schema.trendItems.url })
+      .from(schema.trendItems)
+      .where(eq(schema.trendItems.workspaceId, ws.workspaceId));
+    expect(stored.map((r) => r.url).filter((u) => u && !/^https?:\/\//.test(u))).toEqual(['javascript:alert(2)']);
+
+    const { topics } = await risingTopics(env.deps, ws.ctx, { topic: 'mocha', limit: 100 });
+    const evidence = topics.flatMap((t) => t.evidence);
+    expect(evidence.length).toBeGreaterThan(0);
+    const top = topics.find((t) => t.term === 'mocha')!.evidence;
+    expect(top.map((e) => [e.title, e.url])).toEqual([
+      ['Mocha pot news old', null],
+      ['Mocha pot news 0', 'https://ok.example/mocha'],
+      ['Mocha pot news 1', null],
+      ['Mocha pot news 2', null],
+      ['Mocha pot news 3', null],
+    ]);
+    for (const e of evidence) if (e.url !== null) expect(e.url).toMatch(/^https?:\/\//);
+    // The highest engagement item (the old javascript: row) is the reaction idea's source: no link.
+    const { ideas } = await contentIdeas({ scheduling: env.deps }, ws.ctx, { term: 'mocha' });
+    const reaction = ideas.find((i) => i.angle === 'reaction')!;
+    expect(reaction.basedOn).toEqual({ source: 'feeds', url: null });
+    for (const idea of ideas) expect(idea.text).not.toMatch(/javascript:|data:|vbscript:/i);
   });
 
   it('ideas quote at most a short attributed part of an item; a viewer reads ideas but cannot draft or set the niche; another workspace sees nothing', async () => {

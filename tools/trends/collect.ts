@@ -10,7 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { schema, type Db, type KnowledgeFeedEvent, type Logger } from '../../core/index.js';
-import { TrendSourceError, type TrendItem, type TrendSource } from '../../connectors/trend-source.js';
+import { httpUrlOrNull, TrendSourceError, type TrendItem, type TrendSource } from '../../connectors/trend-source.js';
 import type { Embedder } from '../../knowledge/index.js';
 import type { SendInput } from '../notifications/index.js';
 import { checkAlerts, type SentAlert } from './alerts.js';
@@ -68,7 +68,8 @@ export async function storeItems(
         source,
         externalId: i.externalId.slice(0, 2000),
         title: i.title.slice(0, 1000),
-        url: i.url?.slice(0, 2000) ?? null,
+        // Only http(s) links are kept (never javascript: or data:).
+        url: httpUrlOrNull(i.url),
         terms: termsOf(i.title, i.tags),
         engagement: Math.max(0, Math.round(i.engagement)),
         prevEngagement: Math.max(0, Math.round(i.engagement)),

@@ -9,6 +9,7 @@
  * carries its sources and evidence (the items, quoted as outside text). Viewers may read it.
  */
 import { and, arrayOverlaps, desc, eq, gte, lte, sql } from 'drizzle-orm';
+import { httpUrlOrNull } from '../../connectors/trend-source.js';
 import { HeraldError, requireRole, schema, type Db } from '../../core/index.js';
 import type { ServiceContext } from '../scheduling/context.js';
 import { readNiche } from './niche.js';
@@ -207,7 +208,8 @@ export async function risingTopics(
         .map((i) => ({
           source: i.source,
           title: i.title,
-          url: i.url,
+          // Rows stored before links were checked: a non-http(s) link is never shown.
+          url: httpUrlOrNull(i.url),
           engagement: i.engagement,
           velocity: Math.max(0, i.engagement - i.prevEngagement),
           firstSeenAt: i.firstSeenAt.toISOString(),
