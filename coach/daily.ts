@@ -12,7 +12,7 @@ import { memberZone, schema, type Role } from '../core/index.js';
 import { nowOf, type CoachContext, type CoachDeps } from './context.js';
 import type { DailyFacts } from './facts.js';
 import { dailyFactsBatch, mapLimited } from './facts-batch.js';
-import { pickIntervention } from './interventions.js';
+import { detectBlockersBatch, lastNudges, pickIntervention, type Blocker } from './interventions.js';
 import { checkNumbers, promptOf, renderTemplate } from './message.js';
 
 export interface DailyJob {
@@ -245,8 +245,23 @@ export async function runDailyBatch(
     now,
     { concurrency },
   );
+  // The day's blockers and the last nudge of each kind, for the whole batch too.
+  const [blockers, lastSent] = await Promise.all([
+    detectBlockersBatch(
+      deps,
+      due.map((d) => d.member),
+      now,
+    ),
+    lastNudges(
+      deps,
+      due.map((d) => d.member),
+    ),
+  ]);
   await mapLimited(due, concurrency, async (d, k) => {
-    out[d.i] = await deliverDaily(deps, d.member, d.job, facts[k]!, d.muted, now);
+    out[d.i] = await deliverDaily(deps, d.member, d.job, facts[k]!, d.muted, now, {
+      blockers: blockers[k]!,
+      lastSent,
+    });
   });
   return out;
 }
@@ -265,6 +280,7 @@ async function deliverDaily(
   facts: DailyFacts,
   muted: readonly string[],
   now: Date,
+  known: { blockers: Blocker[]; lastSent: Map<string, Date> },
 ): Promise<DailyOutcome> {
   const written = await writeMessage(deps, member, facts);
   const { row, fresh } = await insertOnce(deps, {
@@ -284,7 +300,7 @@ async function deliverDaily(
   if (!fresh) return { kind: 'duplicate', messageId: row.id, delivered: await sendStored(deps, row) };
   await sendStored(deps, row);
   await markCelebrated(deps, member, facts, now);
-  const intervention = await runIntervention(deps, member, job.day, muted, now);
+  const intervention = await runIntervention(deps, member, job.day, muted, now, known);
   return { kind: 'sent', messageId: row.id, source: written.source, rejected: written.rejectedReason, intervention };
 }
 
@@ -316,8 +332,10 @@ export async function runIntervention(
   day: string,
   muted: readonly string[],
   now: Date,
+  /** What a batch has read already (`detectBlockersBatch`, `lastNudges`). */
+  known?: { blockers: Blocker[]; lastSent: Map<string, Date> },
 ): Promise<string | null> {
-  const blocker = await pickIntervention(deps, ctx, muted, now);
+  const blocker = await pickIntervention(deps, ctx, muted, now, known);
   if (!blocker) return null;
   const { row, fresh } = await insertOnce(deps, {
     workspaceId: ctx.workspaceId,

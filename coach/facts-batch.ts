@@ -33,7 +33,7 @@ async function draftsBatch(deps: CoachDeps, members: Member[], limit: number): P
         select q.k, t.id as target_id, t.post_id, t.platform, t.social_account_id, t.content,
                count(*) over (partition by q.k) as total,
                row_number() over (partition by q.k
-                 order by (p.author_id is not distinct from q.u) desc, t.created_at asc) as rn
+                 order by (p.author_id is not distinct from q.u) desc, t.created_at asc, t.id asc) as rn
         from unnest(${`{${members.map((_, i) => i).join(',')}}`}::int[],
                     ${`{${members.map((m) => m.workspaceId).join(',')}}`}::uuid[],
                     ${`{${members.map((m) => m.userId).join(',')}}`}::uuid[]) as q(k, ws, u)

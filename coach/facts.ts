@@ -71,7 +71,7 @@ export async function waitingDrafts(deps: CoachDeps, ctx: CoachContext, limit = 
     from post_targets t join posts p on p.workspace_id = t.workspace_id and p.id = t.post_id
     join social_accounts a on a.workspace_id = t.workspace_id and a.id = t.social_account_id and a.status = 'active'
     where t.workspace_id = ${ctx.workspaceId} and t.status = 'draft'
-    order by (p.author_id is not distinct from ${ctx.userId}) desc, t.created_at asc
+    order by (p.author_id is not distinct from ${ctx.userId}) desc, t.created_at asc, t.id asc
     limit ${limit}`)) as { rows: Array<Record<string, unknown>> };
   return {
     total: Number(rows.rows[0]?.total ?? 0),

@@ -41,7 +41,16 @@ export {
   type DailyJob,
   type DailyOutcome,
 } from './daily.js';
-export { detectBlockers, pickIntervention, COOL_DOWN_DAYS, type Blocker } from './interventions.js';
+export {
+  detectBlockers,
+  detectBlockersBatch,
+  blockersFrom,
+  lastNudges,
+  pickIntervention,
+  COOL_DOWN_DAYS,
+  type Blocker,
+  type BlockerInput,
+} from './interventions.js';
 export {
   CoachQueue,
   COACH_QUEUE,

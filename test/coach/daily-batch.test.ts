@@ -9,11 +9,15 @@
  * workspaces hears about each from its own facts, someone who left gets nothing, and a
  * second run of the same job sends nothing twice.
  */
+import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CoachQueue,
   dailyFacts,
+  detectBlockers,
+  detectBlockersBatch,
   runDailyBatch,
   runTick,
   setGoal,
@@ -24,7 +28,7 @@ import {
   type DailyBatchSummary,
   type DailyFacts,
 } from '../../coach/index.js';
-import { addMember, createRedisConnection, schema, type HeraldEvent } from '../../core/index.js';
+import { addMember, createRedisConnection, schema, upsertSocialAccount, type HeraldEvent } from '../../core/index.js';
 import { Notifier } from '../../tools/notifications/index.js';
 import type { ServiceContext } from '../../tools/scheduling/index.js';
 import { REDIS_URL, startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
@@ -49,6 +53,7 @@ let quiet: Member;
 let off: Member;
 let muted: Member;
 let twoWorkspaces: { first: Member; second: Member };
+let blocked: Member;
 
 /** The batch relation every batched figure is read through (tools/analytics/batch.ts). */
 const BATCHED = /as q\(k, ws, f, t, z\)/;
@@ -100,7 +105,37 @@ beforeAll(async () => {
   await addMember(db, other.ctx.workspaceId, sent[0]!.userId, 'editor');
   const second = { ...other.ctx, userId: sent[0]!.userId, role: 'editor' as const };
   await setGoal(deps, second, { metric: 'followers', target: 800, dueDate: '2027-04-01', account: other.accountId });
-  sent.push(other.ctx, second, muted);
+  // A member with every other blocker: an account to reconnect, a failed post, a post waiting
+  // two days for approval, and a pile of drafts.
+  const b = await planted('America/New_York', 4);
+  await db
+    .update(schema.socialAccounts)
+    .set({ status: 'needs_reconnect' })
+    .where(eq(schema.socialAccounts.id, b.accountId));
+  const second2 = await upsertSocialAccount(db, env.cipher, b.ctx.workspaceId, {
+    platform: 'bluesky',
+    externalId: randomUUID(),
+    handle: 'second',
+    credentials: { accessToken: 'x' },
+  });
+  const posts = await db
+    .insert(schema.posts)
+    .values(Array.from({ length: 7 }, (_, i) => ({ workspaceId: b.ctx.workspaceId, content: `idea ${i}` })))
+    .returning();
+  await db.insert(schema.postTargets).values(
+    posts.map((p, i) => ({
+      workspaceId: b.ctx.workspaceId,
+      postId: p.id,
+      socialAccountId: second2.id,
+      platform: 'bluesky',
+      content: p.content,
+      status: i === 5 ? ('failed' as const) : i === 6 ? ('pending_approval' as const) : ('draft' as const),
+      updatedAt: i === 6 ? new Date(now.getTime() - 2 * 86_400_000) : new Date(now.getTime() - 3_600_000),
+    })),
+  );
+  blocked = b.ctx;
+  await updateSettings(deps, blocked, { dailyTime: '02:30' });
+  sent.push(other.ctx, second, muted, blocked);
   twoWorkspaces = { first: sent[0]!, second };
 
   // The first reading draws and stores each goal's plan (as the morning before would have).
@@ -138,6 +173,12 @@ describe('the daily job, one batch per instant', () => {
   it('reads the facts of all its members with one query per figure, each equal to their own', async () => {
     const expected = new Map<string, DailyFacts>();
     for (const m of sent) expected.set(`${m.workspaceId}/${m.userId}`, await dailyFacts(deps, m, now));
+    // The blockers too: each member's in the batch are the ones read for them alone.
+    const blockers = [];
+    for (const m of sent) blockers.push(await detectBlockers(deps, m, now));
+    expect(await detectBlockersBatch(deps, sent, now)).toEqual(blockers);
+    expect(blockers.at(-1)!.map((x) => x.kind)).toEqual(['failing_account', 'approvals_waiting', 'draft_pile']);
+    expect(blockers.at(-1)![0]!.facts).toMatchObject({ failed: 1 });
     statements.length = 0;
 
     // Paris at 08:30 and New York at 02:30 are the same instant: one job for all of them.
@@ -160,9 +201,10 @@ describe('the daily job, one batch per instant', () => {
       skipped: 1, // coaching turned off (the quiet day was not even added)
       template: sent.length,
     });
-    // Yesterday (twice: beside the day before), the streak and the followers' audience: four
-    // statements for the whole batch, however many members it holds.
-    expect(statements.filter((s) => BATCHED.test(s))).toHaveLength(4);
+    // Yesterday (twice: beside the day before), the streak and the followers' audience, then the
+    // blockers' month and week (twice): seven statements for the whole batch, however many
+    // members it holds.
+    expect(statements.filter((s) => BATCHED.test(s))).toHaveLength(7);
 
     const rows = await env.database.db.select().from(schema.coachMessages);
     for (const m of sent) {
@@ -181,6 +223,7 @@ describe('the daily job, one batch per instant', () => {
     // The muted kind is not sent: the next blocker is.
     const nudge = rows.find((r) => r.userId === muted.userId && r.kind === 'intervention')!;
     expect(nudge.topic).toBe('falling_engagement');
+    expect(rows.find((r) => r.userId === blocked.userId && r.kind === 'intervention')!.topic).toBe('failing_account');
     const notes = events.filter((e) => e.type === 'notification') as Array<{ kind: string }>;
     expect(notes.filter((e) => e.kind === 'coach.daily')).toHaveLength(sent.length);
   }, 60_000);
