@@ -1,38 +1,54 @@
 /**
- * Daily coaching messages for 10,000 members (`npm run bench:coach`): each member's morning
- * prepared as the coach's job does it — facts read through the analytics service from a
- * seeded PostgreSQL database (a goal, 14 days of follower counts, a week of measured posts
- * per member), written by a scripted zero-latency model over the OpenAI protocol through the
- * real router (`coaching` task kind), and every number checked — beside the template writing
- * the same facts (baseline: facts + template, no model). The facts are read in batches
- * (`dailyFactsBatch`: one query per figure for COACH_BENCH_BATCH members) for every member,
- * and one member at a time (`dailyFacts`, the path before batching) for the first
- * COACH_BENCH_SAMPLE members, so the gain is measured in the same run. Prints a table and ends
- * with `{"bench":"coach","users":..,"batch_s":..,"per_s":..,"template_per_s":..,"ratio":..,
- * "per_user_per_s":..,"speedup":..}`.
+ * Daily coaching messages for 10,000 members (`npm run bench:coach`), prepared by the coach's
+ * own job: the tick (`runTick`) puts the members due at this instant into daily jobs on
+ * BullMQ (Redis) and a coach worker (`startCoachWorker`) runs them — facts read for each
+ * batch from a seeded PostgreSQL database (`runDailyBatch` → `dailyFactsBatch`), the message
+ * written by a scripted zero-latency model over the OpenAI protocol through the real router
+ * (`coaching` task kind) and every number checked, the message stored once, sent through the
+ * notifier (WebSocket deliverer on the Redis event bus), milestones and the day's nudge — beside
+ * the same job with no model, the template writing the same facts (baseline). Each run starts
+ * from no message of the day. Also measured: the same members one at a time (`runDaily`, a
+ * batch of one, COACH_BENCH_CONCURRENCY at once) on the first COACH_BENCH_SAMPLE members.
+ * Prints a table and ends with `{"bench":"coach","users":..,"batch_s":..,"per_s":..,
+ * "template_per_s":..,"ratio":..,...}`.
  *
- * Needs PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (default
- * postgres://postgres@127.0.0.1:5432/test); a scratch database is created and dropped.
- * COACH_BENCH_USERS (default 10000), COACH_BENCH_CONCURRENCY (default 16), COACH_BENCH_BATCH
- * (members per batch, default 500) and COACH_BENCH_SAMPLE (members read one at a time, default
- * 1000) change the run.
+ * Needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and Redis
+ * (TEST_REDIS_URL, default redis://127.0.0.1:6379). COACH_BENCH_USERS (default 10000),
+ * COACH_BENCH_BATCH (members per daily job, default the job's 200), COACH_BENCH_JOBS (jobs at
+ * once in the worker, default 2), COACH_BENCH_CONCURRENCY (members of a job at once, default the
+ * job's 16) and COACH_BENCH_SAMPLE (members one at a time, default 500) change the run.
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { coachWriter } from '../agent/index.js';
 import { ModelRegistry, ModelRouter, type UsageSink } from '../agent/models/index.js';
-import { dailyFacts, dailyFactsBatch, writeMessage, type CoachDeps, type DailyFacts } from '../coach/index.js';
+import { DateTime } from 'luxon';
+import {
+  CoachQueue,
+  DAILY_BATCH_SIZE,
+  DEFAULT_DAILY_CONCURRENCY,
+  runDaily,
+  runTick,
+  startCoachWorker,
+  type CoachDeps,
+  type DailyBatchSummary,
+  type DailyOutcome,
+} from '../coach/index.js';
 import { ConnectorRegistry } from '../connectors/index.js';
-import { openDatabase } from '../core/index.js';
+import { createRedisConnection, EventBus, openDatabase } from '../core/index.js';
+import { Notifier } from '../tools/notifications/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
 import { startFakeLlm } from '../test/fakes/llm/index.js';
 import { printResult, printTable, round } from './lib.js';
 
 const USERS = Number(process.env.COACH_BENCH_USERS ?? 10_000);
-const CONCURRENCY = Number(process.env.COACH_BENCH_CONCURRENCY ?? 16);
-const BATCH = Number(process.env.COACH_BENCH_BATCH ?? 500);
-const SAMPLE = Number(process.env.COACH_BENCH_SAMPLE ?? 1_000);
+const CONCURRENCY = Number(process.env.COACH_BENCH_CONCURRENCY ?? DEFAULT_DAILY_CONCURRENCY);
+const BATCH = Number(process.env.COACH_BENCH_BATCH ?? DAILY_BATCH_SIZE);
+const JOBS = Number(process.env.COACH_BENCH_JOBS ?? 2);
+const SAMPLE = Number(process.env.COACH_BENCH_SAMPLE ?? 500);
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ZONE = 'Europe/Paris';
 const adminUrl =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -42,6 +58,9 @@ await admin.connect();
 await admin.query(`create database ${dbName}`);
 const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
 const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: CONCURRENCY });
+const redis = createRedisConnection(REDIS_URL);
+const bull = createRedisConnection(REDIS_URL, { purpose: 'worker' });
+const events = new EventBus(redis, () => createRedisConnection(REDIS_URL, { purpose: 'worker' }));
 // The model answers at once from the facts it is sent (numbers copied, as a good model does).
 const llm = await startFakeLlm({
   openai: (req) => {
@@ -108,6 +127,13 @@ try {
              '[{"value":625,"due":"2027-01-01","reachedAt":null,"celebratedAt":null},{"value":750,"due":"2027-02-01","reachedAt":null,"celebratedAt":null},{"value":875,"due":"2027-02-15","reachedAt":null,"celebratedAt":null},{"value":1000,"due":"2027-03-01","reachedAt":null,"celebratedAt":null}]'::jsonb
       from generate_series(1, ${n}) i`),
   );
+  // Every member's chosen time is this minute in their zone: the tick finds them all due now.
+  const now = new Date();
+  const minute = DateTime.fromJSDate(now, { zone: ZONE }).toFormat('HH:mm');
+  await db.execute(
+    sql.raw(`insert into coach_settings (workspace_id, user_id, daily_time)
+      select ${id('w')}, ${id('u')}, '${minute}' from generate_series(1, ${n}) i`),
+  );
   await db.execute(sql.raw('analyze'));
   const seedS = (performance.now() - seedStart) / 1000;
   const members = (
@@ -128,94 +154,104 @@ try {
     queue: null as unknown as SchedulingDeps['queue'],
     events: null,
   };
-  const base: CoachDeps = { db, scheduling };
+  const notifier = new Notifier({ db, events, now: () => now });
+  const base: CoachDeps = { db, scheduling, notifier, now: () => now };
   const withModel: CoachDeps = { ...base, writer: coachWriter(router, db) };
-  const now = new Date();
 
-  type Member = (typeof members)[number];
-  const ctxOf = (m: Member) => ({
-    workspaceId: m.w,
-    userId: m.u,
-    role: 'owner' as const,
-    timeZone: ZONE,
-    channel: 'coach',
-  });
+  /** Each run starts from a morning with nothing sent yet. */
+  const fresh = () => db.execute(sql.raw('delete from coach_messages; delete from notifications'));
 
-  /** Writes each member's message from their facts, CONCURRENCY at a time. */
-  async function write(deps: CoachDeps, list: Member[], facts: DailyFacts[], sources: Record<string, number>) {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = next++; i < list.length; i = next++) {
-          const out = await writeMessage(deps, ctxOf(list[i]!), facts[i]!);
-          sources[out.source] = (sources[out.source] ?? 0) + 1;
-          if (out.rejectedReason) sources.rejected = (sources.rejected ?? 0) + 1;
-        }
-      }),
-    );
-  }
-
-  /** Every member's morning, facts read BATCH members at a time (one query per figure per batch). */
-  async function batched(deps: CoachDeps, list: Member[]) {
-    const sources: Record<string, number> = { model: 0, template: 0, rejected: 0 };
-    const start = performance.now();
-    for (let i = 0; i < list.length; i += BATCH) {
-      const chunk = list.slice(i, i + BATCH);
-      const facts = await dailyFactsBatch(deps, chunk.map(ctxOf), now, { concurrency: CONCURRENCY });
-      await write(deps, chunk, facts, sources);
+  /** The coach's job as it runs: the tick adds the batches due now, a worker runs them. */
+  async function job(deps: CoachDeps) {
+    await fresh();
+    const prefix = `herald-bench-coach-${randomBytes(4).toString('hex')}`;
+    const queue = new CoachQueue({ connection: bull, prefix });
+    const worker = startCoachWorker(deps, queue, {
+      connection: bull,
+      prefix,
+      concurrency: JOBS,
+      memberConcurrency: CONCURRENCY,
+      batchSize: BATCH,
+    });
+    try {
+      const start = performance.now();
+      const added = await runTick(deps, queue, now, { batchSize: BATCH });
+      const jobs = Math.ceil(added / BATCH);
+      for (;;) {
+        const c = await queue.queue.getJobCounts('completed', 'failed');
+        if ((c.completed ?? 0) + (c.failed ?? 0) >= jobs) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const seconds = (performance.now() - start) / 1000;
+      const done = await queue.queue.getJobs(['completed'], 0, -1);
+      const failed = await queue.queue.getJobs(['failed'], 0, -1);
+      if (failed.length) throw new Error(`daily job failed: ${failed[0]!.failedReason}`);
+      const sum = { sent: 0, template: 0, skipped: 0, duplicate: 0 };
+      for (const j of done) {
+        const r = j.returnvalue as DailyBatchSummary;
+        for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += r[k];
+      }
+      if (sum.sent !== added) throw new Error(`${added} mornings added, ${sum.sent} sent`);
+      return { seconds, members: added, model: sum.sent - sum.template, template: sum.template };
+    } finally {
+      await worker.close();
+      await queue.queue.obliterate({ force: true });
+      await queue.close();
     }
-    return { seconds: (performance.now() - start) / 1000, sources };
   }
 
-  /** The path before batching: each member's facts read on their own, CONCURRENCY at a time. */
-  async function perMember(deps: CoachDeps, list: Member[]) {
-    const sources: Record<string, number> = { model: 0, template: 0, rejected: 0 };
+  /** The same mornings one member at a time (`runDaily`: a batch of one), CONCURRENCY at once. */
+  async function oneByOne(deps: CoachDeps, list: typeof members) {
+    await fresh();
+    const day = DateTime.fromJSDate(now, { zone: ZONE }).toFormat('yyyy-LL-dd');
+    const out: DailyOutcome[] = [];
     let next = 0;
     const start = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = next++; i < list.length; i = next++) {
-          const m = list[i]!;
-          const facts = await dailyFacts(deps, ctxOf(m), now);
-          await write(deps, [m], [facts], sources);
-        }
+        for (let i = next++; i < list.length; i = next++)
+          out.push(await runDaily(deps, { workspaceId: list[i]!.w, userId: list[i]!.u, day }));
       }),
     );
-    return { seconds: (performance.now() - start) / 1000, sources };
+    const seconds = (performance.now() - start) / 1000;
+    const sent = out.filter((o) => o.kind === 'sent');
+    if (sent.length !== list.length) throw new Error(`${list.length} members, ${sent.length} sent`);
+    const template = sent.filter((o) => o.source === 'template').length;
+    return { seconds, members: list.length, model: sent.length - template, template };
   }
 
-  // Warm-up (first plans are drawn and stored; connections open), then the measured runs.
-  await batched(withModel, members);
+  // Warm-up (the first plans are drawn and stored, as a week's first morning does; connections
+  // open), then the measured runs.
+  await job(base);
+  const model = await job(withModel);
+  const template = await job(base);
   const sample = members.slice(0, Math.min(SAMPLE, members.length));
-  const model = await batched(withModel, members);
-  const template = await batched(base, members);
-  const single = await perMember(withModel, sample);
-  const singleTemplate = await perMember(base, sample);
-  const perS = members.length / model.seconds;
-  const templatePerS = members.length / template.seconds;
-  const singlePerS = sample.length / single.seconds;
-  const singleTemplatePerS = sample.length / singleTemplate.seconds;
-  const row = (path: string, n: number, r: { seconds: number; sources: Record<string, number> }) => ({
+  const single = await oneByOne(withModel, sample);
+  const singleTemplate = await oneByOne(base, sample);
+  const perS = model.members / model.seconds;
+  const templatePerS = template.members / template.seconds;
+  const singlePerS = single.members / single.seconds;
+  const singleTemplatePerS = singleTemplate.members / singleTemplate.seconds;
+  const row = (path: string, r: { seconds: number; members: number; model: number; template: number }) => ({
     path,
-    members: n,
-    batch_s: round(r.seconds, 1),
-    per_s: round(n / r.seconds, 1),
-    model: r.sources.model ?? 0,
-    template: r.sources.template ?? 0,
-    rejected: r.sources.rejected ?? 0,
+    members: r.members,
+    seconds: round(r.seconds, 1),
+    per_s: round(r.members / r.seconds, 1),
+    by_model: r.model,
+    by_template: r.template,
   });
   printTable(
-    `Daily coaching messages: ${members.length} members, ${CONCURRENCY} at a time, facts in batches of ${BATCH} (seeded in ${round(seedS, 1)} s)`,
+    `Daily coaching messages by the coach's job: ${members.length} members, jobs of ${BATCH}, ${JOBS} jobs and ${CONCURRENCY} members of each at once (seeded in ${round(seedS, 1)} s)`,
     [
-      row('batched facts + scripted model (router) + number check', members.length, model),
-      row('baseline: batched facts + template', members.length, template),
-      row('per-member facts + scripted model (before batching)', sample.length, single),
-      row('per-member facts + template (before batching)', sample.length, singleTemplate),
+      row('job: scripted model (router) + number check', model),
+      row('baseline: job with the template', template),
+      row('one member at a time: scripted model', single),
+      row('one member at a time: template', singleTemplate),
     ],
   );
   console.log(
     `goal: ${members.length} prepared within 60 s — ${model.seconds <= 60 ? 'met' : 'missed'} (${round(model.seconds, 1)} s); ` +
-      `ratio model/template ${round(perS / templatePerS, 2)}; batched/per-member ${round(perS / singlePerS, 2)}x with the model, ` +
+      `ratio model/template ${round(perS / templatePerS, 2)}; batched/one at a time ${round(perS / singlePerS, 2)}x with the model, ` +
       `${round(templatePerS / singleTemplatePerS, 2)}x with the template`,
   );
   printResult({
@@ -231,6 +267,9 @@ try {
   });
 } finally {
   await llm.close();
+  await events.close();
+  await redis.quit();
+  await bull.quit();
   await database.close();
   await admin.query(`drop database if exists ${dbName} with (force)`);
   await admin.end();
