@@ -67,11 +67,13 @@ export async function measure(
     if (!goal.socialAccountId)
       throw new HeraldError('validation_failed', { message: 'A followers goal names the account it is for' });
     const a = known ?? (await accountAnalytics({ db: deps.db }, ctx, goal.socialAccountId, followerRange(zone, now)));
+    // Days from today, counted on the calendar (UTC dates): no zone lookup per point.
+    const todayUtc = Date.parse(`${today.toFormat('yyyy-LL-dd')}T00:00:00Z`);
     const points = a.audience
       .filter((p): p is typeof p & { followers: number } => p.followers !== null)
       .map((p) => ({
         date: p.day,
-        x: Math.round(DateTime.fromISO(p.day, { zone }).diff(today, 'days').days),
+        x: Math.round((Date.parse(`${p.day}T00:00:00Z`) - todayUtc) / 86_400_000),
         value: p.followers,
       }));
     return {

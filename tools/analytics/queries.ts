@@ -356,9 +356,15 @@ export async function dailySeries(deps: AnalyticsDeps, ctx: ServiceContext, rang
 export function assembleDaily(rows: Array<Record<string, unknown>>, range: Range, zone: string) {
   const byDay = new Map(rows.map((r) => [String(r.day), r]));
   const days: Array<{ day: string; posts: number; engagements: number; impressions: number | null }> = [];
-  const last = DateTime.fromJSDate(new Date(range.to.getTime() - 1), { zone }).startOf('day');
-  for (let d = DateTime.fromJSDate(range.from, { zone }).startOf('day'); d <= last; d = d.plus({ days: 1 })) {
-    const key = d.toFormat('yyyy-LL-dd');
+  // The first and last local days are read in the zone; the days between are counted on the
+  // calendar alone (as UTC dates): the same days, without a zone lookup for each (the coach
+  // assembles thousands of these series a morning).
+  const first = Date.parse(`${DateTime.fromJSDate(range.from, { zone }).toFormat('yyyy-LL-dd')}T00:00:00Z`);
+  const last = Date.parse(
+    `${DateTime.fromJSDate(new Date(range.to.getTime() - 1), { zone }).toFormat('yyyy-LL-dd')}T00:00:00Z`,
+  );
+  for (let t = first; t <= last; t += 86_400_000) {
+    const key = new Date(t).toISOString().slice(0, 10);
     const r = byDay.get(key);
     days.push({
       day: key,
