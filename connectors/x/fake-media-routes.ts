@@ -4,7 +4,7 @@
  * videos and GIFs, and alt text through `POST /2/media/metadata`
  * (https://docs.x.com/x-api/media/quickstart/media-upload-chunked).
  */
-import { snowflake, type XFakeState } from './fake-state.js';
+import { mediaKeyOf, snowflake, type XFakeState } from './fake-state.js';
 import { json, problem, type Route } from './fake-http.js';
 
 const mediaInfo = (s: XFakeState, id: string) => {
@@ -13,7 +13,7 @@ const mediaInfo = (s: XFakeState, id: string) => {
   return json(200, {
     data: {
       id,
-      media_key: `3_${id}`,
+      media_key: mediaKeyOf(m.mimeType, id),
       expires_after_secs: 86_400,
       ...(m.mimeType.startsWith('image/') && m.mimeType !== 'image/gif'
         ? {}
@@ -49,7 +49,7 @@ export const MEDIA_ROUTES: Route[] = [
         readyAt: Infinity,
         altText: null,
       });
-      return json(200, { data: { id, media_key: `3_${id}`, expires_after_secs: 86_400 } });
+      return json(200, { data: { id, media_key: mediaKeyOf(mimeType, id), expires_after_secs: 86_400 } });
     },
   },
   {

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import twitterText from 'twitter-text';
-import type { FakeTweet, XFakeState } from './fake-state.js';
+import { mediaKeyOf, type FakeTweet, type XFakeState } from './fake-state.js';
 
 /** X's standard length; longer texts are long posts ("note tweets"). */
 const SHOWN_MAX = 280;
@@ -74,16 +74,17 @@ export function renderTweet(t: FakeTweet, s: XFakeState, fields: ReadonlySet<str
     const short = tco(`${t.id}:media`);
     const start = codePoints(text) + (text ? 1 : 0);
     text = text ? `${text} ${short}` : short;
-    t.mediaIds.forEach((id, i) =>
+    t.mediaIds.forEach((id, i) => {
+      const mimeType = s.media.get(id)?.mimeType;
       urls.push({
         start,
         end: start + codePoints(short),
         url: short,
-        expanded_url: `https://x.com/${author?.username ?? 'i'}/status/${t.id}/photo/${i + 1}`,
+        expanded_url: `https://x.com/${author?.username ?? 'i'}/status/${t.id}/${mimeType?.startsWith('video/') ? 'video' : 'photo'}/${i + 1}`,
         display_url: `pic.x.com/${short.slice(-10)}`,
-        media_key: `3_${id}`,
-      }),
-    );
+        media_key: mediaKeyOf(mimeType, id),
+      });
+    });
   }
   const want = (f: string) => fields.has(f);
   return {
@@ -101,7 +102,7 @@ export function renderTweet(t: FakeTweet, s: XFakeState, fields: ReadonlySet<str
         }
       : {}),
     ...(want('attachments') && t.mediaIds.length
-      ? { attachments: { media_keys: t.mediaIds.map((m) => `3_${m}`) } }
+      ? { attachments: { media_keys: t.mediaIds.map((m) => mediaKeyOf(s.media.get(m)?.mimeType, m)) } }
       : {}),
     ...(want('entities') && urls.length ? { entities: { urls } } : {}),
     ...(want('note_tweet') && long

@@ -70,6 +70,16 @@ export interface FakeCounters {
   postsRead: number;
 }
 
+/**
+ * The `media_key` X gives an upload and shows in a post's `attachments`: the media type's
+ * number and the media id, `3_` a photo, `7_` a video, `16_` an animated GIF
+ * (https://docs.x.com/x-api/fundamentals/data-dictionary, Media object).
+ */
+export function mediaKeyOf(mimeType: string | undefined, id: string): string {
+  const type = mimeType === 'image/gif' ? 16 : mimeType?.startsWith('video/') ? 7 : 3;
+  return `${type}_${id}`;
+}
+
 let seq = 1_900_000_000_000_000_000n;
 export const snowflake = () => String(++seq);
 export const secret = () => randomBytes(24).toString('base64url');

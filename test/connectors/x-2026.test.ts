@@ -132,6 +132,19 @@ describe('finding a post after an uncertain publish', () => {
     const found = await c.lookup(account, imageOnly, 'k', since, journal);
     expect(found?.platformPostId).toBe(fake.posts(creds.userId).at(-1)!.id);
     expect(found?.platformPostId).not.toBe(byHand.platformPostId);
+    // The keys are X's own (3_ a photo, 7_ a video), taken from its answer, not made up.
+    expect(journal.saved.at(-1)).toMatchObject({
+      mediaKeys: { '0': [[expect.stringMatching(/^3_\d+$/)], expect.any(Array)] },
+    });
+    const clip: MediaInput = { mimeType: 'video/mp4', sizeBytes: 64, bytes: Buffer.alloc(64, 1) };
+    const videoJournal = memoryJournal();
+    const video = draft([{ text: 'a clip', media: [clip] }]);
+    fake.failNext(creds.userId, 'timeout_after_apply');
+    await failure(connectorFor(fake, { timeoutMs: 3_000 }).publish(account, video, 'k', videoJournal));
+    expect(videoJournal.saved[0]).toMatchObject({ mediaKeys: { '0': [[expect.stringMatching(/^7_\d+$/)]] } });
+    expect((await c.lookup(account, video, 'k', since, videoJournal))?.platformPostId).toBe(
+      fake.posts(creds.userId).at(-1)!.id,
+    );
   });
 
   it('reads the window in small pages, and says it cannot be sure past 100 posts instead of "not there"', async () => {
