@@ -102,7 +102,11 @@ const POST_COLLECTION = 'app.bsky.feed.post';
 const APP_PASSWORD_NAME = 'herald';
 /**
  * Sessions carry the account's DID document, as bsky.social's do (`PDS_ENABLE_DID_DOC_WITH_SESSION`;
- * clients such as @atproto/api's AtpAgent read the PDS endpoint from it).
+ * clients such as @atproto/api's AtpAgent read the PDS endpoint from it). Accounts' credentials
+ * name the proxy (`serviceUrl`), as an account signed in at the entryway does, while the DID
+ * document names the PDS itself: Bluesky's docs tell clients to send the account's calls to the
+ * PDS from its DID document, not to the entryway
+ * (https://docs.bsky.app/docs/advanced-guides/entryway).
  */
 const PDS_CONFIG = { enableDidDocWithSession: true };
 /** Accounts kept in the making ahead of `createAccount` calls. */
