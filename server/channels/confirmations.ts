@@ -9,13 +9,20 @@
  * sent to, and only while the thread still waits for that same action; the turn then goes on
  * as the member's current self (`resumeConfirmed`). A press on a request that is no longer
  * open (answered, expired, changed) or from another chat is answered so and changes nothing.
+ *
+ * **Edit** (`cf:<id>:e`) does not answer the request: it marks the chat as owing the new text
+ * (`awaitEdit`, in Redis beside the request, for as long as the request lives). The chat's next
+ * message is that text (`takeEdit`): the request is then taken like an Approve and the turn
+ * goes on with `{confirmed: true, edit: {text}}`, the same decision the WebSocket's `confirm`
+ * with `edit` and REST `POST /v1/chat/confirm` hand the agent, which applies it to the action
+ * (the tool's `applyEdit`) and runs exactly that.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { LinkedMember } from '../../tools/channels/index.js';
 import type { Principal } from '../auth/principal.js';
 import { confirmIdOf, type RestChatHandler } from '../routes/chat.js';
-import type { ConfirmAction, ConfirmDecision, TurnSink } from '../ws/index.js';
+import type { ConfirmAction, ConfirmDecision, ConfirmEdit, TurnSink } from '../ws/index.js';
 
 /** How long a confirmation waits for a button before it expires. */
 export const CONFIRM_TTL_MS = 15 * 60_000;
@@ -33,13 +40,26 @@ export interface PendingConfirm {
   replyTo: string;
 }
 
+/** What a button says: approve, reject, or edit (ask for the new text first). */
+export type ConfirmChoice = 'approve' | 'reject' | 'edit';
+
+/** The answer a turn goes on with: approved (possibly with the user's edit) or rejected. */
+export interface ConfirmAnswer {
+  approved: boolean;
+  edit?: ConfirmEdit | undefined;
+}
+
+/** Longest edited text taken (the WebSocket's and REST's limit on `edit.text`). */
+export const EDIT_TEXT_MAX = 20_000;
+
 export type PressOutcome =
-  | { kind: 'answered'; approved: boolean; pending: PendingConfirm }
+  | { kind: 'answered'; approved: boolean; choice: ConfirmChoice; pending: PendingConfirm }
   | { kind: 'stale' }
   | { kind: 'foreign' }
   | { kind: 'malformed' };
 
-const DATA = /^cf:([A-Za-z0-9_-]{16}):([yn])$/;
+const DATA = /^cf:([A-Za-z0-9_-]{16}):([yne])$/;
+const CHOICE = { y: 'approve', n: 'reject', e: 'edit' } as const;
 
 export interface ConfirmStoreOptions {
   /** Key prefix (QUEUE_PREFIX); default `herald`. */
@@ -63,15 +83,19 @@ export class ConfirmStore {
     return `${this.#prefix}:channels:confirm:${id}`;
   }
 
-  /** Stores a request for `action`; its buttons carry `approve` / `reject`. */
+  #editKey(chat: string): string {
+    return `${this.#prefix}:channels:confirm-edit:${chat}`;
+  }
+
+  /** Stores a request for `action`; its buttons carry `approve` / `edit` / `reject`. */
   async open(
     pending: Omit<PendingConfirm, 'confirmId'>,
     action: ConfirmAction,
-  ): Promise<{ id: string; approve: string; reject: string }> {
+  ): Promise<{ id: string; approve: string; edit: string; reject: string }> {
     const id = randomBytes(12).toString('base64url');
     const record: PendingConfirm = { ...pending, confirmId: confirmIdOf(action) };
     await this.redis.set(this.#key(id), JSON.stringify(record), 'PX', this.#ttlMs);
-    return { id, approve: `cf:${id}:y`, reject: `cf:${id}:n` };
+    return { id, approve: `cf:${id}:y`, edit: `cf:${id}:e`, reject: `cf:${id}:n` };
   }
 
   /** The open request a button names, and whether `chat` may answer it; nothing is taken. */
@@ -82,14 +106,74 @@ export class ConfirmStore {
     if (raw === null) return { kind: 'stale' };
     const pending = JSON.parse(raw) as PendingConfirm;
     if (pending.chat !== chat) return { kind: 'foreign' };
-    return { kind: 'answered', approved: m[2] === 'y', pending, id: m[1]! };
+    const choice = CHOICE[m[2] as keyof typeof CHOICE];
+    return { kind: 'answered', approved: choice !== 'reject', choice, pending, id: m[1]! };
   }
 
   /** Takes the request: true for exactly one caller, false when another press (or expiry) came first. */
   async take(id: string): Promise<boolean> {
     return (await this.redis.del(this.#key(id))) === 1;
   }
+
+  /**
+   * After an Edit press: `chat`'s next message is the new text for request `id` (for as long as
+   * the request lives). A later Edit press, on this request or another, replaces it.
+   */
+  async awaitEdit(id: string, chat: string, ref?: string): Promise<boolean> {
+    const ttl = await this.redis.pttl(this.#key(id));
+    if (ttl <= 0) return false;
+    await this.redis.set(this.#editKey(chat), JSON.stringify({ id, ref }), 'PX', ttl);
+    return true;
+  }
+
+  /** Whether `chat` owes an edited text now (nothing is taken). */
+  async owesEdit(chat: string): Promise<boolean> {
+    return (await this.redis.exists(this.#editKey(chat))) === 1;
+  }
+
+  /**
+   * The request `chat` owes an edited text for, taken (once) with the message that carries it:
+   * `none` when it owes nothing (the message is an ordinary one), `stale` when the request was
+   * answered or expired meanwhile, otherwise the request, already taken from the store.
+   */
+  async takeEdit(
+    chat: string,
+  ): Promise<
+    { kind: 'none' } | { kind: 'stale' } | { kind: 'edit'; id: string; pending: PendingConfirm; ref?: string }
+  > {
+    const owed = await this.redis.getdel(this.#editKey(chat));
+    if (owed === null) return { kind: 'none' };
+    const { id, ref } = JSON.parse(owed) as { id: string; ref?: string };
+    const raw = await this.redis.get(this.#key(id));
+    if (raw === null) return { kind: 'stale' };
+    const pending = JSON.parse(raw) as PendingConfirm;
+    if (pending.chat !== chat || !(await this.take(id))) return { kind: 'stale' };
+    return { kind: 'edit', id, pending, ...(ref !== undefined ? { ref } : {}) };
+  }
+
+  /** Drops an awaited edit (the user sent `cancel`); the request itself stays open. */
+  async cancelEdit(chat: string): Promise<boolean> {
+    return (await this.redis.del(this.#editKey(chat))) === 1;
+  }
+
+  /** Forgets that `chat` owes an edit for request `id` (it was answered by a button instead). */
+  async settled(id: string, chat: string): Promise<void> {
+    const owed = await this.redis.get(this.#editKey(chat));
+    if (owed !== null && (JSON.parse(owed) as { id: string }).id === id) await this.redis.del(this.#editKey(chat));
+  }
 }
+
+/** What the new text of an edit is, or why it is refused. */
+export function editTextOf(text: string): { ok: true; text: string } | { ok: false; why: string } {
+  const t = text.trim();
+  if (t.length === 0) return { ok: false, why: 'The new text is empty.' };
+  if (t.length > EDIT_TEXT_MAX) return { ok: false, why: `The new text is longer than ${EDIT_TEXT_MAX} characters.` };
+  return { ok: true, text: t };
+}
+
+/** What a chat shows after an Edit press. */
+export const EDIT_PROMPT =
+  'Send the new text as your next message: the action then runs with it. Send "cancel" to keep the buttons instead.';
 
 /**
  * Goes on with a turn whose confirmation was answered by a button: when the member's thread
@@ -101,7 +185,7 @@ export async function resumeConfirmed(
   handler: RestChatHandler,
   principal: Principal,
   pending: PendingConfirm,
-  approved: boolean,
+  answer: ConfirmAnswer,
   sink: TurnSink,
   signal: AbortSignal,
   turnId: string,
@@ -112,10 +196,19 @@ export async function resumeConfirmed(
   const waiting = await handler.pendingAction(principal, pending.threadId);
   if (!waiting || confirmIdOf(waiting) !== pending.confirmId) return false;
   await accepted?.();
-  const decision: ConfirmDecision = approved ? { confirmed: true } : { confirmed: false, reason: 'rejected' };
+  // The same decision the WebSocket's confirm (with its edit) and REST's /chat/confirm give.
+  const decision: ConfirmDecision = answer.approved
+    ? { confirmed: true, ...(answer.edit ? { edit: answer.edit } : {}) }
+    : { confirmed: false, reason: 'rejected' };
   let first = true;
   await handler.handle(
-    { principal, turnId, threadId: pending.threadId, clientMessageId: turnId, text: approved ? 'yes' : 'no' },
+    {
+      principal,
+      turnId,
+      threadId: pending.threadId,
+      clientMessageId: turnId,
+      text: answer.approved ? 'yes' : 'no',
+    },
     {
       ...sink,
       confirm: async (action) => {

@@ -10,7 +10,18 @@
  * truncated), `chat.update` (Tier 3: `updatesPerMinute` calls a minute per workspace, then
  * 429; text past 40,000: `msg_too_long`; without `blocks` but with `text` the old blocks are
  * removed, `blocks: []` removes them too; unknown ts: `message_not_found`),
- * `chat.postEphemeral`.
+ * `chat.postEphemeral`, `files.info` (needs the `files:read` scope: `missing_scope` otherwise;
+ * unknown file: `file_not_found`).
+ *
+ * Files (https://api.slack.com/types/file, its Authentication section): `shareFile` stores a
+ * file as a user's upload and gives its file object (`url_private`, `url_private_download`,
+ * `mimetype`, `filetype`, `size`, and for a clip recorded in Slack `subtype: "slack_audio"`
+ * with `duration_ms`). Its bytes are served at those URLs only to `Authorization: Bearer
+ * <token>` where the token bears `files:read`: no or a wrong token is 401, a token without the
+ * scope 403, an unknown file 404. A message sharing files reaches the app as a `message` event
+ * with subtype `file_share` and the file objects in `files`
+ * (https://api.slack.com/events/message/file_share); in a Slack Connect channel the objects are
+ * stubs (`file_access: "check_file_info"`) to be read with `files.info` (`stubOf`).
  *
  * The sending side of the Events API and interactivity, signed as
  * https://api.slack.com/authentication/verifying-requests-from-slack describes (`v0=`
@@ -35,7 +46,7 @@
  * closes the old socket. Slack pings every connection.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -44,6 +55,8 @@ export interface SlackMessage {
   ts: string;
   text: string;
   blocks?: Array<Record<string, unknown>> | undefined;
+  /** Set on a reply in a thread: the parent message's `ts`. */
+  thread_ts?: string | undefined;
   versions: string[];
 }
 
@@ -81,8 +94,29 @@ export interface SocketModeSide {
   waitOpen(n?: number): Promise<void>;
 }
 
+/** A file as a user uploaded it (the fake's copy of its bytes beside its object). */
+export interface SharedFile {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  filetype: string;
+  pretty_type: string;
+  user: string;
+  size: number;
+  mode: 'hosted';
+  is_external: false;
+  url_private: string;
+  url_private_download: string;
+  permalink: string;
+  subtype?: string;
+  duration_ms?: number;
+}
+
 export interface SlackFakeOptions {
   token?: string;
+  /** The bot token's scopes (default: chat:write, im:history, app_mentions:read, files:read). */
+  scopes?: string[];
   /** The app-level token `apps.connections.open` accepts. */
   appToken?: string;
   /** How long a Socket Mode envelope waits for its ack before it is sent again (Slack: 3 s). */
@@ -101,6 +135,16 @@ export interface SlackFake {
   appId: string;
   messages(channel: string): SlackMessage[];
   ephemerals: Array<{ channel: string; user: string; text: string }>;
+  /** Stores `bytes` as `user`'s upload; its file object, as events carry it. */
+  shareFile(
+    user: string,
+    bytes: Buffer,
+    meta: { name: string; mimetype: string; filetype: string; prettyType?: string; clip?: { durationMs: number } },
+  ): SharedFile;
+  /** The stub a Slack Connect channel's event carries for `file` (read it with `files.info`). */
+  stubOf(file: SharedFile): Record<string, unknown>;
+  /** Downloads of file bytes: each request's path and HTTP status. */
+  downloads: Array<{ path: string; status: number }>;
   /** The next `count` calls of `method` answer 429 with `Retry-After: retryAfterS`. */
   rateLimitNext(method: string, retryAfterS: number, count?: number): void;
   /** How many calls were answered 429. */
@@ -154,6 +198,10 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
   const envelopeAckMs = o.envelopeAckMs ?? ANSWER_WITHIN_MS;
   const updatesPerMinute = o.updatesPerMinute ?? 50;
   const retryDelays = o.retryDelaysMs ?? [0, 60_000, 300_000];
+  const scopes = new Set(o.scopes ?? ['chat:write', 'im:history', 'app_mentions:read', 'files:read']);
+  const files = new Map<string, { file: SharedFile; bytes: Buffer }>();
+  const downloads: SlackFake['downloads'] = [];
+  let nextFile = 1;
   const byChannel = new Map<string, SlackMessage[]>();
   const ephemerals: SlackFake['ephemerals'] = [];
   const limits = new Map<string, { retryAfter: number; count: number }>();
@@ -183,7 +231,17 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
         if (blocks === 'invalid_blocks') return { ok: false, error: 'invalid_blocks' };
         const text = String(args.text ?? '').slice(0, TEXT_MAX);
         if (!text && !blocks?.length) return { ok: false, error: 'no_text' };
-        const m: SlackMessage = { channel, ts: `${clock++}.000100`, text, blocks, versions: [text] };
+        const threadTs = args.thread_ts === undefined ? undefined : String(args.thread_ts);
+        if (threadTs !== undefined && !byChannel.get(channel)?.some((x) => x.ts === threadTs))
+          return { ok: false, error: 'thread_not_found' };
+        const m: SlackMessage = {
+          channel,
+          ts: `${clock++}.000100`,
+          text,
+          blocks,
+          thread_ts: threadTs,
+          versions: [text],
+        };
         byChannel.set(channel, [...(byChannel.get(channel) ?? []), m]);
         return { ok: true, channel, ts: m.ts, message: { type: 'message', text, ts: m.ts, bot_id: 'BBOT' } };
       }
@@ -200,6 +258,13 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
         m.versions.push(m.text);
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
+      case 'files.info': {
+        if (!scopes.has('files:read'))
+          return { ok: false, error: 'missing_scope', needed: 'files:read', provided: [...scopes].join(',') };
+        const f = files.get(String(args.file ?? ''));
+        if (!f) return { ok: false, error: 'file_not_found' };
+        return { ok: true, file: f.file, comments: [], response_metadata: { next_cursor: '' } };
+      }
       case 'chat.postEphemeral':
         if (!args.channel || !args.user) return { ok: false, error: 'channel_not_found' };
         ephemerals.push({ channel: String(args.channel), user: String(args.user), text: String(args.text ?? '') });
@@ -214,7 +279,9 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const raw = Buffer.concat(chunks).toString('utf8');
-      const method = /^\/api\/([a-zA-Z.]+)$/.exec(req.url?.split('?')[0] ?? '')?.[1] ?? '';
+      const path = req.url?.split('?')[0] ?? '';
+      if (path.startsWith('/files-pri/')) return serveFile(req, res, path);
+      const method = /^\/api\/([a-zA-Z.]+)$/.exec(path)?.[1] ?? '';
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(JSON.stringify(body));
@@ -260,6 +327,22 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       send(200, handle(method, args));
     })();
   });
+  /** `GET /files-pri/<team>-<file id>/[download/]<name>`: the bytes, to the bot token with files:read only. */
+  function serveFile(req: IncomingMessage, res: ServerResponse, path: string) {
+    const end = (status: number, body: string | Buffer, type = 'text/plain') => {
+      downloads.push({ path, status });
+      res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) });
+      res.end(body);
+    };
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (given !== token) return end(401, 'Unauthorized');
+    if (!scopes.has('files:read')) return end(403, 'Forbidden');
+    const m = /^\/files-pri\/[A-Z0-9]+-([A-Z0-9]+)\/(?:download\/)?[^/]+$/.exec(path);
+    const f = m ? files.get(m[1]!) : undefined;
+    if (!f) return end(404, 'Not Found');
+    end(200, f.bytes, f.file.mimetype);
+  }
+
   // Socket Mode: one-time tickets, connections newest last, envelopes waiting for their ack.
   const tickets = new Set<string>();
   let urlsIssued = 0;
@@ -412,7 +495,10 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       actions: [
         {
           // A value no button has (a forged press) still reaches the app as Slack would never send it.
-          action_id: String(button?.action_id ?? (p.value.endsWith(':y') ? 'herald_approve' : 'herald_reject')),
+          action_id: String(
+            button?.action_id ??
+              (p.value.endsWith(':y') ? 'herald_approve' : p.value.endsWith(':e') ? 'herald_edit' : 'herald_reject'),
+          ),
           block_id: String(button?.block_id ?? 'blk'),
           text: button?.text ?? { type: 'plain_text', text: 'Approve' },
           value: p.value,
@@ -430,6 +516,37 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
     team,
     appId,
     ephemerals,
+    downloads,
+    shareFile(user, bytes, meta) {
+      const id = `F0FAKE${String(nextFile++).padStart(5, '0')}`;
+      const name = encodeURIComponent(meta.name);
+      const file: SharedFile = {
+        id,
+        name: meta.name,
+        title: meta.name,
+        mimetype: meta.mimetype,
+        filetype: meta.filetype,
+        pretty_type: meta.prettyType ?? meta.filetype.toUpperCase(),
+        user,
+        size: bytes.length,
+        mode: 'hosted',
+        is_external: false,
+        url_private: `${base}/files-pri/${team}-${id}/${name}`,
+        url_private_download: `${base}/files-pri/${team}-${id}/download/${name}`,
+        permalink: `https://herald-test.slack.com/files/${user}/${id}/${name}`,
+        ...(meta.clip ? { subtype: 'slack_audio', duration_ms: meta.clip.durationMs } : {}),
+      };
+      files.set(id, { file, bytes });
+      return file;
+    },
+    stubOf: (file) => ({
+      id: file.id,
+      mode: 'file_access',
+      file_access: 'check_file_info',
+      created: 0,
+      timestamp: 0,
+      user: '',
+    }),
     get limited() {
       return limited;
     },

@@ -21,6 +21,8 @@ export interface FakeMessage {
   chat_id: number;
   text: string;
   reply_markup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string }>> } | undefined;
+  /** Sent with `reply_markup` `force_reply` (ForceReply): the app opens a reply to it, the bot asks for text. */
+  forceReply?: boolean;
   /** Every text the message has shown, first to last. */
   versions: string[];
 }
@@ -151,9 +153,11 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
           message_id: nextMessage++,
           chat_id: chatId,
           text,
-          reply_markup: body.reply_markup as FakeMessage['reply_markup'],
           versions: [text],
         };
+        const markup = body.reply_markup as { force_reply?: boolean; inline_keyboard?: unknown } | undefined;
+        if (markup?.force_reply === true) m.forceReply = true;
+        else if (markup) m.reply_markup = markup as FakeMessage['reply_markup'];
         for (const row of m.reply_markup?.inline_keyboard ?? [])
           for (const b of row)
             if (Buffer.byteLength(b.callback_data ?? '') > 64) return fail(400, 'Bad Request: BUTTON_DATA_INVALID');

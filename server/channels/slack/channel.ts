@@ -6,8 +6,11 @@
  * `<team>:<user>`) talks as that member with their current role; an unlinked user is told how
  * to link (`link <code>` in a direct message) and nothing else runs. The answer is posted once
  * and updated (`chat.update`) at most once a second; a confirmation is a Block Kit message
- * with Approve / Reject buttons bound to the request and the user (`ConfirmStore`, in Redis):
- * the turn ends at the question, and a press on any API process goes on with it. Each
+ * with Approve / Edit / Reject buttons bound to the request and the user (`ConfirmStore`, in
+ * Redis): the turn ends at the question, and a press on any API process goes on with it (after
+ * Edit, with the user's next message as the new text). An audio clip or file (`audio.ts`) is
+ * downloaded with the bot token, decoded in process, transcribed by Herald's speech-to-text
+ * engine and run as a text turn. Each
  * `event_id` runs once whichever process or connection it reaches (HTTP retries, Socket Mode
  * redeliveries): the ids are remembered in Redis for `SEEN_EVENT_MS`.
  */
@@ -19,13 +22,38 @@ import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
 import type { RestChatHandler } from '../../routes/chat.js';
 import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
-import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed, type PendingConfirm } from '../confirmations.js';
+import { encodeWav, type SpeechToText } from '../../../voice/index.js';
+import {
+  ConfirmStore,
+  DeliveryLog,
+  EDIT_PROMPT,
+  editTextOf,
+  memberPrincipal,
+  resumeConfirmed,
+  type ConfirmAnswer,
+  type PendingConfirm,
+} from '../confirmations.js';
+import {
+  AudioDownloadFailed,
+  AudioFormatUnsupported,
+  decodeAudio,
+  downloadSlackFile,
+  isAudioFile,
+  MAX_AUDIO_BYTES,
+  needsFileInfo,
+  SLACK_AUDIO_FORMATS,
+  SLACK_FILE_ORIGIN,
+  type SlackFile,
+} from './audio.js';
 import { FastifyReceiver } from './receiver.js';
 import { SlackReply, slackEscape, type WebClient } from './reply.js';
 import { boltLogger, socketModeReceiver } from './socket.js';
 
 /** How long an `event_id` is remembered: well past Slack's last retry (5 minutes after the first). */
 export const SEEN_EVENT_MS = 60 * 60_000;
+
+/** Longest audio transcribed (seconds), as for Telegram voice notes. */
+export const MAX_AUDIO_S = 300;
 
 export const SLACK_LINK_HELP =
   'You are not linked to Herald. In Herald, make a link code (REST `POST /v1/channels/link-codes` with {"channel":"slack"}, or ask the assistant for a Slack link code), then send it to me in a direct message as: link <code>';
@@ -47,6 +75,13 @@ export interface SlackChannelOptions {
   chat: RestChatHandler;
   logger: Logger;
   confirmTtlMs?: number | undefined;
+  /** Herald's speech-to-text engine (VOICE_STT); without it an audio clip is answered with a request to type. */
+  stt?: SpeechToText | null | undefined;
+  /**
+   * Origins the bot token may be sent to for a file's bytes; default Slack's file host and,
+   * when `apiUrl` is set, its origin.
+   */
+  fileOrigins?: readonly string[] | undefined;
 }
 
 interface Said {
@@ -54,6 +89,8 @@ interface Said {
   user: string;
   channel: string;
   text: string;
+  /** Files the message shares (`file_share`). */
+  files?: SlackFile[] | undefined;
 }
 
 export class SlackChannel {
@@ -97,19 +134,23 @@ export class SlackChannel {
     });
     this.app.event('message', async ({ event, body }) => {
       const e = event as unknown as Record<string, unknown>;
-      if (e.channel_type !== 'im' || e.subtype !== undefined || e.bot_id !== undefined) return;
+      // Plain messages, and messages sharing files (an audio clip is one).
+      if (e.channel_type !== 'im' || e.bot_id !== undefined) return;
+      if (e.subtype !== undefined && e.subtype !== 'file_share') return;
       this.#said({
         team: String(body.team_id),
         user: String(e.user),
         channel: String(e.channel),
         text: String(e.text ?? ''),
+        files: filesOf(e.files),
       });
     });
     this.app.event('app_mention', async ({ event, body }) => {
       const text = String(event.text ?? '').replace(/<@[A-Z0-9]+>\s*/g, '');
-      this.#said({ team: String(body.team_id), user: String(event.user), channel: event.channel, text });
+      const files = filesOf((event as unknown as Record<string, unknown>).files);
+      this.#said({ team: String(body.team_id), user: String(event.user), channel: event.channel, text, files });
     });
-    this.app.action<BlockAction<ButtonAction>>(/^herald_(approve|reject)$/, async ({ ack, body, action }) => {
+    this.app.action<BlockAction<ButtonAction>>(/^herald_(approve|edit|reject)$/, async ({ ack, body, action }) => {
       await ack();
       this.#track(
         this.#press({
@@ -170,20 +211,48 @@ export class SlackChannel {
       return tell('This request is no longer open; nothing was done.');
     const member = await linkedMember({ db: this.#opts.db }, 'slack', p.key);
     if (!member) return tell(SLACK_LINK_HELP);
+    const ref = p.channel && p.ts ? `${p.channel} ${p.ts}` : undefined;
+    if (outcome.choice === 'edit') {
+      // Nothing is answered yet: the user's next message is the new text, asked for in the thread.
+      if (!(await this.#confirms.awaitEdit(outcome.id, p.key, ref)))
+        return tell('This request is no longer open; nothing was done.');
+      await client.chat.postMessage({
+        channel: outcome.pending.replyTo,
+        text: slackEscape(EDIT_PROMPT),
+        ...(p.ts ? { thread_ts: p.ts } : {}),
+      });
+      return;
+    }
     if (!(await this.#confirms.take(outcome.id))) return tell('This request is no longer open; nothing was done.');
-    const { pending, approved } = outcome;
+    await this.#confirms.settled(outcome.id, p.key);
+    const resumed = await this.#goOn(member, p.key, outcome.pending, { approved: outcome.approved }, ref);
+    if (!resumed) await tell('This request is no longer open; nothing was done.');
+  }
+
+  /**
+   * Goes on with the turn a request was answered for (a press, or an edited text); the
+   * question's buttons (`ref`: `<channel> <ts>`) go once the thread is known to wait for this
+   * very action. False when the thread waits for it no longer.
+   */
+  async #goOn(
+    member: LinkedMember,
+    key: string,
+    pending: PendingConfirm,
+    answer: ConfirmAnswer,
+    ref: string | undefined,
+  ): Promise<boolean> {
+    const client = this.app.client;
     const reply = new SlackReply(client, pending.replyTo, (err) =>
       this.#opts.logger.warn({ err }, 'slack send failed'),
     );
-    const sink = this.#sink(reply, pending.replyTo, p.key, pending.threadId);
-    const principal = memberPrincipal(member);
-    // The buttons go once the thread is known to wait for this very action.
+    const sink = this.#sink(reply, pending.replyTo, key, pending.threadId);
+    const [channel, ts] = ref?.split(' ') ?? [];
     const accepted = async () => {
-      if (p.channel && p.ts)
+      if (channel && ts)
         await client.chat.update({
-          channel: p.channel,
-          ts: p.ts,
-          text: approved ? 'Approved' : 'Rejected',
+          channel,
+          ts,
+          text: answer.edit ? 'Approved with your edit' : answer.approved ? 'Approved' : 'Rejected',
           blocks: [],
         });
     };
@@ -191,9 +260,9 @@ export class SlackChannel {
     try {
       resumed = await resumeConfirmed(
         this.#opts.chat,
-        principal,
+        memberPrincipal(member),
         pending,
-        approved,
+        answer,
         sink,
         this.#stop.signal,
         randomUUID(),
@@ -204,7 +273,36 @@ export class SlackChannel {
       resumed = true;
     }
     await reply.finish();
-    if (!resumed) await tell('This request is no longer open; nothing was done.');
+    return resumed;
+  }
+
+  /**
+   * When the user owes the new text of a request (Edit was pressed), `text` is that text: the
+   * request is taken and the turn goes on with the edit. True when the message was used so (or
+   * refused as an edit); false for an ordinary message.
+   */
+  async #edited(member: LinkedMember, key: string, channel: string, text: string): Promise<boolean> {
+    if (!(await this.#confirms.owesEdit(key))) return false;
+    const client = this.app.client;
+    const say = (t: string) => client.chat.postMessage({ channel, text: slackEscape(t) });
+    if (/^\/?cancel$/i.test(text.trim())) {
+      await this.#confirms.cancelEdit(key);
+      await say('Not edited: the buttons still work.');
+      return true;
+    }
+    const edit = editTextOf(text);
+    if (!edit.ok) {
+      await say(`${edit.why} Send the new text, or "cancel".`);
+      return true;
+    }
+    const owed = await this.#confirms.takeEdit(key);
+    if (owed.kind === 'none') return false;
+    if (
+      owed.kind === 'stale' ||
+      !(await this.#goOn(member, key, owed.pending, { approved: true, edit: { text: edit.text } }, owed.ref))
+    )
+      await say('That request is no longer open; nothing was done with your text.');
+    return true;
   }
 
   async #handle(said: Said): Promise<void> {
@@ -232,12 +330,95 @@ export class SlackChannel {
       await client.chat.postMessage({ channel: said.channel, text: SLACK_LINK_HELP });
       return;
     }
+    const audio = await this.#audioFileOf(said.files);
+    if (audio) {
+      await this.#audio(member, said, key, audio);
+      return;
+    }
+    if (said.text.trim() === '') return;
+    if (await this.#edited(member, key, said.channel, said.text)) return;
     await this.#turn(member, said, key, client);
   }
 
-  async #turn(member: LinkedMember, said: Said, key: string, client: WebClient): Promise<void> {
+  /** An audio clip or file: fetched, decoded in process, transcribed, then run as the text it says. */
+  async #audio(member: LinkedMember, said: Said, key: string, shared: SlackFile): Promise<void> {
+    const client = this.app.client;
+    const log = this.#opts.logger;
+    const say = (text: string) => client.chat.postMessage({ channel: said.channel, text: slackEscape(text) });
+    const stt = this.#opts.stt;
+    if (!stt) {
+      await say(
+        'Audio messages are not turned on in this Herald (no speech-to-text engine); please type your message.',
+      );
+      return;
+    }
+    const file = shared;
+    if ((file.size ?? 0) > MAX_AUDIO_BYTES || (file.duration_ms ?? 0) > MAX_AUDIO_S * 1000) {
+      await say(`That recording is too long for me (at most ${MAX_AUDIO_S / 60} minutes); please split it or type.`);
+      return;
+    }
+    let text: string;
+    try {
+      const bytes = await downloadSlackFile(file, this.#opts.botToken, this.#fileOrigins());
+      const pcm = await decodeAudio(bytes);
+      if (pcm.data.length / 2 / pcm.sampleRate > MAX_AUDIO_S) {
+        await say(`That recording is too long for me (at most ${MAX_AUDIO_S / 60} minutes); please split it or type.`);
+        return;
+      }
+      text = (await stt.transcribe(encodeWav(pcm), { signal: AbortSignal.timeout(60_000) })).trim();
+    } catch (err) {
+      const kind = file.pretty_type ?? file.filetype ?? file.mimetype ?? 'unknown';
+      log.warn({ err: { message: (err as Error).message }, file: file.id, kind }, 'slack audio not understood');
+      if (err instanceof AudioFormatUnsupported)
+        await say(`I cannot play that audio format (${kind}). What works: ${SLACK_AUDIO_FORMATS}.`);
+      else if (err instanceof AudioDownloadFailed)
+        await say(
+          'I could not fetch that audio file from Slack (the app needs the files:read scope); please try again or type.',
+        );
+      else await say('I could not make out that recording; please try again or type.');
+      return;
+    }
+    if (!text) {
+      await say('I heard nothing in that recording; please try again or type.');
+      return;
+    }
+    // After Edit, a spoken clip is the new text too.
+    if (await this.#edited(member, key, said.channel, text)) return;
+    await this.#turn(member, { ...said, text }, key, client, `🎙️ “${text}”\n\n`);
+  }
+
+  /**
+   * The first audio file a message shares. A stub (a Slack Connect channel's file, which says
+   * nothing of its type) is read with `files.info` first; one that cannot be read is skipped.
+   */
+  async #audioFileOf(files: SlackFile[] | undefined): Promise<SlackFile | undefined> {
+    for (const shared of files ?? []) {
+      let file = shared;
+      if (needsFileInfo(file)) {
+        const info = await this.app.client.files.info({ file: file.id }).catch((err: unknown) => {
+          this.#opts.logger.warn(
+            { err: { message: (err as Error).message }, file: file.id },
+            'slack files.info failed',
+          );
+          return undefined;
+        });
+        if (!info?.file) continue;
+        file = info.file as SlackFile;
+      }
+      if (isAudioFile(file)) return file;
+    }
+    return undefined;
+  }
+
+  #fileOrigins(): readonly string[] {
+    if (this.#opts.fileOrigins) return this.#opts.fileOrigins;
+    return [SLACK_FILE_ORIGIN, ...(this.#opts.apiUrl ? [new URL(this.#opts.apiUrl).origin] : [])];
+  }
+
+  async #turn(member: LinkedMember, said: Said, key: string, client: WebClient, prefix = ''): Promise<void> {
     const reply = new SlackReply(client, said.channel, (err) => this.#opts.logger.warn({ err }, 'slack send failed'));
     const threadId = `slack:${said.channel}:${said.user}`;
+    if (prefix) reply.append(prefix);
     try {
       await this.#opts.chat.handle(
         {
@@ -291,6 +472,12 @@ export class SlackChannel {
             },
             {
               type: 'button',
+              action_id: 'herald_edit',
+              text: { type: 'plain_text', text: 'Edit' },
+              value: request.edit,
+            },
+            {
+              type: 'button',
               action_id: 'herald_reject',
               text: { type: 'plain_text', text: 'Reject' },
               style: 'danger',
@@ -301,4 +488,12 @@ export class SlackChannel {
       ],
     });
   }
+}
+
+/** The file objects of an event's `files`, when it has any. */
+function filesOf(raw: unknown): SlackFile[] | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  return raw.filter(
+    (f): f is SlackFile => typeof f === 'object' && f !== null && typeof (f as SlackFile).id === 'string',
+  );
 }

@@ -5,8 +5,9 @@
  * uses, as that member with their current role; an unlinked chat is told how to link and
  * nothing else runs. Updates arrive by webhook (`handleUpdate`, see `webhook.ts`) or by long
  * polling (`startPolling`). Handlers return at once and turns run beside them. A confirmation
- * is an inline keyboard bound to the request in Redis (`ConfirmStore`): the turn ends at the
- * question and a press on any API process, or after a restart, goes on with it. `update_id`s
+ * is an inline keyboard (Approve / Edit / Reject) bound to the request in Redis
+ * (`ConfirmStore`): the turn ends at the question and a press on any API process, or after a
+ * restart, goes on with it; after Edit, the chat's next message is the new text. `update_id`s
  * already taken are remembered in Redis too, so a redelivery runs nothing on any process.
  */
 import { randomUUID } from 'node:crypto';
@@ -27,7 +28,16 @@ import {
   type SpeechToText,
   type TextToSpeech,
 } from '../../../voice/index.js';
-import { ConfirmStore, DeliveryLog, memberPrincipal, resumeConfirmed } from '../confirmations.js';
+import {
+  ConfirmStore,
+  DeliveryLog,
+  EDIT_PROMPT,
+  editTextOf,
+  memberPrincipal,
+  resumeConfirmed,
+  type ConfirmAnswer,
+  type PendingConfirm,
+} from '../confirmations.js';
 import { MESSAGE_MAX_CHARS, StreamedReply } from './reply.js';
 
 /** How long an `update_id` is remembered (Telegram keeps an undelivered update for 24 hours). */
@@ -138,7 +148,56 @@ export class TelegramChannel {
       await ctx.reply(LINK_HELP);
       return;
     }
+    if (await this.#edited(member, chat.id, text)) return;
     this.#track(this.#runTurn(member, chat.id, text, ctx.message?.message_id ?? 0).then(() => undefined));
+  }
+
+  /**
+   * When the chat owes the new text of a request (Edit was pressed), `text` is that text: the
+   * request is taken and the turn goes on with the edit. True when the message was used so
+   * (or refused as an edit); false for an ordinary message.
+   */
+  async #edited(member: LinkedMember, chatId: number, text: string): Promise<boolean> {
+    const chat = String(chatId);
+    if (!(await this.#confirms.owesEdit(chat))) return false;
+    if (/^\/?cancel$/i.test(text.trim())) {
+      await this.#confirms.cancelEdit(chat);
+      await this.bot.api.sendMessage(chatId, 'Not edited: the buttons still work.');
+      return true;
+    }
+    const edit = editTextOf(text);
+    if (!edit.ok) {
+      await this.bot.api.sendMessage(chatId, `${edit.why} Send the new text, or "cancel".`);
+      return true;
+    }
+    const owed = await this.#confirms.takeEdit(chat);
+    if (owed.kind === 'none') return false;
+    if (owed.kind === 'stale') {
+      await this.bot.api.sendMessage(chatId, 'That request is no longer open; nothing was done with your text.');
+      return true;
+    }
+    const log = this.#opts.logger;
+    const messageId = owed.ref === undefined ? undefined : Number(owed.ref);
+    this.#track(
+      this.#goOn(
+        member,
+        chatId,
+        owed.pending,
+        { approved: true, edit: { text: edit.text } },
+        {
+          accepted: async () => {
+            if (messageId !== undefined)
+              await this.bot.api
+                .editMessageReplyMarkup(chatId, messageId, { reply_markup: { inline_keyboard: [] } })
+                .catch((err: unknown) => log.warn({ err }, 'telegram keyboard not removed'));
+          },
+          notResumed: async () => {
+            await this.bot.api.sendMessage(chatId, 'That request is no longer open; nothing was done with your text.');
+          },
+        },
+      ),
+    );
+    return true;
   }
 
   /** A voice note: downloaded, decoded in process (Ogg Opus), transcribed, then a text turn; answered in text and, with a TTS engine, as a voice note. */
@@ -190,6 +249,8 @@ export class TelegramChannel {
       await this.bot.api.sendMessage(chatId, 'I heard nothing in that voice note; please try again or type.');
       return;
     }
+    // After Edit, a spoken note is the new text too.
+    if (await this.#edited(member, chatId, text)) return;
     const spoken = await this.#runTurn(member, chatId, text, messageId, `🎙️ “${text}”\n\n`);
     const tts = this.#opts.tts;
     if (!tts || spoken.trim() === '' || spoken.length > MAX_SPOKEN_CHARS) return;
@@ -284,6 +345,7 @@ export class TelegramChannel {
         inline_keyboard: [
           [
             { text: 'Approve', callback_data: request.approve },
+            { text: 'Edit', callback_data: request.edit },
             { text: 'Reject', callback_data: request.reject },
           ],
         ],
@@ -302,39 +364,68 @@ export class TelegramChannel {
       return refuse('This request is no longer open; nothing was done.');
     const member = await linkedMember({ db: this.#opts.db }, 'telegram', String(chatId));
     if (!member) return refuse(LINK_HELP);
+    if (outcome.choice === 'edit') {
+      // Nothing is answered yet: the chat's next message is the new text.
+      const ref = q.message === undefined ? undefined : String(q.message.message_id);
+      if (!(await this.#confirms.awaitEdit(outcome.id, String(chatId), ref)))
+        return refuse('This request is no longer open; nothing was done.');
+      await ctx.answerCallbackQuery({ text: 'Send the new text' });
+      await this.bot.api.sendMessage(chatId, EDIT_PROMPT, {
+        reply_markup: { force_reply: true, input_field_placeholder: 'The new text' },
+      });
+      return;
+    }
     if (!(await this.#confirms.take(outcome.id))) return refuse('This request is no longer open; nothing was done.');
-    this.#track(this.#resume(ctx, member, chatId, outcome));
+    await this.#confirms.settled(outcome.id, String(chatId));
+    const log = this.#opts.logger;
+    const message = q.message;
+    this.#track(
+      this.#goOn(
+        member,
+        chatId,
+        outcome.pending,
+        { approved: outcome.approved },
+        {
+          accepted: async () => {
+            await ctx.answerCallbackQuery({ text: outcome.approved ? 'Approved' : 'Rejected' });
+            // The buttons go, so the message shows it was answered.
+            if (message)
+              await this.bot.api
+                .editMessageReplyMarkup(chatId, message.message_id, { reply_markup: { inline_keyboard: [] } })
+                .catch((err: unknown) => log.warn({ err }, 'telegram keyboard not removed'));
+          },
+          notResumed: async () => {
+            await ctx.answerCallbackQuery({
+              text: 'This request is no longer open; nothing was done.',
+              show_alert: true,
+            });
+          },
+        },
+      ),
+    );
   }
 
-  /** Goes on with the turn a press answered; the callback query is answered either way. */
-  async #resume(
-    ctx: Context,
+  /** Goes on with the turn a request was answered for (a press, or an edited text); says so when it cannot. */
+  async #goOn(
     member: LinkedMember,
     chatId: number,
-    outcome: Extract<Awaited<ReturnType<ConfirmStore['peek']>>, { kind: 'answered' }>,
+    pending: PendingConfirm,
+    answer: ConfirmAnswer,
+    on: { accepted: () => Promise<void>; notResumed: () => Promise<void> },
   ): Promise<void> {
     const log = this.#opts.logger;
-    const message = ctx.callbackQuery?.message;
     const reply = new StreamedReply(this.bot.api, chatId, (err) => log.warn({ err, chatId }, 'telegram send failed'));
-    const accepted = async () => {
-      await ctx.answerCallbackQuery({ text: outcome.approved ? 'Approved' : 'Rejected' });
-      // The buttons go, so the message shows it was answered.
-      if (message)
-        await this.bot.api
-          .editMessageReplyMarkup(chatId, message.message_id, { reply_markup: { inline_keyboard: [] } })
-          .catch((err: unknown) => log.warn({ err }, 'telegram keyboard not removed'));
-    };
     let resumed: boolean;
     try {
       resumed = await resumeConfirmed(
         this.#opts.chat,
         memberPrincipal(member),
-        outcome.pending,
-        outcome.approved,
+        pending,
+        answer,
         this.#sink(reply, chatId),
         this.#stop.signal,
         randomUUID(),
-        accepted,
+        on.accepted,
       );
     } catch (err) {
       log.error({ err, chatId }, 'telegram turn failed');
@@ -342,7 +433,6 @@ export class TelegramChannel {
       resumed = true;
     }
     await reply.finish();
-    if (!resumed)
-      await ctx.answerCallbackQuery({ text: 'This request is no longer open; nothing was done.', show_alert: true });
+    if (!resumed) await on.notResumed();
   }
 }

@@ -161,7 +161,7 @@ describe('slack buttons across instances', () => {
     env.brain = draftThenSchedule;
     await slackDm(a.url, user, dm, 'draft our sale for Mastodon and schedule it tomorrow at 9');
     const ask = await until('the buttons', () => slack.messages(dm).find((m) => m.blocks?.length));
-    const [approve, reject] = (ask.blocks![1] as { elements: Array<{ value: string }> }).elements;
+    const [approve, , reject] = (ask.blocks![1] as { elements: Array<{ value: string }> }).elements;
     await a.channel.idle();
     await a.close();
 
@@ -225,7 +225,7 @@ describe('telegram buttons across instances', () => {
     const ask = await until('the keyboard', () =>
       tg.messages(chatId).find((m) => m.reply_markup?.inline_keyboard.length),
     );
-    const [approve, reject] = ask.reply_markup!.inline_keyboard[0]!;
+    const [approve, , reject] = ask.reply_markup!.inline_keyboard[0]!;
     await a.channel.idle();
     await a.close();
     b.serve();

@@ -291,11 +291,102 @@ describe('slack', () => {
 
     expect(await press(user, d, ask, buttons[0]!.value)).toBe(200);
     await until('the final answer', () => slack.messages(d).find((m) => m.text === 'Scheduled for tomorrow at 09:00.'));
-    expect(await press(user, d, ask, buttons[1]!.value)).toBe(200);
+    expect(await press(user, d, ask, buttons[2]!.value)).toBe(200);
     await until('the stale answer', () => slack.ephemerals.find((e) => e.user === user));
     expect(slack.ephemerals.find((e) => e.user === user)!.text).toContain('no longer open');
     await channel.idle();
     expect(await statuses()).toEqual(['scheduled']);
+  });
+});
+
+describe('the Edit button', () => {
+  const SALE = 'Slack sale: 20% off everything until Sunday!';
+  const EDITED = 'Slack sale, edited: 25% off until Monday!';
+  const brain = (req: FakeChatRequest): FakeReply => {
+    const results = toolResults(req);
+    if (results.length === 0)
+      return { toolCalls: [{ name: 'draft_post', args: { text: SALE, accounts: ['mastodon'] } }] };
+    if (results.length === 1) {
+      const { postId } = JSON.parse(results[0]!) as { postId: string };
+      return { toolCalls: [{ name: 'schedule_post', args: { postId, at: 'tomorrow at 9' } }] };
+    }
+    return { text: `Tool said: ${results[1]}` };
+  };
+  const contents = async (workspaceId: string) => {
+    const t = schema.postTargets;
+    return (await env.api.env.database.db.select().from(t).where(eq(t.workspaceId, workspaceId))).map((r) => ({
+      status: r.status,
+      content: r.content,
+    }));
+  };
+
+  it("Edit asks in the thread for the new text; the next message replaces it and the action runs with it, once; another user's Edit is refused", async () => {
+    const { p } = await env.personWithMastodon();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = brain;
+    await dm(user, d, 'draft a post about our sale for Mastodon and schedule it tomorrow at 9');
+    const ask = await until('the buttons', () => slack.messages(d).find((m) => m.blocks?.length));
+    await channel.idle();
+    const buttons = (
+      ask.blocks![1] as { elements: Array<{ action_id: string; value: string; text: { text: string } }> }
+    ).elements;
+    expect(buttons.map((b) => b.text.text)).toEqual(['Approve', 'Edit', 'Reject']);
+    const edit = buttons.find((b) => b.action_id === 'herald_edit')!;
+
+    // Someone else's Edit: refused privately; their next message stays theirs.
+    expect(await press('USOMEONE', d, ask, edit.value)).toBe(200);
+    await until('the refusal', () => slack.ephemerals.find((e) => e.user === 'USOMEONE'));
+    expect(slack.ephemerals.find((e) => e.user === 'USOMEONE')!.text).toContain('someone else');
+
+    expect(await press(user, d, ask, edit.value)).toBe(200);
+    const prompt = await until('the prompt', () => slack.messages(d).find((m) => m.text.includes('Send the new text')));
+    expect(prompt.thread_ts).toBe(ask.ts);
+    // Nothing answered yet: the buttons stay, the post is untouched.
+    expect(slack.messages(d).find((m) => m.ts === ask.ts)!.blocks).toHaveLength(2);
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'draft', content: SALE }]);
+
+    const turns = env.handler.turns.size;
+    expect(await dm(user, d, EDITED)).toBe(200);
+    const said = await until('the answer', () => slack.messages(d).find((m) => m.text.startsWith('Tool said')));
+    await channel.idle();
+    expect(said.text).not.toMatch(/forbidden|error/i);
+    // The text went to the request as its edit (the turn went on with "yes"), not to the model as a message.
+    expect([...env.handler.turns.values()].slice(turns).map((t) => t.text)).toEqual(['yes']);
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'scheduled', content: EDITED }]);
+    expect(slack.messages(d).find((m) => m.ts === ask.ts)).toMatchObject({
+      text: 'Approved with your edit',
+      blocks: [],
+    });
+
+    // Answered: Edit is stale now, and the next message is an ordinary one.
+    expect(await press(user, d, ask, edit.value)).toBe(200);
+    await until('the stale answer', () => slack.ephemerals.find((e) => e.user === user));
+    expect(slack.ephemerals.find((e) => e.user === user)!.text).toContain('no longer open');
+    env.brain = () => ({ text: 'An ordinary answer.' });
+    await dm(user, d, 'thanks');
+    await until('the ordinary answer', () => slack.messages(d).find((m) => m.text === 'An ordinary answer.'));
+    await channel.idle();
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'scheduled', content: EDITED }]);
+  });
+
+  it('after Edit, Reject answers the request and the next message is not taken as an edit', async () => {
+    const { p } = await env.personWithMastodon();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = brain;
+    await dm(user, d, 'draft a post about our sale for Mastodon and schedule it tomorrow at 9');
+    const ask = await until('the buttons', () => slack.messages(d).find((m) => m.blocks?.length));
+    await channel.idle();
+    const [, edit, reject] = (ask.blocks![1] as { elements: Array<{ value: string }> }).elements;
+    await press(user, d, ask, edit!.value);
+    await until('the prompt', () => slack.messages(d).find((m) => m.text.includes('Send the new text')));
+    await press(user, d, ask, reject!.value);
+    await until('rejected', () => slack.messages(d).find((m) => m.text.startsWith('Tool said')));
+    await channel.idle();
+    env.brain = () => ({ text: 'Just chatting.' });
+    await dm(user, d, EDITED);
+    await until('the chat answer', () => slack.messages(d).find((m) => m.text === 'Just chatting.'));
+    await channel.idle();
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'draft', content: SALE }]);
   });
 });
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, schema } from '../../../core/index.js';
+import { createLogger, schema, setMemberRole } from '../../../core/index.js';
 import { buildApp } from '../../../server/app.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import {
@@ -242,7 +242,7 @@ describe('confirmation buttons', () => {
       tg.messages(chatId).find((m) => m.reply_markup?.inline_keyboard.length),
     );
     expect(ask.text).toContain(SALE);
-    const [approve, reject] = ask.reply_markup!.inline_keyboard[0]!;
+    const [approve, , reject] = ask.reply_markup!.inline_keyboard[0]!;
     expect(approve!.text).toBe('Approve');
     expect(Buffer.byteLength(approve!.callback_data!)).toBeLessThanOrEqual(64);
     const t = schema.postTargets;
@@ -272,6 +272,95 @@ describe('confirmation buttons', () => {
     await until('the stale answer', () => tg.answers.get(stale.queryId));
     expect(tg.answers.get(stale.queryId)!.text).toContain('no longer open');
     expect(await statuses()).toEqual(['scheduled']);
+  });
+});
+
+describe('the Edit button', () => {
+  const EDITED = 'Telegram sale, edited: 25% off until Monday!';
+  const contents = async (workspaceId: string) => {
+    const t = schema.postTargets;
+    return (await env.api.env.database.db.select().from(t).where(eq(t.workspaceId, workspaceId))).map((r) => ({
+      status: r.status,
+      content: r.content,
+    }));
+  };
+
+  it('Edit asks for the new text (ForceReply); the next message replaces it and the action runs with it, once', async () => {
+    const { p } = await env.personWithMastodon();
+    const other = await env.api.signUp();
+    const chatId = await linkedChat(p);
+    const otherChat = await linkedChat(other);
+    env.brain = draftThenSchedule;
+    await tg.send(chatId, 'draft a post about our sale for Mastodon and schedule it tomorrow at 9');
+    const ask = await until('the confirmation', () =>
+      tg.messages(chatId).find((m) => m.reply_markup?.inline_keyboard.length),
+    );
+    await channel.idle();
+    const [approve, edit, reject] = ask.reply_markup!.inline_keyboard[0]!;
+    expect([approve!.text, edit!.text, reject!.text]).toEqual(['Approve', 'Edit', 'Reject']);
+    expect(Buffer.byteLength(edit!.callback_data!)).toBeLessThanOrEqual(64);
+
+    // Another chat pressing Edit: refused; that chat's next message is an ordinary one.
+    const foreign = await tg.press(otherChat, { ...ask, chat_id: otherChat } as FakeMessage, edit!.callback_data!);
+    await until('the foreign answer', () => tg.answers.get(foreign.queryId));
+    expect(tg.answers.get(foreign.queryId)!.text).toContain('another chat');
+
+    const pressed = await tg.press(chatId, ask, edit!.callback_data!);
+    await until('the edit answer', () => tg.answers.get(pressed.queryId));
+    const prompt = await until('the prompt', () => tg.messages(chatId).find((m) => m.forceReply));
+    expect(prompt.text).toContain('Send the new text');
+    // Nothing is answered yet: the buttons stay, the post is untouched.
+    expect(
+      tg.messages(chatId).find((m) => m.message_id === ask.message_id)!.reply_markup?.inline_keyboard,
+    ).toHaveLength(1);
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'draft', content: SALE }]);
+
+    const turns = env.handler.turns.size;
+    await tg.send(chatId, EDITED);
+    await until('the final answer', () => textsOf(chatId).includes('Scheduled for tomorrow at 09:00.'));
+    await channel.idle();
+    // The text went to the request as its edit, not to the model as a new message.
+    expect([...env.handler.turns.values()].slice(turns).map((t) => t.text)).toEqual(['yes']);
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'scheduled', content: EDITED }]);
+    expect(tg.messages(chatId).find((m) => m.message_id === ask.message_id)!.reply_markup?.inline_keyboard).toEqual([]);
+
+    // The request is answered: its buttons, Edit included, are stale now.
+    const late = await tg.press(chatId, ask, edit!.callback_data!);
+    await until('the stale answer', () => tg.answers.get(late.queryId));
+    expect(tg.answers.get(late.queryId)!.text).toContain('no longer open');
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'scheduled', content: EDITED }]);
+  });
+
+  it('"cancel" after Edit keeps the request open; a viewer\'s edited approval is refused by the service', async () => {
+    const { p } = await env.personWithMastodon();
+    const chatId = await linkedChat(p);
+    env.brain = draftThenSchedule;
+    await tg.send(chatId, 'draft a post about our sale for Mastodon and schedule it tomorrow at 9');
+    const ask = await until('the confirmation', () =>
+      tg.messages(chatId).find((m) => m.reply_markup?.inline_keyboard.length),
+    );
+    await channel.idle();
+    const [, edit] = ask.reply_markup!.inline_keyboard[0]!;
+    await tg.press(chatId, ask, edit!.callback_data!);
+    await until('the prompt', () => tg.messages(chatId).find((m) => m.forceReply));
+    await tg.send(chatId, 'cancel');
+    await until('kept', () => textsOf(chatId).find((t) => t.startsWith('Not edited')));
+    await channel.idle();
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'draft', content: SALE }]);
+
+    // Edit again, then the member becomes a viewer before sending the text: nothing is scheduled.
+    await tg.press(chatId, ask, edit!.callback_data!);
+    await until('the second prompt', () => tg.messages(chatId).filter((m) => m.forceReply).length === 2);
+    await setMemberRole(env.api.env.database.db, p.workspaceId, p.userId, 'viewer');
+    env.brain = (req) => {
+      const results = toolResults(req);
+      return results.length >= 2 ? { text: `Tool said: ${results[1]}` } : draftThenSchedule(req);
+    };
+    await tg.send(chatId, EDITED);
+    const said = await until('the answer', () => textsOf(chatId).find((t) => t.startsWith('Tool said')));
+    await channel.idle();
+    expect(said).toMatch(/forbidden|viewer|not allowed|role/i);
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'draft', content: SALE }]);
   });
 });
 
