@@ -49,7 +49,7 @@ import { GoogleTrendsSource } from '../connectors/google-trends/index.js';
 import { RedditSource } from '../connectors/reddit/index.js';
 import { notifyPublishingOutcomes, type Notifier } from '../tools/notifications/index.js';
 import { startCoach } from './coach-runtime.js';
-import { LinkRedirector, startClickDrainer } from '../tools/links/index.js';
+import { ClickJournal, LinkRedirector, startClickDrainer } from '../tools/links/index.js';
 import { HackerNewsSource } from '../connectors/hackernews/index.js';
 import { MastodonTrendsSource } from '../connectors/mastodon/trends.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
@@ -436,7 +436,20 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
         trendsHooks,
       ),
     );
-    const links = new LinkRedirector({ db: database.db, redis, keyPrefix: config.queuePrefix });
+    // Clicks answered by this process go to its journal first (docs/links.md#durability).
+    const clickJournal = await new ClickJournal({
+      dir: config.links.journalDir,
+      redis,
+      keyPrefix: config.queuePrefix,
+      logger: logger.child({ component: 'links' }),
+    }).open();
+    closers.push({ name: 'click-journal', close: () => clickJournal.close() });
+    const links = new LinkRedirector({
+      db: database.db,
+      redis,
+      keyPrefix: config.queuePrefix,
+      journal: clickJournal,
+    });
     if (config.role !== 'api') {
       // Clicks buffered in Redis move into link_clicks in batches (tools/links/drain.ts).
       const drain = startClickDrainer({
@@ -544,6 +557,7 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
             redis,
             keyPrefix: config.queuePrefix,
             chat: chat ?? new EchoChatHandler(),
+            stt: voice?.stt,
             logger: logger.child({ component: 'slack' }),
           })
         : undefined;
