@@ -1,7 +1,10 @@
 /**
  * Rising topics: a term is rising when the items mentioning it first seen in the current
- * window reach {@link MIN_MENTIONS} and exceed the previous window's by {@link RISE_RATIO}
- * (so three stray mentions or a flat term are not trends). Each rising term is scored by its
+ * window reach {@link MIN_MENTIONS}, exceed the previous window's by {@link RISE_RATIO} (so
+ * three stray mentions or a flat term are not trends) and, where the workspace has history,
+ * stand {@link Z_MIN} standard deviations above the term's own baseline of
+ * {@link BASELINE_WINDOWS} windows (so a term that comes and goes is not a trend each time it
+ * comes back). Each rising term is scored by its
  * growth, its relevance to the niche (the mean of its items' relevance, measured with the
  * workspace's embedder and the keywords when stored — relevance.ts), recency and
  * engagement velocity (engagement gained between the last two collections), less
@@ -21,6 +24,12 @@ import { matchesKeyword } from './terms.js';
 export const MIN_MENTIONS = 3;
 /** …and this many times the previous window's count (previous 0 counts as 1). */
 export const RISE_RATIO = 1.5;
+/** The term's own baseline: its mentions in this many windows before the current one. */
+export const BASELINE_WINDOWS = 7;
+/** …against which a rise must stand out by this z-score… */
+export const Z_MIN = 2;
+/** …once the workspace has items in at least this many of those windows (else the ratio alone decides). */
+export const MIN_BASELINE_WINDOWS = 3;
 export const DEFAULT_WINDOW_HOURS = 24;
 export const MAX_WINDOW_HOURS = 24 * 7;
 /** Taken off a seasonal term's score: a rise that comes every year around this date is less news. */
@@ -52,6 +61,14 @@ export interface RisingTopic {
   /** Why it is relevant: the keywords its items name, and the keyword the embedder finds nearest. */
   why: { keywords: string[]; nearest: string | null; similarity: number | null; embedder: string | null };
   velocity: number;
+  /**
+   * How far the current window stands above the term's own baseline: `(current − mean) /
+   * max(sd, √max(mean, 1))` over the baseline windows the workspace has items in; null while
+   * fewer than {@link MIN_BASELINE_WINDOWS} of them do.
+   */
+  z: number | null;
+  /** The baseline the z-score is measured against (windows with data, mean mentions per window). */
+  baseline: { windows: number; mean: number } | null;
   /**
    * It rose around this date last year too (seasonal.ts): expected, so scored lower. Null when
    * the workspace has no data from a year ago.
@@ -109,29 +126,66 @@ export async function risingTopics(
   const now = (deps.now?.() ?? new Date()).getTime();
   const w = windowHours * 3_600_000;
   const t = schema.trendItems;
-  const [from, mid, to] = [now - 2 * w, now - w, now].map((x) => new Date(x).toISOString());
+  const iso = (x: number) => new Date(x).toISOString();
+  const [from, mid, to] = [now - (BASELINE_WINDOWS + 1) * w, now - w, now].map(iso);
+  // Baseline window k (1 = the previous window) spans [now − (k+1)w, now − kw).
+  const spans = Array.from({ length: BASELINE_WINDOWS }, (_, k) => [iso(now - (k + 2) * w), iso(now - (k + 1) * w)]);
+  const perWindow = sql.join(
+    spans.map(
+      ([b, e]) =>
+        sql`count(*) filter (where first_seen_at >= ${b}::timestamptz and first_seen_at < ${e}::timestamptz)::int`,
+    ),
+    sql`, `,
+  );
+  const covered = sql.join(
+    spans.map(
+      ([b, e]) =>
+        sql`exists (select 1 from trend_items where workspace_id = ${ctx.workspaceId} and first_seen_at >= ${b}::timestamptz and first_seen_at < ${e}::timestamptz)`,
+    ),
+    sql`, `,
+  );
   const topic = opts.topic?.trim().toLowerCase();
-  // Counting is done by the database (one pass over the two windows, per term); only the
-  // current items of the terms that rise are read back, for relevance and evidence.
-  const [niche, counted, sources] = await Promise.all([
+  // Counting is done by the database (one pass over the window and its baseline, per term);
+  // only the current items of the terms that rise are read back, for relevance and evidence.
+  const [niche, counted, coverage, sources] = await Promise.all([
     readNiche(deps.db, ctx.workspaceId),
     deps.db.execute(sql`
       select term,
              count(*) filter (where first_seen_at >= ${mid}::timestamptz)::int as current,
-             count(*) filter (where first_seen_at < ${mid}::timestamptz)::int as previous
+             array[${perWindow}] as windows
       from trend_items, unnest(terms) as term
       where workspace_id = ${ctx.workspaceId}
         and first_seen_at >= ${from}::timestamptz and first_seen_at <= ${to}::timestamptz
       group by term
       having count(*) filter (where first_seen_at >= ${mid}::timestamptz) >= ${MIN_MENTIONS}`),
+    deps.db.execute(sql`select array[${covered}] as covered`),
     sourceHealth(deps.db, ctx.workspaceId),
   ]);
+  // Windows in which the workspace had items at all: a window without any is missing, not zero.
+  const has = ((coverage as unknown as { rows: Array<{ covered: boolean[] }> }).rows[0]?.covered ?? []).map(Boolean);
+  const withData = has.filter(Boolean).length;
   const counts = new Map(
-    (counted as unknown as { rows: Array<{ term: string; current: number; previous: number }> }).rows
-      .filter((r) => r.current >= RISE_RATIO * Math.max(r.previous, 1))
+    (counted as unknown as { rows: Array<{ term: string; current: number; windows: number[] }> }).rows
+      .map((r) => {
+        const current = Number(r.current);
+        const windows = r.windows.map(Number);
+        const previous = windows[0] ?? 0;
+        let z: number | null = null;
+        let baseline: { windows: number; mean: number } | null = null;
+        if (withData >= MIN_BASELINE_WINDOWS) {
+          const xs = windows.filter((_, k) => has[k]);
+          const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+          const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+          z = Math.round(((current - mean) / Math.max(sd, Math.sqrt(Math.max(mean, 1)))) * 100) / 100;
+          baseline = { windows: xs.length, mean: Math.round(mean * 100) / 100 };
+        }
+        return { term: r.term, current, previous, z, baseline };
+      })
+      // A rise: above the floor, over the window before by the ratio, and standing out of its baseline.
+      .filter((r) => r.current >= RISE_RATIO * Math.max(r.previous, 1) && (r.z === null || r.z >= Z_MIN))
       .sort((a, b) => b.current - a.current || a.term.localeCompare(b.term))
       .slice(0, MAX_CANDIDATES)
-      .map((r) => [r.term, { current: Number(r.current), previous: Number(r.previous) }]),
+      .map((r) => [r.term, r]),
   );
   const items = counts.size
     ? await deps.db
@@ -148,12 +202,21 @@ export async function risingTopics(
         .orderBy(desc(t.firstSeenAt))
         .limit(MAX_ITEMS)
     : [];
-  const byTerm = new Map<string, { current: typeof items; previous: number; mentions: number }>();
+  const byTerm = new Map<
+    string,
+    { current: typeof items; previous: number; mentions: number; z: number | null; baseline: RisingTopic['baseline'] }
+  >();
   for (const item of items)
     for (const term of item.terms) {
       const c = counts.get(term);
       if (!c) continue;
-      const e = byTerm.get(term) ?? { current: [], previous: c.previous, mentions: c.current };
+      const e = byTerm.get(term) ?? {
+        current: [],
+        previous: c.previous,
+        mentions: c.current,
+        z: c.z,
+        baseline: c.baseline,
+      };
       e.current.push(item);
       byTerm.set(term, e);
     }
@@ -162,7 +225,7 @@ export async function risingTopics(
     riseRatio: RISE_RATIO,
   });
   const topics: RisingTopic[] = [];
-  for (const [term, { current, previous, mentions }] of byTerm) {
+  for (const [term, { current, previous, mentions, z, baseline }] of byTerm) {
     if (topic && !term.includes(topic) && !current.some((i) => i.title.toLowerCase().includes(topic))) continue;
     // Stored relevance (embedder + keywords); rows from before it was measured fall back to keywords.
     const rels = current.map((i) =>
@@ -199,6 +262,8 @@ export async function risingTopics(
       relevance: Math.round(relevant * 100) / 100,
       why,
       velocity,
+      z,
+      baseline,
       seasonal: season.seasonal,
       lastYear: season.lastYear,
       score: Math.round((score - (season.seasonal ? SEASONAL_DISCOUNT : 0)) * 100) / 100,

@@ -1,8 +1,10 @@
 /**
- * Seasonality from planted history on PGlite: a term that rose around this date 52 weeks ago
- * and rises again now is flagged seasonal, scored lower than the same rise without that
- * history, and its alert says so; a term that was flat last year is rising but not seasonal;
- * a workspace without data from a year ago claims nothing (null).
+ * Rising topics against planted history, on PostgreSQL when TEST_DATABASE_URL is set (PGlite
+ * otherwise): a term that rose around this date 52 weeks ago and rises again now is flagged
+ * seasonal, scored lower than the same rise without that history, and its alert says so; a
+ * term that was flat last year is rising but not seasonal; a workspace without data from a
+ * year ago claims nothing (null). And the term's own baseline: once a workspace has a week of
+ * history, a term that comes and goes is not rising when it comes back, a new one is (z-score).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrendItem } from '../../connectors/trend-source.js';
@@ -17,17 +19,23 @@ import {
   storeItems,
   TREND_ALERT_KIND,
 } from '../../tools/trends/index.js';
+import { openPgliteForTest, openPostgresForTest, TEST_DATABASE_URL } from '../helpers/databases.js';
 import { startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
 
 let env: PublishingEnv;
+let dispose: () => Promise<void>;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 beforeAll(async () => {
-  env = await startPublishingEnv({ connectors: [] });
+  // The counting is SQL: run it where production runs it when a server is given.
+  const db = TEST_DATABASE_URL ? await openPostgresForTest(TEST_DATABASE_URL) : await openPgliteForTest();
+  dispose = db.dispose;
+  env = await startPublishingEnv({ connectors: [], database: db.database });
 });
 afterAll(async () => {
   await env?.close();
+  await dispose?.();
 });
 
 const item = (id: string, title: string): TrendItem => ({
@@ -122,5 +130,53 @@ describe('seasonal terms', () => {
     });
     // Another workspace's history never makes this one's term seasonal.
     expect(none.topics.find((t) => t.term === 'pumpkin')!.seasonal).toBeNull();
+  });
+});
+
+describe("the term's own baseline", () => {
+  it("a rise must stand out of the term's own baseline once there is history: a term that comes and goes is not rising, a new one is", async () => {
+    const ws = await env.newWorkspace();
+    await setNiche(env.deps, ws.ctx, { keywords: ['coffee'] });
+    const now = Date.now();
+    const db = env.deps.db;
+    // Seven days of history (24 h windows): "aeropress" nine times every other day, none
+    // yesterday; "siphon" never; other coffee chatter every day, so every window has data.
+    for (let day = 1; day <= 7; day++) {
+      const at = new Date(now - day * 24 * HOUR - HOUR);
+      const aero =
+        day % 2 === 0 ? Array.from({ length: 9 }, (_, i) => item(`a${day}-${i}`, `Coffee aeropress recipe ${i}`)) : [];
+      await storeItems(db, ws.workspaceId, 'reddit', [...aero, item(`c${day}`, `Coffee chatter day ${day}`)], at);
+    }
+    await storeItems(
+      db,
+      ws.workspaceId,
+      'reddit',
+      [
+        ...Array.from({ length: 9 }, (_, i) => item(`an${i}`, `Coffee aeropress again ${i}`)),
+        ...Array.from({ length: 6 }, (_, i) => item(`s${i}`, `Coffee siphon brewing ${i}`)),
+      ],
+      new Date(now - HOUR),
+    );
+    const { topics } = await risingTopics({ db, now: () => new Date(now) }, ws.ctx, { limit: 100 });
+    const terms = topics.map((t) => t.term);
+    // Nine now against none the window before passes the ratio, but not its own baseline (mean 3.86, sd 4.45).
+    expect(terms).not.toContain('aeropress');
+    const siphon = topics.find((t) => t.term === 'siphon')!;
+    expect(siphon).toMatchObject({ mentions: { current: 6, previous: 0 }, z: 6, baseline: { windows: 7, mean: 0 } });
+
+    // Without that history (a new workspace), the ratio alone decides and z is not claimed.
+    const fresh = await env.newWorkspace();
+    await setNiche(env.deps, fresh.ctx, { keywords: ['coffee'] });
+    await storeItems(
+      db,
+      fresh.workspaceId,
+      'reddit',
+      Array.from({ length: 9 }, (_, i) => item(`fa${i}`, `Coffee aeropress again ${i}`)),
+      new Date(now - HOUR),
+    );
+    const young = (await risingTopics({ db, now: () => new Date(now) }, fresh.ctx)).topics.find(
+      (t) => t.term === 'aeropress',
+    );
+    expect(young).toMatchObject({ z: null, baseline: null, mentions: { current: 9, previous: 0 } });
   });
 });
