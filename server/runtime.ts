@@ -557,7 +557,6 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
             redis,
             keyPrefix: config.queuePrefix,
             chat: chat ?? new EchoChatHandler(),
-            stt: voice?.stt,
             logger: logger.child({ component: 'slack' }),
           })
         : undefined;

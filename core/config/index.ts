@@ -223,6 +223,8 @@ export interface Config {
     readonly baseUrl: string;
     readonly rateLimitPerMinute: number;
     readonly uniqueWindowMinutes: number;
+    /** `LINKS_JOURNAL_DIR`: the click journals (tools/links/journal.ts), default `<DATA_DIR>/clicks`. */
+    readonly journalDir: string;
   };
   /** MCP at `/mcp` and its OAuth authorization server (docs/mcp.md). */
   readonly mcp: {
@@ -614,6 +616,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         `http://${pick('HOST', DEFAULTS.host)}:${pick('PORT', DEFAULTS.port)}`,
       rateLimitPerMinute: pick('LINKS_RATE_LIMIT_PER_MINUTE', DEFAULTS.linksRateLimitPerMinute),
       uniqueWindowMinutes: pick('LINKS_UNIQUE_WINDOW_MINUTES', DEFAULTS.linksUniqueWindowMinutes),
+      journalDir: path.resolve(
+        cwd,
+        (values.LINKS_JOURNAL_DIR as string | undefined) ?? path.join(pick('DATA_DIR', DEFAULTS.dataDir), 'clicks'),
+      ),
     }),
     mcp: Object.freeze({
       sessions: pick<'stateless' | 'stateful'>('MCP_SESSIONS', DEFAULTS.mcpSessions),

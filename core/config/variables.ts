@@ -664,6 +664,14 @@ export const VARIABLES: readonly VariableDoc[] = [
     schema: positiveInt('a positive integer'),
   },
   {
+    name: 'LINKS_JOURNAL_DIR',
+    expects: 'a directory path',
+    default: '`<DATA_DIR>/clicks`',
+    description:
+      'Where each API process appends the clicks it answers before they reach Redis (docs/links.md#durability); a restarted process ships what a killed one left there. Keep it on a disk that outlives the process.',
+    schema: z.string().min(1, 'expected a directory path'),
+  },
+  {
     name: 'LINKS_UNIQUE_WINDOW_MINUTES',
     expects: 'integer 1-1440',
     default: String(DEFAULTS.linksUniqueWindowMinutes),

@@ -3,9 +3,11 @@
  * with its UTM parameters, once the click is in the Redis stream (`tools/links/clicks.ts`).
  * Public: no session, no cookie, no access-log line (it would keep the visitor's address).
  * Rate limited per client address, in this process (`AddressLimiter`): an abuse guard needs no
- * Redis round trip per click, so the one Redis call a redirect waits for is the click's own. An
- * unknown code gets a small 404 page; a Redis that does not answer in time costs the click,
- * never the redirect.
+ * Redis round trip per click. The click goes to this process's journal (one file append), so a
+ * redirect waits for no other process; only when the journal cannot take it (or at a new day's
+ * first click, for its salt) does it wait for Redis, and then at most `RECORD_DEADLINE_MS`: a
+ * Redis that does not answer in time costs the click, never the redirect. An unknown code gets
+ * a small 404 page.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { LRUCache } from 'lru-cache';
@@ -100,32 +102,32 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
           .send(NOT_FOUND_PAGE);
       }
       const h = req.headers;
-      let timer: NodeJS.Timeout | undefined;
-      const recorded = opts.redirector
-        .record(link, {
+      let recorded: ReturnType<LinkRedirector['record']> | undefined;
+      try {
+        recorded = opts.redirector.record(link, {
           method: req.method,
           ip: req.ip,
           userAgent: header(h['user-agent']),
           referer: header(h.referer),
           purpose: header(h['sec-purpose']) ?? header(h.purpose) ?? header(h['x-purpose']) ?? header(h['x-moz']),
-        })
-        .then(
-          () => true,
-          (err: unknown) => {
-            req.log.error({ err }, 'click not recorded');
-            return false;
-          },
-        );
-      await Promise.race([
-        recorded,
-        new Promise((resolve) => {
-          timer = setTimeout(() => {
-            req.log.warn('click recording past its deadline; redirecting without waiting');
-            resolve(false);
-          }, RECORD_DEADLINE_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+        });
+      } catch (err) {
+        req.log.error({ err }, 'click not recorded');
+      }
+      // Usually recorded already (in the journal). Else it waits for Redis, at most the deadline.
+      if (recorded instanceof Promise) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          recorded.catch((err: unknown) => req.log.error({ err }, 'click not recorded')),
+          new Promise((resolve) => {
+            timer = setTimeout(() => {
+              req.log.warn('click recording past its deadline; redirecting without waiting');
+              resolve(false);
+            }, RECORD_DEADLINE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
       // Every visit reaches Herald (and is counted), none is served from a cache.
       return reply.header('cache-control', 'private, no-store').redirect(link.location, 302);
     },

@@ -1,9 +1,11 @@
 /**
  * The redirect's side of click recording: find a code's link (cached, unknown codes too, so a
  * flood of made-up codes does not reach the database), tell humans from bots and prefetchers,
- * hash the visitor under a salt that rotates every UTC day, and append the click to a Redis
- * stream. The append is awaited before the 302 goes out, so every answered click is in Redis
- * even if this process is killed the next instant; `ClickDrainer` moves them into PostgreSQL.
+ * hash the visitor under a salt that rotates every UTC day, and hand the click to the journal
+ * (`journal.ts`: one synchronous append to a file, shipped to the Redis stream in batches), so
+ * the 302 waits for no other process and every answered click survives this process being
+ * killed the next instant. Without a journal (or when its disk refuses) the click is appended
+ * to the Redis stream directly and that is awaited. `ClickDrainer` moves them into PostgreSQL.
  * Nothing personal is kept: no address, no user agent, and the salt of a day expires after it.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -14,6 +16,7 @@ import { LRUCache } from 'lru-cache';
 import { schema, type Db } from '../../core/index.js';
 import { CODE_PATTERN } from './codes.js';
 import { withUtm } from './destination.js';
+import type { ClickJournal } from './journal.js';
 
 /** The Redis stream clicks wait in until drained. */
 export const clickStreamKey = (keyPrefix: string) => `${keyPrefix}:links:clicks`;
@@ -99,6 +102,8 @@ export interface LinkRedirectorOptions {
   /** A client connection (auto-pipelined: concurrent clicks share round trips). */
   redis: Redis;
   keyPrefix: string;
+  /** The durable buffer clicks go to (the runtime always gives one); else straight to Redis. */
+  journal?: ClickJournal;
   cacheSize?: number;
   now?: () => Date;
 }
@@ -107,6 +112,8 @@ export class LinkRedirector {
   private readonly known: LRUCache<string, ResolvedLink>;
   private readonly unknown: LRUCache<string, true>;
   private readonly salts = new Map<string, Promise<Buffer>>();
+  /** The latest salt Redis has given, for clicks that need not wait for it. */
+  private readySalt: { day: string; salt: Buffer } | null = null;
   private readonly stream: string;
 
   constructor(private readonly opts: LinkRedirectorOptions) {
@@ -138,15 +145,25 @@ export class LinkRedirector {
     return link;
   }
 
-  /** Appends the click to the stream; resolves once Redis holds it. */
-  async record(link: ResolvedLink, req: ClickRequest): Promise<ClickEvent> {
+  /**
+   * Records the click. When the day's salt is known and the journal takes the click, that is
+   * done before this returns (the event itself, no promise: a redirect then waits for nothing);
+   * otherwise a promise that resolves once the journal or Redis holds it.
+   */
+  record(link: ResolvedLink, req: ClickRequest): ClickEvent | Promise<ClickEvent> {
     const at = this.opts.now ? this.opts.now() : new Date();
-    const salt = await this.saltOf(utcDay(at));
+    const day = utcDay(at);
+    const ready = this.readySalt;
+    if (ready?.day === day) return this.keep(this.eventOf(link, req, at, ready.salt));
+    return this.saltOf(day).then((salt) => this.keep(this.eventOf(link, req, at, salt)));
+  }
+
+  private eventOf(link: ResolvedLink, req: ClickRequest, at: Date, salt: Buffer): ClickEvent {
     const visitor = createHmac('sha256', salt)
       .update(`${link.linkId}\n${req.ip}\n${req.userAgent ?? ''}`)
       .digest('base64url')
       .slice(0, 22);
-    const event: ClickEvent = {
+    return {
       id: randomUUID(),
       linkId: link.linkId,
       at,
@@ -154,23 +171,36 @@ export class LinkRedirector {
       visitor,
       platform: platformOfReferrer(req.referer),
     };
-    await this.opts.redis.xadd(
-      this.stream,
-      '*',
-      'i',
-      event.id,
-      'l',
-      event.linkId,
-      't',
-      String(at.getTime()),
-      'b',
-      event.bot ? '1' : '0',
-      'v',
-      visitor,
-      'p',
-      event.platform ?? '',
-    );
-    return event;
+  }
+
+  /** Into the journal; when there is none or its disk refuses (full, read-only), into Redis, awaited. */
+  private keep(event: ClickEvent): ClickEvent | Promise<ClickEvent> {
+    if (this.opts.journal) {
+      try {
+        this.opts.journal.append(event);
+        return event;
+      } catch {
+        // fall through: Redis directly for this click
+      }
+    }
+    return this.opts.redis
+      .xadd(
+        this.stream,
+        '*',
+        'i',
+        event.id,
+        'l',
+        event.linkId,
+        't',
+        String(event.at.getTime()),
+        'b',
+        event.bot ? '1' : '0',
+        'v',
+        event.visitor,
+        'p',
+        event.platform ?? '',
+      )
+      .then(() => event);
   }
 
   /** The day's salt: made once by whichever process asks first, shared through Redis, forgotten after. */
@@ -182,7 +212,9 @@ export class LinkRedirector {
         await this.opts.redis.set(key, randomBytes(32).toString('base64'), 'EX', SALT_TTL_S, 'NX');
         const value = await this.opts.redis.get(key);
         if (!value) throw new Error('the visitor salt vanished from Redis');
-        return Buffer.from(value, 'base64');
+        const buf = Buffer.from(value, 'base64');
+        if (!this.readySalt || this.readySalt.day <= day) this.readySalt = { day, salt: buf };
+        return buf;
       })();
       salt.catch(() => this.salts.delete(day));
       // Only today's (and, around midnight, yesterday's) salt is kept in memory.

@@ -35,6 +35,7 @@ export {
   type ResolvedLink,
   type LinkRedirectorOptions,
 } from './clicks.js';
+export { ClickJournal, type ClickJournalOptions } from './journal.js';
 export {
   ClickDrainer,
   writeClicks,

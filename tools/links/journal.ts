@@ -1,0 +1,317 @@
+/**
+ * The click journal: the redirect's durable buffer in front of the Redis stream. A click is
+ * appended to a file of this process with one synchronous `write` (into the kernel, so a
+ * SIGKILL of the process the next instant loses nothing) and the `302` goes out at once; a
+ * shipper moves what the file holds to the Redis stream in pipelined batches every few
+ * milliseconds and, once everything written is in Redis, empties the file. So a redirect never
+ * waits for Redis, and Redis being slow or down costs no click: the file keeps them until it
+ * answers (the shipper reads from the file, so memory stays bounded however long that is).
+ *
+ * Files are `<dir>/<host>-<pid>-<boot>.clicks`, one per process. A file whose process is gone
+ * (same host and a dead pid, or this very pid from an earlier life, or untouched for
+ * `orphanAfterMs` — owners touch theirs every few seconds) is claimed by renaming it (one
+ * claimer wins) and shipped by whichever process finds it: at start and every
+ * `scanIntervalMs`. A click shipped twice (the shipper died between Redis answering and the file
+ * being emptied) is one click: each carries its id from the redirect and the drainer skips ids
+ * already stored.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../core/index.js';
+import { clickStreamKey, type ClickEvent } from './clicks.js';
+
+const SUFFIX = '.clicks';
+/** How long after its first unshipped click a batch goes to Redis. */
+const DEFAULT_SHIP_DELAY_MS = 5;
+/** Bytes read (and so clicks shipped) per batch at most. */
+const SHIP_CHUNK_BYTES = 256 * 1024;
+/** Once everything written is shipped and the file is past this size, it is emptied. */
+const ROTATE_BYTES = 1024 * 1024;
+const DEFAULT_ORPHAN_AFTER_MS = 60_000;
+const TOUCH_EVERY_MS = 5_000;
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+export interface ClickJournalOptions {
+  /** Directory of the journal files (`LINKS_JOURNAL_DIR`, default `<DATA_DIR>/clicks`). */
+  dir: string;
+  /** A client connection (pipelines are sent on it). */
+  redis: Redis;
+  keyPrefix: string;
+  logger: Logger;
+  shipDelayMs?: number;
+  /** A file untouched this long belongs to nobody and is shipped by whoever finds it. */
+  orphanAfterMs?: number;
+  /** How often other processes' files are looked at (0: only at open). */
+  scanIntervalMs?: number;
+}
+
+/** One click as a journal line: the stream entry's fields, tab-separated. */
+function lineOf(e: ClickEvent): string {
+  return `${e.id}\t${e.linkId}\t${e.at.getTime()}\t${e.bot ? 1 : 0}\t${e.visitor}\t${e.platform ?? ''}\n`;
+}
+
+/** The stream fields of one journal line, or null for a line that is not a click (a torn write). */
+function fieldsOfLine(line: string): string[] | null {
+  const p = line.split('\t');
+  if (p.length !== 6 || !p[0] || !p[1] || !/^\d+$/.test(p[2]!) || !p[4]) return null;
+  return ['i', p[0], 'l', p[1], 't', p[2]!, 'b', p[3] === '1' ? '1' : '0', 'v', p[4], 'p', p[5]!];
+}
+
+/** Boot ids of this process's open journals (a file of this pid with another boot is from an earlier life). */
+const openHere = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ClickJournal {
+  readonly file: string;
+  private readonly host = os.hostname().replace(/[^A-Za-z0-9.]/g, '_');
+  private readonly boot = randomBytes(6).toString('hex');
+  private readonly stream: string;
+  private readonly shipDelay: number;
+  private readonly orphanAfter: number;
+  private fd: number | null = null;
+  /** Bytes appended to the file since it was last emptied. */
+  private written = 0;
+  /** Bytes of it already in Redis. */
+  private shipped = 0;
+  private shipping: Promise<void> | null = null;
+  private shipTimer: NodeJS.Timeout | null = null;
+  private retryMs = RETRY_MIN_MS;
+  private touchTimer: NodeJS.Timeout | null = null;
+  private scanTimer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+  private closed = false;
+  private lastWarnAt = 0;
+
+  constructor(private readonly opts: ClickJournalOptions) {
+    this.stream = clickStreamKey(opts.keyPrefix);
+    this.shipDelay = opts.shipDelayMs ?? DEFAULT_SHIP_DELAY_MS;
+    this.orphanAfter = opts.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS;
+    this.file = path.join(opts.dir, `${this.host}-${process.pid}-${this.boot}${SUFFIX}`);
+  }
+
+  /** Opens this process's file and ships what dead processes left (not awaited by the caller's redirects). */
+  async open(): Promise<this> {
+    await fs.promises.mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+    this.fd = fs.openSync(this.file, 'a+', 0o600);
+    openHere.add(this.boot);
+    this.touchTimer = setInterval(() => this.touch(), TOUCH_EVERY_MS).unref();
+    const every = this.opts.scanIntervalMs ?? 30_000;
+    if (every > 0) this.scanTimer = setInterval(() => void this.recoverOrphans(), every).unref();
+    void this.recoverOrphans();
+    return this;
+  }
+
+  /** Appends one click; it is durable against this process dying when this returns. Throws if the disk refuses. */
+  append(event: ClickEvent): void {
+    if (this.fd === null || this.closed) throw new Error('the click journal is not open');
+    const line = lineOf(event);
+    const bytes = fs.writeSync(this.fd, line);
+    if (bytes !== Buffer.byteLength(line)) throw new Error('short write to the click journal');
+    this.written += bytes;
+    this.scheduleShip(this.shipDelay);
+  }
+
+  /** Clicks' bytes written and not yet in Redis. */
+  get backlogBytes(): number {
+    return this.written - this.shipped;
+  }
+
+  /** Ships everything written so far (tests, shutdown); rejects if Redis refuses. */
+  async flush(): Promise<void> {
+    while (this.written > this.shipped) {
+      if (this.shipping) {
+        await this.shipping;
+        continue;
+      }
+      await this.shipOnce(true);
+    }
+  }
+
+  /** Ships what is left (for up to `deadlineMs`) and closes; an unshipped file stays for recovery. */
+  async close(deadlineMs = 5_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    openHere.delete(this.boot);
+    for (const t of [this.touchTimer, this.scanTimer, this.shipTimer]) if (t) clearInterval(t);
+    await this.scanning;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.flush().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs))),
+    ]);
+    clearTimeout(timer);
+    // A batch still in flight past the deadline may land later; it finds the file closed.
+    const fd = this.fd;
+    this.fd = null;
+    if (fd !== null) fs.closeSync(fd);
+    if (done && this.written === this.shipped) await fs.promises.rm(this.file, { force: true });
+    else
+      this.opts.logger.warn(
+        { file: this.file, bytes: this.written - this.shipped },
+        'clicks left in the journal at shutdown; the next Herald to start ships them',
+      );
+  }
+
+  private touch(): void {
+    if (this.fd === null) return;
+    try {
+      const now = new Date();
+      fs.futimesSync(this.fd, now, now);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not touch the click journal');
+    }
+  }
+
+  private scheduleShip(delay: number): void {
+    if (this.shipTimer || this.shipping) return;
+    this.shipTimer = setTimeout(() => {
+      this.shipTimer = null;
+      if (this.shipping) return; // a batch is on its way (a flush); it schedules the next
+      void this.shipOnce(false).catch(() => undefined);
+    }, delay);
+  }
+
+  /** One batch from the file to Redis; rethrows when `rethrow` (else logs and retries later). */
+  private shipOnce(rethrow: boolean): Promise<void> {
+    const run = (async () => {
+      const fd = this.fd;
+      if (fd === null) return;
+      const from = this.shipped;
+      const want = Math.min(this.written - from, SHIP_CHUNK_BYTES);
+      if (want <= 0) return;
+      const buf = Buffer.allocUnsafe(want);
+      const got = fs.readSync(fd, buf, 0, want, from);
+      const text = buf.toString('utf8', 0, got);
+      const end = text.lastIndexOf('\n') + 1;
+      if (end === 0) return; // cannot happen: every append ends its line
+      const pipeline = this.opts.redis.pipeline();
+      for (const line of text.slice(0, end - 1).split('\n')) {
+        const fields = fieldsOfLine(line);
+        if (fields) pipeline.xadd(this.stream, '*', ...fields);
+      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+      this.shipped = from + Buffer.byteLength(text.slice(0, end));
+      this.retryMs = RETRY_MIN_MS;
+      // Everything in Redis and the file grown large: start it again (nothing is lost if this
+      // process dies between the two: the file's clicks would be shipped again, and skipped).
+      if (this.fd === fd && this.shipped === this.written && this.written >= ROTATE_BYTES) {
+        fs.ftruncateSync(fd, 0);
+        this.written = this.shipped = 0;
+      }
+    })();
+    this.shipping = run;
+    return run.then(
+      () => {
+        this.shipping = null;
+        if (this.written > this.shipped && !this.closed) this.scheduleShip(0);
+      },
+      (err: unknown) => {
+        this.shipping = null;
+        const now = Date.now();
+        if (now - this.lastWarnAt > 10_000) {
+          this.lastWarnAt = now;
+          this.opts.logger.warn(
+            { err, backlogBytes: this.written - this.shipped },
+            'clicks not shipped to Redis yet; kept in the journal, retrying',
+          );
+        }
+        if (!this.closed) {
+          this.scheduleShip(this.retryMs);
+          this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+        }
+        if (rethrow) throw err;
+      },
+    );
+  }
+
+  /** Ships every journal file in the directory whose process is gone. */
+  recoverOrphans(): Promise<void> {
+    this.scanning ??= this.scan().finally(() => (this.scanning = null));
+    return this.scanning;
+  }
+
+  private async scan(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(this.opts.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (this.closed) return;
+      const full = path.join(this.opts.dir, name);
+      if (full === this.file || !(name.endsWith(SUFFIX) || name.includes(`${SUFFIX}.claimed-`))) continue;
+      try {
+        if (!(await this.isOrphan(name, full))) continue;
+        const claimed = `${full.replace(/\.claimed-[0-9a-f]+$/, '')}.claimed-${this.boot}`;
+        try {
+          await fs.promises.rename(full, claimed);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // another process claimed it
+          throw err;
+        }
+        const clicks = await this.shipFile(claimed);
+        await fs.promises.rm(claimed, { force: true });
+        this.opts.logger.info({ file: name, clicks }, 'clicks of a journal left by a stopped process shipped');
+      } catch (err) {
+        this.opts.logger.warn({ err, file: name }, 'could not ship a journal left by a stopped process; will retry');
+      }
+    }
+  }
+
+  private async isOrphan(name: string, full: string): Promise<boolean> {
+    const stat = await fs.promises.stat(full);
+    if (Date.now() - stat.mtimeMs >= this.orphanAfter) return true;
+    // A claimed file: its claimer touches it while shipping; one of ours failed earlier (Redis
+    // down) and is retried now.
+    if (name.includes('.claimed-')) return name.endsWith(`.claimed-${this.boot}`);
+    const m = /^(.+)-(\d+)-([0-9a-f]+)\.clicks$/.exec(name);
+    if (!m || m[1] !== this.host) return false;
+    const pid = Number(m[2]);
+    return pid === process.pid ? !openHere.has(m[3]!) : !pidAlive(pid);
+  }
+
+  /** Ships a claimed file whole, in batches; the clicks it held. */
+  private async shipFile(file: string): Promise<number> {
+    const text = await fs.promises.readFile(file, 'utf8');
+    // Whole lines only: a line without its newline was being written when the process died.
+    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
+    let clicks = 0;
+    const now = new Date();
+    for (let i = 0; i < lines.length; i += 1_000) {
+      const pipeline = this.opts.redis.pipeline();
+      let n = 0;
+      for (const line of lines.slice(i, i + 1_000)) {
+        const fields = fieldsOfLine(line);
+        if (fields) {
+          pipeline.xadd(this.stream, '*', ...fields);
+          n++;
+        }
+      }
+      if (n === 0) continue;
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+      clicks += n;
+      await fs.promises.utimes(file, now, new Date()).catch(() => undefined);
+    }
+    return clicks;
+  }
+}
