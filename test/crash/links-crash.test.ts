@@ -1,20 +1,24 @@
 /**
  * The click crash test: a burst of real HTTP clicks on `/l/:code` at a Herald API process
- * (with its click drainer running) that is SIGKILLed in the middle of the burst. Afterwards a
- * drainer in this process (claiming what the dead one had read and not acknowledged) must
- * leave every click that was answered with a 302 in `link_clicks`, none twice, and nothing
- * behind in the Redis stream.
+ * (clicks through its journal, with its click drainer running) that is SIGKILLed in the middle
+ * of the burst. Afterwards the journal is opened in this process as a restarted Herald opens
+ * it (shipping what the dead one had not yet sent to Redis), and a drainer here (claiming what
+ * the dead one had read and not acknowledged) must leave every click that was answered with a
+ * 302 in `link_clicks`, none twice, and nothing behind in the journal or the Redis stream.
  *
  * Needs PostgreSQL (two processes share it): runs when TEST_DATABASE_URL is set.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { count, eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createRedisConnection, createUser, createWorkspace, schema } from '../../core/index.js';
-import { ClickDrainer, clickStreamKey, createTrackedLink, DRAIN_GROUP } from '../../tools/links/index.js';
+import { ClickDrainer, ClickJournal, clickStreamKey, createTrackedLink, DRAIN_GROUP } from '../../tools/links/index.js';
 import { openPostgresForTest, TEST_DATABASE_URL } from '../helpers/databases.js';
 import { REPO_ROOT } from '../helpers/herald-process.js';
 import { REDIS_URL } from '../helpers/publishing-env.js';
@@ -57,11 +61,13 @@ describe.runIf(!!TEST_DATABASE_URL)('click crash test: a SIGKILL during a click 
       utm: { source: 'crash' },
     });
 
+    const journalDir = await mkdtemp(path.join(os.tmpdir(), 'herald-click-journal-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/crash/link-server.ts'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
         LINK_CRASH_DATABASE_URL: scratch.url,
+        LINK_CRASH_JOURNAL_DIR: journalDir,
         TEST_REDIS_URL: REDIS_URL,
         TEST_LOG_LEVEL: 'silent',
       },
@@ -115,6 +121,21 @@ describe.runIf(!!TEST_DATABASE_URL)('click crash test: a SIGKILL during a click 
 
     const stream = clickStreamKey(prefix);
     const pendingAtKill = ((await redis.xpending(stream, DRAIN_GROUP)) as [number])[0];
+    const inStreamAtKill = await redis.xlen(stream);
+    // Herald starts again on the same journal directory: the dead process's file is shipped.
+    const [leftFile] = await readdir(journalDir);
+    expect(leftFile).toMatch(/\.clicks$/);
+    const restarted = await new ClickJournal({
+      dir: journalDir,
+      redis,
+      keyPrefix: prefix,
+      logger: createLogger({ level: 'silent' }),
+      scanIntervalMs: 0,
+    }).open();
+    await restarted.recoverOrphans();
+    await restarted.close();
+    expect(await readdir(journalDir)).toEqual([]);
+    await rm(journalDir, { recursive: true, force: true });
     const drainRedis = createRedisConnection(REDIS_URL);
     const drainer = new ClickDrainer({
       db,
@@ -143,6 +164,8 @@ describe.runIf(!!TEST_DATABASE_URL)('click crash test: a SIGKILL during a click 
     // stored without its answer having arrived, never the other way round.
     expect(Number(n)).toBeGreaterThanOrEqual(redirected);
     expect(Number(n)).toBeLessThanOrEqual(sent);
-    console.info(`links crash: sent ${sent}, redirected ${redirected}, stored ${n}, pending at kill ${pendingAtKill}`);
+    console.info(
+      `links crash: sent ${sent}, redirected ${redirected}, stored ${n}, in the stream at kill ${inStreamAtKill} (${pendingAtKill} read, not acknowledged)`,
+    );
   }, 180_000);
 });

@@ -22,7 +22,7 @@ import { queueDepthOf } from '../../server/plugins/metrics.js';
 import { TokenSigner } from '../../server/auth/tokens.js';
 import { PrincipalCache } from '../../server/auth/principal-cache.js';
 import { DEFAULTS } from '../../core/config/variables.js';
-import { LinkRedirector } from '../../tools/links/index.js';
+import { ClickJournal, LinkRedirector } from '../../tools/links/index.js';
 import { REDIS_URL, startPublishingEnv, type PublishingEnv } from './publishing-env.js';
 
 export interface ApiEnv {
@@ -69,6 +69,8 @@ export async function startApiEnv(
     knowledge?: (env: PublishingEnv) => Promise<NonNullable<ApiDeps['knowledge']>>;
     /** `GET /l/:code` per client address per minute (default 100,000). */
     linksRateLimitPerMinute?: number;
+    /** Clicks go through a journal in this directory, as on a runtime (default: straight to Redis). */
+    linksJournalDir?: string;
     /** MCP's session mode and OAuth settings (default: stateless, the request's origin). */
     mcp?: ApiDeps['mcp'];
     /** The loopback port to listen on (a redirect URI known in advance); default: any free port. */
@@ -96,6 +98,14 @@ export async function startApiEnv(
     ...opts.limits,
   };
   const principals = await PrincipalCache.listening(env.database);
+  const journal = opts.linksJournalDir
+    ? await new ClickJournal({
+        dir: opts.linksJournalDir,
+        redis,
+        keyPrefix: env.prefix,
+        logger: createLogger({ level: 'silent' }),
+      }).open()
+    : undefined;
   const deps: ApiDeps = {
     db: env.database.db,
     redis,
@@ -117,7 +127,12 @@ export async function startApiEnv(
     ...(opts.mcp ? { mcp: opts.mcp } : {}),
     links: {
       deps: { db: env.database.db, baseUrl: 'https://go.example.test' },
-      redirector: new LinkRedirector({ db: env.database.db, redis, keyPrefix: env.prefix }),
+      redirector: new LinkRedirector({
+        db: env.database.db,
+        redis,
+        keyPrefix: env.prefix,
+        ...(journal ? { journal } : {}),
+      }),
       rateLimitPerMinute: opts.linksRateLimitPerMinute ?? 100_000,
     },
   };
@@ -155,6 +170,7 @@ export async function startApiEnv(
     },
     async close() {
       await app.close();
+      await journal?.close();
       await principals.unlisten();
       await redis.quit();
       await env.close();
