@@ -1,13 +1,17 @@
 /**
  * bench:links — tracked-link redirects per second and p99 latency, with click recording,
  * beside a bare Fastify route answering the same 302 (the baseline), in one run over loopback
- * with autocannon (BENCH_CONNECTIONS connections, default 50; BENCH_DURATION_S seconds after
- * BENCH_WARMUP_S of warm-up). Herald runs as `npm start` builds it with HERALD_ROLE=api
- * (access log at info to /dev/null, security headers, the per-address limit raised so it
- * never trips but still counted in Redis); a click drainer runs in this process throughout,
- * as a worker process would. For scale, the same Herald answering an unknown code (its 404
- * page: the app's hooks without any recording) is measured too. After the run the drainer empties the stream and the clicks in
- * PostgreSQL are counted against the redirects autocannon received (warm-up included).
+ * with autocannon (BENCH_CONNECTIONS connections, default 50). Both servers run throughout and
+ * are loaded in turns — BENCH_ROUNDS rounds (default 4) of BENCH_SLICE_S seconds (default 3)
+ * each, after a warm-up of each — so a machine whose load changes during the run affects both
+ * alike; the figures are the rounds' means (p99: their median). Herald runs as `npm start`
+ * builds it with HERALD_ROLE=api (access log at info to /dev/null, security headers, clicks
+ * through its journal, the per-address limit raised so it never trips); the click drainer runs
+ * in a process of its own throughout (`bench/links-drainer.ts`), as on a worker. For scale, the
+ * same Herald answering an unknown code (its 404 page: the app's hooks without any recording)
+ * is loaded in the same turns. After the run Herald stops (shipping its journal), the drainer
+ * empties the stream and the clicks in PostgreSQL are counted against the redirects autocannon
+ * received (warm-up included).
  * Needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and
  * Redis at REDIS_URL (default 127.0.0.1:6379, under a prefix of its own).
@@ -30,7 +34,7 @@ import {
   schema,
 } from '../core/index.js';
 import { startChroma } from '../knowledge/index.js';
-import { createTrackedLink, startClickDrainer } from '../tools/links/index.js';
+import { createTrackedLink } from '../tools/links/index.js';
 import { printResult, printTable, round } from './lib.js';
 
 interface LoadResult {
@@ -51,8 +55,9 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
-const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
+const SLICE_S = Number(process.env.BENCH_SLICE_S ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const adminUrl =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -98,20 +103,40 @@ interface Load {
   bad: number;
   notFound: number;
 }
-/** Warm-up, then the measured window; `redirects` counts the 302s of both. */
-async function load(url: string): Promise<Load> {
-  const headers = { 'user-agent': BROWSER };
-  const warm = await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_S, headers });
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers });
-  return {
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    sent: warm.requests.sent + r.requests.sent,
-    redirects: warm['3xx'] + r['3xx'],
-    bad: r.requests.total - r['3xx'] + r.errors,
-    notFound: r['4xx'],
-  };
+const emptyLoad = (): Load => ({ rps: 0, p50: 0, p99: 0, sent: 0, redirects: 0, bad: 0, notFound: 0 });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** One slice of load on one server. */
+async function slice(url: string, seconds: number) {
+  return autocannon({ url, connections: CONNECTIONS, duration: seconds, headers: { 'user-agent': BROWSER } });
+}
+/** Warm-up of each, then ROUNDS turns through all; per server the mean rps, median p50/p99. */
+async function loadInTurns(urls: string[]): Promise<Load[]> {
+  const out = urls.map(emptyLoad);
+  const samples = urls.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[] }));
+  for (const [i, url] of urls.entries()) {
+    const w = await slice(url, WARMUP_S);
+    out[i]!.sent += w.requests.sent;
+    out[i]!.redirects += w['3xx'];
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, url] of urls.entries()) {
+      const r = await slice(url, SLICE_S);
+      const o = out[i]!;
+      o.sent += r.requests.sent;
+      o.redirects += r['3xx'];
+      o.bad += r.requests.total - r['3xx'] + r.errors;
+      o.notFound += r['4xx'];
+      samples[i]!.rps.push(r.requests.average);
+      samples[i]!.p50.push(r.latency.p50);
+      samples[i]!.p99.push(r.latency.p99);
+    }
+  }
+  return out.map((o, i) => ({
+    ...o,
+    rps: samples[i]!.rps.reduce((a, b) => a + b, 0) / ROUNDS,
+    p50: median(samples[i]!.p50),
+    p99: median(samples[i]!.p99),
+  }));
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'herald-bench-links-'));
@@ -127,9 +152,6 @@ const redis = createRedisConnection(redisUrl);
 
 try {
   const base = await startChild('baseline', { BENCH_LOCATION: DESTINATION });
-  const baseline = await load(`${base.url}/l/Ab3dEf6hIj`);
-  await stopChild(base.proc);
-
   const herald = await startChild('herald', {
     HERALD_ROLE: 'api',
     DATA_DIR: path.join(dir, 'herald'),
@@ -152,19 +174,38 @@ try {
     { workspaceId: ws.id, userId: user.id, role: 'owner', timeZone: 'UTC', channel: 'bench' },
     { destinationUrl: DESTINATION },
   );
-  const drain = startClickDrainer({ db: database.db, redisUrl, keyPrefix, logger: quiet });
+  const drainer = fork(path.join(ROOT, 'bench/links-drainer.ts'), [], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, QUEUE_PREFIX: keyPrefix },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(drainer);
+  await new Promise<void>((resolve, reject) => {
+    drainer.once('exit', (code) => reject(new Error(`links-drainer exited with ${code} before ready`)));
+    drainer.once('message', () => resolve());
+  });
   const check = await fetch(`${herald.url}/l/${link.code}`, { redirect: 'manual', headers: { 'user-agent': BROWSER } });
   if (check.status !== 302 || check.headers.get('location') !== DESTINATION)
     throw new Error(`unexpected answer: ${check.status} ${check.headers.get('location')}`);
-  // For scale: the same app answering an unknown code (the 404 page), which records nothing.
-  const unknown = await load(`${herald.url}/l/Zz0Zz0Zz0Z`);
-  const recorded = await load(`${herald.url}/l/${link.code}`);
+  const [baseline, unknown, recorded] = (await loadInTurns([
+    `${base.url}/l/Ab3dEf6hIj`,
+    // For scale: the same app answering an unknown code (the 404 page), which records nothing.
+    `${herald.url}/l/Zz0Zz0Zz0Z`,
+    `${herald.url}/l/${link.code}`,
+  ])) as [Load, Load, Load];
   const clicksSent = recorded.sent + 1;
+  await stopChild(base.proc);
+  // Herald ships what its journal holds as it stops; the drainer then empties the stream.
   await stopChild(herald.proc);
-  // Every click answered is in the stream; the drainer empties it.
-  const deadline = Date.now() + 120_000;
-  while ((await drain.drainer.backlog()) > 0 && Date.now() < deadline) await sleep(200);
-  await drain.close();
+  const drained = new Promise<{ backlog: number }>((resolve) =>
+    drainer.on('message', (m: { backlog?: number }) => {
+      if (typeof m.backlog === 'number') resolve({ backlog: m.backlog });
+    }),
+  );
+  drainer.send('finish');
+  const { backlog } = await drained;
+  if (backlog > 0) console.error(`the drainer stopped with ${backlog} clicks still in the stream`);
   const [{ n }] = (await database.db
     .select({ n: count() })
     .from(schema.linkClicks)
@@ -180,11 +221,14 @@ try {
     'not 302': l === unknown ? `${l.notFound} × 404` : l.bad,
     ratio: round(l.rps / baseline.rps, 3),
   });
-  printTable(`GET /l/:code, ${CONNECTIONS} connections, ${DURATION_S} s (after ${WARMUP_S} s warm-up)`, [
-    row('bare Fastify 302 (baseline)', baseline),
-    row('Herald, unknown code: 404 page, nothing recorded (for scale)', unknown),
-    row('Herald, click recorded', recorded),
-  ]);
+  printTable(
+    `GET /l/:code, ${CONNECTIONS} connections, ${ROUNDS} turns of ${SLICE_S} s each (after ${WARMUP_S} s warm-up)`,
+    [
+      row('bare Fastify 302 (baseline)', baseline),
+      row('Herald, unknown code: 404 page, nothing recorded (for scale)', unknown),
+      row('Herald, click recorded', recorded),
+    ],
+  );
   printTable('clicks', [
     {
       'clicks sent': clicksSent,

@@ -1,0 +1,31 @@
+/**
+ * The click drainer for bench:links, in a process of its own as on a worker (in the bench's
+ * own process it would share autocannon's event loop and slow the load generator, not Herald).
+ * Drains `QUEUE_PREFIX`'s click stream into `DATABASE_URL` from start; on the message `finish`
+ * it waits for the stream to be empty (at most 120 s), closes, and answers `{ backlog }`.
+ */
+import { createLogger, openDatabase } from '../core/index.js';
+import { startClickDrainer } from '../tools/links/index.js';
+
+const database = await openDatabase({ kind: 'postgres', url: process.env.DATABASE_URL!, poolMax: 4 });
+const drain = startClickDrainer({
+  db: database.db,
+  redisUrl: process.env.REDIS_URL!,
+  keyPrefix: process.env.QUEUE_PREFIX!,
+  logger: createLogger({ level: 'silent' }),
+});
+process.on('message', (m) => {
+  if (m !== 'finish') return;
+  void (async () => {
+    const deadline = Date.now() + 120_000;
+    let backlog = await drain.drainer.backlog();
+    while (backlog > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      backlog = await drain.drainer.backlog();
+    }
+    await drain.close();
+    await database.close();
+    process.send!({ backlog }, () => process.exit(0));
+  })();
+});
+process.send!({ ready: true });
