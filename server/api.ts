@@ -45,6 +45,7 @@ import type { SlackChannel } from './channels/slack/index.js';
 import { telegramWebhookRoutes, type TelegramChannel } from './channels/telegram/index.js';
 import { EchoChatHandler, wsRoutes, type ChatHandler } from './ws/index.js';
 import { chatRoutes } from './routes/chat.js';
+import { RestTurns } from './routes/chat-stream.js';
 import { campaignPostbackRoutes, campaignRoutes, productRoutes } from './routes/campaigns.js';
 import type { CampaignsDeps } from '../tools/campaigns/index.js';
 import { draftWriter } from '../agent/index.js';
@@ -282,7 +283,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         await scope.register(scheduleRoutes, { scheduling: deps.scheduling });
         await scope.register(analyticsRoutes, { analytics: { db: deps.db } });
         // One chat turn over REST, by the same handler as `/v1/ws` (docs/protocol.md#rest-chat).
-        await scope.register(chatRoutes, { handler: deps.chat ?? new EchoChatHandler() });
+        const chat = deps.chat ?? new EchoChatHandler();
+        // Turns kept in the WebSocket's resume journal (Redis): idempotent retries, SSE resume.
+        const turns = new RestTurns(chat, { redis: deps.redis, keyPrefix: deps.keyPrefix });
+        await scope.register(chatRoutes, { handler: chat, turns });
         await scope.register(trendRoutes, { drafting: { scheduling: deps.scheduling, knowledge: deps.knowledge } });
         await scope.register(coachRoutes, { coach: { db: deps.db, scheduling: deps.scheduling } });
         await scope.register(notificationRoutes, { db: deps.db });

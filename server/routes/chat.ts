@@ -1,7 +1,9 @@
 /**
  * REST chat for scripts: `POST /v1/chat` runs one turn of the same chat handler the WebSocket
  * uses and answers with the whole reply, the tool calls and — when the agent wants to do
- * something that needs the user's yes — the exact action and a `confirmId`. The turn ends
+ * something that needs the user's yes — the exact action and a `confirmId`; with
+ * `Accept: text/event-stream` it streams the turn's events instead, resumable by retrying the
+ * same `clientMessageId` with `Last-Event-ID` (chat-stream.ts). The turn ends
  * there; the agent keeps the question in the thread's checkpoint (database), so
  * `POST /v1/chat/confirm` may reach any API process later. Confirm answers the question only
  * if it is still the one the client was shown (`confirmId` is a digest of the action), so an
@@ -10,9 +12,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HeraldError } from '../../core/index.js';
+import { HeraldError, isHeraldError } from '../../core/index.js';
 import { contextOf } from '../http/context.js';
 import type { Principal } from '../auth/principal.js';
+import type { RestTurns } from './chat-stream.js';
 import type { ChatHandler, ConfirmAction, ConfirmDecision, ConfirmEdit, ToolEnd, ToolStart } from '../ws/index.js';
 
 /** A handler that can say which action a thread waits on (the agent); without it, no `/chat/confirm`. */
@@ -39,6 +42,14 @@ export interface TurnResult {
   confirmRequest: { confirmId: string; summary: string; details: unknown } | null;
 }
 
+/** Sees a turn's output as it happens (the SSE stream, chat-stream.ts). */
+export interface TurnObserver {
+  token(text: string): void;
+  toolStart(call: ToolStart): void;
+  toolEnd(end: ToolEnd): void;
+  confirmRequest(request: NonNullable<TurnResult['confirmRequest']>): void;
+}
+
 /**
  * Runs one turn, collecting what the handler says. `first` answers the first confirmation the
  * handler asks (the confirm route); any other confirmation ends the turn and is returned.
@@ -49,6 +60,7 @@ export async function runTurn(
   threadId: string,
   text: string,
   first?: (action: ConfirmAction) => ConfirmDecision,
+  observer?: TurnObserver,
 ): Promise<TurnResult> {
   const result: TurnResult = { threadId, reply: '', toolCalls: [], confirmRequest: null };
   const stop = new AbortController();
@@ -58,14 +70,20 @@ export async function runTurn(
     { principal, turnId, threadId, clientMessageId: turnId, text },
     {
       token: (t) => {
-        if (!stop.signal.aborted) result.reply += t;
+        if (stop.signal.aborted) return;
+        result.reply += t;
+        observer?.token(t);
       },
       toolStart: (call) => {
-        if (!stop.signal.aborted) result.toolCalls.push({ ...call });
+        if (stop.signal.aborted) return;
+        result.toolCalls.push({ ...call });
+        observer?.toolStart(call);
       },
       toolEnd: (end) => {
         const call = result.toolCalls.findLast((c) => c.toolCallId === end.toolCallId);
-        if (call) Object.assign(call, { ok: end.ok, output: end.output, ...(end.error ? { error: end.error } : {}) });
+        if (!call) return;
+        Object.assign(call, { ok: end.ok, output: end.output, ...(end.error ? { error: end.error } : {}) });
+        observer?.toolEnd(end);
       },
       confirm: async (action) => {
         if (!answered) {
@@ -74,6 +92,7 @@ export async function runTurn(
         }
         // The client answers in another request: the turn ends, the question stays in the thread.
         result.confirmRequest = { confirmId: confirmIdOf(action), summary: action.summary, details: action.details };
+        observer?.confirmRequest(result.confirmRequest);
         stop.abort();
         return { confirmed: false, reason: 'cancelled' };
       },
@@ -118,26 +137,68 @@ export async function confirmTurn(
   return result;
 }
 
-export const chatRoutes: FastifyPluginAsyncZod<{ handler: RestChatHandler }> = async (app, { handler }) => {
+export const chatRoutes: FastifyPluginAsyncZod<{ handler: RestChatHandler; turns?: RestTurns | undefined }> = async (
+  app,
+  { handler, turns },
+) => {
   app.post(
     '/chat',
     {
       schema: {
         tags: ['chat'],
         summary:
-          'One chat turn with the agent: the reply, the tool calls, and the action waiting for confirmation, if any (docs/protocol.md#rest-chat)',
+          'One chat turn with the agent: the reply, the tool calls, and the action waiting for confirmation, if any; streamed as Server-Sent Events with Accept: text/event-stream (docs/protocol.md#rest-chat)',
         body: z.strictObject({
           message: z.string().min(1).max(20_000),
           threadId: ThreadId.optional().describe('The conversation; omit to start a new one (its id is returned)'),
+          clientMessageId: z
+            .string()
+            .min(1)
+            .max(128)
+            .optional()
+            .describe(
+              'Your id for this message (idempotency): sent again within 10 minutes, it starts no second turn but answers with the first one (with Last-Event-ID, only the events after it)',
+            ),
         }),
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { principal } = contextOf(req, 'viewer', 'rest');
-      return runTurn(handler, principal, req.body.threadId ?? randomUUID(), req.body.message);
+      const threadId = req.body.threadId ?? randomUUID();
+      if (!turns) return runTurn(handler, principal, threadId, req.body.message);
+      const { turnId } = await turns.start(principal, {
+        threadId,
+        message: req.body.message,
+        clientMessageId: req.body.clientMessageId ?? randomUUID(),
+      });
+      const gone = new AbortController();
+      reply.raw.on('close', () => gone.abort());
+      if (!(req.headers.accept ?? '').includes('text/event-stream'))
+        return turns.result(principal, turnId, gone.signal);
+
+      const lastEventId = req.headers['last-event-id'];
+      const afterSeq = turns.afterSeqOf(typeof lastEventId === 'string' ? lastEventId : undefined, turnId);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        ...(req.id ? { 'x-request-id': String(req.id) } : {}),
+      });
+      try {
+        for await (const e of turns.follow(principal, turnId, afterSeq, gone.signal))
+          raw.write(`id: ${turnId}:${e.seq}\nevent: ${e.type}\ndata: ${e.json}\n\n`);
+      } catch (err) {
+        // Only while reading the journal (the turn itself ends with message_end): say so and end.
+        const body = isHeraldError(err) ? err.toJSON() : { error: { code: 'internal', message: 'Stream failed' } };
+        if (!raw.destroyed) raw.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+      } finally {
+        raw.end();
+      }
+      return reply;
     },
   );
-
   app.post(
     '/chat/confirm',
     {

@@ -13,6 +13,7 @@ import { schema } from '../../core/index.js';
 import { authPlugin } from '../../server/plugins/auth.js';
 import { errorsPlugin } from '../../server/plugins/errors.js';
 import { chatRoutes } from '../../server/routes/chat.js';
+import { RestTurns } from '../../server/routes/chat-stream.js';
 import { mcpPlugin } from '../../server/channels/mcp/index.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -34,7 +35,10 @@ beforeAll(async () => {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', v1.authenticate);
-      await v1.register(chatRoutes, { handler: env.handler });
+      await v1.register(chatRoutes, {
+        handler: env.handler,
+        turns: new RestTurns(env.handler, { redis: env.api.deps.redis, keyPrefix: env.api.deps.keyPrefix }),
+      });
     },
     { prefix: '/v1' },
   );

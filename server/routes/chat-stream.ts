@@ -1,0 +1,214 @@
+/**
+ * REST chat turns as a stream of the WebSocket's turn events (docs/protocol.md#rest-chat):
+ * `message_start`, `token`, `tool_start`, `tool_end`, `confirm_request`, `message_end`, each
+ * with `turnId` and `seq`. A turn is started once per client message id and runs to its end
+ * whether or not anyone is reading (a dropped stream does not stop it); its events go to the
+ * WebSocket's resume journal (`TurnStore`: kept in memory here and mirrored to Redis for 10
+ * minutes after the last event). A retry of the same `clientMessageId` attaches to that turn
+ * instead of starting another, and with `Last-Event-ID: <turnId>:<seq>` gets only the events
+ * after it — from this process's memory while the turn runs here, else from Redis (another
+ * API process, or after the turn ended).
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { HeraldError, isHeraldError } from '../../core/index.js';
+import type { Principal } from '../auth/principal.js';
+import { TurnStore, type TurnLog, type TurnOwner } from '../ws/turn-buffer.js';
+import type { ChatHandler } from '../ws/index.js';
+import { runTurn, type TurnResult } from './chat.js';
+
+/** How often a turn running elsewhere is read again from Redis. */
+export const POLL_MS = 200;
+/** Turns are kept (memory and Redis) this long after their last event: as the WebSocket's. */
+export const KEEP_MS = 10 * 60_000;
+
+export interface StreamEvent {
+  seq: number;
+  type: string;
+  /** The event as sent, JSON. */
+  json: string;
+}
+
+interface Live {
+  log: TurnLog;
+  events: EventEmitter;
+}
+
+const ownerOf = (p: Principal): TurnOwner => ({ workspaceId: p.workspaceId, ownerKey: p.limitKey });
+
+/** `Last-Event-ID` of this turn (`<turnId>:<seq>`) → the seq to go on after; 0 otherwise. */
+export function afterSeqOf(lastEventId: string | undefined, turnId: string): number {
+  if (!lastEventId) return 0;
+  const at = lastEventId.lastIndexOf(':');
+  if (at < 0 || lastEventId.slice(0, at) !== turnId) return 0;
+  const seq = Number(lastEventId.slice(at + 1));
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+}
+
+export class RestTurns {
+  readonly #store: TurnStore;
+  readonly #live = new Map<string, Live>();
+
+  constructor(
+    private readonly handler: ChatHandler,
+    journal: { redis: Redis; keyPrefix: string; onError?: (err: unknown) => void },
+  ) {
+    this.#store = new TurnStore(
+      journal.redis,
+      journal.keyPrefix,
+      { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: KEEP_MS },
+      journal.onError ?? (() => undefined),
+    );
+  }
+
+  /** `Last-Event-ID` of `turnId` → the seq to go on after (`afterSeqOf`). */
+  afterSeqOf(lastEventId: string | undefined, turnId: string): number {
+    return afterSeqOf(lastEventId, turnId);
+  }
+
+  /**
+   * Starts the turn of `clientMessageId`, or finds the turn it already started (then
+   * `duplicate`: nothing new runs).
+   */
+  async start(
+    principal: Principal,
+    input: { threadId: string; message: string; clientMessageId: string },
+  ): Promise<{ turnId: string; duplicate: boolean }> {
+    const owner = ownerOf(principal);
+    const turnId = `turn_${randomUUID()}`;
+    const first = await this.#store.claimMessage(owner, `chat:${input.clientMessageId}`, turnId);
+    if (first) return { turnId: first, duplicate: true };
+
+    const live: Live = { log: this.#store.log(turnId, owner), events: new EventEmitter() };
+    this.#live.set(turnId, live);
+    let seq = 0;
+    const emit = (body: { type: string } & Record<string, unknown>) => {
+      const event = { seq: ++seq, type: body.type, json: JSON.stringify({ ...body, turnId, seq }) };
+      live.log.append(event.seq, event.json, body.type === 'message_end');
+      live.events.emit('event', event);
+    };
+    emit({ type: 'message_start', threadId: input.threadId, clientMessageId: input.clientMessageId });
+    // Not tied to the request: the turn ends on its own, read or not.
+    void runTurn(this.handler, principal, input.threadId, input.message, undefined, {
+      token: (text) => emit({ type: 'token', text }),
+      toolStart: (call) => emit({ type: 'tool_start', ...call }),
+      toolEnd: (end) => emit({ type: 'tool_end', ...end }),
+      confirmRequest: (c) =>
+        emit({
+          type: 'confirm_request',
+          requestId: c.confirmId,
+          confirmId: c.confirmId,
+          action: { summary: c.summary, details: c.details },
+        }),
+    })
+      .then(
+        () => emit({ type: 'message_end', reason: 'done' }),
+        (err: unknown) =>
+          emit({
+            type: 'message_end',
+            reason: 'error',
+            error: isHeraldError(err)
+              ? (err.toJSON() as { error: unknown }).error
+              : { code: 'internal', message: 'The turn could not be completed' },
+          }),
+      )
+      .finally(() => {
+        void live.log.flushed().then(() => setTimeout(() => this.#live.delete(turnId), KEEP_MS).unref());
+      });
+    return { turnId, duplicate: false };
+  }
+
+  /**
+   * The turn's events after `afterSeq`, in order, through `message_end`: from memory while it
+   * runs in this process, else from Redis. Unknown, expired or someone else's: `not_found`.
+   */
+  async *follow(
+    principal: Principal,
+    turnId: string,
+    afterSeq: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamEvent> {
+    const live = this.#live.get(turnId);
+    const owner = ownerOf(principal);
+    if (live) {
+      const queue: StreamEvent[] = [];
+      let wake: (() => void) | undefined;
+      const onEvent = (e: StreamEvent) => {
+        queue.push(e);
+        wake?.();
+      };
+      live.events.on('event', onEvent);
+      signal.addEventListener('abort', () => wake?.(), { once: true });
+      try {
+        // Kept events first (subscribed before reading them, so nothing falls between).
+        let last = afterSeq;
+        const kept = live.log.since(afterSeq).events.map((json) => parse(json));
+        for (const e of [...kept, ...queue.splice(0)]) {
+          if (e.seq <= last) continue;
+          last = e.seq;
+          yield e;
+          if (e.type === 'message_end') return;
+        }
+        while (!signal.aborted) {
+          if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          for (const e of queue.splice(0)) {
+            if (e.seq <= last) continue;
+            last = e.seq;
+            yield e;
+            if (e.type === 'message_end') return;
+          }
+        }
+      } finally {
+        live.events.off('event', onEvent);
+      }
+      return;
+    }
+    let last = afterSeq;
+    const deadline = Date.now() + KEEP_MS;
+    while (!signal.aborted && Date.now() < deadline) {
+      const kept = await this.#store.read(turnId, owner, last);
+      if (!kept) throw new HeraldError('not_found', { message: `No chat turn ${turnId}` });
+      for (const json of kept.events) {
+        const e = parse(json);
+        last = e.seq;
+        yield e;
+        if (e.type === 'message_end') return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** The turn's whole result, as `POST /v1/chat` answers in JSON (waits for its end). */
+  async result(principal: Principal, turnId: string, signal: AbortSignal): Promise<TurnResult> {
+    const result: TurnResult = { threadId: '', reply: '', toolCalls: [], confirmRequest: null };
+    for await (const e of this.follow(principal, turnId, 0, signal)) {
+      const body = JSON.parse(e.json) as Record<string, unknown>;
+      if (e.type === 'message_start') result.threadId = body.threadId as string;
+      else if (e.type === 'token') result.reply += body.text as string;
+      else if (e.type === 'tool_start')
+        result.toolCalls.push({ toolCallId: body.toolCallId, name: body.name, input: body.input } as never);
+      else if (e.type === 'tool_end') {
+        const call = result.toolCalls.findLast((c) => c.toolCallId === body.toolCallId);
+        if (call)
+          Object.assign(call, { ok: body.ok, output: body.output, ...(body.error ? { error: body.error } : {}) });
+      } else if (e.type === 'confirm_request') {
+        const action = body.action as { summary: string; details: unknown };
+        result.confirmRequest = {
+          confirmId: body.confirmId as string,
+          summary: action.summary,
+          details: action.details,
+        };
+      } else if (e.type === 'message_end' && body.reason === 'error') {
+        const err = body.error as { code: string; message: string };
+        throw new HeraldError(err.code as never, { message: err.message });
+      }
+    }
+    return result;
+  }
+}
+
+function parse(json: string): StreamEvent {
+  const body = JSON.parse(json) as { seq: number; type: string };
+  return { seq: body.seq, type: body.type, json };
+}

@@ -1,0 +1,218 @@
+/**
+ * REST chat over Server-Sent Events, read by a plain `fetch` reader, against the real agent
+ * (scripted OpenAI-protocol model, real router, database, Redis, fake Mastodon): a turn
+ * streams the WebSocket's turn events with ids `<turnId>:<seq>`; a reader that drops the
+ * connection mid-turn does not stop it, and a retry with the same `clientMessageId` and
+ * `Last-Event-ID` gets exactly the events after it — also from a second API process that
+ * reads them from Redis — without a second turn; a JSON retry gets the same turn's result.
+ */
+import { and, eq } from 'drizzle-orm';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../../core/index.js';
+import { authPlugin } from '../../server/plugins/auth.js';
+import { errorsPlugin } from '../../server/plugins/errors.js';
+import { chatRoutes } from '../../server/routes/chat.js';
+import { RestTurns } from '../../server/routes/chat-stream.js';
+import type { FakeChatRequest, FakeReply } from '../fakes/llm/index.js';
+import { startAgentEnv, toolResults, type AgentEnv } from '../agent/agent-env.js';
+import type { Person } from '../helpers/api-env.js';
+
+let env: AgentEnv;
+const apps: FastifyInstance[] = [];
+/** Two API processes' worth of REST chat (each its own RestTurns) on one database and Redis. */
+const bases: string[] = [];
+
+beforeAll(async () => {
+  env = await startAgentEnv();
+  for (let i = 0; i < 2; i++) {
+    const app = Fastify();
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(errorsPlugin);
+    await app.register(authPlugin, { deps: env.api.deps.auth });
+    await app.register(
+      async (v1) => {
+        v1.addHook('onRequest', v1.authenticate);
+        await v1.register(chatRoutes, {
+          handler: env.handler,
+          turns: new RestTurns(env.handler, { redis: env.api.deps.redis, keyPrefix: env.api.deps.keyPrefix }),
+        });
+      },
+      { prefix: '/v1' },
+    );
+    apps.push(app);
+    bases.push(await app.listen({ host: '127.0.0.1', port: 0 }));
+  }
+}, 60_000);
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  await env?.close();
+});
+
+const SALE = 'Summer sale: 15% off all weekend!';
+/** Drafts at once, then takes `slowMs` to propose the schedule (time to drop the stream). */
+const draftThenSchedule =
+  (slowMs = 0) =>
+  (req: FakeChatRequest): FakeReply => {
+    const results = toolResults(req);
+    if (results.length === 0)
+      return { toolCalls: [{ name: 'draft_post', args: { text: SALE, accounts: ['mastodon'] } }] };
+    const { postId } = JSON.parse(results[0]!) as { postId: string };
+    return { toolCalls: [{ name: 'schedule_post', args: { postId, at: 'tomorrow at 9' } }], delayMs: slowMs };
+  };
+
+interface Sse {
+  id: string;
+  event: string;
+  data: { type: string; seq: number; turnId: string } & Record<string, unknown>;
+}
+
+/** POSTs a chat message asking for SSE and reads events; `until` may stop (and drop) early. */
+async function stream(
+  base: string,
+  p: Person,
+  body: Record<string, unknown>,
+  opts: { lastEventId?: string; until?: (e: Sse) => boolean } = {},
+): Promise<{ status: number; events: Sse[]; contentType: string | null }> {
+  const abort = new AbortController();
+  const res = await fetch(`${base}/v1/chat`, {
+    method: 'POST',
+    headers: {
+      ...p.auth,
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}),
+    },
+    body: JSON.stringify(body),
+    signal: abort.signal,
+  });
+  const events: Sse[] = [];
+  if (res.status !== 200) return { status: res.status, events, contentType: res.headers.get('content-type') };
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((l) => l.startsWith(`${name}: `))
+            ?.slice(name.length + 2);
+        const e = { id: field('id')!, event: field('event')!, data: JSON.parse(field('data')!) as Sse['data'] };
+        events.push(e);
+        if (opts.until?.(e)) {
+          // A real drop: the client closes its connection mid-stream.
+          abort.abort();
+          return { status: res.status, events, contentType: res.headers.get('content-type') };
+        }
+      }
+    }
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+  }
+  return { status: res.status, events, contentType: res.headers.get('content-type') };
+}
+
+async function statuses(workspaceId: string) {
+  const t = schema.postTargets;
+  const rows = await env.api.env.database.db
+    .select()
+    .from(t)
+    .where(and(eq(t.workspaceId, workspaceId)));
+  return rows.map((r) => r.status);
+}
+
+const modelCalls = () => env.modelCalls();
+
+describe('REST chat over SSE', () => {
+  it("streams the turn's events in order, ids <turnId>:<seq>, ending with message_end; nothing is done", async () => {
+    const { p } = await env.personWithMastodon();
+    env.brain = draftThenSchedule();
+    const res = await stream(bases[0]!, p, { message: 'draft our summer sale for Mastodon, tomorrow at 9' });
+    expect(res.status).toBe(200);
+    expect(res.contentType).toMatch(/^text\/event-stream/);
+    const types = res.events.map((e) => e.event);
+    expect(types[0]).toBe('message_start');
+    expect(types.at(-1)).toBe('message_end');
+    expect(types).toContain('tool_start');
+    expect(types).toContain('tool_end');
+    expect(types).toContain('confirm_request');
+    const turnId = res.events[0]!.data.turnId;
+    res.events.forEach((e, i) => {
+      expect(e.data.seq).toBe(i + 1);
+      expect(e.id).toBe(`${turnId}:${i + 1}`);
+      expect(e.data.type).toBe(e.event);
+    });
+    const confirm = res.events.find((e) => e.event === 'confirm_request')!.data as {
+      confirmId: string;
+      action: { summary: string };
+    };
+    expect(confirm.action.summary).toContain(SALE);
+    expect(res.events.at(-1)!.data).toMatchObject({ reason: 'done' });
+    expect(await statuses(p.workspaceId)).toEqual(['draft']);
+  }, 60_000);
+
+  it('a dropped stream: the turn runs on; the retry with Last-Event-ID gets the rest (here and on another process), no second turn', async () => {
+    const { p } = await env.personWithMastodon();
+    env.brain = draftThenSchedule(1_500);
+    const body = { message: 'draft our summer sale for Mastodon, tomorrow at 9', clientMessageId: 'sse-drop-1' };
+    const callsBefore = modelCalls();
+    const cut = await stream(bases[0]!, p, body, { until: (e) => e.event === 'tool_end' });
+    const last = cut.events.at(-1)!;
+    expect(last.event).toBe('tool_end');
+    expect(cut.events.map((e) => e.event)).not.toContain('message_end');
+
+    // Resumed on the other process (from Redis), then on this one (from memory).
+    for (const base of [bases[1]!, bases[0]!]) {
+      const rest = await stream(base, p, body, { lastEventId: last.id });
+      expect(rest.status).toBe(200);
+      expect(rest.events[0]!.data.seq).toBe(last.data.seq + 1);
+      expect(rest.events.map((e) => e.data.turnId)).toEqual(rest.events.map(() => last.data.turnId));
+      expect(rest.events.map((e) => e.event)).toContain('confirm_request');
+      expect(rest.events.at(-1)!.event).toBe('message_end');
+      rest.events.forEach((e, i) => expect(e.data.seq).toBe(last.data.seq + 1 + i));
+    }
+    // Without Last-Event-ID: the whole turn again, still the same one.
+    const all = await stream(bases[1]!, p, body);
+    expect(all.events[0]).toMatchObject({ event: 'message_start', data: { turnId: last.data.turnId, seq: 1 } });
+    // A JSON retry: the same turn's result.
+    const json = await fetch(`${bases[0]}/v1/chat`, {
+      method: 'POST',
+      headers: { ...p.auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(json.status).toBe(200);
+    const result = (await json.json()) as { confirmRequest: { summary: string } | null };
+    expect(result.confirmRequest?.summary).toContain(SALE);
+    // One turn: two model calls (draft, then the proposal), one draft, nothing scheduled.
+    expect(modelCalls() - callsBefore).toBe(2);
+    expect(await statuses(p.workspaceId)).toEqual(['draft']);
+  }, 60_000);
+
+  it("another person's client message id and turn are not theirs: their retry starts their own turn", async () => {
+    const { p } = await env.personWithMastodon();
+    const { p: other } = await env.personWithMastodon();
+    env.brain = () => ({ text: 'Hello there.' });
+    const mine = await stream(bases[0]!, p, { message: 'hi', clientMessageId: 'same-id-0001' });
+    const theirs = await stream(bases[0]!, other, { message: 'hi', clientMessageId: 'same-id-0001' });
+    expect(theirs.events[0]!.data.turnId).not.toBe(mine.events[0]!.data.turnId);
+    // A Last-Event-ID of my turn means nothing on theirs: the whole of their turn.
+    const again = await stream(
+      bases[1]!,
+      other,
+      { message: 'hi', clientMessageId: 'same-id-0001' },
+      {
+        lastEventId: mine.events[0]!.id,
+      },
+    );
+    expect(again.events[0]!.data).toMatchObject({ seq: 1, turnId: theirs.events[0]!.data.turnId });
+  }, 60_000);
+});
