@@ -27,6 +27,7 @@ import {
 } from '../../tools/trends/index.js';
 import type { TrendItem } from '../../connectors/trend-source.js';
 import { eventually, REDIS_URL, startPublishingEnv, type PublishingEnv } from '../helpers/publishing-env.js';
+import { addHistory } from './analytics-history.js';
 
 let env: PublishingEnv;
 let masto: MastodonFake;
@@ -200,6 +201,60 @@ describe('rising topics', () => {
     );
     const again = await risingTopics({ db, now: () => new Date(now) }, ws.ctx, { topic: 'brew' });
     expect(again.topics.find((t) => t.term === 'brew')!.velocity).toBe(40);
+  });
+
+  it("an idea's potential follows what works for you: questions doing better raise the question angle", async () => {
+    const ws = await env.newWorkspace();
+    await setNiche(env.deps, ws.ctx, { keywords: ['chai'] });
+    const accountId = await env.addAccount(ws.workspaceId, {
+      platform: 'mastodon',
+      externalId: `acct-${ws.workspaceId}`,
+      handle: 'chaihouse',
+      credentials: { accessToken: 'x' },
+    });
+    // 40 measured posts: the ten asking a question did far better than the thirty that did not.
+    await addHistory(
+      { database: env.database },
+      { ctx: ws.ctx, accountId, platform: 'mastodon' },
+      Array.from({ length: 40 }, (_, i) => ({
+        publishedAt: new Date(Date.now() - (i + 1) * 86_400_000),
+        // Same length either way: only the question sets them apart.
+        content: `Chai ritual number ${String(i).padStart(2, '0')}: ${i < 10 ? 'yours?' : 'ours!!'}`,
+        likes: i < 10 ? 60 + i : 5 + (i % 3),
+      })),
+    );
+    await storeItems(
+      env.deps.db,
+      ws.workspaceId,
+      'mastodon',
+      [1, 2, 3, 4].map((i) => item(`ch${i}`, `Chai masala trend ${i}`, i)),
+      new Date(),
+    );
+    const drafting = { scheduling: env.deps };
+    const { ideas } = await contentIdeas(drafting, ws.ctx, { term: 'masala' });
+    const { topics } = await risingTopics(env.deps, ws.ctx, { topic: 'masala' });
+    const score = topics.find((t) => t.term === 'masala')!.score;
+    const question = ideas.find((i) => i.angle === 'question')!;
+    expect(question.worksForYou).toMatchObject({ feature: 'question', certainty: 'strong', factor: 1.3 });
+    expect(question.potential).toBeCloseTo(score * 0.8 * 1.3, 1);
+    const explainer = ideas.find((i) => i.angle === 'explainer')!;
+    expect(explainer.worksForYou).toBeNull();
+    expect(explainer.potential).toBeLessThan(question.potential);
+
+    // No history of your own: the topic's strength alone.
+    const other = await env.newWorkspace();
+    await setNiche(env.deps, other.ctx, { keywords: ['chai'] });
+    await storeItems(
+      env.deps.db,
+      other.workspaceId,
+      'mastodon',
+      [1, 2, 3].map((i) => item(`oc${i}`, `Chai masala trend ${i}`, i)),
+      new Date(),
+    );
+    const plain = (await contentIdeas(drafting, other.ctx, { term: 'masala' })).ideas;
+    expect(plain.every((i) => i.worksForYou === null)).toBe(true);
+    const otherScore = (await risingTopics(env.deps, other.ctx, { topic: 'masala' })).topics[0]!.score;
+    expect(plain.find((i) => i.angle === 'question')!.potential).toBeCloseTo(otherScore * 0.8, 1);
   });
 
   it('only http(s) links are kept: javascript:, data: and other links from a source never reach the answer or an idea', async () => {
