@@ -3,17 +3,16 @@
  * voice engines' options. OpenAI-compatible engines use `OPENAI_API_KEY`/`OPENAI_BASE_URL`
  * unless `VOICE_STT_URL`/`VOICE_TTS_URL` say otherwise; Groq uses `GROQ_API_KEY`/`GROQ_BASE_URL`.
  */
-import type { Config } from '../core/index.js';
+import { DEFAULTS, type Config } from '../core/index.js';
 import type { VoiceOptions } from './session.js';
+import type { SttConfig } from './stt/index.js';
+import type { TtsConfig } from './tts/index.js';
 
 /**
  * The default pause after which a speculative turn starts (Pipecat and LiveKit start theirs at
  * about 0.2 s); `VOICE_SPECULATIVE_PAUSE_MS` sets it.
  */
-export const SPECULATIVE_PAUSE_MS = 200;
-
-import type { SttConfig } from './stt/index.js';
-import type { TtsConfig } from './tts/index.js';
+export const SPECULATIVE_PAUSE_MS: number = DEFAULTS.voiceSpeculativePauseMs;
 
 export interface VoiceConfig {
   stt: SttConfig;
@@ -28,9 +27,20 @@ export function voiceConfigOf(config: Config): VoiceConfig {
   return {
     stt: {
       engine: stt,
-      url: stt === 'groq' ? (v.sttUrl ?? groq?.baseUrl) : stt === 'openai' ? (v.sttUrl ?? openai?.baseUrl) : v.sttUrl,
+      url:
+        stt === 'groq'
+          ? (v.sttUrl ?? groq?.baseUrl)
+          : stt === 'openai' || stt === 'openai-realtime'
+            ? (v.sttUrl ?? openai?.baseUrl)
+            : v.sttUrl,
       apiKey: stt === 'groq' ? groq?.apiKey : openai?.apiKey,
-      model: v.sttModel ?? (stt === 'groq' ? 'whisper-large-v3-turbo' : 'whisper-1'),
+      model:
+        v.sttModel ??
+        (stt === 'groq'
+          ? DEFAULTS.voiceSttGroqModel
+          : stt === 'openai-realtime'
+            ? DEFAULTS.voiceSttRealtimeModel
+            : DEFAULTS.voiceSttModel),
       timeoutMs: v.sttTimeoutMs,
       whisperBin: v.whisperBin,
       whisperModel: v.whisperModel,

@@ -30,6 +30,7 @@ import {
   type VoiceHost,
 } from './session-types.js';
 import { turnCompleteness } from './end-of-turn.js';
+import { isStreaming, type SpeechSegment, type SpeechStream } from './stt/types.js';
 import { SentenceSplitter } from './tts/sentences.js';
 import { TurnDetector, type TurnDetectorOptions, type Utterance } from './turn-detector.js';
 import { SileroStream, VAD_WINDOW_MS } from './vad.js';
@@ -107,17 +108,25 @@ export class VoiceSession {
   #bargeChecked = true;
   #interruption: Interruption | null = null;
   #pending: PendingTurn | null = null;
+  /** A streaming engine's stream, and the current utterance's segment of it (audio going out as it comes). */
+  readonly #stream: SpeechStream | null;
+  #segment: SpeechSegment | null = null;
+  /** Speech so far in the current utterance (for a streamed partial's barge-in). */
+  #speechMs = 0;
 
   constructor(engines: VoiceEngines, host: VoiceHost, threadId: string) {
     this.#engines = engines;
     this.#host = host;
     this.threadId = threadId;
+    this.#stream = isStreaming(engines.stt) ? engines.stt.stream({ language: engines.options.language }) : null;
     this.#detector = new TurnDetector(
       new SileroStream(engines.vad),
       {
         speechStart: (atMs) => this.#speechStart(atMs),
         utterance: (u) => this.#utterance(u),
         misfire: (atMs) => {
+          this.#segment?.cancel();
+          this.#segment = null;
           // Too short to be speech: an answer it paused plays on.
           if (this.#interruption?.utteranceId === this.#utteranceId) this.#resumeAnswer();
           host.send({
@@ -132,6 +141,9 @@ export class VoiceSession {
         },
         progress: (audio, speechMs) => this.#progress(audio, speechMs),
         silence: (ms) => this.#decideEnd(ms),
+        audio: (frames) => {
+          for (const f of frames) this.#segment?.push(f);
+        },
       },
       engines.options.detector,
     );
@@ -185,7 +197,11 @@ export class VoiceSession {
   mute(input: boolean | undefined, output: boolean | undefined): void {
     if (input !== undefined && input !== this.#inputMuted) {
       this.#inputMuted = input;
-      if (input) this.#detector.reset();
+      if (input) {
+        this.#detector.reset();
+        this.#segment?.cancel();
+        this.#segment = null;
+      }
     }
     if (output !== undefined) {
       this.#outputMuted = output;
@@ -207,6 +223,8 @@ export class VoiceSession {
     this.#abort.abort();
     this.#speaker?.stop(null);
     this.#detector.reset();
+    this.#segment = null;
+    this.#stream?.close();
   }
 
   /** An event of a turn this session started, as sent to the client. */
@@ -285,7 +303,26 @@ export class VoiceSession {
     this.#host.send({ type: 'voice_activity', speaking: true, atMs, utteranceId: this.#utteranceId });
     this.#speechAt = performance.now();
     this.#bargeChecked = false;
+    this.#speechMs = VAD_WINDOW_MS;
+    this.#segment?.cancel();
+    this.#segment = null;
+    if (this.#stream && !this.#stopped) {
+      const id = this.#utteranceId;
+      const startMs = atMs;
+      try {
+        this.#segment = this.#stream.begin((text) => this.#streamed(id, startMs, text));
+      } catch (err) {
+        this.#host.warn(err, 'speech stream did not start');
+      }
+    }
     this.#bargeIn(VAD_WINDOW_MS);
+  }
+
+  /** A streaming engine revised the current utterance's transcript: a partial, and a first word may interrupt. */
+  #streamed(id: string, startMs: number, text: string): void {
+    if (id !== this.#utteranceId || this.#stopped || !text) return;
+    this.#host.send({ type: 'transcript', utteranceId: id, text, final: false, startMs });
+    if (/\w/.test(text)) this.#bargeIn(this.#speechMs, true);
   }
 
   /**
@@ -367,10 +404,12 @@ export class VoiceSession {
   }
 
   #progress(audio: () => Pcm, speechMs: number): void {
+    this.#speechMs = speechMs;
     this.#bargeIn(speechMs);
     // The user goes on after a pause: the turn was not over.
     if (this.#pending && speechMs >= this.#detector.options.minSpeechMs) this.#dropPending();
-    const every = this.#engines.options.partialIntervalMs;
+    // A streaming engine's partials come by themselves (`#streamed`).
+    const every = this.#stream ? 0 : this.#engines.options.partialIntervalMs;
     if (!every || this.#partialBusy || speechMs - this.#partialAt < every) return;
     this.#partialAt = speechMs;
     this.#partialBusy = true;
@@ -406,19 +445,28 @@ export class VoiceSession {
       this.#host.error(err, { id });
       this.#say(null, `That was too long for me; I only heard the first ${maxMs / 1000} seconds.`);
     }
-    const wav = encodeWav(u.audio);
-    this.#stt = this.#stt.then(() => this.#final(id, wav, u));
+    const segment = this.#segment;
+    this.#segment = null;
+    let transcribe: (signal: AbortSignal) => Promise<string>;
+    if (segment) {
+      // Streaming: the audio is already out; the engine finishes now, while earlier finals are read.
+      const streamDeadline = this.#deadline();
+      const text = segment.finish(streamDeadline.signal).finally(() => streamDeadline.done());
+      text.catch(() => undefined);
+      transcribe = () => text;
+    } else {
+      const wav = encodeWav(u.audio);
+      transcribe = (signal) => this.#engines.stt.transcribe(wav, { signal, language: this.#engines.options.language });
+    }
+    this.#stt = this.#stt.then(() => this.#final(id, transcribe, u));
   }
 
-  async #final(id: string, wav: Buffer, u: Utterance): Promise<void> {
+  async #final(id: string, transcribe: (signal: AbortSignal) => Promise<string>, u: Utterance): Promise<void> {
     if (this.#stopped) return;
     const deadline = this.#deadline();
     let text: string;
     try {
-      text = await this.#engines.stt.transcribe(wav, {
-        signal: deadline.signal,
-        language: this.#engines.options.language,
-      });
+      text = await transcribe(deadline.signal);
     } catch (err) {
       if (this.#stopped) return;
       // Unheard, the speech that paused an answer is taken for an interruption (the apology follows).

@@ -71,6 +71,11 @@ export interface TurnDetectorEvents {
   progress?(audioSoFar: () => Pcm, speechMs: number): void;
   /** After an utterance, every window until speech starts again: the silence since its audible end. */
   silence?(silenceMs: number): void;
+  /**
+   * The utterance's audio as it comes, for engines that transcribe while the user speaks: the
+   * pre-speech padding right after `speechStart`, then each frame while speaking.
+   */
+  audio?(frames: Buffer[]): void;
 }
 
 type State = 'idle' | 'speaking' | 'overflow';
@@ -159,8 +164,10 @@ export class TurnDetector {
       this.#idleRms.push(loudness);
       if (this.#idleRms.length > 50) this.#idleRms.shift();
     }
-    if (this.#state === 'speaking') this.#frames.push(frame);
-    else {
+    if (this.#state === 'speaking') {
+      this.#frames.push(frame);
+      this.#on.audio?.([frame]);
+    } else {
       this.#pre.push(frame);
       const keep = Math.ceil(this.options.preSpeechMs / FRAME_MS) + Math.ceil(VAD_WINDOW_MS / FRAME_MS);
       if (this.#pre.length > keep) this.#pre.splice(0, this.#pre.length - keep);
@@ -201,6 +208,7 @@ export class TurnDetector {
       this.#frames = this.#pre.slice(-keep);
       this.#pre = [];
       this.#on.speechStart(this.#startMs);
+      this.#on.audio?.([...this.#frames]);
       return;
     }
     if (this.#state === 'overflow') {

@@ -9,7 +9,14 @@ import { isOutboundAllowEntry } from '../net/outbound.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ROLES = ['all', 'api', 'worker'] as const;
-export const VOICE_STT_ENGINES = ['none', 'openai', 'groq', 'whisper-server', 'whisper-cli'] as const;
+export const VOICE_STT_ENGINES = [
+  'none',
+  'openai',
+  'openai-realtime',
+  'groq',
+  'whisper-server',
+  'whisper-cli',
+] as const;
 export const VOICE_TTS_ENGINES = ['none', 'espeak', 'openai'] as const;
 
 /** Default values, named so code and docs share them. */
@@ -73,6 +80,7 @@ export const DEFAULTS = {
   voiceStt: 'none',
   voiceSttModel: 'whisper-1',
   voiceSttGroqModel: 'whisper-large-v3-turbo',
+  voiceSttRealtimeModel: 'gpt-realtime-whisper',
   voiceSttTimeoutMs: 10_000,
   whisperCppBin: 'whisper-cli',
   voiceTts: 'espeak',
@@ -1158,21 +1166,22 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: VOICE_STT_ENGINES.join(' | '),
     default: 'none (voice is off)',
     description:
-      'Speech-to-text for voice sessions on `/v1/ws`: an OpenAI-compatible `/audio/transcriptions` (`OPENAI_*`, or `VOICE_STT_URL`), Groq (`GROQ_*`), a whisper.cpp server at `VOICE_STT_URL`, or `whisper-cli` run per utterance. See "Voice".',
+      'Speech-to-text for voice sessions on `/v1/ws`: an OpenAI-compatible `/audio/transcriptions` (`OPENAI_*`, or `VOICE_STT_URL`), `openai-realtime` (streaming: the Realtime API in transcription mode, audio sent while the user speaks), Groq (`GROQ_*`), a whisper.cpp server at `VOICE_STT_URL`, or `whisper-cli` run per utterance. See "Voice".',
     schema: z.enum(VOICE_STT_ENGINES, { error: `expected one of ${VOICE_STT_ENGINES.join(', ')}` }),
   },
   {
     name: 'VOICE_STT_URL',
     expects: 'http(s)://host:port[/v1]',
-    default: 'unset (openai: `OPENAI_BASE_URL`; groq: `GROQ_BASE_URL`; whisper-server: http://127.0.0.1:8080)',
+    default:
+      'unset (openai, openai-realtime: `OPENAI_BASE_URL`; groq: `GROQ_BASE_URL`; whisper-server: http://127.0.0.1:8080)',
     description: 'Where the speech-to-text engine listens, when not the default.',
     schema: url(['http:', 'https:']),
   },
   {
     name: 'VOICE_STT_MODEL',
     expects: 'a model name',
-    default: `${DEFAULTS.voiceSttModel} (groq: ${DEFAULTS.voiceSttGroqModel})`,
-    description: 'Transcription model for `openai` and `groq`.',
+    default: `${DEFAULTS.voiceSttModel} (groq: ${DEFAULTS.voiceSttGroqModel}; openai-realtime: ${DEFAULTS.voiceSttRealtimeModel})`,
+    description: 'Transcription model for `openai`, `openai-realtime` and `groq`.',
     schema: z.string().min(1),
   },
   {

@@ -3,14 +3,15 @@
  * interface (`SpeechToText`), so the voice session never knows which one runs.
  */
 import { GroqSpeechToText, OpenAiSpeechToText } from './openai.js';
+import { OpenAiRealtimeSpeechToText } from './openai-realtime.js';
 import type { SpeechToText } from './types.js';
 import { WhisperCliSpeechToText, WhisperServerSpeechToText } from './whisper-cpp.js';
 
-export type SttEngineName = 'openai' | 'groq' | 'whisper-server' | 'whisper-cli' | 'none';
+export type SttEngineName = 'openai' | 'openai-realtime' | 'groq' | 'whisper-server' | 'whisper-cli' | 'none';
 
 export interface SttConfig {
   engine: SttEngineName;
-  /** openai: OPENAI_BASE_URL (or VOICE_STT_URL); groq: GROQ_BASE_URL; whisper-server: its URL. */
+  /** openai, openai-realtime: OPENAI_BASE_URL (or VOICE_STT_URL); groq: GROQ_BASE_URL; whisper-server: its URL. */
   url?: string | undefined;
   apiKey?: string | undefined;
   /** Model name for openai / groq. */
@@ -27,6 +28,13 @@ export function createSpeechToText(config: SttConfig): SpeechToText | null {
   switch (config.engine) {
     case 'openai':
       return new OpenAiSpeechToText(http);
+    case 'openai-realtime':
+      return new OpenAiRealtimeSpeechToText({
+        baseUrl: config.url ?? 'https://api.openai.com/v1',
+        apiKey: config.apiKey,
+        model: config.model,
+        timeoutMs: config.timeoutMs,
+      });
     case 'groq':
       return new GroqSpeechToText(http);
     case 'whisper-server':
@@ -43,10 +51,18 @@ export function createSpeechToText(config: SttConfig): SpeechToText | null {
 }
 
 export { GroqSpeechToText, OpenAiSpeechToText } from './openai.js';
+export { OpenAiRealtimeSpeechToText, REALTIME_PCM_RATE, realtimeUrl, Upsampler } from './openai-realtime.js';
 export {
   WhisperCliSpeechToText,
   WhisperServerSpeechToText,
   WHISPER_BUILD_HELP,
   WHISPER_MODEL_HELP,
 } from './whisper-cpp.js';
-export { type SpeechToText, type TranscribeOptions } from './types.js';
+export {
+  isStreaming,
+  type SpeechSegment,
+  type SpeechStream,
+  type SpeechToText,
+  type StreamingSpeechToText,
+  type TranscribeOptions,
+} from './types.js';

@@ -13,11 +13,41 @@ export interface TranscribeOptions {
 }
 
 export interface SpeechToText {
-  /** Short name for logs and error details: `openai`, `groq`, `whisper-server`, `whisper-cli`. */
+  /** Short name for logs and error details: `openai`, `openai-realtime`, `groq`, `whisper-server`, `whisper-cli`. */
   readonly name: string;
   /** Checks the engine can run here (binary and model present); throws `voice_unavailable` naming the fix. */
   check(): Promise<void>;
   transcribe(wav: Buffer, options: TranscribeOptions): Promise<string>;
+}
+
+/**
+ * An engine that takes audio while it is spoken (`VOICE_STT=openai-realtime`): each utterance's
+ * frames go out as they arrive, and its final transcript is ready soon after the utterance
+ * ends instead of only starting then. `transcribe` still works (one segment at once).
+ */
+export interface StreamingSpeechToText extends SpeechToText {
+  /** The stream of one voice session; its utterances are segments, begun one at a time. */
+  stream(options?: { language?: string | undefined }): SpeechStream;
+}
+
+export interface SpeechStream {
+  /** Starts an utterance; `partial` gets its transcript so far each time the engine revises it. */
+  begin(partial: (textSoFar: string) => void): SpeechSegment;
+  /** Ends the stream: segments still waiting fail. */
+  close(): void;
+}
+
+export interface SpeechSegment {
+  /** 16 kHz 16-bit mono PCM, in order. */
+  push(pcm: Buffer): void;
+  /** The utterance is over: its final transcript (`speech_to_text_failed` when the engine fails or `signal` fires). */
+  finish(signal: AbortSignal): Promise<string>;
+  /** Not an utterance after all (too short): its audio is dropped. */
+  cancel(): void;
+}
+
+export function isStreaming(stt: SpeechToText): stt is StreamingSpeechToText {
+  return typeof (stt as Partial<StreamingSpeechToText>).stream === 'function';
 }
 
 export type SttFailureReason = 'timeout' | 'unreachable' | 'status' | 'failed';
