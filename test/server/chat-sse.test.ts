@@ -151,7 +151,7 @@ describe('REST chat over SSE', () => {
       expect(e.id).toBe(`${turnId}:${i + 1}`);
       expect(e.data.type).toBe(e.event);
     });
-    const confirm = res.events.find((e) => e.event === 'confirm_request')!.data as {
+    const confirm = res.events.find((e) => e.event === 'confirm_request')!.data as unknown as {
       confirmId: string;
       action: { summary: string };
     };
