@@ -143,6 +143,8 @@ export interface SlackFake {
   ): SharedFile;
   /** The stub a Slack Connect channel's event carries for `file` (read it with `files.info`). */
   stubOf(file: SharedFile): Record<string, unknown>;
+  /** Calls `cb` on every message written (`chat.postMessage`, `chat.update`) as it arrives (benchmarks); returns the unwatch. */
+  watch(cb: (w: { method: 'chat.postMessage' | 'chat.update'; channel: string; text: string }) => void): () => void;
   /** Downloads of file bytes: each request's path and HTTP status. */
   downloads: Array<{ path: string; status: number }>;
   /** The next `count` calls of `method` answer 429 with `Retry-After: retryAfterS`. */
@@ -201,6 +203,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
   const scopes = new Set(o.scopes ?? ['chat:write', 'im:history', 'app_mentions:read', 'files:read']);
   const files = new Map<string, { file: SharedFile; bytes: Buffer }>();
   const downloads: SlackFake['downloads'] = [];
+  const watchers = new Set<Parameters<SlackFake['watch']>[0]>();
   let nextFile = 1;
   const byChannel = new Map<string, SlackMessage[]>();
   const ephemerals: SlackFake['ephemerals'] = [];
@@ -243,6 +246,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
           versions: [text],
         };
         byChannel.set(channel, [...(byChannel.get(channel) ?? []), m]);
+        for (const w of watchers) w({ method: 'chat.postMessage', channel, text });
         return { ok: true, channel, ts: m.ts, message: { type: 'message', text, ts: m.ts, bot_id: 'BBOT' } };
       }
       case 'chat.update': {
@@ -256,6 +260,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
         // Text without blocks replaces the blocks; blocks (even []) replace them.
         m.blocks = blocks ?? (args.text !== undefined ? undefined : m.blocks);
         m.versions.push(m.text);
+        for (const w of watchers) w({ method: 'chat.update', channel: m.channel, text: m.text });
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
       case 'files.info': {
@@ -517,6 +522,10 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
     appId,
     ephemerals,
     downloads,
+    watch(cb) {
+      watchers.add(cb);
+      return () => watchers.delete(cb);
+    },
     shareFile(user, bytes, meta) {
       const id = `F0FAKE${String(nextFile++).padStart(5, '0')}`;
       const name = encodeURIComponent(meta.name);

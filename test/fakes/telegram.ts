@@ -60,6 +60,8 @@ export interface TelegramFake {
   /** Delivers `update` to the webhook (with the secret set by setWebhook, or `secret`); the HTTP status. */
   deliver(update: Update, secret?: string): Promise<number>;
   setWebhookDirect(url: string, secret?: string): void;
+  /** Calls `cb` on every Bot API call as it arrives (benchmarks time the bot's answers); returns the unwatch. */
+  watch(cb: (call: FakeCall) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ const BOT = {
 
 export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaaa'): Promise<TelegramFake> {
   const calls: FakeCall[] = [];
+  const watchers = new Set<(call: FakeCall) => void>();
   const byChat = new Map<number, FakeMessage[]>();
   const answers = new Map<string, { text?: string; show_alert?: boolean }>();
   const floods = new Map<string, { retryAfter: number; count: number }>();
@@ -105,6 +108,7 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
 
   async function handle(method: string, body: Record<string, unknown>) {
     calls.push({ method, body });
+    for (const w of watchers) w({ method, body });
     const flood = floods.get(method);
     if (flood && flood.count > 0) {
       flood.count -= 1;
@@ -368,6 +372,10 @@ export async function startTelegramFake(token = '7000001:TEST-token-aaaaaaaaaaaa
       return { ...(await dispatch(update, opts.secret)), queryId };
     },
     deliver,
+    watch(cb) {
+      watchers.add(cb);
+      return () => watchers.delete(cb);
+    },
     setWebhookDirect(u, secret) {
       webhook = { url: u, secret };
     },
