@@ -13,7 +13,7 @@ import { nowOf, type CoachContext, type CoachDeps } from './context.js';
 import type { DailyFacts } from './facts.js';
 import { dailyFactsBatch, mapLimited } from './facts-batch.js';
 import { detectBlockersBatch, lastNudges, pickIntervention, type Blocker } from './interventions.js';
-import { checkNumbers, promptOf, renderTemplate } from './message.js';
+import { checkNumbers, promptOf, renderTemplate, splitDrafts } from './message.js';
 
 export interface DailyJob {
   workspaceId: string;
@@ -53,7 +53,7 @@ export async function memberContext(
   return { workspaceId, userId, role: row.role as Role, timeZone: row.timeZone, channel: 'coach', actorKind: 'system' };
 }
 
-/** The model's text when it passes the check; else the template, with why. */
+/** The model's text when it passes the check (with the posts it drafted for the slots); else the template, with why. */
 export async function writeMessage(
   deps: CoachDeps,
   ctx: CoachContext & { userId: string },
@@ -64,10 +64,13 @@ export async function writeMessage(
   model: string | null;
   rejectedText: string | null;
   rejectedReason: string | null;
+  /** Slot action id → the post the model drafted for it (checked). */
+  drafts: Map<string, string>;
 }> {
   const template = renderTemplate(facts);
+  const none = new Map<string, string>();
   if (!deps.writer)
-    return { text: template, source: 'template', model: null, rejectedText: null, rejectedReason: null };
+    return { text: template, source: 'template', model: null, rejectedText: null, rejectedReason: null, drafts: none };
   let written: { text: string; model: string };
   try {
     written = await deps.writer({ workspaceId: ctx.workspaceId, userId: ctx.userId, ...promptOf(facts) });
@@ -78,20 +81,22 @@ export async function writeMessage(
       model: null,
       rejectedText: null,
       rejectedReason: `no model wrote it: ${(err as Error).message.slice(0, 300)}`,
+      drafts: none,
     };
   }
-  const text = written.text.trim();
+  const { message: text, drafts } = splitDrafts(written.text.trim(), facts);
   const check = checkNumbers(text, facts);
   if (text && check.ok)
-    return { text, source: 'model', model: written.model, rejectedText: null, rejectedReason: null };
+    return { text, source: 'model', model: written.model, rejectedText: null, rejectedReason: null, drafts };
   return {
     text: template,
     source: 'template',
     model: written.model,
-    rejectedText: text.slice(0, 4_000),
+    rejectedText: written.text.trim().slice(0, 4_000),
     rejectedReason: text
       ? `numbers not in the analytics facts: ${check.unknown.join(', ')}`
       : 'the model wrote nothing',
+    drafts: none,
   };
 }
 
@@ -290,7 +295,10 @@ async function deliverDaily(
     day: job.day,
     text: written.text,
     facts: facts as unknown as Record<string, unknown>,
-    actions: facts.actions as unknown as Array<Record<string, unknown>>,
+    // A slot carries the post the model drafted for it: accepted in one tap.
+    actions: facts.actions.map((a) =>
+      written.drafts.has(a.id) ? { ...a, text: written.drafts.get(a.id) } : a,
+    ) as unknown as Array<Record<string, unknown>>,
     source: written.source,
     model: written.model,
     rejectedText: written.rejectedText,

@@ -26,6 +26,12 @@ export interface CoachAction {
   postId?: string;
   targetId?: string;
   excerpt?: string;
+  /**
+   * A slot: the post the model drafted for it in the same call as the message (checked like
+   * the message), accepted as is unless the member gives their own. Not in the facts: only in
+   * the message's stored actions. Without it (the template wrote), accepting needs `text`.
+   */
+  text?: string;
   why: string;
 }
 

@@ -4,7 +4,7 @@
  * slot in which something was posted — and from that its effectiveness. Accepting an
  * action (one tap in the console, one confirm in chat) runs the same posts service every
  * channel uses: the draft is scheduled at the suggested time, or a post is scheduled in
- * the slot with the member's text.
+ * the slot with the post the coach drafted for it (or the member's own text).
  */
 import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
@@ -129,7 +129,7 @@ export async function coachHistory(
 }
 
 export const AcceptInput = z.strictObject({
-  /** A slot's post text (required for a slot; a draft has its own). */
+  /** A slot's post text (instead of the one the coach drafted for it; required when it drafted none). */
   text: z.string().trim().min(1).max(20_000).optional(),
 });
 
@@ -171,8 +171,10 @@ export async function acceptAction(
   // Scheduling a post is an editor's act, whatever the channel (checked before anything is read).
   requireRole(ctx, 'editor');
   const { message, action } = await findAction(deps, ctx, messageId, actionId);
-  if (action.type === 'slot' && !input.text)
-    throw new HeraldError('validation_failed', { message: 'A slot needs the text to post in it (`text`)' });
+  if (action.type === 'slot' && !input.text && !action.text)
+    throw new HeraldError('validation_failed', {
+      message: 'This slot has no drafted post: give the text to post in it (`text`)',
+    });
   // Accepted once: the action is claimed in its message before anything is scheduled, so a
   // second press (a double click, a Slack retry, an agent retry) gets the first post back.
   const m = schema.coachMessages;
@@ -230,10 +232,14 @@ async function scheduleAction(
     const post = await schedulePostDraft(deps.scheduling, ctx, action.postId!, { at });
     return { action, post, at };
   }
-  if (!input.text)
-    throw new HeraldError('validation_failed', { message: 'A slot needs the text to post in it (`text`)' });
+  // The member's own text, else the post the coach drafted for the slot.
+  const text = input.text ?? action.text;
+  if (!text)
+    throw new HeraldError('validation_failed', {
+      message: 'This slot has no drafted post: give the text to post in it (`text`)',
+    });
   const post = await createPost(deps.scheduling, ctx, {
-    content: input.text,
+    content: text,
     targets: [{ socialAccountId: action.socialAccountId }],
     mode: 'schedule',
     at,

@@ -30,7 +30,7 @@ export {
 } from './settings.js';
 export { dailyFacts, type DailyFacts, type CoachAction } from './facts.js';
 export { dailyFactsBatch, DEFAULT_BATCH_CONCURRENCY } from './facts-batch.js';
-export { renderTemplate, promptOf, checkNumbers, COACH_SYSTEM, type NumberCheck } from './message.js';
+export { renderTemplate, promptOf, checkNumbers, splitDrafts, COACH_SYSTEM, type NumberCheck } from './message.js';
 export {
   runDaily,
   runDailyBatch,

@@ -50,6 +50,8 @@ export const COACH_SYSTEM = [
   '(one line each, in the order given), then the one insight. Be warm, specific and brief; no hype.',
   'Use ONLY the numbers in FACTS, written exactly as they appear there (1,000 not 1k; 42% not forty-two percent).',
   'Never compute, round or invent a number; if a figure is missing, leave it out. Do not invent actions.',
+  'After the message, for each action number listed in draftFor, write one line `DRAFT <number>: <post>`:',
+  "a short post ready to publish on that platform, in the user's voice, following the insight; no numbers unless they are in FACTS.",
 ].join(' ');
 
 /** The model's input: the facts as JSON (the actions' ids kept out: the user sees labels). */
@@ -62,6 +64,8 @@ export function promptOf(f: DailyFacts): { system: string; user: string } {
     goals: f.goals.map(({ goalId: _goalId, ...g }) => g),
     actions: f.actions.map((a) => a.label),
     insight: f.insight.text,
+    /** The actions (1-based, as listed) that are slots: the model drafts the post for each. */
+    draftFor: f.actions.flatMap((a, i) => (a.type === 'slot' ? [i + 1] : [])),
   };
   return { system: COACH_SYSTEM, user: `FACTS:\n${JSON.stringify(facts, null, 1)}` };
 }
@@ -97,4 +101,25 @@ export function checkNumbers(text: string, facts: DailyFacts): NumberCheck {
   const body = text.replace(/^\s*(\d)[.)]\s/gm, (m, d: string) => (Number(d) <= facts.actions.length ? '' : m));
   const unknown = [...new Set((body.match(TOKEN) ?? []).map(norm))].filter((t) => !allowed.has(t));
   return { ok: unknown.length === 0, unknown };
+}
+
+const DRAFT_LINE = /^[ \t]*DRAFT[ \t]+(\d+)[ \t]*:[ \t]*(.+)$/gm;
+
+/**
+ * The model's text split into the message and the posts it drafted for the slot actions
+ * (`DRAFT <n>: <post>` lines, n the action's number): each draft is kept only when it is for
+ * a slot and every number it states is one the facts hold (else that slot stays without text).
+ */
+export function splitDrafts(text: string, facts: DailyFacts): { message: string; drafts: Map<string, string> } {
+  const drafts = new Map<string, string>();
+  const message = text
+    .replace(DRAFT_LINE, (_, n: string, post: string) => {
+      const action = facts.actions[Number(n) - 1];
+      const clean = post.trim().slice(0, 2_000);
+      if (action?.type === 'slot' && clean && checkNumbers(clean, facts).ok) drafts.set(action.id, clean);
+      return '';
+    })
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  return { message, drafts };
 }

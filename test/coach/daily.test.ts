@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { coachWriter } from '../../agent/index.js';
 import { LedgerUsageSink, ModelRegistry, ModelRouter } from '../../agent/models/index.js';
 import {
+  acceptAction,
   checkNumbers,
   coachHistory,
   renderTemplate,
@@ -143,6 +144,45 @@ describe('the daily message', () => {
     expect(req.body.model).toBe('gpt-4o-mini'); // the coaching task's tier-2 model
     const { items } = await coachHistory(base, ws.ctx);
     expect(items[0]).toMatchObject({ kind: 'daily', source: 'model', model: 'openai/gpt-4o-mini', rejected: null });
+  });
+
+  it('a slot action carries the post the model drafted for it in the same call', async () => {
+    const ws = await member();
+    brain = (req) => {
+      const f = factsOf(req) as ReturnType<typeof factsOf> & { draftFor: number[] };
+      expect(f.draftFor).toEqual([1]); // the member's one action: a slot on their account
+      return {
+        text: `Morning! ${f.streakDays} days in a row.\n1. ${f.actions[0]}\nDRAFT 1: Behind the scenes of this week: what we are making next.\nDRAFT 2: not a slot, dropped`,
+      };
+    };
+    const out = await runDaily(withModel, { workspaceId: ws.ctx.workspaceId, userId: ws.ctx.userId!, day: DAY });
+    expect(out).toMatchObject({ kind: 'sent', source: 'model', rejected: null });
+    const [n] = await eventuallyCount(ws.ctx.userId!, 1);
+    expect(n!.text).not.toContain('DRAFT');
+    const actions = (n!.data as { actions: Array<{ id: string; type: string; text?: string }> }).actions;
+    expect(actions).toEqual([
+      expect.objectContaining({
+        id: 'a1',
+        type: 'slot',
+        text: 'Behind the scenes of this week: what we are making next.',
+      }),
+    ]);
+    // ...kept with the message (accepted with no text: test/coach/rest.test.ts).
+    const { items } = await coachHistory(base, ws.ctx);
+    expect(items[0]!.actions[0]).toMatchObject({ type: 'slot', text: expect.stringContaining('Behind the scenes') });
+  });
+
+  it('a drafted post that states a figure the facts do not hold is dropped: the slot asks for text', async () => {
+    const ws = await member();
+    brain = (req) => {
+      const f = factsOf(req);
+      return { text: `Morning!\n1. ${f.actions[0]}\nDRAFT 1: We just passed 98765 readers, thank you!` };
+    };
+    const out = await runDaily(withModel, { workspaceId: ws.ctx.workspaceId, userId: ws.ctx.userId!, day: DAY });
+    expect(out).toMatchObject({ kind: 'sent', source: 'model' });
+    const { items } = await coachHistory(base, ws.ctx);
+    expect(items[0]!.actions[0]!.text).toBeUndefined();
+    await expect(acceptAction(base, ws.ctx, items[0]!.id, 'a1')).rejects.toMatchObject({ code: 'validation_failed' });
   });
 
   it('a model that gets one number wrong is not sent: the template with the same facts is, and the refusal is kept', async () => {

@@ -12,6 +12,10 @@ import { Notifier } from '../../tools/notifications/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
 import { addFollowers, addHistory, dailyPosts } from './coach-history.js';
 
+import { coachWriter } from '../../agent/index.js';
+import { LedgerUsageSink, ModelRegistry, ModelRouter } from '../../agent/models/index.js';
+import { startFakeLlm } from '../fakes/llm/index.js';
+
 const ZONE = 'Europe/Paris';
 let api: ApiEnv;
 let p: Person;
@@ -144,5 +148,60 @@ describe('coach REST', () => {
     const again = after.items.find((i: { id: string }) => i.id === message.id);
     expect(again.actions[0].acted).toBe(true);
     expect(after.effectiveness).toMatchObject({ acted: 1 });
+  });
+
+  it('accepts a slot the model drafted a post for in one tap: no text needed', async () => {
+    const llm = await startFakeLlm({
+      openai: (req) => {
+        const f = JSON.parse(req.lastUserText.replace(/^FACTS:\n/, '')) as { actions: string[]; draftFor: number[] };
+        return {
+          text: `Good morning!\n1. ${f.actions[0]}\n${f.draftFor.map((n) => `DRAFT ${n}: Fresh from the oven today.`).join('\n')}`,
+        };
+      },
+    });
+    try {
+      const router = new ModelRouter({
+        registry: new ModelRegistry(),
+        providers: { openai: { apiKey: 'sk-test', baseUrl: llm.openaiUrl } },
+        usage: new LedgerUsageSink(api.env.database.db, { cacheMs: 0 }),
+      });
+      const q = await api.signUp({ timeZone: ZONE });
+      const account = await api.env.addAccount(q.workspaceId, {
+        platform: 'mastodon',
+        externalId: 'rest-2',
+        handle: 'drafted',
+        credentials: { accessToken: 'x' },
+        metadata: { instanceUrl: 'http://127.0.0.1:9' },
+      });
+      const ctx = {
+        workspaceId: q.workspaceId,
+        userId: q.userId,
+        role: 'owner' as const,
+        timeZone: ZONE,
+        channel: 'rest',
+      };
+      await addFollowers(api.env, { ctx, accountId: account, platform: 'mastodon' }, new Date(), 5, () => 50);
+      const asQ = (method: 'GET' | 'POST', url: string, payload?: object) => call(method, url, payload, q);
+      expect(
+        (await asQ('POST', '/v1/coach/goals', { metric: 'followers', target: 90, dueDate: due(), account: 'mastodon' }))
+          .statusCode,
+      ).toBe(201);
+      const day = DateTime.now().setZone(ZONE).toFormat('yyyy-LL-dd');
+      const sent = await runDaily(
+        { ...deps, writer: coachWriter(router, api.env.database.db) },
+        { workspaceId: q.workspaceId, userId: q.userId, day },
+      );
+      expect(sent).toMatchObject({ kind: 'sent', source: 'model' });
+      const message = (await asQ('GET', '/v1/coach/history'))
+        .json()
+        .items.find((i: { kind: string }) => i.kind === 'daily');
+      expect(message.actions[0]).toMatchObject({ id: 'a1', type: 'slot', text: 'Fresh from the oven today.' });
+      const accepted = await asQ('POST', `/v1/coach/messages/${message.id as string}/actions/a1/accept`, {});
+      expect(accepted.statusCode, accepted.body).toBe(200);
+      expect(accepted.json().post).toMatchObject({ content: 'Fresh from the oven today.' });
+      expect(accepted.json().post.targets[0]).toMatchObject({ status: 'scheduled', socialAccountId: account });
+    } finally {
+      await llm.close();
+    }
   });
 });
