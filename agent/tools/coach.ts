@@ -24,7 +24,12 @@ const coachOf = (env: ToolEnv): CoachDeps => ({ db: env.deps.db, scheduling: env
 const AcceptArgs = z.object({
   actionId: z.string().regex(/^a\d$/).describe('The action of the message: a1, a2 or a3'),
   messageId: z.guid().optional().describe("The coach message's id; default the latest morning message"),
-  text: z.string().min(1).max(20_000).optional().describe('For a slot: the text to post in it'),
+  text: z
+    .string()
+    .min(1)
+    .max(20_000)
+    .optional()
+    .describe("For a slot: the user's own text to post in it, instead of the post the coach drafted"),
 });
 
 export const coachTools = [
@@ -79,7 +84,7 @@ export const coachTools = [
   defineTool({
     name: 'accept_coach_action',
     description:
-      "Does what one of the coach's actions offered: schedules the suggested draft at its suggested time, or schedules `text` in the suggested slot.",
+      "Does what one of the coach's actions offered: schedules the suggested draft at its suggested time, or schedules in the suggested slot the post the coach drafted for it (or `text`, the user's own).",
     schema: AcceptArgs,
     sideEffect: true,
     describe: async (env, args) => {
@@ -88,7 +93,7 @@ export const coachTools = [
         summary:
           action.type === 'draft'
             ? `Schedule the ${action.platform} draft "${action.excerpt ?? ''}" for ${action.atLocal}`
-            : `Schedule on ${action.platform} for ${action.atLocal}: "${clip(args.text ?? '', 120)}"`,
+            : `Schedule on ${action.platform} for ${action.atLocal}: "${clip(args.text ?? action.text ?? '', 120)}"`,
         details: {
           messageId: message.id,
           actionId: action.id,

@@ -45,7 +45,7 @@ interface HistoryItem {
   source: string;
   rejected: { reason: string } | null;
   createdAt: string;
-  actions: Array<{ id: string; type: 'draft' | 'slot'; label: string; acted: boolean }>;
+  actions: Array<{ id: string; type: 'draft' | 'slot'; label: string; text?: string; acted: boolean }>;
 }
 interface History {
   items: HistoryItem[];
@@ -284,7 +284,7 @@ export function CoachPage() {
                     {!a.acted && a.type === 'slot' && (
                       <input
                         aria-label={`Text for ${a.label}`}
-                        value={slotText[`${m.id}${a.id}`] ?? ''}
+                        value={slotText[`${m.id}${a.id}`] ?? a.text ?? ''}
                         onChange={(e) => setSlotText({ ...slotText, [`${m.id}${a.id}`]: e.target.value })}
                       />
                     )}
@@ -294,7 +294,10 @@ export function CoachPage() {
                         onClick={() =>
                           void act(() =>
                             api.post(`/v1/coach/messages/${m.id}/actions/${a.id}/accept`, {
-                              ...(a.type === 'slot' ? { text: slotText[`${m.id}${a.id}`] ?? '' } : {}),
+                              // The coach's drafted post unless the member wrote their own.
+                              ...(a.type === 'slot' && (slotText[`${m.id}${a.id}`] ?? a.text)
+                                ? { text: slotText[`${m.id}${a.id}`] ?? a.text }
+                                : {}),
                             }),
                           )
                         }
