@@ -250,6 +250,29 @@ export class FairShareBudget {
   }
 }
 
+/**
+ * Which of a workspace's targets (subreddits, keywords, countries) a collection reads under a
+ * {@link FairShareBudget}: as many as the workspace's share of the window still allows, going
+ * on from where its last collection stopped, so every target is read in turn when the share
+ * is smaller than the niche. Throws `rate_limited` (saying when) when nothing is left.
+ */
+export class FairRotation {
+  readonly #next = new LRUCache<string, number>({ max: 10_000 });
+
+  constructor(readonly budget: FairShareBudget) {}
+
+  /** `callsPerTarget` per target read, plus `fixedCalls` made once per collection (a shared list). */
+  pick<T>(key: string, targets: T[], callsPerTarget: number, fixedCalls = 0): T[] {
+    if (targets.length === 0) return [];
+    const room = this.budget.remaining(key) - fixedCalls;
+    if (room <= 0) this.budget.take(key); // nothing left: throws rate_limited, saying when
+    const count = Math.min(targets.length, Math.max(1, Math.floor(Math.max(room, 0) / callsPerTarget)));
+    const start = (this.#next.get(key) ?? 0) % targets.length;
+    this.#next.set(key, (start + count) % targets.length);
+    return Array.from({ length: count }, (_, i) => targets[(start + i) % targets.length]!);
+  }
+}
+
 /** How one GET is made: a deadline, extra headers (Reddit wants a descriptive User-Agent). */
 export interface GetOptions {
   timeoutMs?: number | undefined;

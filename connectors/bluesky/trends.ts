@@ -5,13 +5,18 @@
  * and `app.bsky.feed.searchPosts?q=<keyword>&sort=latest` for the niche's keywords (posts
  * as `postView`s, paged by `cursor`). A 429 honours `RateLimit-Reset` (epoch seconds) or
  * Retry-After; a post or topic that does not match the lexicon is skipped, not the answer.
+ * The budget is the server's, shared fairly by workspaces (FairShareBudget): a niche searches
+ * as many of its keywords as its share allows, in turn.
  */
 import { z } from 'zod';
 import {
+  DEFAULT_TREND_BUDGET,
+  FairRotation,
+  FairShareBudget,
   getJson,
-  RateBudget,
+  type CallBudget,
+  type FairShareOptions,
   type GetOptions,
-  type RateBudgetOptions,
   type TrendItem,
   type TrendQuery,
   type TrendSource,
@@ -64,8 +69,9 @@ const retryAfter = (h: Headers): string | null => {
 export interface BlueskyTrendsOptions {
   /** The AppView. Default {@link BLUESKY_APPVIEW_URL}. */
   baseUrl?: string;
-  /** Default 60 calls a minute (the public AppView allows far more per IP). */
-  budget?: RateBudgetOptions;
+  /** Default 60 calls a minute for the whole server (the public AppView allows far more per IP), shared fairly by workspaces. */
+  budget?: FairShareOptions;
+  now?: () => number;
   timeoutMs?: number;
   /** Search pages read per keyword (each up to {@link BLUESKY_SEARCH_LIMIT} posts). Default 1. */
   pages?: number;
@@ -73,25 +79,36 @@ export interface BlueskyTrendsOptions {
 
 export class BlueskyTrendsSource implements TrendSource {
   readonly name = 'bluesky';
-  readonly #budget: RateBudget;
+  readonly #budget: FairShareBudget;
+  readonly #rotation: FairRotation;
 
   constructor(private readonly options: BlueskyTrendsOptions = {}) {
-    this.#budget = new RateBudget(this.name, options.budget);
+    this.#budget = new FairShareBudget(this.name, options.budget ?? DEFAULT_TREND_BUDGET, options.now);
+    this.#rotation = new FairRotation(this.#budget);
   }
 
-  #get(method: string, params: Record<string, string>): Promise<unknown> {
+  #get(budget: CallBudget, method: string, params: Record<string, string>): Promise<unknown> {
     const url = new URL(`/xrpc/${method}`, this.options.baseUrl ?? BLUESKY_APPVIEW_URL);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     const opts: GetOptions = { timeoutMs: this.options.timeoutMs, retryAfter };
-    return getJson(this.#budget, url, opts);
+    return getJson(budget, url, opts);
   }
 
   async fetch(query: TrendQuery): Promise<TrendItem[]> {
     // Without keywords there is no niche to measure the network's topics against.
     if (query.keywords.length === 0) return [];
+    const key = query.workspaceId ?? '';
+    // The topics (one call), then as many keywords as this workspace's share allows, in turn.
+    const keywords = this.#rotation.pick(
+      key,
+      query.keywords.slice(0, BLUESKY_MAX_KEYWORDS),
+      this.options.pages ?? 1,
+      1,
+    );
+    const budget = this.#budget.for(key);
     const out = new Map<string, TrendItem>();
     const topics = TopicsAnswer.safeParse(
-      await this.#get('app.bsky.unspecced.getTrendingTopics', { limit: String(BLUESKY_TOPICS_LIMIT) }),
+      await this.#get(budget, 'app.bsky.unspecced.getTrendingTopics', { limit: String(BLUESKY_TOPICS_LIMIT) }),
     );
     if (topics.success)
       for (const raw of topics.data.topics) {
@@ -108,13 +125,13 @@ export class BlueskyTrendsSource implements TrendSource {
         });
       }
     const langs = new Set(query.languages.map((l) => l.toLowerCase()));
-    for (const keyword of query.keywords.slice(0, BLUESKY_MAX_KEYWORDS)) {
+    for (const keyword of keywords) {
       let cursor: string | undefined;
       for (let page = 0; page < (this.options.pages ?? 1); page++) {
         const params: Record<string, string> = { q: keyword, sort: 'latest', limit: String(BLUESKY_SEARCH_LIMIT) };
         if (langs.size === 1) params.lang = [...langs][0]!;
         if (cursor) params.cursor = cursor;
-        const answer = SearchAnswer.safeParse(await this.#get('app.bsky.feed.searchPosts', params));
+        const answer = SearchAnswer.safeParse(await this.#get(budget, 'app.bsky.feed.searchPosts', params));
         if (!answer.success) break;
         for (const raw of answer.data.posts) {
           const p = PostView.safeParse(raw);

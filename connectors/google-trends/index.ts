@@ -6,15 +6,17 @@
  * "10,000+", "2M+"), `ht:picture`, and `ht:news_item` entries (`ht:news_item_title`,
  * `ht:news_item_url`, `ht:news_item_source`). Engagement is the approximate traffic; the
  * first news item is the evidence link. One country failing still delivers the others; an
- * item without a title is skipped.
+ * item without a title is skipped. The budget is the server's, shared fairly by workspaces
+ * (FairShareBudget): a niche reads as many of its countries as its share allows, in turn.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
   eachTarget,
+  FairRotation,
+  FairShareBudget,
   getText,
-  RateBudget,
   TrendSourceError,
-  type RateBudgetOptions,
+  type FairShareOptions,
   type TrendItem,
   type TrendQuery,
   type TrendSource,
@@ -75,27 +77,34 @@ export function parseTrendingRss(xml: string, geo: string): TrendItem[] {
 
 export interface GoogleTrendsOptions {
   baseUrl?: string;
-  /** Default 30 calls an hour: the feed changes about hourly. */
-  budget?: RateBudgetOptions;
+  /** Default 30 calls an hour for the whole server (the feed changes about hourly), shared fairly by workspaces. */
+  budget?: FairShareOptions;
   timeoutMs?: number;
+  now?: () => number;
 }
 
 export class GoogleTrendsSource implements TrendSource {
   readonly name = 'google_trends';
-  readonly #budget: RateBudget;
+  readonly #budget: FairShareBudget;
+  readonly #rotation: FairRotation;
 
   constructor(private readonly options: GoogleTrendsOptions = {}) {
-    this.#budget = new RateBudget(this.name, options.budget ?? { calls: 30, windowMs: 60 * 60_000 });
+    this.#budget = new FairShareBudget(this.name, options.budget ?? { calls: 30, windowMs: 60 * 60_000 }, options.now);
+    this.#rotation = new FairRotation(this.#budget);
   }
 
-  fetch(query: TrendQuery): Promise<TrendItem[]> {
+  async fetch(query: TrendQuery): Promise<TrendItem[]> {
+    const key = query.workspaceId ?? '';
     const regions = [...new Set((query.regions ?? []).map((r) => r.toUpperCase()))]
       .filter((r) => REGION_CODE.test(r))
       .slice(0, GOOGLE_TRENDS_MAX_REGIONS);
-    return eachTarget(regions, async (geo) => {
+    // As many countries as this workspace's share allows, going on where its last collection stopped.
+    const chosen = this.#rotation.pick(key, regions, 1);
+    const budget = this.#budget.for(key);
+    return eachTarget(chosen, async (geo) => {
       const url = new URL('/trending/rss', this.options.baseUrl ?? GOOGLE_TRENDS_URL);
       url.searchParams.set('geo', geo);
-      const xml = await getText(this.#budget, url, {
+      const xml = await getText(budget, url, {
         timeoutMs: this.options.timeoutMs,
         headers: { accept: 'application/rss+xml, application/xml;q=0.9, */*;q=0.1' },
       });

@@ -3,13 +3,16 @@
  * (https://hn.algolia.com/api): `GET /api/v1/search_by_date?query=<keyword>&tags=story` per
  * niche keyword, newest first. Each hit is a story (`objectID`, `title`, `url`, `points`,
  * `num_comments`, `created_at_i`); a hit without a title or id is skipped. The API is public
- * and limited to 10,000 requests an hour per IP, so the source keeps a budget well under it.
+ * and limited to 10,000 requests an hour per IP, so the source keeps a budget well under it,
+ * one for the whole server shared fairly by workspaces (FairShareBudget): a niche searches as
+ * many of its keywords as its share allows, the next collection going on with the others.
  */
 import { z } from 'zod';
 import {
+  FairRotation,
+  FairShareBudget,
   getJson,
-  RateBudget,
-  type RateBudgetOptions,
+  type FairShareOptions,
   type TrendItem,
   type TrendQuery,
   type TrendSource,
@@ -33,20 +36,34 @@ const Answer = z.object({ hits: z.array(z.unknown()) });
 
 export class HackerNewsSource implements TrendSource {
   readonly name = 'hackernews';
-  readonly #budget: RateBudget;
+  readonly #budget: FairShareBudget;
+  readonly #rotation: FairRotation;
 
-  constructor(private readonly options: { baseUrl?: string; budget?: RateBudgetOptions; timeoutMs?: number } = {}) {
-    this.#budget = new RateBudget(this.name, options.budget ?? { calls: 100, windowMs: 60 * 60_000 });
+  constructor(
+    private readonly options: {
+      baseUrl?: string;
+      /** Default 100 calls an hour for the whole server, shared fairly by workspaces. */
+      budget?: FairShareOptions;
+      timeoutMs?: number;
+      now?: () => number;
+    } = {},
+  ) {
+    this.#budget = new FairShareBudget(this.name, options.budget ?? { calls: 100, windowMs: 60 * 60_000 }, options.now);
+    this.#rotation = new FairRotation(this.#budget);
   }
 
   async fetch(query: TrendQuery): Promise<TrendItem[]> {
     const seen = new Map<string, TrendItem>();
-    for (const keyword of query.keywords.slice(0, HN_MAX_KEYWORDS)) {
+    const key = query.workspaceId ?? '';
+    // As many keywords as this workspace's share allows, going on where its last collection stopped.
+    const keywords = this.#rotation.pick(key, query.keywords.slice(0, HN_MAX_KEYWORDS), 1);
+    const budget = this.#budget.for(key);
+    for (const keyword of keywords) {
       const url = new URL('/api/v1/search_by_date', this.options.baseUrl ?? HN_ALGOLIA_URL);
       url.searchParams.set('query', keyword);
       url.searchParams.set('tags', 'story');
       url.searchParams.set('hitsPerPage', String(HN_HITS_PER_KEYWORD));
-      const answer = Answer.safeParse(await getJson(this.#budget, url, this.options.timeoutMs));
+      const answer = Answer.safeParse(await getJson(budget, url, this.options.timeoutMs));
       if (!answer.success) continue;
       for (const raw of answer.data.hits) {
         const h = Hit.safeParse(raw);

@@ -10,10 +10,10 @@
  * starves the others. Stickied and NSFW posts are left out; a child that is not a post is
  * skipped; one subreddit failing still delivers the others.
  */
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import {
   eachTarget,
+  FairRotation,
   FairShareBudget,
   getJson,
   TrendSourceError,
@@ -75,11 +75,11 @@ export interface RedditSourceOptions {
 export class RedditSource implements TrendSource {
   readonly name = 'reddit';
   readonly #budget: FairShareBudget;
-  /** Per workspace: where the next collection starts in its subreddits (bounded, LRU). */
-  readonly #next = new LRUCache<string, number>({ max: 10_000 });
+  readonly #rotation: FairRotation;
 
   constructor(private readonly options: RedditSourceOptions = {}) {
     this.#budget = new FairShareBudget(this.name, options.budget ?? { calls: 10, windowMs: 60_000 }, options.now);
+    this.#rotation = new FairRotation(this.#budget);
   }
 
   /** Calls a subreddit costs: its pages of hot, and top of the day. */
@@ -92,12 +92,7 @@ export class RedditSource implements TrendSource {
     const subs = (query.subreddits ?? []).filter((s) => SUBREDDIT_NAME.test(s)).slice(0, REDDIT_MAX_SUBREDDITS);
     if (subs.length === 0) return [];
     // As many subreddits as this workspace's share allows now, from where the last collection stopped.
-    const room = this.#budget.remaining(key);
-    if (room === 0) this.#budget.take(key); // throws rate_limited, saying when calls resume
-    const count = Math.min(subs.length, Math.max(1, Math.floor(room / this.#callsPerSubreddit)));
-    const start = (this.#next.get(key) ?? 0) % subs.length;
-    const chosen = Array.from({ length: count }, (_, i) => subs[(start + i) % subs.length]!);
-    this.#next.set(key, (start + count) % subs.length);
+    const chosen = this.#rotation.pick(key, subs, this.#callsPerSubreddit);
     const budget = this.#budget.for(key);
     return eachTarget(chosen, (sub) => this.#subreddit(budget, sub));
   }

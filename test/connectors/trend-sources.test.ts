@@ -168,6 +168,35 @@ describe('Hacker News source', () => {
   });
 });
 
+describe('shared budgets split fairly by workspaces', () => {
+  it('Hacker News: a niche with many keywords searches its share, another workspace still searches, the next window goes on with the rest', async () => {
+    const hn = await startHackerNewsFake();
+    open.push(hn);
+    let t = 0;
+    const source = new HackerNewsSource({ baseUrl: hn.url, budget: { calls: 4, windowMs: 3_600_000 }, now: () => t });
+    const asked = () => hn.requests().map((r) => new URL(r, 'http://x').searchParams.get('query'));
+    const q = (workspaceId: string, keywords: string[]) => ({
+      keywords,
+      languages: [],
+      mastodonInstances: [],
+      workspaceId,
+    });
+    const many = ['espresso', 'grinder', 'latte', 'crema', 'roast', 'moka'];
+
+    await source.fetch(q('ws-a', many));
+    expect(asked()).toEqual(['espresso', 'grinder']); // half the server's window at most
+    await source.fetch(q('ws-b', ['tea']));
+    expect(asked()).toEqual(['espresso', 'grinder', 'tea']);
+    await expect(source.fetch(q('ws-a', many))).rejects.toMatchObject({
+      kind: 'rate_limited',
+      message: expect.stringContaining('fair share'),
+    });
+    t = 3_600_000;
+    await source.fetch(q('ws-a', many));
+    expect(asked().slice(3)).toEqual(['latte', 'crema']);
+  });
+});
+
 describe('rate budget', () => {
   it('refuses calls past its own budget until the window passes, and honours an HTTP-date Retry-After', () => {
     let t = 0;
