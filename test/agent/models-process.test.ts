@@ -48,13 +48,25 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'sk-test',
     MODEL_FIRST_TOKEN_TIMEOUT_MS: String(FIRST_TOKEN_TIMEOUT_MS),
     MODEL_PULL_ALLOWLIST: 'x/y/z/w:1b',
+    CHILD_START_TIMEOUT_MS: '80000',
   });
-  await waitFor(
-    async () => ((await fetch(`${base}/ready`)).status === 200 ? true : undefined),
-    60_000,
-    'herald to be ready',
-  );
-}, 90_000);
+  // Chroma's start and the migrations dominate the boot: ~100 s was seen on this 2-core machine
+  // at load average ~20, so the wait allows 180 s; a Herald that exits during boot fails at once.
+  const exitedEarly = herald.exited.then(({ code, signal }) => {
+    throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
+  });
+  exitedEarly.catch(() => undefined);
+  await Promise.race([
+    waitFor(
+      async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
+      180_000,
+      'herald to be ready',
+    ),
+    exitedEarly,
+  ]).catch((err: Error) => {
+    throw new Error(`${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}`);
+  });
+}, 240_000);
 
 afterAll(async () => {
   if (herald && herald.child.exitCode === null) {
