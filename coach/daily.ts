@@ -6,7 +6,7 @@
  * day: the message row is unique per day and the notification per dedupe key, so a retry
  * after a crash, or a second worker, finds what the first stored and sends nothing twice.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { memberZone, schema, type Role } from '../core/index.js';
 import { nowOf, type CoachContext, type CoachDeps } from './context.js';
@@ -100,9 +100,16 @@ export async function writeMessage(
   };
 }
 
-/** Stores (once) and sends a coach message through the notifier. */
-async function sendStored(deps: CoachDeps, row: typeof schema.coachMessages.$inferSelect): Promise<boolean> {
-  if (!deps.notifier) return false;
+/**
+ * Sends a stored coach message through the notifier (once per dedupe key) and, unless the
+ * caller records it for many at once (`recordNotification`), notes the notification on it.
+ */
+async function sendStored(
+  deps: CoachDeps,
+  row: typeof schema.coachMessages.$inferSelect,
+  opts: { record?: boolean } = {},
+): Promise<{ delivered: boolean; notificationId: string | null }> {
+  if (!deps.notifier) return { delivered: false, notificationId: null };
   const sent = await deps.notifier.send({
     workspaceId: row.workspaceId,
     userId: row.userId,
@@ -111,14 +118,23 @@ async function sendStored(deps: CoachDeps, row: typeof schema.coachMessages.$inf
     data: { messageId: row.id, day: row.day, topic: row.topic, actions: row.actions, facts: row.facts },
     dedupeKey: `coach.${row.kind}.${row.userId}.${row.day}`,
   });
-  if (!row.notificationId) {
-    const m = schema.coachMessages;
-    await deps.db
-      .update(m)
-      .set({ notificationId: sent.notification.id })
-      .where(and(eq(m.workspaceId, row.workspaceId), eq(m.id, row.id)));
-  }
-  return sent.deliveredBy.length > 0;
+  if (!row.notificationId && opts.record !== false)
+    await recordNotifications(deps, [{ ...row, notificationId: sent.notification.id }]);
+  return { delivered: sent.deliveredBy.length > 0, notificationId: sent.notification.id };
+}
+
+/** Notes each message's notification on it: one statement for them all. */
+async function recordNotifications(
+  deps: CoachDeps,
+  rows: Array<{ id: string; workspaceId: string; notificationId: string }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const list = (f: (r: (typeof rows)[number]) => string) => `{${rows.map(f).join(',')}}`;
+  await deps.db.execute(sql`
+    update coach_messages m set notification_id = v.nid
+    from unnest(${list((r) => r.id)}::uuid[], ${list((r) => r.workspaceId)}::uuid[],
+                ${list((r) => r.notificationId)}::uuid[]) as v(id, ws, nid)
+    where m.workspace_id = v.ws and m.id = v.id and m.notification_id is null`);
 }
 
 async function insertOnce(
@@ -242,7 +258,7 @@ export async function runDailyBatch(
   }
   // A run that stopped after storing the message: send what it stored (at most once).
   for (const { i, row } of resend)
-    out[i] = { kind: 'duplicate', messageId: row.id, delivered: await sendStored(deps, row) };
+    out[i] = { kind: 'duplicate', messageId: row.id, delivered: (await sendStored(deps, row)).delivered };
   const concurrency = opts.concurrency ?? DEFAULT_DAILY_CONCURRENCY;
   const facts = await dailyFactsBatch(
     deps,
@@ -262,12 +278,61 @@ export async function runDailyBatch(
       due.map((d) => d.member),
     ),
   ]);
+  // Each message written (the model, or the template) and checked, `concurrency` at a time...
+  const written = await mapLimited(due, concurrency, (d, k) => writeMessage(deps, d.member, facts[k]!));
+  // ...stored once, all in one statement (a day's row that exists already is left as it is)...
+  const m = schema.coachMessages;
+  const values = due.map((d, k) => ({
+    workspaceId: d.job.workspaceId,
+    userId: d.job.userId,
+    kind: 'daily',
+    day: d.job.day,
+    text: written[k]!.text,
+    facts: facts[k]! as unknown as Record<string, unknown>,
+    // A slot carries the post the model drafted for it: accepted in one tap.
+    actions: facts[k]!.actions.map((a) =>
+      written[k]!.drafts.has(a.id) ? { ...a, text: written[k]!.drafts.get(a.id) } : a,
+    ) as unknown as Array<Record<string, unknown>>,
+    source: written[k]!.source,
+    model: written[k]!.model,
+    rejectedText: written[k]!.rejectedText,
+    rejectedReason: written[k]!.rejectedReason,
+    createdAt: now,
+  }));
+  const inserted = values.length ? await deps.db.insert(m).values(values).onConflictDoNothing().returning() : [];
+  const freshOf = new Map(inserted.map((r) => [`${keyOf(r.workspaceId, r.userId)}/${r.day}`, r]));
+  // ...then sent, the milestones marked and the day's nudge picked, member by member.
+  const notified: Array<{ id: string; workspaceId: string; notificationId: string }> = [];
   await mapLimited(due, concurrency, async (d, k) => {
-    out[d.i] = await deliverDaily(deps, d.member, d.job, facts[k]!, d.muted, now, {
+    const key = `${keyOf(d.job.workspaceId, d.job.userId)}/${d.job.day}`;
+    const row = freshOf.get(key);
+    freshOf.delete(key); // the same member and day twice in a batch: the second is a duplicate
+    if (!row) {
+      const stored = await insertOnce(deps, values[k]!);
+      out[d.i] = {
+        kind: 'duplicate',
+        messageId: stored.row.id,
+        delivered: (await sendStored(deps, stored.row)).delivered,
+      };
+      return;
+    }
+    const sent = await sendStored(deps, row, { record: false });
+    if (sent.notificationId)
+      notified.push({ id: row.id, workspaceId: row.workspaceId, notificationId: sent.notificationId });
+    await markCelebrated(deps, d.member, facts[k]!, now);
+    const intervention = await runIntervention(deps, d.member, d.job.day, d.muted, now, {
       blockers: blockers[k]!,
       lastSent,
     });
+    out[d.i] = {
+      kind: 'sent',
+      messageId: row.id,
+      source: written[k]!.source,
+      rejected: written[k]!.rejectedReason,
+      intervention,
+    };
   });
+  await recordNotifications(deps, notified);
   return out;
 }
 
@@ -275,41 +340,6 @@ export async function runDailyBatch(
 export async function runDaily(deps: CoachDeps, job: DailyJob): Promise<DailyOutcome> {
   const [outcome] = await runDailyBatch(deps, [job]);
   return outcome!;
-}
-
-/** One member's message from their facts: written, checked, stored once, sent; then the day's nudge. */
-async function deliverDaily(
-  deps: CoachDeps,
-  member: Member,
-  job: DailyJob,
-  facts: DailyFacts,
-  muted: readonly string[],
-  now: Date,
-  known: { blockers: Blocker[]; lastSent: Map<string, Date> },
-): Promise<DailyOutcome> {
-  const written = await writeMessage(deps, member, facts);
-  const { row, fresh } = await insertOnce(deps, {
-    workspaceId: job.workspaceId,
-    userId: job.userId,
-    kind: 'daily',
-    day: job.day,
-    text: written.text,
-    facts: facts as unknown as Record<string, unknown>,
-    // A slot carries the post the model drafted for it: accepted in one tap.
-    actions: facts.actions.map((a) =>
-      written.drafts.has(a.id) ? { ...a, text: written.drafts.get(a.id) } : a,
-    ) as unknown as Array<Record<string, unknown>>,
-    source: written.source,
-    model: written.model,
-    rejectedText: written.rejectedText,
-    rejectedReason: written.rejectedReason,
-    createdAt: now,
-  });
-  if (!fresh) return { kind: 'duplicate', messageId: row.id, delivered: await sendStored(deps, row) };
-  await sendStored(deps, row);
-  await markCelebrated(deps, member, facts, now);
-  const intervention = await runIntervention(deps, member, job.day, muted, now, known);
-  return { kind: 'sent', messageId: row.id, source: written.source, rejected: written.rejectedReason, intervention };
 }
 
 /** Milestones the message celebrated are not celebrated again. */
