@@ -83,12 +83,22 @@ const Uuid = z.guid();
 const TimeText = z.string().min(10).max(40).describe('ISO instant with offset, or YYYY-MM-DDTHH:MM in your time zone');
 const STATUSES = out.TARGET_STATUSES;
 
+/** A result the service already rendered as a JSON object's text (a page of posts): sent as is. */
+export class RenderedJson {
+  constructor(readonly text: string) {}
+}
+
 /**
  * A service result as MCP content: the JSON as text, and the same JSON as structured content
  * (a list wrapped as `{ items }`). Structured content is the JSON itself (instants as strings),
  * so what the server checks against the tool's output schema is what the client receives.
  */
 export function ok(value: unknown): CallToolResult {
+  if (value instanceof RenderedJson)
+    return {
+      content: [{ type: 'text', text: value.text }],
+      structuredContent: JSON.parse(value.text) as Record<string, unknown>,
+    };
   const wrapped =
     value !== null && typeof value === 'object' && !Array.isArray(value) ? value : { items: value ?? null };
   const text = JSON.stringify(wrapped);
@@ -168,11 +178,11 @@ export function registerTools(
       outputSchema: out.PostPageOut,
       annotations: READ,
     },
-    // The service renders the page as JSON text for REST; MCP returns it as structured content.
+    // The service renders the page as JSON text for REST; MCP sends that text and its parse.
     (a) =>
       run(async () => {
         const page = await posts.listPosts(s, ctx, { limit: a.limit, cursor: a.cursor, statuses: a.status });
-        return JSON.parse(page.json.toString('utf8')) as unknown;
+        return new RenderedJson(page.json.toString('utf8'));
       })(),
   );
 
