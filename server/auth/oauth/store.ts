@@ -6,7 +6,7 @@
  * is one compare-and-set on `used_at`; a refresh token presented twice revokes its grant.
  */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt, notExists } from 'drizzle-orm';
 import { hashToken, schema, type Db } from '../../../core/index.js';
 
 const { oauthClients, oauthGrants, oauthTokens } = schema;
@@ -19,10 +19,34 @@ export const ACCESS_PREFIX = 'hoa_';
 export const REFRESH_PREFIX = 'hor_';
 export const random = (prefix: string): string => prefix + randomBytes(32).toString('base64url');
 
+/** A registered client no user has consented to within this long is forgotten (it may register again). */
+export const UNUSED_CLIENT_TTL_MS = 24 * 3_600_000;
+/** Registrations forgotten per new registration at most (registration is rate limited, so this keeps up). */
+const FORGET_PER_REGISTRATION = 100;
+
+/**
+ * Registers a client, and forgets up to 100 registrations older than a day that no user ever
+ * consented to: anyone may register (RFC 7591), so without this the table only grows. A client
+ * with a grant (even a revoked one) is kept: its grants and their history hang off it.
+ */
 export async function insertClient(
   db: Db,
   input: { clientName: string | null; redirectUris: string[] },
+  now = new Date(),
 ): Promise<OAuthClient> {
+  const stale = db
+    .select({ id: oauthClients.id })
+    .from(oauthClients)
+    .where(
+      and(
+        lt(oauthClients.createdAt, new Date(now.getTime() - UNUSED_CLIENT_TTL_MS)),
+        notExists(
+          db.select({ one: oauthGrants.id }).from(oauthGrants).where(eq(oauthGrants.clientId, oauthClients.id)),
+        ),
+      ),
+    )
+    .limit(FORGET_PER_REGISTRATION);
+  await db.delete(oauthClients).where(inArray(oauthClients.id, stale));
   const [row] = await db
     .insert(oauthClients)
     .values({ clientId: `hc_${randomBytes(16).toString('base64url')}`, ...input })
