@@ -205,6 +205,8 @@ export async function mcpPlugin(app: FastifyInstance, opts: McpPluginOptions): P
         ctx,
         { error: (obj, msg) => current.getStore()?.log.error(obj, msg) },
         forwarding(() => current.getStore()!.principal),
+        // The request's own principal: its content version is fresh (not a session's).
+        { contentVersion: () => current.getStore()?.principal.contentVersion },
       );
       registerResources(server, opts.deps, ctx);
       return server;

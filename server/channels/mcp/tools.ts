@@ -142,7 +142,14 @@ export function registerTools(
   ctx: Ctx,
   log?: McpLog,
   principal?: Principal,
-  opts: { canElicit?: () => boolean } = {},
+  opts: {
+    canElicit?: () => boolean;
+    /**
+     * The workspace's content version read with this request's credentials (stateless mode,
+     * where the principal is the request's): lets `list_posts` use the page cache as REST does.
+     */
+    contentVersion?: () => number | undefined;
+  } = {},
 ): void {
   const run = (fn: () => Promise<unknown>) => async (): Promise<CallToolResult> => {
     try {
@@ -181,7 +188,12 @@ export function registerTools(
     // The service renders the page as JSON text for REST; MCP sends that text and its parse.
     (a) =>
       run(async () => {
-        const page = await posts.listPosts(s, ctx, { limit: a.limit, cursor: a.cursor, statuses: a.status });
+        const page = await posts.listPosts(s, ctx, {
+          limit: a.limit,
+          cursor: a.cursor,
+          statuses: a.status,
+          contentVersion: opts.contentVersion?.(),
+        });
         return new RenderedJson(page.json.toString('utf8'));
       })(),
   );
