@@ -3,8 +3,9 @@
  * own job: the tick (`runTick`) puts the members due at this instant into daily jobs on
  * BullMQ (Redis) and a coach worker (`startCoachWorker`) runs them — facts read for each
  * batch from a seeded PostgreSQL database (`runDailyBatch` → `dailyFactsBatch`), the message
- * written by a scripted zero-latency model over the OpenAI protocol through the real router
- * (`coaching` task kind) and every number checked, the message stored once, sent through the
+ * written by a scripted zero-latency model over the OpenAI protocol (bench/coach-model.ts, a
+ * process of its own) through the real router (`coaching` task kind), with a post drafted for
+ * each slot action, and every number checked, the message stored once, sent through the
  * notifier (WebSocket deliverer on the Redis event bus), milestones and the day's nudge — beside
  * the same job with no model, the template writing the same facts (baseline). Each run starts
  * from no message of the day. Also measured: the same members one at a time (`runDaily`, a
@@ -19,6 +20,7 @@
  * once in the worker, default 2), COACH_BENCH_CONCURRENCY (members of a job at once, default the
  * job's 16) and COACH_BENCH_SAMPLE (members one at a time, default 500) change the run.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -40,7 +42,6 @@ import { ConnectorRegistry } from '../connectors/index.js';
 import { createRedisConnection, EventBus, openDatabase } from '../core/index.js';
 import { Notifier } from '../tools/notifications/index.js';
 import type { SchedulingDeps } from '../tools/scheduling/index.js';
-import { startFakeLlm } from '../test/fakes/llm/index.js';
 import { printResult, printTable, round } from './lib.js';
 
 const USERS = Number(process.env.COACH_BENCH_USERS ?? 10_000);
@@ -61,20 +62,25 @@ const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: CON
 const redis = createRedisConnection(REDIS_URL);
 const bull = createRedisConnection(REDIS_URL, { purpose: 'worker' });
 const events = new EventBus(redis, () => createRedisConnection(REDIS_URL, { purpose: 'worker' }));
-// The model answers at once from the facts it is sent (numbers copied, as a good model does).
-const llm = await startFakeLlm({
-  openai: (req) => {
-    const f = JSON.parse(req.lastUserText.replace(/^FACTS:\n/, '')) as {
-      yesterday: { posts: number; engagements: number };
-      streakDays: number;
-      actions: string[];
-      insight: string;
-    };
-    return {
-      text: `Good morning! Yesterday: ${f.yesterday.posts} post, ${f.yesterday.engagements} engagements; ${f.streakDays} days in a row.\n${f.actions.map((a, i) => `${i + 1}. ${a}`).join('\n')}\n${f.insight}`,
-      usage: { input: 300, output: 60 },
-    };
+// The scripted model answers at once, from a process of its own (bench/coach-model.ts).
+const modelServer = spawn(
+  process.execPath,
+  ['--import', 'tsx', new URL('./coach-model.ts', import.meta.url).pathname],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
   },
+);
+const llm = await new Promise<{ openaiUrl: string; close: () => Promise<void> }>((resolve, reject) => {
+  modelServer.stdout.once('data', (d: Buffer) =>
+    resolve({
+      openaiUrl: (JSON.parse(String(d)) as { url: string }).url,
+      close: async () => {
+        modelServer.stdin.end();
+        await new Promise((r) => modelServer.once('exit', r));
+      },
+    }),
+  );
+  modelServer.once('exit', (code) => reject(new Error(`the scripted model exited (${code})`)));
 });
 
 try {
