@@ -145,6 +145,8 @@ export interface SlackFake {
   stubOf(file: SharedFile): Record<string, unknown>;
   /** Calls `cb` on every message written (`chat.postMessage`, `chat.update`) as it arrives (benchmarks); returns the unwatch. */
   watch(cb: (w: { method: 'chat.postMessage' | 'chat.update'; channel: string; text: string }) => void): () => void;
+  /** How many times the Web API method was called (any answer). */
+  callsOf(method: string): number;
   /** Downloads of file bytes: each request's path and HTTP status. */
   downloads: Array<{ path: string; status: number }>;
   /** The next `count` calls of `method` answer 429 with `Retry-After: retryAfterS`. */
@@ -203,6 +205,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
   const scopes = new Set(o.scopes ?? ['chat:write', 'im:history', 'app_mentions:read', 'files:read']);
   const files = new Map<string, { file: SharedFile; bytes: Buffer }>();
   const downloads: SlackFake['downloads'] = [];
+  const methodCalls = new Map<string, number>();
   const watchers = new Set<Parameters<SlackFake['watch']>[0]>();
   let nextFile = 1;
   const byChannel = new Map<string, SlackMessage[]>();
@@ -287,6 +290,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       const path = req.url?.split('?')[0] ?? '';
       if (path.startsWith('/files-pri/')) return serveFile(req, res, path);
       const method = /^\/api\/([a-zA-Z.]+)$/.exec(path)?.[1] ?? '';
+      methodCalls.set(method, (methodCalls.get(method) ?? 0) + 1);
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(JSON.stringify(body));
@@ -522,6 +526,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
     appId,
     ephemerals,
     downloads,
+    callsOf: (method) => methodCalls.get(method) ?? 0,
     watch(cb) {
       watchers.add(cb);
       return () => watchers.delete(cb);

@@ -125,6 +125,7 @@ export class SlackChannel {
       logger: boltLogger(opts.logger),
       clientOptions: { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 2 } },
     });
+    keepAuthorization(this.app);
     // Events are acknowledged before this runs; a repeated event_id goes no further.
     const seen = new DeliveryLog(opts.redis, 'slack-event', SEEN_EVENT_MS, opts.keyPrefix);
     this.app.use(async ({ body, next }) => {
@@ -496,4 +497,33 @@ function filesOf(raw: unknown): SlackFile[] | undefined {
   return raw.filter(
     (f): f is SlackFile => typeof f === 'object' && f !== null && typeof (f as SlackFile).id === 'string',
   );
+}
+
+type Authorize = (source: { isEnterpriseInstall?: boolean }, body?: unknown) => Promise<unknown>;
+
+/**
+ * Bolt 5.1 given a bot token with `tokenVerificationEnabled: false` (so that a Slack that cannot
+ * be reached at start does not fail every later event) calls `auth.test` again before every
+ * event (`singleAuthorization` re-runs it on each call): a Web API round trip (Tier 4) on the
+ * way to every answer. The first successful answer is kept instead, per install kind; a failure
+ * is tried again with the next event. `authorize` is Bolt's private field (pinned version); its
+ * absence fails here, at construction, not silently.
+ */
+function keepAuthorization(app: App): void {
+  const bolt = app as unknown as { authorize?: Authorize };
+  const authorize = bolt.authorize;
+  if (typeof authorize !== 'function') throw new Error('@slack/bolt changed: App.authorize is not a function');
+  const kept = new Map<boolean, Promise<unknown>>();
+  bolt.authorize = (source, body) => {
+    const kind = source.isEnterpriseInstall === true;
+    let result = kept.get(kind);
+    if (!result) {
+      result = authorize.call(app, source, body).catch((err: unknown) => {
+        kept.delete(kind);
+        throw err;
+      });
+      kept.set(kind, result);
+    }
+    return result;
+  };
 }

@@ -236,6 +236,20 @@ describe('slack', () => {
     expect(turn.principal.workspaceId).toBe(p.workspaceId);
   });
 
+  it('auth.test is asked once, not before every event', async () => {
+    const p = await env.api.signUp();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = () => ({ text: 'One of several answers.' });
+    for (let i = 0; i < 3; i++) await dm(user, d, `message ${i}`);
+    await until(
+      'the answers',
+      () => slack.messages(d).filter((m) => m.text === 'One of several answers.').length === 3,
+    );
+    await channel.idle();
+    // Earlier tests sent many events through this app already.
+    expect(slack.callsOf('auth.test')).toBe(1);
+  });
+
   it('a 429 with Retry-After from the Web API is waited out and the answer still arrives', async () => {
     const p = await env.api.signUp();
     const { user, dm: d } = await linkedUser(p);
