@@ -339,7 +339,7 @@ export const VARIABLES: readonly VariableDoc[] = [
     expects: OUTBOUND_ALLOW_EXPECTS,
     default: 'unset (public addresses only)',
     description:
-      'Addresses beyond the public internet that URLs people give Herald (knowledge pages and feeds, product pages) may lead to: CIDRs, `loopback`, `private`, `linklocal`, `uniquelocal`, or `any`. Unset, a URL that resolves or redirects to a loopback, private, link-local or metadata address is refused (`knowledge_fetch_failed`, `details.reason` `address_refused`). Platform and model URLs you configure are not affected.',
+      'Addresses beyond the public internet that URLs people give Herald (knowledge pages and feeds, product pages, Mastodon instances, Bluesky handles, `did:web` hosts and the PDSes DID documents name) may lead to: CIDRs, `loopback`, `private`, `linklocal`, `uniquelocal`, or `any`. Unset, a URL that resolves or redirects to a loopback, private, link-local or metadata address is refused (`knowledge_fetch_failed`, `details.reason` `address_refused`). Platform and model URLs you configure are not affected.',
     schema: outboundAllow,
   },
   {
