@@ -9,8 +9,10 @@
  * - the POST stream of an `ask_herald` call is cut (its TCP connections destroyed by a
  *   loopback proxy) while the person is being asked: the client resumes with `GET` and
  *   `Last-Event-ID`, and the result arrives on the resumed stream; an event id of another
- *   session replays nothing.
+ *   session replays nothing; another stateful process (its own sessions) answers the session
+ *   id and a resume with 404 `mcp_session_not_found`: stateful mode needs sticky routing.
  */
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { and, eq } from 'drizzle-orm';
@@ -31,6 +33,8 @@ import type { FakeChatRequest, FakeReply } from '../../fakes/llm/index.js';
 let env: AgentEnv;
 const apps: FastifyInstance[] = [];
 let stateful: string;
+/** A second stateful process (its own sessions), for what another API process answers. */
+let statefulElsewhere: string;
 let stateless: string;
 /** `GET /mcp` requests that carried `Last-Event-ID`, as the server saw them. */
 const resumes: Array<{ lastEventId: string }> = [];
@@ -58,6 +62,7 @@ async function mcpApp(mode: McpMode): Promise<string> {
 beforeAll(async () => {
   env = await startAgentEnv();
   stateful = await mcpApp('stateful');
+  statefulElsewhere = await mcpApp('stateful');
   stateless = await mcpApp('stateless');
 }, 60_000);
 afterAll(async () => {
@@ -282,6 +287,37 @@ describe('resuming a dropped SSE stream (stateful mode)', () => {
     } finally {
       await client.close();
       await proxy.close();
+    }
+  }, 60_000);
+
+  it('another API process does not hold the session: a request or a resume there is 404 mcp_session_not_found', async () => {
+    const { p } = await env.personWithMastodon();
+    const { client } = await connect(p, stateful);
+    try {
+      const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId!;
+      const headers = {
+        ...p.auth,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-11-25',
+      };
+      const call = await fetch(statefulElsewhere, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(call.status).toBe(404);
+      expect(((await call.json()) as { error: { data: { code: string } } }).error.data.code).toBe(
+        'mcp_session_not_found',
+      );
+      const resume = await fetch(statefulElsewhere, {
+        headers: { ...headers, accept: 'text/event-stream', 'last-event-id': `${randomUUID()}.1` },
+      });
+      expect(resume.status).toBe(404);
+      await resume.body?.cancel();
+      // The process that holds it still answers.
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    } finally {
+      await client.close();
     }
   }, 60_000);
 
