@@ -1,7 +1,9 @@
 /**
- * bench:publish — publishing throughput and lateness, against the Mastodon, X and LinkedIn
- * fakes on loopback (60/20/20 % of the accounts), PostgreSQL and a Redis of its own (AOF on,
- * as in production), in one run:
+ * bench:publish — publishing throughput and lateness, against the Mastodon, X, LinkedIn,
+ * Instagram, Facebook Pages and Threads fakes on loopback (30/20/20/10/10/10 % of the
+ * accounts; every Instagram post an image the fake downloads from Herald's public media
+ * route, served by this process as a worker serves no API), PostgreSQL and a Redis of its own
+ * (AOF on, as in production), in one run:
  *
  * (a) baseline: raw BullMQ — 10,000 no-op jobs due at the same instant through one worker
  *     process on the same Redis, with the same concurrency → jobs/s;
@@ -30,6 +32,7 @@ import {
   createUser,
   createWorkspace,
   ensureRedis,
+  LocalMediaStore,
   openDatabase,
   SecretCipher,
   upsertSocialAccount,
@@ -41,6 +44,15 @@ import { createXConnector } from '../connectors/x/index.js';
 import { startXFake } from '../connectors/x/fake.js';
 import { createLinkedInConnector } from '../connectors/linkedin/index.js';
 import { startLinkedInFake } from '../connectors/linkedin/fake.js';
+import { createInstagramConnector, instagramUrlsAt } from '../connectors/instagram/index.js';
+import { startInstagramFake } from '../connectors/instagram/fake.js';
+import { createFacebookConnector, FACEBOOK_GRAPH_VERSION } from '../connectors/facebook/index.js';
+import { startFacebookFake } from '../connectors/facebook/fake.js';
+import { createThreadsConnector, threadsUrlsAt } from '../connectors/threads/index.js';
+import { startThreadsFake } from '../connectors/threads/fake.js';
+import sharp from 'sharp';
+import { startPublicMedia } from '../test/helpers/public-media.js';
+import { uploadMedia } from '../tools/media/index.js';
 import { startChroma } from '../knowledge/index.js';
 import { PublishQueue } from '../tools/publishing/index.js';
 import { schedulePost } from '../tools/scheduling/index.js';
@@ -71,9 +83,23 @@ const database = await openDatabase({ kind: 'postgres', url: dbUrl, poolMax: 8 }
 const fake = await startMastodonFake({ rateLimit: { limit: 1_000_000, windowMs: 300_000 } });
 const xFake = await startXFake({ rateLimit: { limit: 1_000_000, windowMs: 900_000 } });
 const liFake = await startLinkedInFake({ dailyLimit: 1_000_000 });
-/** Share of the accounts on X and on LinkedIn (BENCH_X_SHARE, BENCH_LINKEDIN_SHARE); the rest are on Mastodon. */
+const igFake = await startInstagramFake();
+const fbFake = await startFacebookFake();
+const thFake = await startThreadsFake();
+// The worker's encryption key: the public media route checks the URLs the worker signs with it.
+const key = randomBytes(32);
+const mediaDir = path.join(dir, 'media');
+const publicMedia = await startPublicMedia(mediaDir, key, 'b1');
+/**
+ * Share of the accounts on X, LinkedIn, Instagram, Facebook and Threads (BENCH_X_SHARE,
+ * BENCH_LINKEDIN_SHARE, BENCH_INSTAGRAM_SHARE, BENCH_FACEBOOK_SHARE, BENCH_THREADS_SHARE); the
+ * rest are on Mastodon.
+ */
 const X_SHARE = Number(process.env.BENCH_X_SHARE ?? 0.2);
 const LINKEDIN_SHARE = Number(process.env.BENCH_LINKEDIN_SHARE ?? 0.2);
+const INSTAGRAM_SHARE = Number(process.env.BENCH_INSTAGRAM_SHARE ?? 0.1);
+const FACEBOOK_SHARE = Number(process.env.BENCH_FACEBOOK_SHARE ?? 0.1);
+const THREADS_SHARE = Number(process.env.BENCH_THREADS_SHARE ?? 0.1);
 const children: ChildProcess[] = [];
 
 function spawnChild(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
@@ -120,19 +146,71 @@ try {
   await noop.close();
 
   // --- (b) Herald burst ---------------------------------------------------------------------
-  const key = randomBytes(32);
   const cipher = new SecretCipher(new Map([['b1', key]]), 'b1');
   const ws = await createWorkspace(database.db, { name: 'Bench', slug: `bench-${dbName}`, timeZone: 'UTC' });
   const user = await createUser(database.db, { email: `bench@${dbName}.test` });
+  const ctx = { workspaceId: ws.id, userId: user.id, role: 'owner' as const, timeZone: 'UTC', channel: 'bench' };
+  // The image every Instagram post carries (Instagram takes no post without media), in the
+  // store the worker reads (DATA_DIR/media).
+  const { media: image } = await uploadMedia(
+    { db: database.db, store: new LocalMediaStore(mediaDir), maxBytes: 1 << 20 },
+    ctx,
+    {
+      data: await sharp({ create: { width: 40, height: 40, channels: 3, background: '#336699' } })
+        .jpeg()
+        .toBuffer(),
+    },
+  );
+  const mediaOf = (platform: string) => (platform === 'instagram' ? [{ mediaId: image.id }] : []);
   const accounts: string[] = [];
   const platformOf: string[] = [];
   /** Posts each account holds on its platform. */
   const heldBy: Array<() => number> = [];
   const xCount = Math.round(ACCOUNTS * X_SHARE);
   const liCount = Math.round(ACCOUNTS * LINKEDIN_SHARE);
+  const igCount = Math.round(ACCOUNTS * INSTAGRAM_SHARE);
+  const fbCount = Math.round(ACCOUNTS * FACEBOOK_SHARE);
+  const thCount = Math.round(ACCOUNTS * THREADS_SHARE);
+  const metaFrom = xCount + liCount;
+  const fbPages = fbFake.createUser(Array.from({ length: fbCount }, (_, j) => `Bench Page ${j}`)).pages;
+  const metaToken = (accessToken: string) => ({
+    accessToken,
+    issuedAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 60 * 86_400_000).toISOString(),
+  });
   for (let i = 0; i < ACCOUNTS; i++) {
     let input: Parameters<typeof upsertSocialAccount>[3];
-    if (i < xCount) {
+    if (i >= metaFrom && i < metaFrom + igCount) {
+      // Quotas far above the run's posts per account: Meta's own is read before each post.
+      const a = igFake.createAccount({ quota: 1_000_000 });
+      input = {
+        platform: 'instagram',
+        externalId: a.userId,
+        handle: a.username,
+        credentials: metaToken(a.accessToken),
+        metadata: { login: 'instagram', publishingQuota: 1_000_000 },
+      };
+      heldBy.push(() => igFake.posts(a.userId).length);
+    } else if (i >= metaFrom + igCount && i < metaFrom + igCount + fbCount) {
+      const page = fbPages[i - metaFrom - igCount]!;
+      input = {
+        platform: 'facebook',
+        externalId: page.id,
+        handle: page.name,
+        credentials: { accessToken: page.accessToken },
+      };
+      heldBy.push(() => fbFake.posts(page.id).length);
+    } else if (i >= metaFrom + igCount + fbCount && i < metaFrom + igCount + fbCount + thCount) {
+      const a = thFake.createAccount({ quota: 1_000_000 });
+      input = {
+        platform: 'threads',
+        externalId: a.userId,
+        handle: a.username,
+        credentials: metaToken(a.accessToken),
+        metadata: { publishingQuota: 1_000_000 },
+      };
+      heldBy.push(() => thFake.posts(a.userId).length);
+    } else if (i < xCount) {
       const a = xFake.createAccount();
       input = {
         platform: 'x',
@@ -173,6 +251,8 @@ try {
   const queue = new PublishQueue({ connection: bull, prefix });
   const workerEnv = {
     HERALD_ROLE: 'worker',
+    // The fakes listen on loopback, which user-given addresses (a Mastodon instance) may then reach.
+    OUTBOUND_ALLOW: 'loopback',
     PORT: String(await getPort({ host: '127.0.0.1' })),
     DATA_DIR: dir,
     DATABASE_URL: dbUrl,
@@ -191,6 +271,16 @@ try {
     LINKEDIN_CLIENT_SECRET: liFake.clientSecret,
     LINKEDIN_REDIRECT_URI: 'https://herald.test/v1/social-accounts/callback',
     LINKEDIN_API_URL: liFake.url,
+    PUBLIC_URL: publicMedia.url,
+    INSTAGRAM_APP_ID: igFake.clientId,
+    INSTAGRAM_APP_SECRET: igFake.clientSecret,
+    INSTAGRAM_API_URL: igFake.url,
+    FACEBOOK_APP_ID: fbFake.clientId,
+    FACEBOOK_APP_SECRET: fbFake.clientSecret,
+    FACEBOOK_API_URL: fbFake.url,
+    THREADS_APP_ID: thFake.clientId,
+    THREADS_APP_SECRET: thFake.clientSecret,
+    THREADS_API_URL: thFake.url,
   };
   // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the Herald worker there.
   const profile = process.env.BENCH_PROFILE_DIR
@@ -217,6 +307,7 @@ try {
         socialAccountId: accountId,
         platform: platformOf[i]!,
         content: `burst post ${p} on ${i}`,
+        media: mediaOf(platformOf[i]!),
         status: 'scheduled' as const,
         scheduledAt: t0b,
       })),
@@ -245,11 +336,18 @@ try {
     .map((r) => Number(r.ms))
     .sort((a, b) => a - b);
   const published = lateness.length;
+  if (published < N) {
+    // What kept the rest back, by platform and status (the first error of each).
+    const left = (await database.db.execute(
+      sql`select platform, status, count(*)::int as n, min(last_error->>'message') as error from post_targets where workspace_id = ${ws.id} and status <> 'published' group by platform, status`,
+    )) as unknown as { rows: Array<{ platform: string; status: string; n: number; error: string | null }> };
+    for (const r of left.rows)
+      console.error(`not published: ${r.n} ${r.platform} ${r.status}${r.error ? ` (${r.error})` : ''}`);
+  }
   const heraldPostsPerS = published / (lateness[lateness.length - 1]! / 1000);
   const onPlatforms = heldBy.reduce((sum, held) => sum + held(), 0);
 
   // --- (c) lone posts -----------------------------------------------------------------------
-  const ctx = { workspaceId: ws.id, userId: user.id, role: 'owner' as const, timeZone: 'UTC', channel: 'bench' };
   const connectors = new ConnectorRegistry([
     createMastodonConnector(),
     createXConnector({ clientId: xFake.clientId, clientSecret: xFake.clientSecret, apiUrl: xFake.url }),
@@ -259,6 +357,9 @@ try {
       apiUrl: liFake.url,
       oauthUrl: liFake.url,
     }),
+    createInstagramConnector({ urls: instagramUrlsAt(igFake.url), mediaUrls: publicMedia.mediaUrls }),
+    createFacebookConnector({ apiUrl: `${fbFake.url}/${FACEBOOK_GRAPH_VERSION}`, mediaUrls: publicMedia.mediaUrls }),
+    createThreadsConnector({ urls: threadsUrlsAt(thFake.url), mediaUrls: publicMedia.mediaUrls }),
   ]);
   const deps = { db: database.db, connectors, queue, events: null };
   const lone: number[] = [];
@@ -267,7 +368,7 @@ try {
       targets: [t],
     } = await schedulePost(deps, ctx, {
       content: `lone ${i}`,
-      targets: [{ socialAccountId: accounts[i % accounts.length]! }],
+      targets: [{ socialAccountId: accounts[i % accounts.length]!, media: mediaOf(platformOf[i % accounts.length]!) }],
       at: new Date(Date.now() + 1_000),
     });
     for (;;) {
@@ -292,7 +393,7 @@ try {
 
   const ratio = heraldPostsPerS / baselineJobsPerS;
   printTable(
-    `bench:publish — ${N} due at one instant, ${ACCOUNTS} accounts (${ACCOUNTS - xCount - liCount} Mastodon, ${xCount} X, ${liCount} LinkedIn fakes), worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`,
+    `bench:publish — ${N} due at one instant, ${ACCOUNTS} accounts (${ACCOUNTS - metaFrom - igCount - fbCount - thCount} Mastodon, ${xCount} X, ${liCount} LinkedIn, ${igCount} Instagram, ${fbCount} Facebook, ${thCount} Threads fakes), worker concurrency ${CONCURRENCY}, ${os.cpus().length} cores`,
     [
       {
         run: '(a) raw BullMQ no-op jobs',
@@ -341,6 +442,10 @@ try {
   await fake.close();
   await xFake.close();
   await liFake.close();
+  await igFake.close();
+  await fbFake.close();
+  await thFake.close();
+  await publicMedia.close();
   await database.close();
   await admin.query(`drop database if exists ${dbName} with (force)`);
   await admin.end();

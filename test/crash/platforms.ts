@@ -1,6 +1,7 @@
 /**
- * The platforms the crash test publishes to: the real Bluesky PDS, and the Mastodon, X and
- * LinkedIn fakes. Worker processes build their X and LinkedIn connectors from configuration,
+ * The platforms the crash test publishes to: the real Bluesky PDS, and the Mastodon, X,
+ * LinkedIn, Instagram, Facebook Pages and Threads fakes (Meta's in `meta-platforms.ts`).
+ * Worker processes build their connectors (but Bluesky's and Mastodon's) from configuration,
  * so each platform also says which variables point a worker at its fake (`workerEnv`).
  */
 import type { UpsertSocialAccount } from '../../core/index.js';
@@ -13,6 +14,7 @@ import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake } from '../../connectors/x/fake.js';
 import { createLinkedInConnector } from '../../connectors/linkedin/index.js';
 import { startLinkedInFake } from '../../connectors/linkedin/fake.js';
+import { metaFixtures } from './meta-platforms.js';
 
 export interface CrashPlatform {
   name: string;
@@ -28,10 +30,19 @@ export interface CrashPlatform {
    * restricted r_member_social.
    */
   unreadable?: Set<string>;
+  /** Every post here carries an image of this type (Instagram takes no post without media). */
+  needsImage?: 'image/jpeg';
   close(): Promise<void>;
 }
 
-export async function platformFixtures(accountsPerPlatform: number): Promise<CrashPlatform[]> {
+/**
+ * `media`: the media store the workers read (DATA_DIR/media) and their encryption key, from
+ * which the public media URLs Meta downloads from are signed and checked.
+ */
+export async function platformFixtures(
+  accountsPerPlatform: number,
+  media: { dir: string; key: Buffer },
+): Promise<CrashPlatform[]> {
   const bed = await startBlueskyTestbed();
   const bluesky: CrashPlatform = {
     name: 'bluesky',
@@ -151,5 +162,5 @@ export async function platformFixtures(accountsPerPlatform: number): Promise<Cra
     unreadable: new Set<string>(),
     close: () => liFake.close(),
   };
-  return [bluesky, mastodon, x, linkedin];
+  return [bluesky, mastodon, x, linkedin, ...(await metaFixtures(accountsPerPlatform, media))];
 }

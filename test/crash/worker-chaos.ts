@@ -10,7 +10,10 @@ import { freePort } from '../helpers/processes.js';
 
 interface Member {
   child: ChildProcess;
+  startedAt: number;
   readyAt: number | null;
+  /** The tail of its stdout and stderr. */
+  output: () => string;
 }
 
 export interface WorkerFleet {
@@ -18,12 +21,17 @@ export interface WorkerFleet {
   start(count: number): Promise<void>;
   /**
    * SIGKILLs the worker that has been working longest (if one has worked at least
-   * `minWorkingMs`) and starts a replacement; returns whether it killed one.
+   * `minWorkingMs`, and `keepWorking` others would still be working) and starts a replacement;
+   * returns whether it killed one.
    */
-  killOneAndReplace(minWorkingMs?: number): Promise<boolean>;
+  killOneAndReplace(minWorkingMs?: number, keepWorking?: number): Promise<boolean>;
   kills: number;
   /** Output of workers that exited on their own (a crash we did not cause). */
   unexpectedExits: string[];
+  /** How long each worker that became ready took to answer `/health`, ms (boots are slow on a loaded machine). */
+  bootMs: number[];
+  /** Output of live workers that have not answered `/health` within `ms` of starting. */
+  notReadyAfter(ms: number): string[];
   stopAll(): Promise<void>;
 }
 
@@ -32,6 +40,7 @@ export function workerFleet(env: Record<string, string>): WorkerFleet {
   const fleet: WorkerFleet = {
     kills: 0,
     unexpectedExits: [],
+    bootMs: [],
     async start(count) {
       for (let i = 0; i < count; i++) {
         const port = await freePort();
@@ -47,8 +56,8 @@ export function workerFleet(env: Record<string, string>): WorkerFleet {
           },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
-        const member: Member = { child, readyAt: null };
         let stderr = '';
+        const member: Member = { child, startedAt: Date.now(), readyAt: null, output: () => stderr };
         let killed = false;
         // Both streams (logs are on stdout, at LOG_LEVEL error): an unexpected exit says why.
         const keep = (c: string) => (stderr = (stderr + c).slice(-2000));
@@ -64,7 +73,10 @@ export function workerFleet(env: Record<string, string>): WorkerFleet {
         void (async () => {
           while (!killed && member.readyAt === null) {
             try {
-              if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) member.readyAt = Date.now();
+              if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) {
+                member.readyAt = Date.now();
+                fleet.bootMs.push(member.readyAt - member.startedAt);
+              }
             } catch {
               await new Promise((r) => setTimeout(r, 100));
             }
@@ -72,12 +84,18 @@ export function workerFleet(env: Record<string, string>): WorkerFleet {
         })();
       }
     },
-    async killOneAndReplace(minWorkingMs = 300) {
+    notReadyAfter(ms) {
+      return [...live]
+        .filter((m) => m.readyAt === null && Date.now() - m.startedAt >= ms)
+        .map((m) => `pid ${m.child.pid}, ${Math.round((Date.now() - m.startedAt) / 1000)} s: ${m.output()}`);
+    },
+    async killOneAndReplace(minWorkingMs = 300, keepWorking = 0) {
       const working = [...live]
         .filter((m) => m.readyAt !== null && Date.now() - m.readyAt >= minWorkingMs)
         .sort((a, b) => a.readyAt! - b.readyAt!);
       const victim = working[0];
       if (!victim) return false;
+      if ([...live].filter((m) => m.readyAt !== null).length - 1 < keepWorking) return false;
       victim.child.kill('SIGKILL');
       fleet.kills++;
       await fleet.start(1);
