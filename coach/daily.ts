@@ -1,10 +1,12 @@
 /**
- * One member's morning on one local day: the daily message (facts from analytics, written
- * by the model through the router and checked number by number — a text that states a
- * figure the facts do not hold is not sent, the template with the same facts is), the
- * milestones it celebrates (once), and at most one intervention. Idempotent per member and
- * day: the message row is unique per day and the notification per dedupe key, so a retry
- * after a crash, or a second worker, finds what the first stored and sends nothing twice.
+ * Members' mornings on their local day, a batch at a time (the queue's job: the members due
+ * at one instant): the daily message (facts from analytics, read for the whole batch; written
+ * by the model through the router, with a post drafted for each slot action, and checked
+ * number by number — a text that states a figure the facts do not hold is not sent, the
+ * template with the same facts is), the milestones it celebrates (once), and at most one
+ * intervention. Idempotent per member and day: the message row is unique per day and the
+ * notification per dedupe key, so a retry after a crash, or a second worker, finds what the
+ * first stored and sends nothing twice. `runDaily` is a batch of one.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
