@@ -64,7 +64,7 @@ const testId = (id: string) => `[data-testid="${id}"]`;
 const lastText = (selector: string) =>
   page.evaluate((s) => {
     const all = (
-      globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Element> } }
+      globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }
     ).document.querySelectorAll(s);
     return all.length ? (all[all.length - 1] as { textContent: string | null }).textContent : null;
   }, selector);
@@ -89,7 +89,7 @@ async function someText(selector: string, ok: (t: string) => boolean, what: stri
         (s) =>
           Array.from(
             (
-              globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Element> } }
+              globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }
             ).document.querySelectorAll(s),
             (e) => (e as { textContent: string | null }).textContent ?? '',
           ),
@@ -199,7 +199,9 @@ describe.skipIf(!HAVE_FIREFOX)(
       await fill('input[type=password]', PASSWORD);
       await click(role('button', 'Sign up'));
       await textOf(testId('role'), (t) => t === 'owner', 'the role to show owner');
-      expect(await page.evaluate(() => navigator.userAgent)).toContain('Firefox');
+      expect(
+        await page.evaluate(() => (globalThis as unknown as { navigator: { userAgent: string } }).navigator.userAgent),
+      ).toContain('Firefox');
     }, 60_000);
 
     it('chat: the reply streams in over the WebSocket, token by token', async () => {
