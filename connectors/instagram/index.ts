@@ -251,6 +251,7 @@ export function createInstagramConnector(options: InstagramConnectorOptions = {}
         if (!found) throw unfindable();
         return found.id;
       },
+      journal ? async () => (await loadState(journal)).parts[0] : undefined,
     );
     return resultFor(account, mediaId);
   }

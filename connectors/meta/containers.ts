@@ -154,6 +154,15 @@ export async function publishContainer(api: ContainerApi, id: string): Promise<s
  * Publishes one post from its journaled steps onward. `build` creates the containers (each id
  * journaled by `record`) and returns the one to publish; `findPublished` names the media of a
  * container Meta reports PUBLISHED.
+ *
+ * `latest` reads this part's steps from the journal as they are now. Two attempts on one target
+ * can overlap (a worker starved past its job lock and account lease still works while another
+ * takes the job over); if each published a container of its own, the post would appear twice.
+ * So a new container is journaled only while the journal holds none (else the one already there
+ * is used, and ours, never published, expires in 24 h), and just before `*_publish` the journal
+ * must still name our container (else the other attempt publishes its own, and this one stops,
+ * transient). Both attempts publishing the same container is harmless: Meta publishes it once,
+ * and the one refused finds the container PUBLISHED.
  */
 export async function publishPartOnce(
   api: ContainerApi,
@@ -161,6 +170,7 @@ export async function publishPartOnce(
   record: () => Promise<void>,
   build: () => Promise<string>,
   findPublished: (containerId: string) => Promise<string>,
+  latest?: () => Promise<PartSteps | undefined>,
 ): Promise<string> {
   if (steps.media) return steps.media;
   if (steps.container) {
@@ -177,14 +187,36 @@ export async function publishPartOnce(
     }
   }
   if (!steps.container) {
-    steps.container = await build();
-    await record();
+    const mine = await build();
+    const theirs = (await latest?.())?.container;
+    if (theirs) {
+      steps.container = theirs;
+    } else {
+      steps.container = mine;
+      await record();
+    }
   }
   const ready = await waitUntilReady(api, steps.container);
   if (ready === 'PUBLISHED') {
     steps.media = await findPublished(steps.container);
   } else {
-    steps.media = await publishContainer(api, steps.container);
+    const now = latest ? await latest() : undefined;
+    if (now?.media) return (steps.media = now.media);
+    if (now?.container && now.container !== steps.container) {
+      throw new TransientError(
+        `Another attempt is publishing this post to ${LABELS[api.platform]}; Herald checks on it next`,
+        { platform: api.platform, reason: 'concurrent_attempt' },
+      );
+    }
+    try {
+      steps.media = await publishContainer(api, steps.container);
+    } catch (err) {
+      // A definite refusal of a container another attempt has just published: the post is live.
+      if (!isConnectorError(err) || err.mayHaveSucceeded) throw err;
+      const after = await containerStatus(api, steps.container).catch(() => null);
+      if (after?.status !== 'PUBLISHED') throw err;
+      steps.media = await findPublished(steps.container);
+    }
   }
   await record();
   return steps.media;

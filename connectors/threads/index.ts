@@ -222,6 +222,7 @@ export function createThreadsConnector(options: ThreadsConnectorOptions = {}): C
             }
             return found.id;
           },
+          journal ? async () => (await loadState(journal)).parts[i] : undefined,
         );
         published.push({ index: i, platformPostId: id, url: await permalink(account, id) });
       } catch (err) {

@@ -178,6 +178,29 @@ describe('Instagram container flow', () => {
     });
   }
 
+  it('two attempts on one target that overlap (a starved worker and the one that took its job over) make one post', async () => {
+    // Found by the crash test on a loaded machine: each attempt published a container of its own.
+    for (let round = 0; round < 5; round++) {
+      const a = fake.createAccount();
+      const account = accountOf(a);
+      const journal = memoryJournal();
+      const input = post(`overlap ${round}`, [jpeg()]);
+      const [first, second] = await Promise.allSettled([
+        connector().publish(account, input, 'k', journal),
+        connector().publish(account, input, 'k', journal),
+      ]);
+      const posts = fake.posts(a.userId);
+      expect(posts).toHaveLength(1);
+      for (const r of [first, second]) {
+        if (r.status === 'fulfilled') expect(r.value.platformPostId).toBe(posts[0]!.id);
+        else expect(r.reason).toMatchObject({ kind: 'transient', reason: 'concurrent_attempt' });
+      }
+      // The worker's lookup settles whichever attempt stopped.
+      const found = await connector().lookup(account, input, 'k', new Date(Date.now() - 60_000), journal);
+      expect(found?.platformPostId).toBe(posts[0]!.id);
+    }
+  });
+
   it('an identical earlier post is not mistaken for this one: the journaled container decides', async () => {
     const a = fake.createAccount();
     const account = accountOf(a);
