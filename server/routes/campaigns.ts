@@ -56,7 +56,8 @@ const Testimonial = z.strictObject({
   source: z.string().max(500).optional(),
 });
 const AffiliateLink = z.strictObject({ programId: z.uuid(), url: Url });
-const ProductBody = z.strictObject({
+/** `POST /v1/products` (and the MCP tool `add_product`). */
+export const ProductBody = z.strictObject({
   name: z.string().trim().min(1).max(300),
   url: Url.nullish(),
   price: Money.nullish(),
@@ -68,6 +69,25 @@ const ProductBody = z.strictObject({
   affiliateLinks: z.array(AffiliateLink).max(20).optional(),
 });
 const Kind = z.enum(CONTENT_KINDS);
+/** `POST /v1/campaigns/content` (and the MCP tool `generate_campaign_content`). */
+export const ContentBody = z.strictObject({
+  productId: z.uuid(),
+  accounts: z.array(z.string().min(1).max(200)).min(1).max(10),
+  kinds: z.array(Kind).max(5).optional(),
+  compareWith: z.array(z.uuid()).max(5).optional(),
+});
+/** `POST /v1/campaigns` (and the MCP tool `create_campaign`). */
+export const CreateCampaignBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  productIds: z.array(z.uuid()).min(1).max(20),
+  accounts: z.array(z.string().min(1).max(200)).min(1).max(20),
+  from: z.iso.datetime({ offset: true }),
+  to: z.iso.datetime({ offset: true }),
+  postsPerWeek: z.number().int().min(1).max(50),
+  abTest: z.boolean().optional(),
+  cost: z.number().min(0).optional(),
+  costCurrency: z.string().length(3).optional(),
+});
 const CsvText = z
   .string()
   .min(1)
@@ -255,12 +275,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<CampaignRouteOptions> = async
       schema: {
         tags: ['campaigns'],
         summary: 'Generates the content suite for a product through the model (editor); nothing is saved',
-        body: z.strictObject({
-          productId: z.uuid(),
-          accounts: z.array(z.string().min(1).max(200)).min(1).max(10),
-          kinds: z.array(Kind).max(5).optional(),
-          compareWith: z.array(z.uuid()).max(5).optional(),
-        }),
+        body: ContentBody,
       },
     },
     async (req) => {
@@ -282,17 +297,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<CampaignRouteOptions> = async
       schema: {
         tags: ['campaigns'],
         summary: 'Creates a draft campaign with its proposed timeline (editor); nothing is scheduled until approved',
-        body: z.strictObject({
-          name: z.string().trim().min(1).max(200),
-          productIds: z.array(z.uuid()).min(1).max(20),
-          accounts: z.array(z.string().min(1).max(200)).min(1).max(20),
-          from: z.iso.datetime({ offset: true }),
-          to: z.iso.datetime({ offset: true }),
-          postsPerWeek: z.number().int().min(1).max(50),
-          abTest: z.boolean().optional(),
-          cost: z.number().min(0).optional(),
-          costCurrency: z.string().length(3).optional(),
-        }),
+        body: CreateCampaignBody,
       },
     },
     async (req, reply) => reply.code(201).send(await createCampaign(deps, ctxOf(req), req.body)),
