@@ -331,12 +331,20 @@ export class SlackChannel {
       await client.chat.postMessage({ channel: said.channel, text: SLACK_LINK_HELP });
       return;
     }
-    const audio = await this.#audioFileOf(said.files);
+    const { audio, unread } = await this.#audioFileOf(said.files);
     if (audio) {
       await this.#audio(member, said, key, audio);
       return;
     }
-    if (said.text.trim() === '') return;
+    if (said.text.trim() === '') {
+      // Only files, none of them readable: say why rather than nothing.
+      if (unread)
+        await client.chat.postMessage({
+          channel: said.channel,
+          text: 'I could not read the file you shared (the Slack app needs the files:read scope); please type instead.',
+        });
+      return;
+    }
     if (await this.#edited(member, key, said.channel, said.text)) return;
     await this.#turn(member, said, key, client);
   }
@@ -390,9 +398,11 @@ export class SlackChannel {
 
   /**
    * The first audio file a message shares. A stub (a Slack Connect channel's file, which says
-   * nothing of its type) is read with `files.info` first; one that cannot be read is skipped.
+   * nothing of its type) is read with `files.info` first; one that cannot be read is skipped
+   * (`unread`).
    */
-  async #audioFileOf(files: SlackFile[] | undefined): Promise<SlackFile | undefined> {
+  async #audioFileOf(files: SlackFile[] | undefined): Promise<{ audio?: SlackFile; unread: boolean }> {
+    let unread = false;
     for (const shared of files ?? []) {
       let file = shared;
       if (needsFileInfo(file)) {
@@ -403,12 +413,15 @@ export class SlackChannel {
           );
           return undefined;
         });
-        if (!info?.file) continue;
+        if (!info?.file) {
+          unread = true;
+          continue;
+        }
         file = info.file as SlackFile;
       }
-      if (isAudioFile(file)) return file;
+      if (isAudioFile(file)) return { audio: file, unread };
     }
-    return undefined;
+    return { unread };
   }
 
   #fileOrigins(): readonly string[] {

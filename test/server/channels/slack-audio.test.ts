@@ -251,6 +251,59 @@ describe('slack audio', () => {
     }
   });
 
+  it('without the files:read scope: a clip is answered with what is missing, a Slack Connect stub too; nothing is transcribed', async () => {
+    const bare = await startSlackFake({ scopes: ['chat:write', 'im:history', 'app_mentions:read'] });
+    const app = new SlackChannel({
+      botToken: bare.token,
+      signingSecret: SIGNING,
+      apiUrl: bare.apiUrl,
+      db: env.api.env.database.db,
+      redis: env.api.deps.redis,
+      keyPrefix: `test-slack-audio-noscope-${randomUUID()}`,
+      chat: env.handler,
+      stt: new OpenAiSpeechToText({ baseUrl: stt.openaiUrl, apiKey: 'sk-test', model: 'whisper-1', timeoutMs: 10_000 }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    const server = Fastify();
+    await server.register(errorsPlugin);
+    await server.register(app.receiver.routes, { prefix: '/v1' });
+    const at = `${await server.listen({ host: '127.0.0.1', port: 0 })}/v1/channels/slack/events`;
+    try {
+      const p = await env.api.signUp();
+      const res = await fetch(`${env.api.baseUrl}/v1/channels/link-codes`, {
+        method: 'POST',
+        headers: { ...p.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'slack' }),
+      });
+      const { code } = (await res.json()) as { code: string };
+      const send = (event: Record<string, unknown>) =>
+        bare.deliverEvent(at, SIGNING, { type: 'message', channel_type: 'im', channel: 'DS1', user: 'US1', ...event });
+      await send({ text: `link ${code}`, ts: '1.1' });
+      await until('linked', () => bare.messages('DS1').find((m) => m.text.startsWith('Linked')));
+      const before = stt.transcriptions.length;
+      const clip = bare.shareFile('US1', await webmOpusClip(spoken), {
+        name: 'audio_message.webm',
+        mimetype: 'audio/webm',
+        filetype: 'webm',
+        clip: { durationMs: Math.round(pcmMs(spoken)) },
+      });
+      await send({ subtype: 'file_share', text: '', files: [{ ...clip }], ts: '2.1' });
+      await until('the fetch answer', () => bare.messages('DS1').find((m) => m.text.startsWith('I could not fetch')));
+      expect(bare.downloads.at(-1)!.status).toBe(403);
+      await send({ subtype: 'file_share', text: '', files: [bare.stubOf(clip)], ts: '3.1' });
+      const said = await until('the stub answer', () =>
+        bare.messages('DS1').find((m) => m.text.startsWith('I could not read the file')),
+      );
+      expect(said.text).toContain('files:read');
+      await app.idle();
+      expect(stt.transcriptions.length).toBe(before);
+    } finally {
+      await app.close();
+      await server.close();
+      await bare.close();
+    }
+  });
+
   it("the fake serves a file's bytes only to the bot token: 401 without or with another, 404 for an unknown file", async () => {
     const file = slack.shareFile('UX', Buffer.from('bytes'), { name: 'x.wav', mimetype: 'audio/wav', filetype: 'wav' });
     const get = (u: string, auth?: string) =>
