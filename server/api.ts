@@ -203,6 +203,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       chat: deps.chat,
       knowledge: deps.knowledge,
       media: { db: deps.db, store: deps.mediaStore, maxBytes: deps.limits.mediaMaxBytes },
+      campaigns: deps.links ? campaignsDepsOf(deps, deps.links) : undefined,
+      campaignWriter: deps.models ? (who) => draftWriter(deps.models!.layer.router, deps.db, who) : undefined,
       idempotency: new IdempotencyStore(deps.redis, deps.keyPrefix),
     },
     version: API_VERSION,

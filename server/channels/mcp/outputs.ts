@@ -216,3 +216,188 @@ export const TurnOut = z.looseObject({
     .optional()
     .describe('Set when the action was put to you through elicitation during this call (docs/mcp.md)'),
 });
+
+/** A goal (`Goal`): `set_goal`, and each goal of `get_progress` / `coach_checkin`. */
+export const GoalOut = z.looseObject({
+  id: Id,
+  metric: z.string(),
+  socialAccountId: Id.nullable(),
+  account: z.looseObject({ platform: z.string(), handle: z.string() }).nullable(),
+  target: z.number(),
+  baseline: z.number(),
+  baselineAt: Instant,
+  dueDate: z.string(),
+  status: z.string(),
+  label: z.string(),
+  milestones: z.array(z.looseObject({ value: z.number(), due: z.string(), reachedAt: z.string().nullable() })),
+  createdAt: Instant,
+});
+
+const Milestone = z.looseObject({ value: z.number(), due: z.string() }).nullable();
+const GoalForecast = z
+  .looseObject({
+    slope: z.number(),
+    predicted: z.number(),
+    low: z.number(),
+    high: z.number(),
+    probabilityPct: z.number(),
+    points: z.number(),
+    method: z.string(),
+  })
+  .nullable();
+/** The weekly plan toward a goal (`WeeklyPlan`). */
+const Plan = z.looseObject({
+  weekOf: z.string(),
+  postsPerWeek: z.number(),
+  accounts: z.array(z.looseObject({ socialAccountId: Id, platform: z.string(), posts: z.number() })),
+  reason: z.string(),
+});
+const GoalStanding = {
+  goal: GoalOut,
+  current: z.number().nullable(),
+  progressPct: z.number().nullable(),
+  forecast: GoalForecast,
+  onTrack: z.boolean().nullable(),
+  nextMilestone: Milestone,
+  plan: Plan,
+  summary: z.string(),
+};
+
+/** `get_progress` (`GET /v1/coach/progress`). */
+export const ProgressOut = z.looseObject({
+  goals: z.array(z.looseObject({ ...GoalStanding, unit: z.enum(['day', 'week']), series: z.array(Json) })),
+  summary: z.string(),
+});
+
+/** `coach_checkin` (`POST /v1/coach/checkin`). */
+export const CheckInOut = z.looseObject({
+  progress: z.array(z.looseObject(GoalStanding)),
+  today: z.looseObject({
+    yesterday: z.looseObject({ date: z.string(), posts: z.number(), engagements: z.number() }),
+    streak: z.number().int(),
+    actions: z.array(
+      z.looseObject({
+        id: z.string(),
+        type: z.enum(['draft', 'slot']),
+        label: z.string(),
+        at: Instant,
+        atLocal: z.string(),
+        platform: z.string(),
+      }),
+    ),
+    insight: z.looseObject({ text: z.string(), source: z.string() }),
+    drafts: z.number().int(),
+  }),
+  text: z.string(),
+});
+
+/** A product (`ProductView`). */
+export const ProductOut = z.looseObject({
+  id: Id,
+  name: z.string(),
+  url: z.string().nullable(),
+  price: z.string().nullable(),
+  currency: z.string().nullable(),
+  images: z.array(z.string()),
+  category: z.string().nullable(),
+  notes: z.string().nullable(),
+  testimonials: z.array(z.looseObject({ quote: z.string(), author: z.string() })),
+  source: z.string(),
+  affiliateLinks: z.array(z.looseObject({ programId: Id, programName: z.string(), url: z.string() })),
+  createdAt: Instant,
+});
+export const ProductsOut = z.looseObject({ items: z.array(ProductOut) });
+
+/** A campaign with its timeline and, once approved, its posts (`CampaignView`). */
+export const CampaignOut = z.looseObject({
+  id: Id,
+  name: z.string(),
+  status: z.enum(['draft', 'active', 'paused', 'ended']),
+  from: Instant,
+  to: Instant,
+  postsPerWeek: z.number().int(),
+  productIds: z.array(Id),
+  socialAccountIds: z.array(Id),
+  timelineVersion: z.number().int(),
+  timeline: z.array(
+    z.looseObject({
+      key: z.string(),
+      at: Instant,
+      atLocal: z.string(),
+      socialAccountId: Id,
+      platform: z.string(),
+      productId: Id,
+      kind: z.string(),
+      content: z.string(),
+    }),
+  ),
+  cost: z.number(),
+  costCurrency: z.string().nullable(),
+  approvedAt: Instant.nullable(),
+  posts: z.array(
+    z.looseObject({
+      itemKey: z.string(),
+      postId: Id,
+      targetId: Id,
+      platform: z.string(),
+      linkCode: z.string(),
+      scheduledAt: Instant,
+      status: z.string(),
+    }),
+  ),
+  createdAt: Instant,
+});
+
+const ClickFigures = {
+  clicks: z.number(),
+  uniqueClicks: z.number(),
+  botClicks: z.number(),
+  conversions: z.number(),
+  revenue: z.number(),
+  commission: z.number(),
+  epc: z.number().nullable(),
+  conversionRate: z.number().nullable(),
+};
+/** `campaign_report` (`GET /v1/campaigns/{id}/report`). */
+export const CampaignReportOut = z.looseObject({
+  campaign: z.looseObject({ id: Id, name: z.string(), status: z.string() }),
+  currency: z.string(),
+  totals: z.looseObject({
+    ...ClickFigures,
+    cost: z.number(),
+    roi: z.number().nullable(),
+    costNote: z.string().nullable(),
+  }),
+  byPost: z.array(z.looseObject({ ...ClickFigures, postId: Id, platform: z.string(), linkCode: z.string() })),
+  byProduct: z.array(z.looseObject({ ...ClickFigures, productId: Id, name: z.string() })),
+  byPlatform: z.array(z.looseObject({ ...ClickFigures, platform: z.string() })),
+  abTests: z.array(z.looseObject({ group: z.string(), winner: z.string().nullable(), reason: z.string() })),
+});
+
+/** `generate_campaign_content` (`POST /v1/campaigns/content`): nothing saved. */
+export const ContentSuiteOut = z.looseObject({
+  productId: Id,
+  posts: z.array(z.looseObject({ kind: z.string(), socialAccountId: Id, platform: z.string(), content: z.string() })),
+  dropped: z.array(z.looseObject({ kind: z.string(), socialAccountId: z.string(), reason: z.string() })),
+});
+
+/** `suggest_hashtags` (`GET /v1/trends/hashtags`). */
+export const HashtagsOut = z.looseObject({
+  platform: z.string().nullable(),
+  hashtags: z.array(
+    z.looseObject({
+      tag: z.string(),
+      score: z.number(),
+      from: z.array(z.enum(['rising', 'works_for_you'])),
+      why: z.string(),
+    }),
+  ),
+  note: z.string(),
+});
+
+/** `draft_trend_idea` (`POST /v1/trends/ideas/draft`): the draft, the idea it came from, and the style applied. */
+export const IdeaDraftOut = z.looseObject({
+  post: PostOut,
+  idea: z.looseObject({ angle: z.string(), text: z.string() }),
+  style: z.looseObject({ fromKnowledge: z.boolean(), rewritten: z.boolean() }),
+});

@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { isHeraldError, type Db } from '../../../core/index.js';
 import { listAccounts } from '../../../tools/accounts/index.js';
 import { overview, PERIODS, resolveRange } from '../../../tools/analytics/index.js';
-import { draftPost } from '../../../tools/drafting/index.js';
+import { draftPost, type TextWriter } from '../../../tools/drafting/index.js';
+import type { CampaignsDeps } from '../../../tools/campaigns/index.js';
 import * as posts from '../../../tools/posts/index.js';
 import { cancel, listSlots, type SchedulingDeps } from '../../../tools/scheduling/index.js';
 import type { KnowledgeDeps } from '../../../knowledge/index.js';
@@ -21,6 +22,7 @@ import { uploadMediaFromUrl, ALT_TEXT_MAX, type MediaDeps } from '../../../tools
 import type { IdempotencyStore } from '../../http/idempotency.js';
 import type { RequestContext } from '../../http/context.js';
 import { registerMoreTools } from './more-tools.js';
+import { registerFeatureTools } from './feature-tools.js';
 import * as out from './outputs.js';
 import type { Principal } from '../../auth/principal.js';
 import type { RestChatHandler } from '../../routes/chat.js';
@@ -35,6 +37,10 @@ export interface McpToolDeps {
   chat?: RestChatHandler | undefined;
   /** The media library, for `upload_media_from_url`; unset, not offered. */
   media?: MediaDeps | undefined;
+  /** Products and campaigns (they need tracked links); unset, the campaign tools are not offered. */
+  campaigns?: CampaignsDeps | undefined;
+  /** The model writer for `generate_campaign_content`, per caller; unset, that tool answers `model_unavailable`. */
+  campaignWriter?: ((who: { workspaceId: string; userId: string | null }) => TextWriter) | undefined;
   /** Keeps creating tools' results per `idempotencyKey`; unset, a key is accepted and ignored. */
   idempotency?: IdempotencyStore | undefined;
   now?: () => Date;
@@ -331,6 +337,7 @@ export function registerTools(
   );
 
   registerMoreTools(server, deps, ctx, run);
+  registerFeatureTools(server, deps, ctx, run);
 
   const media = deps.media;
   if (media) {

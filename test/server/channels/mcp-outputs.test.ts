@@ -173,6 +173,15 @@ describe('MCP output schemas', () => {
       await call('trending_topics', {});
       await call('content_ideas', { term: 'sourdough' });
       await call('list_goals', { status: 'all' });
+      const goal = await call('set_goal', {
+        metric: 'posts_per_week',
+        target: 5,
+        dueDate: new Date(Date.now() + 60 * 86400_000).toISOString().slice(0, 10),
+      });
+      await call('get_progress', { goalId: goal.id });
+      await call('coach_checkin');
+      await call('suggest_hashtags', { platform: 'mastodon', text: 'Our sourdough' });
+      await call('draft_trend_idea', { term: 'sourdough', idea: 0, accounts: [accountId] });
       const source = await call('knowledge_add', {
         docType: 'note',
         title: 'Shop hours',
