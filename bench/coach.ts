@@ -17,8 +17,9 @@
  * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and Redis
  * (TEST_REDIS_URL, default redis://127.0.0.1:6379). COACH_BENCH_USERS (default 10000),
  * COACH_BENCH_BATCH (members per daily job, default the job's 200), COACH_BENCH_JOBS (jobs at
- * once in the worker, default 2), COACH_BENCH_CONCURRENCY (members of a job at once, default the
- * job's 16) and COACH_BENCH_SAMPLE (members one at a time, default 500) change the run.
+ * once in the worker, default the worker's 1), COACH_BENCH_CONCURRENCY (members of a job at
+ * once, default the job's 16) and COACH_BENCH_SAMPLE (members one at a time, default 500)
+ * change the run.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,7 +48,7 @@ import { printResult, printTable, round } from './lib.js';
 const USERS = Number(process.env.COACH_BENCH_USERS ?? 10_000);
 const CONCURRENCY = Number(process.env.COACH_BENCH_CONCURRENCY ?? DEFAULT_DAILY_CONCURRENCY);
 const BATCH = Number(process.env.COACH_BENCH_BATCH ?? DAILY_BATCH_SIZE);
-const JOBS = Number(process.env.COACH_BENCH_JOBS ?? 2);
+const JOBS = Number(process.env.COACH_BENCH_JOBS ?? 1);
 const SAMPLE = Number(process.env.COACH_BENCH_SAMPLE ?? 500);
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ZONE = 'Europe/Paris';

@@ -13,7 +13,7 @@ import { DateTime } from 'luxon';
 import { memberZone, schema, type Role } from '../core/index.js';
 import { nowOf, type CoachContext, type CoachDeps } from './context.js';
 import type { DailyFacts } from './facts.js';
-import { dailyFactsBatch, mapLimited } from './facts-batch.js';
+import { dailyFactsSettled, mapLimited } from './facts-batch.js';
 import { detectBlockersBatch, lastNudges, pickIntervention, type Blocker } from './interventions.js';
 import { checkNumbers, promptOf, renderTemplate, splitDrafts } from './message.js';
 
@@ -262,12 +262,24 @@ export async function runDailyBatch(
   for (const { i, row } of resend)
     out[i] = { kind: 'duplicate', messageId: row.id, delivered: (await sendStored(deps, row)).delivered };
   const concurrency = opts.concurrency ?? DEFAULT_DAILY_CONCURRENCY;
-  const facts = await dailyFactsBatch(
+  const all = [...due];
+  // A member whose own reads fail does not hold up the others: their morning is retried (below).
+  const failures: Error[] = [];
+  const settled = await dailyFactsSettled(
     deps,
-    due.map((d) => d.member),
+    all.map((d) => d.member),
     now,
     { concurrency },
   );
+  const facts: DailyFacts[] = [];
+  due.length = 0;
+  for (const [k, f] of settled.entries()) {
+    if (f instanceof Error) failures.push(f);
+    else {
+      due.push(all[k]!);
+      facts.push(f);
+    }
+  }
   // The day's blockers and the last nudge of each kind, for the whole batch too.
   const [blockers, lastSent] = await Promise.all([
     detectBlockersBatch(
@@ -305,7 +317,21 @@ export async function runDailyBatch(
   const freshOf = new Map(inserted.map((r) => [`${keyOf(r.workspaceId, r.userId)}/${r.day}`, r]));
   // ...then sent, the milestones marked and the day's nudge picked, member by member.
   const notified: Array<{ id: string; workspaceId: string; notificationId: string }> = [];
-  await mapLimited(due, concurrency, async (d, k) => {
+  await mapLimited(due, concurrency, (d, k) =>
+    sendOne(d, k).catch((err: unknown) => {
+      failures.push(err instanceof Error ? err : new Error(String(err)));
+    }),
+  );
+  await recordNotifications(deps, notified);
+  if (failures.length)
+    // The job is retried (BullMQ attempts): what was stored is found and not sent twice.
+    throw new Error(
+      `${failures.length} of ${jobs.length} mornings failed, the others were sent: ${failures[0]!.message.slice(0, 500)}`,
+      { cause: failures[0] },
+    );
+  return out;
+
+  async function sendOne(d: (typeof due)[number], k: number): Promise<void> {
     const key = `${keyOf(d.job.workspaceId, d.job.userId)}/${d.job.day}`;
     const row = freshOf.get(key);
     freshOf.delete(key); // the same member and day twice in a batch: the second is a duplicate
@@ -333,9 +359,7 @@ export async function runDailyBatch(
       rejected: written[k]!.rejectedReason,
       intervention,
     };
-  });
-  await recordNotifications(deps, notified);
-  return out;
+  }
 }
 
 /** The morning of one member and day (a batch of one: the same path as the queue's job). */

@@ -80,6 +80,22 @@ export async function dailyFactsBatch(
   now: Date,
   opts: { concurrency?: number } = {},
 ): Promise<DailyFacts[]> {
+  const out = await dailyFactsSettled(deps, members, now, opts);
+  const failed = out.find((x): x is Error => x instanceof Error);
+  if (failed) throw failed;
+  return out as DailyFacts[];
+}
+
+/**
+ * As `dailyFactsBatch`, but a member whose own reads fail gets their error in their place
+ * instead of failing the batch (the batch's shared reads still fail it).
+ */
+export async function dailyFactsSettled(
+  deps: CoachDeps,
+  members: Member[],
+  now: Date,
+  opts: { concurrency?: number } = {},
+): Promise<Array<DailyFacts | Error>> {
   if (members.length === 0) return [];
   for (const m of members) requireRole(m, 'viewer');
   const db = deps.db;
@@ -146,7 +162,11 @@ export async function dailyFactsBatch(
   );
   const audienceOf = new Map(followerGoals.map((x, i) => [x.goal.id, audiences[i]!]));
 
-  return mapLimited(members, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (m, i) => {
+  return mapLimited(members, opts.concurrency ?? DEFAULT_BATCH_CONCURRENCY, (m, i) =>
+    memberFacts(m, i).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+  );
+
+  async function memberFacts(m: Member, i: number): Promise<DailyFacts> {
     const accounts = accountsOf.get(m.workspaceId) ?? [];
     const byId = new Map(accounts.map((x) => [x.id, { platform: x.platform, handle: x.handle }]));
     const progress = [];
@@ -166,5 +186,5 @@ export async function dailyFactsBatch(
       drafts: drafts[i]!,
       accounts: accounts.filter((x) => x.status !== 'disconnected'),
     });
-  });
+  }
 }

@@ -188,7 +188,7 @@ export function summarize(outcomes: DailyOutcome[]): DailyBatchSummary {
 }
 
 export interface CoachWorkerOptions extends CoachQueueOptions {
-  /** Daily jobs (batches) run at once in this process. Default 2. */
+  /** Daily jobs (batches) run at once in this process; each prepares `memberConcurrency` members at once. Default 1. */
   concurrency?: number;
   /** Members of one batch prepared at once. Default `DEFAULT_DAILY_CONCURRENCY` (16). */
   memberConcurrency?: number;
@@ -217,7 +217,7 @@ export function startCoachWorker(
     {
       connection: opts.connection,
       prefix: opts.prefix,
-      concurrency: opts.concurrency ?? 2,
+      concurrency: opts.concurrency ?? 1,
       ...(opts.lockDurationMs ? { lockDuration: opts.lockDurationMs } : {}),
       ...(opts.stalledIntervalMs ? { stalledInterval: opts.stalledIntervalMs } : {}),
     },
