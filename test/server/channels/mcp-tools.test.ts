@@ -164,4 +164,45 @@ describe('MCP tools: posts, trends, coach, knowledge', () => {
     const theirs = await call(stranger, 'knowledge_search', { query: 'wayfarers' });
     expect(JSON.stringify(theirs.structuredContent)).not.toContain('wayfarers');
   });
+
+  it('herald://brand-guide: the workspace’s brand guide for a read key; another workspace’s is not in it', async () => {
+    const me = await api.signUp();
+    const other = await api.signUp();
+    const writer = await connect(me, ['write']);
+    const added = await call(writer, 'knowledge_add', {
+      docType: 'brand_guide',
+      title: 'Voice of the bakery',
+      format: 'markdown',
+      text: '# Voice\n\nWarm and plain. We call loaves by their names and never shout.\n\n# Words\n\nSay crumb, not texture.',
+    });
+    expect(added.isError, JSON.stringify(added.content)).toBeFalsy();
+    const id = added.structuredContent!.id as string;
+    const ctx = { workspaceId: me.workspaceId, userId: me.userId, role: 'owner', channel: 'rest' } as const;
+    expect((await waitForIngest(knowledge.deps, ctx, id)).status).toBe('ready');
+    // A note is not the brand guide.
+    await call(writer, 'knowledge_add', { docType: 'note', title: 'Hours', format: 'text', text: 'Open at nine.' });
+
+    const read = async (c: Client) => {
+      const { resources } = await c.listResources();
+      expect(resources.map((r) => r.uri)).toContain('herald://brand-guide');
+      const r = await c.readResource({ uri: 'herald://brand-guide' });
+      expect(r.contents[0]).toMatchObject({ uri: 'herald://brand-guide', mimeType: 'application/json' });
+      return JSON.parse((r.contents[0] as { text: string }).text) as {
+        sources: Array<{ id: string; title: string; status: string }>;
+        passages: Array<{ sourceId: string; text: string }>;
+      };
+    };
+    const guide = await read(await connect(me, ['read']));
+    expect(guide.sources.map((x) => x.id)).toEqual([id]);
+    expect(guide.sources[0]).toMatchObject({ title: 'Voice of the bakery', status: 'ready' });
+    const text = guide.passages.map((x) => x.text).join('\n');
+    expect(text).toContain('never shout');
+    expect(text).toContain('Say crumb');
+    expect(text).not.toContain('Open at nine');
+    expect(new Set(guide.passages.map((x) => x.sourceId))).toEqual(new Set([id]));
+
+    const theirs = await read(await connect(other, ['admin']));
+    expect(theirs.sources.map((x) => x.id)).not.toContain(id);
+    expect(JSON.stringify(theirs)).not.toContain('never shout');
+  });
 });
