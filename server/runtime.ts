@@ -557,6 +557,8 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
             redis,
             keyPrefix: config.queuePrefix,
             chat: chat ?? new EchoChatHandler(),
+            stt: voice?.stt,
+            tts: voice?.tts,
             logger: logger.child({ component: 'slack' }),
           })
         : undefined;
