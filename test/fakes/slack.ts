@@ -13,6 +13,13 @@
  * `chat.postEphemeral`, `files.info` (needs the `files:read` scope: `missing_scope` otherwise;
  * unknown file: `file_not_found`).
  *
+ * Uploads by the app (https://api.slack.com/messaging/files#uploading_files, needing
+ * `files:write`): `files.getUploadURLExternal` (`filename`, `length`) answers an `upload_url` and
+ * a `file_id`; the bytes are POSTed there (raw or multipart) and must be `length` long;
+ * `files.completeUploadExternal` (`files` JSON `[{id, title}]`, `channel_id`) shares them in the
+ * channel (`uploads(channel)`); an id whose bytes never arrived is refused (`file_not_found`
+ * here). Without `files:write`: `missing_scope`.
+ *
  * Files (https://api.slack.com/types/file, its Authentication section): `shareFile` stores a
  * file as a user's upload and gives its file object (`url_private`, `url_private_download`,
  * `mimetype`, `filetype`, `size`, and for a clip recorded in Slack `subtype: "slack_audio"`
@@ -115,7 +122,7 @@ export interface SharedFile {
 
 export interface SlackFakeOptions {
   token?: string;
-  /** The bot token's scopes (default: chat:write, im:history, app_mentions:read, files:read). */
+  /** The bot token's scopes (default: chat:write, im:history, app_mentions:read, files:read, files:write). */
   scopes?: string[];
   /** The app-level token `apps.connections.open` accepts. */
   appToken?: string;
@@ -145,6 +152,8 @@ export interface SlackFake {
   stubOf(file: SharedFile): Record<string, unknown>;
   /** Calls `cb` on every message written (`chat.postMessage`, `chat.update`) as it arrives (benchmarks); returns the unwatch. */
   watch(cb: (w: { method: 'chat.postMessage' | 'chat.update'; channel: string; text: string }) => void): () => void;
+  /** Files the app shared in `channel` (`files.completeUploadExternal`), with their bytes. */
+  uploads(channel: string): Array<{ id: string; title: string; filename: string; bytes: Buffer }>;
   /** How many times the Web API method was called (any answer). */
   callsOf(method: string): number;
   /** Downloads of file bytes: each request's path and HTTP status. */
@@ -202,10 +211,12 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
   const envelopeAckMs = o.envelopeAckMs ?? ANSWER_WITHIN_MS;
   const updatesPerMinute = o.updatesPerMinute ?? 50;
   const retryDelays = o.retryDelaysMs ?? [0, 60_000, 300_000];
-  const scopes = new Set(o.scopes ?? ['chat:write', 'im:history', 'app_mentions:read', 'files:read']);
+  const scopes = new Set(o.scopes ?? ['chat:write', 'im:history', 'app_mentions:read', 'files:read', 'files:write']);
   const files = new Map<string, { file: SharedFile; bytes: Buffer }>();
   const downloads: SlackFake['downloads'] = [];
   const methodCalls = new Map<string, number>();
+  const pendingUploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>();
+  const byUpload = new Map<string, Array<{ id: string; title: string; filename: string; bytes: Buffer }>>();
   const watchers = new Set<Parameters<SlackFake['watch']>[0]>();
   let nextFile = 1;
   const byChannel = new Map<string, SlackMessage[]>();
@@ -266,6 +277,42 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
         for (const w of watchers) w({ method: 'chat.update', channel: m.channel, text: m.text });
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
+      case 'files.getUploadURLExternal': {
+        if (!scopes.has('files:write'))
+          return { ok: false, error: 'missing_scope', needed: 'files:write', provided: [...scopes].join(',') };
+        const length = Number(args.length);
+        if (!args.filename || !Number.isInteger(length) || length <= 0)
+          return { ok: false, error: 'invalid_arguments' };
+        const fileId = `F0UP${String(nextFile++).padStart(6, '0')}`;
+        pendingUploads.set(fileId, { filename: String(args.filename), length });
+        return { ok: true, upload_url: `${base}/upload/v1/${fileId}`, file_id: fileId };
+      }
+      case 'files.completeUploadExternal': {
+        if (!scopes.has('files:write'))
+          return { ok: false, error: 'missing_scope', needed: 'files:write', provided: [...scopes].join(',') };
+        let list: Array<{ id?: unknown; title?: unknown }>;
+        try {
+          list = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as typeof list;
+        } catch {
+          return { ok: false, error: 'invalid_arguments' };
+        }
+        if (!Array.isArray(list) || list.length === 0) return { ok: false, error: 'invalid_arguments' };
+        const channel = String(args.channel_id ?? '');
+        const done: Array<Record<string, unknown>> = [];
+        for (const f of list) {
+          const up = pendingUploads.get(String(f.id));
+          if (!up?.bytes) return { ok: false, error: 'file_not_found' };
+          pendingUploads.delete(String(f.id));
+          const title = String(f.title ?? up.filename);
+          if (channel)
+            byUpload.set(channel, [
+              ...(byUpload.get(channel) ?? []),
+              { id: String(f.id), title, filename: up.filename, bytes: up.bytes },
+            ]);
+          done.push({ id: String(f.id), title, name: up.filename, size: up.bytes.length });
+        }
+        return { ok: true, files: done };
+      }
       case 'files.info': {
         if (!scopes.has('files:read'))
           return { ok: false, error: 'missing_scope', needed: 'files:read', provided: [...scopes].join(',') };
@@ -289,6 +336,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       const raw = Buffer.concat(chunks).toString('utf8');
       const path = req.url?.split('?')[0] ?? '';
       if (path.startsWith('/files-pri/')) return serveFile(req, res, path);
+      if (path.startsWith('/upload/v1/')) return takeUpload(req, res, path, chunks);
       const method = /^\/api\/([a-zA-Z.]+)$/.exec(path)?.[1] ?? '';
       methodCalls.set(method, (methodCalls.get(method) ?? 0) + 1);
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -336,6 +384,32 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
       send(200, handle(method, args));
     })();
   });
+  /** `POST /upload/v1/<file id>`: the bytes of an upload `files.getUploadURLExternal` announced (raw or multipart). */
+  async function takeUpload(req: IncomingMessage, res: ServerResponse, path: string, chunks: Buffer[]) {
+    const up = pendingUploads.get(path.slice('/upload/v1/'.length));
+    if (!up) {
+      res.writeHead(404).end('Not Found');
+      return;
+    }
+    let bytes = Buffer.concat(chunks);
+    const type = req.headers['content-type'] ?? '';
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Request('http://x/', {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: bytes,
+      }).formData();
+      const file = [...form.values()].find((v) => typeof v !== 'string') as Blob | undefined;
+      bytes = file ? Buffer.from(await file.arrayBuffer()) : Buffer.alloc(0);
+    }
+    if (bytes.length !== up.length) {
+      res.writeHead(400).end('length mismatch');
+      return;
+    }
+    up.bytes = bytes;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${bytes.length}`);
+  }
+
   /** `GET /files-pri/<team>-<file id>/[download/]<name>`: the bytes, to the bot token with files:read only. */
   function serveFile(req: IncomingMessage, res: ServerResponse, path: string) {
     const end = (status: number, body: string | Buffer, type = 'text/plain') => {
@@ -527,6 +601,7 @@ export async function startSlackFake(opts: SlackFakeOptions | string = {}): Prom
     ephemerals,
     downloads,
     callsOf: (method) => methodCalls.get(method) ?? 0,
+    uploads: (channel) => byUpload.get(channel) ?? [],
     watch(cb) {
       watchers.add(cb);
       return () => watchers.delete(cb);

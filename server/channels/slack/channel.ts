@@ -22,7 +22,14 @@ import { isHeraldError, type Db, type Logger } from '../../../core/index.js';
 import { linkedMember, redeemLinkCode, type LinkedMember } from '../../../tools/channels/index.js';
 import type { RestChatHandler } from '../../routes/chat.js';
 import type { ConfirmAction, ConfirmDecision, TurnSink } from '../../ws/index.js';
-import { encodeWav, type SpeechToText } from '../../../voice/index.js';
+import {
+  encodeOggOpus,
+  encodeWav,
+  OGG_OPUS_PCM_RATE,
+  resamplePcm,
+  type SpeechToText,
+  type TextToSpeech,
+} from '../../../voice/index.js';
 import {
   ConfirmStore,
   DeliveryLog,
@@ -54,6 +61,8 @@ export const SEEN_EVENT_MS = 60 * 60_000;
 
 /** Longest audio transcribed (seconds), as for Telegram voice notes. */
 export const MAX_AUDIO_S = 300;
+/** Longest answer spoken back (characters), as for Telegram; longer answers come as text only. */
+export const MAX_SPOKEN_CHARS = 1_500;
 
 export const SLACK_LINK_HELP =
   'You are not linked to Herald. In Herald, make a link code (REST `POST /v1/channels/link-codes` with {"channel":"slack"}, or ask the assistant for a Slack link code), then send it to me in a direct message as: link <code>';
@@ -77,6 +86,8 @@ export interface SlackChannelOptions {
   confirmTtlMs?: number | undefined;
   /** Herald's speech-to-text engine (VOICE_STT); without it an audio clip is answered with a request to type. */
   stt?: SpeechToText | null | undefined;
+  /** Herald's text-to-speech engine (VOICE_TTS); with it, the answer to a recording is also shared spoken. */
+  tts?: TextToSpeech | null | undefined;
   /**
    * Origins the bot token may be sent to for a file's bytes; default Slack's file host and,
    * when `apiUrl` is set, its origin.
@@ -393,7 +404,8 @@ export class SlackChannel {
     }
     // After Edit, a spoken clip is the new text too.
     if (await this.#edited(member, key, said.channel, text)) return;
-    await this.#turn(member, { ...said, text }, key, client, `🎙️ “${text}”\n\n`);
+    const answer = await this.#turn(member, { ...said, text }, key, client, `🎙️ “${text}”\n\n`);
+    await this.#speak(said.channel, answer);
   }
 
   /**
@@ -429,10 +441,13 @@ export class SlackChannel {
     return [SLACK_FILE_ORIGIN, ...(this.#opts.apiUrl ? [new URL(this.#opts.apiUrl).origin] : [])];
   }
 
-  async #turn(member: LinkedMember, said: Said, key: string, client: WebClient, prefix = ''): Promise<void> {
+  /** Runs a text turn answered in the conversation; the answer's text (after `prefix`, shown first). */
+  async #turn(member: LinkedMember, said: Said, key: string, client: WebClient, prefix = ''): Promise<string> {
     const reply = new SlackReply(client, said.channel, (err) => this.#opts.logger.warn({ err }, 'slack send failed'));
     const threadId = `slack:${said.channel}:${said.user}`;
     if (prefix) reply.append(prefix);
+    let answer = '';
+    const sink = this.#sink(reply, said.channel, key, threadId);
     try {
       await this.#opts.chat.handle(
         {
@@ -442,13 +457,42 @@ export class SlackChannel {
           clientMessageId: randomUUID(),
           text: said.text,
         },
-        this.#sink(reply, said.channel, key, threadId),
+        {
+          ...sink,
+          token: (piece) => {
+            answer += piece;
+            sink.token(piece);
+          },
+        },
         this.#stop.signal,
       );
     } catch (err) {
       reply.append(`\n\n(That failed: ${isHeraldError(err) ? err.message : 'internal error'}.)`);
     }
     await reply.finish();
+    return answer;
+  }
+
+  /**
+   * The answer to a recording, spoken (TTS) and shared in the conversation as an Ogg/Opus file
+   * (`files.getUploadURLExternal`, the bytes, `files.completeUploadExternal`: the Web API
+   * client's `filesUploadV2`; needs `files:write`). A failure leaves the text answer alone.
+   */
+  async #speak(channel: string, answer: string): Promise<void> {
+    const tts = this.#opts.tts;
+    if (!tts || answer.trim() === '' || answer.length > MAX_SPOKEN_CHARS) return;
+    try {
+      const speech = await tts.synthesize(answer, AbortSignal.timeout(60_000));
+      const ogg = encodeOggOpus(resamplePcm(speech, OGG_OPUS_PCM_RATE));
+      await this.app.client.filesUploadV2({
+        channel_id: channel,
+        file: ogg,
+        filename: 'answer.ogg',
+        title: 'Spoken answer',
+      });
+    } catch (err) {
+      this.#opts.logger.warn({ err: { message: (err as Error).message }, channel }, 'slack spoken answer not sent');
+    }
   }
 
   /** Turn output into `reply`; a confirmation ends the turn with buttons any process can take. */

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../core/index.js';
 import { SlackChannel } from '../../../server/channels/slack/index.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
-import { OpenAiSpeechToText, pcmMs, type Pcm } from '../../../voice/index.js';
+import { decodeOggOpus, EspeakTextToSpeech, OpenAiSpeechToText, pcmMs, type Pcm } from '../../../voice/index.js';
 import { startAgentEnv, type AgentEnv } from '../../agent/agent-env.js';
 import { envelopeCorrelation, mp4AacClip, webmOpusClip } from '../../fakes/slack-clips.js';
 import { startSlackFake, type SharedFile, type SlackFake } from '../../fakes/slack.js';
@@ -29,6 +29,7 @@ const SAID = 'What is scheduled for tomorrow?';
 let env: AgentEnv;
 let slack: SlackFake;
 let stt: FakeSpeech;
+let tts: EspeakTextToSpeech;
 let channel: SlackChannel;
 let hook: FastifyInstance;
 let url: string;
@@ -89,6 +90,7 @@ beforeAll(async () => {
   env = await startAgentEnv();
   slack = await startSlackFake({ retryDelaysMs: [0, 10, 10] });
   stt = await startFakeSpeech({ transcribe: () => SAID });
+  tts = new EspeakTextToSpeech();
   channel = new SlackChannel({
     botToken: slack.token,
     signingSecret: SIGNING,
@@ -98,6 +100,7 @@ beforeAll(async () => {
     keyPrefix: `test-slack-audio-${randomUUID()}`,
     chat: env.handler,
     stt: new OpenAiSpeechToText({ baseUrl: stt.openaiUrl, apiKey: 'sk-test', model: 'whisper-1', timeoutMs: 10_000 }),
+    tts,
     logger: createLogger({ level: 'silent' }),
   });
   hook = Fastify();
@@ -111,13 +114,14 @@ afterAll(async () => {
   await channel?.close();
   await hook?.close();
   await stt?.close();
+  await tts?.close?.();
   await slack?.close();
   await env?.close();
 });
 
 describe('slack audio', () => {
   it(
-    'a clip recorded in Slack on desktop (WebM/Opus) is fetched with the bot token, decoded, transcribed and answered',
+    'a clip recorded in Slack on desktop (WebM/Opus) is fetched with the bot token, decoded, transcribed and answered in text and spoken',
     { timeout: 60_000 },
     async () => {
       const p = await env.api.signUp();
@@ -147,6 +151,11 @@ describe('slack audio', () => {
       expect(heard.sampleRate).toBe(16_000);
       expect(Math.abs(pcmMs(heard) - pcmMs(spoken))).toBeLessThan(100);
       expect(envelopeCorrelation(heard, spoken)).toBeGreaterThan(0.9);
+      // With a text-to-speech engine the answer is also shared spoken: an Ogg/Opus upload in the DM.
+      const [upload, ...more] = slack.uploads(dm);
+      expect(more).toEqual([]);
+      expect(upload).toMatchObject({ filename: 'answer.ogg', title: 'Spoken answer' });
+      expect(pcmMs(decodeOggOpus(upload!.bytes))).toBeGreaterThan(1_000);
     },
   );
 
