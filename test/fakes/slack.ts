@@ -13,8 +13,8 @@
  * `chat.postEphemeral`, `files.info` (needs the `files:read` scope: `missing_scope` otherwise;
  * unknown file: `file_not_found`).
  *
- * Uploads by the app (https://api.slack.com/messaging/files#uploading_files, needing
- * `files:write`): `files.getUploadURLExternal` (`filename`, `length`) answers an `upload_url` and
+ * Uploads by the app (https://api.slack.com/methods/files.getUploadURLExternal and
+ * https://api.slack.com/methods/files.completeUploadExternal, needing `files:write`): `files.getUploadURLExternal` (`filename`, `length`) answers an `upload_url` and
  * a `file_id`; the bytes are POSTed there (raw or multipart) and must be `length` long;
  * `files.completeUploadExternal` (`files` JSON `[{id, title}]`, `channel_id`) shares them in the
  * channel (`uploads(channel)`); an id whose bytes never arrived is refused (`file_not_found`
