@@ -5,7 +5,7 @@
  * `Accept: text/event-stream` it streams the turn's events instead, resumable by retrying the
  * same `clientMessageId` with `Last-Event-ID` (chat-stream.ts). The turn ends
  * there; the agent keeps the question in the thread's checkpoint (database), so
- * `POST /v1/chat/confirm` may reach any API process later. Confirm answers the question only
+ * `POST /v1/chat/confirm` (or `/v1/chat/reject`) may reach any API process later. Confirm answers the question only
  * if it is still the one the client was shown (`confirmId` is a digest of the action), so an
  * approval can never apply to a different action.
  */
@@ -218,6 +218,26 @@ export const chatRoutes: FastifyPluginAsyncZod<{ handler: RestChatHandler; turns
     async (req) => {
       const { principal } = contextOf(req, 'viewer', 'rest');
       return confirmTurn(handler, principal, req.body);
+    },
+  );
+  // The WebSocket's `reject` as a route of its own: the same answer as `approve: false`.
+  app.post(
+    '/chat/reject',
+    {
+      schema: {
+        tags: ['chat'],
+        summary:
+          'Reject the action a chat thread waits for (confirmId from POST /v1/chat): nothing is done, the agent is told no and the turn goes on',
+        body: z.strictObject({
+          threadId: ThreadId,
+          confirmId: z.string().min(1).max(100),
+          message: z.string().max(2000).optional().describe('Why, passed to the agent'),
+        }),
+      },
+    },
+    async (req) => {
+      const { principal } = contextOf(req, 'viewer', 'rest');
+      return confirmTurn(handler, principal, { ...req.body, approve: false });
     },
   );
 };

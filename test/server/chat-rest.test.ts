@@ -3,7 +3,7 @@
  * queue and fake Mastodon): `POST /v1/chat` returns the reply, the tool calls and the action
  * to confirm, scheduling nothing; `POST /v1/chat/confirm` with that confirmId schedules it
  * once, a second confirm finds nothing open, a wrong confirmId changes nothing, and a reject
- * leaves the draft.
+ * (`approve: false`, or `POST /v1/chat/reject` with a reason the agent is told) leaves the draft.
  */
 import { and, eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -151,6 +151,40 @@ describe('REST chat', () => {
     expect(no.json().reply).toContain('stays a draft');
     expect(await statuses(p.workspaceId)).toEqual(['draft']);
   }, 60_000);
+
+  it('POST /v1/chat/reject: nothing is done, the agent is told no with the reason; rejecting again finds nothing', async () => {
+    const { p } = await env.personWithMastodon();
+    let toldNo = '';
+    env.brain = (req) => {
+      const results = toolResults(req);
+      if (results.length === 2) toldNo = results[1]!;
+      return draftThenSchedule(req);
+    };
+    const turn = (await post(p.auth, '/v1/chat', { message: 'winter sale post, tomorrow at 9' })).json() as {
+      threadId: string;
+      confirmRequest: { confirmId: string };
+    };
+    const body = { threadId: turn.threadId, confirmId: turn.confirmRequest.confirmId, message: 'Wait for the photos' };
+    const stranger = await env.api.signUp();
+    expect((await post(stranger.auth, '/v1/chat/reject', body)).statusCode).toBe(409);
+    const wrong = await post(p.auth, '/v1/chat/reject', { ...body, confirmId: 'not-the-action' });
+    expect(wrong.statusCode).toBe(409);
+    expect(wrong.json().error.code).toBe('conflict');
+    expect((await post(p.auth, '/v1/chat/reject', { ...body, approve: true })).statusCode).toBe(400);
+
+    const no = await post(p.auth, '/v1/chat/reject', body);
+    expect(no.statusCode, no.body).toBe(200);
+    expect(no.json()).toMatchObject({ threadId: turn.threadId, confirmRequest: null });
+    expect(no.json().reply).toContain('stays a draft');
+    expect(toldNo).toMatch(/^Not done/);
+    expect(toldNo).toContain('Wait for the photos');
+    expect(await statuses(p.workspaceId)).toEqual(['draft']);
+
+    const again = await post(p.auth, '/v1/chat/reject', body);
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('invalid_state');
+    expect(await statuses(p.workspaceId)).toEqual(['draft']);
+  }, 60_000);
 });
 
 describe('ask_herald and confirm_action over MCP', () => {
@@ -220,7 +254,9 @@ describe('REST chat in the real app without a model', () => {
         401,
       );
       const doc = (await api.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: object };
-      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat', '/v1/chat/confirm']));
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining(['/v1/chat', '/v1/chat/confirm', '/v1/chat/reject']),
+      );
     } finally {
       await api.close();
     }

@@ -291,6 +291,8 @@ const NOT_HERE: Record<string, string> = {
   'POST /v1/social-accounts/app-password': 'admin; covered by test/server/connect.test.ts',
   'POST /v1/chat': 'any member talks to the agent; the tools it calls are the side-effect tools of the matrix below',
   'POST /v1/chat/confirm': "the thread's own member answers its confirmation; in test/server/chat-rest.test.ts",
+  'POST /v1/chat/reject':
+    "the thread's own member rejects its confirmation (nothing is done); in test/server/chat-rest.test.ts",
   'POST /v1/channels/link-codes':
     'any signed-in member links a chat to themselves (an API key is refused in tools/channels); linking is in test/server/channels/telegram.test.ts',
   'DELETE /v1/channels/{channel}/links': 'any signed-in member removes their own chat links; in telegram.test.ts',
