@@ -261,7 +261,13 @@ describe('MCP tools: coach, campaigns, trend drafting', () => {
     const me = await api.signUp();
     const other = await api.signUp();
     const accountId = await mastodon(me.workspaceId);
-    const ctx = { workspaceId: me.workspaceId, userId: me.userId, role: 'owner', channel: 'rest' } as const;
+    const ctx = {
+      workspaceId: me.workspaceId,
+      userId: me.userId,
+      role: 'owner',
+      timeZone: 'UTC',
+      channel: 'rest',
+    } as const;
     await setNiche({ db: api.env.database.db }, ctx, { keywords: ['sourdough'] });
     await storeItems(
       api.env.database.db,
