@@ -801,6 +801,23 @@ export const trendItems = pgTable(
 );
 
 /**
+ * Items per term (words and hashtags) per hour of first sight, kept as items are stored
+ * (tools/trends/collect.ts, in the same transaction as the items), so rising topics and
+ * seasonality read counts instead of recounting the items on every query. `bucket` is the
+ * UTC hour the items were first seen in; `n` the items of that hour that mention the term.
+ */
+export const trendTermCounts = pgTable(
+  'trend_term_counts',
+  {
+    workspaceId: workspaceRef(),
+    bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+    term: text('term').notNull(),
+    n: integer('n').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.bucket, t.term] })],
+);
+
+/**
  * A post adapted from one that worked (docs/trends.md#adapting-what-works): the draft made,
  * where it came from (a public Bluesky, Mastodon or X post, or one of the workspace's own),
  * the structure taken from it and the short attributed quote, so how the adapted post does
