@@ -97,6 +97,7 @@ export const EXPECTED_TABLES = [
   'trend_adaptations',
   'trend_alerts',
   'trend_items',
+  'trend_term_counts',
   'trend_niches',
   'trend_source_health',
   'usage_ledger',
