@@ -1,11 +1,15 @@
 /**
  * Trend research (docs/trends.md): the workspace's niche (keywords and where to look), what is
- * rising in it with each source and why it is relevant, ideas for a topic turned into a draft
- * in one step, hashtags for a draft, and trend alerts (mute, daily cap, cool-down, recent).
- * Evidence is outside text: shown as quoted data with its link. The server checks every action.
+ * rising in it with each source, why it is relevant, how far above its usual it is and whether
+ * it is seasonal, ideas for a topic (with why each fits what works for you) turned into a draft
+ * in one step, a post that worked adapted into drafts (with its attribution) and how adapted
+ * posts did against each account's baseline, hashtags for a draft, and trend alerts (mute,
+ * daily cap, cool-down, recent). Evidence and quotes are outside text: shown as quoted data
+ * with their link. The server checks every action.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api.ts';
+import { navigate } from '../router.ts';
 import { can, useSession } from '../session.tsx';
 import { ErrorBox, formatTime } from '../ui.tsx';
 
@@ -40,6 +44,12 @@ interface Topic {
   velocity: number;
   score: number;
   evidence: Evidence[];
+  /** How far the current window stands above the term's own baseline; null with too little history. */
+  z: number | null;
+  baseline: { windows: number; mean: number } | null;
+  /** Rose around this date last year too; null when there is no data from then. */
+  seasonal: boolean | null;
+  lastYear: { from: string; to: string; mentions: number; expected: number } | null;
 }
 interface Health {
   source: string;
@@ -60,6 +70,46 @@ interface Idea {
   text: string;
   potential: number;
   basedOn: { source: string; url: string | null } | null;
+  worksForYou: { feature: string; certainty: string; factor: number; text: string } | null;
+}
+interface Structure {
+  hook: { kind: string; words: number };
+  format: string;
+  length: { chars: number; words: number; lines: number };
+  cta: string;
+}
+interface Adapted {
+  adaptationId: string;
+  post: {
+    id: string;
+    targets: Array<{ id: string; socialAccountId: string; platform: string; content: string; status: string }>;
+  };
+  source: { kind: string; url: string | null; author: string | null; engagement: number | null };
+  structure: Structure;
+  quote: string | null;
+  attribution: string;
+}
+type Verdict = 'not_published' | 'not_measured' | 'no_baseline' | 'above' | 'in_line' | 'below';
+interface Adaptations {
+  adaptations: Array<{
+    id: string;
+    postId: string;
+    createdAt: string;
+    source: { kind: string; url: string | null; author: string | null; targetId: string | null };
+    structure: Structure;
+    quote: string | null;
+    targets: Array<{
+      targetId: string;
+      platform: string;
+      socialAccountId: string;
+      status: string;
+      engagements: number | null;
+      baseline: { posts: number; meanEngagements: number } | null;
+      lift: number | null;
+      verdict: Verdict;
+    }>;
+  }>;
+  summary: { measured: number; above: number; below: number; meanLift: number | null };
 }
 interface Alerts {
   settings: { mutedUntil: string | null; mutedTerms: string[]; perDay: number; cooldownHours: number };
@@ -100,6 +150,213 @@ export function whyText(t: Pick<Topic, 'why' | 'relevance'>): string {
   if (t.why.nearest && t.why.similarity !== null)
     parts.push(`close to "${t.why.nearest}" (${t.why.similarity.toFixed(2)} by ${t.why.embedder ?? 'embedder'})`);
   return `${Math.round(t.relevance * 100)}% relevant${parts.length ? `: ${parts.join('; ')}` : ''}`;
+}
+
+const times = (x: number) => `${x >= 10 ? Math.round(x) : Math.round(x * 10) / 10}×`;
+
+/** The topic against its own usual, in words: "2.4× its usual (2.5 mentions a window over 7 windows)". */
+export function usualText(t: Pick<Topic, 'mentions' | 'z' | 'baseline'>): string {
+  if (!t.baseline) return 'too little history to know its usual';
+  const over = `over ${t.baseline.windows} earlier windows`;
+  if (t.baseline.mean === 0) return `new: no mentions ${over}`;
+  return `${times(t.mentions.current / t.baseline.mean)} its usual (${t.baseline.mean} mentions a window ${over}${
+    t.z === null ? '' : `; ${t.z.toFixed(1)} standard deviations above`
+  })`;
+}
+
+/** Whether it rose around this date last year, in words. */
+export function seasonText(t: Pick<Topic, 'seasonal' | 'lastYear'>): string {
+  if (t.seasonal === null || !t.lastYear) return 'no data from a year ago';
+  const then = `${t.lastYear.mentions} mentions then, ${t.lastYear.expected} expected`;
+  return t.seasonal
+    ? `seasonal — rose around this date last year (${then})`
+    : `not seasonal — flat around this date last year (${then})`;
+}
+
+const VERDICT: Record<Verdict, string> = {
+  above: 'did better than usual',
+  in_line: 'in line with usual',
+  below: 'did worse than usual',
+  not_published: 'not published yet',
+  not_measured: 'not measured yet',
+  no_baseline: 'too few measured posts on this account to compare',
+};
+
+const structureText = (s: Structure) =>
+  `${s.hook.kind.replace('_', ' ')} hook, ${s.format.replace('_', ' ')}, ${s.length.words} words, call to action: ${
+    s.cta === 'none' ? 'none' : s.cta
+  }`;
+
+function AccountPicker(props: {
+  legend: string;
+  accounts: Account[];
+  chosen: string[];
+  onChange: (ids: string[]) => void;
+}) {
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {props.accounts.map((a) => (
+        <label key={a.id}>
+          <input
+            type="checkbox"
+            checked={props.chosen.includes(a.id)}
+            onChange={(e) =>
+              props.onChange(e.target.checked ? [...props.chosen, a.id] : props.chosen.filter((x) => x !== a.id))
+            }
+          />
+          {a.platform} {a.handle}
+        </label>
+      ))}
+      {props.accounts.length === 0 && <p>No connected accounts: connect one under Accounts.</p>}
+    </fieldset>
+  );
+}
+
+/** Adapt a post that worked (a public post's address, or your own best one) into drafts (editors). */
+function AdaptForm({ accounts, onAdapted }: { accounts: Account[]; onAdapted: () => void }) {
+  const [url, setUrl] = useState('');
+  const [topic, setTopic] = useState('');
+  const [quote, setQuote] = useState(true);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<Adapted | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setResult(null);
+    setBusy(true);
+    api
+      .post<Adapted>('/v1/trends/adapt', {
+        ...(url.trim() ? { url: url.trim() } : {}),
+        topic,
+        accounts: chosen,
+        quote,
+      })
+      .then((r) => {
+        setResult(r);
+        onAdapted();
+      }, setError)
+      .finally(() => setBusy(false));
+  };
+  const handle = (id: string) => {
+    const a = accounts.find((x) => x.id === id);
+    return a ? `${a.platform} ${a.handle}` : id;
+  };
+  return (
+    <form onSubmit={submit} aria-label="Adapt a post">
+      <h2>Adapt a post that worked</h2>
+      <p id="adapt-help" className="muted">
+        A public Bluesky, Mastodon or X post, or leave it empty for your own best post of the last 90 days. Its
+        structure is reused, not its words; a quote is at most 120 characters and always attributed.
+      </p>
+      <ErrorBox error={error} />
+      <label>
+        Post address
+        <input
+          type="url"
+          value={url}
+          placeholder="https://bsky.app/profile/…/post/…"
+          aria-describedby="adapt-help"
+          onChange={(e) => setUrl(e.target.value)}
+        />
+      </label>
+      <label>
+        Your topic
+        <input value={topic} required minLength={2} maxLength={200} onChange={(e) => setTopic(e.target.value)} />
+      </label>
+      <label>
+        <input type="checkbox" checked={quote} onChange={(e) => setQuote(e.target.checked)} />
+        Quote it (attributed)
+      </label>
+      <AccountPicker legend="Draft for" accounts={accounts} chosen={chosen} onChange={setChosen} />
+      <button type="submit" disabled={busy || chosen.length === 0}>
+        {busy ? 'Adapting…' : 'Adapt'}
+      </button>
+      {result && (
+        <div role="status" data-testid="adapted">
+          <p>
+            Saved as a draft. {result.attribution}. Its structure: {structureText(result.structure)}
+            {result.source.engagement !== null && ` (${result.source.engagement} engagements when read)`}.
+          </p>
+          {result.quote && (
+            <blockquote>
+              <q>{result.quote}</q> — {result.source.author ?? result.source.kind}
+            </blockquote>
+          )}
+          <ul>
+            {result.post.targets.map((t) => (
+              <li key={t.id} data-testid="adapted-draft">
+                <strong>{handle(t.socialAccountId)}</strong> ({t.status})<p className="post-text">{t.content}</p>
+              </li>
+            ))}
+          </ul>
+          <a
+            href={`/posts?post=${result.post.id}`}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate(`/posts?post=${result.post.id}`);
+            }}
+          >
+            Open the draft to edit or schedule it
+          </a>
+        </div>
+      )}
+    </form>
+  );
+}
+
+function AdaptedList({ data }: { data: Adaptations }) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const s = data.summary;
+  return (
+    <section aria-label="Adapted posts">
+      <h2>Adapted posts</h2>
+      <p data-testid="adapted-summary">
+        {s.measured === 0
+          ? 'None measured against its account yet.'
+          : `${s.measured} measured: ${s.above} did better than usual, ${s.below} worse${
+              s.meanLift === null ? '' : `; on average ${times(s.meanLift)} their account's usual`
+            }.`}
+      </p>
+      {data.adaptations.length === 0 && <p>Nothing adapted yet.</p>}
+      <ul data-testid="adaptations">
+        {data.adaptations.map((a) => (
+          <li key={a.id}>
+            {formatTime(a.createdAt, zone)}: from {a.source.kind === 'own' ? 'your own post' : a.source.kind}{' '}
+            {a.source.author}{' '}
+            {a.source.url && (
+              <a href={a.source.url} target="_blank" rel="noreferrer noopener">
+                source
+              </a>
+            )}{' '}
+            (
+            <a
+              href={`/posts?post=${a.postId}`}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(`/posts?post=${a.postId}`);
+              }}
+            >
+              the adapted post
+            </a>
+            ){a.quote && <q>{a.quote}</q>}
+            <ul>
+              {a.targets.map((t) => (
+                <li key={t.targetId}>
+                  {t.platform}: {VERDICT[t.verdict]}
+                  {t.engagements !== null && ` — ${t.engagements} engagements`}
+                  {t.baseline && ` against a usual ${t.baseline.meanEngagements} over ${t.baseline.posts} posts`}
+                  {t.lift !== null && ` (${times(t.lift)})`}
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
 }
 
 function NicheForm({ niche, editor, onSaved }: { niche: Niche; editor: boolean; onSaved: (n: Niche) => void }) {
@@ -257,6 +514,7 @@ export function TrendsPage() {
   const [niche, setNiche] = useState<Niche | null>(null);
   const [trends, setTrends] = useState<Trends | null>(null);
   const [alerts, setAlerts] = useState<Alerts | null>(null);
+  const [adaptations, setAdaptations] = useState<Adaptations | null>(null);
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [windowHours, setWindowHours] = useState(24 * 7);
   const [ideas, setIdeas] = useState<{ term: string; ideas: Idea[] } | null>(null);
@@ -275,16 +533,18 @@ export function TrendsPage() {
   const load = useCallback(
     () =>
       run(async () => {
-        const [n, t, a, acc] = await Promise.all([
+        const [n, t, a, acc, ad] = await Promise.all([
           api.get<Niche>('/v1/trends/niche'),
           api.get<Trends>(`/v1/trends?windowHours=${windowHours}&limit=30`),
           api.get<Alerts>('/v1/trends/alerts'),
           api.get<{ items: Account[] }>('/v1/social-accounts'),
+          api.get<Adaptations>('/v1/trends/adaptations?limit=20'),
         ]);
         setNiche(n);
         setTrends(t);
         setAlerts(a);
         setAccounts(acc.items);
+        setAdaptations(ad);
       }),
     [windowHours],
   );
@@ -328,6 +588,7 @@ export function TrendsPage() {
               <th>Mentions</th>
               <th>Sources</th>
               <th>Why relevant</th>
+              <th>Against its usual</th>
               <th>Score</th>
               <th>Evidence (outside text)</th>
               <th />
@@ -344,6 +605,11 @@ export function TrendsPage() {
                 </td>
                 <td>{t.sources.join(', ')}</td>
                 <td>{whyText(t)}</td>
+                <td>
+                  {usualText(t)}
+                  <br />
+                  {t.seasonal ? <strong>{seasonText(t)}</strong> : seasonText(t)}
+                </td>
                 <td>{t.score}</td>
                 <td>
                   <ul>
@@ -389,25 +655,17 @@ export function TrendsPage() {
       {ideas && (
         <section aria-label="Ideas">
           <h2>Ideas for “{ideas.term}”</h2>
-          {editor && (
-            <fieldset>
-              <legend>Draft for</legend>
-              {accounts.map((a) => (
-                <label key={a.id}>
-                  <input
-                    type="checkbox"
-                    checked={chosen.includes(a.id)}
-                    onChange={(e) => setChosen(e.target.checked ? [...chosen, a.id] : chosen.filter((x) => x !== a.id))}
-                  />
-                  {a.platform} {a.handle}
-                </label>
-              ))}
-            </fieldset>
-          )}
+          {editor && <AccountPicker legend="Draft for" accounts={accounts} chosen={chosen} onChange={setChosen} />}
           <ol>
             {ideas.ideas.map((idea, i) => (
               <li key={i}>
                 <em>{idea.angle}</em> (potential {idea.potential}): {idea.text}
+                {idea.worksForYou && (
+                  <p className="muted">
+                    What works for you ({idea.worksForYou.certainty}, potential × {idea.worksForYou.factor}):{' '}
+                    {idea.worksForYou.text}
+                  </p>
+                )}
                 {editor && (
                   <button type="button" disabled={chosen.length === 0} onClick={() => void draft(ideas.term, i)}>
                     Make draft
@@ -419,6 +677,8 @@ export function TrendsPage() {
           {drafted && <p role="status">{drafted}</p>}
         </section>
       )}
+      {editor && <AdaptForm accounts={accounts} onAdapted={() => void load()} />}
+      {adaptations && <AdaptedList data={adaptations} />}
       <HashtagPanel />
       {alerts && (
         <AlertsPanel
