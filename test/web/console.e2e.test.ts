@@ -739,6 +739,40 @@ describe.skipIf(!HAVE_CHROMIUM)(
       expect(await owner.getByTestId('notifications-unread').count()).toBe(0);
     });
 
+    it('trends: the published Mastodon post, read from its public address, is adapted into a draft shown with its attribution and quote; Adapted posts lists it; axe passes; a viewer has no Adapt form', async () => {
+      // The fake Mastodon answers GET /api/v1/statuses/:id without a token, as a real instance does for a
+      // public status; Herald reaches it on loopback (OUTBOUND_ALLOW above).
+      const status = mastodon.statuses(adaId).find((st) => st.text === 'Live right now')!;
+      const url = `${mastodon.url}/@ada/${status.id}`;
+      // axe is injected as a script, which the console's CSP forbids: this context bypasses CSP for it.
+      const context = await browser.newContext({ bypassCSP: true });
+      const page = await open(context);
+      await logIn(page, `owner-${stamp}@example.com`);
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Trends' }).click();
+      const form = page.getByRole('form', { name: 'Adapt a post' });
+      await form.getByLabel('Post address').fill(url);
+      await form.getByLabel('Your topic').fill('our spring kiln opening');
+      await form.getByRole('checkbox', { name: 'mastodon ada' }).check();
+      await form.getByRole('button', { name: 'Adapt', exact: true }).click();
+      const adapted = form.getByTestId('adapted');
+      await expect.poll(() => adapted.textContent(), { timeout: 30_000 }).toContain(`Quote from `);
+      expect(await adapted.textContent()).toContain(`(${url})`);
+      const drafts = adapted.getByTestId('adapted-draft');
+      expect(await drafts.count()).toBe(1);
+      // The draft for the account, saved as a draft, ends with the attributed quote.
+      expect(await drafts.textContent()).toContain('mastodon ada (draft)');
+      expect(await drafts.textContent()).toContain(`"Live right now" — `);
+      expect(await drafts.textContent()).toContain(url);
+      await expect.poll(() => page.getByTestId('adaptations').textContent()).toContain('mastodon: not published yet');
+      expect(await axeViolations(page)).toEqual([]);
+      await adapted.getByRole('link', { name: /^Open the draft/ }).click();
+      await expect.poll(() => page.getByTestId('target-status').textContent()).toBe('draft');
+      await context.close();
+      await viewer.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Trends' }).click();
+      await expect.poll(() => viewer.getByTestId('adaptations').textContent()).toContain('mastodon: not published yet');
+      expect(await viewer.getByRole('form', { name: 'Adapt a post' }).count()).toBe(0);
+    }, 90_000);
+
     it('every page passes axe-core with no serious or critical violation; a screenshot of each is saved', async () => {
       // axe is injected as a script, which the console's CSP forbids: this context bypasses CSP for it.
       const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
