@@ -6,6 +6,7 @@
  * year ago claims nothing (null). And the term's own baseline: once a workspace has a week of
  * history, a term that comes and goes is not rising when it comes back, a new one is (z-score).
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrendItem } from '../../connectors/trend-source.js';
 import { listNotifications, Notifier } from '../../tools/notifications/index.js';
@@ -178,5 +179,84 @@ describe("the term's own baseline", () => {
       (t) => t.term === 'aeropress',
     );
     expect(young).toMatchObject({ z: null, baseline: null, mentions: { current: 9, previous: 0 } });
+  });
+});
+
+describe('term counts kept at ingest', () => {
+  /** The counts of a workspace, as `hour term` → n (zeros left out). */
+  const kept = async (workspaceId: string) => {
+    const r = await env.deps.db.execute(sql`
+      select bucket, term, n from trend_term_counts where workspace_id = ${workspaceId} and n <> 0`);
+    return new Map(
+      (r as unknown as { rows: Array<{ bucket: string | Date; term: string; n: number }> }).rows.map((x) => [
+        `${new Date(x.bucket).toISOString()} ${x.term}`,
+        Number(x.n),
+      ]),
+    );
+  };
+  /** The same, recounted from the stored items. */
+  const recount = async (workspaceId: string) => {
+    const r = await env.deps.db.execute(sql`
+      select date_trunc('hour', first_seen_at at time zone 'UTC') at time zone 'UTC' as bucket, term, count(*)::int as n
+      from trend_items, unnest(terms) as term where workspace_id = ${workspaceId} group by 1, 2`);
+    return new Map(
+      (r as unknown as { rows: Array<{ bucket: string | Date; term: string; n: number }> }).rows.map((x) => [
+        `${new Date(x.bucket).toISOString()} ${x.term}`,
+        Number(x.n),
+      ]),
+    );
+  };
+
+  it('equal a recount from the items after a mixed ingest; an item stored twice counts once', async () => {
+    const now = Date.parse('2026-10-20T12:30:00Z');
+    const ws = await env.newWorkspace();
+    const other = await env.newWorkspace();
+    const tagged = (id: string, title: string, tags: string[]): TrendItem => ({ ...item(id, title), tags });
+    // Two sources, three hours, a hashtag, one id twice in a batch.
+    await storeItems(
+      env.deps.db,
+      ws.workspaceId,
+      'mastodon',
+      [
+        item('a', 'Cortado crema guide'),
+        tagged('b', 'Cortado at home', ['#Barista']),
+        item('a', 'Cortado crema guide'),
+      ],
+      new Date(now - 2 * HOUR),
+    );
+    await storeItems(env.deps.db, ws.workspaceId, 'reddit', [item('a', 'Cortado crema guide')], new Date(now - HOUR));
+    await storeItems(env.deps.db, other.workspaceId, 'mastodon', [item('a', 'Cortado crema guide')], new Date(now));
+    // Seen again an hour later: same item, same first-seen hour, no second count.
+    await storeItems(
+      env.deps.db,
+      ws.workspaceId,
+      'mastodon',
+      [item('a', 'Cortado crema guide'), item('c', 'Crema science')],
+      new Date(now),
+    );
+    const hour = (x: number) => new Date(Math.floor(x / HOUR) * HOUR).toISOString();
+    let counts = await kept(ws.workspaceId);
+    expect(counts.get(`${hour(now - 2 * HOUR)} cortado`)).toBe(2);
+    expect(counts.get(`${hour(now - 2 * HOUR)} crema`)).toBe(1);
+    expect(counts.get(`${hour(now - 2 * HOUR)} barista`)).toBe(1);
+    expect(counts.get(`${hour(now - HOUR)} cortado`)).toBe(1);
+    expect(counts.get(`${hour(now)} crema`)).toBe(1);
+    expect(counts.has(`${hour(now)} cortado`)).toBe(false);
+    expect(counts).toEqual(await recount(ws.workspaceId));
+    // Seen again with a new title: its old terms leave its first-seen hour, the new ones come in.
+    await storeItems(env.deps.db, ws.workspaceId, 'mastodon', [item('a', 'Flat white guide')], new Date(now + HOUR));
+    counts = await kept(ws.workspaceId);
+    expect(counts.get(`${hour(now - 2 * HOUR)} cortado`)).toBe(1);
+    expect(counts.get(`${hour(now - 2 * HOUR)} flat`)).toBe(1);
+    expect(counts).toEqual(await recount(ws.workspaceId));
+    // Another workspace's items never count here.
+    expect(await kept(other.workspaceId)).toEqual(await recount(other.workspaceId));
+    expect(await kept(other.workspaceId)).toEqual(
+      new Map([
+        [`${hour(now)} cortado`, 1],
+        [`${hour(now)} crema`, 1],
+        [`${hour(now)} guide`, 1],
+      ]),
+    );
   });
 });

@@ -8,12 +8,13 @@
  * (relevance.ts: keywords and the workspace's embedder), and after a collection the rising
  * topics are checked for alerts (alerts.ts).
  */
-import { sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { schema, type Db, type KnowledgeFeedEvent, type Logger } from '../../core/index.js';
 import { httpUrlOrNull, TrendSourceError, type TrendItem, type TrendSource } from '../../connectors/trend-source.js';
 import type { Embedder } from '../../knowledge/index.js';
 import type { SendInput } from '../notifications/index.js';
 import { checkAlerts, type SentAlert } from './alerts.js';
+import { hourOf } from './counts.js';
 import { readNiche } from './niche.js';
 import { scoreRelevance, type Relevance } from './relevance.js';
 import { termsOf } from './terms.js';
@@ -47,6 +48,9 @@ export interface SourceOutcome {
   retryAt: string | null;
 }
 
+/** Term counts upserted per statement (3 parameters each). */
+const COUNT_BATCH = 5_000;
+
 /** Source name of items taken from followed feeds. */
 export const FEED_SOURCE = 'feeds';
 
@@ -62,7 +66,7 @@ export async function storeItems(
   const t = schema.trendItems;
   const rows = new Map(
     items.map((i, n) => [
-      i.externalId,
+      i.externalId.slice(0, 2000),
       {
         workspaceId,
         source,
@@ -81,22 +85,74 @@ export async function storeItems(
       },
     ]),
   );
-  await db
-    .insert(t)
-    .values([...rows.values()])
-    .onConflictDoUpdate({
-      target: [t.workspaceId, t.source, t.externalId],
-      set: {
-        title: sql`excluded.title`,
-        url: sql`excluded.url`,
-        terms: sql`excluded.terms`,
-        relevance: sql`excluded.relevance`,
-        relevanceWhy: sql`excluded.relevance_why`,
-        prevEngagement: sql`${t.engagement}`,
-        engagement: sql`excluded.engagement`,
-        lastSeenAt: sql`excluded.last_seen_at`,
-      },
-    });
+  const values = [...rows.values()];
+  // The items and their term counts (trend_term_counts, read by rising.ts and seasonal.ts)
+  // change together, in one transaction.
+  await db.transaction(async (tx) => {
+    // One writer per workspace and source at a time: the stored terms read below stay the ones replaced.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${workspaceId}), hashtext(${source}))`);
+    const before = await tx
+      .select({ externalId: t.externalId, terms: t.terms, firstSeenAt: t.firstSeenAt })
+      .from(t)
+      .where(
+        and(
+          eq(t.workspaceId, workspaceId),
+          eq(t.source, source),
+          inArray(
+            t.externalId,
+            values.map((v) => v.externalId),
+          ),
+        ),
+      );
+    await tx
+      .insert(t)
+      .values(values)
+      .onConflictDoUpdate({
+        target: [t.workspaceId, t.source, t.externalId],
+        set: {
+          title: sql`excluded.title`,
+          url: sql`excluded.url`,
+          terms: sql`excluded.terms`,
+          relevance: sql`excluded.relevance`,
+          relevanceWhy: sql`excluded.relevance_why`,
+          prevEngagement: sql`${t.engagement}`,
+          engagement: sql`excluded.engagement`,
+          lastSeenAt: sql`excluded.last_seen_at`,
+        },
+      });
+    // A new item counts once in the hour it is first seen; one seen again keeps its first-seen
+    // hour, and only a change of its terms moves counts (its old terms out, the new ones in).
+    const delta = new Map<string, { bucket: number; term: string; n: number }>();
+    const add = (at: Date, terms: string[], n: number) => {
+      const bucket = hourOf(at.getTime());
+      for (const term of terms) {
+        const key = `${bucket}\u0000${term}`;
+        const d = delta.get(key) ?? { bucket, term, n: 0 };
+        d.n += n;
+        delta.set(key, d);
+      }
+    };
+    const old = new Map(before.map((r) => [r.externalId, r]));
+    for (const v of values) {
+      const o = old.get(v.externalId);
+      if (o) add(o.firstSeenAt, o.terms, -1);
+      add(o?.firstSeenAt ?? now, v.terms, 1);
+    }
+    // In a fixed order, so two writers of one workspace never wait on each other's rows crosswise.
+    const changes = [...delta.values()]
+      .filter((d) => d.n !== 0)
+      .sort((x, y) => x.bucket - y.bucket || (x.term < y.term ? -1 : x.term > y.term ? 1 : 0));
+    const c = schema.trendTermCounts;
+    for (let k = 0; k < changes.length; k += COUNT_BATCH)
+      await tx
+        .insert(c)
+        .values(
+          changes
+            .slice(k, k + COUNT_BATCH)
+            .map((d) => ({ workspaceId, bucket: new Date(d.bucket), term: d.term, n: d.n })),
+        )
+        .onConflictDoUpdate({ target: [c.workspaceId, c.bucket, c.term], set: { n: sql`${c.n} + excluded.n` } });
+  });
 }
 
 export async function recordHealth(db: Db, workspaceId: string, outcome: SourceOutcome, now: Date) {

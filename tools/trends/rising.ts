@@ -17,6 +17,7 @@ import { HeraldError, requireRole, schema, type Db } from '../../core/index.js';
 import type { ServiceContext } from '../scheduling/context.js';
 import { readNiche } from './niche.js';
 import { RELEVANCE_THRESHOLD, type RelevanceWhy } from './relevance.js';
+import { countRows } from './counts.js';
 import { seasonality, type LastYear } from './seasonal.js';
 import { matchesKeyword } from './terms.js';
 
@@ -127,15 +128,22 @@ export async function risingTopics(
   const w = windowHours * 3_600_000;
   const t = schema.trendItems;
   const iso = (x: number) => new Date(x).toISOString();
-  const [from, mid, to] = [now - (BASELINE_WINDOWS + 1) * w, now - w, now].map(iso);
+  const [mid, to] = [now - w, now].map(iso);
   // Baseline window k (1 = the previous window) spans [now − (k+1)w, now − kw).
   const spans = Array.from({ length: BASELINE_WINDOWS }, (_, k) => [iso(now - (k + 2) * w), iso(now - (k + 1) * w)]);
   const perWindow = sql.join(
     spans.map(
-      ([b, e]) =>
-        sql`count(*) filter (where first_seen_at >= ${b}::timestamptz and first_seen_at < ${e}::timestamptz)::int`,
+      ([b, e]) => sql`coalesce(sum(n) filter (where at >= ${b}::timestamptz and at < ${e}::timestamptz), 0)::int`,
     ),
     sql`, `,
+  );
+  // Counts kept at ingest (counts.ts): whole hours from trend_term_counts, the hours a window
+  // boundary falls in from the items.
+  const rows = countRows(
+    ctx.workspaceId,
+    now - (BASELINE_WINDOWS + 1) * w,
+    now,
+    Array.from({ length: BASELINE_WINDOWS + 2 }, (_, k) => now - k * w),
   );
   const covered = sql.join(
     spans.map(
@@ -145,19 +153,17 @@ export async function risingTopics(
     sql`, `,
   );
   const topic = opts.topic?.trim().toLowerCase();
-  // Counting is done by the database (one pass over the window and its baseline, per term);
-  // only the current items of the terms that rise are read back, for relevance and evidence.
+  // Counting reads the kept counts (one pass over the window and its baseline, per term); only
+  // the current items of the terms that rise are read back, for relevance and evidence.
   const [niche, counted, coverage, sources] = await Promise.all([
     readNiche(deps.db, ctx.workspaceId),
     deps.db.execute(sql`
       select term,
-             count(*) filter (where first_seen_at >= ${mid}::timestamptz)::int as current,
+             coalesce(sum(n) filter (where at >= ${mid}::timestamptz), 0)::int as current,
              array[${perWindow}] as windows
-      from trend_items, unnest(terms) as term
-      where workspace_id = ${ctx.workspaceId}
-        and first_seen_at >= ${from}::timestamptz and first_seen_at <= ${to}::timestamptz
+      from ${rows} as c
       group by term
-      having count(*) filter (where first_seen_at >= ${mid}::timestamptz) >= ${MIN_MENTIONS}`),
+      having sum(n) filter (where at >= ${mid}::timestamptz) >= ${MIN_MENTIONS}`),
     deps.db.execute(sql`select array[${covered}] as covered`),
     sourceHealth(deps.db, ctx.workspaceId),
   ]);

@@ -4,10 +4,11 @@
  * by {@link SEASON_SLACK_DAYS} each side, its mentions there against the rate of the
  * {@link SEASON_BASELINE_DAYS} before — with the same floor and ratio as a rise now
  * (rising.ts). Where the workspace has no items that old, nothing is claimed (`null`).
- * Counted by the database in one pass over last year's span for the candidate terms only.
+ * Read from the counts kept at ingest (counts.ts) over last year's span, candidate terms only.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../core/index.js';
+import { countRows } from './counts.js';
 
 /** How far back "the same date last year" is: 52 weeks, so the weekday matches too. */
 export const SEASON_LAG_DAYS = 364;
@@ -63,20 +64,16 @@ export async function seasonality(
   const { baselineStart, start, end } = seasonSpans(now, windowHours);
   // A text[] literal (drizzle would expand a JS array into a row of parameters).
   const list = `{${terms.map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-  const [b, s, e] = [baselineStart, start, end].map((x) => new Date(x).toISOString());
+  const [, s, e] = [baselineStart, start, end].map((x) => new Date(x).toISOString());
   const result = await db.execute(sql`
     select null as term, 0 as season, 0 as before,
            (select min(first_seen_at) from trend_items where workspace_id = ${workspaceId}) as oldest
     union all
     select term,
-           count(*) filter (where first_seen_at >= ${s}::timestamptz)::int,
-           count(*) filter (where first_seen_at < ${s}::timestamptz)::int,
+           coalesce(sum(n) filter (where at >= ${s}::timestamptz), 0)::int,
+           coalesce(sum(n) filter (where at < ${s}::timestamptz), 0)::int,
            null
-    from trend_items, unnest(terms) as term
-    where workspace_id = ${workspaceId}
-      and first_seen_at >= ${b}::timestamptz and first_seen_at <= ${e}::timestamptz
-      and terms && ${list}::text[]
-      and term = any(${list}::text[])
+    from ${countRows(workspaceId, baselineStart, end, [baselineStart, start, end], list)} as c
     group by term`);
   const rows = (
     result as unknown as {
