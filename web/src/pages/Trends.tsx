@@ -152,6 +152,9 @@ export function whyText(t: Pick<Topic, 'why' | 'relevance'>): string {
   return `${Math.round(t.relevance * 100)}% relevant${parts.length ? `: ${parts.join('; ')}` : ''}`;
 }
 
+/** A checkbox beside its label (labels are columns by default), as the composer does. */
+const INLINE = { flexDirection: 'row', alignItems: 'center' } as const;
+
 const times = (x: number) => `${x >= 10 ? Math.round(x) : Math.round(x * 10) / 10}×`;
 
 /** The topic against its own usual, in words: "2.4× its usual (2.5 mentions a window over 7 windows)". */
@@ -197,7 +200,7 @@ function AccountPicker(props: {
     <fieldset>
       <legend>{props.legend}</legend>
       {props.accounts.map((a) => (
-        <label key={a.id}>
+        <label key={a.id} style={INLINE}>
           <input
             type="checkbox"
             checked={props.chosen.includes(a.id)}
@@ -266,7 +269,7 @@ function AdaptForm({ accounts, onAdapted }: { accounts: Account[]; onAdapted: ()
         Your topic
         <input value={topic} required minLength={2} maxLength={200} onChange={(e) => setTopic(e.target.value)} />
       </label>
-      <label>
+      <label style={INLINE}>
         <input type="checkbox" checked={quote} onChange={(e) => setQuote(e.target.checked)} />
         Quote it (attributed)
       </label>
