@@ -7,6 +7,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ConnectorError } from './errors.js';
+import { checkFence } from './fence.js';
 
 export interface HttpAnswer {
   status: number;
@@ -25,6 +26,8 @@ export async function fetchAnswer(
   timeoutMs: number,
   networkError: (err: unknown) => ConnectorError,
 ): Promise<HttpAnswer> {
+  // A write for an attempt another worker has taken over never leaves (connectors/fence.ts).
+  await checkFence(init.method);
   let res: Response;
   let text: string;
   try {

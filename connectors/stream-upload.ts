@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import type { MediaInput } from './contract.js';
 import type { ConnectorError } from './errors.js';
 import type { HttpAnswer } from './http.js';
+import { checkFence } from './fence.js';
 
 /** A request body read from somewhere as it is sent; `length` is exactly what it yields. */
 export interface StreamBody {
@@ -85,6 +86,8 @@ export async function streamAnswer(
   timeoutMs: number,
   networkError: (err: unknown) => ConnectorError,
 ): Promise<HttpAnswer> {
+  // A write for an attempt another worker has taken over never leaves (connectors/fence.ts).
+  await checkFence(init.method);
   const u = new URL(url);
   const headers: Record<string, string> = {};
   init.headers.forEach((v, k) => (headers[k] = v));

@@ -21,6 +21,7 @@ import type { Credentials } from '../contract.js';
 import { AuthExpired, PermanentError } from '../errors.js';
 import { classify, type ClassifyContext, isRecordNotFound, PLATFORM } from './errors.js';
 import { pdsOf } from './identity.js';
+import { checkFence } from '../fence.js';
 
 /**
  * What Herald stores for a Bluesky account (`AccountContext.credentials`).
@@ -307,7 +308,9 @@ export function jwtClaims(jwt: string): Record<string, unknown> {
 export function xrpcAgent(service: string, transport: TransportOptions, bearer?: string, did?: string): Agent {
   return new Agent({
     did,
-    fetchHandler(path: string, init: RequestInit): Promise<Response> {
+    async fetchHandler(path: string, init: RequestInit): Promise<Response> {
+      // A write for an attempt another worker has taken over never leaves (connectors/fence.ts).
+      await checkFence(init.method);
       const headers = new Headers(init.headers);
       if (bearer !== undefined) headers.set('authorization', `Bearer ${bearer}`);
       const timeout = AbortSignal.timeout(transport.timeoutMs);

@@ -46,6 +46,7 @@ import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 import { classify, PLATFORM } from './errors.js';
 import { guardedFetch } from './identity.js';
 import { readProfile } from './link.js';
+import { checkFence } from '../fence.js';
 
 /** What Herald asks for: the repository (posts, blobs) of the account; `transition:generic` is what app passwords could do. */
 export const OAUTH_SCOPE = 'atproto transition:generic';
@@ -302,7 +303,14 @@ export class BlueskyOAuth {
     return new BlueskyClient(
       { did: credentials.did, handle: credentials.handle, service: credentials.service },
       this.#transport,
-      new Agent(session),
+      new Agent({
+        did: session.did,
+        // A write for an attempt another worker has taken over never leaves (connectors/fence.ts).
+        fetchHandler: async (url: string, init: RequestInit) => {
+          await checkFence(init.method);
+          return session.fetchHandler(url, init);
+        },
+      }),
     );
   }
 

@@ -9,10 +9,14 @@
  *    post up — found means published, not found on an authoritative lookup means retry,
  *    anything else means `unconfirmed` and the user is told.
  * 3. Journal the attempt (`pending`) before calling the platform, then record its outcome.
+ *    Every write the connector makes for it first checks the attempt is still `pending`
+ *    (connectors/fence.ts): a worker that lost its lock while starved, and whose attempt
+ *    another worker has since marked `unknown`, stops instead of posting a second time.
  *
  * The idempotency key sent to platforms is the target id: the same on every attempt.
  */
 import {
+  attemptStillPending,
   claimDueTarget,
   completePublished,
   finishAttempt,
@@ -28,8 +32,10 @@ import {
   type SocialAccount,
 } from '../../core/index.js';
 import {
+  AttemptSuperseded,
   AuthExpired,
   isConnectorError,
+  withFence,
   type AccountContext,
   type Connector,
   type Credentials,
@@ -188,8 +194,11 @@ async function publishHoldingSlot(
   let refreshed = false;
   for (;;) {
     const attempt = await startAttempt(deps.db, ws, target.id, key);
+    const fence = async () => {
+      if (!(await attemptStillPending(deps.db, ws, attempt.id))) throw new AttemptSuperseded();
+    };
     try {
-      const result = await connector.publish(ctx, input, key, journal);
+      const result = await withFence(fence, () => connector.publish(ctx, input, key, journal));
       if (result.status === 'processing') {
         await finishAttempt(deps.db, ws, attempt.id, { outcome: 'succeeded', platformPostId: result.platformPostId });
         await transitionTarget(deps.db, ws, target.id, ['publishing'], 'publishing', {

@@ -33,6 +33,18 @@ export function startAttempt(
   }, `Publish attempt ${idempotencyKey}`);
 }
 
+/**
+ * Whether an attempt is still open (`pending`): false once anyone recorded an outcome for it —
+ * in particular a worker that took the target over and marked it `unknown` (connectors/fence.ts).
+ */
+export async function attemptStillPending(db: Db, workspaceId: string, attemptId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ outcome: publishAttempts.outcome })
+    .from(publishAttempts)
+    .where(and(eq(publishAttempts.workspaceId, workspaceId), eq(publishAttempts.id, attemptId)));
+  return row?.outcome === 'pending';
+}
+
 export async function finishAttempt(
   db: Db,
   workspaceId: string,
