@@ -241,4 +241,36 @@ describe('the daily job, one batch per instant', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(events.filter((e) => e.type === 'notification')).toHaveLength(before);
   });
+
+  it('a member whose own reads fail does not hold up the batch: the others are sent, the retry sends the rest once', async () => {
+    const good = (await planted('Europe/Paris', 2)).ctx;
+    const bad = (await planted('Europe/Paris', 3)).ctx;
+    // A followers goal that names no account: measuring it fails, for this member alone.
+    const [broken] = await env.database.db
+      .insert(schema.coachGoals)
+      .values({
+        workspaceId: bad.workspaceId,
+        userId: bad.userId,
+        metric: 'followers',
+        target: 900,
+        baseline: 300,
+        baselineAt: now,
+        dueDate: '2027-04-01',
+        milestones: [],
+      })
+      .returning();
+    const jobs = [bad, good].map((m) => ({ workspaceId: m.workspaceId, userId: m.userId, day: DAY }));
+    await expect(runDailyBatch(deps, jobs)).rejects.toThrow(/^1 of 2 mornings failed, the others were sent: /);
+    const daily = async () =>
+      (await env.database.db.select().from(schema.coachMessages)).filter(
+        (r) => r.kind === 'daily' && (r.userId === good.userId || r.userId === bad.userId),
+      );
+    expect((await daily()).map((r) => r.userId)).toEqual([good.userId]);
+    // The cause is mended; the job's retry sends the one left and nothing twice.
+    await env.database.db.delete(schema.coachGoals).where(eq(schema.coachGoals.id, broken!.id));
+    const again = await runDailyBatch(deps, jobs);
+    expect(again.map((o) => o.kind)).toEqual(['sent', 'duplicate']);
+    expect(again[1]).toMatchObject({ delivered: false });
+    expect((await daily()).map((r) => r.userId).sort()).toEqual([good.userId, bad.userId].sort());
+  });
 });
