@@ -8,7 +8,7 @@
  * (relevance.ts: keywords and the workspace's embedder), and after a collection the rising
  * topics are checked for alerts (alerts.ts).
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { schema, type Db, type KnowledgeFeedEvent, type Logger } from '../../core/index.js';
 import { httpUrlOrNull, TrendSourceError, type TrendItem, type TrendSource } from '../../connectors/trend-source.js';
 import type { Embedder } from '../../knowledge/index.js';
@@ -48,9 +48,6 @@ export interface SourceOutcome {
   retryAt: string | null;
 }
 
-/** Term counts upserted per statement (3 parameters each). */
-const COUNT_BATCH = 5_000;
-
 /** Source name of items taken from followed feeds. */
 export const FEED_SOURCE = 'feeds';
 
@@ -63,95 +60,79 @@ export async function storeItems(
   relevance: Array<Relevance | null> = [],
 ) {
   if (items.length === 0) return;
-  const t = schema.trendItems;
+  // Once per id (the last copy wins), as jsonb_to_recordset rows: one parameter per statement
+  // instead of one per value, so a batch of a thousand is one short statement to build and parse.
   const rows = new Map(
-    items.map((i, n) => [
-      i.externalId.slice(0, 2000),
-      {
-        workspaceId,
-        source,
-        externalId: i.externalId.slice(0, 2000),
-        title: i.title.slice(0, 1000),
-        // Only http(s) links are kept (never javascript: or data:).
-        url: httpUrlOrNull(i.url),
-        terms: termsOf(i.title, i.tags),
-        engagement: Math.max(0, Math.round(i.engagement)),
-        prevEngagement: Math.max(0, Math.round(i.engagement)),
-        relevance: relevance[n]?.relevance ?? null,
-        relevanceWhy: (relevance[n]?.why as unknown as Record<string, unknown> | undefined) ?? null,
-        publishedAt: i.publishedAt && !Number.isNaN(i.publishedAt.getTime()) ? i.publishedAt : null,
-        firstSeenAt: now,
-        lastSeenAt: now,
-      },
-    ]),
+    items.map((i, n) => {
+      const externalId = i.externalId.slice(0, 2000);
+      return [
+        externalId,
+        {
+          external_id: externalId,
+          title: i.title.slice(0, 1000),
+          // Only http(s) links are kept (never javascript: or data:).
+          url: httpUrlOrNull(i.url),
+          terms: termsOf(i.title, i.tags),
+          engagement: Math.max(0, Math.round(i.engagement)),
+          relevance: relevance[n]?.relevance ?? null,
+          relevance_why: relevance[n]?.why ?? null,
+          published_at: i.publishedAt && !Number.isNaN(i.publishedAt.getTime()) ? i.publishedAt.toISOString() : null,
+        },
+      ];
+    }),
   );
   const values = [...rows.values()];
+  const at = now.toISOString();
   // The items and their term counts (trend_term_counts, read by rising.ts and seasonal.ts)
   // change together, in one transaction.
   await db.transaction(async (tx) => {
     // One writer per workspace and source at a time: the stored terms read below stay the ones replaced.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${workspaceId}), hashtext(${source}))`);
-    const before = await tx
-      .select({ externalId: t.externalId, terms: t.terms, firstSeenAt: t.firstSeenAt })
-      .from(t)
-      .where(
-        and(
-          eq(t.workspaceId, workspaceId),
-          eq(t.source, source),
-          inArray(
-            t.externalId,
-            values.map((v) => v.externalId),
-          ),
-        ),
-      );
-    await tx
-      .insert(t)
-      .values(values)
-      .onConflictDoUpdate({
-        target: [t.workspaceId, t.source, t.externalId],
-        set: {
-          title: sql`excluded.title`,
-          url: sql`excluded.url`,
-          terms: sql`excluded.terms`,
-          relevance: sql`excluded.relevance`,
-          relevanceWhy: sql`excluded.relevance_why`,
-          prevEngagement: sql`${t.engagement}`,
-          engagement: sql`excluded.engagement`,
-          lastSeenAt: sql`excluded.last_seen_at`,
-        },
-      });
+    const before = (await tx.execute(sql`
+      select external_id, terms, (extract(epoch from first_seen_at) * 1000)::float8 as at
+      from trend_items
+      where workspace_id = ${workspaceId} and source = ${source}
+        and external_id = any(array(select jsonb_array_elements_text(${JSON.stringify([...rows.keys()])}::jsonb)))`)) as unknown as {
+      rows: Array<{ external_id: string; terms: string[]; at: number | string }>;
+    };
+    await tx.execute(sql`
+      insert into trend_items (workspace_id, source, external_id, title, url, terms, engagement, prev_engagement,
+                               relevance, relevance_why, published_at, first_seen_at, last_seen_at)
+      select ${workspaceId}::uuid, ${source}, x.external_id, x.title, x.url, x.terms, x.engagement, x.engagement,
+             x.relevance, x.relevance_why, x.published_at, ${at}::timestamptz, ${at}::timestamptz
+      from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as x(external_id text, title text, url text,
+           terms text[], engagement integer, relevance real, relevance_why jsonb, published_at timestamptz)
+      on conflict (workspace_id, source, external_id) do update set
+        title = excluded.title, url = excluded.url, terms = excluded.terms, relevance = excluded.relevance,
+        relevance_why = excluded.relevance_why, prev_engagement = trend_items.engagement,
+        engagement = excluded.engagement, last_seen_at = excluded.last_seen_at`);
     // A new item counts once in the hour it is first seen; one seen again keeps its first-seen
     // hour, and only a change of its terms moves counts (its old terms out, the new ones in).
-    const delta = new Map<string, { bucket: number; term: string; n: number }>();
-    const add = (at: Date, terms: string[], n: number) => {
-      const bucket = hourOf(at.getTime());
+    const delta = new Map<string, { bucket: string; term: string; n: number }>();
+    const add = (ms: number, terms: string[], n: number) => {
+      const bucket = new Date(hourOf(ms)).toISOString();
       for (const term of terms) {
-        const key = `${bucket}\u0000${term}`;
+        const key = `${bucket} ${term}`;
         const d = delta.get(key) ?? { bucket, term, n: 0 };
         d.n += n;
         delta.set(key, d);
       }
     };
-    const old = new Map(before.map((r) => [r.externalId, r]));
+    const old = new Map(before.rows.map((r) => [r.external_id, r]));
     for (const v of values) {
-      const o = old.get(v.externalId);
-      if (o) add(o.firstSeenAt, o.terms, -1);
-      add(o?.firstSeenAt ?? now, v.terms, 1);
+      const o = old.get(v.external_id);
+      if (o) add(Number(o.at), o.terms, -1);
+      add(o ? Number(o.at) : now.getTime(), v.terms, 1);
     }
+    const changes = [...delta.values()].filter((d) => d.n !== 0);
+    if (!changes.length) return;
     // In a fixed order, so two writers of one workspace never wait on each other's rows crosswise.
-    const changes = [...delta.values()]
-      .filter((d) => d.n !== 0)
-      .sort((x, y) => x.bucket - y.bucket || (x.term < y.term ? -1 : x.term > y.term ? 1 : 0));
-    const c = schema.trendTermCounts;
-    for (let k = 0; k < changes.length; k += COUNT_BATCH)
-      await tx
-        .insert(c)
-        .values(
-          changes
-            .slice(k, k + COUNT_BATCH)
-            .map((d) => ({ workspaceId, bucket: new Date(d.bucket), term: d.term, n: d.n })),
-        )
-        .onConflictDoUpdate({ target: [c.workspaceId, c.bucket, c.term], set: { n: sql`${c.n} + excluded.n` } });
+    await tx.execute(sql`
+      insert into trend_term_counts (workspace_id, bucket, term, n)
+      select ${workspaceId}::uuid, x.bucket, x.term, x.n
+      from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb) as x(bucket timestamptz, term text, n integer)
+      order by x.bucket, x.term
+      on conflict (workspace_id, bucket, term) do update set n = trend_term_counts.n + excluded.n`);
   });
 }
 
