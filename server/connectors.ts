@@ -131,7 +131,8 @@ export function createConnectors(opts: {
       createThreadsConnector({ urls: threadsUrls(opts.connect.threadsApiUrl), timeoutMs: opts.timeoutMs, ...media }),
     );
   }
-  registerVideoConnectors(registry, opts.connect, opts.timeoutMs);
+  // TikTok pulls videos (source "url") and photos from the same signed public URLs.
+  registerVideoConnectors(registry, opts.connect, opts.timeoutMs, opts.mediaUrls);
   if (opts.connect?.facebook) {
     registry.register(
       createFacebookConnector({

@@ -33,7 +33,7 @@ export { DEFAULT_API_URL } from './client.js';
 
 /** A public URL TikTok can fetch a media file from (signed, short-lived). */
 export interface MediaUrlSigner {
-  urlFor(media: MediaInput): string;
+  urlFor(media: MediaInput): string | Promise<string>;
 }
 
 export interface TikTokConnectorOptions {
@@ -232,7 +232,7 @@ export function createTikTokConnector(options: TikTokConnectorOptions): Connecto
         json: {
           ...(o.mode === 'direct' ? { post_info: postInfo(text, o, creator) } : {}),
           source_info: pulled
-            ? { source: 'PULL_FROM_URL', video_url: options.mediaUrls!.urlFor(video) }
+            ? { source: 'PULL_FROM_URL', video_url: await options.mediaUrls!.urlFor(video) }
             : {
                 source: 'FILE_UPLOAD',
                 video_size: video.sizeBytes,
@@ -309,7 +309,7 @@ export function createTikTokConnector(options: TikTokConnectorOptions): Connecto
         source_info: {
           source: 'PULL_FROM_URL',
           photo_cover_index: 0,
-          photo_images: photos.map((p) => options.mediaUrls!.urlFor(p)),
+          photo_images: await Promise.all(photos.map((p) => options.mediaUrls!.urlFor(p))),
         },
         post_mode: o.mode === 'draft' ? 'MEDIA_UPLOAD' : 'DIRECT_POST',
         media_type: 'PHOTO',
