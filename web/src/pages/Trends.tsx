@@ -76,7 +76,7 @@ interface Structure {
   hook: { kind: string; words: number };
   format: string;
   length: { chars: number; words: number; lines: number };
-  cta: string;
+  cta: string | null;
 }
 interface Adapted {
   adaptationId: string;
@@ -187,7 +187,7 @@ const VERDICT: Record<Verdict, string> = {
 
 const structureText = (s: Structure) =>
   `${s.hook.kind.replace('_', ' ')} hook, ${s.format.replace('_', ' ')}, ${s.length.words} words, call to action: ${
-    s.cta === 'none' ? 'none' : s.cta
+    s.cta ?? 'none'
   }`;
 
 function AccountPicker(props: {
