@@ -48,6 +48,7 @@ export {
   type CallContext,
   type CallResult,
   type ChatRequest,
+  type Completion,
   type ModelTurn,
   startModelTurn,
   type RoutedStream,

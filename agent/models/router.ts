@@ -7,7 +7,9 @@
  * no first token in time is skipped for the rest of the turn (its other models would hang the
  * same way) and counts once toward its breaker. It keeps a circuit breaker per provider and a
  * moving average of time to first token per model, and writes every call to the usage ledger
- * with the reason it was routed where it went.
+ * with the reason it was routed where it went. `complete` is the same path for a caller that
+ * needs only the whole text: one non-streaming request per attempt, its reply counted as the
+ * first token (so failing over stays safe until it is in).
  */
 import type { BaseChatModel, BindToolsInput } from '@langchain/core/language_models/chat_models';
 import type { AIMessageChunk, BaseMessageLike } from '@langchain/core/messages';
@@ -21,7 +23,11 @@ import { configuredProviders, createChatModel, type ProviderSettings } from './p
 import { costUsd, type ModelRegistry, type ModelSpec, type ProviderName } from './registry.js';
 import { chunkCarriesToken, estimateTokens, estimateToolTokens, usageOfChunks } from './tokens.js';
 
-export const ROUTER_DEFAULTS = { firstTokenTimeoutMs: 20_000, idleTimeoutMs: 60_000 } as const;
+export const ROUTER_DEFAULTS = {
+  firstTokenTimeoutMs: 20_000,
+  idleTimeoutMs: 60_000,
+  wholeReplyTimeoutMs: 60_000,
+} as const;
 
 export interface RouterOptions {
   registry: ModelRegistry;
@@ -32,6 +38,12 @@ export interface RouterOptions {
   firstTokenTimeoutMs?: number;
   /** After the first token, a stream silent this long fails with `model_stream_interrupted`. */
   idleTimeoutMs?: number;
+  /**
+   * A whole-text call (`complete`) whose reply has not arrived within this time is abandoned
+   * for the next candidate, as a stream without its first token is (nothing has reached the
+   * caller yet). Default 60 s: the wait covers the whole generation, not only its start.
+   */
+  wholeReplyTimeoutMs?: number;
   breaker?: BreakerOptions;
 }
 
@@ -96,6 +108,14 @@ export interface CallResult {
   error?: string;
 }
 
+/** A whole-text call's answer (`complete`). */
+export interface Completion {
+  text: string;
+  decision: RouteDecision;
+  /** As a stream's `result`: the call as the ledger holds it. */
+  result: CallResult;
+}
+
 export interface RoutedStream extends AsyncIterable<AIMessageChunk> {
   readonly decision: RouteDecision;
   /** Settles after the stream ends and the call is in the ledger; never rejects. */
@@ -103,18 +123,18 @@ export interface RoutedStream extends AsyncIterable<AIMessageChunk> {
 }
 
 class FirstTokenTimeout extends Error {
-  constructor(ms: number) {
-    super(`no token within ${ms} ms`);
+  constructor(ms: number, what = 'no token') {
+    super(`${what} within ${ms} ms`);
   }
 }
 
-function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => void, what?: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   work.catch(() => undefined); // a late rejection after the timeout is expected, not unhandled
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onTimeout();
-      reject(new FirstTokenTimeout(ms));
+      reject(new FirstTokenTimeout(ms, what));
     }, ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
@@ -177,15 +197,38 @@ export class ModelRouter {
 
   /** Routes and streams one call. Refusals throw here, before any stream exists. */
   async stream(ctx: CallContext, req: ChatRequest): Promise<RoutedStream> {
+    const decision = await this.#decideAndLog(ctx, req);
+    let settle!: (r: CallResult | undefined) => void;
+    const result = new Promise<CallResult | undefined>((r) => (settle = r));
+    const run = this.#run(ctx, req, decision, settle, 'stream');
+    return { decision, result, [Symbol.asyncIterator]: () => run };
+  }
+
+  /**
+   * Routes one call and returns its whole text, for callers that need nothing before the end
+   * (the coach's morning message): the provider is asked without streaming (OpenAI-compatible
+   * `stream: false`, Anthropic's plain `messages` call; LangChain's Ollama wrapper still reads
+   * Ollama's stream and joins it). Everything else is the streaming path itself: the same
+   * decision, breakers, turn, fallback to the next candidate on an error or on no reply within
+   * `wholeReplyTimeoutMs`, and the same ledger row. Refusals and `model_unavailable` throw.
+   */
+  async complete(ctx: CallContext, req: ChatRequest): Promise<Completion> {
+    const decision = await this.#decideAndLog(ctx, req);
+    let settle!: (r: CallResult | undefined) => void;
+    const settled = new Promise<CallResult | undefined>((r) => (settle = r));
+    let text = '';
+    for await (const message of this.#run(ctx, req, decision, settle, 'whole')) text += textOf(message);
+    const result = await settled;
+    return { text, decision, result: result! };
+  }
+
+  async #decideAndLog(ctx: CallContext, req: ChatRequest): Promise<RouteDecision> {
     const decision = await this.route(ctx, req);
     this.#options.logger?.info(
       { workspaceId: ctx.workspaceId, taskKind: req.taskKind, model: decision.order[0]!.id, reason: decision.reason },
       'model routed',
     );
-    let settle!: (r: CallResult | undefined) => void;
-    const result = new Promise<CallResult | undefined>((r) => (settle = r));
-    const run = this.#run(ctx, req, decision, settle);
-    return { decision, result, [Symbol.asyncIterator]: () => run };
+    return decision;
   }
 
   async *#run(
@@ -193,8 +236,13 @@ export class ModelRouter {
     req: ChatRequest,
     decision: RouteDecision,
     settle: (r: CallResult | undefined) => void,
+    /** `whole`: one non-streaming request per attempt, its reply the only "chunk". */
+    mode: 'stream' | 'whole',
   ): AsyncGenerator<AIMessageChunk, void, undefined> {
-    const firstTokenMs = this.#options.firstTokenTimeoutMs ?? ROUTER_DEFAULTS.firstTokenTimeoutMs;
+    const firstTokenMs =
+      mode === 'whole'
+        ? (this.#options.wholeReplyTimeoutMs ?? ROUTER_DEFAULTS.wholeReplyTimeoutMs)
+        : (this.#options.firstTokenTimeoutMs ?? ROUTER_DEFAULTS.firstTokenTimeoutMs);
     const idleMs = this.#options.idleTimeoutMs ?? ROUTER_DEFAULTS.idleTimeoutMs;
     const attempts: Attempt[] = [];
     /** Providers that sent no first token in time during this turn (or call), and the model that hung. */
@@ -207,7 +255,7 @@ export class ModelRouter {
           attempts.push({
             model: spec.id,
             outcome: 'skipped',
-            error: `${spec.provider} sent no token within ${firstTokenMs} ms to ${hungModel} in this turn`,
+            error: `${spec.provider} sent no ${mode === 'whole' ? 'reply' : 'token'} within ${firstTokenMs} ms to ${hungModel} in this turn`,
           });
           continue;
         }
@@ -230,6 +278,11 @@ export class ModelRouter {
         try {
           ended = await deadline(
             (async () => {
+              if (mode === 'whole') {
+                // The reply is whole or nothing: nothing reaches the caller before it is in.
+                chunks.push((await runnable.invoke(req.messages, { signal })) as AIMessageChunk);
+                return true;
+              }
               iterator = (await runnable.stream(req.messages, { signal }))[Symbol.asyncIterator]();
               for (;;) {
                 const next = await iterator.next();
@@ -240,6 +293,7 @@ export class ModelRouter {
             })(),
             firstTokenMs,
             stop,
+            mode === 'whole' ? 'no reply' : 'no token',
           );
         } catch (err) {
           stop();
@@ -404,6 +458,13 @@ export class ModelRouter {
     }
     return result;
   }
+}
+
+/** The text of a message: its string content, or its text parts joined (Anthropic's blocks). */
+function textOf(message: AIMessageChunk): string {
+  const content = message.content;
+  if (typeof content === 'string') return content;
+  return content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
 }
 
 /** The tools bound for this model: `widerTools` when its window holds them, else `tools` (none when empty). */

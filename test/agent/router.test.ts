@@ -475,3 +475,91 @@ function only(...ids: string[]): ModelRegistry {
     if (!ids.includes(m.id)) registry.apply({ provider: m.provider, model: m.model, disabled: true });
   return registry;
 }
+
+describe('whole-text calls (complete): the streaming path, asked without streaming', () => {
+  const coaching = (req: Partial<ChatRequest> = {}): ChatRequest => ({
+    taskKind: 'coaching',
+    messages: [new HumanMessage('Write my morning message')],
+    ...req,
+  });
+
+  it.each([
+    { id: 'openai/gpt-4o-mini', protocol: 'openai', path: '/v1/chat/completions' },
+    { id: 'groq/llama-3.3-70b-versatile', protocol: 'openai', path: '/openai/v1/chat/completions' },
+    { id: 'anthropic/claude-haiku-4-5', protocol: 'anthropic', path: '/v1/messages' },
+  ] as const)('$id is asked without streaming, routed and recorded like a stream', async ({ id, protocol, path }) => {
+    fake.script(protocol, [{ text: 'Good morning! Two posts yesterday.', usage: { input: 42, output: 7 } }]);
+    const before = fake.requests.length;
+    const { text, decision, result } = await makeRouter({ registry: only(id) }).complete(ctx(), coaching());
+    expect(text).toBe('Good morning! Two posts yesterday.');
+    expect(decision.order[0]!.id).toBe(id);
+    const sent = fake.requests.slice(before).filter((r) => r.path === path);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body.stream).not.toBe(true);
+    expect(result).toMatchObject({ model: id, inputTokens: 42, outputTokens: 7, attempts: [] });
+    const [row] = await ledger();
+    expect(row).toMatchObject({ taskKind: 'coaching', inputTokens: 42, outputTokens: 7, routeReason: decision.reason });
+    expect(Number(row!.costUsd)).toBeCloseTo(result.costUsd, 8);
+  });
+
+  it('a 500 from the chosen model falls back to the next one, and the ledger says so', async () => {
+    fake.script('anthropic', [{ status: 500 }]);
+    fake.script('openai', [{ text: 'from the fallback' }]);
+    const router = makeRouter({ registry: only('anthropic/claude-haiku-4-5', 'openai/gpt-4o-mini') });
+    const { text, decision, result } = await router.complete(ctx({ policy: 'quality_first' }), coaching());
+    expect(decision.order[0]!.id).toBe('anthropic/claude-haiku-4-5');
+    expect(text).toBe('from the fallback');
+    expect(result.model).toBe('openai/gpt-4o-mini');
+    expect(result.attempts).toEqual([
+      { model: 'anthropic/claude-haiku-4-5', outcome: 'error', error: expect.stringMatching(/500/) },
+    ]);
+    const rows = await ledger();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.routeReason).toMatch(/served by openai\/gpt-4o-mini after anthropic\/claude-haiku-4-5 error/);
+  });
+
+  it('a model with no reply in time is abandoned (its request closed) for the next one', async () => {
+    fake.script('anthropic', [{ hang: true }]);
+    fake.script('openai', [{ text: 'on time' }]);
+    const router = makeRouter({
+      registry: only('anthropic/claude-haiku-4-5', 'openai/gpt-4o-mini'),
+      wholeReplyTimeoutMs: 300,
+    });
+    const before = fake.requests.length;
+    const { text, decision, result } = await router.complete(ctx({ policy: 'quality_first' }), coaching());
+    expect(decision.order[0]!.id).toBe('anthropic/claude-haiku-4-5');
+    expect(text).toBe('on time');
+    expect(result.attempts).toEqual([
+      { model: 'anthropic/claude-haiku-4-5', outcome: 'timeout', error: 'no reply within 300 ms' },
+    ]);
+    const hung = fake.requests.slice(before).find((r) => r.body.model === 'claude-haiku-4-5')!;
+    await waitFor(() => hung.closed || undefined, 5_000, 'the abandoned request to close');
+  });
+
+  it('the breaker counts its failures and an open provider is not called', async () => {
+    // Local first with no local model: the cheaper cloud model (gpt-4o-mini) goes first.
+    fake.script('openai', () => ({ status: 500 }));
+    fake.script('anthropic', () => ({ text: 'steady' }));
+    const router = makeRouter({
+      registry: only('anthropic/claude-haiku-4-5', 'openai/gpt-4o-mini'),
+      breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+    });
+    await router.complete(ctx(), coaching());
+    await router.complete(ctx(), coaching());
+    expect(router.breaker('openai').state).toBe('open');
+    const calls = () => fake.requests.filter((r) => r.body.model === 'gpt-4o-mini').length;
+    const before = calls();
+    const { text, decision, result } = await router.complete(ctx(), coaching());
+    expect(text).toBe('steady');
+    expect(result.model).toBe('anthropic/claude-haiku-4-5');
+    expect(decision.considered.find((c) => c.model === 'openai/gpt-4o-mini')!.skipped).toMatch(/circuit open/);
+    expect(calls()).toBe(before);
+  });
+
+  it('when every candidate fails, it throws model_unavailable and records nothing', async () => {
+    fake.script('openai', [{ status: 500 }]);
+    const router = makeRouter({ registry: only('openai/gpt-4o-mini') });
+    await expect(router.complete(ctx(), coaching())).rejects.toMatchObject({ code: 'model_unavailable' });
+    expect(await ledger()).toHaveLength(0);
+  });
+});
