@@ -12,13 +12,11 @@ import { readTurnSettings } from './settings-cache.js';
 export function coachWriter(router: ModelRouter, db: Db): CoachWriter {
   return async ({ workspaceId, userId, system, user }) => {
     const { policy } = await readTurnSettings(db, workspaceId);
-    const stream = await router.stream(
+    // The coach checks the whole text before anything is sent: no stream is needed.
+    const { text, result } = await router.complete(
       { workspaceId, userId, policy },
       { taskKind: 'coaching', messages: [new SystemMessage(system), new HumanMessage(user)], temperature: 0.3 },
     );
-    let text = '';
-    for await (const chunk of stream) text += typeof chunk.content === 'string' ? chunk.content : '';
-    const result = await stream.result;
-    return { text, model: result?.model ?? stream.decision.order[0]!.id };
+    return { text, model: result.model };
   };
 }
