@@ -1,23 +1,39 @@
 /**
- * MCP tools for the coach, campaigns and trend drafting. Same rule as tools.ts: the input
- * schema REST validates with (`GoalInput`, `ProductBody`, `CreateCampaignBody`, `ContentBody`),
- * plus an `idempotencyKey` on creating tools, and ONE call to the service function the REST
- * route calls, with the caller's context; the service checks the role and the workspace.
+ * MCP tools for the coach (goals, check-in, accepting an action), campaigns (products, a
+ * campaign's life from create to end, its report) and trend drafting (ideas, adapting what
+ * works). Same rule as tools.ts: the input schema REST validates with (`GoalInput`,
+ * `AcceptInput`, `ProductBody`, `CreateCampaignBody`, `ContentBody`, `AdaptInput`), plus an
+ * `idempotencyKey` on creating tools, and ONE call to the service function the REST route
+ * calls, with the caller's context; the service checks the role and the workspace.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { coachCheckin, getProgress, GoalInput, setGoal, type CoachDeps } from '../../../coach/index.js';
+import {
+  AcceptInput,
+  acceptAction,
+  coachCheckin,
+  getProgress,
+  GoalInput,
+  setGoal,
+  type CoachDeps,
+} from '../../../coach/index.js';
 import {
   addProduct,
   approveCampaign,
   campaignReport,
   createCampaign,
+  endCampaign,
   generateCampaignContent,
   getCampaign,
   listProducts,
+  pauseCampaign,
+  resumeCampaign,
 } from '../../../tools/campaigns/index.js';
 import {
+  adaptationResults,
+  AdaptInput,
+  adaptPost,
   draftFromIdea,
   HASHTAGS_PER_PLATFORM,
   MAX_WINDOW_HOURS,
@@ -32,6 +48,8 @@ type Run = (fn: () => Promise<unknown>) => () => Promise<CallToolResult>;
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 /** Adds something new on each call (a retry without an idempotency key adds it again). */
 const CREATE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
+/** Moves a campaign's state; doing it again changes nothing more (it answers `invalid_state`). */
+const CHANGE = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false } as const;
 /** As REST's `/v1/coach/*` and `/v1/campaigns/{id}` params. */
 const Id = z.string().min(1).max(64);
 /** As REST's `/v1/trends/*` (server/routes/trends.ts). */
@@ -81,6 +99,27 @@ export function registerFeatureTools(server: McpServer, deps: McpToolDeps, ctx: 
     run(() => coachCheckin(coach, ctx)),
   );
 
+  server.registerTool(
+    'accept_coach_action',
+    {
+      description:
+        "Does what one of the coach's actions offered (editor), as the console's Accept does: schedules the suggested draft at its suggested time, or schedules in the suggested slot the post the coach drafted for it (or `text`, your own). A time already past moves to the account's next suggested one. Accepting again returns the first post.",
+      inputSchema: {
+        messageId: Id.describe("The coach message's id (coach history)"),
+        actionId: z.string().regex(/^a\d$/).describe('The action of the message: a1, a2 or a3'),
+        ...AcceptInput.shape,
+        idempotencyKey: IdempotencyKey,
+      },
+      outputSchema: out.AcceptedActionOut,
+      // Schedules a post (it goes out); accepted once, a repeat returns the first post.
+      annotations: { ...CREATE, idempotentHint: true, openWorldHint: true },
+    },
+    (a) =>
+      run(() =>
+        once('accept_coach_action', a, () => acceptAction(coach, ctx, a.messageId, a.actionId, { text: a.text })),
+      )(),
+  );
+
   // Trends: hashtags for a draft, and an idea turned into a draft (content_ideas lists them).
   server.registerTool(
     'suggest_hashtags',
@@ -119,6 +158,36 @@ export function registerFeatureTools(server: McpServer, deps: McpToolDeps, ctx: 
           draftFromIdea({ scheduling: s, knowledge: deps.knowledge }, ctx, input),
         ),
       )(),
+  );
+
+  server.registerTool(
+    'adapt_post',
+    {
+      description:
+        'Adapts a post that worked (a public Bluesky, Mastodon or X post by `url`, one of your published posts by `targetId`, or by default your best measured post of the last 90 days) into a draft with its structure (hook, format, length, call to action) about your topic, in your brand voice, for the accounts (editor). Its words are not copied; `quote` adds at most a short attributed quote. Nothing is scheduled.',
+      inputSchema: { ...AdaptInput.shape, idempotencyKey: IdempotencyKey },
+      outputSchema: out.AdaptOut,
+      // Reads the public post from its platform: open world.
+      annotations: { ...CREATE, openWorldHint: true },
+    },
+    ({ idempotencyKey, ...input }) =>
+      run(() =>
+        once('adapt_post', { idempotencyKey, ...input }, () =>
+          adaptPost({ scheduling: s, knowledge: deps.knowledge }, ctx, input),
+        ),
+      )(),
+  );
+
+  server.registerTool(
+    'adapted_results',
+    {
+      description:
+        "Adapted posts, newest first, and how each target does against its account's baseline (its other measured posts of the last 90 days): engagements, lift and verdict, with a summary.",
+      inputSchema: { limit: z.number().int().min(1).max(100).optional() },
+      outputSchema: out.AdaptationsOut,
+      annotations: READ,
+    },
+    (a) => run(() => adaptationResults({ db: deps.db, now }, ctx, a))(),
   );
 
   const campaigns = deps.campaigns;
@@ -193,6 +262,43 @@ export function registerFeatureTools(server: McpServer, deps: McpToolDeps, ctx: 
           approveCampaign(campaigns, ctx, a.campaignId, { timelineVersion: a.timelineVersion }),
         ),
       )(),
+  );
+
+  server.registerTool(
+    'pause_campaign',
+    {
+      description:
+        'Pauses an active campaign (editor): its scheduled posts go back to drafts, keeping their times; `held` counts them. resume_campaign schedules them again.',
+      inputSchema: { campaignId: z.uuid() },
+      outputSchema: out.CampaignPausedOut,
+      annotations: CHANGE,
+    },
+    (a) => run(() => pauseCampaign(campaigns, ctx, a.campaignId))(),
+  );
+
+  server.registerTool(
+    'resume_campaign',
+    {
+      description:
+        'Resumes a paused campaign (editor, allowed to schedule directly): its drafts still ahead are scheduled again (`resumed`); those whose time passed stay drafts (`missed`, their target ids).',
+      inputSchema: { campaignId: z.uuid(), idempotencyKey: IdempotencyKey },
+      outputSchema: out.CampaignResumedOut,
+      // Schedules posts (they go out); resuming again changes nothing (invalid_state).
+      annotations: { ...CHANGE, destructiveHint: false, openWorldHint: true },
+    },
+    (a) => run(() => once('resume_campaign', a, () => resumeCampaign(campaigns, ctx, a.campaignId)))(),
+  );
+
+  server.registerTool(
+    'end_campaign',
+    {
+      description:
+        'Ends a campaign (editor): every post of it not published yet is cancelled (`cancelled` counts them). Its report stays. It cannot be resumed.',
+      inputSchema: { campaignId: z.uuid() },
+      outputSchema: out.CampaignEndedOut,
+      annotations: CHANGE,
+    },
+    (a) => run(() => endCampaign(campaigns, ctx, a.campaignId))(),
   );
 
   server.registerTool(

@@ -401,3 +401,61 @@ export const IdeaDraftOut = z.looseObject({
   idea: z.looseObject({ angle: z.string(), text: z.string() }),
   style: z.looseObject({ fromKnowledge: z.boolean(), rewritten: z.boolean() }),
 });
+
+/** `adapt_post` (`POST /v1/trends/adapt`): the draft, the source measured, its structure, the quote and attribution. */
+export const AdaptOut = z.looseObject({
+  post: PostOut,
+  style: z.looseObject({ fromKnowledge: z.boolean(), rewritten: z.boolean() }),
+  adaptationId: Id,
+  source: z.looseObject({
+    kind: z.enum(['bluesky', 'mastodon', 'x', 'own']),
+    url: z.string().nullable(),
+    author: z.string().nullable(),
+    engagement: z.number().nullable(),
+  }),
+  structure: Json,
+  quote: z.string().nullable(),
+  attribution: z.string(),
+});
+
+/** `adapted_results` (`GET /v1/trends/adaptations`): each adaptation's targets against their account's baseline. */
+export const AdaptationsOut = z.looseObject({
+  adaptations: z.array(
+    z.looseObject({
+      id: Id,
+      postId: Id,
+      createdAt: Instant,
+      source: z.looseObject({ kind: z.string(), url: z.string().nullable(), author: z.string().nullable() }),
+      quote: z.string().nullable(),
+      targets: z.array(
+        z.looseObject({
+          targetId: Id,
+          platform: z.string(),
+          status: z.string(),
+          engagements: z.number().nullable(),
+          baseline: z.looseObject({ posts: z.number(), meanEngagements: z.number() }).nullable(),
+          lift: z.number().nullable(),
+          verdict: z.enum(['not_published', 'not_measured', 'no_baseline', 'above', 'in_line', 'below']),
+        }),
+      ),
+    }),
+  ),
+  summary: z.looseObject({
+    measured: z.number().int(),
+    above: z.number().int(),
+    below: z.number().int(),
+    meanLift: z.number().nullable(),
+  }),
+});
+
+/** `pause_campaign`, `resume_campaign`, `end_campaign` (`POST /v1/campaigns/{id}/pause|resume|end`): the campaign and what moved. */
+export const CampaignPausedOut = CampaignOut.extend({ held: z.number().int() });
+export const CampaignResumedOut = CampaignOut.extend({ resumed: z.number().int(), missed: z.array(Id) });
+export const CampaignEndedOut = CampaignOut.extend({ cancelled: z.number().int() });
+
+/** `accept_coach_action` (`POST /v1/coach/messages/{messageId}/actions/{actionId}/accept`): the scheduled post. */
+export const AcceptedActionOut = z.looseObject({
+  action: z.looseObject({ id: z.string(), type: z.enum(['draft', 'slot']), label: z.string(), platform: z.string() }),
+  post: PostOut,
+  at: Instant,
+});

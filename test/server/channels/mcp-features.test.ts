@@ -4,14 +4,17 @@
  * on the scripted OpenAI-protocol server for the content suite). Each tool's result is what
  * the REST route answers (the SDK client checks it against the declared output schema); the
  * annotations are as docs/mcp.md lists them; a `read` key is refused the editor tools; an
- * idempotent retry does the creating call once; another workspace's ids find nothing.
+ * idempotent retry does the creating call once; another workspace's ids find nothing; and
+ * docs/mcp.md's tool table names every tool the server registers.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createModelLayer, type ModelLayer } from '../../../agent/models/index.js';
 import { createMastodonConnector } from '../../../connectors/mastodon/index.js';
+import { schema } from '../../../core/index.js';
 import type { ModelRouteDeps } from '../../../server/routes/models.js';
 import { setNiche, storeItems } from '../../../tools/trends/index.js';
 import { startFakeLlm, type FakeLlm } from '../../fakes/llm/index.js';
@@ -310,5 +313,273 @@ describe('MCP tools: coach, campaigns, trend drafting', () => {
     const theirs = await call(stranger, 'draft_trend_idea', args);
     expect(theirs.isError).toBe(true);
     expect(['not_found', 'validation_failed']).toContain(codeOf(theirs));
+  });
+});
+
+/** The tools docs/mcp.md's table lists (its first column). */
+const documented = () =>
+  new Set(
+    [...readFileSync(new URL('../../../docs/mcp.md', import.meta.url), 'utf8').matchAll(/^\| `([a-z_]+)` +\|/gm)].map(
+      (m) => m[1]!,
+    ),
+  );
+
+/** A published Mastodon post of the workspace, measured at `likes`. */
+async function publishedPost(workspaceId: string, accountId: string, content: string, likes: number) {
+  const db = api.env.database.db;
+  const at = new Date(Date.now() - 2 * 86_400_000);
+  const [post] = await db.insert(schema.posts).values({ workspaceId, content }).returning();
+  const [target] = await db
+    .insert(schema.postTargets)
+    .values({
+      workspaceId,
+      postId: post!.id,
+      socialAccountId: accountId,
+      platform: 'mastodon',
+      content,
+      status: 'published',
+      scheduledAt: at,
+      publishedAt: at,
+      platformPostId: randomUUID(),
+      platformUrl: `https://mastodon.example.test/@shop/${randomUUID()}`,
+    })
+    .returning();
+  await db.insert(schema.metricSnapshots).values({
+    workspaceId,
+    targetId: target!.id,
+    socialAccountId: accountId,
+    platform: 'mastodon',
+    stage: '24h',
+    status: 'ok',
+    likes,
+    reposts: 0,
+    replies: 0,
+    fetchedAt: new Date(at.getTime() + 86_400_000),
+  });
+  return target!.id;
+}
+
+describe('MCP tools: adapting what works, a campaign paused, resumed and ended, a coach action accepted', () => {
+  it('docs/mcp.md lists every registered tool; the new tools are annotated as documented', async () => {
+    const me = await api.signUp();
+    const { tools } = await (await connect(me, ['read'])).listTools();
+    const names = tools.map((t) => t.name);
+    const docs = documented();
+    expect(names.filter((n) => !docs.has(n))).toEqual([]);
+    // Documented but not offered here: the ones needing the agent, the knowledge base or the media library.
+    for (const n of [...docs].filter((d) => !names.includes(d)))
+      expect(['ask_herald', 'confirm_action', 'knowledge_search', 'knowledge_add', 'upload_media_from_url']).toContain(
+        n,
+      );
+
+    const byName = new Map(tools.map((t) => [t.name, t]));
+    expect(byName.get('adapted_results')?.annotations).toMatchObject({
+      readOnlyHint: true,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    });
+    expect(byName.get('adapt_post')?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: false,
+      openWorldHint: true,
+    });
+    for (const name of ['pause_campaign', 'end_campaign'])
+      expect(byName.get(name)?.annotations, name).toMatchObject({
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+      });
+    for (const name of ['resume_campaign', 'accept_coach_action'])
+      expect(byName.get(name)?.annotations, name).toMatchObject({
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: true,
+      });
+    for (const name of ['adapt_post', 'resume_campaign', 'accept_coach_action'])
+      expect(Object.keys(byName.get(name)!.inputSchema.properties ?? {}), name).toContain('idempotencyKey');
+    expect(Object.keys(byName.get('adapt_post')!.inputSchema.properties ?? {}).sort()).toEqual([
+      'accounts',
+      'idempotencyKey',
+      'quote',
+      'targetId',
+      'topic',
+      'url',
+    ]);
+    expect(byName.get('accept_coach_action')!.inputSchema.required?.sort()).toEqual(['actionId', 'messageId']);
+  });
+
+  it('adapt_post drafts from your best post once per key, adapted_results matches REST; read key refused; another workspace finds nothing', async () => {
+    const me = await api.signUp();
+    const other = await api.signUp();
+    const accountId = await mastodon(me.workspaceId);
+    await publishedPost(me.workspaceId, accountId, 'New beans in.', 3);
+    const best = await publishedPost(
+      me.workspaceId,
+      accountId,
+      'Stop buying pre-ground coffee.\n\nGrind it fresh, taste the difference.\n\nTell me in the replies.',
+      40,
+    );
+    const args = { topic: 'cold brew', accounts: [accountId] };
+    const reader = await connect(me, ['read']);
+    expect(codeOf(await call(reader, 'adapt_post', args))).toBe('forbidden');
+    const writer = await connect(me, ['write']);
+    const key = randomUUID();
+    const made = await ok(writer, 'adapt_post', { ...args, quote: true, idempotencyKey: key });
+    expect(made.source).toMatchObject({ kind: 'own', engagement: 40 });
+    expect(made.structure).toMatchObject({ cta: 'reply', format: 'paragraphs' });
+    expect(made.quote).toEqual(expect.stringContaining('Stop buying pre-ground coffee'));
+    expect(made.attribution).toEqual(expect.stringMatching(/^Quote from @shop/));
+    const post = made.post as { id: string; targets: Array<{ status: string; content: string }> };
+    expect(post.targets).toMatchObject([{ status: 'draft' }]);
+    expect(post.targets[0]!.content).toContain(made.quote as string);
+    expect(await ok(writer, 'adapt_post', { ...args, quote: true, idempotencyKey: key })).toEqual(made);
+    expect(codeOf(await call(writer, 'adapt_post', { ...args, url: 'https://x.com/a/status/1', targetId: best }))).toBe(
+      'validation_failed',
+    );
+
+    const results = await ok(reader, 'adapted_results', { limit: 10 });
+    const rest = await api.app.inject({ method: 'GET', url: '/v1/trends/adaptations?limit=10', headers: me.auth });
+    expect(results).toEqual(rest.json());
+    expect(results.adaptations).toMatchObject([
+      {
+        id: made.adaptationId,
+        postId: post.id,
+        source: { kind: 'own', targetId: best },
+        targets: [{ verdict: 'not_published' }],
+      },
+    ]);
+
+    const stranger = await connect(other, ['admin']);
+    expect(await ok(stranger, 'adapted_results')).toEqual({
+      adaptations: [],
+      summary: { measured: 0, above: 0, below: 0, meanLift: null },
+    });
+    const theirAccount = await mastodon(other.workspaceId);
+    expect(codeOf(await call(stranger, 'adapt_post', { ...args, accounts: [theirAccount], targetId: best }))).toBe(
+      'not_found',
+    );
+  });
+
+  it('pause_campaign, resume_campaign (once per key), end_campaign; read key refused; another workspace finds nothing', async () => {
+    const me = await api.signUp();
+    const other = await api.signUp();
+    const accountId = await mastodon(me.workspaceId);
+    const writer = await connect(me, ['write']);
+    const reader = await connect(me, ['read']);
+    const product = await ok(writer, 'add_product', {
+      name: 'Teapot',
+      url: `https://shop.example.test/teapot-${randomUUID()}`,
+    });
+    const created = await ok(writer, 'create_campaign', {
+      name: 'Teapot week',
+      productIds: [product.id],
+      accounts: [accountId],
+      from: inDays(1).toISOString(),
+      to: inDays(8).toISOString(),
+      postsPerWeek: 2,
+    });
+    const id = { campaignId: created.id };
+    expect(codeOf(await call(writer, 'pause_campaign', id))).toBe('invalid_state');
+    const approved = await ok(writer, 'approve_campaign', { ...id, timelineVersion: 1 });
+    const scheduled = (approved.posts as unknown[]).length;
+    const stranger = await connect(other, ['admin']);
+    for (const name of ['pause_campaign', 'resume_campaign', 'end_campaign'])
+      expect(codeOf(await call(stranger, name, id)), name).toBe('not_found');
+    expect(codeOf(await call(reader, 'pause_campaign', id))).toBe('forbidden');
+
+    const paused = await ok(writer, 'pause_campaign', id);
+    expect(paused).toMatchObject({ status: 'paused', held: scheduled });
+    expect(new Set((paused.posts as Array<{ status: string }>).map((p) => p.status))).toEqual(new Set(['draft']));
+    expect(codeOf(await call(writer, 'pause_campaign', id))).toBe('invalid_state');
+    const rest = await api.app.inject({
+      method: 'GET',
+      url: `/v1/campaigns/${created.id as string}`,
+      headers: me.auth,
+    });
+    expect(rest.json()).toMatchObject({ status: 'paused' });
+
+    expect(codeOf(await call(reader, 'resume_campaign', id))).toBe('forbidden');
+    const key = randomUUID();
+    const resumed = await ok(writer, 'resume_campaign', { ...id, idempotencyKey: key });
+    expect(resumed).toMatchObject({ status: 'active', resumed: scheduled, missed: [] });
+    expect(new Set((resumed.posts as Array<{ status: string }>).map((p) => p.status))).toEqual(new Set(['scheduled']));
+    expect(await ok(writer, 'resume_campaign', { ...id, idempotencyKey: key })).toEqual(resumed);
+    expect(codeOf(await call(writer, 'resume_campaign', id))).toBe('invalid_state');
+
+    expect(codeOf(await call(reader, 'end_campaign', id))).toBe('forbidden');
+    const ended = await ok(writer, 'end_campaign', id);
+    expect(ended).toMatchObject({ status: 'ended', cancelled: scheduled });
+    expect(new Set((ended.posts as Array<{ status: string }>).map((p) => p.status))).toEqual(new Set(['cancelled']));
+    expect(codeOf(await call(writer, 'end_campaign', id))).toBe('invalid_state');
+    expect(codeOf(await call(writer, 'resume_campaign', id))).toBe('invalid_state');
+  });
+
+  it("accept_coach_action schedules the slot's post once, as REST's accept; read key refused; another member finds nothing", async () => {
+    const me = await api.signUp();
+    const other = await api.signUp();
+    const accountId = await mastodon(me.workspaceId);
+    const at = inDays(2).toISOString();
+    const [message] = await api.env.database.db
+      .insert(schema.coachMessages)
+      .values({
+        workspaceId: me.workspaceId,
+        userId: me.userId,
+        kind: 'daily',
+        day: new Date().toISOString().slice(0, 10),
+        text: 'Post in your best slot today.',
+        source: 'template',
+        actions: [
+          {
+            id: 'a1',
+            type: 'slot',
+            label: 'Post in your Mastodon slot',
+            at,
+            atLocal: at,
+            socialAccountId: accountId,
+            platform: 'mastodon',
+            text: 'Fresh loaves at eight.',
+            why: 'Your best hour',
+          },
+          {
+            id: 'a2',
+            type: 'slot',
+            label: 'Another slot',
+            at,
+            atLocal: at,
+            socialAccountId: accountId,
+            platform: 'mastodon',
+            why: 'Your second best hour',
+          },
+        ],
+      })
+      .returning();
+    const args = { messageId: message!.id, actionId: 'a1' };
+    expect(codeOf(await call(await connect(me, ['read']), 'accept_coach_action', args))).toBe('forbidden');
+    expect(codeOf(await call(await connect(other, ['admin']), 'accept_coach_action', args))).toBe('not_found');
+
+    const writer = await connect(me, ['write']);
+    expect(codeOf(await call(writer, 'accept_coach_action', { ...args, actionId: 'a2' }))).toBe('validation_failed');
+    const accepted = await ok(writer, 'accept_coach_action', { ...args, idempotencyKey: randomUUID() });
+    expect(accepted).toMatchObject({ action: { id: 'a1', type: 'slot' }, at });
+    const post = accepted.post as {
+      id: string;
+      targets: Array<{ status: string; content: string; scheduledAt: string }>;
+    };
+    expect(post.targets).toMatchObject([{ status: 'scheduled', content: 'Fresh loaves at eight.', scheduledAt: at }]);
+    // Accepting again (another key, or REST's Accept) returns the first post and schedules nothing more.
+    expect(await ok(writer, 'accept_coach_action', args)).toMatchObject({ post: { id: post.id } });
+    const rest = await api.app.inject({
+      method: 'POST',
+      url: `/v1/coach/messages/${message!.id}/actions/a1/accept`,
+      headers: me.auth,
+      payload: {},
+    });
+    expect(rest.json()).toMatchObject({ post: { id: post.id } });
+    const posts = await api.app.inject({ method: 'GET', url: '/v1/posts', headers: me.auth });
+    expect(posts.json().items).toHaveLength(1);
   });
 });

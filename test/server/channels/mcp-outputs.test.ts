@@ -8,11 +8,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { schema } from '../../../core/index.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import { authPlugin } from '../../../server/plugins/auth.js';
 import { mcpPlugin } from '../../../server/channels/mcp/index.js';
@@ -149,7 +151,13 @@ describe('MCP output schemas', () => {
       expect(slots.statusCode, slots.body).toBe(200);
       await call('get_slots', { socialAccountId: accountId });
       const second = await call('create_draft', { text: 'Queued by the outputs test', accounts: ['mastodon'] });
-      await call('add_to_queue', { postId: second.id });
+      const queued = await call('add_to_queue', { postId: second.id });
+      // Published, so adapt_post can adapt it (by its target id) below.
+      const publishedId = (queued.targets as Array<{ id: string }>)[0]!.id;
+      await env.api.env.database.db
+        .update(schema.postTargets)
+        .set({ status: 'published', publishedAt: new Date(), platformPostId: 'outputs-1' })
+        .where(eq(schema.postTargets.id, publishedId));
 
       await call('analytics_overview', { period: 'last_30_days' });
       // Something rising in the workspace's niche, for trending_topics and content_ideas.
@@ -180,8 +188,36 @@ describe('MCP output schemas', () => {
       });
       await call('get_progress', { goalId: goal.id });
       await call('coach_checkin');
+      const at = new Date(Date.now() + 2 * 86400_000).toISOString();
+      const [message] = await env.api.env.database.db
+        .insert(schema.coachMessages)
+        .values({
+          workspaceId: p.workspaceId,
+          userId: p.userId,
+          kind: 'daily',
+          day: at.slice(0, 10),
+          text: 'Post in your best slot.',
+          source: 'template',
+          actions: [
+            {
+              id: 'a1',
+              type: 'slot',
+              label: 'Post in your Mastodon slot',
+              at,
+              atLocal: at,
+              socialAccountId: accountId,
+              platform: 'mastodon',
+              text: 'Fresh loaves at eight.',
+              why: 'Your best hour',
+            },
+          ],
+        })
+        .returning();
+      await call('accept_coach_action', { messageId: message!.id, actionId: 'a1' });
       await call('suggest_hashtags', { platform: 'mastodon', text: 'Our sourdough' });
       await call('draft_trend_idea', { term: 'sourdough', idea: 0, accounts: [accountId] });
+      await call('adapt_post', { targetId: publishedId, topic: 'rye loaves', accounts: [accountId], quote: true });
+      await call('adapted_results', {});
       const source = await call('knowledge_add', {
         docType: 'note',
         title: 'Shop hours',
