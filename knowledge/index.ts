@@ -51,6 +51,7 @@ export {
   createSource,
   deleteSource,
   getSource,
+  getSourceText,
   listSources,
   replaceSource,
   searchKnowledge,
@@ -58,6 +59,7 @@ export {
   type FollowInput,
   type KnowledgeDeps,
   type SourceInput,
+  type SourceText,
   type UploadInput,
 } from './service.js';
 export { ensureCurrentModel, reembedWorkspace, type ReembedResult } from './reembed.js';

@@ -229,6 +229,46 @@ export async function getSource(deps: KnowledgeDeps, ctx: KnowledgeContext, id: 
   return viewOf(await rowOf(deps.db, ctx, id));
 }
 
+/** A source's whole text, as stored: what was given or uploaded, or what was read from its URL. */
+export interface SourceText {
+  id: string;
+  docType: DocType;
+  format: SourceFormat;
+  title: string;
+  url: string | null;
+  status: SourceView['status'];
+  /** The generation the text belongs to (its chunks serve search once it is `ready`). */
+  generation: number;
+  /** In its own order, whole; null while a URL or feed has not been read yet. */
+  text: string | null;
+  updatedAt: string;
+}
+
+/**
+ * A source's full text in order (viewer), read from its stored content rather than put back
+ * together from its chunks (which overlap and are ranked, not ordered, by search).
+ */
+export async function getSourceText(
+  deps: Pick<KnowledgeDeps, 'db'>,
+  ctx: KnowledgeContext,
+  id: string,
+): Promise<SourceText> {
+  requireRole(ctx, 'viewer');
+  const row = await rowOf(deps.db, ctx, id);
+  const view = viewOf(row);
+  return {
+    id: view.id,
+    docType: view.docType,
+    format: view.format,
+    title: view.title,
+    url: view.url,
+    status: view.status,
+    generation: view.generation,
+    text: row.content,
+    updatedAt: view.updatedAt,
+  };
+}
+
 export async function listSources(
   deps: KnowledgeDeps,
   ctx: KnowledgeContext,

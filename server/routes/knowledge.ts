@@ -1,8 +1,9 @@
 /**
  * The knowledge base over REST: source CRUD under `/v1/knowledge/sources` (adding or
- * replacing a source queues its ingestion and answers at once with status `pending`),
- * hybrid search at `/v1/knowledge/search`, and the workspace's embedder at
- * `/v1/knowledge/embedder`. Routes translate; `knowledge/` decides.
+ * replacing a source queues its ingestion and answers at once with status `pending`), a
+ * source's whole text at `/v1/knowledge/sources/{id}/text`, hybrid search at
+ * `/v1/knowledge/search`, and the workspace's embedder at `/v1/knowledge/embedder`. Routes
+ * translate; `knowledge/` decides.
  */
 import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
@@ -15,6 +16,7 @@ import {
   embedderStatus,
   DOC_TYPES,
   getSource,
+  getSourceText,
   listSources,
   MAX_FEED_INTERVAL_MINUTES,
   MIN_FEED_INTERVAL_MINUTES,
@@ -259,6 +261,32 @@ export const knowledgeRoutes: FastifyPluginAsyncZod<{ knowledge: KnowledgeDeps }
     '/knowledge/sources/:id',
     { schema: { tags: ['knowledge'], summary: 'A source and its ingestion status', params: IdParams } },
     (req) => getSource(deps, ctxOf(req), req.params.id),
+  );
+
+  app.get(
+    '/knowledge/sources/:id/text',
+    {
+      schema: {
+        tags: ['knowledge'],
+        summary:
+          "A source's whole text in its own order, as given, uploaded or read from its URL (`text` is null until a URL is read)",
+        params: IdParams,
+        response: {
+          200: z.object({
+            id: Uuid,
+            docType: DocType,
+            format: z.enum(SOURCE_FORMATS),
+            title: z.string(),
+            url: z.string().nullable(),
+            status: z.string(),
+            generation: z.number().int(),
+            text: z.string().nullable(),
+            updatedAt: z.string(),
+          }),
+        },
+      },
+    },
+    (req) => getSourceText(deps, ctxOf(req), req.params.id),
   );
 
   app.put(

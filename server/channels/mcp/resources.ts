@@ -4,11 +4,11 @@
  * same role check and workspace isolation). `herald://calendar` (the next 14 days, in the
  * caller's zone), `herald://accounts`, `herald://analytics/overview` (the last 7 days beside
  * the 7 before), `herald://platform-limits` (what each connected platform accepts) and, when
- * the knowledge base runs, `herald://brand-guide` (the workspace's brand-guide sources and
- * their passages, read as drafting reads them: `searchKnowledge` over `brand_guide` chunks).
+ * the knowledge base runs, `herald://brand-guide` (the workspace's brand-guide sources, each
+ * with its whole text in order: `getSourceText`, as `GET /v1/knowledge/sources/{id}/text`).
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { listSources, searchKnowledge } from '../../../knowledge/index.js';
+import { getSourceText, listSources } from '../../../knowledge/index.js';
 import { listAccounts } from '../../../tools/accounts/index.js';
 import { overview, resolveRange } from '../../../tools/analytics/index.js';
 import * as posts from '../../../tools/posts/index.js';
@@ -16,14 +16,8 @@ import { requireRole } from '../../auth/principal.js';
 import type { McpToolDeps, ServiceCtx } from './tools.js';
 
 const CALENDAR_DAYS = 14;
-/** Brand-guide sources listed, and passages read (the knowledge search's most). */
+/** Brand-guide sources read whole (the newest first). */
 const BRAND_SOURCES = 20;
-const BRAND_PASSAGES = 50;
-/**
- * What the passages are ranked by. The vector part of the search pools every brand-guide chunk
- * up to 200, so a guide of at most 50 chunks comes back whole; a longer one, its 50 closest.
- */
-const BRAND_QUERY = 'brand voice tone audience words style do and do not';
 
 const json = (uri: URL, value: unknown) => ({
   contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value) }],
@@ -109,26 +103,23 @@ export function registerResources(server: McpServer, deps: McpToolDeps, ctx: Ser
     {
       title: 'Brand guide',
       description:
-        "The workspace's brand-guide sources (knowledge base, type brand_guide) and their passages, as Herald's drafting reads them.",
+        "The workspace's brand-guide sources (knowledge base, type brand_guide), newest first, each with its whole text in its own order.",
       mimeType: 'application/json',
     },
     async (uri) => {
       // Read at call time: the context is the caller's of the moment (pooled or stateful servers).
       const kctx = { ...ctx, actorId: ctx.userId };
       const sources = await listSources(knowledge, kctx, { types: ['brand_guide'], limit: BRAND_SOURCES });
-      const passages = sources.some((x) => x.chunkCount > 0)
-        ? await searchKnowledge(knowledge, kctx, BRAND_QUERY, { types: ['brand_guide'] }, BRAND_PASSAGES)
-        : [];
+      const texts = await Promise.all(sources.map((x) => getSourceText(knowledge, kctx, x.id)));
       return json(uri, {
-        sources: sources.map((x) => ({
+        sources: texts.map((x) => ({
           id: x.id,
           title: x.title,
           url: x.url,
           status: x.status,
-          chunkCount: x.chunkCount,
           updatedAt: x.updatedAt,
+          text: x.text,
         })),
-        passages: passages.map((h) => ({ sourceId: h.source.id, heading: h.heading, text: h.text })),
       });
     },
   );

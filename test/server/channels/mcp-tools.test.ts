@@ -165,15 +165,18 @@ describe('MCP tools: posts, trends, coach, knowledge', () => {
     expect(JSON.stringify(theirs.structuredContent)).not.toContain('wayfarers');
   });
 
-  it('herald://brand-guide: the workspace’s brand guide for a read key; another workspace’s is not in it', async () => {
+  it('herald://brand-guide: the workspace’s brand guide whole and in order for a read key, as REST’s source text; another workspace’s is not in it', async () => {
     const me = await api.signUp();
     const other = await api.signUp();
     const writer = await connect(me, ['write']);
+    // Long enough for many chunks: the resource used to hold at most 50 ranked passages.
+    const rules = Array.from({ length: 150 }, (_, i) => `- Rule ${i + 1}: say loaf ${i + 1} by its name, never shout.`);
+    const guideText = `# Voice\n\nWarm and plain.\n\n# Rules\n\n${rules.join('\n')}\n\n# Words\n\nSay crumb, not texture.`;
     const added = await call(writer, 'knowledge_add', {
       docType: 'brand_guide',
       title: 'Voice of the bakery',
       format: 'markdown',
-      text: '# Voice\n\nWarm and plain. We call loaves by their names and never shout.\n\n# Words\n\nSay crumb, not texture.',
+      text: guideText,
     });
     expect(added.isError, JSON.stringify(added.content)).toBeFalsy();
     const id = added.structuredContent!.id as string;
@@ -188,18 +191,35 @@ describe('MCP tools: posts, trends, coach, knowledge', () => {
       const r = await c.readResource({ uri: 'herald://brand-guide' });
       expect(r.contents[0]).toMatchObject({ uri: 'herald://brand-guide', mimeType: 'application/json' });
       return JSON.parse((r.contents[0] as { text: string }).text) as {
-        sources: Array<{ id: string; title: string; status: string }>;
-        passages: Array<{ sourceId: string; text: string }>;
+        sources: Array<{ id: string; title: string; status: string; text: string | null }>;
       };
     };
     const guide = await read(await connect(me, ['read']));
     expect(guide.sources.map((x) => x.id)).toEqual([id]);
-    expect(guide.sources[0]).toMatchObject({ title: 'Voice of the bakery', status: 'ready' });
-    const text = guide.passages.map((x) => x.text).join('\n');
-    expect(text).toContain('never shout');
-    expect(text).toContain('Say crumb');
-    expect(text).not.toContain('Open at nine');
-    expect(new Set(guide.passages.map((x) => x.sourceId))).toEqual(new Set([id]));
+    expect(guide.sources[0]).toMatchObject({ title: 'Voice of the bakery', status: 'ready', text: guideText });
+    expect(JSON.stringify(guide)).not.toContain('Open at nine');
+
+    // The same text over REST, for a viewer's key too; another workspace's owner finds nothing.
+    const viewerKey = await api.app.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: me.auth,
+      payload: { name: 'reader', scopes: ['read'] },
+    });
+    const rest = await api.app.inject({
+      method: 'GET',
+      url: `/v1/knowledge/sources/${id}/text`,
+      headers: { authorization: `Bearer ${viewerKey.json().secret as string}` },
+    });
+    expect(rest.statusCode, rest.body).toBe(200);
+    expect(rest.json()).toMatchObject({ id, docType: 'brand_guide', format: 'markdown', text: guideText });
+    const foreign = await api.app.inject({
+      method: 'GET',
+      url: `/v1/knowledge/sources/${id}/text`,
+      headers: other.auth,
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error.code).toBe('not_found');
 
     const theirs = await read(await connect(other, ['admin']));
     expect(theirs.sources.map((x) => x.id)).not.toContain(id);
