@@ -170,8 +170,8 @@ export const TOOL_GROUPS: readonly ToolGroup[] = [
   },
   {
     name: 'knowledge',
-    summary: 'search the knowledge base (brand voice, past posts, notes); remember a note',
-    tools: ['search_knowledge', 'remember'],
+    summary: 'search the knowledge base (brand voice, past posts, notes); read a source whole; remember a note',
+    tools: ['search_knowledge', 'read_source', 'remember'],
     keywords: [
       'remember',
       'knowledge',
