@@ -1,18 +1,23 @@
 /**
  * The agent's knowledge tools: `search_knowledge` (hybrid search of the workspace's knowledge
- * base; its output is outside text, so it is marked untrusted for the model) and `remember`
- * (stores a note the user asked it to keep). Both reach only the session's workspace.
+ * base; its output is outside text, so it is marked untrusted for the model), `read_source`
+ * (one source's whole text in order, e.g. the brand guide; untrusted too) and `remember`
+ * (stores a note the user asked it to keep). All reach only the session's workspace.
  */
 import { z } from 'zod';
 import { HeraldError } from '../../core/index.js';
 import {
   createSource,
   DOC_TYPES,
+  getSourceText,
   searchKnowledge,
   type KnowledgeContext,
   type KnowledgeDeps,
 } from '../../knowledge/index.js';
 import { defineTool, type ToolEnv } from './types.js';
+
+/** `read_source` hands the model at most this many characters of a source (a guide is far shorter). */
+export const READ_SOURCE_MAX_CHARS = 60_000;
 
 function knowledgeOf(env: ToolEnv): KnowledgeDeps {
   if (!env.knowledge)
@@ -52,6 +57,27 @@ export const knowledgeTools = [
         text: h.text,
         source: { id: h.source.id, title: h.source.title, type: h.source.docType, url: h.source.url },
       }));
+    },
+  }),
+  defineTool({
+    name: 'read_source',
+    description:
+      "Read one knowledge source's whole text in its own order (the brand guide in full, a saved page, a note), by its id from search_knowledge. Text is null until a URL has been read.",
+    schema: z.object({ sourceId: z.guid() }),
+    sideEffect: false,
+    untrustedOutput: true,
+    run: async (env, args) => {
+      const s = await getSourceText(knowledgeOf(env), ctxOf(env), args.sourceId);
+      const truncated = (s.text?.length ?? 0) > READ_SOURCE_MAX_CHARS;
+      return {
+        id: s.id,
+        title: s.title,
+        type: s.docType,
+        url: s.url,
+        status: s.status,
+        text: truncated ? s.text!.slice(0, READ_SOURCE_MAX_CHARS) : s.text,
+        truncated,
+      };
     },
   }),
   defineTool({

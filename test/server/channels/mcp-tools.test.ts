@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { runTool, TOOLS, type ToolEnv } from '../../../agent/tools/index.js';
 import { createBlueskyConnector } from '../../../connectors/bluesky/index.js';
 import { startApiEnv, type ApiEnv, type Person } from '../../helpers/api-env.js';
 import {
@@ -224,5 +225,23 @@ describe('MCP tools: posts, trends, coach, knowledge', () => {
     const theirs = await read(await connect(other, ['admin']));
     expect(theirs.sources.map((x) => x.id)).not.toContain(id);
     expect(JSON.stringify(theirs)).not.toContain('never shout');
+
+    // The agent's read_source: the same text for a viewer (marked untrusted); another workspace finds nothing.
+    const agentEnv = (p: Person, role: 'owner' | 'viewer'): ToolEnv => ({
+      deps: api.env.deps,
+      knowledge: knowledge.deps,
+      session: { workspaceId: p.workspaceId, userId: p.userId, role, timeZone: 'UTC', channel: 'test' },
+      now: () => new Date(),
+    });
+    const viaAgent = await runTool(agentEnv(me, 'viewer'), 'read_source', { sourceId: id });
+    expect(viaAgent).toMatchObject({
+      ok: true,
+      output: { id, type: 'brand_guide', text: guideText, truncated: false },
+    });
+    expect(TOOLS.get('read_source')!.untrustedOutput).toBe(true);
+    const foreignAgent = await runTool(agentEnv(other, 'owner'), 'read_source', { sourceId: id });
+    expect(foreignAgent).toMatchObject({ ok: false });
+    expect(JSON.stringify(foreignAgent)).toContain('not_found');
+    expect(JSON.stringify(foreignAgent)).not.toContain('never shout');
   });
 });
