@@ -450,6 +450,9 @@ describe('roles over the WebSocket (agent tools, after the user confirms)', () =
           env.brain = (req) => (toolResults(req).length === 0 ? { toolCalls: [{ name, args }] } : { text: 'Done.' });
           const turn = await c.say('please do the thing', `roles-${who.replace(' ', '-')}-${name}-${randomUUID()}`);
           const ask = await c.confirmRequest(turn);
+          // Paced like the message before it: at 10/s with a burst of 20, a confirm sent at once
+          // after a paced `say` found no token left and was dropped (rate_limited), under load.
+          await c.pace();
           c.send({ type: 'confirm', turnId: turn, requestId: ask.requestId });
           await c.end(turn);
           const end = c.ofTurn(turn).find((e) => e.type === 'tool_end');
