@@ -20,7 +20,8 @@
  * redirect (Slack sends a token it does not take to its sign-in page) or an HTML page is a
  * failed download, never audio.
  */
-import decode from '@audio/decode';
+import { decodeChunked } from '@audio/decode';
+import getType from 'audio-type';
 import { OGG_OPUS_PCM_RATE, resamplePcm, type Pcm } from '../../../voice/index.js';
 
 /** What works, as the user is told when a file cannot be read. */
@@ -118,17 +119,75 @@ export async function downloadSlackFile(
 }
 
 const UNSUPPORTED = /unknown audio format|no decoder|unsupported|not a webm|no audio track/i;
+/**
+ * Bytes handed to the decoder at a time: small, because one piece of a constant-frame FLAC can
+ * expand to minutes of audio (a frame of 65,535 samples per channel fits in about 12 bytes).
+ */
+const DECODE_PIECE_BYTES = 256;
 
-/** Any audio file `@audio/decode` reads, as 16 kHz mono 16-bit PCM; `AudioFormatUnsupported` otherwise. */
-export async function decodeAudio(bytes: Uint8Array): Promise<Pcm> {
-  let decoded: { channelData: Float32Array[]; sampleRate: number };
+/** The audio decodes to more than the allowed seconds; decoding was stopped there. */
+export class AudioTooLong extends Error {}
+
+/** What one decode read, for the caller to see how far it went. */
+export interface DecodeProgress {
+  /** Encoded bytes handed to the decoder. */
+  bytesFed: number;
+  /** Decoded samples per channel. */
+  samples: number;
+}
+
+/**
+ * Any audio file `@audio/decode` reads, as 16 kHz mono 16-bit PCM; `AudioFormatUnsupported`
+ * otherwise, and `AudioTooLong` (before the rest is decoded) once it passes `maxSeconds`.
+ */
+export async function decodeAudio(
+  bytes: Uint8Array,
+  opts: { maxSeconds: number; progress?: DecodeProgress },
+): Promise<Pcm> {
+  const progress = opts.progress ?? { bytesFed: 0, samples: 0 };
+  const format = getType(bytes);
+  if (!format) throw new AudioFormatUnsupported('unknown audio format');
+  const pieces: Float32Array[][] = [];
+  let sampleRate = 0;
+  async function* source() {
+    for (let at = 0; at < bytes.length; at += DECODE_PIECE_BYTES) {
+      const piece = bytes.subarray(at, at + DECODE_PIECE_BYTES);
+      progress.bytesFed += piece.length;
+      yield piece;
+    }
+  }
   try {
-    decoded = await decode(bytes);
+    // Leaving the loop early ends the generator, which frees the decoder.
+    for await (const out of decodeChunked(source(), format as Parameters<typeof decodeChunked>[1])) {
+      if (!out.sampleRate || out.channelData.length === 0) continue;
+      if (sampleRate && out.sampleRate !== sampleRate)
+        throw new AudioFormatUnsupported('the sample rate changes within the file');
+      sampleRate = out.sampleRate;
+      pieces.push(out.channelData);
+      progress.samples += out.channelData[0]!.length;
+      if (progress.samples / sampleRate > opts.maxSeconds)
+        throw new AudioTooLong(`longer than ${opts.maxSeconds} seconds`);
+    }
   } catch (err) {
+    if (err instanceof AudioTooLong || err instanceof AudioFormatUnsupported) throw err;
     const message = (err as Error).message ?? '';
     if (UNSUPPORTED.test(message)) throw new AudioFormatUnsupported(message);
     throw err;
   }
+  const width = Math.max(0, ...pieces.map((p) => p.length));
+  const decoded = {
+    sampleRate,
+    channelData: Array.from({ length: width }, (_, c) => {
+      const whole = new Float32Array(progress.samples);
+      let at = 0;
+      for (const p of pieces) {
+        const ch = p[c] ?? p[0]!;
+        whole.set(ch, at);
+        at += p[0]!.length;
+      }
+      return whole;
+    }),
+  };
   const channels = decoded.channelData;
   const rate = decoded.sampleRate;
   if (channels.length === 0 || !rate) throw new AudioFormatUnsupported('no audio in the file');

@@ -43,6 +43,7 @@ import {
 import {
   AudioDownloadFailed,
   AudioFormatUnsupported,
+  AudioTooLong,
   decodeAudio,
   downloadSlackFile,
   isAudioFile,
@@ -380,16 +381,15 @@ export class SlackChannel {
     let text: string;
     try {
       const bytes = await downloadSlackFile(file, this.#opts.botToken, this.#fileOrigins());
-      const pcm = await decodeAudio(bytes);
-      if (pcm.data.length / 2 / pcm.sampleRate > MAX_AUDIO_S) {
-        await say(`That recording is too long for me (at most ${MAX_AUDIO_S / 60} minutes); please split it or type.`);
-        return;
-      }
+      // Decoding stops once the audio passes MAX_AUDIO_S (AudioTooLong), whatever Slack declared.
+      const pcm = await decodeAudio(bytes, { maxSeconds: MAX_AUDIO_S });
       text = (await stt.transcribe(encodeWav(pcm), { signal: AbortSignal.timeout(60_000) })).trim();
     } catch (err) {
       const kind = file.pretty_type ?? file.filetype ?? file.mimetype ?? 'unknown';
       log.warn({ err: { message: (err as Error).message }, file: file.id, kind }, 'slack audio not understood');
-      if (err instanceof AudioFormatUnsupported)
+      if (err instanceof AudioTooLong)
+        await say(`That recording is too long for me (at most ${MAX_AUDIO_S / 60} minutes); please split it or type.`);
+      else if (err instanceof AudioFormatUnsupported)
         await say(`I cannot play that audio format (${kind}). What works: ${SLACK_AUDIO_FORMATS}.`);
       else if (err instanceof AudioDownloadFailed)
         await say(

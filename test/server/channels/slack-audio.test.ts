@@ -15,6 +15,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../core/index.js';
 import { SlackChannel } from '../../../server/channels/slack/index.js';
+import { AudioTooLong, decodeAudio } from '../../../server/channels/slack/audio.js';
+import { MAX_AUDIO_S } from '../../../server/channels/slack/channel.js';
 import { errorsPlugin } from '../../../server/plugins/errors.js';
 import { decodeOggOpus, EspeakTextToSpeech, OpenAiSpeechToText, pcmMs, type Pcm } from '../../../voice/index.js';
 import { startAgentEnv, type AgentEnv } from '../../agent/agent-env.js';
@@ -324,5 +326,46 @@ describe('slack audio', () => {
     expect((await get(file.url_private_download, 'Bearer xoxb-someone-else')).status).toBe(401);
     expect(await get(file.url_private, `Bearer ${slack.token}`)).toEqual({ status: 200, body: 'bytes' });
     expect((await get(file.url_private.replace(file.id, 'F0NOPE'), `Bearer ${slack.token}`)).status).toBe(404);
+  });
+});
+
+describe('decodeAudio length cap', () => {
+  /** A real 16-bit mono WAV of `seconds` of silence at 8 kHz: small per second, long to decode. */
+  const silentWav = (seconds: number) => {
+    const rate = 8000;
+    const n = rate * seconds;
+    const b = Buffer.alloc(44 + n * 2);
+    b.write('RIFF', 0);
+    b.writeUInt32LE(36 + n * 2, 4);
+    b.write('WAVE', 8);
+    b.write('fmt ', 12);
+    b.writeUInt32LE(16, 16);
+    b.writeUInt16LE(1, 20);
+    b.writeUInt16LE(1, 22);
+    b.writeUInt32LE(rate, 24);
+    b.writeUInt32LE(rate * 2, 28);
+    b.writeUInt16LE(2, 32);
+    b.writeUInt16LE(16, 34);
+    b.write('data', 36);
+    b.writeUInt32LE(n * 2, 40);
+    return b;
+  };
+
+  it('audio longer than the cap is refused as AudioTooLong before the rest of the file is decoded', async () => {
+    const wav = silentWav(MAX_AUDIO_S * 2);
+    const progress = { bytesFed: 0, samples: 0 };
+    await expect(decodeAudio(wav, { maxSeconds: MAX_AUDIO_S, progress })).rejects.toBeInstanceOf(AudioTooLong);
+    // Stopped just past the cap: about half the file fed, never the whole of it.
+    expect(progress.samples).toBeGreaterThan(MAX_AUDIO_S * 8000);
+    expect(progress.bytesFed).toBeLessThan(wav.length * 0.6);
+  });
+
+  it('audio within the cap decodes whole, to 16 kHz', async () => {
+    const wav = silentWav(2);
+    const progress = { bytesFed: 0, samples: 0 };
+    const pcm = await decodeAudio(wav, { maxSeconds: MAX_AUDIO_S, progress });
+    expect(progress.bytesFed).toBe(wav.length);
+    expect(pcm.sampleRate).toBe(16000);
+    expect(pcm.data.length / 2 / pcm.sampleRate).toBeCloseTo(2, 1);
   });
 });
