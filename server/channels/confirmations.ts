@@ -134,14 +134,17 @@ export class ConfirmStore {
   /**
    * The request `chat` owes an edited text for, taken (once) with the message that carries it:
    * `none` when it owes nothing (the message is an ordinary one), `stale` when the request was
-   * answered or expired meanwhile, otherwise the request, already taken from the store.
+   * answered or expired meanwhile, otherwise the request, already taken from the store. `slot`
+   * is where the edit is owed when that is narrower than the chat (the key given to
+   * `awaitEdit`, e.g. a Slack user in one channel and thread); the request must still be `chat`'s.
    */
   async takeEdit(
     chat: string,
+    slot: string = chat,
   ): Promise<
     { kind: 'none' } | { kind: 'stale' } | { kind: 'edit'; id: string; pending: PendingConfirm; ref?: string }
   > {
-    const owed = await this.redis.getdel(this.#editKey(chat));
+    const owed = await this.redis.getdel(this.#editKey(slot));
     if (owed === null) return { kind: 'none' };
     const { id, ref } = JSON.parse(owed) as { id: string; ref?: string };
     const raw = await this.redis.get(this.#key(id));
