@@ -53,8 +53,16 @@ export function parsePublicPostUrl(raw: string): PublicPostRef {
       parts[0] === 'profile' &&
       parts[2] === 'post' &&
       /^[A-Za-z0-9._:~-]{1,512}$/.test(parts[3]!)
-    )
-      return { platform: 'bluesky', actor: decodeURIComponent(parts[1]!), rkey: parts[3]! };
+    ) {
+      let actor: string;
+      try {
+        actor = decodeURIComponent(parts[1]!);
+      } catch {
+        // A malformed escape (`%E0%A4%A`) is a bad address like any other, not a crash.
+        throw new HeraldError('validation_failed', { message: 'url has a malformed %-escape in the Bluesky handle' });
+      }
+      return { platform: 'bluesky', actor, rkey: parts[3]! };
+    }
   } else if (X_HOSTS.has(host)) {
     if (parts.length >= 3 && parts[1] === 'status' && /^\d{1,25}$/.test(parts[2]!))
       return { platform: 'x', user: parts[0]!, id: parts[2]! };

@@ -327,3 +327,17 @@ describe('adapting your own best post and tracking the adapted posts', () => {
     expect(foreign.status).toBe(404);
   });
 });
+
+describe('hostile or malformed public posts', () => {
+  it('a malformed %-escape in a Bluesky address is validation_failed, not a crash', async () => {
+    const read = publicPostReader({ blueskyAppViewUrl: bsky.url });
+    await expect(read('https://bsky.app/profile/%E0%A4%A/post/x')).rejects.toMatchObject({ code: 'validation_failed' });
+    const res = await call(owner, 'POST', '/v1/trends/adapt', {
+      url: 'https://bsky.app/profile/%E0%A4%A/post/x',
+      topic: 'latte art',
+      accounts: [accountId],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+  });
+});
