@@ -79,24 +79,60 @@ export function parsePublicPostUrl(raw: string): PublicPostRef {
   });
 }
 
-/** One GET of a JSON document; 404/410 `not_found`, 429 `rate_limited`, anything else `platform_unreachable`. */
+/** The largest answer read from a public host: a post's JSON is a few KB; more is refused, not buffered. */
+export const MAX_PUBLIC_JSON_BYTES = 1_000_000;
+
+/** A body read up to `maxBytes` (declared length checked first, then counted while streaming), or null when over. */
+async function readCapped(res: Response, maxBytes: number): Promise<string | null> {
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * One GET of a JSON document; 404/410 `not_found`, 429 `rate_limited`, an answer over
+ * {@link MAX_PUBLIC_JSON_BYTES} `platform_unreachable` with `details.reason: 'response_too_large'`,
+ * anything else `platform_unreachable`.
+ */
 export async function getPublicJson(
   url: URL,
-  opts: { timeoutMs?: number | undefined; dispatcher?: Dispatcher | undefined } = {},
+  opts: { timeoutMs?: number | undefined; dispatcher?: Dispatcher | undefined; maxBytes?: number | undefined } = {},
 ): Promise<unknown> {
   let res: Response;
-  let text: string;
+  let text: string | null;
+  const maxBytes = opts.maxBytes ?? MAX_PUBLIC_JSON_BYTES;
   try {
     res = await fetch(url, {
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
-    text = await res.text();
+    text = await readCapped(res, maxBytes);
   } catch (err) {
     const refused = outboundRefusal(err);
     throw new HeraldError('platform_unreachable', { message: `${url.host}: ${(refused ?? (err as Error)).message}` });
   }
+  if (text === null)
+    throw new HeraldError('platform_unreachable', {
+      message: `${url.host} answered more than ${maxBytes} bytes; a public post is far smaller, so it was not read`,
+      details: { reason: 'response_too_large', maxBytes },
+    });
   if (res.status === 404 || res.status === 410)
     throw new HeraldError('not_found', { message: `${url.host} has no such public post` });
   if (res.status === 429)

@@ -9,12 +9,15 @@
  * missing and private posts, and another workspace are checked on the way.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTool, type ToolEnv } from '../../agent/index.js';
 import { isUntrustedOutput, TOOLS } from '../../agent/tools/index.js';
 import { startBlueskyTrendsFake, type BlueskyTrendsFake } from '../../connectors/bluesky/trends-fake.js';
-import { publicPostReader } from '../../connectors/read-public-post.js';
+import { MAX_PUBLIC_JSON_BYTES } from '../../connectors/public-post.js';
+import { MAX_AUTHOR_CHARS, publicPostReader } from '../../connectors/read-public-post.js';
 import { startXOembedFake, type XOembedFake } from '../../connectors/x/oembed-fake.js';
 import { schema } from '../../core/index.js';
 import { adaptPost, MAX_QUOTE } from '../../tools/trends/index.js';
@@ -339,5 +342,56 @@ describe('hostile or malformed public posts', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_failed');
+  });
+
+  it('an answer over the size cap is refused with a typed error, streamed or declared', async () => {
+    // A host answering a never-ending JSON body with no length, and one declaring a huge length.
+    const server: Server = createServer((req, res) => {
+      if (req.url?.includes('declared')) {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': String(MAX_PUBLIC_JSON_BYTES * 50),
+        });
+        res.write('{"did":"');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"did":"');
+      const chunk = 'a'.repeat(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const path of ['/streamed', '/declared']) {
+        const read = publicPostReader({ blueskyAppViewUrl: `${base}${path}` });
+        const err = await read('https://bsky.app/profile/chef.bsky.social/post/3lbqbig').catch((e: unknown) => e);
+        expect(err).toMatchObject({
+          code: 'platform_unreachable',
+          details: { reason: 'response_too_large', maxBytes: MAX_PUBLIC_JSON_BYTES },
+        });
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("the author's handle and name are clipped before they go into an attribution", async () => {
+    const long = 'h'.repeat(300);
+    x.addPost({
+      id: '1790000000000000077',
+      handle: long,
+      name: 'N'.repeat(500),
+      text: 'Three things I learned.',
+      pictures: 0,
+    });
+    const post = await publicPostReader({ xOembedUrl: x.url })(`https://x.com/${long}/status/1790000000000000077`);
+    expect(post.author.handle.length).toBe(MAX_AUTHOR_CHARS);
+    expect(post.author.name!.length).toBe(MAX_AUTHOR_CHARS);
   });
 });
