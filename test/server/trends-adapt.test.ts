@@ -18,6 +18,7 @@ import { isUntrustedOutput, TOOLS } from '../../agent/tools/index.js';
 import { startBlueskyTrendsFake, type BlueskyTrendsFake } from '../../connectors/bluesky/trends-fake.js';
 import { MAX_PUBLIC_JSON_BYTES } from '../../connectors/public-post.js';
 import { MAX_AUTHOR_CHARS, publicPostReader } from '../../connectors/read-public-post.js';
+import { createXConnector } from '../../connectors/x/index.js';
 import { startXOembedFake, type XOembedFake } from '../../connectors/x/oembed-fake.js';
 import { schema } from '../../core/index.js';
 import { adaptPost, MAX_QUOTE } from '../../tools/trends/index.js';
@@ -117,7 +118,10 @@ async function measure(targetId: string, likes: number, at = new Date()) {
 }
 
 beforeAll(async () => {
-  env = await startAgentEnv();
+  // X's connector is there so an X account's drafts are checked against X's limits; the API is never called.
+  env = await startAgentEnv({
+    connectors: [createXConnector({ clientId: 'x-client', clientSecret: 'x-secret', apiUrl: 'http://127.0.0.1:9' })],
+  });
   bsky = await startBlueskyTrendsFake();
   x = await startXOembedFake();
   const made = await env.personWithMastodon();
@@ -393,5 +397,37 @@ describe('hostile or malformed public posts', () => {
     const post = await publicPostReader({ xOembedUrl: x.url })(`https://x.com/${long}/status/1790000000000000077`);
     expect(post.author.handle.length).toBe(MAX_AUTHOR_CHARS);
     expect(post.author.name!.length).toBe(MAX_AUTHOR_CHARS);
+  });
+
+  it('a quote that pushes an X draft over 280 characters leaves no draft and no adaptation behind', async () => {
+    const p = await env.api.signUp({ timeZone: 'Europe/Paris' });
+    const xAccount = await env.api.env.addAccount(p.workspaceId, {
+      platform: 'x',
+      externalId: randomUUID(),
+      handle: 'roastery',
+      credentials: { accessToken: 'x-token', refreshToken: 'x-refresh' },
+    });
+    const handle = 'q'.repeat(90);
+    x.addPost({
+      id: '1790000000000000088',
+      handle,
+      name: 'Quoted',
+      text: `Ten lessons ${'from a year of posting every single day '.repeat(6)}`,
+      pictures: 0,
+    });
+    const deps = { scheduling: env.api.env.deps, readPost: publicPostReader({ xOembedUrl: x.url }) };
+    await expect(
+      adaptPost(deps, ctxOf(p), {
+        url: `https://x.com/${handle}/status/1790000000000000088`,
+        topic: 'home roasting at scale for small cafes',
+        accounts: [xAccount],
+        quote: true,
+      }),
+    ).rejects.toMatchObject({ code: 'target_invalid', message: expect.stringContaining('280') });
+    const db = env.api.env.database.db;
+    expect(await db.select().from(schema.posts).where(eq(schema.posts.workspaceId, p.workspaceId))).toEqual([]);
+    expect(
+      await db.select().from(schema.trendAdaptations).where(eq(schema.trendAdaptations.workspaceId, p.workspaceId)),
+    ).toEqual([]);
   });
 });

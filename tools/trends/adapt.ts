@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { HeraldError, requireRole, schema, type Db } from '../../core/index.js';
 import { publicPostReader, type ReadPublicPost } from '../../connectors/read-public-post.js';
 import { draftPost, reviseDraft, type DraftingDeps, type DraftResult } from '../drafting/index.js';
+import { deletePost } from '../posts/service.js';
 import type { ServiceContext } from '../scheduling/context.js';
 import { MAX_QUOTE } from './ideas.js';
 import { skeletonFor, structureOf, type PostStructure } from './structure.js';
@@ -139,9 +140,15 @@ export async function adaptPost(deps: AdaptDeps, ctx: ServiceContext, raw: Adapt
   if (quote) {
     // The quote and its attribution are added after the writer, so they are never lost or changed.
     const cite = `"${quote}" — ${source.author ?? source.kind}${source.url ? ` ${source.url}` : ''}`;
-    post = await reviseDraft(s, ctx, post.id, {
-      variants: post.targets.map((t) => ({ account: t.socialAccountId, text: `${t.content}\n\n${cite}` })),
-    });
+    try {
+      post = await reviseDraft(s, ctx, post.id, {
+        variants: post.targets.map((t) => ({ account: t.socialAccountId, text: `${t.content}\n\n${cite}` })),
+      });
+    } catch (err) {
+      // The quoted text did not pass (e.g. over X's 280 characters): no half-made draft is left behind.
+      await deletePost(s, ctx, post.id).catch(() => undefined);
+      throw err;
+    }
   }
   const [row] = await s.db
     .insert(schema.trendAdaptations)
