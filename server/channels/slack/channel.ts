@@ -101,8 +101,15 @@ interface Said {
   user: string;
   channel: string;
   text: string;
+  /** The thread the message is in (`thread_ts`), if any. */
+  thread?: string | undefined;
   /** Files the message shares (`file_share`). */
   files?: SlackFile[] | undefined;
+}
+
+/** Where user `key` owes an edited text: the question's channel, and its thread when it has one. */
+function editSlot(key: string, channel: string, thread?: string): string {
+  return `${key} ${channel} ${thread ?? ''}`;
 }
 
 export class SlackChannel {
@@ -155,13 +162,21 @@ export class SlackChannel {
         user: String(e.user),
         channel: String(e.channel),
         text: String(e.text ?? ''),
+        thread: typeof e.thread_ts === 'string' ? e.thread_ts : undefined,
         files: filesOf(e.files),
       });
     });
     this.app.event('app_mention', async ({ event, body }) => {
       const text = String(event.text ?? '').replace(/<@[A-Z0-9]+>\s*/g, '');
       const files = filesOf((event as unknown as Record<string, unknown>).files);
-      this.#said({ team: String(body.team_id), user: String(event.user), channel: event.channel, text, files });
+      this.#said({
+        team: String(body.team_id),
+        user: String(event.user),
+        channel: event.channel,
+        text,
+        thread: event.thread_ts,
+        files,
+      });
     });
     this.app.action<BlockAction<ButtonAction>>(/^herald_(approve|edit|reject)$/, async ({ ack, body, action }) => {
       await ack();
@@ -172,6 +187,7 @@ export class SlackChannel {
           value: action.value,
           channel: body.channel?.id,
           ts: body.message?.ts,
+          thread: body.message?.thread_ts,
         }),
       );
     });
@@ -212,6 +228,8 @@ export class SlackChannel {
     value: string | undefined;
     channel?: string | undefined;
     ts?: string | undefined;
+    /** The thread the question is in, if any. */
+    thread?: string | undefined;
   }) {
     const client = this.app.client;
     const tell = (text: string) =>
@@ -225,9 +243,11 @@ export class SlackChannel {
     const member = await linkedMember({ db: this.#opts.db }, 'slack', p.key);
     if (!member) return tell(SLACK_LINK_HELP);
     const ref = p.channel && p.ts ? `${p.channel} ${p.ts}` : undefined;
+    // The edit is owed where the question is: its channel, and its thread when it is in one.
+    const slot = editSlot(p.key, p.channel ?? outcome.pending.replyTo, p.thread);
     if (outcome.choice === 'edit') {
-      // Nothing is answered yet: the user's next message is the new text, asked for in the thread.
-      if (!(await this.#confirms.awaitEdit(outcome.id, p.key, ref)))
+      // Nothing is answered yet: the user's next message there is the new text, asked for in the thread.
+      if (!(await this.#confirms.awaitEdit(outcome.id, slot, ref)))
         return tell('This request is no longer open; nothing was done.');
       await client.chat.postMessage({
         channel: outcome.pending.replyTo,
@@ -237,7 +257,7 @@ export class SlackChannel {
       return;
     }
     if (!(await this.#confirms.take(outcome.id))) return tell('This request is no longer open; nothing was done.');
-    await this.#confirms.settled(outcome.id, p.key);
+    await this.#confirms.settled(outcome.id, slot);
     const resumed = await this.#goOn(member, p.key, outcome.pending, { approved: outcome.approved }, ref);
     if (!resumed) await tell('This request is no longer open; nothing was done.');
   }
@@ -294,12 +314,18 @@ export class SlackChannel {
    * request is taken and the turn goes on with the edit. True when the message was used so (or
    * refused as an edit); false for an ordinary message.
    */
-  async #edited(member: LinkedMember, key: string, channel: string, text: string): Promise<boolean> {
-    if (!(await this.#confirms.owesEdit(key))) return false;
+  async #edited(member: LinkedMember, key: string, said: Said, text: string): Promise<boolean> {
+    // Only a message where the question is (its thread, or its channel for a question outside
+    // threads) carries the edit; one anywhere else is an ordinary message.
+    const here = [...(said.thread ? [editSlot(key, said.channel, said.thread)] : []), editSlot(key, said.channel)];
+    let slot: string | undefined;
+    for (const s of here) if (await this.#confirms.owesEdit(s)) slot ??= s;
+    if (slot === undefined) return false;
+    const channel = said.channel;
     const client = this.app.client;
     const say = (t: string) => client.chat.postMessage({ channel, text: slackEscape(t) });
     if (/^\/?cancel$/i.test(text.trim())) {
-      await this.#confirms.cancelEdit(key);
+      await this.#confirms.cancelEdit(slot);
       await say('Not edited: the buttons still work.');
       return true;
     }
@@ -308,7 +334,7 @@ export class SlackChannel {
       await say(`${edit.why} Send the new text, or "cancel".`);
       return true;
     }
-    const owed = await this.#confirms.takeEdit(key);
+    const owed = await this.#confirms.takeEdit(key, slot);
     if (owed.kind === 'none') return false;
     if (
       owed.kind === 'stale' ||
@@ -357,7 +383,7 @@ export class SlackChannel {
         });
       return;
     }
-    if (await this.#edited(member, key, said.channel, said.text)) return;
+    if (await this.#edited(member, key, said, said.text)) return;
     await this.#turn(member, said, key, client);
   }
 
@@ -403,7 +429,7 @@ export class SlackChannel {
       return;
     }
     // After Edit, a spoken clip is the new text too.
-    if (await this.#edited(member, key, said.channel, text)) return;
+    if (await this.#edited(member, key, said, text)) return;
     const answer = await this.#turn(member, { ...said, text }, key, client, `🎙️ “${text}”\n\n`);
     await this.#speak(said.channel, answer);
   }

@@ -383,6 +383,37 @@ describe('the Edit button', () => {
     expect(await contents(p.workspaceId)).toEqual([{ status: 'scheduled', content: EDITED }]);
   });
 
+  it('after Edit, a message elsewhere (a mention in a public channel) is an ordinary turn and the edit stays owed in the DM', async () => {
+    const { p } = await env.personWithMastodon();
+    const { user, dm: d } = await linkedUser(p);
+    env.brain = brain;
+    await dm(user, d, 'draft a post about our sale for Mastodon and schedule it tomorrow at 9');
+    const ask = await until('the buttons', () => slack.messages(d).find((m) => m.blocks?.length));
+    await channel.idle();
+    const [, edit] = (ask.blocks![1] as { elements: Array<{ value: string }> }).elements;
+    await press(user, d, ask, edit!.value);
+    await until('the prompt', () => slack.messages(d).find((m) => m.text.includes('Send the new text')));
+
+    // A mention in a public channel: a turn of its own there, not the edit.
+    env.brain = () => ({ text: 'Answered in the channel.' });
+    const turns = env.handler.turns.size;
+    const pub = `C${++n}`;
+    const mention = { type: 'app_mention', channel: pub, user, text: `<@UHERALD> ${EDITED}`, ts: `${++n}.0001` };
+    expect((await slack.deliverEvent(url, SIGNING, mention)).statuses.at(-1)).toBe(200);
+    await until('the channel answer', () => slack.messages(pub).find((m) => m.text === 'Answered in the channel.'));
+    await channel.idle();
+    expect([...env.handler.turns.values()].slice(turns).map((t) => t.text)).toEqual([EDITED]);
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'draft', content: SALE }]);
+    expect(slack.messages(d).find((m) => m.ts === ask.ts)!.blocks).toHaveLength(2);
+
+    // Still owed in the DM: the reply there is the edit.
+    env.brain = brain;
+    await dm(user, d, EDITED);
+    await until('the answer', () => slack.messages(d).find((m) => m.text.startsWith('Tool said')));
+    await channel.idle();
+    expect(await contents(p.workspaceId)).toEqual([{ status: 'scheduled', content: EDITED }]);
+  });
+
   it('after Edit, Reject answers the request and the next message is not taken as an edit', async () => {
     const { p } = await env.personWithMastodon();
     const { user, dm: d } = await linkedUser(p);
