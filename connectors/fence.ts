@@ -19,6 +19,16 @@ export class AttemptSuperseded extends Error {
   }
 }
 
+/**
+ * The `AttemptSuperseded` behind an error, if any: a client library may wrap what its fetch
+ * threw (`@atproto/xrpc` makes it an `XRPCError`, which Bluesky's classifier wraps again).
+ */
+export function supersededIn(err: unknown): AttemptSuperseded | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (e instanceof AttemptSuperseded) return e;
+  return undefined;
+}
+
 const fences = new AsyncLocalStorage<() => Promise<void>>();
 
 /** Runs `fn` with `fence` checked before each of its requests that change something. */

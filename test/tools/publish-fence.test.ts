@@ -12,7 +12,15 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTarget, listAttempts } from '../../core/index.js';
-import { AttemptSuperseded, type Connector } from '../../connectors/index.js';
+import {
+  AttemptSuperseded,
+  isConnectorError,
+  supersededIn,
+  withFence,
+  type Connector,
+} from '../../connectors/index.js';
+import { classify } from '../../connectors/bluesky/errors.js';
+import { xrpcAgent } from '../../connectors/bluesky/client.js';
 import { createXConnector } from '../../connectors/x/index.js';
 import { startXFake, type XFake } from '../../connectors/x/fake.js';
 import { uploadMedia } from '../../tools/media/index.js';
@@ -96,5 +104,26 @@ describe('the attempt fence', () => {
     const target = (await getTarget(env.deps.db, workspaceId, targetId))!;
     expect(target.status).toBe('published');
     expect(target.platformPostId).toBe(x.posts(a.userId)[0]!.id);
+  });
+
+  it("a refusal Bluesky's client wraps (XRPCError, then the platform's classifier) is still known as superseded", async () => {
+    let sent = 0;
+    const agent = xrpcAgent('http://127.0.0.1:9', {
+      timeoutMs: 1_000,
+      fetch: async () => {
+        sent++;
+        throw new Error('must not be reached');
+      },
+    });
+    const err = await withFence(
+      async () => {
+        throw new AttemptSuperseded();
+      },
+      () => agent.com.atproto.repo.createRecord({ repo: 'did:plc:x', collection: 'app.bsky.feed.post', record: {} }),
+    ).catch((e: unknown) => classify(e, { write: true }));
+    expect(sent).toBe(0);
+    // The publish path sees a platform error here, and must still stop without touching the target.
+    expect(isConnectorError(err)).toBe(true);
+    expect(supersededIn(err)).toBeInstanceOf(AttemptSuperseded);
   });
 });

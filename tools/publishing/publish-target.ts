@@ -35,6 +35,7 @@ import {
   AttemptSuperseded,
   AuthExpired,
   isConnectorError,
+  supersededIn,
   withFence,
   type AccountContext,
   type Connector,
@@ -212,6 +213,10 @@ async function publishHoldingSlot(
       if (done) await emitStatus(deps.events, done, 'publishing');
       return { kind: 'done', status: done ? 'published' : 'noop' };
     } catch (err) {
+      // Another worker holds the target now (connectors/fence.ts): nothing of this run is recorded,
+      // whatever the connector made of the refusal (Bluesky's client wraps it as a platform error).
+      const superseded = supersededIn(err);
+      if (superseded) throw superseded;
       if (!isConnectorError(err)) throw err; // database or programming error: the attempt stays pending, the job retries
       await finishAttempt(deps.db, ws, attempt.id, {
         outcome: err.mayHaveSucceeded ? 'unknown' : 'failed',
