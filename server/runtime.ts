@@ -436,19 +436,32 @@ export async function startRuntime(config: Config, logger: Logger): Promise<Runt
         trendsHooks,
       ),
     );
-    // Clicks answered by this process go to its journal first (docs/links.md#durability).
-    const clickJournal = await new ClickJournal({
-      dir: config.links.journalDir,
-      redis,
-      keyPrefix: config.queuePrefix,
-      logger: logger.child({ component: 'links' }),
-    }).open();
-    closers.push({ name: 'click-journal', close: () => clickJournal.close() });
+    // Clicks answered by this process go to its journal first (docs/links.md#durability). A
+    // worker answers no redirects; a journal directory that cannot be made costs the journal
+    // (clicks then go to Redis directly), never the start.
+    let clickJournal: ClickJournal | undefined;
+    if (config.role !== 'worker') {
+      try {
+        clickJournal = await new ClickJournal({
+          dir: config.links.journalDir,
+          redis,
+          keyPrefix: config.queuePrefix,
+          logger: logger.child({ component: 'links' }),
+        }).open();
+        const journal = clickJournal;
+        closers.push({ name: 'click-journal', close: () => journal.close() });
+      } catch (err) {
+        logger.warn(
+          { err, dir: config.links.journalDir },
+          'click journal unavailable (LINKS_JOURNAL_DIR); redirects record clicks straight to Redis',
+        );
+      }
+    }
     const links = new LinkRedirector({
       db: database.db,
       redis,
       keyPrefix: config.queuePrefix,
-      journal: clickJournal,
+      ...(clickJournal ? { journal: clickJournal } : {}),
     });
     if (config.role !== 'api') {
       // Clicks buffered in Redis move into link_clicks in batches (tools/links/drain.ts).
