@@ -49,7 +49,8 @@ export async function journaledMedia(journal: PublishJournal | undefined): Promi
   const record = recordOf(await journal.load());
   return (part) => {
     const sets = record.mediaKeys[String(part)] ?? [];
-    if (sets.some((s) => s === null)) return { kind: 'unknown' };
+    // No keys recorded (an attempt made before keys were journaled): by count, as then.
+    if (sets.length === 0 || sets.some((s) => s === null)) return { kind: 'unknown' };
     return { kind: 'keys', sets: sets as string[][] };
   };
 }
