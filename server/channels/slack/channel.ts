@@ -607,6 +607,8 @@ function keepAuthorization(app: App): void {
       });
       kept.set(kind, result);
     }
-    return result;
+    // A copy per event: Bolt writes the event's own fields (user, team, retry) into the object
+    // it is given, and one shared object would carry the first event's into later ones.
+    return result.then((r) => ({ ...(r as object) }));
   };
 }
