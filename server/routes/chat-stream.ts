@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { HeraldError, isHeraldError } from '../../core/index.js';
 import type { Principal } from '../auth/principal.js';
-import { TurnStore, type TurnLog, type TurnOwner } from '../ws/turn-buffer.js';
+import { TurnStore, type TurnBufferLimits, type TurnLog, type TurnOwner } from '../ws/turn-buffer.js';
 import type { ChatHandler } from '../ws/index.js';
 import { runTurn, type TurnResult } from './chat.js';
 
@@ -37,6 +37,19 @@ interface Live {
 
 const ownerOf = (p: Principal): TurnOwner => ({ workspaceId: p.workspaceId, ownerKey: p.limitKey });
 
+/**
+ * The events after `afterSeq` are no longer all kept (the log keeps the newest 1,000 / 1 MiB):
+ * said as a typed error rather than sending a turn with a hole in it (the WebSocket's `resume`
+ * says it with `firstSeq`).
+ */
+function checkKept(turnId: string, afterSeq: number, firstSeq: number | null): void {
+  if (firstSeq !== null && firstSeq > afterSeq + 1)
+    throw new HeraldError('invalid_state', {
+      message: `The turn's events after seq ${afterSeq} are no longer all kept (oldest kept: ${firstSeq})`,
+      details: { reason: 'events_gone', turnId, afterSeq, firstSeq },
+    });
+}
+
 /** `Last-Event-ID` of this turn (`<turnId>:<seq>`) → the seq to go on after; 0 otherwise. */
 export function afterSeqOf(lastEventId: string | undefined, turnId: string): number {
   if (!lastEventId) return 0;
@@ -52,12 +65,18 @@ export class RestTurns {
 
   constructor(
     private readonly handler: ChatHandler,
-    journal: { redis: Redis; keyPrefix: string; onError?: (err: unknown) => void },
+    journal: {
+      redis: Redis;
+      keyPrefix: string;
+      onError?: (err: unknown) => void;
+      /** The log's bounds (tests make them small); default 1,000 events, 1 MiB, `KEEP_MS`. */
+      limits?: Partial<TurnBufferLimits>;
+    },
   ) {
     this.#store = new TurnStore(
       journal.redis,
       journal.keyPrefix,
-      { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: KEEP_MS },
+      { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: KEEP_MS, ...journal.limits },
       journal.onError ?? (() => undefined),
     );
   }
@@ -121,7 +140,9 @@ export class RestTurns {
 
   /**
    * The turn's events after `afterSeq`, in order, through `message_end`: from memory while it
-   * runs in this process, else from Redis. Unknown, expired or someone else's: `not_found`.
+   * runs in this process, else from Redis. Unknown, expired or someone else's: `not_found`;
+   * events after `afterSeq` no longer all kept: `invalid_state` (`details.reason: events_gone`),
+   * before any event.
    */
   async *follow(
     principal: Principal,
@@ -143,7 +164,9 @@ export class RestTurns {
       try {
         // Kept events first (subscribed before reading them, so nothing falls between).
         let last = afterSeq;
-        const kept = live.log.since(afterSeq).events.map((json) => parse(json));
+        const since = live.log.since(afterSeq);
+        checkKept(turnId, afterSeq, since.firstSeq);
+        const kept = since.events.map((json) => parse(json));
         for (const e of [...kept, ...queue.splice(0)]) {
           if (e.seq <= last) continue;
           last = e.seq;
@@ -169,6 +192,7 @@ export class RestTurns {
     while (!signal.aborted && Date.now() < deadline) {
       const kept = await this.#store.read(turnId, owner, last);
       if (!kept) throw new HeraldError('not_found', { message: `No chat turn ${turnId}` });
+      checkKept(turnId, last, kept.firstSeq);
       for (const json of kept.events) {
         const e = parse(json);
         last = e.seq;

@@ -26,7 +26,8 @@ const bases: string[] = [];
 
 beforeAll(async () => {
   env = await startAgentEnv();
-  for (let i = 0; i < 2; i++) {
+  // bases[2]: a process whose turn log keeps only the newest 2 events.
+  for (let i = 0; i < 3; i++) {
     const app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
@@ -37,7 +38,11 @@ beforeAll(async () => {
         v1.addHook('onRequest', v1.authenticate);
         await v1.register(chatRoutes, {
           handler: env.handler,
-          turns: new RestTurns(env.handler, { redis: env.api.deps.redis, keyPrefix: env.api.deps.keyPrefix }),
+          turns: new RestTurns(env.handler, {
+            redis: env.api.deps.redis,
+            keyPrefix: env.api.deps.keyPrefix,
+            ...(i === 2 ? { limits: { maxEvents: 2 } } : {}),
+          }),
         });
       },
       { prefix: '/v1' },
@@ -214,5 +219,34 @@ describe('REST chat over SSE', () => {
       },
     );
     expect(again.events[0]!.data).toMatchObject({ seq: 1, turnId: theirs.events[0]!.data.turnId });
+  }, 60_000);
+
+  it('a retry asking for events the log no longer keeps gets a typed error, not a turn with a hole (SSE and JSON)', async () => {
+    const { p } = await env.personWithMastodon();
+    env.brain = () => ({ text: 'Hello there, this is a reply of several words.' });
+    const body = { message: 'hi', clientMessageId: 'gap-0001' };
+    const first = await stream(bases[2]!, p, body);
+    expect(first.events[0]!.event).toBe('message_start');
+    const n = first.events.length;
+    expect(n).toBeGreaterThan(2);
+    expect(first.events.at(-1)!.event).toBe('message_end');
+    // The whole turn again: seq 1.. are gone; from memory (bases[2]) and from Redis (bases[0]).
+    for (const base of [bases[2]!, bases[0]!]) {
+      const again = await stream(base, p, body);
+      expect(again.events.map((e) => e.event)).toEqual(['error']);
+      expect(again.events[0]!.data).toMatchObject({
+        error: { code: 'invalid_state', details: { reason: 'events_gone', afterSeq: 0, firstSeq: n - 1 } },
+      });
+      const json = await fetch(`${base}/v1/chat`, {
+        method: 'POST',
+        headers: { ...p.auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(json.status).toBe(409);
+      expect(await json.json()).toMatchObject({ error: { code: 'invalid_state', details: { reason: 'events_gone' } } });
+    }
+    // After an event the log still follows: the rest, as before.
+    const rest = await stream(bases[0]!, p, body, { lastEventId: first.events[n - 3]!.id });
+    expect(rest.events.map((e) => e.data.seq)).toEqual([n - 1, n]);
   }, 60_000);
 });
