@@ -14,7 +14,11 @@
  *   `input_audio_buffer.cleared`, `conversation.item.input_audio_transcription.delta`
  *   (`item_id`, `content_index`, `delta`), `.completed` (`transcript`, `usage`), `.failed`
  *   (`error`), and `error` (`error.type`, `code`, `message`, `event_id` of the client event);
- *   committing an empty buffer is an error.
+ *   committing an empty buffer is an error; one `input_audio_buffer.append` carries at most
+ *   15 MiB of audio ("The client may choose how much audio to place in each event up to a
+ *   maximum of 15 MiB", client-events reference), counted here on the base64 text as sent. The
+ *   exact error text for a bigger one is not documented; this one is an `invalid_request_error`
+ *   naming no client event (an append carries no `event_id`), so the engine loses the session.
  *
  * Each committed utterance takes the next reply of the script: its words come as deltas while
  * its audio arrives (one per `msPerDelta` of audio, as a streaming model would), the rest and
@@ -35,6 +39,8 @@ export interface RealtimeSession {
   committed: { itemId: string; audio: Buffer }[];
   /** `input_audio_buffer.clear`s received. */
   cleared: number;
+  /** The largest `input_audio_buffer.append` accepted (base64 characters). */
+  largestAppend: number;
 }
 
 export interface FakeRealtimeOptions {
@@ -55,6 +61,8 @@ export interface FakeRealtime {
 }
 
 const PCM_RATE = 24_000;
+/** The most audio one `input_audio_buffer.append` may carry. */
+export const MAX_APPEND_BYTES = 15 * 1024 * 1024;
 
 export async function startFakeRealtime(options: FakeRealtimeOptions = {}): Promise<FakeRealtime> {
   let script: RealtimeReply[] | (() => RealtimeReply) = [];
@@ -95,6 +103,7 @@ export async function startFakeRealtime(options: FakeRealtimeOptions = {}): Prom
       updates: [],
       committed: [],
       cleared: 0,
+      largestAppend: 0,
     };
     sessions.push(session);
     const send = (event: Record<string, unknown>) => {
@@ -156,6 +165,14 @@ export async function startFakeRealtime(options: FakeRealtimeOptions = {}): Prom
         }
         case 'input_audio_buffer.append': {
           if (!configured) return error('session_not_configured', 'Send session.update first.', e.event_id);
+          if ((e.audio ?? '').length > MAX_APPEND_BYTES) {
+            return error(
+              'invalid_value',
+              `Audio in one input_audio_buffer.append may be at most 15 MiB, got ${e.audio!.length} bytes.`,
+              e.event_id,
+            );
+          }
+          session.largestAppend = Math.max(session.largestAppend, (e.audio ?? '').length);
           const audio = Buffer.from(e.audio ?? '', 'base64');
           buffer.push(audio);
           bytes += audio.length;

@@ -162,6 +162,31 @@ describe('the openai-realtime engine', () => {
     nobody.close();
   });
 
+  it('a 300 s voice note (over the 15 MiB one append may carry) goes out in appends of at most 1 MiB', async () => {
+    // 300 s of a quiet 220 Hz tone at 16 kHz: 14.4 MB at 24 kHz, 19.2 MB as base64.
+    const seconds = 300;
+    const pcm = Buffer.alloc(seconds * 16_000 * 2);
+    for (let i = 0; i < seconds * 16_000; i++)
+      pcm.writeInt16LE(Math.round(2000 * Math.sin((2 * Math.PI * 220 * i) / 16_000)), i * 2);
+    fake.script(['A long voice note.']);
+    const before = fake.sessions.length;
+    const long = new OpenAiRealtimeSpeechToText({
+      baseUrl: fake.baseUrl,
+      apiKey: 'sk-rt',
+      model: 'gpt-realtime-whisper',
+      timeoutMs: 20_000,
+    });
+    const text = await long.transcribe(encodeWav({ sampleRate: 16_000, data: pcm }), {
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(text).toBe('A long voice note.');
+    const s = fake.sessions[before]!;
+    expect(s.committed).toHaveLength(1);
+    expect(s.committed[0]!.audio.length / 2).toBe(seconds * 24_000);
+    expect(s.largestAppend).toBeGreaterThan(0);
+    expect(s.largestAppend).toBeLessThanOrEqual(1024 * 1024);
+  }, 60_000);
+
   it('VOICE_STT=openai-realtime from the environment reaches VOICE_STT_URL with the OpenAI key and the streaming model', async () => {
     const engines = await createVoiceEngines(
       voiceConfigOf(

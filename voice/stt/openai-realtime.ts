@@ -38,6 +38,13 @@ import {
 /** The only PCM rate the Realtime API takes. */
 export const REALTIME_PCM_RATE = 24_000;
 
+/**
+ * PCM bytes per `input_audio_buffer.append` (base64: 1 MiB). The API takes at most 15 MiB of audio
+ * in one event (about 245 s of 24 kHz PCM once base64-encoded) and answers a bigger one with an
+ * error naming no client event, which costs the whole connection; a 300 s voice note goes in pieces.
+ */
+export const APPEND_PCM_BYTES = 768 * 1024;
+
 export interface RealtimeSttOptions {
   /** The API root (`https://api.openai.com/v1`, `http://127.0.0.1:8000/v1`); `/realtime` is added, http(s) becomes ws(s). */
   baseUrl: string;
@@ -128,14 +135,19 @@ class Segment implements SpeechSegment {
 
   push(pcm: Buffer): void {
     if (this.state !== 'open') return;
-    const audio = this.#up.push(pcm);
-    if (audio.length > 0) this.#conn.send({ type: 'input_audio_buffer.append', audio: audio.toString('base64') });
+    this.#append(this.#up.push(pcm));
+  }
+
+  #append(audio: Buffer): void {
+    for (let at = 0; at < audio.length; at += APPEND_PCM_BYTES) {
+      const piece = audio.subarray(at, at + APPEND_PCM_BYTES);
+      this.#conn.send({ type: 'input_audio_buffer.append', audio: piece.toString('base64') });
+    }
   }
 
   finish(signal: AbortSignal): Promise<string> {
     if (this.state === 'open') {
-      const tail = this.#up.flush();
-      if (tail.length > 0) this.#conn.send({ type: 'input_audio_buffer.append', audio: tail.toString('base64') });
+      this.#append(this.#up.flush());
       this.state = 'committed';
       this.#conn.send({ type: 'input_audio_buffer.commit', event_id: this.commitEventId });
     }
@@ -359,7 +371,10 @@ export class OpenAiRealtimeSpeechToText implements StreamingSpeechToText {
     const conn = new RealtimeConnection(this.#options, options.language);
     try {
       const segment = conn.begin(() => undefined);
-      segment.push(pcm.data);
+      // In pieces, so the resampler never holds the whole clip as numbers.
+      for (let at = 0; at < pcm.data.length; at += APPEND_PCM_BYTES) {
+        segment.push(pcm.data.subarray(at, at + APPEND_PCM_BYTES));
+      }
       return await segment.finish(AbortSignal.any([options.signal, AbortSignal.timeout(this.#options.timeoutMs)]));
     } finally {
       conn.close();
