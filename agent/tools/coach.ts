@@ -100,6 +100,8 @@ export const coachTools = [
           type: action.type,
           at: action.at,
           postId: action.postId,
+          // The exact text that goes out (the summary shows its start).
+          ...(action.type === 'draft' ? {} : { text: args.text ?? action.text ?? '' }),
         },
       };
     },
