@@ -6,7 +6,10 @@
  * template with the same facts is), the milestones it celebrates (once), and at most one
  * intervention. Idempotent per member and day: the message row is unique per day and the
  * notification per dedupe key, so a retry after a crash, or a second worker, finds what the
- * first stored and sends nothing twice. `runDaily` is a batch of one.
+ * first stored and sends nothing twice. The steps after the store (send, mark the milestones,
+ * the day's nudge) are each idempotent, and the message's notification is noted on its row only
+ * after all of them: a stored row without one was not finished, and a retry runs them again
+ * (`finishStored`). `runDaily` is a batch of one.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
@@ -222,7 +225,8 @@ export async function runDailyBatch(
   const out = new Array<DailyOutcome>(jobs.length);
   const due: Array<{ i: number; job: DailyJob; member: Member; muted: string[] }> = [];
   const seen = new Set<string>();
-  const resend: Array<{ i: number; row: typeof schema.coachMessages.$inferSelect }> = [];
+  const resend: Array<{ i: number; row: typeof schema.coachMessages.$inferSelect; member: Member; muted: string[] }> =
+    [];
   for (const [i, job] of jobs.entries()) {
     const key = keyOf(job.workspaceId, job.userId);
     const row = memberOf.get(key);
@@ -251,20 +255,28 @@ export async function runDailyBatch(
     const existing = storedOf.get(`${key}/${job.day}`);
     // The same member and day twice in one batch: the second finds what the first stored.
     if (existing || seen.has(`${key}/${job.day}`)) {
-      if (existing) resend.push({ i, row: existing });
+      if (existing) resend.push({ i, row: existing, member, muted: settings?.muted ?? [] });
       else due.push({ i, job, member, muted: settings?.muted ?? [] });
       continue;
     }
     seen.add(`${key}/${job.day}`);
     due.push({ i, job, member, muted: settings?.muted ?? [] });
   }
-  // A run that stopped after storing the message: send what it stored (at most once).
-  for (const { i, row } of resend)
-    out[i] = { kind: 'duplicate', messageId: row.id, delivered: (await sendStored(deps, row)).delivered };
   const concurrency = opts.concurrency ?? DEFAULT_DAILY_CONCURRENCY;
-  const all = [...due];
-  // A member whose own reads fail does not hold up the others: their morning is retried (below).
+  // A member whose own reads or sends fail does not hold up the others: their morning is retried (below).
   const failures: Error[] = [];
+  const failed = (err: unknown) => {
+    failures.push(err instanceof Error ? err : new Error(String(err)));
+  };
+  // A run that stopped after storing the message: finish what it stored (each step at most once).
+  await mapLimited(resend, concurrency, async ({ i, row, member, muted }) => {
+    try {
+      out[i] = await finishStored(deps, row, member, muted, now);
+    } catch (err) {
+      failed(err);
+    }
+  });
+  const all = [...due];
   const settled = await dailyFactsSettled(
     deps,
     all.map((d) => d.member),
@@ -317,11 +329,8 @@ export async function runDailyBatch(
   const freshOf = new Map(inserted.map((r) => [`${keyOf(r.workspaceId, r.userId)}/${r.day}`, r]));
   // ...then sent, the milestones marked and the day's nudge picked, member by member.
   const notified: Array<{ id: string; workspaceId: string; notificationId: string }> = [];
-  await mapLimited(due, concurrency, (d, k) =>
-    sendOne(d, k).catch((err: unknown) => {
-      failures.push(err instanceof Error ? err : new Error(String(err)));
-    }),
-  );
+  await mapLimited(due, concurrency, (d, k) => sendOne(d, k).catch(failed));
+  // Noted last: a row without its notification is one a retry finishes.
   await recordNotifications(deps, notified);
   if (failures.length)
     // The job is retried (BullMQ attempts): what was stored is found and not sent twice.
@@ -337,21 +346,18 @@ export async function runDailyBatch(
     freshOf.delete(key); // the same member and day twice in a batch: the second is a duplicate
     if (!row) {
       const stored = await insertOnce(deps, values[k]!);
-      out[d.i] = {
-        kind: 'duplicate',
-        messageId: stored.row.id,
-        delivered: (await sendStored(deps, stored.row)).delivered,
-      };
+      out[d.i] = await finishStored(deps, stored.row, d.member, d.muted, now);
       return;
     }
     const sent = await sendStored(deps, row, { record: false });
-    if (sent.notificationId)
-      notified.push({ id: row.id, workspaceId: row.workspaceId, notificationId: sent.notificationId });
     await markCelebrated(deps, d.member, facts[k]!, now);
     const intervention = await runIntervention(deps, d.member, d.job.day, d.muted, now, {
       blockers: blockers[k]!,
       lastSent,
     });
+    // Only now is the morning done: a failure above leaves the row for the retry to finish.
+    if (sent.notificationId)
+      notified.push({ id: row.id, workspaceId: row.workspaceId, notificationId: sent.notificationId });
     out[d.i] = {
       kind: 'sent',
       messageId: row.id,
@@ -368,7 +374,42 @@ export async function runDaily(deps: CoachDeps, job: DailyJob): Promise<DailyOut
   return outcome!;
 }
 
-/** Milestones the message celebrated are not celebrated again. */
+/**
+ * A daily message stored by an earlier run (a retry, or a second worker): when its notification
+ * is noted on it the morning was done, and it is only sent again (the notifier's dedupe key
+ * makes that a no-op). Otherwise the run stopped after the store — killed, its lock lost, or a
+ * step failed — and the steps are run again, each idempotent: the send (dedupe key), the
+ * milestones the stored facts celebrate (only those not yet marked are marked), and the day's
+ * nudge (the one stored, re-sent; else picked now), then the notification is noted.
+ */
+async function finishStored(
+  deps: CoachDeps,
+  row: typeof schema.coachMessages.$inferSelect,
+  member: Member,
+  muted: readonly string[],
+  now: Date,
+): Promise<DailyOutcome> {
+  if (row.notificationId)
+    return { kind: 'duplicate', messageId: row.id, delivered: (await sendStored(deps, row)).delivered };
+  const sent = await sendStored(deps, row, { record: false });
+  await markCelebrated(deps, member, row.facts as unknown as DailyFacts, now);
+  const m = schema.coachMessages;
+  const [nudge] = await deps.db
+    .select()
+    .from(m)
+    .where(
+      and(eq(m.workspaceId, row.workspaceId), eq(m.userId, row.userId), eq(m.kind, 'intervention'), eq(m.day, row.day)),
+    );
+  if (nudge) await sendStored(deps, nudge);
+  else await runIntervention(deps, member, row.day, muted, now);
+  if (sent.notificationId)
+    await recordNotifications(deps, [
+      { id: row.id, workspaceId: row.workspaceId, notificationId: sent.notificationId },
+    ]);
+  return { kind: 'duplicate', messageId: row.id, delivered: sent.delivered };
+}
+
+/** Milestones the message celebrated are not celebrated again (a second call marks nothing more). */
 async function markCelebrated(deps: CoachDeps, ctx: CoachContext, facts: DailyFacts, now: Date): Promise<void> {
   const t = schema.coachGoals;
   for (const goalId of new Set(facts.reached.map((r) => r.goalId))) {

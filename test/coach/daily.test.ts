@@ -18,6 +18,7 @@ import {
   coachHistory,
   renderTemplate,
   runDaily,
+  runDailyBatch,
   setGoal,
   updateSettings,
   type CoachDeps,
@@ -265,6 +266,78 @@ describe('the daily message', () => {
     );
     const later = await eventuallyCount(ws.ctx.userId!, 2);
     expect(later.find((x) => x.text !== n!.text)!.text).not.toContain('Milestone reached');
+  });
+});
+
+describe('a batch retried after a failed send', () => {
+  /** Quiet for days (a nudge is due) and past two milestones since yesterday (125 and 150 of 200). */
+  async function quietPastMilestones(): Promise<Ws> {
+    const ws = await workspaceWithAccount(env, { timeZone: ZONE });
+    const yesterday = new Date(now.getTime() - 86_400_000);
+    await addFollowers(env, ws, yesterday, 10, () => 100);
+    await addHistory(
+      env,
+      ws,
+      dailyPosts(now, ZONE, 20, () => 12, 6),
+    );
+    await setGoal({ ...base, now: () => yesterday }, ws.ctx, {
+      metric: 'followers',
+      target: 200,
+      dueDate: '2027-03-01',
+      account: ws.accountId,
+    });
+    await addFollowers(env, ws, now, 1, () => 160);
+    return ws;
+  }
+
+  /** The real notifier, whose send for one member's daily message fails once (a delivery outage). */
+  class FailsOnce extends Notifier {
+    constructor(private failing: string | null) {
+      super({ db: env.database.db, events: env.events, now: () => now });
+    }
+    override async send(input: Parameters<Notifier['send']>[0]) {
+      if (input.userId === this.failing && input.kind === 'coach.daily') {
+        this.failing = null;
+        throw new Error('notifications are down');
+      }
+      return super.send(input);
+    }
+  }
+
+  it('every member is sent once, their milestones marked once and their nudge sent once', async () => {
+    const members = [await quietPastMilestones(), await quietPastMilestones(), await quietPastMilestones()];
+    const jobs = members.map((m) => ({ workspaceId: m.ctx.workspaceId, userId: m.ctx.userId!, day: DAY }));
+    const deps = { ...base, notifier: new FailsOnce(members[1]!.ctx.userId!) };
+    await expect(runDailyBatch(deps, jobs)).rejects.toThrow(/^1 of 3 mornings failed.*notifications are down/);
+    // The job's retry, a minute later.
+    const later = new Date(now.getTime() + 60_000);
+    const again = await runDailyBatch({ ...deps, now: () => later }, jobs);
+    expect(again.map((o) => o.kind)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(again.map((o) => o.kind === 'duplicate' && o.delivered)).toEqual([false, true, false]);
+
+    for (const [i, m] of members.entries()) {
+      const userId = m.ctx.userId!;
+      await eventuallyCount(userId, 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(
+        notificationsFor(userId)
+          .map((n) => n.kind)
+          .sort(),
+      ).toEqual(['coach.daily', 'coach.intervention']);
+      const rows = await env.database.db
+        .select()
+        .from(schema.coachMessages)
+        .where(eq(schema.coachMessages.userId, userId));
+      expect(rows.map((r) => r.kind).sort()).toEqual(['daily', 'intervention']);
+      expect(rows.every((r) => r.notificationId !== null)).toBe(true);
+      // Marked once: by the first run, or (the member whose send failed) by the retry.
+      const [goal] = await env.database.db.select().from(schema.coachGoals).where(eq(schema.coachGoals.userId, userId));
+      const at = (i === 1 ? later : now).toISOString();
+      expect(goal!.milestones.filter((x) => x.celebratedAt).map((x) => [x.value, x.celebratedAt])).toEqual([
+        [125, at],
+        [150, at],
+      ]);
+    }
   });
 });
 
