@@ -22,6 +22,13 @@ import { runTurn, type TurnResult } from './chat.js';
 export const POLL_MS = 200;
 /** Turns are kept (memory and Redis) this long after their last event: as the WebSocket's. */
 export const KEEP_MS = 10 * 60_000;
+/**
+ * While a turn runs, the process running it keeps `<prefix>:chat:alive:<turnId>` in Redis,
+ * refreshed every `ALIVE_EVERY_MS` with this TTL: a follower on another process that finds the
+ * turn unfinished and this key gone knows the runner died (`turn_interrupted`).
+ */
+export const ALIVE_TTL_MS = 15_000;
+export const ALIVE_EVERY_MS = 5_000;
 
 export interface StreamEvent {
   seq: number;
@@ -62,6 +69,9 @@ export function afterSeqOf(lastEventId: string | undefined, turnId: string): num
 export class RestTurns {
   readonly #store: TurnStore;
   readonly #live = new Map<string, Live>();
+  readonly #redis: Redis;
+  readonly #keyPrefix: string;
+  readonly #onError: (err: unknown) => void;
 
   constructor(
     private readonly handler: ChatHandler,
@@ -73,12 +83,19 @@ export class RestTurns {
       limits?: Partial<TurnBufferLimits>;
     },
   ) {
+    this.#redis = journal.redis;
+    this.#keyPrefix = journal.keyPrefix;
+    this.#onError = journal.onError ?? (() => undefined);
     this.#store = new TurnStore(
       journal.redis,
       journal.keyPrefix,
       { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: KEEP_MS, ...journal.limits },
       journal.onError ?? (() => undefined),
     );
+  }
+
+  #aliveKey(turnId: string): string {
+    return `${this.#keyPrefix}:chat:alive:${turnId}`;
   }
 
   /** `Last-Event-ID` of `turnId` → the seq to go on after (`afterSeqOf`). */
@@ -96,8 +113,17 @@ export class RestTurns {
   ): Promise<{ turnId: string; duplicate: boolean }> {
     const owner = ownerOf(principal);
     const turnId = `turn_${randomUUID()}`;
+    // Alive before it is claimed, so a retry that finds the claim never finds it dead.
+    const aliveKey = this.#aliveKey(turnId);
+    await this.#redis.set(aliveKey, '1', 'PX', ALIVE_TTL_MS);
     const first = await this.#store.claimMessage(owner, `chat:${input.clientMessageId}`, turnId);
-    if (first) return { turnId: first, duplicate: true };
+    if (first) {
+      await this.#redis.del(aliveKey);
+      return { turnId: first, duplicate: true };
+    }
+    const beat = setInterval(() => {
+      this.#redis.set(aliveKey, '1', 'PX', ALIVE_TTL_MS).catch(this.#onError);
+    }, ALIVE_EVERY_MS).unref();
 
     const live: Live = { log: this.#store.log(turnId, owner), events: new EventEmitter() };
     this.#live.set(turnId, live);
@@ -133,7 +159,12 @@ export class RestTurns {
           }),
       )
       .finally(() => {
-        void live.log.flushed().then(() => setTimeout(() => this.#live.delete(turnId), KEEP_MS).unref());
+        clearInterval(beat);
+        void live.log.flushed().then(() => {
+          // Only once the end is in Redis: a follower reads liveness before the log.
+          this.#redis.del(aliveKey).catch(this.#onError);
+          setTimeout(() => this.#live.delete(turnId), KEEP_MS).unref();
+        });
       });
     return { turnId, duplicate: false };
   }
@@ -142,13 +173,16 @@ export class RestTurns {
    * The turn's events after `afterSeq`, in order, through `message_end`: from memory while it
    * runs in this process, else from Redis. Unknown, expired or someone else's: `not_found`;
    * events after `afterSeq` no longer all kept: `invalid_state` (`details.reason: events_gone`),
-   * before any event.
+   * before any event. Running on another process that died (its liveness key gone, the turn
+   * unfinished): the events kept, then `invalid_state` (`details.reason: turn_interrupted`),
+   * and the claim of `clientMessageId` is released so the message can be sent again.
    */
   async *follow(
     principal: Principal,
     turnId: string,
     afterSeq: number,
     signal: AbortSignal,
+    clientMessageId?: string,
   ): AsyncGenerator<StreamEvent> {
     const live = this.#live.get(turnId);
     const owner = ownerOf(principal);
@@ -190,23 +224,40 @@ export class RestTurns {
     let last = afterSeq;
     const deadline = Date.now() + KEEP_MS;
     while (!signal.aborted && Date.now() < deadline) {
+      // Liveness first, then the log: a runner drops its key only after its end is written.
+      const alive = (await this.#redis.exists(this.#aliveKey(turnId))) === 1;
       const kept = await this.#store.read(turnId, owner, last);
-      if (!kept) throw new HeraldError('not_found', { message: `No chat turn ${turnId}` });
-      checkKept(turnId, last, kept.firstSeq);
-      for (const json of kept.events) {
-        const e = parse(json);
-        last = e.seq;
-        yield e;
-        if (e.type === 'message_end') return;
+      if (!kept && !clientMessageId) throw new HeraldError('not_found', { message: `No chat turn ${turnId}` });
+      if (kept) {
+        checkKept(turnId, last, kept.firstSeq);
+        for (const json of kept.events) {
+          const e = parse(json);
+          last = e.seq;
+          yield e;
+          if (e.type === 'message_end') return;
+        }
+      }
+      if (!alive) {
+        // The claim is this owner's, so its turn is theirs even when nothing of it was written.
+        if (clientMessageId) await this.#store.releaseMessage(owner, `chat:${clientMessageId}`);
+        throw new HeraldError('invalid_state', {
+          message: 'The process running this turn stopped before it ended; send the message again',
+          details: { reason: 'turn_interrupted', turnId, lastSeq: last },
+        });
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
 
   /** The turn's whole result, as `POST /v1/chat` answers in JSON (waits for its end). */
-  async result(principal: Principal, turnId: string, signal: AbortSignal): Promise<TurnResult> {
+  async result(
+    principal: Principal,
+    turnId: string,
+    signal: AbortSignal,
+    clientMessageId?: string,
+  ): Promise<TurnResult> {
     const result: TurnResult = { threadId: '', reply: '', toolCalls: [], confirmRequest: null };
-    for await (const e of this.follow(principal, turnId, 0, signal)) {
+    for await (const e of this.follow(principal, turnId, 0, signal, clientMessageId)) {
       const body = JSON.parse(e.json) as Record<string, unknown>;
       if (e.type === 'message_start') result.threadId = body.threadId as string;
       else if (e.type === 'token') result.reply += body.text as string;

@@ -166,15 +166,12 @@ export const chatRoutes: FastifyPluginAsyncZod<{ handler: RestChatHandler; turns
       const { principal } = contextOf(req, 'viewer', 'rest');
       const threadId = req.body.threadId ?? randomUUID();
       if (!turns) return runTurn(handler, principal, threadId, req.body.message);
-      const { turnId } = await turns.start(principal, {
-        threadId,
-        message: req.body.message,
-        clientMessageId: req.body.clientMessageId ?? randomUUID(),
-      });
+      const clientMessageId = req.body.clientMessageId ?? randomUUID();
+      const { turnId } = await turns.start(principal, { threadId, message: req.body.message, clientMessageId });
       const gone = new AbortController();
       reply.raw.on('close', () => gone.abort());
       if (!(req.headers.accept ?? '').includes('text/event-stream'))
-        return turns.result(principal, turnId, gone.signal);
+        return turns.result(principal, turnId, gone.signal, clientMessageId);
 
       const lastEventId = req.headers['last-event-id'];
       const afterSeq = turns.afterSeqOf(typeof lastEventId === 'string' ? lastEventId : undefined, turnId);
@@ -187,7 +184,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ handler: RestChatHandler; turns
         ...(req.id ? { 'x-request-id': String(req.id) } : {}),
       });
       try {
-        for await (const e of turns.follow(principal, turnId, afterSeq, gone.signal))
+        for await (const e of turns.follow(principal, turnId, afterSeq, gone.signal, clientMessageId))
           raw.write(`id: ${turnId}:${e.seq}\nevent: ${e.type}\ndata: ${e.json}\n\n`);
       } catch (err) {
         // Only while reading the journal (the turn itself ends with message_end): say so and end.

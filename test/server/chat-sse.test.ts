@@ -15,6 +15,7 @@ import { authPlugin } from '../../server/plugins/auth.js';
 import { errorsPlugin } from '../../server/plugins/errors.js';
 import { chatRoutes } from '../../server/routes/chat.js';
 import { RestTurns } from '../../server/routes/chat-stream.js';
+import { TurnStore } from '../../server/ws/turn-buffer.js';
 import type { FakeChatRequest, FakeReply } from '../fakes/llm/index.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../agent/agent-env.js';
 import type { Person } from '../helpers/api-env.js';
@@ -248,5 +249,56 @@ describe('REST chat over SSE', () => {
     // After an event the log still follows: the rest, as before.
     const rest = await stream(bases[0]!, p, body, { lastEventId: first.events[n - 3]!.id });
     expect(rest.events.map((e) => e.data.seq)).toEqual([n - 1, n]);
+  }, 60_000);
+
+  it('a retry of a turn whose process died (claim and partial log in Redis, no liveness key): what was kept, then turn_interrupted at once; the id can be sent again', async () => {
+    const { p } = await env.personWithMastodon();
+    env.brain = () => ({ text: 'Hello again.' });
+    // The dead runner, written through the real Redis as a running process writes it.
+    const owner = { workspaceId: p.workspaceId, ownerKey: `u:${p.userId}` };
+    const store = new TurnStore(
+      env.api.deps.redis,
+      env.api.deps.keyPrefix,
+      { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: 60_000 },
+      (err) => {
+        throw err;
+      },
+    );
+    const dead = 'turn_dead-0001';
+    expect(await store.claimMessage(owner, 'chat:dead-0001', dead)).toBeNull();
+    const log = store.log(dead, owner);
+    log.append(1, JSON.stringify({ type: 'message_start', threadId: 't', turnId: dead, seq: 1 }), false);
+    log.append(2, JSON.stringify({ type: 'token', text: 'Hel', turnId: dead, seq: 2 }), false);
+    await log.flushed();
+
+    const body = { message: 'hi', clientMessageId: 'dead-0001' };
+    const sse = await stream(bases[0]!, p, body);
+    expect(sse.events.map((e) => e.event)).toEqual(['message_start', 'token', 'error']);
+    expect(sse.events[2]!.data).toMatchObject({
+      error: { code: 'invalid_state', details: { reason: 'turn_interrupted', turnId: dead, lastSeq: 2 } },
+    });
+    // The claim was released: the same id now starts a new turn, which runs to its end.
+    const again = await stream(bases[1]!, p, body);
+    expect(again.events[0]!.data.turnId).not.toBe(dead);
+    expect(again.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+
+    // JSON: a 409 with the same error, and the id free again.
+    expect(await store.claimMessage(owner, 'chat:dead-0002', 'turn_dead-0002')).toBeNull();
+    const json = await fetch(`${bases[1]}/v1/chat`, {
+      method: 'POST',
+      headers: { ...p.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'hi', clientMessageId: 'dead-0002' }),
+    });
+    expect(json.status).toBe(409);
+    expect(await json.json()).toMatchObject({
+      error: { code: 'invalid_state', details: { reason: 'turn_interrupted' } },
+    });
+    const retry = await fetch(`${bases[1]}/v1/chat`, {
+      method: 'POST',
+      headers: { ...p.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'hi', clientMessageId: 'dead-0002' }),
+    });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ reply: 'Hello again.' });
   }, 60_000);
 });
