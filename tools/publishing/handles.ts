@@ -7,7 +7,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { schema, type Db, type SecretCipher } from '../../core/index.js';
-import type { PublishJournal } from '../../connectors/index.js';
+import { checkFence, type PublishJournal } from '../../connectors/index.js';
 
 const { publishHandles } = schema;
 
@@ -30,6 +30,8 @@ export function journalFor(
       return JSON.parse(text) as Record<string, unknown>;
     },
     async save(handle) {
+      // A superseded attempt (connectors/fence.ts) must not overwrite the live one's handle.
+      await checkFence('PUT');
       const sealed = deps.cipher.seal(JSON.stringify(handle), aad(target.workspaceId, target.id));
       await deps.db
         .insert(publishHandles)
