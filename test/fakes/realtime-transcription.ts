@@ -41,6 +41,8 @@ export interface RealtimeSession {
   cleared: number;
   /** The largest `input_audio_buffer.append` accepted (base64 characters). */
   largestAppend: number;
+  /** Items whose final transcript (or failure) has been sent. */
+  finished: string[];
 }
 
 export interface FakeRealtimeOptions {
@@ -104,6 +106,7 @@ export async function startFakeRealtime(options: FakeRealtimeOptions = {}): Prom
       committed: [],
       cleared: 0,
       largestAppend: 0,
+      finished: [],
     };
     sessions.push(session);
     const send = (event: Record<string, unknown>) => {
@@ -225,6 +228,7 @@ export async function startFakeRealtime(options: FakeRealtimeOptions = {}): Prom
           const delay =
             typeof r === 'object' && 'finalDelayMs' in r ? (r.finalDelayMs ?? 0) : (options.finalDelayMs ?? 0);
           later(delay, () => {
+            if (ws.readyState === ws.OPEN) session.finished.push(id);
             if (typeof r === 'object' && 'fail' in r) {
               return send({
                 type: 'conversation.item.input_audio_transcription.failed',

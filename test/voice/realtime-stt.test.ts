@@ -162,6 +162,30 @@ describe('the openai-realtime engine', () => {
     nobody.close();
   });
 
+  it('a transcript that comes after its utterance timed out is dropped, not given to the next utterance', async () => {
+    const hello = framesOf(await speech('Hello there.'), FRAME_BYTES);
+    const next = framesOf(await speech('What is scheduled for tomorrow?'), FRAME_BYTES);
+    fake.script([{ text: 'Hello there.', finalDelayMs: 800 }, 'What is scheduled for tomorrow?']);
+    const stream = engine().stream();
+    const late = stream.begin(() => undefined);
+    for (const f of hello) late.push(f);
+    expect(await failure(late.finish(AbortSignal.timeout(150)))).toMatchObject({
+      code: 'speech_to_text_failed',
+      reason: 'timeout',
+    });
+    const partials: string[] = [];
+    const second = stream.begin((t) => partials.push(t));
+    second.push(next[0]!);
+    // The first utterance's transcript goes out while the second is still being spoken.
+    const s = fake.sessions.at(-1)!;
+    await expect.poll(() => s.finished.length, { timeout: 5000 }).toBe(1);
+    for (const f of next.slice(1)) second.push(f);
+    expect(await second.finish(AbortSignal.timeout(5000))).toBe('What is scheduled for tomorrow?');
+    expect(partials.every((p) => 'What is scheduled for tomorrow?'.startsWith(p))).toBe(true);
+    expect(s.committed).toHaveLength(2);
+    stream.close();
+  });
+
   it('a 300 s voice note (over the 15 MiB one append may carry) goes out in appends of at most 1 MiB', async () => {
     // 300 s of a quiet 220 Hz tone at 16 kHz: 14.4 MB at 24 kHz, 19.2 MB as base64.
     const seconds = 300;

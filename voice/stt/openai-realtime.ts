@@ -114,6 +114,8 @@ class Segment implements SpeechSegment {
   itemId: string | null = null;
   text = '';
   state: 'open' | 'committed' | 'settled' | 'cancelled' = 'open';
+  /** `input_audio_buffer.commit` went out (the segment may have settled since, by a timeout). */
+  commitSent = false;
   readonly commitEventId: string;
   readonly #up = new Upsampler();
   readonly #conn: RealtimeConnection;
@@ -149,6 +151,7 @@ class Segment implements SpeechSegment {
     if (this.state === 'open') {
       this.#append(this.#up.flush());
       this.state = 'committed';
+      this.commitSent = true;
       this.#conn.send({ type: 'input_audio_buffer.commit', event_id: this.commitEventId });
     }
     if (signal.aborted) this.fail(this.#timeout());
@@ -160,7 +163,6 @@ class Segment implements SpeechSegment {
     if (this.state !== 'open') return;
     this.state = 'cancelled';
     this.#conn.send({ type: 'input_audio_buffer.clear' });
-    this.#conn.forget(this);
   }
 
   delta(text: string): void {
@@ -178,7 +180,6 @@ class Segment implements SpeechSegment {
   fail(err: unknown): void {
     if (this.state === 'settled') return;
     this.state = 'settled';
-    this.#conn.forget(this);
     this.#reject(err);
   }
 
@@ -196,8 +197,19 @@ class RealtimeConnection implements SpeechStream {
   #closed = false;
   /** Sent once the session is configured. */
   #queue: string[] = [];
-  /** Segments in the order they were begun; committed ones learn their item id in that order. */
-  #segments: Segment[] = [];
+  /**
+   * Segments whose buffer the server has not yet answered for (`committed` or `cleared`), in the
+   * order begun. The server handles events in order, so what it says about the input buffer (a
+   * streaming model's deltas before the commit, the `committed` that names the item) is about
+   * the first of them. A segment that timed out stays here, settled, so its events are dropped.
+   */
+  #pending: Segment[] = [];
+  /**
+   * Segments by the item the server committed them as. A settled one stays (an utterance that
+   * timed out is abandoned, not forgotten), so a transcript that comes late is dropped rather
+   * than given to the next utterance.
+   */
+  #items = new Map<string, Segment>();
   #next = 0;
 
   constructor(options: RealtimeSttOptions, language: string | undefined) {
@@ -209,7 +221,7 @@ class RealtimeConnection implements SpeechStream {
     if (this.#closed) throw sttFailed('openai-realtime', 'failed', 'The speech stream is closed');
     if (!this.#ws) this.#connect();
     const segment = new Segment(this, partial, `herald_commit_${++this.#next}`);
-    this.#segments.push(segment);
+    this.#pending.push(segment);
     return segment;
   }
 
@@ -222,10 +234,6 @@ class RealtimeConnection implements SpeechStream {
     const data = JSON.stringify(event);
     if (this.#ready && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(data);
     else this.#queue.push(data);
-  }
-
-  forget(segment: Segment): void {
-    this.#segments = this.#segments.filter((s) => s !== segment);
   }
 
   #connect(): void {
@@ -277,8 +285,9 @@ class RealtimeConnection implements SpeechStream {
   /** The connection is gone: every segment on it fails; the next utterance connects again. */
   #drop(err: unknown, ws = this.#ws): void {
     if (ws !== this.#ws) return;
-    const segments = this.#segments;
-    this.#segments = [];
+    const segments = [...this.#pending, ...this.#items.values()];
+    this.#pending = [];
+    this.#items = new Map();
     this.#queue = [];
     this.#ws = null;
     this.#ready = false;
@@ -296,8 +305,17 @@ class RealtimeConnection implements SpeechStream {
     switch (event.type) {
       case 'input_audio_buffer.committed': {
         const e = event as InputAudioBufferCommittedEvent;
-        const s = this.#segments.find((x) => x.state === 'committed' && x.itemId === null);
-        if (s) s.itemId = e.item_id;
+        // A cleared buffer was answered before this commit (the server keeps the order).
+        while (this.#pending[0]?.state === 'cancelled') this.#pending.shift();
+        const s = this.#pending[0];
+        if (!s?.commitSent) return; // not a commit of ours
+        this.#pending.shift();
+        s.itemId = e.item_id;
+        this.#items.set(e.item_id, s);
+        return;
+      }
+      case 'input_audio_buffer.cleared': {
+        if (this.#pending[0]?.state === 'cancelled') this.#pending.shift();
         return;
       }
       case 'conversation.item.input_audio_transcription.delta': {
@@ -307,30 +325,32 @@ class RealtimeConnection implements SpeechStream {
       }
       case 'conversation.item.input_audio_transcription.completed': {
         const e = event as ConversationItemInputAudioTranscriptionCompletedEvent;
-        const s = this.#segmentOf(e.item_id);
-        if (!s) return;
-        this.forget(s);
-        s.done(e.transcript);
+        this.#items.get(e.item_id)?.done(e.transcript);
         return;
       }
       case 'conversation.item.input_audio_transcription.failed': {
         const e = event as ConversationItemInputAudioTranscriptionFailedEvent;
-        this.#segmentOf(e.item_id)?.fail(
-          sttFailed(
-            'openai-realtime',
-            'failed',
-            `The realtime transcription failed: ${e.error?.message ?? 'no reason'}`,
-          ),
-        );
+        this.#items
+          .get(e.item_id)
+          ?.fail(
+            sttFailed(
+              'openai-realtime',
+              'failed',
+              `The realtime transcription failed: ${e.error?.message ?? 'no reason'}`,
+            ),
+          );
         return;
       }
       case 'error': {
         const e = (event as RealtimeErrorEvent).error;
         const err = sttFailed('openai-realtime', 'status', `The realtime speech-to-text engine refused: ${e?.message}`);
         // An error about one commit fails that utterance; one about the session fails them all.
-        const s = this.#segments.find((x) => x.commitEventId === e?.event_id);
-        if (s) s.fail(err);
-        else if (e?.event_id === undefined || e.event_id === null) this.#drop(err);
+        // (One that timed out is only let go: no `committed` will come for it.)
+        const s = this.#pending.find((x) => x.commitEventId === e?.event_id);
+        if (s) {
+          this.#pending = this.#pending.filter((x) => x !== s);
+          s.fail(err);
+        } else if (e?.event_id === undefined || e.event_id === null) this.#drop(err);
         return;
       }
     }
@@ -338,13 +358,11 @@ class RealtimeConnection implements SpeechStream {
 
   /**
    * The segment an item's events belong to: the one committed as it, else (a streaming model
-   * sends deltas before the commit names the item) the oldest one not yet named.
+   * sends deltas before the commit names the item) the one whose buffer the server is on.
+   * A settled or cancelled segment ignores them.
    */
   #segmentOf(itemId: string): Segment | undefined {
-    return (
-      this.#segments.find((s) => s.itemId === itemId) ??
-      this.#segments.find((s) => s.itemId === null && (s.state === 'open' || s.state === 'committed'))
-    );
+    return this.#items.get(itemId) ?? this.#pending[0];
   }
 }
 
