@@ -9,7 +9,7 @@
  * 429 `rate_limited`, anything else `platform_unreachable`.
  */
 import type { Dispatcher } from 'undici';
-import { HeraldError, outboundRefusal } from '../core/index.js';
+import { HeraldError, outboundRefusal, readBodyCapped } from '../core/index.js';
 
 export type PublicPostPlatform = 'bluesky' | 'mastodon' | 'x';
 
@@ -84,25 +84,8 @@ export const MAX_PUBLIC_JSON_BYTES = 1_000_000;
 
 /** A body read up to `maxBytes` (declared length checked first, then counted while streaming), or null when over. */
 async function readCapped(res: Response, maxBytes: number): Promise<string | null> {
-  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    return null;
-  }
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts).toString('utf8');
+  const read = await readBodyCapped(res, maxBytes);
+  return read.ok ? read.body.toString('utf8') : null;
 }
 
 /**

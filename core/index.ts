@@ -60,4 +60,5 @@ export {
   userUrlDispatcher,
   type OutboundPolicy,
 } from './net/outbound.js';
+export { readBodyCapped, type CappedBody } from './net/capped-body.js';
 export { PLATFORM_NAMES } from './platforms.js';

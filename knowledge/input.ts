@@ -3,7 +3,7 @@
  * and under the size cap; a URL is fetched with a deadline and a size cap and must answer HTML
  * (or plain text), whose main content is extracted (`html.ts`). Feeds: `feed-items.ts`.
  */
-import { HeraldError, outboundRefusal, userUrlDispatcher } from '../core/index.js';
+import { HeraldError, outboundRefusal, readBodyCapped, userUrlDispatcher } from '../core/index.js';
 import { decodeMarkup, decodePlain, type CharsetSource } from './charset.js';
 import { extractMainContent } from './html.js';
 
@@ -35,28 +35,12 @@ export function checkText(text: string, maxBytes: number): string {
 
 /** Reads at most `maxBytes` of a response body, failing rather than truncating. */
 async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  const tooLarge = (bytes: number) =>
-    new HeraldError('knowledge_input_too_large', {
-      message: `The page is over the ${maxBytes}-byte limit`,
-      details: { bytes, maxBytes },
-    });
-  if (declared > maxBytes) throw tooLarge(declared);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body?.getReader();
-  if (!reader) return Buffer.alloc(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(size);
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts);
+  const read = await readBodyCapped(res, maxBytes);
+  if (read.ok) return read.body;
+  throw new HeraldError('knowledge_input_too_large', {
+    message: `The page is over the ${maxBytes}-byte limit`,
+    details: { bytes: read.bytes, maxBytes },
+  });
 }
 
 export interface FetchedPage {
