@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startFakeLlm, type FakeLlm } from '../fakes/llm/index.js';
-import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
+import { startHerald, waitForHeraldReady, type HeraldProcess } from '../helpers/herald-process.js';
 import { freePort, waitFor } from '../helpers/processes.js';
 import { Client } from './agent-env.js';
 
@@ -50,22 +50,7 @@ beforeAll(async () => {
     MODEL_PULL_ALLOWLIST: 'x/y/z/w:1b',
     CHILD_START_TIMEOUT_MS: '80000',
   });
-  // Chroma's start and the migrations dominate the boot: ~100 s was seen on this 2-core machine
-  // at load average ~20, so the wait allows 180 s; a Herald that exits during boot fails at once.
-  const exitedEarly = herald.exited.then(({ code, signal }) => {
-    throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
-  });
-  exitedEarly.catch(() => undefined);
-  await Promise.race([
-    waitFor(
-      async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
-      180_000,
-      'herald to be ready',
-    ),
-    exitedEarly,
-  ]).catch((err: Error) => {
-    throw new Error(`${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}`);
-  });
+  await waitForHeraldReady(herald, base);
 }, 240_000);
 
 afterAll(async () => {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './processes.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -41,4 +42,28 @@ export function startHerald(env: Record<string, string>): HeraldProcess {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, logs, stdout: () => out, stderr: () => err, exited };
+}
+
+/**
+ * Waits until Herald at `base` answers `/ready` (at most `timeoutMs`: Chroma's start and the
+ * migrations took up to ~100 s on this 2-core machine at load ~20), failing at once, with its
+ * stderr, if the process exits during boot.
+ */
+export async function waitForHeraldReady(herald: HeraldProcess, base: string, timeoutMs = 180_000): Promise<void> {
+  const exitedEarly = herald.exited.then(({ code, signal }) => {
+    throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
+  });
+  exitedEarly.catch(() => undefined);
+  await Promise.race([
+    waitFor(
+      async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
+      timeoutMs,
+      'herald to be ready',
+    ),
+    exitedEarly,
+  ]).catch((err: Error) => {
+    throw new Error(
+      `${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}\nstdout:\n${herald.stdout().slice(-2000)}`,
+    );
+  });
 }

@@ -19,11 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-web.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { startFakeLlm, type FakeChatRequest, type FakeLlm, type FakeReply } from '../fakes/llm/index.js';
-import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
+import { startHerald, waitForHeraldReady, type HeraldProcess } from '../helpers/herald-process.js';
 import { startFakeSpeech, type FakeSpeech } from '../fakes/speech.js';
 import { quiet, speech } from '../fakes/speech-audio.js';
 import { encodeWav } from '../../voice/index.js';
-import { freePort, waitFor } from '../helpers/processes.js';
+import { freePort } from '../helpers/processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -82,25 +82,8 @@ beforeAll(async () => {
     // The ready wait below allows 180 s; Chroma and the migrations get most of it on a loaded machine.
     CHILD_START_TIMEOUT_MS: '80000',
   });
-  // Chroma's start and PGlite's migrations dominate; on a loaded 2-core machine (load average ~20) the
-  // database step alone took 51 s and the whole boot 95 s, so the wait allows 180 s.
-  // A Herald that exits during boot fails the suite at once, not after the whole wait.
-  const exitedEarly = herald.exited.then(({ code, signal }) => {
-    throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
-  });
-  exitedEarly.catch(() => undefined);
-  await Promise.race([
-    waitFor(
-      async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
-      180_000,
-      'herald to be ready',
-    ),
-    exitedEarly,
-  ]).catch((err: Error) => {
-    throw new Error(
-      `${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}\nstdout:\n${herald.stdout().slice(-2000)}`,
-    );
-  });
+  // Chroma's start and PGlite's migrations dominate the boot (the whole boot took 95 s at load ~20).
+  await waitForHeraldReady(herald, base);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }, 240_000);
 

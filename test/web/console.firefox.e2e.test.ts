@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-web.js';
 import { startMastodonFake, type MastodonFake } from '../../connectors/mastodon/fake.js';
 import { startFakeLlm, type FakeChatRequest, type FakeLlm, type FakeReply } from '../fakes/llm/index.js';
-import { startHerald, type HeraldProcess } from '../helpers/herald-process.js';
+import { startHerald, waitForHeraldReady, type HeraldProcess } from '../helpers/herald-process.js';
 import { freePort, waitFor } from '../helpers/processes.js';
 
 const FIREFOX = '/usr/bin/firefox-esr';
@@ -152,20 +152,7 @@ beforeAll(async () => {
     OUTBOUND_ALLOW: 'loopback',
     CHILD_START_TIMEOUT_MS: '80000',
   });
-  const exitedEarly = herald.exited.then(({ code, signal }) => {
-    throw new Error(`herald exited during boot (code ${code}, signal ${signal})`);
-  });
-  exitedEarly.catch(() => undefined);
-  await Promise.race([
-    waitFor(
-      async () => ((await fetch(`${base}/ready`).catch(() => null))?.status === 200 ? true : undefined),
-      180_000,
-      'herald to be ready',
-    ),
-    exitedEarly,
-  ]).catch((err: Error) => {
-    throw new Error(`${err.message}\nherald stderr:\n${herald.stderr().slice(-2000)}`);
-  });
+  await waitForHeraldReady(herald, base);
   browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
   page = await (await browser.createBrowserContext()).newPage();
   page.setDefaultTimeout(STEP_MS);
