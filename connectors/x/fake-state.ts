@@ -97,7 +97,8 @@ export class XFakeState {
   >();
   readonly tweets = new Map<string, FakeTweet>();
   readonly media = new Map<string, FakeMedia>();
-  readonly faults = new Map<string, XFakeFault[]>();
+  /** Per user, the faults of the next creates in order; null lets one create through. */
+  readonly faults = new Map<string, Array<XFakeFault | null>>();
   readonly counters = new Map<string, FakeCounters>();
   readonly rate = new Map<string, { windowStart: number; used: number }>();
   /** Users who have granted the app offline access before. */
@@ -175,7 +176,7 @@ export class XFakeState {
   }
 
   takeFault(userId: string): XFakeFault | undefined {
-    return this.faults.get(userId)?.shift();
+    return this.faults.get(userId)?.shift() ?? undefined;
   }
 
   consumeRate(userId: string): { limit: number; remaining: number; reset: number; exceeded: boolean } {

@@ -64,7 +64,8 @@ export interface XFake {
   approve(authorizeUrl: string, userId: string, opts?: { deny?: boolean }): Promise<string>;
   posts(userId: string): XFakePost[];
   counters(userId: string): FakeCounters;
-  failNext(userId: string, fault: XFakeFault): void;
+  /** The next create by the user fails so; `null` lets one through (a later part of a thread fails). */
+  failNext(userId: string, fault: XFakeFault | null): void;
   expireAccessTokens(userId: string): void;
   /** Every token of the user stops working, refresh tokens included. */
   revokeGrants(userId: string): void;

@@ -17,6 +17,7 @@ import type {
 } from '../contract.js';
 import { ConnectorError, InvalidContent, PermanentError, TransientError, isConnectorError } from '../errors.js';
 import { DEFAULT_API_URL, DEFAULT_TIMEOUT_MS, xRequest, type Transport } from './client.js';
+import { supersededIn } from '../fence.js';
 import { PLATFORM } from './errors.js';
 import {
   capabilities,
@@ -30,6 +31,7 @@ import {
 } from './limits.js';
 import { uploadMedia, type UploadedMedia } from './media.js';
 import { journaledMedia, recordMediaKeys, sameMedia } from './media-keys.js';
+import { loadPostedParts, partDigest, recordPostedPart } from './posted-parts.js';
 import { DEFAULT_AUTHORIZE_URL, parseCredentials, refreshCredentials, type XApp } from './oauth.js';
 
 export { capabilities, countXText, validateDraft, STANDARD_MAX, LONG_POST_MAX, type XApiAccess } from './limits.js';
@@ -203,9 +205,28 @@ export function createXConnector(options: XConnectorOptions): Connector {
     const t = transportFor(account);
     const opts = parsePostOptions(input.options, access).options;
     const published: PublishedPart[] = [];
+    // A retry after a later part failed continues the thread from the first part not yet posted.
+    const posted = await loadPostedParts(journal);
     for (const [i, part] of input.parts.entries()) {
       try {
-        published.push(await publishPart(t, account, part, i, published[i - 1]?.platformPostId, opts, journal));
+        const replyTo = published[i - 1]?.platformPostId;
+        const digest = journal ? partDigest(part, replyTo) : '';
+        const earlier = posted.get(i);
+        if (earlier && earlier.digest === digest) {
+          published.push({ index: i, platformPostId: earlier.id, url: urlOf(account, earlier.id) });
+          continue;
+        }
+        const made = await publishPart(t, account, part, i, replyTo, opts, journal);
+        published.push(made);
+        if (journal && input.parts.length > 1) {
+          // The part is live whatever the journal does: a failed save only loses the shortcut
+          // for a later retry (which then finds the part by lookup or X's duplicate refusal);
+          // only a superseded attempt (connectors/fence.ts) stops here.
+          await recordPostedPart(journal, i, made.platformPostId, digest).catch((err: unknown) => {
+            const superseded = supersededIn(err);
+            if (superseded) throw superseded;
+          });
+        }
       } catch (err) {
         if (i === 0 || !(err instanceof ConnectorError)) throw err;
         throw err.inPart(i, [...published]);

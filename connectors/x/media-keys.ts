@@ -32,10 +32,12 @@ export async function recordMediaKeys(
   part: number,
   keys: Array<string | null>,
 ): Promise<void> {
-  const record = recordOf(await journal.load());
+  const raw = await journal.load();
+  const record = recordOf(raw);
   const set = keys.every((k): k is string => k !== null) ? [...keys] : null;
   (record.mediaKeys[String(part)] ??= []).push(set);
-  await journal.save({ ...record });
+  // The rest of the record (the thread's posted parts, posted-parts.ts) is kept as it is.
+  await journal.save({ ...raw, mediaKeys: record.mediaKeys });
 }
 
 /**

@@ -147,6 +147,44 @@ describe('finding a post after an uncertain publish', () => {
     );
   });
 
+  it('continues a thread from the part that failed on a retry, instead of posting it again from part 1', async () => {
+    const creds = fake.createAccount();
+    const account = accountFor(creds);
+    const c = connectorFor(fake);
+    // A media-only first part: X refuses a duplicate only for the same text, so nothing on
+    // X's side would stop part 1 from going out twice.
+    const thread = draft([{ text: '', media: [image()] }, { text: 'part two' }, { text: 'part three' }]);
+    const journal = memoryJournal();
+    fake.failNext(creds.userId, null);
+    fake.failNext(creds.userId, 'server_error');
+    const err = await failure(c.publish(account, thread, 'k', journal));
+    expect(err).toMatchObject({ part: 1 });
+    expect(fake.posts(creds.userId)).toHaveLength(1);
+    const result = await c.publish(account, thread, 'k', journal);
+    const posts = fake.posts(creds.userId);
+    expect(posts).toHaveLength(3);
+    expect(result.parts!.map((p) => p.platformPostId)).toEqual(posts.map((p) => p.id));
+    expect(posts[1]!.replyToId).toBe(posts[0]!.id);
+    expect(posts[2]!.replyToId).toBe(posts[1]!.id);
+    // The media keys journaled for part 1 are still there beside the posted parts.
+    expect(journal.saved.at(-1)).toMatchObject({
+      mediaKeys: { '0': [[expect.stringMatching(/^3_\d+$/)]] },
+      postedParts: { '0': { id: posts[0]!.id }, '1': { id: posts[1]!.id }, '2': { id: posts[2]!.id } },
+    });
+
+    // A part changed since it was posted is posted again, with the rest of the thread after it.
+    const journal2 = memoryJournal();
+    const before = draft([{ text: 'first words' }, { text: 'second words' }]);
+    fake.failNext(creds.userId, null);
+    fake.failNext(creds.userId, 'server_error');
+    await failure(c.publish(account, before, 'k2', journal2));
+    const edited = draft([{ text: 'first words, edited' }, { text: 'second words' }]);
+    const again = await c.publish(account, edited, 'k2', journal2);
+    const mine = fake.posts(creds.userId).slice(3);
+    expect(mine.map((p) => p.text)).toEqual(['first words', 'first words, edited', 'second words']);
+    expect(again.parts!.map((p) => p.platformPostId)).toEqual([mine[1]!.id, mine[2]!.id]);
+  });
+
   it('reads the window in small pages, and says it cannot be sure past 100 posts instead of "not there"', async () => {
     const creds = fake.createAccount();
     const account = accountFor(creds);
