@@ -239,7 +239,7 @@ export class RestTurns {
       }
       if (!alive) {
         // The claim is this owner's, so its turn is theirs even when nothing of it was written.
-        if (clientMessageId) await this.#store.releaseMessage(owner, `chat:${clientMessageId}`);
+        if (clientMessageId) await this.#store.releaseMessage(owner, `chat:${clientMessageId}`, turnId);
         throw new HeraldError('invalid_state', {
           message: 'The process running this turn stopped before it ended; send the message again',
           details: { reason: 'turn_interrupted', turnId, lastSeq: last },

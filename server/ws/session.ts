@@ -172,7 +172,7 @@ export class ChatSession implements TurnSubscriber {
     const existing = await viaRedis(store.claimMessage(this.owner, msg.id, turnId));
     if (existing) return this.transport.send({ type: 'ack', id: msg.id, turnId: existing, duplicate: true });
     if (this.#live.size >= options.maxConcurrentTurns) {
-      await viaRedis(store.releaseMessage(this.owner, msg.id));
+      await viaRedis(store.releaseMessage(this.owner, msg.id, turnId));
       return this.#error(this.#tooManyTurns(), { id: msg.id });
     }
     this.transport.send({ type: 'ack', id: msg.id, turnId, duplicate: false });

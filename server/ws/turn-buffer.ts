@@ -138,9 +138,18 @@ export class TurnStore {
     return (await this.redis.get(key)) ?? null;
   }
 
-  /** Forgets a claim whose turn never started. */
-  async releaseMessage(owner: TurnOwner, clientMessageId: string): Promise<void> {
-    await this.redis.del(this.#messageKey(owner, clientMessageId));
+  /**
+   * Forgets the claim of `turnId` (a turn that never started, or whose process died). Only
+   * while the claim is still that turn's: a second retry that found the same dead turn must not
+   * drop the claim a fresh send has made since (a third retry would then start a second turn).
+   */
+  async releaseMessage(owner: TurnOwner, clientMessageId: string, turnId: string): Promise<void> {
+    await this.redis.eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+      1,
+      this.#messageKey(owner, clientMessageId),
+      turnId,
+    );
   }
 
   /** Called by TurnLog; never throws (a lost write only costs resume, not the live turn). */

@@ -281,6 +281,9 @@ describe('REST chat over SSE', () => {
     const again = await stream(bases[1]!, p, body);
     expect(again.events[0]!.data.turnId).not.toBe(dead);
     expect(again.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+    // A second retry that found the dead turn releases only the dead turn's claim, never the new one's.
+    await store.releaseMessage(owner, 'chat:dead-0001', dead);
+    expect(await store.claimMessage(owner, 'chat:dead-0001', 'turn_other')).toBe(again.events[0]!.data.turnId);
 
     // JSON: a 409 with the same error, and the id free again.
     expect(await store.claimMessage(owner, 'chat:dead-0002', 'turn_dead-0002')).toBeNull();
