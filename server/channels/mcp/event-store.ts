@@ -7,39 +7,58 @@
  *
  * One store per session, in the memory of the process holding the session: a session is
  * itself per process (sessions.ts), so the store lives and dies with it and an id from another
- * session finds nothing. Bounded: the last `maxEvents` events of the session are kept.
+ * session finds nothing. Bounded by count and by size: the last `maxEvents` events of the
+ * session are kept, and fewer when they come to more than `maxBytes` (a few large tool results
+ * must not keep a session's memory growing; the newest event is always kept).
  */
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** Events kept per session (the oldest go first). */
 export const MAX_EVENTS_PER_SESSION = 1_000;
+/** Bytes of kept events per session (their JSON), at most (the oldest go first). */
+export const MAX_EVENT_BYTES_PER_SESSION = 8 * 1024 * 1024;
 
 interface Stored {
   id: EventId;
   streamId: StreamId;
   message: JSONRPCMessage;
+  bytes: number;
 }
 
 export class SessionEventStore implements EventStore {
   readonly #events: Stored[] = [];
   readonly #byId = new Map<EventId, Stored>();
   readonly #max: number;
+  readonly #maxBytes: number;
   #seq = 0;
+  #bytes = 0;
 
-  constructor(opts: { maxEvents?: number } = {}) {
+  constructor(opts: { maxEvents?: number; maxBytes?: number } = {}) {
     this.#max = opts.maxEvents ?? MAX_EVENTS_PER_SESSION;
+    this.#maxBytes = opts.maxBytes ?? MAX_EVENT_BYTES_PER_SESSION;
   }
 
   get size(): number {
     return this.#events.length;
   }
 
+  /** Bytes of the events kept now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
-    const event = { id: `${streamId}.${++this.#seq}`, streamId, message };
+    const bytes = Buffer.byteLength(JSON.stringify(message));
+    const event = { id: `${streamId}.${++this.#seq}`, streamId, message, bytes };
     this.#events.push(event);
     this.#byId.set(event.id, event);
-    while (this.#events.length > this.#max) this.#byId.delete(this.#events.shift()!.id);
+    this.#bytes += bytes;
+    while (this.#events.length > this.#max || (this.#bytes > this.#maxBytes && this.#events.length > 1)) {
+      const gone = this.#events.shift()!;
+      this.#byId.delete(gone.id);
+      this.#bytes -= gone.bytes;
+    }
     return Promise.resolve(event.id);
   }
 
