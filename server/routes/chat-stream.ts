@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { HeraldError, isHeraldError } from '../../core/index.js';
 import type { Principal } from '../auth/principal.js';
 import { TurnStore, type TurnBufferLimits, type TurnLog, type TurnOwner } from '../ws/turn-buffer.js';
@@ -29,6 +30,12 @@ export const KEEP_MS = 10 * 60_000;
  */
 export const ALIVE_TTL_MS = 15_000;
 export const ALIVE_EVERY_MS = 5_000;
+/**
+ * Ended turns stay in this process's memory for followers here (Redis holds them too, unless a
+ * write to it failed) for `KEEP_MS`, the least recently read going first once their logs come
+ * to more than this many bytes: memory stays bounded however many turns end in ten minutes.
+ */
+export const ENDED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface StreamEvent {
   seq: number;
@@ -68,7 +75,10 @@ export function afterSeqOf(lastEventId: string | undefined, turnId: string): num
 
 export class RestTurns {
   readonly #store: TurnStore;
+  /** Turns running in this process. */
   readonly #live = new Map<string, Live>();
+  /** Turns that ended here, bounded by their logs' bytes (`ENDED_TURNS_MAX_BYTES`). */
+  readonly #ended: LRUCache<string, Live>;
   readonly #redis: Redis;
   readonly #keyPrefix: string;
   readonly #onError: (err: unknown) => void;
@@ -81,8 +91,15 @@ export class RestTurns {
       onError?: (err: unknown) => void;
       /** The log's bounds (tests make them small); default 1,000 events, 1 MiB, `KEEP_MS`. */
       limits?: Partial<TurnBufferLimits>;
+      /** Bytes of ended turns' logs kept in memory; default `ENDED_TURNS_MAX_BYTES`. */
+      endedMaxBytes?: number;
     },
   ) {
+    this.#ended = new LRUCache<string, Live>({
+      maxSize: journal.endedMaxBytes ?? ENDED_TURNS_MAX_BYTES,
+      sizeCalculation: (live) => Math.max(1, live.log.bytes),
+      ttl: KEEP_MS,
+    });
     this.#redis = journal.redis;
     this.#keyPrefix = journal.keyPrefix;
     this.#onError = journal.onError ?? (() => undefined);
@@ -163,10 +180,16 @@ export class RestTurns {
         void live.log.flushed().then(() => {
           // Only once the end is in Redis: a follower reads liveness before the log.
           this.#redis.del(aliveKey).catch(this.#onError);
-          setTimeout(() => this.#live.delete(turnId), KEEP_MS).unref();
+          this.#live.delete(turnId);
+          this.#ended.set(turnId, live);
         });
       });
     return { turnId, duplicate: false };
+  }
+
+  /** Turns held in this process's memory: running, and ended ones still kept. */
+  get inMemory(): { running: number; ended: number; endedBytes: number } {
+    return { running: this.#live.size, ended: this.#ended.size, endedBytes: this.#ended.calculatedSize };
   }
 
   /**
@@ -184,7 +207,7 @@ export class RestTurns {
     signal: AbortSignal,
     clientMessageId?: string,
   ): AsyncGenerator<StreamEvent> {
-    const live = this.#live.get(turnId);
+    const live = this.#live.get(turnId) ?? this.#ended.get(turnId);
     const owner = ownerOf(principal);
     if (live) {
       const queue: StreamEvent[] = [];

@@ -72,6 +72,11 @@ export class TurnLog {
     this.#pump();
   }
 
+  /** Bytes of the events held in memory now (bounded by the store's `maxBytes`, newest always kept). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Events with seq > afterSeq still in memory. */
   since(afterSeq: number): BufferedEvents {
     return {

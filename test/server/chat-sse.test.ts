@@ -24,11 +24,20 @@ let env: AgentEnv;
 const apps: FastifyInstance[] = [];
 /** Two API processes' worth of REST chat (each its own RestTurns) on one database and Redis. */
 const bases: string[] = [];
+const turnsOf: RestTurns[] = [];
 
 beforeAll(async () => {
   env = await startAgentEnv();
-  // bases[2]: a process whose turn log keeps only the newest 2 events.
-  for (let i = 0; i < 3; i++) {
+  // bases[2]: a process whose turn log keeps only the newest 2 events; bases[3]: one that keeps
+  // no ended turn in memory (its byte bound is smaller than any turn).
+  for (let i = 0; i < 4; i++) {
+    const turns = new RestTurns(env.handler, {
+      redis: env.api.deps.redis,
+      keyPrefix: env.api.deps.keyPrefix,
+      ...(i === 2 ? { limits: { maxEvents: 2 } } : {}),
+      ...(i === 3 ? { endedMaxBytes: 1 } : {}),
+    });
+    turnsOf.push(turns);
     const app = Fastify();
     app.setValidatorCompiler(validatorCompiler);
     app.setSerializerCompiler(serializerCompiler);
@@ -37,14 +46,7 @@ beforeAll(async () => {
     await app.register(
       async (v1) => {
         v1.addHook('onRequest', v1.authenticate);
-        await v1.register(chatRoutes, {
-          handler: env.handler,
-          turns: new RestTurns(env.handler, {
-            redis: env.api.deps.redis,
-            keyPrefix: env.api.deps.keyPrefix,
-            ...(i === 2 ? { limits: { maxEvents: 2 } } : {}),
-          }),
-        });
+        await v1.register(chatRoutes, { handler: env.handler, turns });
       },
       { prefix: '/v1' },
     );
@@ -303,5 +305,36 @@ describe('REST chat over SSE', () => {
     });
     expect(retry.status).toBe(200);
     expect(await retry.json()).toMatchObject({ reply: 'Hello again.' });
+  }, 60_000);
+  it('ended turns stay in memory only within their byte bound; one no longer there is read from Redis', async () => {
+    const { p } = await env.personWithMastodon();
+    env.brain = () => ({ text: 'Kept in Redis.' });
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(f()).toBe(true);
+    };
+    // The default bound keeps an ended turn in memory for followers on this process.
+    const kept = turnsOf[0]!;
+    const endedBefore = kept.inMemory.ended;
+    await stream(bases[0]!, p, { message: 'hi', clientMessageId: 'mem-0001' });
+    await until(() => kept.inMemory.ended === endedBefore + 1);
+    expect(kept.inMemory.endedBytes).toBeGreaterThan(0);
+
+    // A process whose bound is smaller than any turn keeps none of them once ended...
+    const tight = turnsOf[3]!;
+    const first = await stream(bases[3]!, p, { message: 'hi', clientMessageId: 'mem-0002' });
+    expect(first.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+    await until(() => tight.inMemory.running === 0);
+    expect(tight.inMemory).toMatchObject({ ended: 0, endedBytes: 0 });
+    // ...and a retry there still gets the turn's events, from Redis.
+    const retry = await stream(
+      bases[3]!,
+      p,
+      { message: 'hi', clientMessageId: 'mem-0002' },
+      {
+        lastEventId: first.events[0]!.id,
+      },
+    );
+    expect(retry.events.map((e) => e.id)).toEqual(first.events.slice(1).map((e) => e.id));
   }, 60_000);
 });
