@@ -14,7 +14,6 @@ import { httpUrlOrNull, TrendSourceError, type TrendItem, type TrendSource } fro
 import type { Embedder } from '../../knowledge/index.js';
 import type { SendInput } from '../notifications/index.js';
 import { checkAlerts, type SentAlert } from './alerts.js';
-import { hourOf } from './counts.js';
 import { readNiche } from './niche.js';
 import { scoreRelevance, type Relevance } from './relevance.js';
 import { termsOf } from './terms.js';
@@ -81,57 +80,57 @@ export async function storeItems(
       ];
     }),
   );
-  const values = [...rows.values()];
   const at = now.toISOString();
   // The items and their term counts (trend_term_counts, read by rising.ts and seasonal.ts)
   // change together, in one transaction.
   await db.transaction(async (tx) => {
-    // One writer per workspace and source at a time: the stored terms read below stay the ones replaced.
+    // One writer per workspace and source at a time, taken before the statement below starts
+    // (and takes its snapshot), so the stored terms it reads stay the ones it replaces.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${workspaceId}), hashtext(${source}))`);
-    const before = (await tx.execute(sql`
-      select external_id, terms, (extract(epoch from first_seen_at) * 1000)::float8 as at
-      from trend_items
-      where workspace_id = ${workspaceId} and source = ${source}
-        and external_id = any(array(select jsonb_array_elements_text(${JSON.stringify([...rows.keys()])}::jsonb)))`)) as unknown as {
-      rows: Array<{ external_id: string; terms: string[]; at: number | string }>;
-    };
+    // One statement: the batch is parsed once, and the stored rows it replaces (`before`), the
+    // upsert and the count changes are one round trip. Every part of a statement sees the same
+    // snapshot, so `before` holds the rows as they were and `up` returns them as written (a
+    // seen item keeps its first-seen time). A new item counts once in the hour it is first
+    // seen; one seen again keeps its first-seen hour, and only a change of its terms moves
+    // counts (its old terms out, the new ones in: what is unchanged sums to zero and is not
+    // written). `before` probes the unique index once per row (the `limit 1` keeps the planner
+    // from hashing all of the workspace's items for the source when the table has no statistics
+    // yet, as it does on a new table: that grew with the table, 50–70 ms a batch at 60,000
+    // items). Counts are written in a fixed order, so two writers of one workspace never wait on
+    // each other's rows crosswise.
     await tx.execute(sql`
-      insert into trend_items (workspace_id, source, external_id, title, url, terms, engagement, prev_engagement,
-                               relevance, relevance_why, published_at, first_seen_at, last_seen_at)
-      select ${workspaceId}::uuid, ${source}, x.external_id, x.title, x.url, x.terms, x.engagement, x.engagement,
-             x.relevance, x.relevance_why, x.published_at, ${at}::timestamptz, ${at}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as x(external_id text, title text, url text,
-           terms text[], engagement integer, relevance real, relevance_why jsonb, published_at timestamptz)
-      on conflict (workspace_id, source, external_id) do update set
-        title = excluded.title, url = excluded.url, terms = excluded.terms, relevance = excluded.relevance,
-        relevance_why = excluded.relevance_why, prev_engagement = trend_items.engagement,
-        engagement = excluded.engagement, last_seen_at = excluded.last_seen_at`);
-    // A new item counts once in the hour it is first seen; one seen again keeps its first-seen
-    // hour, and only a change of its terms moves counts (its old terms out, the new ones in).
-    const delta = new Map<string, { bucket: string; term: string; n: number }>();
-    const add = (ms: number, terms: string[], n: number) => {
-      const bucket = new Date(hourOf(ms)).toISOString();
-      for (const term of terms) {
-        const key = `${bucket} ${term}`;
-        const d = delta.get(key) ?? { bucket, term, n: 0 };
-        d.n += n;
-        delta.set(key, d);
-      }
-    };
-    const old = new Map(before.rows.map((r) => [r.external_id, r]));
-    for (const v of values) {
-      const o = old.get(v.external_id);
-      if (o) add(Number(o.at), o.terms, -1);
-      add(o ? Number(o.at) : now.getTime(), v.terms, 1);
-    }
-    const changes = [...delta.values()].filter((d) => d.n !== 0);
-    if (!changes.length) return;
-    // In a fixed order, so two writers of one workspace never wait on each other's rows crosswise.
-    await tx.execute(sql`
+      with x as (
+        select * from jsonb_to_recordset(${JSON.stringify([...rows.values()])}::jsonb) as x(external_id text,
+          title text, url text, terms text[], engagement integer, relevance real, relevance_why jsonb,
+          published_at timestamptz)
+      ), before as (
+        select t.terms, t.first_seen_at from x
+        cross join lateral (
+          select terms, first_seen_at from trend_items
+          where workspace_id = ${workspaceId} and source = ${source} and external_id = x.external_id
+          limit 1
+        ) as t
+      ), up as (
+        insert into trend_items (workspace_id, source, external_id, title, url, terms, engagement, prev_engagement,
+                                 relevance, relevance_why, published_at, first_seen_at, last_seen_at)
+        select ${workspaceId}::uuid, ${source}, x.external_id, x.title, x.url, x.terms, x.engagement, x.engagement,
+               x.relevance, x.relevance_why, x.published_at, ${at}::timestamptz, ${at}::timestamptz
+        from x
+        on conflict (workspace_id, source, external_id) do update set
+          title = excluded.title, url = excluded.url, terms = excluded.terms, relevance = excluded.relevance,
+          relevance_why = excluded.relevance_why, prev_engagement = trend_items.engagement,
+          engagement = excluded.engagement, last_seen_at = excluded.last_seen_at
+        returning terms, first_seen_at
+      ), moved as (
+        select date_trunc('hour', first_seen_at, 'UTC') as bucket, term, -1 as n from before, unnest(terms) as term
+        union all
+        select date_trunc('hour', first_seen_at, 'UTC'), term, 1 from up, unnest(terms) as term
+      )
       insert into trend_term_counts (workspace_id, bucket, term, n)
-      select ${workspaceId}::uuid, x.bucket, x.term, x.n
-      from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb) as x(bucket timestamptz, term text, n integer)
-      order by x.bucket, x.term
+      select ${workspaceId}::uuid, bucket, term, sum(n)::int from moved
+      group by bucket, term
+      having sum(n) <> 0
+      order by bucket, term
       on conflict (workspace_id, bucket, term) do update set n = trend_term_counts.n + excluded.n`);
   });
 }
