@@ -212,10 +212,15 @@ export class FairShareBudget {
     return { source: this.source, take: () => this.take(key), pause: (r) => this.pause(r) };
   }
 
-  take(key: string): void {
+  /**
+   * Why `needed` calls cannot be made now for this workspace (paused, the source's own budget
+   * spent, the workspace's share spent, or fewer calls left than needed), saying when to try
+   * again; null when they can. Spends nothing.
+   */
+  refusal(key: string, needed = 1): TrendSourceError | null {
     const t = this.now();
     if (t < this.#pausedUntil)
-      throw new TrendSourceError(
+      return new TrendSourceError(
         this.source,
         'rate_limited',
         'paused after the source answered 429',
@@ -223,22 +228,39 @@ export class FairShareBudget {
       );
     const share = this.shareOf(key);
     const next = new Date(this.#windowStart + this.options.windowMs);
+    const per = `per ${this.options.windowMs / 1000} s`;
     if (this.#used >= this.options.calls)
-      throw new TrendSourceError(
+      return new TrendSourceError(
         this.source,
         'rate_limited',
-        `own budget of ${this.options.calls} calls per ${this.options.windowMs / 1000} s spent`,
+        `own budget of ${this.options.calls} calls ${per} spent`,
         next,
       );
-    const k = this.#keys.get(key);
+    const k = this.#keys.get(key, { updateAgeOnGet: false });
     const used = k && k.window === this.#windowStart ? k.used : 0;
     if (used >= share)
-      throw new TrendSourceError(
+      return new TrendSourceError(
         this.source,
         'rate_limited',
-        `this workspace's fair share of ${share} of ${this.options.calls} calls per ${this.options.windowMs / 1000} s spent`,
+        `this workspace's fair share of ${share} of ${this.options.calls} calls ${per} spent`,
         next,
       );
+    const left = Math.min(share - used, this.options.calls - this.#used);
+    if (left < needed)
+      return new TrendSourceError(
+        this.source,
+        'rate_limited',
+        `${needed} calls needed, ${left} left of this workspace's fair share of ${share} ${per}`,
+        next,
+      );
+    return null;
+  }
+
+  take(key: string): void {
+    const refused = this.refusal(key);
+    if (refused) throw refused;
+    const k = this.#keys.get(key);
+    const used = k && k.window === this.#windowStart ? k.used : 0;
     this.#keys.set(key, { window: this.#windowStart, used: used + 1 });
     this.#used += 1;
   }
@@ -265,7 +287,8 @@ export class FairRotation {
   pick<T>(key: string, targets: T[], callsPerTarget: number, fixedCalls = 0): T[] {
     if (targets.length === 0) return [];
     const room = this.budget.remaining(key) - fixedCalls;
-    if (room <= 0) this.budget.take(key); // nothing left: throws rate_limited, saying when
+    // Not even the shared list and one target: rate_limited, saying when, with nothing spent.
+    if (room <= 0) throw this.budget.refusal(key, fixedCalls + callsPerTarget)!;
     const count = Math.min(targets.length, Math.max(1, Math.floor(Math.max(room, 0) / callsPerTarget)));
     const start = (this.#next.get(key) ?? 0) % targets.length;
     this.#next.set(key, (start + count) % targets.length);
