@@ -2,7 +2,8 @@
  * The click drainer for bench:links, in a process of its own as on a worker (in the bench's
  * own process it would share autocannon's event loop and slow the load generator, not Herald).
  * Drains `QUEUE_PREFIX`'s click stream into `DATABASE_URL` from start; on the message `finish`
- * it waits for the stream to be empty (at most 120 s), closes, and answers `{ backlog }`.
+ * it waits for the stream to be empty (at most 120 s), closes, and answers `{ backlog }`; it
+ * exits on the message `exit` (so the bench can read its CPU time first).
  */
 import { createLogger, openDatabase } from '../core/index.js';
 import { startClickDrainer } from '../tools/links/index.js';
@@ -15,6 +16,7 @@ const drain = startClickDrainer({
   logger: createLogger({ level: 'silent' }),
 });
 process.on('message', (m) => {
+  if (m === 'exit') process.exit(0);
   if (m !== 'finish') return;
   void (async () => {
     const deadline = Date.now() + 120_000;
@@ -25,7 +27,7 @@ process.on('message', (m) => {
     }
     await drain.close();
     await database.close();
-    process.send!({ backlog }, () => process.exit(0));
+    process.send!({ backlog });
   })();
 });
 process.send!({ ready: true });

@@ -11,13 +11,16 @@
  * same Herald answering an unknown code (its 404 page: the app's hooks without any recording)
  * is loaded in the same turns. After the run Herald stops (shipping its journal), the drainer
  * empties the stream and the clicks in PostgreSQL are counted against the redirects autocannon
- * received (warm-up included).
+ * received (warm-up included). Where the machine's CPU went is printed beside (Linux, from
+ * /proc): Herald's CPU per redirect while its recorded turns ran, and the drainer's, PostgreSQL's
+ * (the scratch database's backends) and Redis's per click over the whole run.
  * Needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and
  * Redis at REDIS_URL (default 127.0.0.1:6379, under a prefix of its own).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -66,6 +69,23 @@ const DESTINATION = 'https://shop.example/kettle?ref=bench';
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU time (user + system) a process has used, in ms; 0 where /proc cannot tell. */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return 0;
+  }
+}
+/** CPU ms per process of a set, to diff before and after. */
+const cpuOf = (pids: number[]) => new Map(pids.map((p) => [p, cpuMs(p)]));
+function cpuSince(before: Map<number, number>, pids: number[]): number {
+  return pids.reduce((sum, p) => sum + cpuMs(p) - (before.get(p) ?? 0), 0);
+}
+
 const children: ChildProcess[] = [];
 async function startChild(
   mode: 'baseline' | 'herald',
@@ -109,8 +129,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function slice(url: string, seconds: number) {
   return autocannon({ url, connections: CONNECTIONS, duration: seconds, headers: { 'user-agent': BROWSER } });
 }
-/** Warm-up of each, then ROUNDS turns through all; per server the mean rps, median p50/p99. */
-async function loadInTurns(urls: string[]): Promise<Load[]> {
+/**
+ * Warm-up of each, then ROUNDS turns through all; per server the mean rps, median p50/p99.
+ * `cpu`: the CPU ms process `pid` used during the timed slices of `urls[index]`.
+ */
+async function loadInTurns(urls: string[], cpu?: { index: number; pid: number; ms: number }): Promise<Load[]> {
   const out = urls.map(emptyLoad);
   const samples = urls.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[] }));
   for (const [i, url] of urls.entries()) {
@@ -120,7 +143,9 @@ async function loadInTurns(urls: string[]): Promise<Load[]> {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, url] of urls.entries()) {
+      const before = cpu?.index === i ? cpuMs(cpu.pid) : 0;
       const r = await slice(url, SLICE_S);
+      if (cpu?.index === i) cpu.ms += cpuMs(cpu.pid) - before;
       const o = out[i]!;
       o.sent += r.requests.sent;
       o.redirects += r['3xx'];
@@ -177,7 +202,7 @@ try {
   const drainer = fork(path.join(ROOT, 'bench/links-drainer.ts'), [], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, QUEUE_PREFIX: keyPrefix },
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   children.push(drainer);
@@ -188,12 +213,25 @@ try {
   const check = await fetch(`${herald.url}/l/${link.code}`, { redirect: 'manual', headers: { 'user-agent': BROWSER } });
   if (check.status !== 302 || check.headers.get('location') !== DESTINATION)
     throw new Error(`unexpected answer: ${check.status} ${check.headers.get('location')}`);
-  const [baseline, unknown, recorded] = (await loadInTurns([
-    `${base.url}/l/Ab3dEf6hIj`,
-    // For scale: the same app answering an unknown code (the 404 page), which records nothing.
-    `${herald.url}/l/Zz0Zz0Zz0Z`,
-    `${herald.url}/l/${link.code}`,
-  ])) as [Load, Load, Load];
+  // Who else works for a click: the drainer, the scratch database's backends, Redis.
+  const backends = async () =>
+    (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [dbName])).rows.map(
+      (r) => r.pid,
+    );
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || undefined;
+  const helpers = () => [drainer.pid!, ...(redisPid ? [redisPid] : [])];
+  const pgBefore = cpuOf(await backends());
+  const helpersBefore = cpuOf(helpers());
+  const heraldCpu = { index: 2, pid: herald.proc.pid!, ms: 0 };
+  const [baseline, unknown, recorded] = (await loadInTurns(
+    [
+      `${base.url}/l/Ab3dEf6hIj`,
+      // For scale: the same app answering an unknown code (the 404 page), which records nothing.
+      `${herald.url}/l/Zz0Zz0Zz0Z`,
+      `${herald.url}/l/${link.code}`,
+    ],
+    heraldCpu,
+  )) as [Load, Load, Load];
   const clicksSent = recorded.sent + 1;
   await stopChild(base.proc);
   // Herald ships what its journal holds as it stops; the drainer then empties the stream.
@@ -205,6 +243,13 @@ try {
   );
   drainer.send('finish');
   const { backlog } = await drained;
+  const pgMs = cpuSince(pgBefore, await backends());
+  const drainerMs = cpuSince(helpersBefore, [drainer.pid!]);
+  const redisMs = redisPid ? cpuSince(helpersBefore, [redisPid]) : 0;
+  // Let it exit by itself (writing its profile, when asked for one).
+  const exited = new Promise((r) => drainer.once('exit', r));
+  drainer.send('exit');
+  await Promise.race([exited, sleep(10_000)]);
   if (backlog > 0) console.error(`the drainer stopped with ${backlog} clicks still in the stream`);
   const [{ n }] = (await database.db
     .select({ n: count() })
@@ -236,6 +281,15 @@ try {
       'clicks in link_clicks': clicksRecorded,
     },
   ]);
+  const timedRedirects = recorded.rps * ROUNDS * SLICE_S;
+  printTable('CPU per click (µs; /proc, so Linux only)', [
+    {
+      'Herald (recorded turns)': round((heraldCpu.ms * 1000) / timedRedirects),
+      'drainer (whole run)': round((drainerMs * 1000) / clicksSent),
+      'PostgreSQL (whole run)': round((pgMs * 1000) / clicksSent),
+      'Redis (whole run, shared)': round((redisMs * 1000) / clicksSent),
+    },
+  ]);
   printResult({
     bench: 'links',
     rps: round(recorded.rps),
@@ -245,6 +299,8 @@ try {
     baseline_p99_ms: baseline.p99,
     clicks_recorded: clicksRecorded,
     clicks_sent: clicksSent,
+    herald_cpu_us_per_redirect: round((heraldCpu.ms * 1000) / timedRedirects),
+    drain_cpu_us_per_click: round(((drainerMs + pgMs + redisMs) * 1000) / clicksSent),
   });
 } finally {
   for (const c of children) await stopChild(c);
