@@ -938,7 +938,11 @@ export const linkClicks = pgTable(
     }).onDelete('cascade'),
     index('link_clicks_link_time').on(t.linkId, t.clickedAt),
     index('link_clicks_ws_time').on(t.workspaceId, t.clickedAt),
-    index('link_clicks_visitor').on(t.linkId, t.visitorHash, t.clickedAt),
+    // The drainer reads only counted clicks (the last one of a visitor on a link): a partial
+    // index stays one entry per visitor and window however often the visitor clicks.
+    index('link_clicks_visitor_unique')
+      .on(t.linkId, t.visitorHash, t.clickedAt)
+      .where(sql`is_unique`),
   ],
 );
 

@@ -16,7 +16,13 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createRedisConnection } from '../../core/index.js';
-import { ClickJournal, clickStreamKey, parseClickFields, type ClickEvent } from '../../tools/links/index.js';
+import {
+  ClickJournal,
+  CLICKS_PER_ENTRY,
+  clickStreamKey,
+  parseClickEntry,
+  type ClickEvent,
+} from '../../tools/links/index.js';
 import { freePort, waitFor } from '../helpers/processes.js';
 import { REDIS_URL } from '../helpers/publishing-env.js';
 
@@ -39,9 +45,15 @@ const click = (i: number, linkId = randomUUID()): ClickEvent => ({
   visitor: `v${i}`,
   platform: i % 2 ? 'bluesky' : null,
 });
+/** Every click in the stream, in order (a journal ships them in batch entries). */
 async function streamClicks(r: Redis, prefix: string): Promise<ClickEvent[]> {
   const entries = (await r.xrange(clickStreamKey(prefix), '-', '+')) as Array<[string, string[]]>;
-  return entries.map(([, f]) => parseClickFields(f)!);
+  return entries.flatMap(([, f]) => {
+    const { clicks, dropped } = parseClickEntry(f);
+    expect(dropped).toBe(0);
+    expect(clicks.length).toBeLessThanOrEqual(CLICKS_PER_ENTRY);
+    return clicks;
+  });
 }
 function journal(prefix: string, over: Partial<ConstructorParameters<typeof ClickJournal>[0]> = {}) {
   const j = new ClickJournal({ dir, redis, keyPrefix: prefix, logger, scanIntervalMs: 0, ...over });
@@ -117,7 +129,11 @@ describe('the click journal', () => {
     expect(fs.statSync(j.file).size).toBe(0);
     for (let i = 0; i < 10; i++) j.append(click(20_000 + i));
     await j.flush();
-    expect(await redis.xlen(clickStreamKey(prefix))).toBe(11_010);
+    const shipped = await streamClicks(redis, prefix);
+    expect(shipped).toHaveLength(11_010);
+    expect(new Set(shipped.map((c) => c.id)).size).toBe(11_010);
+    // In batch entries, not one entry per click.
+    expect(await redis.xlen(clickStreamKey(prefix))).toBeLessThan(11_010 / 10);
   });
 
   it('ships a journal a dead process left, half-written last line aside, exactly once when two processes start together', async () => {

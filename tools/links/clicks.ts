@@ -17,9 +17,8 @@ import { schema, type Db } from '../../core/index.js';
 import { CODE_PATTERN } from './codes.js';
 import { withUtm } from './destination.js';
 import type { ClickJournal } from './journal.js';
+import { clickStreamKey } from './stream.js';
 
-/** The Redis stream clicks wait in until drained. */
-export const clickStreamKey = (keyPrefix: string) => `${keyPrefix}:links:clicks`;
 const saltKey = (keyPrefix: string, day: string) => `${keyPrefix}:links:salt:${day}`;
 /** A day's salt outlives its day by one more, then Redis forgets it (and the hashes become unlinkable). */
 const SALT_TTL_S = 2 * 86_400;
@@ -223,16 +222,4 @@ export class LinkRedirector {
     }
     return salt;
   }
-}
-
-/** A stream entry's fields back as a click, or null when they are not one. */
-export function parseClickFields(fields: string[]): ClickEvent | null {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
-  const id = m.get('i');
-  const linkId = m.get('l');
-  const t = Number(m.get('t'));
-  const visitor = m.get('v');
-  if (!id || !linkId || !visitor || !Number.isFinite(t)) return null;
-  return { id, linkId, at: new Date(t), bot: m.get('b') === '1', visitor, platform: m.get('p') || null };
 }

@@ -24,10 +24,8 @@ export {
 export { newCode, CODE_LENGTH, CODE_PATTERN } from './codes.js';
 export {
   LinkRedirector,
-  clickStreamKey,
   isBotRequest,
   platformOfReferrer,
-  parseClickFields,
   DEFAULT_LINK_CACHE_SIZE,
   UNKNOWN_CODE_TTL_MS,
   type ClickRequest,
@@ -35,6 +33,14 @@ export {
   type ResolvedLink,
   type LinkRedirectorOptions,
 } from './clicks.js';
+export {
+  clickStreamKey,
+  clickLine,
+  parseClickLine,
+  parseClickFields,
+  parseClickEntry,
+  CLICKS_PER_ENTRY,
+} from './stream.js';
 export { ClickJournal, type ClickJournalOptions } from './journal.js';
 export {
   ClickDrainer,

@@ -2,8 +2,9 @@
  * The click journal: the redirect's durable buffer in front of the Redis stream. A click is
  * appended to a file of this process with one synchronous `write` (into the kernel, so a
  * SIGKILL of the process the next instant loses nothing) and the `302` goes out at once; a
- * shipper moves what the file holds to the Redis stream in pipelined batches every few
- * milliseconds and, once everything written is in Redis, empties the file. So a redirect never
+ * shipper moves what the file holds to the Redis stream every few milliseconds, as batch
+ * entries of up to `CLICKS_PER_ENTRY` clicks each (`stream.ts`: one `XADD` per batch, not per
+ * click) and, once everything written is in Redis, empties the file. So a redirect never
  * waits for Redis, and Redis being slow or down costs no click: the file keeps them until it
  * answers (the shipper reads from the file, so memory stays bounded however long that is).
  *
@@ -21,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/index.js';
-import { clickStreamKey, type ClickEvent } from './clicks.js';
+import type { ClickEvent } from './clicks.js';
+import { clickLine, clickStreamKey, CLICKS_PER_ENTRY, parseClickLine } from './stream.js';
 
 const SUFFIX = '.clicks';
 /** How long after its first unshipped click a batch goes to Redis. */
@@ -49,16 +51,25 @@ export interface ClickJournalOptions {
   scanIntervalMs?: number;
 }
 
-/** One click as a journal line: the stream entry's fields, tab-separated. */
-function lineOf(e: ClickEvent): string {
-  return `${e.id}\t${e.linkId}\t${e.at.getTime()}\t${e.bot ? 1 : 0}\t${e.visitor}\t${e.platform ?? ''}\n`;
-}
-
-/** The stream fields of one journal line, or null for a line that is not a click (a torn write). */
-function fieldsOfLine(line: string): string[] | null {
-  const p = line.split('\t');
-  if (p.length !== 6 || !p[0] || !p[1] || !/^\d+$/.test(p[2]!) || !p[4]) return null;
-  return ['i', p[0], 'l', p[1], 't', p[2]!, 'b', p[3] === '1' ? '1' : '0', 'v', p[4], 'p', p[5]!];
+/**
+ * Click lines (a torn or foreign line is left out) as batch entries' payloads, at most
+ * `CLICKS_PER_ENTRY` lines each, and how many clicks they hold.
+ */
+function batchesOf(lines: string[]): { batches: string[]; clicks: number } {
+  const batches: string[] = [];
+  let current: string[] = [];
+  let clicks = 0;
+  for (const line of lines) {
+    if (line === '' || !parseClickLine(line)) continue;
+    current.push(line);
+    clicks++;
+    if (current.length === CLICKS_PER_ENTRY) {
+      batches.push(current.join('\n'));
+      current = [];
+    }
+  }
+  if (current.length) batches.push(current.join('\n'));
+  return { batches, clicks };
 }
 
 /** Boot ids of this process's open journals (a file of this pid with another boot is from an earlier life). */
@@ -116,7 +127,7 @@ export class ClickJournal {
   /** Appends one click; it is durable against this process dying when this returns. Throws if the disk refuses. */
   append(event: ClickEvent): void {
     if (this.fd === null || this.closed) throw new Error('the click journal is not open');
-    const line = lineOf(event);
+    const line = clickLine(event);
     const bytes = fs.writeSync(this.fd, line);
     if (bytes !== Buffer.byteLength(line)) throw new Error('short write to the click journal');
     this.written += bytes;
@@ -199,14 +210,14 @@ export class ClickJournal {
       const text = buf.toString('utf8', 0, got);
       const end = text.lastIndexOf('\n') + 1;
       if (end === 0) return; // cannot happen: every append ends its line
-      const pipeline = this.opts.redis.pipeline();
-      for (const line of text.slice(0, end - 1).split('\n')) {
-        const fields = fieldsOfLine(line);
-        if (fields) pipeline.xadd(this.stream, '*', ...fields);
+      const { batches } = batchesOf(text.slice(0, end - 1).split('\n'));
+      if (batches.length) {
+        const pipeline = this.opts.redis.pipeline();
+        for (const batch of batches) pipeline.xadd(this.stream, '*', 'c', batch);
+        const results = await pipeline.exec();
+        const failed = results?.find(([err]) => err);
+        if (failed) throw failed[0];
       }
-      const results = await pipeline.exec();
-      const failed = results?.find(([err]) => err);
-      if (failed) throw failed[0];
       this.shipped = from + Buffer.byteLength(text.slice(0, end));
       this.retryMs = RETRY_MIN_MS;
       // Everything in Redis and the file grown large: start it again (nothing is lost if this
@@ -293,23 +304,15 @@ export class ClickJournal {
     const text = await fs.promises.readFile(file, 'utf8');
     // Whole lines only: a line without its newline was being written when the process died.
     const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
-    let clicks = 0;
+    const { batches, clicks } = batchesOf(lines);
     const now = new Date();
-    for (let i = 0; i < lines.length; i += 1_000) {
+    // A few entries per round trip, touching the file between them (its claimer is alive).
+    for (let i = 0; i < batches.length; i += 4) {
       const pipeline = this.opts.redis.pipeline();
-      let n = 0;
-      for (const line of lines.slice(i, i + 1_000)) {
-        const fields = fieldsOfLine(line);
-        if (fields) {
-          pipeline.xadd(this.stream, '*', ...fields);
-          n++;
-        }
-      }
-      if (n === 0) continue;
+      for (const batch of batches.slice(i, i + 4)) pipeline.xadd(this.stream, '*', 'c', batch);
       const results = await pipeline.exec();
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0];
-      clicks += n;
       await fs.promises.utimes(file, now, new Date()).catch(() => undefined);
     }
     return clicks;
