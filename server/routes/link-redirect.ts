@@ -3,16 +3,16 @@
  * with its UTM parameters, once the click is in the Redis stream (`tools/links/clicks.ts`).
  * Public: no session, no cookie, no access-log line (it would keep the visitor's address).
  * Rate limited per client address, in this process (`AddressLimiter`): an abuse guard needs no
- * Redis round trip per click. The click goes to this process's journal (one file append), so a
- * redirect waits for no other process; only when the journal cannot take it (or at a new day's
- * first click, for its salt) does it wait for Redis, and then at most `RECORD_DEADLINE_MS`: a
- * Redis that does not answer in time costs the click, never the redirect. An unknown code gets
- * a small 404 page.
+ * Redis round trip per click. The click goes to this process's journal (a file append shared by
+ * the clicks of one event-loop turn), so a redirect waits for no other process; only when the
+ * journal cannot take it (or at a new day's first click, for its salt) does it wait for Redis,
+ * and then at most `DEFAULT_REDIS_WAIT_MS` (`tools/links/clicks.ts`): a Redis that does not
+ * answer in time costs the click, never the redirect. An unknown code gets a small 404 page.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { HeraldError } from '../../core/index.js';
-import type { LinkRedirector } from '../../tools/links/index.js';
+import { ClickPastDeadline, type LinkRedirector } from '../../tools/links/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -20,9 +20,6 @@ declare module 'fastify' {
     accessLog?: boolean;
   }
 }
-
-/** Longest wait for Redis to hold a click before the redirect goes out without it. */
-export const RECORD_DEADLINE_MS = 500;
 
 const NOT_FOUND_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -102,9 +99,10 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
           .send(NOT_FOUND_PAGE);
       }
       const h = req.headers;
-      let recorded: ReturnType<LinkRedirector['record']> | undefined;
       try {
-        recorded = opts.redirector.record(link, {
+        // Usually in this process's journal by the end of this turn of the event loop; else in
+        // Redis, waited for at most its deadline.
+        await opts.redirector.record(link, {
           method: req.method,
           ip: req.ip,
           userAgent: header(h['user-agent']),
@@ -112,21 +110,8 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
           purpose: header(h['sec-purpose']) ?? header(h.purpose) ?? header(h['x-purpose']) ?? header(h['x-moz']),
         });
       } catch (err) {
-        req.log.error({ err }, 'click not recorded');
-      }
-      // Usually recorded already (in the journal). Else it waits for Redis, at most the deadline.
-      if (recorded instanceof Promise) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          recorded.catch((err: unknown) => req.log.error({ err }, 'click not recorded')),
-          new Promise((resolve) => {
-            timer = setTimeout(() => {
-              req.log.warn('click recording past its deadline; redirecting without waiting');
-              resolve(false);
-            }, RECORD_DEADLINE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        if (err instanceof ClickPastDeadline) req.log.warn('click recording past its deadline; redirecting without it');
+        else req.log.error({ err }, 'click not recorded');
       }
       // Every visit reaches Herald (and is counted), none is served from a cache.
       return reply.header('cache-control', 'private, no-store').redirect(link.location, 302);

@@ -19,6 +19,7 @@ import { createLogger, createRedisConnection } from '../../core/index.js';
 import {
   ClickJournal,
   CLICKS_PER_ENTRY,
+  LinkRedirector,
   clickStreamKey,
   parseClickEntry,
   type ClickEvent,
@@ -69,7 +70,10 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 afterAll(async () => {
-  for (const p of prefixes) await redis.del(clickStreamKey(p));
+  for (const p of prefixes) {
+    const keys = await redis.keys(`${p}:links:*`);
+    if (keys.length) await redis.del(...keys);
+  }
   await redis.quit();
 });
 
@@ -79,7 +83,9 @@ describe('the click journal', () => {
     const prefix = newPrefix();
     const j = await journal(prefix).open();
     const sent = Array.from({ length: 250 }, (_, i) => click(i));
-    for (const c of sent) j.append(c);
+    // Resolved: in the file (appends of one turn share a write).
+    await Promise.all(sent.map((c) => j.append(c)));
+    expect(fs.readFileSync(j.file, 'utf8').split('\n')).toHaveLength(251);
     await j.flush();
     expect(j.backlogBytes).toBe(0);
     expect(await streamClicks(redis, prefix)).toEqual(sent);
@@ -100,13 +106,14 @@ describe('the click journal', () => {
       await waitFor(async () => ((await own.ping().catch(() => null)) === 'PONG' ? true : undefined), 10_000, 'redis');
       const prefix = `hjournal-${randomUUID().slice(0, 8)}`;
       const j = await journal(prefix, { redis: own }).open();
-      for (let i = 0; i < 50; i++) j.append(click(i));
+      await Promise.all(Array.from({ length: 50 }, (_, i) => j.append(click(i))));
       await j.flush();
 
       server.kill('SIGKILL');
       await once(server, 'exit');
       const during = Array.from({ length: 300 }, (_, i) => click(100 + i));
-      for (const c of during) j.append(c); // never throws, never waits
+      // Appends resolve (in the file) without Redis.
+      await Promise.all(during.map((c) => j.append(c)));
       await new Promise((r) => setTimeout(r, 300));
       expect(j.backlogBytes).toBeGreaterThan(0);
 
@@ -124,10 +131,10 @@ describe('the click journal', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'herald-journal-'));
     const prefix = newPrefix();
     const j = await journal(prefix).open();
-    for (let i = 0; i < 11_000; i++) j.append(click(i)); // ~1.1 MiB of lines
+    await Promise.all(Array.from({ length: 11_000 }, (_, i) => j.append(click(i)))); // ~1.1 MiB of lines
     await j.flush();
     expect(fs.statSync(j.file).size).toBe(0);
-    for (let i = 0; i < 10; i++) j.append(click(20_000 + i));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => j.append(click(20_000 + i))));
     await j.flush();
     const shipped = await streamClicks(redis, prefix);
     expect(shipped).toHaveLength(11_010);
@@ -191,7 +198,7 @@ describe('the click journal', () => {
     try {
       const j = await journal(prefix, { redis: nowhere }).open();
       const sent = Array.from({ length: 20 }, (_, i) => click(i));
-      for (const c of sent) j.append(c);
+      await Promise.all(sent.map((c) => j.append(c)));
       await j.close(300);
       expect(fs.existsSync(j.file)).toBe(true);
       // The same pid, another boot: a restarted process finds its earlier life's file.
@@ -202,5 +209,18 @@ describe('the click journal', () => {
     } finally {
       nowhere.disconnect();
     }
+  });
+
+  it('a redirect whose journal refuses the click records it in Redis directly', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'herald-journal-'));
+    const prefix = newPrefix();
+    const j = await journal(prefix).open();
+    await j.close();
+    await expect(j.append(click(1))).rejects.toThrow(/not open/);
+    const redirector = new LinkRedirector({ db: undefined as never, redis, keyPrefix: prefix, journal: j });
+    const link = { linkId: randomUUID(), location: 'https://shop.example/' };
+    const req = { method: 'GET', ip: '198.51.100.7', userAgent: 'Mozilla/5.0', referer: undefined, purpose: undefined };
+    const recorded = await Promise.all([redirector.record(link, req), redirector.record(link, req)]);
+    expect(await streamClicks(redis, prefix)).toEqual(recorded);
   });
 });

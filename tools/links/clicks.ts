@@ -2,11 +2,14 @@
  * The redirect's side of click recording: find a code's link (cached, unknown codes too, so a
  * flood of made-up codes does not reach the database), tell humans from bots and prefetchers,
  * hash the visitor under a salt that rotates every UTC day, and hand the click to the journal
- * (`journal.ts`: one synchronous append to a file, shipped to the Redis stream in batches), so
- * the 302 waits for no other process and every answered click survives this process being
- * killed the next instant. Without a journal (or when its disk refuses) the click is appended
- * to the Redis stream directly and that is awaited. `ClickDrainer` moves them into PostgreSQL.
- * Nothing personal is kept: no address, no user agent, and the salt of a day expires after it.
+ * (`journal.ts`: a synchronous append to a file, shared by the clicks of one event-loop turn,
+ * shipped to the Redis stream in batches), so the 302 waits for no other process and every
+ * answered click survives this process being killed the next instant. Without a journal (or
+ * when its disk refuses) the click is appended to the Redis stream directly and that is
+ * awaited, at most `redisWaitMs` (as is the day's salt at its first click): a Redis that does
+ * not answer in time costs the click, never the redirect. `ClickDrainer` moves clicks into
+ * PostgreSQL. Nothing personal is kept: no address, no user agent, and the salt of a day
+ * expires after it.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
@@ -18,6 +21,17 @@ import { CODE_PATTERN } from './codes.js';
 import { withUtm } from './destination.js';
 import type { ClickJournal } from './journal.js';
 import { clickStreamKey } from './stream.js';
+
+/** Longest wait for Redis (the click's `XADD` without a journal, the day's salt) before the redirect goes without the click. */
+export const DEFAULT_REDIS_WAIT_MS = 500;
+
+/** The click was not recorded because Redis did not answer within `redisWaitMs`; the redirect goes out regardless. */
+export class ClickPastDeadline extends Error {
+  constructor(ms: number) {
+    super(`Redis did not take the click within ${ms} ms`);
+    this.name = 'ClickPastDeadline';
+  }
+}
 
 const saltKey = (keyPrefix: string, day: string) => `${keyPrefix}:links:salt:${day}`;
 /** A day's salt outlives its day by one more, then Redis forgets it (and the hashes become unlinkable). */
@@ -103,6 +117,8 @@ export interface LinkRedirectorOptions {
   keyPrefix: string;
   /** The durable buffer clicks go to (the runtime always gives one); else straight to Redis. */
   journal?: ClickJournal;
+  /** Longest wait for Redis per click (default `DEFAULT_REDIS_WAIT_MS`). */
+  redisWaitMs?: number;
   cacheSize?: number;
   now?: () => Date;
 }
@@ -145,16 +161,20 @@ export class LinkRedirector {
   }
 
   /**
-   * Records the click. When the day's salt is known and the journal takes the click, that is
-   * done before this returns (the event itself, no promise: a redirect then waits for nothing);
-   * otherwise a promise that resolves once the journal or Redis holds it.
+   * Records the click: resolves once the journal holds it (the same turn of the event loop)
+   * or, without one, once Redis does; rejects with `ClickPastDeadline` when Redis is waited
+   * for longer than `redisWaitMs`, or with the error that kept the click from being recorded.
    */
-  record(link: ResolvedLink, req: ClickRequest): ClickEvent | Promise<ClickEvent> {
-    const at = this.opts.now ? this.opts.now() : new Date();
-    const day = utcDay(at);
-    const ready = this.readySalt;
-    if (ready?.day === day) return this.keep(this.eventOf(link, req, at, ready.salt));
-    return this.saltOf(day).then((salt) => this.keep(this.eventOf(link, req, at, salt)));
+  record(link: ResolvedLink, req: ClickRequest): Promise<ClickEvent> {
+    try {
+      const at = this.opts.now ? this.opts.now() : new Date();
+      const day = utcDay(at);
+      const ready = this.readySalt;
+      if (ready?.day === day) return this.keep(this.eventOf(link, req, at, ready.salt));
+      return this.withinDeadline(this.saltOf(day)).then((salt) => this.keep(this.eventOf(link, req, at, salt)));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private eventOf(link: ResolvedLink, req: ClickRequest, at: Date, salt: Buffer): ClickEvent {
@@ -173,17 +193,19 @@ export class LinkRedirector {
   }
 
   /** Into the journal; when there is none or its disk refuses (full, read-only), into Redis, awaited. */
-  private keep(event: ClickEvent): ClickEvent | Promise<ClickEvent> {
-    if (this.opts.journal) {
-      try {
-        this.opts.journal.append(event);
-        return event;
-      } catch {
-        // fall through: Redis directly for this click
-      }
-    }
-    return this.opts.redis
-      .xadd(
+  private keep(event: ClickEvent): Promise<ClickEvent> {
+    const journal = this.opts.journal;
+    if (journal)
+      return journal.append(event).then(
+        () => event,
+        () => this.toRedis(event),
+      );
+    return this.toRedis(event);
+  }
+
+  private toRedis(event: ClickEvent): Promise<ClickEvent> {
+    return this.withinDeadline(
+      this.opts.redis.xadd(
         this.stream,
         '*',
         'i',
@@ -198,8 +220,19 @@ export class LinkRedirector {
         event.visitor,
         'p',
         event.platform ?? '',
-      )
-      .then(() => event);
+      ),
+    ).then(() => event);
+  }
+
+  private withinDeadline<T>(wait: Promise<T>): Promise<T> {
+    const ms = this.opts.redisWaitMs ?? DEFAULT_REDIS_WAIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      wait,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ClickPastDeadline(ms)), ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   /** The day's salt: made once by whichever process asks first, shared through Redis, forgotten after. */

@@ -24,6 +24,8 @@ export {
 export { newCode, CODE_LENGTH, CODE_PATTERN } from './codes.js';
 export {
   LinkRedirector,
+  ClickPastDeadline,
+  DEFAULT_REDIS_WAIT_MS,
   isBotRequest,
   platformOfReferrer,
   DEFAULT_LINK_CACHE_SIZE,
