@@ -46,6 +46,7 @@ export function inspectJson(
   value: unknown,
   limits: { maxDepth: number; maxValues: number } = INPUT_LIMITS,
 ): InputIssue | undefined {
+  if (limits.maxDepth > 0 && isFlat(value)) return inspectFlat(value, limits.maxValues);
   const stack: Array<{ v: unknown; path: string[] }> = [{ v: value, path: [] }];
   let values = 0;
   while (stack.length > 0) {
@@ -69,6 +70,37 @@ export function inspectJson(
       if (why) return { field: [...path, key].join('.'), message: `has a key that ${why}` };
       stack.push({ v: item, path: [...path, key] });
     }
+  }
+  return undefined;
+}
+
+/** An object (not an array) whose values are all scalars: what path parameters and most queries are. */
+function isFlat(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * `inspectJson` for a flat object, without the walk's allocations (it runs on every request's
+ * parameters and query): the same checks, reported in the same order (keys first, then values
+ * last to first, as the walk pops them).
+ */
+function inspectFlat(value: Record<string, unknown>, maxValues: number): InputIssue | undefined {
+  const keys = Object.keys(value);
+  if (keys.length > maxValues) return { field: '', message: `holds more than ${maxValues} values in all` };
+  for (const key of keys) {
+    const why = unsafeText(key);
+    if (why) return { field: key, message: `has a key that ${why}` };
+  }
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const v = value[keys[i]!];
+    if (typeof v !== 'string') continue;
+    const why = unsafeText(v);
+    if (why) return { field: keys[i]!, message: why };
   }
   return undefined;
 }

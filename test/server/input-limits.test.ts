@@ -11,6 +11,7 @@ import { openPgliteForTest, openPostgresForTest, TEST_DATABASE_URL } from '../he
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
 import { fileField, upload } from '../helpers/media-upload.js';
 import { solidPng } from '../helpers/media-fixtures.js';
+import { inspectJson } from '../../server/http/input-guard.js';
 
 /** `{"a":{"a":...}}` nested `depth` levels, with `leaf` innermost. */
 function nested(depth: number, leaf: unknown = 1): unknown {
@@ -157,5 +158,27 @@ describe.each(databases)('input limits on $name', ({ open }) => {
     });
     expect(res.statusCode).toBe(415);
     expect(res.json().error.code).toBe('unsupported_media_type');
+  });
+});
+
+describe('the input check of flat objects (path parameters, queries)', () => {
+  it('finds what the full walk finds, in the same order', () => {
+    const cases: Array<Record<string, unknown>> = [
+      { code: 'Ab3dEf6hIj', n: 3, ok: true, none: null },
+      { a: 'fine', b: 'nul\u0000here' },
+      { a: 'lone \ud800 surrogate', b: 'nul\u0000here' }, // two problems: the walk reports the last
+      { 'bad\u0000key': 'x', other: 'nul\u0000' }, // keys are looked at before values
+      {},
+    ];
+    for (const flat of cases) {
+      // Wrapped one level down it is not flat, so the full walk inspects it.
+      const walked = inspectJson({ w: flat });
+      const fast = inspectJson(flat);
+      expect(fast && { ...fast, field: `w.${fast.field}` }).toEqual(walked);
+    }
+    expect(inspectJson({ a: '1', b: '2', c: '3' }, { maxDepth: 32, maxValues: 2 })).toEqual({
+      field: '',
+      message: 'holds more than 2 values in all',
+    });
   });
 });
