@@ -5,7 +5,11 @@
  * request, which cost about a tenth of the server's time on `GET /v1/posts`. The headers do
  * not depend on the request (no CSP nonces are used), so one frozen table is enough. Routes
  * that need another policy set their own header after this hook (`/docs` sets Swagger UI's
- * CSP, media downloads a sandbox).
+ * CSP, media downloads a sandbox). A route whose config says `securityHeaders: 'redirect'`
+ * (the tracked-link redirector, which answers a bodiless `302`) gets only the headers that act
+ * on a redirect — `Strict-Transport-Security`, `Referrer-Policy` (it decides what referrer the
+ * destination sees) and `X-Content-Type-Options` — not the ones about rendering a document
+ * (CSP, framing, cross-origin isolation), which a browser following a `Location` never does.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -26,11 +30,24 @@ export function securityHeadersOf(options: Readonly<HelmetOptions> = {}): Readon
   return Object.freeze(headers);
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `redirect`: only the security headers that act on a redirect (above); default: all of them. */
+    securityHeaders?: 'redirect';
+  }
+}
+
+/** The security headers that still act when the answer is a redirect. */
+export const REDIRECT_SECURITY_HEADERS = ['strict-transport-security', 'referrer-policy', 'x-content-type-options'];
+
 export const securityHeadersPlugin = fp(
   async (app: FastifyInstance, options: { helmet?: HelmetOptions }) => {
     const headers = securityHeadersOf(options.helmet);
-    app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(headers);
+    const forRedirect = Object.freeze(
+      Object.fromEntries(Object.entries(headers).filter(([name]) => REDIRECT_SECURITY_HEADERS.includes(name))),
+    );
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.headers(request.routeOptions.config.securityHeaders === 'redirect' ? forRedirect : headers);
       done();
     });
   },

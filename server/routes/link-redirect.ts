@@ -1,7 +1,8 @@
 /**
  * `GET /l/:code`, the tracked-link redirector (docs/links.md): a 302 to the link's destination
  * with its UTM parameters, once the click is in the Redis stream (`tools/links/clicks.ts`).
- * Public: no session, no cookie, no access-log line (it would keep the visitor's address).
+ * Public: no session, no cookie, no access-log line (it would keep the visitor's address), and
+ * of the security headers only those that act on a redirect.
  * Rate limited per client address, in this process (`AddressLimiter`): an abuse guard needs no
  * Redis round trip per click. The click goes to this process's journal (a file append shared by
  * the clicks of one event-loop turn), so a redirect waits for no other process; only when the
@@ -29,6 +30,10 @@ const NOT_FOUND_PAGE = `<!doctype html>
 <p>The short link you followed is not known here. It may have been mistyped or cut off; check the address and try again.</p>
 </body></html>
 `;
+
+/** The 404 page's policy: no script, no fetch, no form, never framed (it stands in for X-Frame-Options). */
+const NOT_FOUND_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const header = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
@@ -78,6 +83,9 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
         accessLog: false,
         // Not the API's Redis-counted limit: the in-process AddressLimiter below.
         rateLimit: false,
+        // HSTS, Referrer-Policy, nosniff: what acts on a 302 (server/plugins/security-headers.ts);
+        // the 404 page sets its own policy.
+        securityHeaders: 'redirect',
       },
     },
     async (req, reply) => {
@@ -94,7 +102,7 @@ export const linkRedirectRoutes: FastifyPluginAsync<LinkRedirectOptions> = async
         return reply
           .code(404)
           .header('cache-control', 'no-store')
-          .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+          .header('content-security-policy', NOT_FOUND_CSP)
           .type('text/html; charset=utf-8')
           .send(NOT_FOUND_PAGE);
       }

@@ -75,6 +75,12 @@ describe('tracked links over HTTP', () => {
     const first = await follow(link.code, { 'user-agent': BROWSER, referer: 'https://t.co/xyz' });
     expect(first.status).toBe(302);
     expect(first.headers.get('cache-control')).toContain('no-store');
+    // Of the security headers, those that act on a redirect; none about rendering a document.
+    expect(first.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect(first.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(first.headers.get('content-security-policy')).toBeNull();
+    expect(first.headers.get('x-frame-options')).toBeNull();
     const location = new URL(first.headers.get('location')!);
     expect(location.origin + location.pathname).toBe('https://shop.example/kettle');
     expect(location.searchParams.get('ref')).toBe('7');
@@ -122,6 +128,10 @@ describe('tracked links over HTTP', () => {
       const res = await follow(code);
       expect(res.status, code).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      // A page: its own policy (no script, never framed) beside HSTS and nosniff.
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(await res.text()).toContain('This link does not exist');
     }
     // Not even a URL: the one error shape, not a crash.
