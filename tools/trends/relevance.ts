@@ -7,7 +7,7 @@
  */
 import type { Embedder } from '../../knowledge/index.js';
 import type { TrendItem } from '../../connectors/trend-source.js';
-import { matchesKeyword, termsOf } from './terms.js';
+import { matchesTerms, termsOf } from './terms.js';
 
 /** Weight of a keyword match in the score (the embedder's similarity has the rest). */
 export const KEYWORD_WEIGHT = 0.5;
@@ -34,17 +34,43 @@ export interface Relevance {
   why: RelevanceWhy;
 }
 
-const cosine = (a: number[], b: number[]) => {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na && nb ? dot / Math.sqrt(na * nb) : 0;
+/**
+ * A keyword's vector kept for the cosines of a whole batch: the indices of its non-zero entries
+ * and its squared norm, so each item's dot product reads only those entries (a lexical keyword
+ * has a few dozen of 1,024). The sums run in the same order as over every entry, so each cosine
+ * is the very number a dense loop gives.
+ */
+interface KeywordVector {
+  v: number[];
+  nonZero: number[];
+  /** Squared norm over the whole vector. */
+  sq: number;
+}
+
+const squares = (v: number[], n: number) => {
+  let sq = 0;
+  for (let i = 0; i < n; i++) sq += v[i]! * v[i]!;
+  return sq;
 };
+
+const keywordVector = (v: number[]): KeywordVector => ({
+  v,
+  nonZero: v.flatMap((x, i) => (x !== 0 ? [i] : [])),
+  sq: squares(v, v.length),
+});
+
+/** The cosine over the first min(length) entries of both, as a dense loop would give it. */
+function cosine(k: KeywordVector, v: number[], itemSquares: (n: number) => number): number {
+  const n = Math.min(k.v.length, v.length);
+  let dot = 0;
+  for (const i of k.nonZero) {
+    if (i >= n) break;
+    dot += k.v[i]! * v[i]!;
+  }
+  const na = n === k.v.length ? k.sq : squares(k.v, n);
+  const nb = itemSquares(n);
+  return na && nb ? dot / Math.sqrt(na * nb) : 0;
+}
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -60,9 +86,10 @@ export async function scoreRelevance(
   items: Array<Pick<TrendItem, 'title' | 'tags'>>,
 ): Promise<Array<Relevance | null>> {
   if (keywords.length === 0 || items.length === 0) return items.map(() => null);
+  const keywordTerms = keywords.map((k) => termsOf(k, []));
   const hits = items.map((i) => {
     const terms = new Set(termsOf(i.title, i.tags));
-    return keywords.filter((k) => matchesKeyword(terms, k));
+    return keywords.filter((_, k) => matchesTerms(terms, keywordTerms[k]!));
   });
   let vectors: number[][] | null = null;
   let embedderError: string | undefined;
@@ -76,16 +103,24 @@ export async function scoreRelevance(
       embedderError = (err as Error).message.slice(0, 200);
     }
   }
+  const keywordVectors = vectors ? keywords.map((_, k) => keywordVector(vectors![k]!)) : [];
   return items.map((_, n) => {
     let nearest: string | null = null;
     let similarity: number | null = null;
     if (vectors) {
       const v = vectors[keywords.length + n]!;
-      keywords.forEach((k, i) => {
-        const c = cosine(vectors![i]!, v);
+      // The item's squared norm once (again only for a keyword vector of another length).
+      let sqLength = -1;
+      let sq = 0;
+      const itemSquares = (len: number) => {
+        if (len !== sqLength) [sqLength, sq] = [len, squares(v, len)];
+        return sq;
+      };
+      keywordVectors.forEach((kv, k) => {
+        const c = cosine(kv, v, itemSquares);
         if (similarity === null || c > similarity) {
           similarity = c;
-          nearest = k;
+          nearest = keywords[k]!;
         }
       });
     }

@@ -17,8 +17,12 @@ export function termsOf(title: string, tags: string[]): string[] {
   return [...out].slice(0, 60);
 }
 
+/** Whether an item with these terms has every one of a keyword's terms (`termsOf(keyword, [])`). */
+export function matchesTerms(terms: Set<string>, keywordTerms: string[]): boolean {
+  return keywordTerms.length > 0 && keywordTerms.every((w) => terms.has(w));
+}
+
 /** Whether an item with these terms matches a keyword (every word of a multi-word keyword). */
 export function matchesKeyword(terms: Set<string>, keyword: string): boolean {
-  const words = termsOf(keyword, []);
-  return words.length > 0 && words.every((w) => terms.has(w));
+  return matchesTerms(terms, termsOf(keyword, []));
 }
