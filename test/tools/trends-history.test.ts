@@ -260,3 +260,36 @@ describe('term counts kept at ingest', () => {
     );
   });
 });
+
+describe('window counts at the edges', () => {
+  // Items exactly at, and a millisecond either side of, each window boundary of a one-hour
+  // window, with now at the start, early in and late in an hour: the hour a boundary falls in
+  // is counted on one side from the items and taken from the kept count on the other, and the
+  // totals must be what a recount of those items gives (now is in, the first boundary is in, a
+  // millisecond before it and after now are out).
+  for (const minute of [0, 10, 50]) {
+    it(`mentions and baseline are exact with now at minute ${minute} of an hour`, async () => {
+      const now = Date.parse('2026-10-20T12:00:00Z') + minute * 60_000;
+      const ws = await env.newWorkspace();
+      await setNiche(env.deps, ws.ctx, { keywords: ['coffee'] });
+      let n = 0;
+      const at = async (t: number) => {
+        n += 1;
+        await storeItems(env.deps.db, ws.workspaceId, 'mastodon', [item(`c${n}`, `Coffee news ${n}`)], new Date(t));
+      };
+      // Current window [now − 1 h, now]: four, one a millisecond after now does not count.
+      for (const t of [now, now - 1, now - HOUR, now - HOUR / 2, now + 1]) await at(t);
+      // The window before [now − 2 h, now − 1 h): two.
+      for (const t of [now - HOUR - 1, now - 2 * HOUR]) await at(t);
+      // Baseline windows 4 and 7 (the oldest starts at now − 8 h): one each; before it, none.
+      for (const t of [now - 4 * HOUR - 1, now - 8 * HOUR, now - 8 * HOUR - 1]) await at(t);
+
+      const result = await risingTopics({ db: env.deps.db, now: () => new Date(now) }, ws.ctx, { windowHours: 1 });
+      const coffee = result.topics.find((t) => t.term === 'coffee');
+      expect(coffee?.mentions).toEqual({ current: 4, previous: 2 });
+      // Windows 1, 4 and 7 have items: counts 2, 1, 1.
+      expect(coffee?.baseline).toEqual({ windows: 3, mean: 1.33 });
+      expect(coffee?.z).toBe(2.31);
+    });
+  }
+});

@@ -137,13 +137,15 @@ export async function risingTopics(
     ),
     sql`, `,
   );
-  // Counts kept at ingest (counts.ts): whole hours from trend_term_counts, the hours a window
-  // boundary falls in from the items.
+  // Counts kept at ingest (counts.ts): whole hours from trend_term_counts; of an hour a window
+  // boundary falls in, the smaller side of the boundary from the items (nothing is expected
+  // after now, so the current hour reads no items).
   const rows = countRows(
     ctx.workspaceId,
     now - (BASELINE_WINDOWS + 1) * w,
     now,
     Array.from({ length: BASELINE_WINDOWS + 2 }, (_, k) => now - k * w),
+    { present: now },
   );
   const covered = sql.join(
     spans.map(

@@ -73,7 +73,7 @@ export async function seasonality(
            coalesce(sum(n) filter (where at >= ${s}::timestamptz), 0)::int,
            coalesce(sum(n) filter (where at < ${s}::timestamptz), 0)::int,
            null
-    from ${countRows(workspaceId, baselineStart, end, [baselineStart, start, end], list)} as c
+    from ${countRows(workspaceId, baselineStart, end, [baselineStart, start, end], { terms: list })} as c
     group by term`);
   const rows = (
     result as unknown as {
