@@ -47,6 +47,9 @@ export interface SourceOutcome {
   retryAt: string | null;
 }
 
+/** The UTC hours of `trend_term_counts` are counted from here (`date_bin`: no time zone involved, once per item). */
+const EPOCH = '2000-01-01T00:00:00Z';
+
 /** Source name of items taken from followed feeds. */
 export const FEED_SOURCE = 'feeds';
 
@@ -104,9 +107,9 @@ export async function storeItems(
           title text, url text, terms text[], engagement integer, relevance real, relevance_why jsonb,
           published_at timestamptz)
       ), before as (
-        select t.terms, t.first_seen_at from x
+        select t.terms, t.bucket from x
         cross join lateral (
-          select terms, first_seen_at from trend_items
+          select terms, date_bin('1 hour', first_seen_at, ${EPOCH}::timestamptz) as bucket from trend_items
           where workspace_id = ${workspaceId} and source = ${source} and external_id = x.external_id
           limit 1
         ) as t
@@ -120,11 +123,11 @@ export async function storeItems(
           title = excluded.title, url = excluded.url, terms = excluded.terms, relevance = excluded.relevance,
           relevance_why = excluded.relevance_why, prev_engagement = trend_items.engagement,
           engagement = excluded.engagement, last_seen_at = excluded.last_seen_at
-        returning terms, first_seen_at
+        returning terms, date_bin('1 hour', first_seen_at, ${EPOCH}::timestamptz) as bucket
       ), moved as (
-        select date_trunc('hour', first_seen_at, 'UTC') as bucket, term, -1 as n from before, unnest(terms) as term
+        select bucket, term, -1 as n from before, unnest(terms) as term
         union all
-        select date_trunc('hour', first_seen_at, 'UTC'), term, 1 from up, unnest(terms) as term
+        select bucket, term, 1 from up, unnest(terms) as term
       )
       insert into trend_term_counts (workspace_id, bucket, term, n)
       select ${workspaceId}::uuid, bucket, term, sum(n)::int from moved
