@@ -51,6 +51,7 @@ export {
   DEFAULT_UNIQUE_WINDOW_MS,
   DEFAULT_DRAIN_BATCH,
   DEFAULT_CLAIM_IDLE_MS,
+  DEFAULT_DRAIN_LINGER_MS,
   startClickDrainer,
   type ClickDrainerOptions,
   type StartClickDrainerOptions,
