@@ -12,8 +12,8 @@
  * is loaded in the same turns. After the run Herald stops (shipping its journal), the drainer
  * empties the stream and the clicks in PostgreSQL are counted against the redirects autocannon
  * received (warm-up included). Where the machine's CPU went is printed beside (Linux, from
- * /proc): Herald's CPU per redirect while its recorded turns ran, and the drainer's, PostgreSQL's
- * (the scratch database's backends) and Redis's per click over the whole run.
+ * /proc): each server's CPU per answer during its turns, and the drainer's, PostgreSQL's (the
+ * scratch database's backends) and Redis's per click over the whole run.
  * Needs PostgreSQL (BENCH_DATABASE_URL or TEST_DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/test: a scratch database is created and dropped) and
  * Redis at REDIS_URL (default 127.0.0.1:6379, under a prefix of its own).
@@ -122,18 +122,20 @@ interface Load {
   redirects: number;
   bad: number;
   notFound: number;
+  /** CPU ms of the server's process during the timed slices. */
+  cpuMs: number;
 }
-const emptyLoad = (): Load => ({ rps: 0, p50: 0, p99: 0, sent: 0, redirects: 0, bad: 0, notFound: 0 });
+const emptyLoad = (): Load => ({ rps: 0, p50: 0, p99: 0, sent: 0, redirects: 0, bad: 0, notFound: 0, cpuMs: 0 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** One slice of load on one server. */
 async function slice(url: string, seconds: number) {
   return autocannon({ url, connections: CONNECTIONS, duration: seconds, headers: { 'user-agent': BROWSER } });
 }
 /**
- * Warm-up of each, then ROUNDS turns through all; per server the mean rps, median p50/p99.
- * `cpu`: the CPU ms process `pid` used during the timed slices of `urls[index]`.
+ * Warm-up of each, then ROUNDS turns through all; per server the mean rps, median p50/p99, and
+ * the CPU ms its process (`pids[i]`) used during its timed slices.
  */
-async function loadInTurns(urls: string[], cpu?: { index: number; pid: number; ms: number }): Promise<Load[]> {
+async function loadInTurns(urls: string[], pids: number[]): Promise<Load[]> {
   const out = urls.map(emptyLoad);
   const samples = urls.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[] }));
   for (const [i, url] of urls.entries()) {
@@ -143,10 +145,10 @@ async function loadInTurns(urls: string[], cpu?: { index: number; pid: number; m
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, url] of urls.entries()) {
-      const before = cpu?.index === i ? cpuMs(cpu.pid) : 0;
+      const before = cpuMs(pids[i]);
       const r = await slice(url, SLICE_S);
-      if (cpu?.index === i) cpu.ms += cpuMs(cpu.pid) - before;
       const o = out[i]!;
+      o.cpuMs += cpuMs(pids[i]) - before;
       o.sent += r.requests.sent;
       o.redirects += r['3xx'];
       o.bad += r.requests.total - r['3xx'] + r.errors;
@@ -222,7 +224,6 @@ try {
   const helpers = () => [drainer.pid!, ...(redisPid ? [redisPid] : [])];
   const pgBefore = cpuOf(await backends());
   const helpersBefore = cpuOf(helpers());
-  const heraldCpu = { index: 2, pid: herald.proc.pid!, ms: 0 };
   const [baseline, unknown, recorded] = (await loadInTurns(
     [
       `${base.url}/l/Ab3dEf6hIj`,
@@ -230,7 +231,7 @@ try {
       `${herald.url}/l/Zz0Zz0Zz0Z`,
       `${herald.url}/l/${link.code}`,
     ],
-    heraldCpu,
+    [base.proc.pid!, herald.proc.pid!, herald.proc.pid!],
   )) as [Load, Load, Load];
   const clicksSent = recorded.sent + 1;
   await stopChild(base.proc);
@@ -258,6 +259,8 @@ try {
   await database.close();
   const clicksRecorded = Number(n);
 
+  // The server process's CPU time per answer during its timed turns (/proc; 0 elsewhere).
+  const cpuPerRequest = (l: Load) => (l.cpuMs * 1000) / (l.rps * ROUNDS * SLICE_S);
   const row = (name: string, l: Load) => ({
     server: name,
     'req/s': round(l.rps),
@@ -265,6 +268,7 @@ try {
     'p99 ms': l.p99,
     'not 302': l === unknown ? `${l.notFound} × 404` : l.bad,
     ratio: round(l.rps / baseline.rps, 3),
+    'CPU µs/req': round(cpuPerRequest(l)),
   });
   printTable(
     `GET /l/:code, ${CONNECTIONS} connections, ${ROUNDS} turns of ${SLICE_S} s each (after ${WARMUP_S} s warm-up)`,
@@ -281,10 +285,9 @@ try {
       'clicks in link_clicks': clicksRecorded,
     },
   ]);
-  const timedRedirects = recorded.rps * ROUNDS * SLICE_S;
   printTable('CPU per click (µs; /proc, so Linux only)', [
     {
-      'Herald (recorded turns)': round((heraldCpu.ms * 1000) / timedRedirects),
+      'Herald (recorded turns)': round(cpuPerRequest(recorded)),
       'drainer (whole run)': round((drainerMs * 1000) / clicksSent),
       'PostgreSQL (whole run)': round((pgMs * 1000) / clicksSent),
       'Redis (whole run, shared)': round((redisMs * 1000) / clicksSent),
@@ -299,7 +302,8 @@ try {
     baseline_p99_ms: baseline.p99,
     clicks_recorded: clicksRecorded,
     clicks_sent: clicksSent,
-    herald_cpu_us_per_redirect: round((heraldCpu.ms * 1000) / timedRedirects),
+    herald_cpu_us_per_redirect: round(cpuPerRequest(recorded)),
+    baseline_cpu_us_per_redirect: round(cpuPerRequest(baseline)),
     drain_cpu_us_per_click: round(((drainerMs + pgMs + redisMs) * 1000) / clicksSent),
   });
 } finally {
