@@ -54,20 +54,24 @@ export const COACH_SYSTEM = [
   "a short post ready to publish on that platform, in the user's voice, following the insight; no numbers unless they are in FACTS.",
 ].join(' ');
 
-/** The model's input: the facts as JSON (the actions' ids kept out: the user sees labels). */
-export function promptOf(f: DailyFacts): { system: string; user: string } {
-  const facts = {
+/** The facts as the model is shown them (the actions' ids kept out: the user sees labels). */
+function shownFacts(f: DailyFacts) {
+  return {
     today: f.day,
     yesterday: f.yesterday,
     streakDays: f.streak,
-    milestonesReached: f.reached,
+    milestonesReached: f.reached.map(({ goalId: _goalId, ...r }) => r),
     goals: f.goals.map(({ goalId: _goalId, ...g }) => g),
     actions: f.actions.map((a) => a.label),
     insight: f.insight.text,
     /** The actions (1-based, as listed) that are slots: the model drafts the post for each. */
     draftFor: f.actions.flatMap((a, i) => (a.type === 'slot' ? [i + 1] : [])),
   };
-  return { system: COACH_SYSTEM, user: `FACTS:\n${JSON.stringify(facts, null, 1)}` };
+}
+
+/** The model's input: the facts as JSON. */
+export function promptOf(f: DailyFacts): { system: string; user: string } {
+  return { system: COACH_SYSTEM, user: `FACTS:\n${JSON.stringify(shownFacts(f), null, 1)}` };
 }
 
 /** Times (18:00), dates (2026-03-01) and numbers (1,000 / 4.2), as tokens. */
@@ -92,12 +96,13 @@ export interface NumberCheck {
 }
 
 /**
- * Every number the text states must be one the facts hold. The numbering of the action list
- * (`1.` at the start of a line, up to the number of actions) is not a figure.
+ * Every number the text states must be one the facts shown to the model hold — not a digit
+ * inside an id the model never saw (a UUID's "4" is no figure). The numbering of the action
+ * list (`1.` at the start of a line, up to the number of actions) is not a figure.
  */
 export function checkNumbers(text: string, facts: DailyFacts): NumberCheck {
   const allowed = new Set<string>();
-  collect(facts, allowed);
+  collect(shownFacts(facts), allowed);
   const body = text.replace(/^\s*(\d)[.)]\s/gm, (m, d: string) => (Number(d) <= facts.actions.length ? '' : m));
   const unknown = [...new Set((body.match(TOKEN) ?? []).map(norm))].filter((t) => !allowed.has(t));
   return { ok: unknown.length === 0, unknown };
