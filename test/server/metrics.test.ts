@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createLogger, createRedisConnection } from '../../core/index.js';
 import { buildApp } from '../../server/app.js';
-import { queueDepthOf } from '../../server/plugins/metrics.js';
+import { Histogram, Registry, type Metric } from 'prom-client';
+import { DURATION_BUCKETS_S, queueDepthOf, RequestDurations } from '../../server/plugins/metrics.js';
 import { SUBPROTOCOL } from '../../server/ws/index.js';
 import { startApiEnv, type ApiEnv } from '../helpers/api-env.js';
 
@@ -156,5 +157,34 @@ describe('/metrics with Redis down', () => {
       // queue.close() would wait for a connection that never comes.
       connection.disconnect();
     }
+  });
+});
+
+describe('request durations', () => {
+  it("are exposed exactly as prom-client's Histogram exposes the same observations", async () => {
+    const ours = new RequestDurations();
+    const theirs = new Histogram({
+      name: ours.name,
+      help: ours.help,
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: DURATION_BUCKETS_S,
+      registers: [],
+    });
+    const observations: Array<[string, string, number, number]> = [
+      ['GET', '/l/:code', 302, 0.0004],
+      ['GET', '/l/:code', 302, 0.005], // on a bound
+      ['POST', '/v1/posts', 201, 0.7],
+      ['GET', '/l/:code', 302, 11], // past the last bound: +Inf only
+      ['GET', 'unmatched', 404, 0.01],
+    ];
+    for (const [method, route, status, seconds] of observations) {
+      ours.observe(method, route, status, seconds);
+      theirs.observe({ method, route, status_code: status }, seconds);
+    }
+    const a = new Registry();
+    a.registerMetric(ours as unknown as Metric);
+    const b = new Registry();
+    b.registerMetric(theirs);
+    expect(await a.metrics()).toBe(await b.metrics());
   });
 });
