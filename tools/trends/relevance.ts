@@ -72,6 +72,12 @@ function cosine(k: KeywordVector, v: number[], itemSquares: (n: number) => numbe
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
 }
 
+/**
+ * Texts per embed call: a multiple of the remote embedders' 64-text requests, so chunking adds
+ * none of them (the keywords ride with the first chunk).
+ */
+const EMBED_CHUNK = 256;
+
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 export const isRelevant = (relevance: number | null) => relevance === null || relevance >= RELEVANCE_THRESHOLD;
@@ -91,53 +97,66 @@ export async function scoreRelevance(
     const terms = new Set(termsOf(i.title, i.tags));
     return keywords.filter((_, k) => matchesTerms(terms, keywordTerms[k]!));
   });
-  let vectors: number[][] | null = null;
+  // Nearest keyword and its cosine per item, measured a chunk of items at a time: a chunk's
+  // vectors are scored and dropped before the next is embedded (a lexical vector is 8 KB, and
+  // a whole batch's stayed alive long enough to be collected the slow way).
+  const nearestOf: Array<string | null> = items.map(() => null);
+  const similarityOf: Array<number | null> = items.map(() => null);
+  let measured = false;
   let embedderError: string | undefined;
   if (embedder) {
     try {
-      vectors = await embedder.embed([
-        ...keywords,
-        ...items.map((i) => [i.title, ...i.tags.map((t) => `#${t}`)].join(' ')),
-      ]);
+      let keywordVectors: KeywordVector[] = [];
+      for (let start = 0; start < items.length; start += EMBED_CHUNK) {
+        const texts = items
+          .slice(start, start + EMBED_CHUNK)
+          .map((i) => [i.title, ...i.tags.map((t) => `#${t}`)].join(' '));
+        // The keywords go with the first chunk.
+        const first = start === 0 ? keywords.length : 0;
+        const vectors = await embedder.embed(start === 0 ? [...keywords, ...texts] : texts);
+        if (start === 0) keywordVectors = keywords.map((_, k) => keywordVector(vectors[k]!));
+        texts.forEach((_, j) => {
+          const v = vectors[first + j]!;
+          // The item's squared norm once (again only for a keyword vector of another length).
+          let sqLength = -1;
+          let sq = 0;
+          const itemSquares = (len: number) => {
+            if (len !== sqLength) [sqLength, sq] = [len, squares(v, len)];
+            return sq;
+          };
+          keywordVectors.forEach((kv, k) => {
+            const c = cosine(kv, v, itemSquares);
+            const best = similarityOf[start + j];
+            if (best === null || c > best!) {
+              similarityOf[start + j] = c;
+              nearestOf[start + j] = keywords[k]!;
+            }
+          });
+        });
+      }
+      measured = true;
     } catch (err) {
+      // Keywords alone then, for the whole batch (what a chunk already measured is not used).
       embedderError = (err as Error).message.slice(0, 200);
     }
   }
-  const keywordVectors = vectors ? keywords.map((_, k) => keywordVector(vectors![k]!)) : [];
   return items.map((_, n) => {
-    let nearest: string | null = null;
-    let similarity: number | null = null;
-    if (vectors) {
-      const v = vectors[keywords.length + n]!;
-      // The item's squared norm once (again only for a keyword vector of another length).
-      let sqLength = -1;
-      let sq = 0;
-      const itemSquares = (len: number) => {
-        if (len !== sqLength) [sqLength, sq] = [len, squares(v, len)];
-        return sq;
-      };
-      keywordVectors.forEach((kv, k) => {
-        const c = cosine(kv, v, itemSquares);
-        if (similarity === null || c > similarity) {
-          similarity = c;
-          nearest = keywords[k]!;
-        }
-      });
-    }
+    const nearest = measured ? (nearestOf[n] ?? null) : null;
+    const similarity = measured ? (similarityOf[n] ?? null) : null;
     const semantic =
       similarity === null
         ? 0
         : Math.min(1, Math.max(0, (similarity - SIMILARITY_FLOOR) / (SIMILARITY_CEILING - SIMILARITY_FLOOR)));
     const keywordPart = hits[n]!.length ? 1 : 0;
     // Keywords alone decide when no embedder answered: a match is fully relevant then.
-    const relevance = vectors ? KEYWORD_WEIGHT * keywordPart + (1 - KEYWORD_WEIGHT) * semantic : keywordPart;
+    const relevance = measured ? KEYWORD_WEIGHT * keywordPart + (1 - KEYWORD_WEIGHT) * semantic : keywordPart;
     return {
       relevance: round(relevance),
       why: {
         keywords: hits[n]!,
         nearest,
         similarity: similarity === null ? null : round(similarity),
-        embedder: vectors ? embedder!.model : null,
+        embedder: measured ? embedder!.model : null,
         ...(embedderError ? { embedderError } : {}),
       },
     };
