@@ -73,10 +73,10 @@ function cosine(k: KeywordVector, v: number[], itemSquares: (n: number) => numbe
 }
 
 /**
- * Texts per embed call: a multiple of the remote embedders' 64-text requests, so chunking adds
- * none of them (the keywords ride with the first chunk).
+ * Texts per embed call: the remote embedders' request size, so chunking adds no request, and
+ * few enough vectors (8 KB each for the lexical embedder) that they die young.
  */
-const EMBED_CHUNK = 256;
+const EMBED_CHUNK = 64;
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -107,14 +107,15 @@ export async function scoreRelevance(
   if (embedder) {
     try {
       let keywordVectors: KeywordVector[] = [];
-      for (let start = 0; start < items.length; start += EMBED_CHUNK) {
-        const texts = items
-          .slice(start, start + EMBED_CHUNK)
-          .map((i) => [i.title, ...i.tags.map((t) => `#${t}`)].join(' '));
-        // The keywords go with the first chunk.
+      for (let start = 0; start < items.length;) {
+        // The keywords go with the first chunk, so every call is one remote request.
         const first = start === 0 ? keywords.length : 0;
+        const end = Math.min(items.length, start + Math.max(1, EMBED_CHUNK - first));
+        const texts = items.slice(start, end).map((i) => [i.title, ...i.tags.map((t) => `#${t}`)].join(' '));
         const vectors = await embedder.embed(start === 0 ? [...keywords, ...texts] : texts);
         if (start === 0) keywordVectors = keywords.map((_, k) => keywordVector(vectors[k]!));
+        const at = start;
+        start = end;
         texts.forEach((_, j) => {
           const v = vectors[first + j]!;
           // The item's squared norm once (again only for a keyword vector of another length).
@@ -126,10 +127,10 @@ export async function scoreRelevance(
           };
           keywordVectors.forEach((kv, k) => {
             const c = cosine(kv, v, itemSquares);
-            const best = similarityOf[start + j];
+            const best = similarityOf[at + j];
             if (best === null || c > best!) {
-              similarityOf[start + j] = c;
-              nearestOf[start + j] = keywords[k]!;
+              similarityOf[at + j] = c;
+              nearestOf[at + j] = keywords[k]!;
             }
           });
         });
