@@ -289,6 +289,25 @@ describe('draining clicks', () => {
     expect(stats.links[0]!.byDay).toEqual([{ day: '2026-11-02', clicks: 5, uniqueClicks: 3, botClicks: 1 }]);
   });
 
+  it("ties a click to its link's workspace: another workspace is refused, and deleting the workspace takes the clicks", async () => {
+    const { ctx } = await env.newWorkspace('UTC');
+    const other = await env.newWorkspace('UTC');
+    const link = await createTrackedLink(deps, ctx, { destinationUrl: 'https://shop.example/' });
+    const db = env.database.db;
+    expect(await writeClicks(db, [click(link.id, Date.parse('2026-11-02T10:00:00Z'))], 60 * MIN)).toBe(1);
+    await expect(
+      db.insert(schema.linkClicks).values({
+        id: randomUUID(),
+        workspaceId: other.workspaceId,
+        linkId: link.id,
+        clickedAt: new Date(),
+        visitorHash: 'v',
+      }),
+    ).rejects.toThrow();
+    await db.delete(schema.workspaces).where(eq(schema.workspaces.id, ctx.workspaceId));
+    expect(await db.select().from(schema.linkClicks).where(eq(schema.linkClicks.linkId, link.id))).toEqual([]);
+  });
+
   it('records through Redis: the drainer claims what a killed drainer read, and every click lands once', async () => {
     const { ctx } = await env.newWorkspace();
     const link = await createTrackedLink(deps, ctx, { destinationUrl: 'https://shop.example/' });
