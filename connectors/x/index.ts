@@ -31,7 +31,8 @@ import {
 } from './limits.js';
 import { uploadMedia, type UploadedMedia } from './media.js';
 import { journaledMedia, recordMediaKeys, sameMedia } from './media-keys.js';
-import { loadPostedParts, partDigest, recordPostedPart } from './posted-parts.js';
+import { loadPostedParts, partDigest, recordPart } from './posted-parts.js';
+import type { PartMedia } from './media-keys.js';
 import { DEFAULT_AUTHORIZE_URL, parseCredentials, refreshCredentials, type XApp } from './oauth.js';
 
 export { capabilities, countXText, validateDraft, STANDARD_MAX, LONG_POST_MAX, type XApiAccess } from './limits.js';
@@ -191,6 +192,66 @@ export function createXConnector(options: XConnectorOptions): Connector {
     return { index, platformPostId: data.id, url: urlOf(account, data.id) };
   }
 
+  /**
+   * Saves a posted part's id. The part is live whatever the journal does: a failed save leaves
+   * it `pending`, so a retry looks for it on X before posting; only a superseded attempt
+   * (connectors/fence.ts) stops here.
+   */
+  async function keepJournaled(journal: PublishJournal, index: number, part: { digest: string; id: string }) {
+    await recordPart(journal, index, part).catch((err: unknown) => {
+      const superseded = supersededIn(err);
+      if (superseded) throw superseded;
+    });
+  }
+
+  /** Tells whether a post X shows is part `i` of the draft: text past X's rendering, media by journaled keys or count. */
+  function partMatcher(input: Draft, media: (part: number) => PartMedia) {
+    const state = { unsure: false };
+    const matches = (tw: TweetJson, i: number) => {
+      const part = input.parts[i]!;
+      const keys = tw.attachments?.media_keys ?? [];
+      if (keys.length !== part.media.length) return false;
+      const attached = media(i);
+      if (keys.length > 0 && attached.kind === 'keys' && !sameMedia(keys, attached.sets)) return false;
+      const shown = normalize(writtenText(tw));
+      const wanted = normalize(part.text);
+      if (shown === wanted) return true;
+      const cut = shown.endsWith('…') && !tw.note_tweet ? shown.slice(0, -1).trimEnd() : null;
+      if (cut && countXText(part.text) > STANDARD_MAX && wanted.startsWith(cut)) state.unsure = true;
+      return false;
+    };
+    return { matches, state };
+  }
+
+  const cutShort = () =>
+    new PermanentError(
+      'X shows a long post cut short without its full text; Herald cannot tell whether it is this one',
+      {
+        platform: PLATFORM,
+        reason: 'lookup_unavailable',
+      },
+    );
+
+  /**
+   * Part `i` of a thread whose post call went out unanswered: the account's post since then
+   * that replies to `replyTo` (part 0: replies to nothing) and is this part; null when X holds
+   * none.
+   */
+  async function findPart(
+    account: AccountContext,
+    input: Draft,
+    i: number,
+    replyTo: string | undefined,
+    since: Date,
+    journal: PublishJournal,
+  ): Promise<string | null> {
+    const recent = await postsSince(account, since, 1);
+    const { matches, state } = partMatcher(input, await journaledMedia(journal));
+    const found = recent.find((tw) => repliedTo(tw) === (replyTo ?? null) && matches(tw, i));
+    if (!found && state.unsure) throw cutShort();
+    return found?.id ?? null;
+  }
+
   async function publish(
     account: AccountContext,
     input: PublishInput,
@@ -205,28 +266,29 @@ export function createXConnector(options: XConnectorOptions): Connector {
     const t = transportFor(account);
     const opts = parsePostOptions(input.options, access).options;
     const published: PublishedPart[] = [];
-    // A retry after a later part failed continues the thread from the first part not yet posted.
-    const posted = await loadPostedParts(journal);
+    // A thread retried after a later part failed goes on from the first part not yet posted.
+    const thread = journal && input.parts.length > 1 ? journal : undefined;
+    const posted = await loadPostedParts(thread);
     for (const [i, part] of input.parts.entries()) {
       try {
         const replyTo = published[i - 1]?.platformPostId;
-        const digest = journal ? partDigest(part, replyTo) : '';
+        const digest = thread ? partDigest(part, replyTo) : '';
         const earlier = posted.get(i);
-        if (earlier && earlier.digest === digest) {
-          published.push({ index: i, platformPostId: earlier.id, url: urlOf(account, earlier.id) });
+        let id = earlier?.digest === digest ? earlier.id : undefined;
+        // Its post call went out and its answer was lost: X may hold it already.
+        if (!id && thread && earlier?.digest === digest && earlier.pendingSince)
+          id =
+            (await findPart(account, input, i, replyTo, new Date(Date.parse(earlier.pendingSince) - 60_000), thread)) ??
+            undefined;
+        if (id) {
+          if (!earlier?.id) await keepJournaled(thread!, i, { digest, id });
+          published.push({ index: i, platformPostId: id, url: urlOf(account, id) });
           continue;
         }
+        if (thread) await recordPart(thread, i, { digest, pendingSince: new Date().toISOString() });
         const made = await publishPart(t, account, part, i, replyTo, opts, journal);
         published.push(made);
-        if (journal && input.parts.length > 1) {
-          // The part is live whatever the journal does: a failed save only loses the shortcut
-          // for a later retry (which then finds the part by lookup or X's duplicate refusal);
-          // only a superseded attempt (connectors/fence.ts) stops here.
-          await recordPostedPart(journal, i, made.platformPostId, digest).catch((err: unknown) => {
-            const superseded = supersededIn(err);
-            if (superseded) throw superseded;
-          });
-        }
+        if (thread) await keepJournaled(thread, i, { digest, id: made.platformPostId });
       } catch (err) {
         if (i === 0 || !(err instanceof ConnectorError)) throw err;
         throw err.inPart(i, [...published]);
@@ -282,21 +344,7 @@ export function createXConnector(options: XConnectorOptions): Connector {
     journal?: PublishJournal,
   ): Promise<PublishResult | null> {
     const recent = await postsSince(account, since, input.parts.length);
-    const media = await journaledMedia(journal);
-    let unsure = false;
-    const matches = (tw: TweetJson, i: number) => {
-      const part = input.parts[i]!;
-      const keys = tw.attachments?.media_keys ?? [];
-      if (keys.length !== part.media.length) return false;
-      const attached = media(i);
-      if (keys.length > 0 && attached.kind === 'keys' && !sameMedia(keys, attached.sets)) return false;
-      const shown = normalize(writtenText(tw));
-      const wanted = normalize(part.text);
-      if (shown === wanted) return true;
-      const cut = shown.endsWith('…') && !tw.note_tweet ? shown.slice(0, -1).trimEnd() : null;
-      if (cut && countXText(part.text) > STANDARD_MAX && wanted.startsWith(cut)) unsure = true;
-      return false;
-    };
+    const { matches, state } = partMatcher(input, await journaledMedia(journal));
     for (const root of recent.filter((tw) => repliedTo(tw) === null && matches(tw, 0))) {
       const chain = [root];
       for (let i = 1; i < input.parts.length; i++) {
@@ -308,15 +356,7 @@ export function createXConnector(options: XConnectorOptions): Connector {
       const parts = chain.map((tw, index) => ({ index, platformPostId: tw.id, url: urlOf(account, tw.id) }));
       return { status: 'published', platformPostId: root.id, url: parts[0]!.url, parts };
     }
-    if (unsure) {
-      throw new PermanentError(
-        'X shows a long post cut short without its full text; Herald cannot tell whether it is this one',
-        {
-          platform: PLATFORM,
-          reason: 'lookup_unavailable',
-        },
-      );
-    }
+    if (state.unsure) throw cutShort();
     return null;
   }
 

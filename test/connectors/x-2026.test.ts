@@ -171,6 +171,33 @@ describe('finding a post after an uncertain publish', () => {
       mediaKeys: { '0': [[expect.stringMatching(/^3_\d+$/)]] },
       postedParts: { '0': { id: posts[0]!.id }, '1': { id: posts[1]!.id }, '2': { id: posts[2]!.id } },
     });
+    // Each part was marked pending before its post call, and given its id after.
+    const partsOf = (j: Record<string, unknown>) =>
+      j.postedParts as Record<string, { pendingSince?: string; id?: string }>;
+    expect(journal.saved.some((j) => partsOf(j)?.['1']?.pendingSince && !partsOf(j)['1']!.id)).toBe(true);
+    expect(Object.values(partsOf(journal.saved.at(-1)!)).every((p) => p.id && !p.pendingSince)).toBe(true);
+
+    // A part whose post call X applied but never answered (or whose id the process died
+    // before saving) is looked for on X before it is posted again: found, not doubled.
+    const journal3 = memoryJournal();
+    const lost = draft([
+      { text: 'lost answer, part one' },
+      { text: '', media: [image()] },
+      { text: 'part three, again' },
+    ]);
+    const before3 = fake.posts(creds.userId).length;
+    fake.failNext(creds.userId, null);
+    fake.failNext(creds.userId, 'timeout_after_apply');
+    expect(await failure(connectorFor(fake, { timeoutMs: 400 }).publish(account, lost, 'k3', journal3))).toMatchObject({
+      part: 1,
+      mayHaveSucceeded: true,
+    });
+    expect(fake.posts(creds.userId)).toHaveLength(before3 + 2);
+    const resumed = await c.publish(account, lost, 'k3', journal3);
+    const lostPosts = fake.posts(creds.userId).slice(before3);
+    expect(lostPosts).toHaveLength(3);
+    expect(resumed.parts!.map((p) => p.platformPostId)).toEqual(lostPosts.map((p) => p.id));
+    expect(lostPosts[2]!.replyToId).toBe(lostPosts[1]!.id);
 
     // A part changed since it was posted is posted again, with the rest of the thread after it.
     const journal2 = memoryJournal();
@@ -180,7 +207,7 @@ describe('finding a post after an uncertain publish', () => {
     await failure(c.publish(account, before, 'k2', journal2));
     const edited = draft([{ text: 'first words, edited' }, { text: 'second words' }]);
     const again = await c.publish(account, edited, 'k2', journal2);
-    const mine = fake.posts(creds.userId).slice(3);
+    const mine = fake.posts(creds.userId).slice(before3 + 3);
     expect(mine.map((p) => p.text)).toEqual(['first words', 'first words, edited', 'second words']);
     expect(again.parts!.map((p) => p.platformPostId)).toEqual([mine[1]!.id, mine[2]!.id]);
   });
