@@ -286,10 +286,12 @@ export class FairRotation {
   /** `callsPerTarget` per target read, plus `fixedCalls` made once per collection (a shared list). */
   pick<T>(key: string, targets: T[], callsPerTarget: number, fixedCalls = 0): T[] {
     if (targets.length === 0) return [];
+    // Not even the shared list and one whole target: rate_limited, saying when, nothing spent.
+    const refused = this.budget.refusal(key, fixedCalls + callsPerTarget);
+    if (refused) throw refused;
+    // At least one whole target fits (a window rolling over since only adds room).
     const room = this.budget.remaining(key) - fixedCalls;
-    // Not even the shared list and one target: rate_limited, saying when, with nothing spent.
-    if (room <= 0) throw this.budget.refusal(key, fixedCalls + callsPerTarget)!;
-    const count = Math.min(targets.length, Math.max(1, Math.floor(Math.max(room, 0) / callsPerTarget)));
+    const count = Math.min(targets.length, Math.max(1, Math.floor(room / callsPerTarget)));
     const start = (this.#next.get(key) ?? 0) % targets.length;
     this.#next.set(key, (start + count) % targets.length);
     return Array.from({ length: count }, (_, i) => targets[(start + i) % targets.length]!);
