@@ -32,10 +32,13 @@ export const ALIVE_TTL_MS = 15_000;
 export const ALIVE_EVERY_MS = 5_000;
 /**
  * Ended turns stay in this process's memory for followers here (Redis holds them too, unless a
- * write to it failed) for `KEEP_MS`, the least recently read going first once their logs come
- * to more than this many bytes: memory stays bounded however many turns end in ten minutes.
+ * write to it failed) for `KEEP_MS`, the least recently read going first once they come to more
+ * than this many bytes (their events counted twice, for the strings in memory, plus a fixed
+ * overhead per turn): memory stays bounded however many turns end in ten minutes.
  */
 export const ENDED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
+/** Counted per ended turn beyond its events (its log, emitter and entry objects). */
+const ENDED_TURN_OVERHEAD_BYTES = 4 * 1024;
 
 export interface StreamEvent {
   seq: number;
@@ -97,8 +100,12 @@ export class RestTurns {
   ) {
     this.#ended = new LRUCache<string, Live>({
       maxSize: journal.endedMaxBytes ?? ENDED_TURNS_MAX_BYTES,
-      sizeCalculation: (live) => Math.max(1, live.log.bytes),
+      // The events' JSON as UTF-8, twice over for the strings' in-memory form, and the turn's
+      // own objects (log, emitter, entries): what it holds, not only what it wrote.
+      sizeCalculation: (live) => 2 * live.log.bytes + ENDED_TURN_OVERHEAD_BYTES,
       ttl: KEEP_MS,
+      // Gone when its 10 minutes pass, not only when newer turns need the room.
+      ttlAutopurge: true,
     });
     this.#redis = journal.redis;
     this.#keyPrefix = journal.keyPrefix;
