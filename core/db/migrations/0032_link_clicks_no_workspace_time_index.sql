@@ -1,0 +1,1 @@
+DROP INDEX "link_clicks_ws_time";
