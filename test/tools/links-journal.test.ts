@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createRedisConnection } from '../../core/index.js';
 import {
   ClickJournal,
+  ClickPastDeadline,
   CLICKS_PER_ENTRY,
   LinkRedirector,
   clickStreamKey,
@@ -208,6 +209,52 @@ describe('the click journal', () => {
       expect(fs.existsSync(j.file)).toBe(false);
     } finally {
       nowhere.disconnect();
+    }
+  });
+
+  it("a click that waited past the deadline for the day's salt is still kept once the salt comes", async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'herald-journal-'));
+    const port = await freePort();
+    const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    const own = createRedisConnection(`redis://127.0.0.1:${port}`);
+    const admin = createRedisConnection(`redis://127.0.0.1:${port}`);
+    try {
+      await waitFor(async () => ((await own.ping().catch(() => null)) === 'PONG' ? true : undefined), 10_000, 'redis');
+      await admin.ping();
+      const prefix = `hjournal-${randomUUID().slice(0, 8)}`;
+      const j = await journal(prefix, { redis: own }).open();
+      // Redis stalls (a failover, a slow fsync) for 1.5 s: the salt cannot be read in time.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      const redirector = new LinkRedirector({
+        db: undefined as never,
+        redis: own,
+        keyPrefix: prefix,
+        journal: j,
+        redisWaitMs: 200,
+      });
+      const link = { linkId: randomUUID(), location: 'https://shop.example/' };
+      const req = {
+        method: 'GET',
+        ip: '198.51.100.9',
+        userAgent: 'Mozilla/5.0',
+        referer: undefined,
+        purpose: undefined,
+      };
+      // The redirect goes out after the deadline without waiting longer...
+      await expect(redirector.record(link, req)).rejects.toBeInstanceOf(ClickPastDeadline);
+      // ...and the click is kept when the salt comes, then shipped.
+      await waitFor(
+        async () => ((await streamClicks(own, prefix)).some((c) => c.linkId === link.linkId) ? true : undefined),
+        10_000,
+        'the late click to reach the stream',
+      );
+      await j.close();
+    } finally {
+      own.disconnect();
+      admin.disconnect();
+      server.kill('SIGKILL');
     }
   });
 

@@ -36,6 +36,8 @@ export class ClickPastDeadline extends Error {
 const saltKey = (keyPrefix: string, day: string) => `${keyPrefix}:links:salt:${day}`;
 /** A day's salt outlives its day by one more, then Redis forgets it (and the hashes become unlinkable). */
 const SALT_TTL_S = 2 * 86_400;
+/** How long before midnight (UTC) the next day's salt is fetched. */
+const SALT_PREFETCH_MS = 10 * 60_000;
 
 /** Codes remembered per process; a link's destination never changes, so entries stay right. */
 export const DEFAULT_LINK_CACHE_SIZE = 10_000;
@@ -127,14 +129,21 @@ export class LinkRedirector {
   private readonly known: LRUCache<string, ResolvedLink>;
   private readonly unknown: LRUCache<string, true>;
   private readonly salts = new Map<string, Promise<Buffer>>();
-  /** The latest salt Redis has given, for clicks that need not wait for it. */
-  private readySalt: { day: string; salt: Buffer } | null = null;
+  /** The salts Redis has given (today's, and around midnight the next day's), for clicks that need not wait. */
+  private readonly readySalts = new Map<string, Buffer>();
   private readonly stream: string;
 
   constructor(private readonly opts: LinkRedirectorOptions) {
     this.known = new LRUCache({ max: opts.cacheSize ?? DEFAULT_LINK_CACHE_SIZE });
     this.unknown = new LRUCache({ max: opts.cacheSize ?? DEFAULT_LINK_CACHE_SIZE, ttl: UNKNOWN_CODE_TTL_MS });
     this.stream = clickStreamKey(opts.keyPrefix);
+    // Today's salt from the start, so the first clicks do not wait for Redis (a failure is
+    // retried by the first click).
+    this.saltOf(utcDay(this.now())).catch(() => undefined);
+  }
+
+  private now(): Date {
+    return this.opts.now ? this.opts.now() : new Date();
   }
 
   /** The link behind a code, or null (a malformed code never reaches the database). */
@@ -167,11 +176,16 @@ export class LinkRedirector {
    */
   record(link: ResolvedLink, req: ClickRequest): Promise<ClickEvent> {
     try {
-      const at = this.opts.now ? this.opts.now() : new Date();
+      const at = this.now();
       const day = utcDay(at);
-      const ready = this.readySalt;
-      if (ready?.day === day) return this.keep(this.eventOf(link, req, at, ready.salt));
-      return this.withinDeadline(this.saltOf(day)).then((salt) => this.keep(this.eventOf(link, req, at, salt)));
+      // The next day's salt is fetched in the last minutes of this one, so midnight's clicks do not wait.
+      const next = utcDay(new Date(at.getTime() + SALT_PREFETCH_MS));
+      if (next !== day && !this.salts.has(next)) this.saltOf(next).catch(() => undefined);
+      const ready = this.readySalts.get(day);
+      if (ready) return this.keep(this.eventOf(link, req, at, ready));
+      // Waiting for the salt: the redirect waits at most the deadline, and the click is kept
+      // whenever the salt comes (after its 302 then, so a process dying before that loses it).
+      return this.withinDeadline(this.saltOf(day).then((salt) => this.keep(this.eventOf(link, req, at, salt))));
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -245,12 +259,15 @@ export class LinkRedirector {
         const value = await this.opts.redis.get(key);
         if (!value) throw new Error('the visitor salt vanished from Redis');
         const buf = Buffer.from(value, 'base64');
-        if (!this.readySalt || this.readySalt.day <= day) this.readySalt = { day, salt: buf };
+        this.readySalts.set(day, buf);
         return buf;
       })();
       salt.catch(() => this.salts.delete(day));
-      // Only today's (and, around midnight, yesterday's) salt is kept in memory.
-      for (const k of this.salts.keys()) if (k < day) this.salts.delete(k);
+      // Only the salts of the day before this one on are kept in memory (today's and tomorrow's
+      // around midnight, yesterday's for late clicks).
+      const before = utcDay(new Date(Date.parse(day) - 86_400_000));
+      for (const k of this.salts.keys()) if (k < before) this.salts.delete(k);
+      for (const k of this.readySalts.keys()) if (k < before) this.readySalts.delete(k);
       this.salts.set(day, salt);
     }
     return salt;
