@@ -48,6 +48,17 @@ function bucket(feature: string): number {
  * word (0.3, so "posting" and "posts" share features), log-scaled counts, L2-normalised.
  */
 export function lexicalVector(text: string): number[] {
+  const v = new Float64Array(LEXICAL_DIMENSION);
+  lexicalVectorInto(text, v);
+  return Array.from(v);
+}
+
+/**
+ * {@link lexicalVector} written into `into` (LEXICAL_DIMENSION entries, all zero on entry)
+ * instead of a new vector: the very same numbers. Returns the indices it set, ascending, so a
+ * caller scoring many texts reads and clears only those (trend relevance: a few dozen of 1,024).
+ */
+export function lexicalVectorInto(text: string, into: Float64Array): number[] {
   const counts = new Map<string, number>();
   const add = (f: string, w: number) => counts.set(f, (counts.get(f) ?? 0) + w);
   const ws = words(text);
@@ -57,17 +68,26 @@ export function lexicalVector(text: string): number[] {
     const padded = `^${w}$`;
     for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`, 0.3);
   });
-  const v = new Array<number>(LEXICAL_DIMENSION).fill(0);
-  let sq = 0;
+  const touched = new Set<number>();
   for (const [f, c] of counts) {
     const b = bucket(f);
-    v[Math.abs(b) - 1]! += Math.sign(b) * Math.log1p(c);
+    const at = Math.abs(b) - 1;
+    into[at]! += Math.sign(b) * Math.log1p(c);
+    touched.add(at);
   }
-  for (const x of v) sq += x * x;
+  const set = [...touched].sort((a, b) => a - b);
+  // Summed in index order, as over the whole vector (a zero entry adds nothing).
+  let sq = 0;
+  for (const i of set) sq += into[i]! * into[i]!;
   const norm = Math.sqrt(sq);
   // An empty text gets a fixed unit vector: Chroma refuses all-zero vectors under cosine.
-  if (norm === 0) return v.map((_, i) => (i === 0 ? 1 : 0));
-  return v.map((x) => x / norm);
+  if (norm === 0) {
+    for (const i of set) into[i] = 0;
+    into[0] = 1;
+    return [0];
+  }
+  for (const i of set) into[i] = into[i]! / norm;
+  return set;
 }
 
 export class LexicalEmbedder implements Embedder {

@@ -6,6 +6,7 @@ export { startChroma, type ChromaHandle, type ChromaOptions } from './chroma-ser
 export {
   embedderFromSpec,
   LexicalEmbedder,
+  lexicalVectorInto,
   OllamaEmbedder,
   OpenAIEmbedder,
   LEXICAL_DIMENSION,

@@ -5,7 +5,7 @@
  * gets a score from 0 to 1 and the reasons for it, stored with the item. When the embedder
  * fails (Ollama down), keywords alone decide and the reason says so.
  */
-import type { Embedder } from '../../knowledge/index.js';
+import { LEXICAL_DIMENSION, LexicalEmbedder, lexicalVectorInto, type Embedder } from '../../knowledge/index.js';
 import type { TrendItem } from '../../connectors/trend-source.js';
 import { matchesTerms, termsOf } from './terms.js';
 
@@ -60,7 +60,7 @@ const keywordVector = (v: number[]): KeywordVector => ({
 });
 
 /** The cosine over the first min(length) entries of both, as a dense loop would give it. */
-function cosine(k: KeywordVector, v: number[], itemSquares: (n: number) => number): number {
+function cosine(k: KeywordVector, v: ArrayLike<number>, itemSquares: (n: number) => number): number {
   const n = Math.min(k.v.length, v.length);
   let dot = 0;
   for (const i of k.nonZero) {
@@ -79,6 +79,9 @@ function cosine(k: KeywordVector, v: number[], itemSquares: (n: number) => numbe
 const EMBED_CHUNK = 64;
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** What is embedded of an item: its title and its tags as hashtags. */
+const textOf = (i: Pick<TrendItem, 'title' | 'tags'>) => [i.title, ...i.tags.map((t) => `#${t}`)].join(' ');
 
 export const isRelevant = (relevance: number | null) => relevance === null || relevance >= RELEVANCE_THRESHOLD;
 
@@ -104,14 +107,38 @@ export async function scoreRelevance(
   const similarityOf: Array<number | null> = items.map(() => null);
   let measured = false;
   let embedderError: string | undefined;
-  if (embedder) {
+  const nearest = (item: number, v: ArrayLike<number>, itemSquares: (n: number) => number, kvs: KeywordVector[]) =>
+    kvs.forEach((kv, k) => {
+      const c = cosine(kv, v, itemSquares);
+      const best = similarityOf[item];
+      if (best === null || c > best!) {
+        similarityOf[item] = c;
+        nearestOf[item] = keywords[k]!;
+      }
+    });
+  if (embedder instanceof LexicalEmbedder) {
+    // The built-in lexical embedder, in process: each item's vector is written into one reused
+    // buffer and only the entries it set are read and cleared — the same numbers as its
+    // `embed`, without two 1,024-entry arrays per item to make and collect.
+    const keywordVectors = (await embedder.embed(keywords)).map(keywordVector);
+    const buffer = new Float64Array(LEXICAL_DIMENSION);
+    items.forEach((item, n) => {
+      const set = lexicalVectorInto(textOf(item), buffer);
+      let sq = 0;
+      for (const i of set) sq += buffer[i]! * buffer[i]!;
+      // Both are LEXICAL_DIMENSION long: the cosine runs over all of it, whose squares are `sq`.
+      nearest(n, buffer, () => sq, keywordVectors);
+      for (const i of set) buffer[i] = 0;
+    });
+    measured = true;
+  } else if (embedder) {
     try {
       let keywordVectors: KeywordVector[] = [];
       for (let start = 0; start < items.length;) {
         // The keywords go with the first chunk, so every call is one remote request.
         const first = start === 0 ? keywords.length : 0;
         const end = Math.min(items.length, start + Math.max(1, EMBED_CHUNK - first));
-        const texts = items.slice(start, end).map((i) => [i.title, ...i.tags.map((t) => `#${t}`)].join(' '));
+        const texts = items.slice(start, end).map(textOf);
         const vectors = await embedder.embed(start === 0 ? [...keywords, ...texts] : texts);
         if (start === 0) keywordVectors = keywords.map((_, k) => keywordVector(vectors[k]!));
         const at = start;
@@ -125,14 +152,7 @@ export async function scoreRelevance(
             if (len !== sqLength) [sqLength, sq] = [len, squares(v, len)];
             return sq;
           };
-          keywordVectors.forEach((kv, k) => {
-            const c = cosine(kv, v, itemSquares);
-            const best = similarityOf[at + j];
-            if (best === null || c > best!) {
-              similarityOf[at + j] = c;
-              nearestOf[at + j] = keywords[k]!;
-            }
-          });
+          nearest(at + j, v, itemSquares, keywordVectors);
         });
       }
       measured = true;
