@@ -164,9 +164,21 @@ export class ClickJournal {
       const text = (this.torn ? '\n' : '') + group.lines.join('');
       const size = Buffer.byteLength(text);
       const bytes = fs.writeSync(this.fd, text);
+      if (bytes !== size) {
+        // A short write (disk full): the group's clicks go to Redis instead (the redirect's
+        // fallback), so what this write left is cut off again — a cut line could otherwise
+        // parse as a click with its last field (the platform) cut short. Only when cutting
+        // fails is the rest left, behind a newline the next write puts first.
+        try {
+          fs.ftruncateSync(this.fd, fs.fstatSync(this.fd).size - bytes);
+        } catch {
+          this.written += bytes;
+          this.torn = true;
+        }
+        throw new Error('short write to the click journal');
+      }
       this.written += bytes;
-      this.torn = bytes !== size;
-      if (this.torn) throw new Error('short write to the click journal');
+      this.torn = false;
       this.scheduleShip(this.shipDelay);
       group.settle();
     } catch (err) {
