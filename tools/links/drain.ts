@@ -19,6 +19,9 @@ import { createRedisConnection, schema, type Db, type Logger } from '../../core/
 import type { ClickEvent } from './clicks.js';
 import { clickStreamKey, CLICKS_PER_ENTRY, parseClickEntry } from './stream.js';
 
+/** Stream entries read at once, at most: up to 64 × 500 clicks when they are journal batches. */
+export const MAX_ENTRIES_PER_READ = 64;
+
 export const DRAIN_GROUP = 'drain';
 /** Default unique window: repeat clicks by one visitor on one link within it count once. */
 export const DEFAULT_UNIQUE_WINDOW_MS = 60 * 60_000;
@@ -148,7 +151,9 @@ export class ClickDrainer {
   private async step(block: boolean): Promise<number> {
     await this.ensureGroup();
     const r = this.opts.redis;
-    const count = Math.max(1, Math.floor(this.batch / this.perEntry));
+    // Entries per read from the clicks the last entries held; at most MAX_ENTRIES_PER_READ, so
+    // a guess made on one-click entries cannot read thousands of 500-click batches at once.
+    const count = Math.min(MAX_ENTRIES_PER_READ, Math.max(1, Math.floor(this.batch / this.perEntry)));
     let entries: Entry[] = [];
     if (this.ownPending || !block) {
       entries = entriesOf(
