@@ -73,8 +73,9 @@ function cosine(k: KeywordVector, v: ArrayLike<number>, itemSquares: (n: number)
 }
 
 /**
- * Texts per embed call: the remote embedders' request size, so chunking adds no request, and
- * few enough vectors (8 KB each for the lexical embedder) that they die young.
+ * Texts per embed call: the remote embedders' default request size (a larger configured batch
+ * size, or 64 keywords and more, costs more requests than one call for the whole batch would),
+ * and few enough vectors that they die young.
  */
 const EMBED_CHUNK = 64;
 
