@@ -14,6 +14,7 @@ import { createLogger, createPost, createRedisConnection, schema } from '../../c
 import {
   attachLinkToPost,
   ClickDrainer,
+  clickLine,
   clickStreamKey,
   CODE_LENGTH,
   createTrackedLink,
@@ -22,6 +23,7 @@ import {
   LinkRedirector,
   linkStats,
   listTrackedLinks,
+  MAX_ENTRIES_PER_READ,
   platformOfReferrer,
   resolveClickContext,
   withUtm,
@@ -306,6 +308,70 @@ describe('draining clicks', () => {
     ).rejects.toThrow();
     await db.delete(schema.workspaces).where(eq(schema.workspaces.id, ctx.workspaceId));
     expect(await db.select().from(schema.linkClicks).where(eq(schema.linkClicks.linkId, link.id))).toEqual([]);
+  });
+
+  it('reads at most MAX_ENTRIES_PER_READ entries at once, even after one-click entries made it expect small ones', async () => {
+    const { ctx } = await env.newWorkspace();
+    const link = await createTrackedLink(deps, ctx, { destinationUrl: 'https://shop.example/' });
+    const stream = clickStreamKey(env.prefix);
+    const click = (i: number): ClickEvent => ({
+      id: randomUUID(),
+      linkId: link.id,
+      at: new Date(Date.now() - 60_000 + i),
+      bot: false,
+      visitor: `visitor-${String(i).padStart(14, '0')}`,
+      platform: null,
+    });
+    // One click sent without a journal (an entry of its own), then journal batches of 10.
+    const one = click(0);
+    await redis.xadd(
+      stream,
+      '*',
+      'i',
+      one.id,
+      'l',
+      one.linkId,
+      't',
+      String(one.at.getTime()),
+      'b',
+      '0',
+      'v',
+      one.visitor,
+      'p',
+      '',
+    );
+    const drainRedis = createRedisConnection(REDIS_URL);
+    // What each read asks Redis for, seen on the drainer's own connection.
+    const counts: number[] = [];
+    const read = drainRedis.xreadgroup.bind(drainRedis) as (...args: unknown[]) => Promise<unknown>;
+    (drainRedis as unknown as { xreadgroup: (...args: unknown[]) => Promise<unknown> }).xreadgroup = (...args) => {
+      counts.push(Number(args[args.indexOf('COUNT') + 1]));
+      return read(...args);
+    };
+    const drainer = new ClickDrainer({
+      db: env.database.db,
+      redis: drainRedis,
+      keyPrefix: env.prefix,
+      logger,
+      batchSize: 1_000,
+    });
+    try {
+      expect(await drainer.drainOnce()).toBe(1);
+      for (let b = 0; b < MAX_ENTRIES_PER_READ + 6; b++)
+        await redis.xadd(
+          stream,
+          '*',
+          'c',
+          Array.from({ length: 10 }, (_, i) => clickLine(click(1 + b * 10 + i))).join(''),
+        );
+      counts.length = 0;
+      expect(await drainer.drainOnce()).toBe((MAX_ENTRIES_PER_READ + 6) * 10);
+      // After the one-click entry it expected 1,000 entries' worth; it asked for no more than the cap.
+      expect(counts.length).toBeGreaterThan(0);
+      expect(Math.max(...counts)).toBeLessThanOrEqual(MAX_ENTRIES_PER_READ);
+    } finally {
+      await drainRedis.quit();
+    }
   });
 
   it('records through Redis: the drainer claims what a killed drainer read, and every click lands once', async () => {

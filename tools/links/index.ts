@@ -52,6 +52,7 @@ export {
   DEFAULT_DRAIN_BATCH,
   DEFAULT_CLAIM_IDLE_MS,
   DEFAULT_DRAIN_LINGER_MS,
+  MAX_ENTRIES_PER_READ,
   startClickDrainer,
   type ClickDrainerOptions,
   type StartClickDrainerOptions,
