@@ -21,7 +21,7 @@ import { InvalidContent, PermanentError, TransientError, isConnectorError } from
 import { DEFAULT_TIMEOUT_MS, pinRequest, type Transport } from './client.js';
 import { PLATFORM } from './errors.js';
 import { capabilities, parseOptions, validateDraft } from './limits.js';
-import { awaitVideo, registerVideo, uploadVideo } from './media.js';
+import { awaitVideo, registerVideo, uploadLanded, uploadVideo } from './media.js';
 import { appUrls, parseCredentials, refreshCredentials, type PinterestApp } from './oauth.js';
 
 export { capabilities, validateDraft, type Board } from './limits.js';
@@ -116,6 +116,12 @@ export function createPinterestConnector(options: PinterestConnectorOptions): Co
     const video = part.media.find((m) => m.mimeType.startsWith('video/'));
     let mediaSource: Record<string, unknown>;
     if (video) {
+      // A registration whose upload finished before the journal said so (the process died in
+      // between) holds the video: Pinterest shows it `processing` or `succeeded`, and it is used.
+      if (handle.mediaId && !handle.uploaded && (await uploadLanded(t, handle.mediaId))) {
+        handle = { ...handle, uploaded: true };
+        await journal?.save({ ...handle });
+      }
       // A registration whose upload was cut off holds nothing: register again (its form may have expired).
       if (!handle.mediaId || !handle.uploaded) {
         const reg = await registerVideo(t);

@@ -68,6 +68,23 @@ export async function uploadVideo(reg: Registered, video: MediaInput, timeoutMs:
 }
 
 /** Waits for Pinterest to process the video; transient when it is still at it after `timeoutMs`. */
+/**
+ * Whether a registered video's upload reached Pinterest: its media status is `processing` or
+ * `succeeded` (`registered`: nothing arrived; `failed`; or a registration Pinterest no longer
+ * knows, 404: not).
+ */
+export async function uploadLanded(t: Transport, mediaId: string): Promise<boolean> {
+  const res = await pinRequest(t, {
+    method: 'GET',
+    path: `/v5/media/${encodeURIComponent(mediaId)}`,
+    what: 'checking an earlier upload',
+    accept: [404],
+  });
+  if (res.status === 404) return false;
+  const status = String((res.body as { status?: string } | null)?.status ?? '');
+  return status === 'processing' || status === 'succeeded';
+}
+
 export async function awaitVideo(
   t: Transport,
   mediaId: string,

@@ -155,6 +155,25 @@ describe('Pinterest Pins', () => {
       expect.objectContaining({ id: r.platformPostId, sourceType: 'video_id', mediaId: m!.mediaId }),
     ]);
     expect(journal.value).toMatchObject({ mediaId: m!.mediaId, uploaded: true, pinId: r.platformPostId });
+
+    // The process dies after an upload reached Pinterest and before the journal said so: the
+    // next attempt finds the registration holding the video and uses it, uploading nothing again.
+    const b = fake.createAccount();
+    const cut = memoryJournal();
+    const save = cut.save;
+    cut.save = async (h) => {
+      if (h.uploaded) throw new Error('killed before the journal took the upload');
+      await save(h);
+    };
+    const input = { parts: [{ text: 'watch again', media: [video] }], options: {} };
+    await expect(connectorWith().publish(accountOf(b), input, 'k2', cut)).rejects.toThrow(/killed/);
+    expect(fake.media(b.userId)).toHaveLength(1);
+    cut.save = save;
+    const again = await connectorWith().publish(accountOf(b), input, 'k2', cut);
+    expect(fake.media(b.userId)).toHaveLength(1);
+    expect(fake.pins(b.userId)).toEqual([
+      expect.objectContaining({ id: again.platformPostId, mediaId: fake.media(b.userId)[0]!.mediaId }),
+    ]);
   });
 
   it("the Pin call's answer never comes: the board settles it, and a retry does not pin twice", async () => {
