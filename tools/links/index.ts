@@ -39,7 +39,6 @@ export {
   clickStreamKey,
   clickLine,
   parseClickLine,
-  parseClickFields,
   parseClickEntry,
   CLICKS_PER_ENTRY,
 } from './stream.js';

@@ -36,7 +36,7 @@ export function parseClickLine(line: string): ClickEvent | null {
 }
 
 /** A one-click entry's fields back as a click, or null when they are not one. */
-export function parseClickFields(fields: string[]): ClickEvent | null {
+function parseClickFields(fields: string[]): ClickEvent | null {
   const m = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
   const id = m.get('i');
