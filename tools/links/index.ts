@@ -35,13 +35,7 @@ export {
   type ResolvedLink,
   type LinkRedirectorOptions,
 } from './clicks.js';
-export {
-  clickStreamKey,
-  clickLine,
-  parseClickLine,
-  parseClickEntry,
-  CLICKS_PER_ENTRY,
-} from './stream.js';
+export { clickStreamKey, clickLine, parseClickLine, parseClickEntry, CLICKS_PER_ENTRY } from './stream.js';
 export { ClickJournal, type ClickJournalOptions } from './journal.js';
 export {
   ClickDrainer,
