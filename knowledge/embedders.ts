@@ -6,6 +6,7 @@
  * server's `/api/embed` (e.g. `nomic-embed-text`), and `openai:<model>` any OpenAI-compatible
  * `/v1/embeddings` (e.g. `text-embedding-3-small`), for semantic vectors.
  */
+import { LRUCache } from 'lru-cache';
 import { HeraldError } from '../core/index.js';
 
 export interface Embedder {
@@ -54,28 +55,124 @@ export function lexicalVector(text: string): number[] {
 }
 
 /**
+ * What a word contributes to a vector, kept so a word met again is not cut into features and
+ * hashed again: its features in the order a vector counts them — `w:word` (weight 1), then its
+ * character trigrams `c:…` (0.3 each) — with their buckets, and the bigrams it starts
+ * (`b:word next`, 0.5), learned as they are met. The very strings and buckets the definition
+ * above builds, so a vector is the same to the last bit whether a word was cached or not.
+ */
+interface WordFeatures {
+  features: string[];
+  buckets: number[];
+  bigrams: Map<string, { feature: string; bucket: number }>;
+}
+
+/** Words kept (the vocabulary of recent texts) and bigrams kept per word: at most ~10 MB. */
+const WORDS_CACHED = 10_000;
+const BIGRAMS_PER_WORD = 32;
+const wordCache = new LRUCache<string, WordFeatures>({ max: WORDS_CACHED });
+
+function featuresOf(word: string): WordFeatures {
+  const cached = wordCache.get(word);
+  if (cached) return cached;
+  const features = [`w:${word}`];
+  const padded = `^${word}$`;
+  for (let j = 0; j + 3 <= padded.length; j++) features.push(`c:${padded.slice(j, j + 3)}`);
+  const entry = { features, buckets: features.map(bucket), bigrams: new Map() };
+  wordCache.set(word, entry);
+  return entry;
+}
+
+function bigramOf(prev: WordFeatures, prevWord: string, word: string): { feature: string; bucket: number } {
+  const known = prev.bigrams.get(word);
+  if (known) return known;
+  const feature = `b:${prevWord} ${word}`;
+  const made = { feature, bucket: bucket(feature) };
+  if (prev.bigrams.size < BIGRAMS_PER_WORD) prev.bigrams.set(word, made);
+  return made;
+}
+
+/** Which of a vector's indices a call set, one bit each (cleared before it returns). */
+const touchedBits = new Uint32Array(LEXICAL_DIMENSION / 32);
+
+/**
+ * A text's features and their summed weights, in first-met order (slot k), reused from text to
+ * text. A feature met again is found by its bucket: the slots of one bucket are chained
+ * (`slotNext`, from `headOf[bucket]`, valid while `stampOf[bucket]` is this text's `stamp`) and
+ * compared by their feature string — the grouping a Map keyed by the string gives.
+ */
+let slots = 0;
+const slotFeature: string[] = [];
+const slotBucket: number[] = [];
+const slotCount: number[] = [];
+const slotNext: number[] = [];
+const headOf = new Int32Array(LEXICAL_DIMENSION);
+const stampOf = new Uint32Array(LEXICAL_DIMENSION);
+let stamp = 0;
+
+function count(feature: string, bucket: number, weight: number) {
+  const at = Math.abs(bucket) - 1;
+  if (stampOf[at] !== stamp) {
+    stampOf[at] = stamp;
+    headOf[at] = -1;
+  }
+  for (let k = headOf[at]!; k !== -1; k = slotNext[k]!) {
+    if (slotFeature[k] === feature) {
+      slotCount[k]! += weight;
+      return;
+    }
+  }
+  const k = slots++;
+  slotFeature[k] = feature;
+  slotBucket[k] = bucket;
+  slotCount[k] = weight;
+  slotNext[k] = headOf[at]!;
+  headOf[at] = k;
+}
+
+/**
  * {@link lexicalVector} written into `into` (LEXICAL_DIMENSION entries, all zero on entry)
  * instead of a new vector: the very same numbers. Returns the indices it set, ascending, so a
  * caller scoring many texts reads and clears only those (trend relevance: a few dozen of 1,024).
+ *
+ * The definition: each feature's count is summed in the order the features are first met
+ * (per word: the word, the bigram it ends, its trigrams), then each feature adds
+ * sign × log1p(count) to its bucket in that order, then the vector is L2-normalised.
  */
 export function lexicalVectorInto(text: string, into: Float64Array): number[] {
-  const counts = new Map<string, number>();
-  const add = (f: string, w: number) => counts.set(f, (counts.get(f) ?? 0) + w);
+  stamp = stamp === 0xffffffff ? (stampOf.fill(0), 1) : stamp + 1;
+  slots = 0;
   const ws = words(text);
-  ws.forEach((w, i) => {
-    add(`w:${w}`, 1);
-    if (i > 0) add(`b:${ws[i - 1]} ${w}`, 0.5);
-    const padded = `^${w}$`;
-    for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`, 0.3);
-  });
-  const touched = new Set<number>();
-  for (const [f, c] of counts) {
-    const b = bucket(f);
-    const at = Math.abs(b) - 1;
-    into[at]! += Math.sign(b) * Math.log1p(c);
-    touched.add(at);
+  let prev: WordFeatures | null = null;
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i]!;
+    const word = featuresOf(w);
+    count(word.features[0]!, word.buckets[0]!, 1);
+    if (prev) {
+      const b = bigramOf(prev, ws[i - 1]!, w);
+      count(b.feature, b.bucket, 0.5);
+    }
+    for (let j = 1; j < word.features.length; j++) count(word.features[j]!, word.buckets[j]!, 0.3);
+    prev = word;
   }
-  const set = [...touched].sort((a, b) => a - b);
+  for (let k = 0; k < slots; k++) {
+    const b = slotBucket[k]!;
+    const at = Math.abs(b) - 1;
+    into[at]! += Math.sign(b) * Math.log1p(slotCount[k]!);
+    touchedBits[at >>> 5]! |= 1 << (at & 31);
+  }
+  // The indices set, ascending: read off the bitmap (and clear it), lowest bit first.
+  const set: number[] = [];
+  for (let word = 0; word < touchedBits.length; word++) {
+    let bits = touchedBits[word]!;
+    if (bits === 0) continue;
+    touchedBits[word] = 0;
+    while (bits !== 0) {
+      const low = bits & -bits;
+      set.push(word * 32 + 31 - Math.clz32(low));
+      bits ^= low;
+    }
+  }
   // Summed in index order, as over the whole vector (a zero entry adds nothing).
   let sq = 0;
   for (const i of set) sq += into[i]! * into[i]!;
