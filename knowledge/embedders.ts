@@ -62,33 +62,43 @@ export function lexicalVector(text: string): number[] {
  * above builds, so a vector is the same to the last bit whether a word was cached or not.
  */
 interface WordFeatures {
+  /** The word, copied (not a slice keeping the text it was cut from alive). */
+  word: string;
   features: string[];
   buckets: number[];
   bigrams: Map<string, { feature: string; bucket: number }>;
 }
 
-/** Words kept (the vocabulary of recent texts) and bigrams kept per word: at most ~10 MB. */
-const WORDS_CACHED = 10_000;
-const BIGRAMS_PER_WORD = 32;
+/**
+ * Words kept (the vocabulary of recent texts), only words of up to 32 characters (a longer
+ * "word", e.g. unspaced Thai or a hex dump, is computed each time), and bigrams kept per word:
+ * about 5 MB for everyday words, at most ~25 MB.
+ */
+const WORDS_CACHED = 5_000;
+const CACHED_WORD_LENGTH = 32;
+const BIGRAMS_PER_WORD = 16;
 const wordCache = new LRUCache<string, WordFeatures>({ max: WORDS_CACHED });
 
-function featuresOf(word: string): WordFeatures {
-  const cached = wordCache.get(word);
+function featuresOf(text: string): WordFeatures {
+  const cached = wordCache.get(text);
   if (cached) return cached;
+  const caching = text.length <= CACHED_WORD_LENGTH;
+  const word = caching ? Buffer.from(text, 'utf16le').toString('utf16le') : text;
   const features = [`w:${word}`];
   const padded = `^${word}$`;
   for (let j = 0; j + 3 <= padded.length; j++) features.push(`c:${padded.slice(j, j + 3)}`);
-  const entry = { features, buckets: features.map(bucket), bigrams: new Map() };
-  wordCache.set(word, entry);
+  const entry = { word, features, buckets: features.map(bucket), bigrams: new Map() };
+  if (caching) wordCache.set(word, entry);
   return entry;
 }
 
-function bigramOf(prev: WordFeatures, prevWord: string, word: string): { feature: string; bucket: number } {
-  const known = prev.bigrams.get(word);
+/** The bigram `b:prev word`, kept on the previous word's entry. */
+function bigramOf(prev: WordFeatures, next: WordFeatures): { feature: string; bucket: number } {
+  const known = prev.bigrams.get(next.word);
   if (known) return known;
-  const feature = `b:${prevWord} ${word}`;
+  const feature = `b:${prev.word} ${next.word}`;
   const made = { feature, bucket: bucket(feature) };
-  if (prev.bigrams.size < BIGRAMS_PER_WORD) prev.bigrams.set(word, made);
+  if (prev.bigrams.size < BIGRAMS_PER_WORD) prev.bigrams.set(next.word, made);
   return made;
 }
 
@@ -145,11 +155,10 @@ export function lexicalVectorInto(text: string, into: Float64Array): number[] {
   const ws = words(text);
   let prev: WordFeatures | null = null;
   for (let i = 0; i < ws.length; i++) {
-    const w = ws[i]!;
-    const word = featuresOf(w);
+    const word = featuresOf(ws[i]!);
     count(word.features[0]!, word.buckets[0]!, 1);
     if (prev) {
-      const b = bigramOf(prev, ws[i - 1]!, w);
+      const b = bigramOf(prev, word);
       count(b.feature, b.bucket, 0.5);
     }
     for (let j = 1; j < word.features.length; j++) count(word.features[j]!, word.buckets[j]!, 0.3);
@@ -161,6 +170,8 @@ export function lexicalVectorInto(text: string, into: Float64Array): number[] {
     into[at]! += Math.sign(b) * Math.log1p(slotCount[k]!);
     touchedBits[at >>> 5]! |= 1 << (at & 31);
   }
+  // A very long text's features are not kept alive by the slots until the next one.
+  if (slots > 4_096) for (const a of [slotFeature, slotBucket, slotCount, slotNext]) a.length = 0;
   // The indices set, ascending: read off the bitmap (and clear it), lowest bit first.
   const set: number[] = [];
   for (let word = 0; word < touchedBits.length; word++) {

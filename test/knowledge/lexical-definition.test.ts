@@ -86,4 +86,20 @@ describe('lexical-v2 vectors are the definition, bit for bit', () => {
     }
     expect(n).toBe(6_400);
   });
+
+  it('with words longer than the cache keeps (unspaced scripts, hex) and texts with thousands of features', () => {
+    const long = (i: number) => `${'ab'.repeat(16 + (i % 20))}${i}`; // 33 to 72 characters
+    const thai = 'ภาษาไทยไม่มีการเว้นวรรคระหว่างคำในประโยคเลยทำให้คำยาวมาก';
+    const vocabulary = [...Array.from({ length: 50 }, (_, i) => long(i)), thai, 'espresso', 'latte', 'a1b2c3'];
+    const huge = [...texts(300, vocabulary, 7)].join(' ');
+    for (const t of [
+      ...texts(500, vocabulary, 99),
+      huge,
+      thai,
+      `${thai} ${thai} espresso`,
+      ...texts(200, vocabulary, 5),
+    ])
+      expect(same(lexicalVector(t), definition(t)), t.slice(0, 80)).toBe(true);
+    expect(huge.length).toBeGreaterThan(100_000);
+  });
 });
