@@ -374,6 +374,53 @@ describe('draining clicks', () => {
     }
   });
 
+  it('keeps reading while one-click entries (no journal) fill every read, instead of waiting between reads of 64', async () => {
+    const { ctx } = await env.newWorkspace();
+    const link = await createTrackedLink(deps, ctx, { destinationUrl: 'https://shop.example/' });
+    const stream = clickStreamKey(env.prefix);
+    const n = 1_000;
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < n; i++)
+      pipeline.xadd(
+        stream,
+        '*',
+        'i',
+        randomUUID(),
+        'l',
+        link.id,
+        't',
+        String(Date.now() - 60_000 + i),
+        'b',
+        '0',
+        'v',
+        `visitor-${String(i).padStart(14, '0')}`,
+        'p',
+        '',
+      );
+    await pipeline.exec();
+    const drainRedis = createRedisConnection(REDIS_URL);
+    // A linger far longer than this test: a drainer that waits after a full read of 64 one-click
+    // entries stores 64 clicks here and no more.
+    const drainer = new ClickDrainer({
+      db: env.database.db,
+      redis: drainRedis,
+      keyPrefix: env.prefix,
+      logger,
+      batchSize: 1_000,
+      lingerMs: 600_000,
+    }).start();
+    const stored = async () =>
+      (await env.database.db.select().from(schema.linkClicks).where(eq(schema.linkClicks.linkId, link.id))).length;
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await stored()) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await stored()).toBe(n);
+    } finally {
+      await drainer.close();
+      await drainRedis.quit();
+    }
+  });
+
   it('records through Redis: the drainer claims what a killed drainer read, and every click lands once', async () => {
     const { ctx } = await env.newWorkspace();
     const link = await createTrackedLink(deps, ctx, { destinationUrl: 'https://shop.example/' });

@@ -71,8 +71,9 @@ export class ClickDrainer {
   /** Entries this drainer read may be unacknowledged: at start, and after a batch failed. */
   private ownPending = true;
   private lastClaimAt = 0;
-  /** Clicks in the last batch read. */
+  /** Clicks in the last batch read, and whether the read got as many entries as it asked for. */
   private lastRead = 0;
+  private lastReadFull = false;
   private wake: (() => void) | null = null;
 
   constructor(private readonly opts: ClickDrainerOptions) {
@@ -88,7 +89,9 @@ export class ClickDrainer {
       while (!this.closed) {
         try {
           await this.step(true);
-          if (this.lastRead > 0 && this.lastRead < this.batch / 2) await this.linger();
+          // A small batch from a read that emptied the stream: wait for more clicks to gather.
+          // A read that got all the entries it asked for (one-click entries, 64 a read) goes on.
+          if (this.lastRead > 0 && this.lastRead < this.batch / 2 && !this.lastReadFull) await this.linger();
         } catch (err) {
           if (this.closed) break;
           this.opts.logger.warn({ err }, 'click drain failed; retrying');
@@ -192,6 +195,7 @@ export class ClickDrainer {
       entries = entriesOf(fresh);
     }
     this.lastRead = 0;
+    this.lastReadFull = entries.length >= count;
     if (entries.length === 0) return -1;
     // Read and not acknowledged until written: a failure below leaves them to the next step.
     this.ownPending = true;
