@@ -134,13 +134,21 @@ export class TurnStore {
 
   /**
    * Records that `clientMessageId` started `turnId`, unless it already started a turn: then
-   * that turn's id is returned and nothing is recorded.
+   * that turn's id is returned and nothing is recorded. One script, so null always means this
+   * call recorded `turnId`: setting and then reading in two steps let a release between them
+   * make a lost claim read as won, with no claim recorded (a further retry then started yet
+   * another turn). A script rather than `SET NX GET`, which needs Redis 7.
    */
   async claimMessage(owner: TurnOwner, clientMessageId: string, turnId: string): Promise<string | null> {
-    const key = this.#messageKey(owner, clientMessageId);
-    const set = await this.redis.set(key, turnId, 'PX', this.limits.ttlMs, 'NX');
-    if (set === 'OK') return null;
-    return (await this.redis.get(key)) ?? null;
+    const found = await this.redis.eval(
+      "local v = redis.call('get', KEYS[1]) if v then return v end " +
+        "redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return false",
+      1,
+      this.#messageKey(owner, clientMessageId),
+      turnId,
+      this.limits.ttlMs,
+    );
+    return typeof found === 'string' ? found : null;
   }
 
   /**

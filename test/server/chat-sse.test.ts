@@ -306,6 +306,41 @@ describe('REST chat over SSE', () => {
     expect(retry.status).toBe(200);
     expect(await retry.json()).toMatchObject({ reply: 'Hello again.' });
   }, 60_000);
+
+  it('a claim is one step: a release landing while it runs never makes it "mine" unless Redis holds it', async () => {
+    const redis = env.api.deps.redis;
+    const store = new TurnStore(
+      redis,
+      env.api.deps.keyPrefix,
+      { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: 60_000 },
+      (err) => {
+        throw err;
+      },
+    );
+    const owner = { workspaceId: 'ws_claim-race', ownerKey: 'u:claim-race' };
+    const key = `${env.api.deps.keyPrefix}:ws:msg:${owner.workspaceId}:${owner.ownerKey}:chat:race-0001`;
+    expect(await store.claimMessage(owner, 'chat:race-0001', 'turn_a')).toBeNull();
+    // Another retry releases turn_a's claim while turn_b claims. One connection: Redis runs the
+    // commands in the order sent, so the release lands right after the claim's first command
+    // (sent before that command's reply comes back) — between a SET NX and a GET, say.
+    const [claimed] = await Promise.all([
+      store.claimMessage(owner, 'chat:race-0001', 'turn_b'),
+      store.releaseMessage(owner, 'chat:race-0001', 'turn_a'),
+    ]);
+    // Found turn_a's claim (then released): not turn_b's, and nothing of turn_b's recorded.
+    expect(claimed).toBe('turn_a');
+    expect(await redis.get(key)).toBeNull();
+    // Free again: the next claim is recorded, with the TTL, and a claim after it finds it.
+    expect(await store.claimMessage(owner, 'chat:race-0001', 'turn_c')).toBeNull();
+    expect(await redis.get(key)).toBe('turn_c');
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    expect(await store.claimMessage(owner, 'chat:race-0001', 'turn_d')).toBe('turn_c');
+    expect(await redis.get(key)).toBe('turn_c');
+    await store.releaseMessage(owner, 'chat:race-0001', 'turn_c');
+  }, 60_000);
+
   it('ended turns stay in memory only within their byte bound; one no longer there is read from Redis', async () => {
     const { p } = await env.personWithMastodon();
     env.brain = () => ({ text: 'Kept in Redis.' });
