@@ -31,10 +31,12 @@ export const KEEP_MS = 10 * 60_000;
 export const ALIVE_TTL_MS = 15_000;
 export const ALIVE_EVERY_MS = 5_000;
 /**
- * Ended turns stay in this process's memory for followers here (Redis holds them too, unless a
- * write to it failed) for `KEEP_MS`, the least recently read going first once they come to more
- * than this many bytes (their events counted twice, for the strings in memory, plus a fixed
- * overhead per turn): memory stays bounded however many turns end in ten minutes.
+ * Ended turns stay in this process's memory for followers here (Redis holds them too) for
+ * `KEEP_MS`, the least recently read going first once they come to more than this many bytes
+ * (their events counted twice, for the strings in memory, plus a fixed overhead per turn):
+ * memory stays bounded however many turns end in ten minutes. A turn whose write to Redis
+ * failed is not among them: this process may hold its only whole copy, so it is kept for its
+ * full `ttlMs`, whatever the bound (see `RestTurns#unjournaled`).
  */
 export const ENDED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
 /** Counted per ended turn beyond its events (its log, emitter and entry objects). */
@@ -82,6 +84,14 @@ export class RestTurns {
   readonly #live = new Map<string, Live>();
   /** Turns that ended here, bounded by their logs' bytes (`ENDED_TURNS_MAX_BYTES`). */
   readonly #ended: LRUCache<string, Live>;
+  /**
+   * Turns that ended here after a write of their log to Redis failed, kept for the log's full
+   * `ttlMs` and never evicted for room: evicted, a retry would find no whole log in Redis and the
+   * turn not alive, answer `turn_interrupted` and release the claim, and the resent message would
+   * run the turn (and its tool actions) again. Unbounded in count, but a turn needs working Redis
+   * writes to start (liveness and claim), so these are the turns caught running by a failure.
+   */
+  readonly #unjournaled = new Map<string, Live>();
   readonly #redis: Redis;
   readonly #keyPrefix: string;
   readonly #onError: (err: unknown) => void;
@@ -188,15 +198,27 @@ export class RestTurns {
           // Only once the end is in Redis: a follower reads liveness before the log.
           this.#redis.del(aliveKey).catch(this.#onError);
           this.#live.delete(turnId);
-          this.#ended.set(turnId, live);
+          if (live.log.journaled) this.#ended.set(turnId, live);
+          else {
+            this.#unjournaled.set(turnId, live);
+            setTimeout(() => this.#unjournaled.delete(turnId), this.#store.limits.ttlMs).unref();
+          }
         });
       });
     return { turnId, duplicate: false };
   }
 
-  /** Turns held in this process's memory: running, and ended ones still kept. */
-  get inMemory(): { running: number; ended: number; endedBytes: number } {
-    return { running: this.#live.size, ended: this.#ended.size, endedBytes: this.#ended.calculatedSize };
+  /**
+   * Turns held in this process's memory: running, ended ones still kept (within the byte
+   * bound), and ended ones Redis lacks (`unjournaled`, outside it).
+   */
+  get inMemory(): { running: number; ended: number; endedBytes: number; unjournaled: number } {
+    return {
+      running: this.#live.size,
+      ended: this.#ended.size,
+      endedBytes: this.#ended.calculatedSize,
+      unjournaled: this.#unjournaled.size,
+    };
   }
 
   /**
@@ -214,7 +236,7 @@ export class RestTurns {
     signal: AbortSignal,
     clientMessageId?: string,
   ): AsyncGenerator<StreamEvent> {
-    const live = this.#live.get(turnId) ?? this.#ended.get(turnId);
+    const live = this.#live.get(turnId) ?? this.#unjournaled.get(turnId) ?? this.#ended.get(turnId);
     const owner = ownerOf(principal);
     if (live) {
       const queue: StreamEvent[] = [];

@@ -52,6 +52,8 @@ export class TurnLog {
   /** Highest seq handed to Redis (written, or lost to a failed write). */
   #writtenSeq = 0;
   #writing: Promise<void> | null = null;
+  /** A write to Redis failed: Redis may lack some of the turn's events, or its end. */
+  #lost = false;
 
   constructor(
     private readonly store: TurnStore,
@@ -92,6 +94,14 @@ export class TurnLog {
     while (this.#writing) await this.#writing;
   }
 
+  /**
+   * Every write so far reached Redis. False once one failed (for good: the events it carried
+   * are not written again), so this process's copy may be the only whole one.
+   */
+  get journaled(): boolean {
+    return !this.#lost;
+  }
+
   #pump(): void {
     if (this.#writing || this.#writtenSeq === this.#lastSeq) return;
     // Redis already holds everything up to #writtenSeq; pushing the newer kept events and
@@ -105,7 +115,8 @@ export class TurnLog {
       ended: this.#ended ? 1 : 0,
     };
     this.#writtenSeq = this.#lastSeq;
-    this.#writing = this.store.write(this.turnId, batch, keep, meta).then(() => {
+    this.#writing = this.store.write(this.turnId, batch, keep, meta).then((written) => {
+      if (!written) this.#lost = true;
       this.#writing = null;
       this.#pump();
     });
@@ -165,17 +176,20 @@ export class TurnStore {
     );
   }
 
-  /** Called by TurnLog; never throws (a lost write only costs resume, not the live turn). */
+  /**
+   * Called by TurnLog; never throws (a lost write only costs resume, not the live turn). True
+   * when Redis took the whole write.
+   */
   async write(
     turnId: string,
     batch: string[],
     keep: number,
     meta: { ws: string; owner: string; lastSeq: number; ended: number },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const list = this.#listKey(turnId);
     const metaKey = `${list}:meta`;
     try {
-      await this.redis
+      const replies = await this.redis
         .multi()
         .rpush(list, ...batch)
         .ltrim(list, -keep, -1)
@@ -183,8 +197,13 @@ export class TurnStore {
         .hset(metaKey, meta)
         .pexpire(metaKey, this.limits.ttlMs)
         .exec();
+      // A command that failed when run (rather than when queued) fails alone, in its reply.
+      const failed = replies === null ? new Error('Redis discarded the transaction') : replies.find(([e]) => e)?.[0];
+      if (failed) throw failed;
+      return true;
     } catch (err) {
       this.onError(err);
+      return false;
     }
   }
 

@@ -6,8 +6,13 @@
  * `Last-Event-ID` gets exactly the events after it — also from a second API process that
  * reads them from Redis — without a second turn; a JSON retry gets the same turn's result.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../core/index.js';
@@ -38,26 +43,31 @@ beforeAll(async () => {
       ...(i === 3 ? { endedMaxBytes: 1 } : {}),
     });
     turnsOf.push(turns);
-    const app = Fastify();
-    app.setValidatorCompiler(validatorCompiler);
-    app.setSerializerCompiler(serializerCompiler);
-    await app.register(errorsPlugin);
-    await app.register(authPlugin, { deps: env.api.deps.auth });
-    await app.register(
-      async (v1) => {
-        v1.addHook('onRequest', v1.authenticate);
-        await v1.register(chatRoutes, { handler: env.handler, turns });
-      },
-      { prefix: '/v1' },
-    );
-    apps.push(app);
-    bases.push(await app.listen({ host: '127.0.0.1', port: 0 }));
+    bases.push(await serve(turns));
   }
 }, 60_000);
 afterAll(async () => {
   for (const app of apps) await app.close();
   await env?.close();
 });
+
+/** An API process's REST chat on `turns`; its base URL. */
+async function serve(turns: RestTurns): Promise<string> {
+  const app = Fastify();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { deps: env.api.deps.auth });
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', v1.authenticate);
+      await v1.register(chatRoutes, { handler: env.handler, turns });
+    },
+    { prefix: '/v1' },
+  );
+  apps.push(app);
+  return app.listen({ host: '127.0.0.1', port: 0 });
+}
 
 const SALE = 'Summer sale: 15% off all weekend!';
 /** Drafts at once, then takes `slowMs` to propose the schedule (time to drop the stream). */
@@ -371,5 +381,65 @@ describe('REST chat over SSE', () => {
       },
     );
     expect(retry.events.map((e) => e.id)).toEqual(first.events.slice(1).map((e) => e.id));
+  }, 60_000);
+
+  it('an ended turn whose Redis write failed stays in memory however small the bound: a retry gets its result, it never runs again', async () => {
+    // A Redis of its own, made to refuse writes (reads still work) once the turn has started.
+    const dir = await mkdtemp(join(tmpdir(), 'herald-journal-'));
+    const socket = join(dir, 'redis.sock');
+    const server = spawn(
+      'redis-server',
+      ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 200 && !(await stat(socket).catch(() => null)); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const redis = new Redis({ path: socket });
+    try {
+      expect(await redis.ping()).toBe('PONG');
+      const errors: string[] = [];
+      // Ended turns' bound smaller than any turn: a journaled one is not kept (as bases[3]).
+      const turns = new RestTurns(env.handler, {
+        redis,
+        keyPrefix: env.api.deps.keyPrefix,
+        endedMaxBytes: 1,
+        onError: (err) => errors.push(String(err)),
+      });
+      const base = await serve(turns);
+      const { p } = await env.personWithMastodon();
+      // Claim and liveness are in Redis by the time the model is asked; the log's writes fail from here.
+      env.brain = (async () => {
+        await redis.config('SET', 'maxmemory', '1');
+        return { text: 'Said once.' };
+      }) as unknown as AgentEnv['brain'];
+      const callsBefore = modelCalls();
+      const body = { message: 'hi', clientMessageId: 'lost-0001' };
+      const first = await stream(base, p, body);
+      expect(first.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+      const turnId = first.events[0]!.data.turnId;
+      for (let i = 0; i < 200 && turns.inMemory.running > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(turns.inMemory).toMatchObject({ running: 0, ended: 0 });
+      // The writes failed for real: Redis does not hold the turn's end.
+      expect(errors.some((e) => /EXECABORT|OOM/.test(e))).toBe(true);
+      expect(await redis.hget(`${env.api.deps.keyPrefix}:ws:turn:${turnId}:meta`, 'ended')).not.toBe('1');
+      // Redis takes writes again; the client retries (it never saw the end, say).
+      await redis.config('SET', 'maxmemory', '0');
+      const retry = await stream(base, p, body);
+      expect(retry.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
+      expect(retry.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+      const json = await fetch(`${base}/v1/chat`, {
+        method: 'POST',
+        headers: { ...p.auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(json.status).toBe(200);
+      expect(await json.json()).toMatchObject({ reply: 'Said once.' });
+      // One turn, one model call.
+      expect(modelCalls() - callsBefore).toBe(1);
+    } finally {
+      redis.disconnect();
+      server.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
