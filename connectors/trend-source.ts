@@ -151,6 +151,34 @@ export interface FairShareOptions extends RateBudgetOptions {
   maxKeys?: number;
 }
 
+/** One workspace as the shared budget tracks it. */
+interface Workspace {
+  /** The budget's window (counted from its first) the figures below are for. */
+  window: number;
+  /** Calls made in that window. */
+  used: number;
+  /** Unused share carried into that window (only while the share is below `need`). */
+  carry: number;
+  /** What it could spend in that window when last seen, carry included (0 while its share covers `need`). */
+  credit: number;
+  /** Calls its smallest collection makes ({@link FairShareBudget.begin}): unused share is saved up to this. */
+  need: number;
+}
+
+/** What one workspace may spend in the current window. */
+interface View extends Workspace {
+  share: number;
+  /** Below `need`: the share is saved from window to window. */
+  saving: boolean;
+  /** Calls it earns each window while saving. */
+  rate: number;
+  /** Calls it may make in this window (share, or the whole calls of its credit), used ones included. */
+  allowance: number;
+}
+
+/** Floating error when shares of a third are added up (1/3 + 1/3 + 1/3 must be 1). */
+const CREDIT_EPSILON = 1e-9;
+
 /**
  * One platform budget shared by every workspace (a source read without a key is limited per
  * IP: Reddit), split fairly: in each window a workspace may spend at most
@@ -158,12 +186,22 @@ export interface FairShareOptions extends RateBudgetOptions {
  * targets never starves the others, and the platform's own limit (`calls` per window, and any
  * 429 pause, which holds everyone) is never passed. Workspaces seen in the last `activeMs`
  * count as active; the map of them is bounded (LRU).
+ *
+ * When that share is smaller than the workspace's smallest collection (`need`, told by
+ * {@link begin}: Reddit's 2 calls a subreddit, from the 6th active workspace on 10 calls), it is
+ * saved instead: each window in which the source is used, the workspace earns
+ * `min(calls × maxShare, usable / active)` calls — `usable` being the window's calls in whole
+ * collections — and keeps what it leaves unused up to `need`, so it collects every few
+ * windows rather than never. What all workspaces earn in a window is at most what the window
+ * holds, so each one's turn comes even when they all collect in the same order.
  */
 export class FairShareBudget {
   #windowStart = 0;
+  /** Windows begun so far: a saving workspace earns its share once per window. */
+  #window = 0;
   #used = 0;
   #pausedUntil = 0;
-  readonly #keys: LRUCache<string, { window: number; used: number }>;
+  readonly #keys: LRUCache<string, Workspace>;
 
   constructor(
     readonly source: string,
@@ -183,33 +221,73 @@ export class FairShareBudget {
   #roll(t: number) {
     if (t - this.#windowStart >= this.options.windowMs) {
       this.#windowStart = t;
+      this.#window += 1;
       this.#used = 0;
       // Workspaces quiet for longer than activeMs stop counting from this window on.
       this.#keys.purgeStale();
     }
   }
 
+  #active(key: string): number {
+    return this.#keys.size + (this.#keys.has(key) ? 0 : 1);
+  }
+
   /** This workspace's calls per window now. */
   shareOf(key: string): number {
     this.#roll(this.now());
-    const active = this.#keys.size + (this.#keys.has(key) ? 0 : 1);
     const cap = Math.floor(this.options.calls * (this.options.maxShare ?? 0.5));
-    return Math.max(1, Math.min(cap, Math.floor(this.options.calls / active)));
+    return Math.max(1, Math.min(cap, Math.floor(this.options.calls / this.#active(key))));
+  }
+
+  /** The workspace in the current window, its saved share brought forward; changes nothing. */
+  #view(key: string, need?: number): View {
+    const share = this.shareOf(key);
+    const k = this.#keys.get(key, { updateAgeOnGet: false });
+    need = Math.max(1, need ?? k?.need ?? 1);
+    const { calls } = this.options;
+    const cap = Math.max(1, Math.floor(calls * (this.options.maxShare ?? 0.5)));
+    const rate = Math.min(cap, (Math.floor(calls / need) * need) / this.#active(key));
+    const saving = share < need;
+    let used = 0;
+    let carry = 0;
+    if (k && k.window === this.#window) {
+      used = k.used;
+      carry = k.carry;
+    } else if (k) {
+      // What it left unused in its last window, and what it earned in the windows it sat out.
+      carry = Math.min(need, Math.max(0, k.credit - k.used) + (this.#window - k.window - 1) * rate);
+    }
+    const credit = saving ? Math.min(need, carry + rate) : 0;
+    const allowance = saving ? Math.floor(credit + CREDIT_EPSILON) : share;
+    return { window: this.#window, used, carry, credit, need, share, saving, rate, allowance };
+  }
+
+  #save(key: string, v: View) {
+    const { window, used, carry, credit, need } = v;
+    this.#keys.set(key, { window, used, carry, credit, need });
   }
 
   /** Calls this workspace may still make in the current window (0 while paused). */
   remaining(key: string): number {
     const t = this.now();
     if (t < this.#pausedUntil) return 0;
-    const share = this.shareOf(key);
-    const k = this.#keys.get(key, { updateAgeOnGet: false });
-    const used = k && k.window === this.#windowStart ? k.used : 0;
-    return Math.max(0, Math.min(share - used, this.options.calls - this.#used));
+    const v = this.#view(key);
+    return Math.max(0, Math.min(v.allowance - v.used, this.options.calls - this.#used));
   }
 
   /** The budget as one workspace spends it. */
   for(key: string): CallBudget {
     return { source: this.source, take: () => this.take(key), pause: (r) => this.pause(r) };
+  }
+
+  /**
+   * A collection whose smallest form makes `needed` calls asks to start: the workspace counts
+   * as active from now on, even when refused, and while its share is below `needed` it saves
+   * the share up to `needed`. Returns {@link refusal} for `needed` calls; spends nothing.
+   */
+  begin(key: string, needed: number): TrendSourceError | null {
+    this.#save(key, this.#view(key, needed));
+    return this.refusal(key, needed);
   }
 
   /**
@@ -226,26 +304,42 @@ export class FairShareBudget {
         'paused after the source answered 429',
         new Date(this.#pausedUntil),
       );
-    const share = this.shareOf(key);
+    const stored = this.#keys.get(key, { updateAgeOnGet: false })?.need ?? 1;
+    const v = this.#view(key, Math.max(needed, stored));
     const next = new Date(this.#windowStart + this.options.windowMs);
     const per = `per ${this.options.windowMs / 1000} s`;
-    if (this.#used >= this.options.calls)
+    const budgetLeft = this.options.calls - this.#used;
+    if (budgetLeft <= 0)
       return new TrendSourceError(
         this.source,
         'rate_limited',
         `own budget of ${this.options.calls} calls ${per} spent`,
         next,
       );
-    const k = this.#keys.get(key, { updateAgeOnGet: false });
-    const used = k && k.window === this.#windowStart ? k.used : 0;
-    if (used >= share)
+    if (v.saving) {
+      const own = v.allowance - v.used;
+      if (own >= needed && budgetLeft >= needed) return null;
+      const why =
+        own < needed
+          ? `${Math.max(0, own)} saved of this workspace's fair share of ${+v.rate.toFixed(2)} of ` +
+            `${this.options.calls} calls ${per}; the share is saved up to ${v.need} calls, growing each window`
+          : `${budgetLeft} left of the source's own budget of ${this.options.calls} calls ${per}`;
+      return new TrendSourceError(
+        this.source,
+        'rate_limited',
+        `${needed} calls needed, ${why}; retry next window`,
+        next,
+      );
+    }
+    const share = v.share;
+    if (v.used >= share)
       return new TrendSourceError(
         this.source,
         'rate_limited',
         `this workspace's fair share of ${share} of ${this.options.calls} calls ${per} spent`,
         next,
       );
-    const left = Math.min(share - used, this.options.calls - this.#used);
+    const left = Math.min(share - v.used, budgetLeft);
     if (left < needed)
       return new TrendSourceError(
         this.source,
@@ -259,9 +353,8 @@ export class FairShareBudget {
   take(key: string): void {
     const refused = this.refusal(key);
     if (refused) throw refused;
-    const k = this.#keys.get(key);
-    const used = k && k.window === this.#windowStart ? k.used : 0;
-    this.#keys.set(key, { window: this.#windowStart, used: used + 1 });
+    const v = this.#view(key);
+    this.#save(key, { ...v, used: v.used + 1 });
     this.#used += 1;
   }
 
@@ -276,7 +369,9 @@ export class FairShareBudget {
  * Which of a workspace's targets (subreddits, keywords, countries) a collection reads under a
  * {@link FairShareBudget}: as many as the workspace's share of the window still allows, going
  * on from where its last collection stopped, so every target is read in turn when the share
- * is smaller than the niche. Throws `rate_limited` (saying when) when nothing is left.
+ * is smaller than the niche. Throws `rate_limited` (saying when) when nothing is left; a share
+ * smaller than the shared list and one target is saved from window to window until it covers
+ * them, so every workspace collects in turn.
  */
 export class FairRotation {
   readonly #next = new LRUCache<string, number>({ max: 10_000 });
@@ -286,8 +381,9 @@ export class FairRotation {
   /** `callsPerTarget` per target read, plus `fixedCalls` made once per collection (a shared list). */
   pick<T>(key: string, targets: T[], callsPerTarget: number, fixedCalls = 0): T[] {
     if (targets.length === 0) return [];
-    // Not even the shared list and one whole target: rate_limited, saying when, nothing spent.
-    const refused = this.budget.refusal(key, fixedCalls + callsPerTarget);
+    // Not even the shared list and one whole target: rate_limited, saying when, nothing spent
+    // (the workspace counts as active, and a share too small for them is saved).
+    const refused = this.budget.begin(key, fixedCalls + callsPerTarget);
     if (refused) throw refused;
     // At least one whole target fits (a window rolling over since only adds room).
     const room = this.budget.remaining(key) - fixedCalls;
