@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LEXICAL_DIMENSION, lexicalVector, words } from '../../knowledge/embedders.js';
+import { xorshift } from '../helpers/xorshift.js';
 
 /** lexical-v2 as defined: FNV-1a + MurmurHash3 mixer buckets over w:/b:/c: features. */
 function bucket(feature: string): number {
@@ -50,13 +51,7 @@ function definition(text: string): number[] {
 }
 
 function* texts(n: number, vocabulary: string[], seed: number) {
-  let x = seed;
-  const rnd = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
+  const rnd = xorshift(seed);
   for (let i = 0; i < n; i++) {
     const len = Math.floor(rnd() * 40);
     yield Array.from({ length: len }, () => vocabulary[Math.floor(rnd() * vocabulary.length)]!).join(' ');

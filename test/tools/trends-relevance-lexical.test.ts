@@ -3,23 +3,21 @@
  * buffer (knowledge/embedders.ts `lexicalVectorInto`) instead of the embedder's arrays: the
  * numbers must be the very ones the embedder gives, so scores, nearest keywords and
  * similarities are identical to scoring through any other embedder with the same vectors.
+ * (The embedder's `embed` is itself built on `lexicalVectorInto`, so the first test checks the
+ * buffer's reuse and clearing; test/knowledge/lexical-definition.test.ts checks the numbers
+ * against the definition written out plainly.)
  */
 import { describe, expect, it } from 'vitest';
 import { LEXICAL_DIMENSION, LexicalEmbedder, lexicalVectorInto, type Embedder } from '../../knowledge/index.js';
 import { scoreRelevance } from '../../tools/trends/index.js';
+import { xorshift } from '../helpers/xorshift.js';
 
 const WORDS =
   'espresso ristretto crema grinder latte art cold brew barista roast beans pour over kettle café naïve ÉCLAIR 42 x2 über-fast the and election weather'.split(
     ' ',
   );
 function* texts(n: number) {
-  let x = 88172645;
-  const rnd = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
+  const rnd = xorshift(88172645);
   for (let i = 0; i < n; i++) {
     const len = Math.floor(rnd() * 12);
     yield Array.from({ length: len }, () => WORDS[Math.floor(rnd() * WORDS.length)]!).join(rnd() < 0.2 ? '  ' : ' ');
