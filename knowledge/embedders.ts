@@ -98,7 +98,9 @@ function bigramOf(prev: WordFeatures, next: WordFeatures): { feature: string; bu
   if (known) return known;
   const feature = `b:${prev.word} ${next.word}`;
   const made = { feature, bucket: bucket(feature) };
-  if (prev.bigrams.size < BIGRAMS_PER_WORD) prev.bigrams.set(next.word, made);
+  // Kept only between cached words: a long word (not copied, maybe a slice of its whole text)
+  // is never held by the cache, as a key or in a feature.
+  if (prev.bigrams.size < BIGRAMS_PER_WORD && next.word.length <= CACHED_WORD_LENGTH) prev.bigrams.set(next.word, made);
   return made;
 }
 
