@@ -36,11 +36,32 @@ export const ALIVE_EVERY_MS = 5_000;
  * (their events counted twice, for the strings in memory, plus a fixed overhead per turn):
  * memory stays bounded however many turns end in ten minutes. A turn whose write to Redis
  * failed is not among them: this process may hold its only whole copy, so it is kept for its
- * full `ttlMs`, whatever the bound (see `RestTurns#unjournaled`).
+ * full `ttlMs` under a bound of its own (`UNJOURNALED_TURNS_MAX_BYTES`, see
+ * `RestTurns#unjournaled`).
  */
 export const ENDED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes (counted as for `ENDED_TURNS_MAX_BYTES`) of ended turns whose log Redis lacks, kept
+ * apart from the ended turns so that journaled ones never push them out. Bounded too: a Redis
+ * that takes small writes (liveness, claims) but refuses the logs' (near `maxmemory` with
+ * `noeviction`) would otherwise have every turn for ten minutes land here, up to ~2 MiB each.
+ * Beyond it the least recently read goes first, with a warning: a retry of that turn then
+ * finds no whole log in Redis (`turn_interrupted`), and the message may be sent again.
+ */
+export const UNJOURNALED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
 /** Counted per ended turn beyond its events (its log, emitter and entry objects). */
 const ENDED_TURN_OVERHEAD_BYTES = 4 * 1024;
+
+/** Where `RestTurns` warns (a pino or Fastify logger fits). */
+export interface WarnLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Without a logger, warnings still show: as process warnings (stderr). */
+const processWarnings: WarnLog = {
+  warn: (fields, message) =>
+    process.emitWarning(message, { code: 'HERALD_CHAT_TURN_DROPPED', detail: JSON.stringify(fields) }),
+};
 
 export interface StreamEvent {
   seq: number;
@@ -86,12 +107,15 @@ export class RestTurns {
   readonly #ended: LRUCache<string, Live>;
   /**
    * Turns that ended here after a write of their log to Redis failed, kept for the log's full
-   * `ttlMs` and never evicted for room: evicted, a retry would find no whole log in Redis and the
-   * turn not alive, answer `turn_interrupted` and release the claim, and the resent message would
-   * run the turn (and its tool actions) again. Unbounded in count, but a turn needs working Redis
-   * writes to start (liveness and claim), so these are the turns caught running by a failure.
+   * `ttlMs` and apart from `#ended`, so journaled turns never push them out: evicted, a retry
+   * would find no whole log in Redis and the turn not alive, answer `turn_interrupted` and
+   * release the claim, and the resent message would run the turn (and its tool actions) again.
+   * Still bounded by their bytes (`UNJOURNALED_TURNS_MAX_BYTES`): a Redis refusing only the
+   * logs' writes would otherwise bring every turn here for ten minutes. One that has to go
+   * (least recently read first, or one alone over the bound) is logged as a warning.
    */
-  readonly #unjournaled = new Map<string, Live>();
+  readonly #unjournaled: LRUCache<string, Live>;
+  readonly #log: WarnLog;
   readonly #redis: Redis;
   readonly #keyPrefix: string;
   readonly #onError: (err: unknown) => void;
@@ -106,17 +130,23 @@ export class RestTurns {
       limits?: Partial<TurnBufferLimits>;
       /** Bytes of ended turns' logs kept in memory; default `ENDED_TURNS_MAX_BYTES`. */
       endedMaxBytes?: number;
+      /**
+       * Bytes of ended turns whose log Redis lacks kept in memory (apart from the ended turns);
+       * default `UNJOURNALED_TURNS_MAX_BYTES`.
+       */
+      unjournaledMaxBytes?: number;
+      /** Where a turn dropped from memory that Redis lacks is reported; default: process warnings. */
+      log?: WarnLog;
     },
   ) {
     this.#ended = new LRUCache<string, Live>({
       maxSize: journal.endedMaxBytes ?? ENDED_TURNS_MAX_BYTES,
-      // The events' JSON as UTF-8, twice over for the strings' in-memory form, and the turn's
-      // own objects (log, emitter, entries): what it holds, not only what it wrote.
-      sizeCalculation: (live) => 2 * live.log.bytes + ENDED_TURN_OVERHEAD_BYTES,
+      sizeCalculation: sizeOf,
       ttl: KEEP_MS,
       // Gone when its 10 minutes pass, not only when newer turns need the room.
       ttlAutopurge: true,
     });
+    this.#log = journal.log ?? processWarnings;
     this.#redis = journal.redis;
     this.#keyPrefix = journal.keyPrefix;
     this.#onError = journal.onError ?? (() => undefined);
@@ -125,6 +155,24 @@ export class RestTurns {
       journal.keyPrefix,
       { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: KEEP_MS, ...journal.limits },
       journal.onError ?? (() => undefined),
+    );
+    this.#unjournaled = new LRUCache<string, Live>({
+      maxSize: journal.unjournaledMaxBytes ?? UNJOURNALED_TURNS_MAX_BYTES,
+      sizeCalculation: sizeOf,
+      // The log's own TTL: as long as a retry could still find the claim.
+      ttl: this.#store.limits.ttlMs,
+      ttlAutopurge: true,
+      dispose: (live, turnId, reason) => {
+        if (reason === 'evict') this.#dropped(turnId, live, 'evicted for room');
+      },
+    });
+  }
+
+  /** An unjournaled turn leaves memory early: said, without the turn's content. */
+  #dropped(turnId: string, live: Live, why: string): void {
+    this.#log.warn(
+      { turnId, bytes: sizeOf(live), maxBytes: this.#unjournaled.maxSize },
+      `A chat turn whose log Redis lacks was dropped from memory (${why}): a retry of it gets turn_interrupted`,
     );
   }
 
@@ -200,8 +248,9 @@ export class RestTurns {
           this.#live.delete(turnId);
           if (live.log.journaled) this.#ended.set(turnId, live);
           else {
-            this.#unjournaled.set(turnId, live);
-            setTimeout(() => this.#unjournaled.delete(turnId), this.#store.limits.ttlMs).unref();
+            const status: LRUCache.Status<string, Live> = {};
+            this.#unjournaled.set(turnId, live, { status });
+            if (status.maxEntrySizeExceeded) this.#dropped(turnId, live, 'larger than the bound alone');
           }
         });
       });
@@ -209,15 +258,22 @@ export class RestTurns {
   }
 
   /**
-   * Turns held in this process's memory: running, ended ones still kept (within the byte
-   * bound), and ended ones Redis lacks (`unjournaled`, outside it).
+   * Turns held in this process's memory: running, ended ones still kept (within their byte
+   * bound), and ended ones Redis lacks (`unjournaled`, within a bound of their own).
    */
-  get inMemory(): { running: number; ended: number; endedBytes: number; unjournaled: number } {
+  get inMemory(): {
+    running: number;
+    ended: number;
+    endedBytes: number;
+    unjournaled: number;
+    unjournaledBytes: number;
+  } {
     return {
       running: this.#live.size,
       ended: this.#ended.size,
       endedBytes: this.#ended.calculatedSize,
       unjournaled: this.#unjournaled.size,
+      unjournaledBytes: this.#unjournaled.calculatedSize,
     };
   }
 
@@ -333,6 +389,14 @@ export class RestTurns {
     }
     return result;
   }
+}
+
+/**
+ * An ended turn's bytes in memory: its events' JSON as UTF-8, twice over for the strings'
+ * in-memory form, and its own objects (log, emitter, entries): what it holds, not only what it wrote.
+ */
+function sizeOf(live: Live): number {
+  return 2 * live.log.bytes + ENDED_TURN_OVERHEAD_BYTES;
 }
 
 function parse(json: string): StreamEvent {

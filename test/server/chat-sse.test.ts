@@ -6,13 +6,8 @@
  * `Last-Event-ID` gets exactly the events after it — also from a second API process that
  * reads them from Redis — without a second turn; a JSON retry gets the same turn's result.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../core/index.js';
@@ -24,6 +19,7 @@ import { TurnStore } from '../../server/ws/turn-buffer.js';
 import type { FakeChatRequest, FakeReply } from '../fakes/llm/index.js';
 import { startAgentEnv, toolResults, type AgentEnv } from '../agent/agent-env.js';
 import type { Person } from '../helpers/api-env.js';
+import { startOwnRedis } from '../helpers/own-redis.js';
 
 let env: AgentEnv;
 const apps: FastifyInstance[] = [];
@@ -385,18 +381,9 @@ describe('REST chat over SSE', () => {
 
   it('an ended turn whose Redis write failed stays in memory however small the bound: a retry gets its result, it never runs again', async () => {
     // A Redis of its own, made to refuse writes (reads still work) once the turn has started.
-    const dir = await mkdtemp(join(tmpdir(), 'herald-journal-'));
-    const socket = join(dir, 'redis.sock');
-    const server = spawn(
-      'redis-server',
-      ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 200 && !(await stat(socket).catch(() => null)); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    const redis = new Redis({ path: socket });
+    const own = await startOwnRedis();
+    const redis = own.redis;
     try {
-      expect(await redis.ping()).toBe('PONG');
       const errors: string[] = [];
       // Ended turns' bound smaller than any turn: a journaled one is not kept (as bases[3]).
       const turns = new RestTurns(env.handler, {
@@ -437,9 +424,63 @@ describe('REST chat over SSE', () => {
       // One turn, one model call.
       expect(modelCalls() - callsBefore).toBe(1);
     } finally {
-      redis.disconnect();
-      server.kill();
-      await rm(dir, { recursive: true, force: true });
+      await own.close();
+    }
+  }, 60_000);
+
+  it('turns whose Redis write failed are bounded in bytes too: past the bound the least recently read goes, with a warning', async () => {
+    const own = await startOwnRedis();
+    try {
+      const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+      // Room for one such turn (a few hundred bytes of events, counted twice, and 4 KiB overhead), not two.
+      const maxBytes = 8 * 1024;
+      const turns = new RestTurns(env.handler, {
+        redis: own.redis,
+        keyPrefix: env.api.deps.keyPrefix,
+        endedMaxBytes: 1,
+        unjournaledMaxBytes: maxBytes,
+        log: { warn: (fields, message) => warnings.push({ fields, message }) },
+      });
+      const base = await serve(turns);
+      const { p } = await env.personWithMastodon();
+      // Claim and liveness are in Redis by the time the model is asked; the log's writes fail from here.
+      env.brain = (async () => {
+        await own.refuseWrites();
+        return { text: 'Said once.' };
+      }) as unknown as AgentEnv['brain'];
+      const ended = async () => {
+        for (let i = 0; i < 200 && turns.inMemory.running > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      };
+      const first = await stream(base, p, { message: 'private words one', clientMessageId: 'bound-0001' });
+      expect(first.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+      await ended();
+      const firstId = first.events[0]!.data.turnId;
+      expect(await own.redis.hget(`${env.api.deps.keyPrefix}:ws:turn:${firstId}:meta`, 'ended')).not.toBe('1');
+      expect(turns.inMemory).toMatchObject({ running: 0, ended: 0, unjournaled: 1 });
+      expect(turns.inMemory.unjournaledBytes).toBeGreaterThan(0);
+      expect(turns.inMemory.unjournaledBytes).toBeLessThanOrEqual(maxBytes);
+      expect(warnings).toEqual([]);
+
+      // A second turn caught the same way: the first makes room for it.
+      await own.allowWrites();
+      const second = await stream(base, p, { message: 'private words two', clientMessageId: 'bound-0002' });
+      expect(second.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+      await ended();
+      expect(turns.inMemory).toMatchObject({ running: 0, ended: 0, unjournaled: 1 });
+      expect(turns.inMemory.unjournaledBytes).toBeLessThanOrEqual(maxBytes);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.fields).toMatchObject({ turnId: firstId, maxBytes });
+      // Says which turn, never what was said.
+      expect(JSON.stringify(warnings)).not.toMatch(/private words|Said once/);
+
+      // The kept one still answers a retry from memory; the evicted one is read from Redis, which lacks its end.
+      await own.allowWrites();
+      const retry = await stream(base, p, { message: 'private words two', clientMessageId: 'bound-0002' });
+      expect(retry.events.map((e) => e.id)).toEqual(second.events.map((e) => e.id));
+      const lost = await stream(base, p, { message: 'private words one', clientMessageId: 'bound-0001' });
+      expect(lost.events.map((e) => e.data.type)).not.toContain('message_end');
+    } finally {
+      await own.close();
     }
   }, 60_000);
 });
