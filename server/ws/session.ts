@@ -248,6 +248,7 @@ export class ChatSession implements TurnSubscriber {
       chat: { principal: this.#principal, turnId, threadId, clientMessageId, text },
       owner: this.owner,
       log: store.log(turnId, this.owner),
+      logTtlMs: store.limits.ttlMs,
       confirmTimeoutMs: options.confirmTimeoutMs,
       orphanTurnMs: options.orphanTurnMs,
       onHandlerError: (err) => this.shared.log.error({ err, turnId }, 'chat handler failed'),

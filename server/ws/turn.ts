@@ -5,6 +5,7 @@
  * can reconnect and resume it; with nobody subscribed for `orphanTurnMs` it is cancelled.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { HeraldError, isHeraldError } from '../../core/index.js';
 import type { ChatHandler, ChatTurn, ConfirmAction, ConfirmDecision, ConfirmEdit, TurnSink } from './chat-handler.js';
 import { wsCounters } from './metrics.js';
@@ -27,6 +28,12 @@ export interface TurnInit {
   chat: ChatTurn;
   owner: TurnOwner;
   log: TurnLog;
+  /**
+   * How long the log is kept after the turn's last event (the store's `ttlMs`, as long as a
+   * retry finds the claim): an ended turn whose log did not reach Redis stays in the registry
+   * this long, so `resume` here still replays it whole.
+   */
+  logTtlMs: number;
   confirmTimeoutMs: number;
   orphanTurnMs: number;
   /** Failures of the handler that are not Herald errors (bugs): for the log. */
@@ -105,6 +112,24 @@ export class Turn {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Every write of the turn's log reached Redis (so far): otherwise this node may hold its only whole copy. */
+  get journaled(): boolean {
+    return this.#init.log.journaled;
+  }
+
+  /** How long its log is kept after its last event (`TurnInit.logTtlMs`). */
+  get logTtlMs(): number {
+    return this.#init.logTtlMs;
+  }
+
+  /**
+   * Bytes an ended turn holds, counted generously: its kept events' JSON as UTF-8 and the
+   * user's text, twice over for the strings' in-memory form, plus its own objects.
+   */
+  get heldBytes(): number {
+    return 2 * (this.#init.log.bytes + this.#init.chat.text.length) + ENDED_TURN_OVERHEAD_BYTES;
   }
 
   /** What the handler was given for this turn. */
@@ -253,19 +278,79 @@ export class Turn {
   }
 }
 
-/** The turns running on this node (and those whose log is still being written). */
+/** Counted per ended turn kept in memory beyond its events and text (its objects). */
+const ENDED_TURN_OVERHEAD_BYTES = 4 * 1024;
+/**
+ * Bytes (`Turn.heldBytes`) of ended turns whose log did not reach Redis that a registry keeps.
+ * Bounded: a Redis that takes the small writes a turn needs to start (the claim) but refuses
+ * the logs' (near `maxmemory` with `noeviction`) would otherwise bring every turn here for ten
+ * minutes, up to ~2 MiB each. Beyond it the least recently read goes, with a warning.
+ */
+export const UNJOURNALED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Where the registry warns (a pino or Fastify logger fits). */
+export interface WarnLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Without a logger, warnings still show: as process warnings (stderr). */
+const processWarnings: WarnLog = {
+  warn: (fields, message) =>
+    process.emitWarning(message, { code: 'HERALD_WS_TURN_DROPPED', detail: JSON.stringify(fields) }),
+};
+
+/**
+ * The turns running on this node (and those whose log is still being written), and the ended
+ * turns whose log did not reach Redis (a write failed). Those stay for their log's TTL, within
+ * `unjournaledMaxBytes`: gone from here, a `resume` would read Redis's partial copy
+ * (`ended: false, live: false`) while the claim of their client message id only gives the
+ * same turn id again, so the client could neither get the result nor send the message anew.
+ */
 export class TurnRegistry {
   readonly #turns = new Map<string, Turn>();
+  readonly #unjournaled: LRUCache<string, Turn>;
+  readonly #log: WarnLog;
+
+  constructor(opts: { unjournaledMaxBytes?: number; log?: WarnLog } = {}) {
+    this.#log = opts.log ?? processWarnings;
+    this.#unjournaled = new LRUCache<string, Turn>({
+      maxSize: opts.unjournaledMaxBytes ?? UNJOURNALED_TURNS_MAX_BYTES,
+      sizeCalculation: (turn) => turn.heldBytes,
+      ttlAutopurge: true,
+      dispose: (turn, _id, reason) => {
+        if (reason === 'evict') this.#dropped(turn, 'evicted for room');
+      },
+    });
+  }
 
   add(turn: Turn): void {
     this.#turns.set(turn.id, turn);
-    void turn.settled.then(() => this.#turns.delete(turn.id));
+    void turn.settled.then(() => {
+      this.#turns.delete(turn.id);
+      if (turn.journaled) return;
+      const status: LRUCache.Status<string, Turn> = {};
+      this.#unjournaled.set(turn.id, turn, { ttl: turn.logTtlMs, status });
+      if (status.maxEntrySizeExceeded) this.#dropped(turn, 'larger than the bound alone');
+    });
   }
 
-  /** The turn if it is here and `owner` owns it. */
+  /** The turn if it is here and `owner` owns it (ended, when its log did not reach Redis). */
   get(turnId: string, owner: TurnOwner): Turn | undefined {
-    const turn = this.#turns.get(turnId);
+    const turn = this.#turns.get(turnId) ?? this.#unjournaled.get(turnId);
     return turn?.ownedBy(owner) ? turn : undefined;
+  }
+
+  /** Ended turns kept because Redis lacks their log: how many, and their bytes (`heldBytes`). */
+  get unjournaled(): { turns: number; bytes: number } {
+    return { turns: this.#unjournaled.size, bytes: this.#unjournaled.calculatedSize };
+  }
+
+  /** An unjournaled turn leaves memory early: said, without its content. */
+  #dropped(turn: Turn, why: string): void {
+    this.#log.warn(
+      { turnId: turn.id, workspaceId: turn.owner.workspaceId, bytes: turn.heldBytes },
+      `A chat turn whose log Redis lacks was dropped from memory (${why}): resume reads what Redis holds`,
+    );
   }
 
   /** Cancels every running turn and waits until their logs are written. */

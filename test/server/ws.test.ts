@@ -13,8 +13,12 @@ import { createSession, ERROR_CATALOGUE } from '../../core/index.js';
 import type { ApiDeps } from '../../server/api.js';
 import { authPlugin } from '../../server/plugins/auth.js';
 import { errorsPlugin } from '../../server/plugins/errors.js';
-import { wsRoutes, wsStats, type WsOptions } from '../../server/ws/index.js';
+import type { Principal } from '../../server/auth/principal.js';
+import { EchoChatHandler, wsRoutes, wsStats, type ChatHandler, type WsOptions } from '../../server/ws/index.js';
+import { TurnStore } from '../../server/ws/turn-buffer.js';
+import { Turn, TurnRegistry } from '../../server/ws/turn.js';
 import { startApiEnv, type ApiEnv, type Person } from '../helpers/api-env.js';
+import { startOwnRedis } from '../helpers/own-redis.js';
 
 /** What the tests need of a person: who, and a credential. */
 type Who = Pick<Person, 'userId' | 'workspaceId' | 'accessToken' | 'auth'>;
@@ -630,6 +634,124 @@ describe('resume', () => {
     expect(errors[0]!.error?.message).toBe(`No turn ${turnId}`);
     expect(stranger.events.some((e) => e.type === 'resumed' || e.type === 'token')).toBe(false);
     await Promise.all([a.close(), stranger.close()]);
+  });
+
+  it('a turn whose log did not reach Redis stays on its node: after a reconnect, the duplicate ack and resume give it whole', async () => {
+    // A Redis of its own, made to refuse writes once the turn has started (claim and message_start are in).
+    const own = await startOwnRedis();
+    const logged: string[] = [];
+    const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => void logged.push(line) } } });
+    try {
+      let calls = 0;
+      const handler: ChatHandler = {
+        async handle(_turn, sink) {
+          calls++;
+          await own.refuseWrites();
+          // message_start's write is done (it went before CONFIG on the same connection), its callbacks too.
+          await new Promise((r) => setImmediate(r));
+          // Two writes from here, both refused: "Said", then " once." with message_end.
+          sink.token('Said');
+          sink.token(' once.');
+        },
+      };
+      await app.register(errorsPlugin);
+      await app.register(authPlugin, { deps: api.deps.auth });
+      await app.register(wsRoutes, { prefix: '/v1', deps: { ...api.deps, redis: own.redis }, handler });
+      const url = `${(await app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws')}/v1/ws`;
+      const p = await person();
+      const a = await connectAs(p, url);
+      const { turnId, duplicate } = await a.say('lost-1', 'private words');
+      expect(duplicate).toBe(false);
+      const first = await a.turn(turnId!);
+      expect(first.map((e) => e.type)).toEqual(['message_start', 'token', 'token', 'message_end']);
+      // Both writes failed for real (the log's flush is over once the second is reported).
+      const failed = () => logged.filter((l) => l.includes('resume buffer write failed')).length;
+      await a.until('two failed writes', () => failed() >= 2);
+      await new Promise((r) => setImmediate(r));
+      expect(failed()).toBe(2);
+      const key = `${api.deps.keyPrefix}:ws:turn:${turnId}`;
+      expect(await own.redis.hgetall(`${key}:meta`)).toMatchObject({ lastSeq: '1', ended: '0' });
+      await a.close();
+
+      // Redis takes writes again; the client reconnects, sends the message again (its ack was lost, say) and resumes.
+      await own.allowWrites();
+      const b = await connectAs(p, url);
+      expect(await b.say('lost-1', 'private words')).toMatchObject({ turnId, duplicate: true });
+      b.send({ type: 'resume', turnId, afterSeq: 0 });
+      const resumed = await b.next('resumed', (e) => e.type === 'resumed');
+      expect(resumed).toMatchObject({ turnId, afterSeq: 0, firstSeq: 1, lastSeq: 4, live: false, ended: true });
+      await b.until('4 events', () => b.turnEvents(turnId!).length === 4);
+      expect(b.turnEvents(turnId!)).toEqual(first);
+      // Confirming or cancelling it says it ended (not "running on another server").
+      b.send({ type: 'confirm', turnId, requestId: 'cfm_none' });
+      const refused = await b.next('error', (e) => e.type === 'error');
+      expect(refused.error).toMatchObject({ code: 'invalid_state', details: { ended: true } });
+      expect(calls).toBe(1);
+      await b.close();
+    } finally {
+      await app.close();
+      await own.close();
+    }
+  });
+
+  it('ended turns kept for want of Redis are bounded in bytes: past the bound the least recently read goes, with a warning', async () => {
+    const own = await startOwnRedis();
+    try {
+      const store = new TurnStore(
+        own.redis,
+        'bound',
+        { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: 60_000 },
+        () => {},
+      );
+      const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+      // Room for one such turn (a few hundred bytes of events and text, counted twice, and 4 KiB), not two.
+      const maxBytes = 8 * 1024;
+      const turns = new TurnRegistry({
+        unjournaledMaxBytes: maxBytes,
+        log: { warn: (fields, message) => warnings.push({ fields, message }) },
+      });
+      const owner = { workspaceId: 'ws_bound', ownerKey: 'u:bound' };
+      await own.refuseWrites();
+      const run = async (n: number): Promise<Turn> => {
+        const turnId = `turn_bound_${n}`;
+        const turn = new Turn({
+          chat: {
+            principal: {} as Principal,
+            turnId,
+            threadId: 'thread_bound',
+            clientMessageId: `m-${n}`,
+            text: `private words ${n}`,
+          },
+          owner,
+          log: store.log(turnId, owner),
+          logTtlMs: 60_000,
+          confirmTimeoutMs: 60_000,
+          orphanTurnMs: 60_000,
+          onHandlerError: () => {},
+        });
+        turns.add(turn);
+        turn.start(new EchoChatHandler());
+        await turn.settled;
+        expect(turn.journaled).toBe(false);
+        return turn;
+      };
+      const first = await run(1);
+      expect(turns.get(first.id, owner)).toBe(first);
+      expect(turns.unjournaled.turns).toBe(1);
+      expect(turns.unjournaled.bytes).toBeGreaterThan(0);
+      expect(turns.unjournaled.bytes).toBeLessThanOrEqual(maxBytes);
+      expect(warnings).toEqual([]);
+      const second = await run(2);
+      expect(turns.get(second.id, owner)).toBe(second);
+      expect(turns.get(first.id, owner)).toBeUndefined();
+      expect(turns.unjournaled.turns).toBe(1);
+      expect(turns.unjournaled.bytes).toBeLessThanOrEqual(maxBytes);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.fields).toMatchObject({ turnId: first.id, workspaceId: owner.workspaceId });
+      expect(JSON.stringify(warnings)).not.toContain('private words');
+    } finally {
+      await own.close();
+    }
   });
 });
 
