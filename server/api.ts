@@ -287,7 +287,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         // One chat turn over REST, by the same handler as `/v1/ws` (docs/protocol.md#rest-chat).
         const chat = deps.chat ?? new EchoChatHandler();
         // Turns kept in the WebSocket's resume journal (Redis): idempotent retries, SSE resume.
-        const turns = new RestTurns(chat, { redis: deps.redis, keyPrefix: deps.keyPrefix });
+        const chatLog = scope.log.child({ component: 'rest-chat' });
+        const turns = new RestTurns(chat, {
+          redis: deps.redis,
+          keyPrefix: deps.keyPrefix,
+          log: chatLog,
+          onError: (err) => chatLog.warn({ err }, 'chat turn log write failed'),
+        });
         await scope.register(chatRoutes, { handler: chat, turns });
         await scope.register(trendRoutes, { drafting: { scheduling: deps.scheduling, knowledge: deps.knowledge } });
         await scope.register(coachRoutes, { coach: { db: deps.db, scheduling: deps.scheduling } });

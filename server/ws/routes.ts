@@ -57,7 +57,7 @@ export const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstan
   const shared: SessionShared = {
     options,
     log,
-    turns: new TurnRegistry(),
+    turns: new TurnRegistry({ log }),
     store: new TurnStore(
       deps.redis,
       deps.keyPrefix,
