@@ -38,6 +38,10 @@ interface Entry {
   json: string;
 }
 
+/** Backoff of the whole-window rewrite after a failed write: 250 ms, doubling, at most 5 s. */
+const REWRITE_FIRST_DELAY_MS = 250;
+const REWRITE_MAX_DELAY_MS = 5_000;
+
 /**
  * One turn's log: appends in order, trims to the limits, and mirrors the kept window to Redis
  * with at most one write in flight. Events appended while a write is in flight go out together
@@ -52,8 +56,18 @@ export class TurnLog {
   /** Highest seq handed to Redis (written, or lost to a failed write). */
   #writtenSeq = 0;
   #writing: Promise<void> | null = null;
-  /** A write to Redis failed: Redis may lack some of the turn's events, or its end. */
+  /**
+   * A write to Redis failed: Redis may lack some of the turn's events, or its end, until a
+   * rewrite of the whole kept window succeeds. Appending after the failure would leave Redis a
+   * log with a hole in it (events 1, 2, 4 and the end: a reader on another node would take it
+   * for the whole turn), so nothing is appended while lost: the window is rewritten instead,
+   * retried with backoff until the log's TTL has passed.
+   */
   #lost = false;
+  #lostSince = 0;
+  #retries = 0;
+  #retry: NodeJS.Timeout | null = null;
+  readonly #whole = new Set<(whole: boolean) => void>();
 
   constructor(
     private readonly store: TurnStore,
@@ -95,19 +109,32 @@ export class TurnLog {
   }
 
   /**
-   * Every write so far reached Redis. False once one failed (for good: the events it carried
-   * are not written again), so this process's copy may be the only whole one.
+   * Redis holds the kept window as this process does. False from a failed write until a
+   * rewrite of the whole window succeeds (see {@link rejournaled}).
    */
   get journaled(): boolean {
     return !this.#lost;
   }
 
+  /**
+   * Resolves true once Redis holds the whole kept window again (at once when it does now),
+   * false when the retries stopped at the log's TTL without it.
+   */
+  rejournaled(): Promise<boolean> {
+    if (!this.#lost) return Promise.resolve(true);
+    return new Promise((resolve) => this.#whole.add(resolve));
+  }
+
   #pump(): void {
-    if (this.#writing || this.#writtenSeq === this.#lastSeq) return;
+    // While lost only the retry writes (the whole window), never an append.
+    if (this.#writing || this.#lost || this.#writtenSeq === this.#lastSeq) return;
     // Redis already holds everything up to #writtenSeq; pushing the newer kept events and
     // trimming to the kept count leaves it holding exactly the window kept in memory.
-    const batch = this.#entries.filter((e) => e.seq > this.#writtenSeq).map((e) => e.json);
-    const keep = this.#entries.length;
+    this.#write(this.#entries.filter((e) => e.seq > this.#writtenSeq));
+  }
+
+  /** Writes `entries` (the whole window when `replace`) and the turn's state. */
+  #write(entries: Entry[], replace = false): void {
     const meta = {
       ws: this.owner.workspaceId,
       owner: this.owner.ownerKey,
@@ -115,11 +142,33 @@ export class TurnLog {
       ended: this.#ended ? 1 : 0,
     };
     this.#writtenSeq = this.#lastSeq;
-    this.#writing = this.store.write(this.turnId, batch, keep, meta).then((written) => {
-      if (!written) this.#lost = true;
+    const batch = entries.map((e) => e.json);
+    this.#writing = this.store.write(this.turnId, batch, this.#entries.length, meta, replace).then((written) => {
       this.#writing = null;
+      if (!written) {
+        if (!this.#lost) [this.#lost, this.#lostSince, this.#retries] = [true, Date.now(), 0];
+        this.#scheduleRetry();
+      } else if (replace) {
+        this.#lost = false;
+        for (const resolve of this.#whole) resolve(true);
+        this.#whole.clear();
+      }
       this.#pump();
     });
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry) return;
+    const delay = Math.min(REWRITE_MAX_DELAY_MS, REWRITE_FIRST_DELAY_MS * 2 ** this.#retries++);
+    if (Date.now() + delay - this.#lostSince > this.store.limits.ttlMs) {
+      for (const resolve of this.#whole) resolve(false);
+      this.#whole.clear();
+      return;
+    }
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#write(this.#entries, true);
+    }, delay).unref();
   }
 }
 
@@ -185,12 +234,15 @@ export class TurnStore {
     batch: string[],
     keep: number,
     meta: { ws: string; owner: string; lastSeq: number; ended: number },
+    replace = false,
   ): Promise<boolean> {
     const list = this.#listKey(turnId);
     const metaKey = `${list}:meta`;
     try {
-      const replies = await this.redis
-        .multi()
+      const tx = this.redis.multi();
+      // A rewrite of the whole window after a failed write: what Redis holds is replaced.
+      if (replace) tx.del(list);
+      const replies = await tx
         .rpush(list, ...batch)
         .ltrim(list, -keep, -1)
         .pexpire(list, this.limits.ttlMs)
