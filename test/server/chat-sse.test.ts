@@ -428,6 +428,49 @@ describe('REST chat over SSE', () => {
     }
   }, 60_000);
 
+  it("a retry on another process while Redis lacks the turn's end waits for it (the runner stays alive and rewrites the log), and the turn never runs again", async () => {
+    const own = await startOwnRedis();
+    const redis = own.redis;
+    try {
+      const runner = new RestTurns(env.handler, { redis, keyPrefix: env.api.deps.keyPrefix });
+      const other = new RestTurns(env.handler, { redis, keyPrefix: env.api.deps.keyPrefix });
+      const runnerBase = await serve(runner);
+      const otherBase = await serve(other);
+      const { p } = await env.personWithMastodon();
+      env.brain = (async () => {
+        await own.refuseWrites();
+        return { text: 'Said once, elsewhere.' };
+      }) as unknown as AgentEnv['brain'];
+      const callsBefore = modelCalls();
+      const body = { message: 'hi', clientMessageId: 'elsewhere-0001' };
+      const first = await stream(runnerBase, p, body);
+      expect(first.events.at(-1)!.data).toMatchObject({ type: 'message_end', reason: 'done' });
+      const turnId = first.events[0]!.data.turnId;
+      for (let i = 0; i < 200 && runner.inMemory.running > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(runner.inMemory).toMatchObject({ running: 0, unjournaled: 1 });
+      expect(await redis.hget(`${env.api.deps.keyPrefix}:ws:turn:${turnId}:meta`, 'ended')).not.toBe('1');
+      // The runner is still alive for the others: its turn's end is missing from Redis, not lost.
+      const alive = `${env.api.deps.keyPrefix}:chat:alive:${turnId}`;
+      expect(await redis.exists(alive)).toBe(1);
+      // Redis recovers; the client retries on the other process (it never saw the end, say).
+      await own.allowWrites();
+      const res = await fetch(`${otherBase}/v1/chat`, {
+        method: 'POST',
+        headers: { ...p.auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ reply: 'Said once, elsewhere.' });
+      expect(modelCalls() - callsBefore).toBe(1);
+      // With its end in Redis, the runner lets go of the turn.
+      for (let i = 0; i < 200 && (await redis.exists(alive)) === 1; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await redis.exists(alive)).toBe(0);
+      expect(await redis.hget(`${env.api.deps.keyPrefix}:ws:turn:${turnId}:meta`, 'ended')).toBe('1');
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
+
   it('turns whose Redis write failed are bounded in bytes too: past the bound the least recently read goes, with a warning', async () => {
     const own = await startOwnRedis();
     try {
@@ -473,12 +516,13 @@ describe('REST chat over SSE', () => {
       // Says which turn, never what was said.
       expect(JSON.stringify(warnings)).not.toMatch(/private words|Said once/);
 
-      // The kept one still answers a retry from memory; the evicted one is read from Redis, which lacks its end.
+      // The kept one still answers a retry from memory; the evicted one is read from Redis, whole:
+      // its log was rewritten once Redis took writes again. Neither runs again.
       await own.allowWrites();
       const retry = await stream(base, p, { message: 'private words two', clientMessageId: 'bound-0002' });
       expect(retry.events.map((e) => e.id)).toEqual(second.events.map((e) => e.id));
       const lost = await stream(base, p, { message: 'private words one', clientMessageId: 'bound-0001' });
-      expect(lost.events.map((e) => e.data.type)).not.toContain('message_end');
+      expect(lost.events.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
     } finally {
       await own.close();
     }
