@@ -67,6 +67,8 @@ export class TurnLog {
   #lostSince = 0;
   #retries = 0;
   #retry: NodeJS.Timeout | null = null;
+  /** The retries stopped (the log's TTL passed since the failure) with Redis still lacking the window. */
+  #gaveUp = false;
   readonly #whole = new Set<(whole: boolean) => void>();
 
   constructor(
@@ -122,12 +124,21 @@ export class TurnLog {
    */
   rejournaled(): Promise<boolean> {
     if (!this.#lost) return Promise.resolve(true);
+    if (this.#gaveUp) return Promise.resolve(false);
     return new Promise((resolve) => this.#whole.add(resolve));
   }
 
   #pump(): void {
-    // While lost only the retry writes (the whole window), never an append.
-    if (this.#writing || this.#lost || this.#writtenSeq === this.#lastSeq) return;
+    if (this.#writing || this.#writtenSeq === this.#lastSeq) return;
+    // While lost only the retry writes (the whole window), never an append; an event after the
+    // retries gave up starts them over (the log's TTL runs from its last event).
+    if (this.#lost) {
+      if (this.#gaveUp) {
+        [this.#gaveUp, this.#lostSince, this.#retries] = [false, Date.now(), 0];
+        this.#scheduleRetry();
+      }
+      return;
+    }
     // Redis already holds everything up to #writtenSeq; pushing the newer kept events and
     // trimming to the kept count leaves it holding exactly the window kept in memory.
     this.#write(this.#entries.filter((e) => e.seq > this.#writtenSeq));
@@ -159,8 +170,12 @@ export class TurnLog {
 
   #scheduleRetry(): void {
     if (this.#retry) return;
-    const delay = Math.min(REWRITE_MAX_DELAY_MS, REWRITE_FIRST_DELAY_MS * 2 ** this.#retries++);
+    // Jittered, so turns that lost writes together do not all rewrite at the same instant.
+    const base = Math.min(REWRITE_MAX_DELAY_MS, REWRITE_FIRST_DELAY_MS * 2 ** this.#retries++);
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
     if (Date.now() + delay - this.#lostSince > this.store.limits.ttlMs) {
+      // Given up: a later `rejournaled()` answers false at once, and a later event starts over.
+      this.#gaveUp = true;
       for (const resolve of this.#whole) resolve(false);
       this.#whole.clear();
       return;

@@ -73,4 +73,29 @@ describe('a turn log after a failed Redis write', () => {
     expect(seqs(read!.events)).toEqual([1, 2, 3]);
     expect(await log.rejournaled()).toBe(true);
   });
+
+  it('gives up when the TTL passes (rejournaled answers false, even when asked later), and a later event starts over', async () => {
+    // A TTL of 600 ms: the retries (250 ms, doubling) give up within about a second.
+    const short = new TurnStore(
+      own.redis,
+      'turnlog-short',
+      { maxEvents: 100, maxBytes: 1 << 20, ttlMs: 600 },
+      () => {},
+    );
+    const log = short.log('turn-gone', owner);
+    await own.refuseWrites();
+    log.append(1, event('turn-gone', 1, 'message_start'), false);
+    await log.flushed();
+    expect(await log.rejournaled()).toBe(false);
+    // Asked again after giving up: answered at once, not left waiting.
+    expect(await Promise.race([log.rejournaled(), new Promise((r) => setTimeout(() => r('waiting'), 2_000))])).toBe(
+      false,
+    );
+    await own.allowWrites();
+    log.append(2, event('turn-gone', 2, 'message_end'), true);
+    expect(await log.rejournaled()).toBe(true);
+    const read = await short.read('turn-gone', owner, 0);
+    expect(read).toMatchObject({ ended: true, lastSeq: 2, firstSeq: 1 });
+    expect(seqs(read!.events)).toEqual([1, 2]);
+  });
 });
