@@ -241,22 +241,34 @@ export class RestTurns {
           }),
       )
       .finally(() => {
-        void live.log.flushed().then(async () => {
-          this.#live.delete(turnId);
-          if (live.log.journaled) this.#ended.set(turnId, live);
-          else {
-            const status: LRUCache.Status<string, Live> = {};
-            this.#unjournaled.set(turnId, live, { status });
-            if (status.maxEntrySizeExceeded) this.#dropped(turnId, live, 'larger than the bound alone');
-            // Alive while Redis lacks the turn's end and the log retries it: a follower on
-            // another process waits for the end instead of taking the turn for dead (and
-            // letting the message run again). At most the log's TTL.
-            await live.log.rejournaled();
-          }
-          clearInterval(beat);
-          // Only once the end is in Redis: a follower reads liveness before the log.
-          this.#redis.del(aliveKey).catch(this.#onError);
-        });
+        void live.log
+          .flushed()
+          .then(async () => {
+            this.#live.delete(turnId);
+            if (live.log.journaled) this.#ended.set(turnId, live);
+            else {
+              const status: LRUCache.Status<string, Live> = {};
+              this.#unjournaled.set(turnId, live, { status });
+              if (status.maxEntrySizeExceeded) this.#dropped(turnId, live, 'larger than the bound alone');
+              // Alive while Redis lacks the turn's end and the log retries it: a follower on
+              // another process waits for the end instead of taking the turn for dead (and
+              // letting the message run again). At most the log's TTL.
+              if (await live.log.rejournaled()) {
+                // Redis holds it whole now: an ordinary ended turn, out of the room kept for
+                // turns Redis lacks.
+                if (this.#unjournaled.peek(turnId) === live) {
+                  this.#unjournaled.delete(turnId);
+                  this.#ended.set(turnId, live);
+                }
+              }
+            }
+          })
+          .catch(this.#onError)
+          .finally(() => {
+            clearInterval(beat);
+            // Only once the end is in Redis: a follower reads liveness before the log.
+            this.#redis.del(aliveKey).catch(this.#onError);
+          });
       });
     return { turnId, duplicate: false };
   }

@@ -466,6 +466,8 @@ describe('REST chat over SSE', () => {
       for (let i = 0; i < 200 && (await redis.exists(alive)) === 1; i++) await new Promise((r) => setTimeout(r, 25));
       expect(await redis.exists(alive)).toBe(0);
       expect(await redis.hget(`${env.api.deps.keyPrefix}:ws:turn:${turnId}:meta`, 'ended')).toBe('1');
+      // Whole in Redis, it is an ordinary ended turn: out of the room kept for turns Redis lacks.
+      expect(runner.inMemory).toMatchObject({ unjournaled: 0, ended: 1 });
     } finally {
       await own.close();
     }
