@@ -135,6 +135,24 @@ describe('after an uncertain publish on X', () => {
     expect(String((row.lastError as { message: string }).message)).toContain('parts 2-3 are not');
     expect(strictX.posts(a.userId).map((p) => p.text)).toEqual(['first']);
   });
+
+  it('a thread whose later part X refuses as a duplicate is published up to it, not failed (publishing again meets the same refusal)', async () => {
+    const { ctx, a, accountId } = await xAccount(x);
+    x.failNext(a.userId, null); // part 1 goes through
+    x.failNext(a.userId, 'invalid_content'); // part 2: "You are not allowed to create a Tweet with duplicate content."
+    const { targets } = await publishNow(env.deps, ctx, {
+      content: 'opening',
+      targets: [{ socialAccountId: accountId, threadParts: ['middle', 'closing'] }],
+    });
+    await settled(ctx, targets[0]!.id, 'published');
+    const row = (await getTarget(env.deps.db, ctx.workspaceId, targets[0]!.id))!;
+    expect(row.platformPostId).toBe(x.posts(a.userId)[0]!.id);
+    expect(row.lastError).toMatchObject({ kind: 'thread_incomplete', reason: 'duplicate', part: 1 });
+    const message = String((row.lastError as { message: string }).message);
+    expect(message).toContain('Parts 1-1 are published; parts 2-3 are not');
+    expect(message).toContain('already has part 2');
+    expect(x.posts(a.userId).map((p) => p.text)).toEqual(['opening']);
+  });
 });
 
 describe('after an uncertain publish on LinkedIn', () => {

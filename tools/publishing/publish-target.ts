@@ -309,12 +309,17 @@ async function handleFailure(
       // Only a rule that no retry changes: other refusals leave the target failed, to be
       // published again (per-part keys keep that from duplicating where the platform has them).
       const first =
-        err.reason === 'reply_restricted' && err.part !== undefined && err.part > 0
+        (err.reason === 'reply_restricted' || err.reason === 'duplicate') && err.part !== undefined && err.part > 0
           ? err.publishedParts?.[0]
           : undefined;
       if (first) {
-        // A thread whose later part X's reply rules refused: the first parts are live, so the
-        // target is published and the error says what is missing.
+        // A thread whose later part X's reply rules refused, or refused as a duplicate: the
+        // first parts are live, so the target is published and the error says what is missing
+        // (publishing it again would only meet the same refusal).
+        const duplicate =
+          err.reason === 'duplicate'
+            ? ` (${account.platform} answered that @${account.handle} already has part ${err.part! + 1}: an earlier attempt may have posted it, or an older post has the same text; check @${account.handle})`
+            : '';
         return move(
           deps,
           target,
@@ -323,7 +328,7 @@ async function handleFailure(
           {
             ...describe(err),
             kind: 'thread_incomplete',
-            message: `Parts 1-${err.part!} are published; parts ${err.part! + 1}-${input.parts.length} are not: ${err.message}`,
+            message: `Parts 1-${err.part!} are published; parts ${err.part! + 1}-${input.parts.length} are not${duplicate}: ${err.message}`,
           },
         );
       }
