@@ -119,6 +119,11 @@ export class Turn {
     return this.#init.log.journaled;
   }
 
+  /** Resolves true once Redis holds the turn's log whole again after a failed write (`TurnLog.rejournaled`). */
+  rejournaled(): Promise<boolean> {
+    return this.#init.log.rejournaled();
+  }
+
   /** How long its log is kept after its last event (`TurnInit.logTtlMs`). */
   get logTtlMs(): number {
     return this.#init.logTtlMs;
@@ -331,6 +336,10 @@ export class TurnRegistry {
       const status: LRUCache.Status<string, Turn> = {};
       this.#unjournaled.set(turn.id, turn, { ttl: turn.logTtlMs, status });
       if (status.maxEntrySizeExceeded) this.#dropped(turn, 'larger than the bound alone');
+      // Once the log's rewrite lands, Redis holds it whole: `resume` anywhere reads it there.
+      void turn.rejournaled().then((whole) => {
+        if (whole && this.#unjournaled.peek(turn.id) === turn) this.#unjournaled.delete(turn.id);
+      });
     });
   }
 

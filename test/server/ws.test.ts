@@ -749,6 +749,15 @@ describe('resume', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]!.fields).toMatchObject({ turnId: first.id, workspaceId: owner.workspaceId });
       expect(JSON.stringify(warnings)).not.toContain('private words');
+      // Redis takes writes again: the kept turn's log is rewritten whole, and it leaves memory
+      // (resume reads it from Redis, ended), without a warning.
+      await own.allowWrites();
+      expect(await second.rejournaled()).toBe(true);
+      for (let i = 0; i < 100 && turns.unjournaled.turns > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(turns.unjournaled.turns).toBe(0);
+      expect(turns.get(second.id, owner)).toBeUndefined();
+      expect(await store.read(second.id, owner, 0)).toMatchObject({ ended: true, firstSeq: 1 });
+      expect(warnings).toHaveLength(1);
     } finally {
       await own.close();
     }
