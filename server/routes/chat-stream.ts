@@ -16,6 +16,7 @@ import { LRUCache } from 'lru-cache';
 import { HeraldError, isHeraldError } from '../../core/index.js';
 import type { Principal } from '../auth/principal.js';
 import { TurnStore, type TurnBufferLimits, type TurnLog, type TurnOwner } from '../ws/turn-buffer.js';
+import { ENDED_TURN_OVERHEAD_BYTES, UnjournaledTurns, type WarnLog } from '../ws/unjournaled.js';
 import type { ChatHandler } from '../ws/index.js';
 import { runTurn, type TurnResult } from './chat.js';
 
@@ -36,32 +37,9 @@ export const ALIVE_EVERY_MS = 5_000;
  * (their events counted twice, for the strings in memory, plus a fixed overhead per turn):
  * memory stays bounded however many turns end in ten minutes. A turn whose write to Redis
  * failed is not among them: this process may hold its only whole copy, so it is kept for its
- * full `ttlMs` under a bound of its own (`UNJOURNALED_TURNS_MAX_BYTES`, see
- * `RestTurns#unjournaled`).
+ * full `ttlMs` under a bound of its own (`RestTurns#unjournaled`, server/ws/unjournaled.ts).
  */
 export const ENDED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
-/**
- * Bytes (counted as for `ENDED_TURNS_MAX_BYTES`) of ended turns whose log Redis lacks, kept
- * apart from the ended turns so that journaled ones never push them out. Bounded too: a Redis
- * that takes small writes (liveness, claims) but refuses the logs' (near `maxmemory` with
- * `noeviction`) would otherwise have every turn for ten minutes land here, up to ~2 MiB each.
- * Beyond it the least recently read goes first, with a warning: a retry of that turn then
- * finds no whole log in Redis (`turn_interrupted`), and the message may be sent again.
- */
-export const UNJOURNALED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
-/** Counted per ended turn beyond its events (its log, emitter and entry objects). */
-const ENDED_TURN_OVERHEAD_BYTES = 4 * 1024;
-
-/** Where `RestTurns` warns (a pino or Fastify logger fits). */
-export interface WarnLog {
-  warn(fields: Record<string, unknown>, message: string): void;
-}
-
-/** Without a logger, warnings still show: as process warnings (stderr). */
-const processWarnings: WarnLog = {
-  warn: (fields, message) =>
-    process.emitWarning(message, { code: 'HERALD_CHAT_TURN_DROPPED', detail: JSON.stringify(fields) }),
-};
 
 export interface StreamEvent {
   seq: number;
@@ -106,16 +84,11 @@ export class RestTurns {
   /** Turns that ended here, bounded by their logs' bytes (`ENDED_TURNS_MAX_BYTES`). */
   readonly #ended: LRUCache<string, Live>;
   /**
-   * Turns that ended here after a write of their log to Redis failed, kept for the log's full
-   * `ttlMs` and apart from `#ended`, so journaled turns never push them out: evicted, a retry
-   * would find no whole log in Redis and the turn not alive, answer `turn_interrupted` and
-   * release the claim, and the resent message would run the turn (and its tool actions) again.
-   * Still bounded by their bytes (`UNJOURNALED_TURNS_MAX_BYTES`): a Redis refusing only the
-   * logs' writes would otherwise bring every turn here for ten minutes. One that has to go
-   * (least recently read first, or one alone over the bound) is logged as a warning.
+   * Turns that ended here after a write of their log to Redis failed, kept apart from `#ended`
+   * so journaled turns never push them out: evicted before Redis held their log again, a retry
+   * would find no whole log in Redis. Until the log's rewrite lands, or the log's TTL.
    */
-  readonly #unjournaled: LRUCache<string, Live>;
-  readonly #log: WarnLog;
+  readonly #unjournaled: UnjournaledTurns<Live>;
   readonly #redis: Redis;
   readonly #keyPrefix: string;
   readonly #onError: (err: unknown) => void;
@@ -132,7 +105,7 @@ export class RestTurns {
       endedMaxBytes?: number;
       /**
        * Bytes of ended turns whose log Redis lacks kept in memory (apart from the ended turns);
-       * default `UNJOURNALED_TURNS_MAX_BYTES`.
+       * default `UNJOURNALED_TURNS_MAX_BYTES` (server/ws/unjournaled.ts).
        */
       unjournaledMaxBytes?: number;
       /** Where a turn dropped from memory that Redis lacks is reported; default: process warnings. */
@@ -146,7 +119,6 @@ export class RestTurns {
       // Gone when its 10 minutes pass, not only when newer turns need the room.
       ttlAutopurge: true,
     });
-    this.#log = journal.log ?? processWarnings;
     this.#redis = journal.redis;
     this.#keyPrefix = journal.keyPrefix;
     this.#onError = journal.onError ?? (() => undefined);
@@ -156,24 +128,12 @@ export class RestTurns {
       { maxEvents: 1_000, maxBytes: 1024 * 1024, ttlMs: KEEP_MS, ...journal.limits },
       journal.onError ?? (() => undefined),
     );
-    this.#unjournaled = new LRUCache<string, Live>({
-      maxSize: journal.unjournaledMaxBytes ?? UNJOURNALED_TURNS_MAX_BYTES,
-      sizeCalculation: sizeOf,
-      // The log's own TTL: as long as a retry could still find the claim.
-      ttl: this.#store.limits.ttlMs,
-      ttlAutopurge: true,
-      dispose: (live, turnId, reason) => {
-        if (reason === 'evict') this.#dropped(turnId, live, 'evicted for room');
-      },
+    this.#unjournaled = new UnjournaledTurns<Live>({
+      sizeOf,
+      ttlMs: this.#store.limits.ttlMs,
+      maxBytes: journal.unjournaledMaxBytes,
+      log: journal.log,
     });
-  }
-
-  /** An unjournaled turn leaves memory early: said, without the turn's content. */
-  #dropped(turnId: string, live: Live, why: string): void {
-    this.#log.warn(
-      { turnId, bytes: sizeOf(live), maxBytes: this.#unjournaled.maxSize },
-      `A chat turn whose log Redis lacks was dropped from memory (${why}): a retry of it gets turn_interrupted`,
-    );
   }
 
   #aliveKey(turnId: string): string {
@@ -246,22 +206,14 @@ export class RestTurns {
           .then(async () => {
             this.#live.delete(turnId);
             if (live.log.journaled) this.#ended.set(turnId, live);
-            else {
-              const status: LRUCache.Status<string, Live> = {};
-              this.#unjournaled.set(turnId, live, { status });
-              if (status.maxEntrySizeExceeded) this.#dropped(turnId, live, 'larger than the bound alone');
-              // Alive while Redis lacks the turn's end and the log retries it: a follower on
-              // another process waits for the end instead of taking the turn for dead (and
-              // letting the message run again). At most the log's TTL.
-              if (await live.log.rejournaled()) {
-                // Redis holds it whole now: an ordinary ended turn, out of the room kept for
-                // turns Redis lacks.
-                if (this.#unjournaled.peek(turnId) === live) {
-                  this.#unjournaled.delete(turnId);
-                  this.#ended.set(turnId, live);
-                }
-              }
-            }
+            // Alive while Redis lacks the turn's end and the log retries it: a follower on
+            // another process waits for the end instead of taking the turn for dead (and letting
+            // the message run again). At most the log's TTL. Once Redis holds it whole it is an
+            // ordinary ended turn.
+            else
+              await this.#unjournaled.keep(turnId, live, live.log.rejournaled(), {
+                then: () => this.#ended.set(turnId, live),
+              });
           })
           .catch(this.#onError)
           .finally(() => {
@@ -288,8 +240,8 @@ export class RestTurns {
       running: this.#live.size,
       ended: this.#ended.size,
       endedBytes: this.#ended.calculatedSize,
-      unjournaled: this.#unjournaled.size,
-      unjournaledBytes: this.#unjournaled.calculatedSize,
+      unjournaled: this.#unjournaled.size.turns,
+      unjournaledBytes: this.#unjournaled.size.bytes,
     };
   }
 

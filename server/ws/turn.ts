@@ -5,12 +5,12 @@
  * can reconnect and resume it; with nobody subscribed for `orphanTurnMs` it is cancelled.
  */
 import { randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { HeraldError, isHeraldError } from '../../core/index.js';
 import type { ChatHandler, ChatTurn, ConfirmAction, ConfirmDecision, ConfirmEdit, TurnSink } from './chat-handler.js';
 import { wsCounters } from './metrics.js';
 import type { ErrorBody, TurnEventBody } from './protocol.js';
 import type { BufferedEvents, TurnLog, TurnOwner } from './turn-buffer.js';
+import { ENDED_TURN_OVERHEAD_BYTES, UnjournaledTurns, type WarnLog } from './unjournaled.js';
 
 /** A connection, as a turn sees it. `deliver` must not throw. */
 export interface TurnSubscriber {
@@ -283,48 +283,23 @@ export class Turn {
   }
 }
 
-/** Counted per ended turn kept in memory beyond its events and text (its objects). */
-const ENDED_TURN_OVERHEAD_BYTES = 4 * 1024;
-/**
- * Bytes (`Turn.heldBytes`) of ended turns whose log did not reach Redis that a registry keeps.
- * Bounded: a Redis that takes the small writes a turn needs to start (the claim) but refuses
- * the logs' (near `maxmemory` with `noeviction`) would otherwise bring every turn here for ten
- * minutes, up to ~2 MiB each. Beyond it the least recently read goes, with a warning.
- */
-export const UNJOURNALED_TURNS_MAX_BYTES = 64 * 1024 * 1024;
-
-/** Where the registry warns (a pino or Fastify logger fits). */
-export interface WarnLog {
-  warn(fields: Record<string, unknown>, message: string): void;
-}
-
-/** Without a logger, warnings still show: as process warnings (stderr). */
-const processWarnings: WarnLog = {
-  warn: (fields, message) =>
-    process.emitWarning(message, { code: 'HERALD_WS_TURN_DROPPED', detail: JSON.stringify(fields) }),
-};
-
 /**
  * The turns running on this node (and those whose log is still being written), and the ended
- * turns whose log did not reach Redis (a write failed). Those stay for their log's TTL, within
- * `unjournaledMaxBytes`: gone from here, a `resume` would read Redis's partial copy
+ * turns whose log did not reach Redis (a write failed). Those stay until the log's rewrite
+ * lands or its TTL passes, within `unjournaledMaxBytes` (unjournaled.ts): gone from here before, a `resume` would read Redis's partial copy
  * (`ended: false, live: false`) while the claim of their client message id only gives the
  * same turn id again, so the client could neither get the result nor send the message anew.
  */
 export class TurnRegistry {
   readonly #turns = new Map<string, Turn>();
-  readonly #unjournaled: LRUCache<string, Turn>;
-  readonly #log: WarnLog;
+  readonly #unjournaled: UnjournaledTurns<Turn>;
 
   constructor(opts: { unjournaledMaxBytes?: number; log?: WarnLog } = {}) {
-    this.#log = opts.log ?? processWarnings;
-    this.#unjournaled = new LRUCache<string, Turn>({
-      maxSize: opts.unjournaledMaxBytes ?? UNJOURNALED_TURNS_MAX_BYTES,
-      sizeCalculation: (turn) => turn.heldBytes,
-      ttlAutopurge: true,
-      dispose: (turn, _id, reason) => {
-        if (reason === 'evict') this.#dropped(turn, 'evicted for room');
-      },
+    this.#unjournaled = new UnjournaledTurns<Turn>({
+      sizeOf: (turn) => turn.heldBytes,
+      maxBytes: opts.unjournaledMaxBytes,
+      log: opts.log,
+      describe: (turn) => ({ workspaceId: turn.owner.workspaceId }),
     });
   }
 
@@ -332,14 +307,8 @@ export class TurnRegistry {
     this.#turns.set(turn.id, turn);
     void turn.settled.then(() => {
       this.#turns.delete(turn.id);
-      if (turn.journaled) return;
-      const status: LRUCache.Status<string, Turn> = {};
-      this.#unjournaled.set(turn.id, turn, { ttl: turn.logTtlMs, status });
-      if (status.maxEntrySizeExceeded) this.#dropped(turn, 'larger than the bound alone');
-      // Once the log's rewrite lands, Redis holds it whole: `resume` anywhere reads it there.
-      void turn.rejournaled().then((whole) => {
-        if (whole && this.#unjournaled.peek(turn.id) === turn) this.#unjournaled.delete(turn.id);
-      });
+      // Kept until the log's rewrite lands (Redis holds it whole: `resume` anywhere reads it there).
+      if (!turn.journaled) void this.#unjournaled.keep(turn.id, turn, turn.rejournaled(), { ttlMs: turn.logTtlMs });
     });
   }
 
@@ -351,15 +320,7 @@ export class TurnRegistry {
 
   /** Ended turns kept because Redis lacks their log: how many, and their bytes (`heldBytes`). */
   get unjournaled(): { turns: number; bytes: number } {
-    return { turns: this.#unjournaled.size, bytes: this.#unjournaled.calculatedSize };
-  }
-
-  /** An unjournaled turn leaves memory early: said, without its content. */
-  #dropped(turn: Turn, why: string): void {
-    this.#log.warn(
-      { turnId: turn.id, workspaceId: turn.owner.workspaceId, bytes: turn.heldBytes },
-      `A chat turn whose log Redis lacks was dropped from memory (${why}): resume reads what Redis holds`,
-    );
+    return this.#unjournaled.size;
   }
 
   /** Cancels every running turn and waits until their logs are written. */
