@@ -67,7 +67,6 @@ export async function uploadVideo(reg: Registered, video: MediaInput, timeoutMs:
     });
 }
 
-/** Waits for Pinterest to process the video; transient when it is still at it after `timeoutMs`. */
 /**
  * Whether a registered video's upload reached Pinterest: its media status is `processing` or
  * `succeeded` (`registered`: nothing arrived; `failed`; or a registration Pinterest no longer
@@ -85,6 +84,7 @@ export async function uploadLanded(t: Transport, mediaId: string): Promise<boole
   return status === 'processing' || status === 'succeeded';
 }
 
+/** Waits for Pinterest to process the video; transient when it is still at it after `timeoutMs`. */
 export async function awaitVideo(
   t: Transport,
   mediaId: string,
