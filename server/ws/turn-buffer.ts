@@ -161,11 +161,16 @@ export class TurnLog {
         this.#scheduleRetry();
       } else if (replace) {
         this.#lost = false;
-        for (const resolve of this.#whole) resolve(true);
-        this.#whole.clear();
+        this.#answerWaiters(true);
       }
       this.#pump();
     });
+  }
+
+  /** Answers the `rejournaled()` calls waiting. */
+  #answerWaiters(whole: boolean): void {
+    for (const resolve of this.#whole) resolve(whole);
+    this.#whole.clear();
   }
 
   #scheduleRetry(): void {
@@ -176,8 +181,7 @@ export class TurnLog {
     if (Date.now() + delay - this.#lostSince > this.store.limits.ttlMs) {
       // Given up: a later `rejournaled()` answers false at once, and a later event starts over.
       this.#gaveUp = true;
-      for (const resolve of this.#whole) resolve(false);
-      this.#whole.clear();
+      this.#answerWaiters(false);
       return;
     }
     this.#retry = setTimeout(() => {
